@@ -1,0 +1,134 @@
+// Owns the one typed API between the UI and the engine worker, and the events it pushes.
+// Pure types and constants: no DOM, no worker globals, no onnxruntime.
+
+/** Weight precisions in the transformers.js file-name convention (suffixes '', '_fp16', '_quantized', '_q4', '_q4f16'). */
+export type Dtype = 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
+
+/** The three ONNX components of a LLaVA model in the transformers.js layout. */
+export type Component = 'vision_encoder' | 'embed_tokens' | 'decoder_model_merged';
+
+export type DtypeChoice = Dtype | Partial<Record<Component, Dtype>>;
+
+/** Where a model's files come from. All of them end in the weight store before the engine reads them. */
+export type ModelRef =
+  | { kind: 'hub'; repo: string; revision?: string; endpoint?: string }
+  | { kind: 'url'; baseUrl: string; id?: string }
+  | { kind: 'local'; id: string };
+
+export type BackendName = 'webgpu' | 'wasm' | 'cpu';
+
+export interface LoadOptions {
+  dtype?: DtypeChoice;
+  /** 'auto' picks WebGPU when an adapter exists, else WASM. */
+  device?: BackendName | 'auto';
+}
+
+/** Progress of downloading, verifying and instantiating a model, counted in bytes. */
+export type LoadProgressEvent =
+  | { kind: 'file-start'; file: string; loaded: number; total: number }
+  | { kind: 'file-progress'; file: string; loaded: number; total: number; bytesPerS?: number; etaS?: number }
+  | { kind: 'file-done'; file: string; loaded: number; total: number }
+  | { kind: 'verified'; file: string; loaded: number; total: number }
+  | { kind: 'session'; file: string; loaded: number; total: number }
+  | { kind: 'ready'; file: ''; loaded: number; total: number };
+
+export interface RawImage {
+  width: number;
+  height: number;
+  /** RGBA, row-major, 4 bytes a pixel. */
+  data: Uint8ClampedArray | Uint8Array;
+}
+
+/** An image as the UI hands it over: a file, a decoded bitmap, a data URL or raw RGBA pixels. */
+export type ImageInput = Blob | ImageBitmap | string | RawImage;
+
+export type ContentPart = { type: 'text'; text: string } | { type: 'image'; image: ImageInput };
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string | ContentPart[];
+}
+
+export interface SamplingOptions {
+  /** 0 (the default) means greedy. */
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  repetitionPenalty?: number;
+  seed?: number;
+  maxNewTokens?: number;
+  /** Generation stops when the text ends with one of these; the stop string is not returned. */
+  stop?: string[];
+}
+
+/** Conversation templates: the model's own chat_template, or LLaVA's Vicuna v1 / LLaVA v1 formats. */
+export type TemplateName = 'model' | 'vicuna_v1' | 'llava_v1';
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  sampling?: SamplingOptions;
+  template?: TemplateName;
+  /** Lets the engine keep this conversation's KV cache for the next turn. */
+  conversationId?: string;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  timeToFirstTokenMs: number;
+  decodeTokensPerS: number;
+  /** Prompt tokens whose KV cache was reused instead of prefilled again. */
+  reusedPromptTokens?: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+/** Pushed during a chat, throttled to about one event per animation frame. */
+export type GenerationEvent =
+  | { kind: 'token'; text: string }
+  | { kind: 'done'; usage: Usage; finishReason: FinishReason }
+  | { kind: 'device-lost'; message: string };
+
+export interface ChatResult {
+  message: { role: 'assistant'; content: string };
+  usage: Usage;
+  finishReason: FinishReason;
+}
+
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  description: string;
+  isFallbackAdapter: boolean;
+}
+
+export interface EngineStatus {
+  backend: BackendName | null;
+  adapter: AdapterInfo | null;
+  shaderF16: boolean;
+  crossOriginIsolated: boolean;
+  threads: number;
+  model: { id: string; dtype: Record<Component, Dtype>; maxImages: number; contextLength: number } | null;
+  /** Bytes of weights held by the loaded sessions. */
+  memoryEstimateBytes: number;
+}
+
+export interface OperationOptions<E> {
+  signal?: AbortSignal;
+  onEvent?: (event: E) => void;
+}
+
+/**
+ * The engine as the UI sees it. The worker exposes an object that satisfies it; the UI wraps it with comlink.
+ * Errors reject as EngineError (its `code` survives the boundary); aborts reject with DOMException('AbortError').
+ */
+export interface EngineApi {
+  /** Downloads (or finds in the weight store) and instantiates a model. Throws download-failed, integrity, quota-exceeded, webgpu-unavailable, bad-model. */
+  load(model: ModelRef, options?: LoadOptions, op?: OperationOptions<LoadProgressEvent>): Promise<EngineStatus>;
+  unload(): Promise<void>;
+  status(): Promise<EngineStatus>;
+  /** Answers the last user message. Throws model-not-loaded, bad-image, context-overflow, inference-failed, device-lost. */
+  chat(request: ChatRequest, op?: OperationOptions<GenerationEvent>): Promise<ChatResult>;
+  /** Drops cached KV state and image features (e.g. when a conversation is deleted). */
+  forget(conversationId?: string): Promise<void>;
+}
