@@ -8,4 +8,11 @@ export interface ModelSource {
   read(path: string, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
   /** True when the file exists (used for optional files and external data). */
   has(path: string): Promise<boolean>;
+  /**
+   * Optional: a file-system path the runtime can open by itself (Node folders). Sessions are then created from the
+   * path, so onnxruntime-node finds external data next to the model (it cannot take external data as buffers).
+   */
+  localPath?(path: string): string | null;
+  /** Optional: the file's size in bytes without reading it (null when missing); used for memory estimates. */
+  size?(path: string): Promise<number | null>;
 }

@@ -23,12 +23,23 @@ export interface LoadOptions {
   device?: BackendName | 'auto';
 }
 
+/**
+ * The whole download (every file of the model), in bytes. `total` grows when bytes must be fetched again (a lost
+ * partial chunk, a file that failed its hash), so `loaded` never goes backwards and ends equal to `total`.
+ */
+export interface OverallProgress {
+  loaded: number;
+  total: number;
+  bytesPerS?: number;
+  etaS?: number;
+}
+
 /** Progress of downloading, verifying and instantiating a model, counted in bytes. */
 export type LoadProgressEvent =
-  | { kind: 'file-start'; file: string; loaded: number; total: number }
-  | { kind: 'file-progress'; file: string; loaded: number; total: number; bytesPerS?: number; etaS?: number }
-  | { kind: 'file-done'; file: string; loaded: number; total: number }
-  | { kind: 'verified'; file: string; loaded: number; total: number }
+  | { kind: 'file-start'; file: string; loaded: number; total: number; overall?: OverallProgress }
+  | { kind: 'file-progress'; file: string; loaded: number; total: number; bytesPerS?: number; etaS?: number; overall?: OverallProgress }
+  | { kind: 'file-done'; file: string; loaded: number; total: number; overall?: OverallProgress }
+  | { kind: 'verified'; file: string; loaded: number; total: number; overall?: OverallProgress }
   | { kind: 'session'; file: string; loaded: number; total: number }
   | { kind: 'ready'; file: ''; loaded: number; total: number };
 

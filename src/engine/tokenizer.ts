@@ -1,0 +1,75 @@
+// Owns the text tokenizer: a transformers.js PreTrainedTokenizer built from JSON the ModelSource returned (it never
+// fetches), plus the model's Jinja chat template. It must not know about images, prompts formats or ONNX.
+
+import * as hf from '@huggingface/transformers';
+import type { Message } from '@huggingface/transformers';
+import { EngineError } from '../shared/errors';
+
+/** What the engine needs from a tokenizer. */
+export interface TextTokenizer {
+  /** Ids of `text`; `addSpecialTokens` runs the tokenizer's post-processor (e.g. a leading BOS). */
+  encode(text: string, addSpecialTokens: boolean): number[];
+  /** Text of `ids` with special tokens skipped and no clean-up of spaces, so streaming stays append-only. */
+  decode(ids: readonly number[]): string;
+  /** Id of an exact token string, or null when the vocabulary has no such token. */
+  tokenToId(token: string): number | null;
+  /** Renders a Jinja chat template (the model's own unless `template` is given) without tokenising. */
+  renderChatTemplate(messages: Message[], options: { addGenerationPrompt: boolean; template?: string }): string;
+  readonly chatTemplate: string | null;
+  readonly bosToken: string | null;
+  readonly eosTokenId: number | null;
+}
+
+type TokenizerClass = new (json: unknown, config: unknown) => hf.PreTrainedTokenizer;
+
+function tokenizerClass(config: Record<string, unknown>): TokenizerClass {
+  // Same choice as AutoTokenizer.from_pretrained, without its file loading.
+  const name = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
+  const candidate = (hf as unknown as Record<string, unknown>)[name];
+  if (typeof candidate === 'function' && candidate.prototype instanceof hf.PreTrainedTokenizer) {
+    return candidate as TokenizerClass;
+  }
+  return hf.PreTrainedTokenizer as unknown as TokenizerClass;
+}
+
+/**
+ * Builds the tokenizer from tokenizer.json and tokenizer_config.json (already parsed).
+ * `chatTemplate` (from chat_template.json / .jinja) is used when tokenizer_config.json has none.
+ * @throws EngineError('bad-model') when the files cannot make a tokenizer.
+ */
+export function createTokenizer(
+  tokenizerJson: unknown,
+  tokenizerConfig: unknown,
+  chatTemplate?: string | null,
+): TextTokenizer {
+  const config: Record<string, unknown> =
+    typeof tokenizerConfig === 'object' && tokenizerConfig !== null ? { ...(tokenizerConfig as object) } : {};
+  if (config.chat_template === undefined && chatTemplate) config.chat_template = chatTemplate;
+  let tok: hf.PreTrainedTokenizer;
+  try {
+    tok = new (tokenizerClass(config))(tokenizerJson, config);
+  } catch (cause) {
+    throw new EngineError('bad-model', 'The model\'s tokenizer files could not be read. Re-download the model.', {
+      cause,
+    });
+  }
+  const template = typeof tok.chat_template === 'string' ? tok.chat_template : null;
+  const vocab = tok.get_vocab();
+  return {
+    encode: (text, addSpecialTokens) => tok.encode(text, { add_special_tokens: addSpecialTokens }),
+    decode: (ids) =>
+      ids.length === 0
+        ? ''
+        : tok.decode([...ids], { skip_special_tokens: true, clean_up_tokenization_spaces: false }),
+    tokenToId: (token) => vocab.get(token) ?? null,
+    renderChatTemplate: (messages, { addGenerationPrompt, template: override }) =>
+      tok.apply_chat_template(messages, {
+        tokenize: false,
+        add_generation_prompt: addGenerationPrompt,
+        ...(override === undefined ? {} : { chat_template: override }),
+      }),
+    chatTemplate: template,
+    bosToken: tok.bos_token ?? null,
+    eosTokenId: typeof tok.eos_token_id === 'number' ? tok.eos_token_id : null,
+  };
+}

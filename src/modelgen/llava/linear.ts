@@ -1,0 +1,100 @@
+// Owns emitting one Linear layer (y = x·Wᵀ + b) in the operator form of each dtype: MatMul (fp32), MatMulNBits
+// (q4) or DynamicQuantizeLinear + MatMulInteger (q8). No model structure here.
+import type { GraphBuilder } from '../onnx/graph-builder';
+import { getWeight } from './nn';
+import { quantizeQ4, quantizeQ8Linear } from './quantize';
+import type { F32Tensor, WeightMap } from './types';
+
+/** The dtypes this generator emits graphs for (fp16 is not generated: the test WebGPU adapter lacks shader-f16). */
+export type GraphDtype = 'fp32' | 'q8' | 'q4';
+
+/** Per-graph state for emitting Linear layers. */
+export interface LinearEmitter {
+  g: GraphBuilder;
+  weights: WeightMap;
+  dtype: GraphDtype;
+  /** q4 block size along K (default 32). */
+  q4BlockSize: number;
+  /** q8: one DynamicQuantizeLinear per activation, shared by the projections that read it (as optimum emits). */
+  dynQuant: Map<string, [string, string, string]>;
+}
+
+export function linearEmitter(g: GraphBuilder, weights: WeightMap, dtype: GraphDtype, q4BlockSize = 32): LinearEmitter {
+  return { g, weights, dtype, q4BlockSize, dynQuant: new Map() };
+}
+
+export interface LinearOptions {
+  /** Add `${prefix}.bias` (default false). */
+  bias?: boolean;
+  /** Weight name when it is not `${prefix}.weight` (tied lm_head). */
+  weightName?: string;
+  /** Keep this layer fp32 even in a quantised graph. */
+  keepFloat?: boolean;
+}
+
+/** Emits the Linear `${prefix}` (PyTorch weight [out, in]) applied to x [..., in]; returns y [..., out]. */
+export function linear(e: LinearEmitter, x: string, prefix: string, options: LinearOptions = {}): string {
+  const { g, weights } = e;
+  const w = getWeight(weights, options.weightName ?? `${prefix}.weight`);
+  const [n, k] = w.dims;
+  if (w.dims.length !== 2 || n === undefined || k === undefined) throw new Error(`${prefix}: weight is not 2-D`);
+  const dtype = options.keepFloat === true ? 'fp32' : e.dtype;
+  let y: string;
+  if (dtype === 'q4') {
+    const q = quantizeQ4(w, e.q4BlockSize);
+    const b = g.initializer(`${prefix}.weight_Q4`, { dtype: 'uint8', dims: [n, q.blocksPerRow, q.blockSize / 2], data: q.packed });
+    const s = g.initializer(`${prefix}.weight_scales`, { dtype: 'float32', dims: [n, q.blocksPerRow], data: q.scales });
+    const z = g.initializer(`${prefix}.weight_zp`, {
+      dtype: 'uint8',
+      dims: [n, Math.ceil(q.blocksPerRow / 2)],
+      data: q.zeroPoints,
+    });
+    y = g.op(
+      'MatMulNBits',
+      [x, b, s, z],
+      { K: k, N: n, bits: 4, block_size: q.blockSize, accuracy_level: 0 },
+      { domain: 'com.microsoft' },
+    );
+  } else if (dtype === 'q8') {
+    const q = quantizeQ8Linear(w);
+    const b = g.initializer(`${prefix}.weight_quantized`, { dtype: 'uint8', dims: [k, n], data: q.data });
+    const bZero = g.initializer(`${prefix}.weight_zero_point`, { dtype: 'uint8', dims: [], data: Uint8Array.of(q.zeroPoint) });
+    const bScale = g.initializer(`${prefix}.weight_scale`, { dtype: 'float32', dims: [], data: Float32Array.of(q.scale) });
+    let dq = e.dynQuant.get(x);
+    if (dq === undefined) {
+      const [xq, xs, xz] = g.node('DynamicQuantizeLinear', [x], {}, { outputs: 3 });
+      dq = [xq as string, xs as string, xz as string];
+      e.dynQuant.set(x, dq);
+    }
+    const acc = g.op('MatMulInteger', [dq[0], b, dq[2], bZero]);
+    const scale = g.op('Mul', [dq[1], bScale]);
+    y = g.op('Mul', [g.op('Cast', [acc], { to: 1 }), scale]);
+  } else {
+    const wt = g.initializer(`${prefix}.weight`, { dtype: 'float32', dims: [k, n], data: transposeF32(w) });
+    y = g.op('MatMul', [x, wt]);
+  }
+  if (options.bias === true) {
+    const bias = getWeight(weights, `${prefix}.bias`);
+    y = g.op('Add', [y, g.initializer(`${prefix}.bias`, { dtype: 'float32', dims: bias.dims, data: bias.data })]);
+  }
+  return y;
+}
+
+/** Transposes a 2-D float tensor [R, C] to a new [C, R] array (blocked, so large weights stay cache-friendly). */
+export function transposeF32(t: F32Tensor): Float32Array {
+  const [rows, cols] = t.dims as [number, number];
+  const src = t.data;
+  const out = new Float32Array(rows * cols);
+  const B = 32;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(r0 + B, rows);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(c0 + B, cols);
+      for (let r = r0; r < r1; r++) {
+        const base = r * cols;
+        for (let c = c0; c < c1; c++) out[c * rows + r] = src[base + c] as number;
+      }
+    }
+  }
+  return out;
+}

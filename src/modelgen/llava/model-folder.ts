@@ -1,0 +1,213 @@
+// Owns assembling and writing a complete transformers.js-layout LLaVA folder (ONNX graphs in every requested
+// precision, tokenizer, JSON configs, manifest with sha256). Node-only (node:fs); graphs come from the builders.
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildLlavaGraphs } from './build-all';
+import {
+  configJson,
+  generationConfigJson,
+  jsonBytes,
+  preprocessorConfigJson,
+  processorConfigJson,
+  tokenizerConfigJson,
+  type GenDtype,
+} from './config-files';
+import { presets, type PresetName } from './presets';
+import { createRandomWeights } from './random-weights';
+import { buildTokenizer } from './tokenizer-builder';
+import type { LlavaHfConfig, WeightMap } from './types';
+
+/** Bump when the folder's layout or file contents change in a way the source fingerprint cannot see. */
+export const GENERATOR_VERSION = 1;
+
+export type ExternalDataMode = 'auto' | 'always' | 'never';
+
+export interface ModelFolderOptions {
+  /** A named preset (default 'tiny'), or a full config instead. */
+  preset?: PresetName;
+  config?: LlavaHfConfig;
+  /** Seed of the random weights (default 0). Ignored when `weights` is given. */
+  seed?: number;
+  /** Reuse these weights instead of drawing random ones (the converter and the trainer pass theirs). */
+  weights?: WeightMap;
+  /** Precisions to write, each for all three components (default ['fp32']). */
+  dtypes?: readonly GenDtype[];
+  externalData?: ExternalDataMode;
+  /** Free-form label stored in the manifest (e.g. where the weights came from). */
+  source?: string;
+}
+
+export interface ManifestFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** manifest.json: what was generated, from what, and every other file of the folder with its size and sha256. */
+export interface Manifest {
+  generator: { name: 'llava-browser-modelgen'; version: number; fingerprint: string };
+  preset: string | null;
+  seed: number | null;
+  source: string | null;
+  dtypes: GenDtype[];
+  externalData: ExternalDataMode;
+  files: ManifestFile[];
+}
+
+export interface ModelFolderResult {
+  dir: string;
+  config: LlavaHfConfig;
+  weights: WeightMap;
+  manifest: Manifest;
+}
+
+export interface GeneratedFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
+const DTYPE_ORDER: readonly GenDtype[] = ['fp32', 'q8', 'q4'];
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+let cachedFingerprint: string | null = null;
+
+/**
+ * A sha256 over the generator's own sources (src/modelgen/{llava,onnx}), so that caches and the demo folder's stamp
+ * notice any change to the graphs, tokenizer or configs without anyone remembering to bump a version.
+ */
+export function generatorFingerprint(): string {
+  if (cachedFingerprint !== null) return cachedFingerprint;
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.name.endsWith('.ts')) files.push(p);
+    }
+  };
+  walk(path.join(root, 'llava'));
+  walk(path.join(root, 'onnx'));
+  const h = createHash('sha256').update(`v${GENERATOR_VERSION}\n`);
+  for (const f of files.sort()) h.update(`${path.relative(root, f)}\n`).update(readFileSync(f));
+  cachedFingerprint = h.digest('hex').slice(0, 16);
+  return cachedFingerprint;
+}
+
+/** Normalises the requested precisions: known ones only, no repeats, fixed order (so stamps compare equal). */
+export function normalizeDtypes(dtypes: readonly string[] | undefined): GenDtype[] {
+  const list = dtypes && dtypes.length > 0 ? dtypes : ['fp32'];
+  for (const d of list) {
+    if (!(DTYPE_ORDER as readonly string[]).includes(d)) {
+      throw new Error(`unknown dtype "${d}" (expected one of ${DTYPE_ORDER.join(', ')})`);
+    }
+  }
+  return DTYPE_ORDER.filter((d) => list.includes(d));
+}
+
+function resolveConfig(options: ModelFolderOptions): LlavaHfConfig {
+  if (options.config) return options.config;
+  const name = options.preset ?? 'tiny';
+  const preset = presets[name];
+  if (!preset) throw new Error(`unknown preset "${name}" (expected one of ${Object.keys(presets).join(', ')})`);
+  return preset;
+}
+
+/**
+ * Generates every file of the folder, one at a time (so a large preset never holds all graphs in memory), in a
+ * fixed order: ONNX files (with their external data), then tokenizer and JSON configs. No manifest: the writer
+ * adds it. Same options (seed included) → byte-identical files.
+ */
+export function* generateModelFiles(
+  options: ModelFolderOptions,
+  resolved: { config: LlavaHfConfig; weights: WeightMap },
+): Generator<GeneratedFile> {
+  const { config, weights } = resolved;
+  const dtypes = normalizeDtypes(options.dtypes);
+  const externalChunks: Record<string, number> = {};
+  const serialize = { externalData: options.externalData ?? 'auto' };
+  for (const files of buildLlavaGraphs(config, weights, { dtypes, serialize })) {
+    const [onnx, ...data] = files;
+    if (onnx && data.length > 0) externalChunks[path.posix.basename(onnx.path)] = data.length;
+    yield* files;
+  }
+  const tokenizer = buildTokenizer(config);
+  const defaultDtype: GenDtype = dtypes.includes('fp32') ? 'fp32' : dtypes[0]!;
+  yield { path: 'config.json', bytes: jsonBytes(configJson(config, defaultDtype, externalChunks)) };
+  yield { path: 'generation_config.json', bytes: jsonBytes(generationConfigJson(config, tokenizer)) };
+  yield { path: 'preprocessor_config.json', bytes: jsonBytes(preprocessorConfigJson(config)) };
+  yield { path: 'processor_config.json', bytes: jsonBytes(processorConfigJson(config)) };
+  yield { path: 'tokenizer.json', bytes: jsonBytes(tokenizer.json) };
+  yield { path: 'tokenizer_config.json', bytes: jsonBytes(tokenizerConfigJson(config, tokenizer)) };
+}
+
+/** The config and weights a folder will be built from (random weights from the seed unless given). */
+export function resolveModel(options: ModelFolderOptions): { config: LlavaHfConfig; weights: WeightMap } {
+  const config = resolveConfig(options);
+  const weights = options.weights ?? createRandomWeights(config, options.seed ?? 0);
+  return { config, weights };
+}
+
+/** The manifest fields that decide whether an existing folder can be reused. */
+export function manifestStamp(options: ModelFolderOptions): Omit<Manifest, 'files'> {
+  return {
+    generator: { name: 'llava-browser-modelgen', version: GENERATOR_VERSION, fingerprint: generatorFingerprint() },
+    preset: options.config ? null : (options.preset ?? 'tiny'),
+    seed: options.weights ? null : (options.seed ?? 0),
+    source: options.source ?? null,
+    dtypes: normalizeDtypes(options.dtypes),
+    externalData: options.externalData ?? 'auto',
+  };
+}
+
+/**
+ * Writes the whole folder under `outDir` (created if needed; existing files of the same names are replaced) and
+ * `manifest.json` last, so a folder with a manifest is complete. Returns the config and weights used.
+ */
+export function writeModelFolder(outDir: string, options: ModelFolderOptions = {}): ModelFolderResult {
+  const resolved = resolveModel(options);
+  mkdirSync(path.join(outDir, 'onnx'), { recursive: true });
+  const files: ManifestFile[] = [];
+  for (const f of generateModelFiles(options, resolved)) {
+    writeFileSync(path.join(outDir, f.path), f.bytes);
+    files.push({ path: f.path, size: f.bytes.byteLength, sha256: sha256(f.bytes) });
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const manifest: Manifest = { ...manifestStamp(options), files };
+  writeFileSync(path.join(outDir, 'manifest.json'), jsonBytes(manifest));
+  return { dir: outDir, config: resolved.config, weights: resolved.weights, manifest };
+}
+
+/** Reads `outDir/manifest.json`, or null when it is missing or unreadable. */
+export function readManifest(outDir: string): Manifest | null {
+  try {
+    return JSON.parse(readFileSync(path.join(outDir, 'manifest.json'), 'utf8')) as Manifest;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * True when `outDir` already holds a complete folder for these options: same stamp (generator fingerprint, preset,
+ * seed, dtypes, external-data mode) and every listed file present with its recorded size. Sizes, not hashes, so the
+ * check stays instant for large presets; the stamp is what guards against stale contents.
+ */
+export function folderIsCurrent(outDir: string, options: ModelFolderOptions): boolean {
+  const manifest = readManifest(outDir);
+  if (!manifest) return false;
+  const { files, ...stamp } = manifest;
+  if (JSON.stringify(stamp) !== JSON.stringify(manifestStamp(options))) return false;
+  return files.every((f) => {
+    try {
+      return statSync(path.join(outDir, f.path)).size === f.size;
+    } catch {
+      return false;
+    }
+  });
+}

@@ -1,0 +1,235 @@
+// Owns the in-memory graph DSL (inputs, initializers, nodes, outputs) used to write ONNX models. It must not encode
+// protobufs (serialize.ts) nor know any model architecture (src/modelgen/llava/ does).
+
+/** Element types the builder can declare for inputs, outputs and initializers. */
+export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8' | 'int8' | 'bool';
+
+/** A dimension: a number, or a symbolic name such as 'batch_size'. */
+export type Dim = number | string;
+
+/** Typed data for an initializer; bytes are taken as little-endian views, without copying. */
+export type TypedData = Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
+
+/** A tensor given to {@link GraphBuilder.initializer} (float16 data is passed as raw Uint16Array bits). */
+export interface TensorInit {
+  dtype: ElemType;
+  dims: readonly number[];
+  data: TypedData;
+}
+
+/** A float attribute (plain numbers are always INT attributes, so floats must be marked). */
+export interface FloatAttr {
+  kind: 'float';
+  value: number;
+}
+export interface FloatsAttr {
+  kind: 'floats';
+  value: readonly number[];
+}
+export interface TensorAttr {
+  kind: 'tensor';
+  value: TensorInit;
+}
+/** Attribute values: integer numbers/arrays become INT/INTS, strings STRING/STRINGS; floats and tensors are marked. */
+export type AttrValue = number | string | readonly number[] | readonly string[] | FloatAttr | FloatsAttr | TensorAttr;
+
+/** Marks a float attribute, e.g. `{ epsilon: attrFloat(1e-5) }`. */
+export function attrFloat(value: number): FloatAttr {
+  return { kind: 'float', value };
+}
+/** Marks a list-of-floats attribute. */
+export function attrFloats(value: readonly number[]): FloatsAttr {
+  return { kind: 'floats', value };
+}
+/** Marks a tensor attribute (e.g. for Constant or ConstantOfShape). */
+export function attrTensor(value: TensorInit): TensorAttr {
+  return { kind: 'tensor', value };
+}
+
+export interface ValueDecl {
+  name: string;
+  dtype: ElemType;
+  dims: readonly Dim[];
+}
+
+export interface NodeSpec {
+  opType: string;
+  name: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Record<string, AttrValue>;
+}
+
+export interface InitializerSpec {
+  name: string;
+  dtype: ElemType;
+  dims: readonly number[];
+  /** Little-endian bytes of the tensor (a view over the caller's typed array). */
+  bytes: Uint8Array;
+}
+
+export interface NodeOptions {
+  /** Output count (auto-named) or explicit output names. Default 1. */
+  outputs?: number | readonly string[];
+  /** Operator domain, '' for ai.onnx (default), 'com.microsoft' for contrib ops. */
+  domain?: string;
+  /** Node name; generated when absent. */
+  name?: string;
+}
+
+const ELEM_BYTES: Record<ElemType, number> = {
+  float32: 4,
+  float16: 2,
+  int64: 8,
+  int32: 4,
+  uint8: 1,
+  int8: 1,
+  bool: 1,
+};
+
+/** Bytes per element of an element type. */
+export function elemBytes(dtype: ElemType): number {
+  return ELEM_BYTES[dtype];
+}
+
+/**
+ * A graph under construction. Node outputs are auto-named under the current scope (see {@link GraphBuilder.scope}),
+ * so graphs read like the PyTorch module tree in Netron.
+ */
+export class GraphBuilder {
+  readonly name: string;
+  readonly inputs: ValueDecl[] = [];
+  readonly outputs: ValueDecl[] = [];
+  readonly nodes: NodeSpec[] = [];
+  readonly initializers = new Map<string, InitializerSpec>();
+  /** Opset version per operator domain ('' = ai.onnx). */
+  readonly opsets = new Map<string, number>([['', 17]]);
+
+  private readonly used = new Set<string>();
+  private readonly constCache = new Map<string, string>();
+  private scopes: string[] = [];
+  private counter = 0;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /** Declares a graph input and returns its name. */
+  input(name: string, dtype: ElemType, dims: readonly Dim[]): string {
+    this.claim(name);
+    this.inputs.push({ name, dtype, dims: [...dims] });
+    return name;
+  }
+
+  /**
+   * Declares a graph output. When `from` names a different value, an Identity node renames it; otherwise `name`
+   * must already be produced by a node.
+   */
+  output(name: string, dtype: ElemType, dims: readonly Dim[], from?: string): string {
+    if (from !== undefined && from !== name) {
+      this.node('Identity', [from], {}, { outputs: [name] });
+    }
+    this.outputs.push({ name, dtype, dims: [...dims] });
+    return name;
+  }
+
+  /** Adds a named initializer (weights); throws when the name is taken or the data size does not match dims. */
+  initializer(name: string, tensor: TensorInit): string {
+    this.claim(name);
+    return this.putInitializer(name, tensor);
+  }
+
+  private putInitializer(name: string, tensor: TensorInit): string {
+    const count = tensor.dims.reduce((a, b) => a * b, 1);
+    const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+    if (bytes.byteLength !== count * ELEM_BYTES[tensor.dtype]) {
+      throw new RangeError(`initializer ${name}: ${bytes.byteLength} bytes for dims [${tensor.dims.join(', ')}]`);
+    }
+    this.initializers.set(name, { name, dtype: tensor.dtype, dims: [...tensor.dims], bytes });
+    return name;
+  }
+
+  /** An int64 constant initializer, shared between uses with the same values and dims. */
+  constInt64(values: readonly number[], dims: readonly number[] = [values.length]): string {
+    const key = `i64:${dims.join('x')}:${values.join(',')}`;
+    const hit = this.constCache.get(key);
+    if (hit !== undefined) return hit;
+    const name = this.fresh('const_i64');
+    this.putInitializer(name, { dtype: 'int64', dims, data: BigInt64Array.from(values, (v) => BigInt(v)) });
+    this.constCache.set(key, name);
+    return name;
+  }
+
+  /** A float32 constant initializer, shared between uses with the same values and dims (for small constants). */
+  constFloat(values: readonly number[], dims: readonly number[] = [values.length]): string {
+    const key = `f32:${dims.join('x')}:${values.join(',')}`;
+    const hit = this.constCache.get(key);
+    if (hit !== undefined) return hit;
+    const name = this.fresh('const_f32');
+    this.putInitializer(name, { dtype: 'float32', dims, data: Float32Array.from(values) });
+    this.constCache.set(key, name);
+    return name;
+  }
+
+  /** Adds a node and returns its output names. An empty-string input means an omitted optional input. */
+  node(
+    opType: string,
+    inputs: readonly string[],
+    attrs: Record<string, AttrValue> = {},
+    options: NodeOptions = {},
+  ): string[] {
+    const domain = options.domain ?? '';
+    if (!this.opsets.has(domain)) this.opsets.set(domain, 1);
+    const spec = options.outputs ?? 1;
+    const outputs =
+      typeof spec === 'number'
+        ? Array.from({ length: spec }, (_, i) => this.fresh(spec === 1 ? opType : `${opType}_out${i}`))
+        : spec.map((n) => {
+            this.claim(n);
+            return n;
+          });
+    const name = options.name ?? this.fresh(`${opType}_node`);
+    this.nodes.push({ opType, name, domain, inputs: [...inputs], outputs, attrs });
+    return outputs;
+  }
+
+  /** {@link node} for single-output operators: returns the one output name. */
+  op(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, options: NodeOptions = {}): string {
+    const [out] = this.node(opType, inputs, attrs, { ...options, outputs: options.outputs ?? 1 });
+    if (out === undefined) throw new Error(`${opType} produced no output`);
+    return out;
+  }
+
+  /** Runs `build` with `name` pushed onto the naming scope (e.g. 'layers.3/attn'). */
+  scope<T>(name: string, build: () => T): T {
+    this.scopes.push(name);
+    try {
+      return build();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  /** Total bytes held by initializers. */
+  weightBytes(): number {
+    let total = 0;
+    for (const init of this.initializers.values()) total += init.bytes.byteLength;
+    return total;
+  }
+
+  /** A new unique value name under the current scope. */
+  fresh(base: string): string {
+    const prefix = this.scopes.length > 0 ? `/${this.scopes.join('/')}/` : '/';
+    let name: string;
+    do name = `${prefix}${base}_${this.counter++}`;
+    while (this.used.has(name));
+    this.used.add(name);
+    return name;
+  }
+
+  private claim(name: string): void {
+    if (this.used.has(name)) throw new Error(`duplicate value name in graph ${this.name}: ${name}`);
+    this.used.add(name);
+  }
+}

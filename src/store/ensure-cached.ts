@@ -1,0 +1,230 @@
+// Owns getting a whole model into the weight store: listing, dtype choice, quota, parallel resumable downloads and
+// the model record. It never builds ONNX sessions; a model already stored completely needs no network at all.
+import { abortError, throwIfAborted } from '../shared/abort';
+import { EngineError } from '../shared/errors';
+import type { Component, Dtype, DtypeChoice, LoadProgressEvent, ModelRef } from '../shared/protocol';
+import { summarizeModels } from './cache-admin';
+import { downloadFile, type DownloadSettings } from './file-download';
+import { COMPONENTS, DTYPES, guessFiles, isExternalDataOf, isSupportFile, onnxPath, readTransformersJsConfig, resolveDtypes, selectFiles, type RemoteFile } from './file-select';
+import type { FetchLike } from './http';
+import { getDefaultWeightStore, type FileRecord, type HashSource, type ModelRecord, type WeightStore } from './idb-weight-store';
+import { listHubFiles, listManifest } from './listing';
+import { baseUrlOf, fileUrl, modelIdOf } from './model-ref';
+import { ProgressTracker } from './progress';
+import { checkQuota, defaultStorage, requestPersistence, type StorageLike } from './quota';
+import { readStoredFile } from './store-source';
+
+export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
+
+/** Options every store function takes: which weight store (tests and tools pass their own). */
+export interface StoreOptions {
+  store?: WeightStore;
+}
+
+export interface EnsureCachedOptions extends StoreOptions {
+  /** Precision per component; default: what is stored, else config.json's transformers.js_config, else a small one. */
+  dtype?: DtypeChoice;
+  signal?: AbortSignal;
+  onProgress?: (event: LoadProgressEvent) => void;
+  /** A name for lists (e.g. the catalog label). */
+  label?: string;
+  fetch?: FetchLike;
+  /** Bytes per stored chunk (default 16 MiB); tests use small ones. */
+  chunkSize?: number;
+  /** Files downloaded at once (default 2). */
+  concurrency?: number;
+  /** Retries per file after a drop, stall, 5xx or 429, counted since the last new stored chunk (default 4). */
+  retries?: number;
+  retryBaseMs?: number;
+  stallTimeoutMs?: number;
+  /** `navigator.storage` by default; null skips the quota check. */
+  storage?: StorageLike | null;
+  progressIntervalMs?: number;
+}
+
+/** A model whose files are all in the store, ready for `openStoreSource`. */
+export interface CachedModel {
+  id: string;
+  ref: ModelRef;
+  dtype: Record<Component, Dtype> | null;
+  files: { path: string; size: number }[];
+  bytes: number;
+}
+
+function sameDtype(a: Record<Component, Dtype> | null, b: Record<Component, Dtype> | null): boolean {
+  return a !== null && b !== null && COMPONENTS.every((c) => a[c] === b[c]);
+}
+
+function fullyChosen(choice: DtypeChoice | undefined): boolean {
+  if (choice === undefined) return false;
+  return typeof choice === 'string' || COMPONENTS.every((c) => choice[c] !== undefined);
+}
+
+function hashSourceOf(ref: ModelRef, file: RemoteFile): HashSource {
+  if (ref.kind === 'hub') return file.sha256 ? 'hub-lfs' : file.gitSha1 ? 'hub-git' : 'none';
+  return file.sha256 ? 'manifest' : 'none';
+}
+
+/** The model's record if every file it lists is stored complete; used to answer without the network. */
+async function completeCopy(store: WeightStore, record: ModelRecord): Promise<CachedModel | null> {
+  const stored = new Map((await store.listFiles(record.id)).map((f) => [f.path, f]));
+  const files: { path: string; size: number }[] = [];
+  for (const { path } of record.files) {
+    const f = stored.get(path);
+    if (!f?.complete || f.size === null) return null;
+    files.push({ path, size: f.size });
+  }
+  return { id: record.id, ref: record.ref, dtype: record.dtype, files, bytes: files.reduce((n, f) => n + f.size, 0) };
+}
+
+/** Bytes the smallest possible choice of graphs needs: enough to refuse a download that cannot fit whatever happens. */
+function minimalBytes(listing: readonly RemoteFile[]): number {
+  let bytes = listing.filter((f) => isSupportFile(f.path)).reduce((n, f) => n + (f.size ?? 0), 0);
+  for (const component of COMPONENTS) {
+    const sizes = DTYPES.map((d) => onnxPath(component, d))
+      .filter((graph) => listing.some((f) => f.path === graph))
+      .map((graph) => listing.filter((f) => f.path === graph || isExternalDataOf(f.path, graph)).reduce((n, f) => n + (f.size ?? 0), 0));
+    if (sizes.length > 0) bytes += Math.min(...sizes);
+  }
+  return bytes;
+}
+
+function bytesStillNeeded(files: readonly RemoteFile[], stored: ReadonlyMap<string, FileRecord>): number {
+  return files.reduce((n, f) => {
+    const s = stored.get(f.path);
+    const have = s && (f.size === null || s.size === null || s.size === f.size) ? s.storedBytes : 0;
+    return n + Math.max(0, (f.size ?? 0) - have);
+  }, 0);
+}
+
+/** Runs `work` over `items`, `limit` at a time; the first failure stops the rest (their stored chunks stay). */
+async function runPool<T>(items: readonly T[], limit: number, signal: AbortSignal | undefined, work: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let next = 0;
+  let failed = false;
+  let firstError: unknown;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await work(item, controller.signal);
+      } catch (error) {
+        if (!failed) {
+          failed = true;
+          firstError = error;
+          controller.abort(error);
+        }
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (signal?.aborted) throw abortError(signal.reason);
+  if (failed) throw firstError;
+}
+
+/**
+ * Makes sure every file of `ref` (in the chosen dtype) is stored and verified, downloading only what is missing and
+ * resuming partial files. A model already stored completely returns at once without touching the network.
+ * Throws download-failed, integrity, quota-exceeded (before any model byte when the sizes are known), bad-model
+ * (no such graph/dtype, not a model folder, an imported model that is incomplete), or AbortError (stored chunks kept).
+ */
+export async function ensureCached(ref: ModelRef, options: EnsureCachedOptions = {}): Promise<CachedModel> {
+  const store = options.store ?? getDefaultWeightStore();
+  const signal = options.signal;
+  throwIfAborted(signal);
+  const id = modelIdOf(ref);
+  const existing = await store.getModel(id);
+  if (existing) {
+    const wanted = options.dtype === undefined ? existing.dtype : resolveDtypes(options.dtype, existing.dtype ?? undefined);
+    if (ref.kind === 'local' || existing.dtype === null || sameDtype(wanted, existing.dtype)) {
+      const copy = await completeCopy(store, existing);
+      if (copy) return copy;
+    }
+  }
+  if (ref.kind === 'local') {
+    throw new EngineError('bad-model', `The imported model "${ref.id}" is missing or incomplete on this device. Import its folder again.`);
+  }
+
+  const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const storage = options.storage === undefined ? defaultStorage() : options.storage;
+  const settings: DownloadSettings = {
+    fetch: fetchFn,
+    chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+    retries: options.retries ?? 4,
+    retryBaseMs: options.retryBaseMs ?? 500,
+    stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+  };
+  const listOptions = { fetch: fetchFn, signal, retryBaseMs: settings.retryBaseMs };
+  const listing = ref.kind === 'hub' ? await listHubFiles(ref, listOptions) : await listManifest(baseUrlOf(ref), listOptions);
+  const cachedModels = (): Promise<{ id: string; bytes: number }[]> =>
+    summarizeModels(store).then((models) => models.filter((m) => m.id !== id).map((m) => ({ id: m.id, bytes: m.bytes })));
+  const storedNow = async (): Promise<Map<string, FileRecord>> => new Map((await store.listFiles(id)).map((f) => [f.path, f]));
+
+  const progress = new ProgressTracker({ onProgress: options.onProgress, ...(options.progressIntervalMs === undefined ? {} : { intervalMs: options.progressIntervalMs }) });
+  const job = (file: RemoteFile, jobSignal: AbortSignal | undefined) => ({
+    store,
+    modelId: id,
+    file,
+    hashSource: hashSourceOf(ref, file),
+    url: () => fileUrl(ref, file.path),
+    progress,
+    signal: jobSignal,
+  });
+
+  // Refuse early, before any model byte moves, when even the smallest choice cannot fit.
+  if (listing) await checkQuota(storage, minimalBytes(listing) - [...(await storedNow()).values()].reduce((n, f) => n + f.storedBytes, 0), cachedModels);
+
+  // config.json decides the default dtype and, without a listing, which external data files exist.
+  let config: unknown = null;
+  const configEntry = listing?.find((f) => f.path === 'config.json') ?? { path: 'config.json', size: null };
+  if (!listing || !fullyChosen(options.dtype ?? existing?.dtype ?? undefined)) {
+    await downloadFile(job(configEntry, signal), settings);
+    try {
+      config = JSON.parse(new TextDecoder().decode(await readStoredFile(store, id, 'config.json', signal)));
+    } catch (error) {
+      if (error instanceof EngineError) throw error;
+      throw new EngineError('bad-model', 'The model\'s config.json is not valid JSON. Pick another model.', { cause: error });
+    }
+  }
+  const available = listing ? new Set(listing.map((f) => f.path)) : undefined;
+  const dtypes = resolveDtypes(options.dtype ?? existing?.dtype ?? undefined, readTransformersJsConfig(config).dtype, available);
+  const files = listing ? selectFiles(listing, dtypes) : [configEntry, ...guessFiles(config, dtypes)];
+
+  const stored = await storedNow();
+  await checkQuota(storage, bytesStillNeeded(files, stored), cachedModels);
+  await requestPersistence(storage);
+
+  const now = Date.now();
+  const record: ModelRecord = {
+    id,
+    ref,
+    dtype: dtypes,
+    files: files.map((f) => ({ path: f.path, size: f.size })),
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+  };
+  const label = options.label ?? existing?.label;
+  if (label !== undefined) record.label = label;
+  await store.putModel(record);
+
+  for (const f of files) {
+    const s = stored.get(f.path);
+    progress.register(f.path, f.size ?? s?.size ?? null, s?.storedBytes ?? 0);
+  }
+  const results = new Map<string, FileRecord | null>();
+  await runPool(files, options.concurrency ?? 2, signal, async (file, laneSignal) => {
+    results.set(file.path, await downloadFile(job(file, laneSignal), settings));
+  });
+
+  const present = files.filter((f) => results.get(f.path) !== null);
+  const final: ModelRecord = { ...record, files: present.map((f) => ({ path: f.path, size: results.get(f.path)?.size ?? f.size })), updatedAt: Date.now() };
+  await store.putModel(final);
+  const sized = final.files.map((f) => ({ path: f.path, size: f.size ?? 0 }));
+  return { id, ref, dtype: dtypes, files: sized, bytes: sized.reduce((n, f) => n + f.size, 0) };
+}

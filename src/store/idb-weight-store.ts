@@ -1,0 +1,145 @@
+// Owns the IndexedDB layout of stored weights (model records, file records, byte chunks) through idb-keyval.
+// It must not fetch, hash or decide what is valid: callers do that. The UI never imports this module.
+import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
+import type { Component, Dtype, ModelRef } from '../shared/protocol';
+
+/** Where a file's expected hash came from. 'computed' = hashed here on first arrival (no source to check against). */
+export type HashSource = 'manifest' | 'hub-lfs' | 'hub-git' | 'computed' | 'none';
+
+/** A file of a model as stored: complete, or partial with enough saved state to resume without re-hashing. */
+export interface FileRecord {
+  modelId: string;
+  path: string;
+  /** Expected size (null when unknown until the download ends). */
+  size: number | null;
+  /** sha256 expected (from a listing) or, once complete, the one computed here. */
+  sha256?: string;
+  /** Git blob sha1 the content must have (hub files without LFS). */
+  gitSha1?: string;
+  hashSource: HashSource;
+  chunkSize: number;
+  /** Chunks stored, numbered 0..chunkCount-1; all but the last are exactly chunkSize bytes. */
+  chunkCount: number;
+  storedBytes: number;
+  /** hash-wasm sha256 (and git sha1) states after storedBytes, so a resume does not re-read stored chunks. */
+  sha256State?: Uint8Array;
+  sha1State?: Uint8Array;
+  /** ETag (strong) or Last-Modified of the first response, sent as If-Range when resuming. */
+  validator?: string;
+  complete: boolean;
+  /** True when the content matched a hash from the source (not just one computed here). */
+  verified: boolean;
+  updatedAt: number;
+}
+
+/** What a stored model needs: its files (the list fixed when it was first cached) and where it came from. */
+export interface ModelRecord {
+  id: string;
+  ref: ModelRef;
+  dtype: Record<Component, Dtype> | null;
+  files: { path: string; size: number | null }[];
+  label?: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface WeightStore {
+  readonly dbName: string;
+  getModel(id: string): Promise<ModelRecord | undefined>;
+  putModel(record: ModelRecord): Promise<void>;
+  listModels(): Promise<ModelRecord[]>;
+  getFile(modelId: string, path: string): Promise<FileRecord | undefined>;
+  listFiles(modelId: string): Promise<FileRecord[]>;
+  putFile(record: FileRecord): Promise<void>;
+  /** Writes chunk `index` and the record describing it in one transaction, so neither exists without the other. */
+  putChunk(record: FileRecord, index: number, bytes: Uint8Array): Promise<void>;
+  readChunk(modelId: string, path: string, index: number): Promise<Uint8Array | undefined>;
+  /** Removes a file's chunks and its record. */
+  deleteFile(modelId: string, path: string): Promise<void>;
+  /** Removes everything stored under a model id. */
+  deleteModel(modelId: string): Promise<void>;
+  deleteAll(): Promise<void>;
+}
+
+/** Key layout (exported for tests that tamper with stored bytes on purpose). */
+export const modelKey = (id: string): IDBValidKey => ['m', id];
+export const fileKey = (modelId: string, path: string): IDBValidKey => ['f', modelId, path];
+export const chunkKey = (modelId: string, path: string, index: number): IDBValidKey => ['c', modelId, path, index];
+
+/** Object-store name inside the database (one store: chunks and records share transactions). */
+export const OBJECT_STORE = 'kv';
+export const DEFAULT_DB_NAME = 'llava-weights';
+
+function keyRange(): typeof IDBKeyRange {
+  return (globalThis as unknown as { IDBKeyRange: typeof IDBKeyRange }).IDBKeyRange;
+}
+
+/** Every key whose array starts with `prefix` (arrays sort after strings and numbers, so `[...prefix, []]` is an upper bound). */
+function prefixRange(prefix: IDBValidKey[]): IDBKeyRange {
+  return keyRange().bound(prefix, [...prefix, []]);
+}
+
+function tx<T>(useStore: UseStore, mode: IDBTransactionMode, body: (store: IDBObjectStore) => T): Promise<T> {
+  return useStore(mode, async (store) => {
+    const result = body(store);
+    await promisifyRequest(store.transaction);
+    return result;
+  });
+}
+
+/**
+ * Opens (creating when needed) the weight store in IndexedDB database `dbName`.
+ * `useStore` replaces idb-keyval's store opener (tests use it to simulate a browser running out of quota).
+ */
+export function openWeightStore(options: { dbName?: string; useStore?: UseStore } = {}): WeightStore {
+  const dbName = options.dbName ?? DEFAULT_DB_NAME;
+  const useStore = options.useStore ?? createStore(dbName, OBJECT_STORE);
+
+  const getAllInRange = <T>(range: IDBKeyRange): Promise<T[]> =>
+    useStore('readonly', (store) => promisifyRequest(store.getAll(range) as IDBRequest<T[]>));
+
+  return {
+    dbName,
+    getModel: (id) => useStore('readonly', (s) => promisifyRequest(s.get(modelKey(id)) as IDBRequest<ModelRecord | undefined>)),
+    putModel: (record) => tx(useStore, 'readwrite', (s) => void s.put(record, modelKey(record.id))),
+    listModels: () => getAllInRange<ModelRecord>(prefixRange(['m'])),
+    getFile: (modelId, path) =>
+      useStore('readonly', (s) => promisifyRequest(s.get(fileKey(modelId, path)) as IDBRequest<FileRecord | undefined>)),
+    listFiles: (modelId) => getAllInRange<FileRecord>(prefixRange(['f', modelId])),
+    putFile: (record) => tx(useStore, 'readwrite', (s) => void s.put(record, fileKey(record.modelId, record.path))),
+    putChunk: (record, index, bytes) =>
+      tx(useStore, 'readwrite', (s) => {
+        // A view into a larger buffer would be cloned with its whole buffer: store exact-size copies only.
+        const exact = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+        s.put(exact, chunkKey(record.modelId, record.path, index));
+        s.put(record, fileKey(record.modelId, record.path));
+      }),
+    readChunk: (modelId, path, index) =>
+      useStore('readonly', (s) => promisifyRequest(s.get(chunkKey(modelId, path, index)) as IDBRequest<Uint8Array | undefined>)),
+    deleteFile: (modelId, path) =>
+      tx(useStore, 'readwrite', (s) => {
+        s.delete(prefixRange(['c', modelId, path]));
+        s.delete(fileKey(modelId, path));
+      }),
+    deleteModel: (modelId) =>
+      tx(useStore, 'readwrite', (s) => {
+        s.delete(prefixRange(['c', modelId]));
+        s.delete(prefixRange(['f', modelId]));
+        s.delete(modelKey(modelId));
+      }),
+    deleteAll: () => tx(useStore, 'readwrite', (s) => void s.clear()),
+  };
+}
+
+let defaultStore: WeightStore | undefined;
+
+/** The app's weight store (database 'llava-weights'), opened on first use. */
+export function getDefaultWeightStore(): WeightStore {
+  defaultStore ??= openWeightStore();
+  return defaultStore;
+}
+
+/** True for the error a browser raises when IndexedDB runs out of quota. */
+export function isQuotaError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'QuotaExceededError';
+}

@@ -1,0 +1,80 @@
+// Owns assembling training batches: length-bucketed, right-padded token tensors, next-token targets, answer masks,
+// image placement and pixel values, drawn deterministically from (seed, step). No model code.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng, deriveSeed } from '../data/rng';
+import type { TokenSequence } from './sequences';
+import type { TokenBatch } from './forward';
+
+/** Pixel values of the data set's images, already preprocessed exactly as the engine does ([3, S, S] each). */
+export interface PixelStore {
+  size: number;
+  get(image: string): Float32Array;
+}
+
+export interface TrainBatch extends TokenBatch {
+  targets: tf.Tensor;
+  mask: tf.Tensor;
+  tokens: number;
+}
+
+/**
+ * The sequences of step `step`: a pool of `poolFactor` batches is drawn from an epoch-free seeded stream, sorted by
+ * length and cut into batches, so padding stays small; which batch of the pool is used depends on the step.
+ */
+export function batchIndices(count: number, batchSize: number, seed: number, step: number, lengths: ArrayLike<number>, poolFactor = 8): number[] {
+  const pool = Math.floor(step / poolFactor);
+  const rng = new Rng(deriveSeed(seed, 'pool', pool));
+  const picks: number[] = [];
+  for (let i = 0; i < batchSize * poolFactor; i++) picks.push(rng.int(count));
+  picks.sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+  const order = rng.shuffle(Array.from({ length: poolFactor }, (_, i) => i));
+  const k = order[step % poolFactor]!;
+  return picks.slice(k * batchSize, (k + 1) * batchSize);
+}
+
+/** Builds the tensors of one batch (caller disposes them). */
+export function makeBatch(seqs: readonly TokenSequence[], padId: number, imageFeatures: number, pixels: PixelStore | null): TrainBatch {
+  const B = seqs.length;
+  const T = Math.max(...seqs.map((s) => s.ids.length));
+  const ids = new Int32Array(B * T).fill(padId);
+  const targets = new Int32Array(B * T);
+  const mask = new Float32Array(B * T);
+  const withImage = pixels !== null && seqs.every((s) => s.image !== null);
+  const N = imageFeatures;
+  const placement = withImage ? new Float32Array(B * T * N) : null;
+  const S = pixels?.size ?? 0;
+  const pix = withImage ? new Float32Array(B * 3 * S * S) : null;
+  let tokens = 0;
+  seqs.forEach((s, b) => {
+    ids.set(s.ids, b * T);
+    for (let t = 0; t + 1 < s.ids.length; t++) {
+      targets[b * T + t] = s.ids[t + 1]!;
+      if (s.answer[t + 1]) {
+        mask[b * T + t] = 1;
+        tokens++;
+      }
+    }
+    if (placement && pix && s.image !== null) {
+      for (let j = 0; j < N; j++) placement[(b * T + s.imageStart + j) * N + j] = 1;
+      pix.set(pixels!.get(s.image), b * 3 * S * S);
+    }
+  });
+  const batch: TrainBatch = {
+    ids: tf.tensor2d(ids, [B, T], 'int32'),
+    targets: tf.tensor2d(targets, [B, T], 'int32'),
+    mask: tf.tensor2d(mask, [B, T]),
+    tokens,
+  };
+  if (placement && pix) {
+    batch.placement = tf.tensor3d(placement, [B, T, N]);
+    batch.pixels = tf.tensor4d(pix, [B, 3, S, S]);
+  }
+  return batch;
+}
+
+export function disposeBatch(batch: TrainBatch): void {
+  tf.dispose([batch.ids, batch.targets, batch.mask]);
+  if (batch.placement) batch.placement.dispose();
+  if (batch.pixels) batch.pixels.dispose();
+}

@@ -1,0 +1,33 @@
+// Owns the line under an answer: time to first token, tokens per second, token counts, how it ended.
+import { Show, type JSX } from 'solid-js';
+import type { StoredMessage } from '../../store/conversations';
+import { formatMs } from '../lib/format';
+
+export function AnswerStats(props: { message: StoredMessage }): JSX.Element {
+  const ending = () => {
+    switch (props.message.status) {
+      case 'stopped':
+        return 'stopped';
+      case 'interrupted':
+        return 'interrupted (the page was closed while it was answering)';
+      default:
+        return props.message.finishReason === 'length' ? 'hit the token limit' : undefined;
+    }
+  };
+  return (
+    <p class="answer-stats">
+      <Show when={props.message.usage}>
+        {(u) => (
+          <>
+            <span title="Time to first token">first token {formatMs(u().timeToFirstTokenMs)}</span>
+            <span title="Decode speed">{u().decodeTokensPerS.toFixed(1)} tokens/s</span>
+            <span title="Prompt and answer tokens">
+              {u().promptTokens} + {u().completionTokens} tokens
+            </span>
+          </>
+        )}
+      </Show>
+      <Show when={ending()}>{(e) => <span class="answer-ending">{e()}</span>}</Show>
+    </p>
+  );
+}

@@ -1,0 +1,53 @@
+// Owns the top bar: chats toggle, the app's name, new chat, and the model button showing what is loaded and where.
+import { Show, type JSX } from 'solid-js';
+import { useEngine } from '../stores/engine-store';
+import { useModels } from '../stores/model-store';
+import { useSettings } from '../stores/settings-store';
+import { Icon } from './Icon';
+
+export function Header(props: { sidebarOpen: boolean; onToggleSidebar: () => void; onNewChat: () => void }): JSX.Element {
+  const engine = useEngine();
+  const models = useModels();
+  const { settings } = useSettings();
+  const modelLabel = () => {
+    const s = engine.status();
+    const load = engine.load.current;
+    if (load && (load.phase === 'downloading' || load.phase === 'verifying' || load.phase === 'starting')) return `Loading ${load.label}…`;
+    if (s?.model) return models.find(s.model.id)?.name ?? s.model.id;
+    const chosen = settings.modelId ? models.find(settings.modelId)?.name : undefined;
+    return chosen ? `${chosen} (not loaded)` : 'Choose a model';
+  };
+  const backend = () => {
+    const b = engine.status()?.backend;
+    return b === 'webgpu' ? 'WebGPU' : b === 'wasm' ? 'WASM' : b === 'cpu' ? 'CPU' : null;
+  };
+  return (
+    <header class="app-header">
+      <button
+        type="button"
+        class="icon-button"
+        aria-label="Chats"
+        aria-expanded={props.sidebarOpen}
+        aria-controls="sidebar"
+        onClick={() => props.onToggleSidebar()}
+      >
+        <Icon name="menu" />
+      </button>
+      <h1 class="app-title">LLaVA in the browser</h1>
+      <button type="button" class="icon-button" aria-label="New chat" title="New chat" onClick={() => props.onNewChat()}>
+        <Icon name="plus" />
+      </button>
+      <button
+        type="button"
+        class="model-button"
+        aria-expanded={models.panelOpen()}
+        aria-controls="model-panel"
+        onClick={() => models.setPanelOpen(!models.panelOpen())}
+      >
+        <Icon name="chip" size={18} />
+        <span class="model-button-label">{modelLabel()}</span>
+        <Show when={backend()}>{(b) => <span class="badge">{b()}</span>}</Show>
+      </button>
+    </header>
+  );
+}

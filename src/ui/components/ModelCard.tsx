@@ -1,0 +1,78 @@
+// Owns one model in the panel: what it is, how big, whether it is on this device, and load/download/verify/delete.
+import { Show, type JSX } from 'solid-js';
+import { formatBytes } from '../lib/format';
+import { useEngine } from '../stores/engine-store';
+import { useModels, type CachedModel, type CatalogModel } from '../stores/model-store';
+import { useSettings } from '../stores/settings-store';
+
+export function ModelCard(props: { entry?: CatalogModel; cached?: CachedModel }): JSX.Element {
+  const models = useModels();
+  const engine = useEngine();
+  const { settings } = useSettings();
+  const id = () => props.entry?.id ?? props.cached?.id ?? '';
+  const name = () => props.entry?.name ?? props.cached?.label ?? id();
+  const loaded = () => engine.status()?.model?.id === id();
+  const loading = () => {
+    const l = engine.load.current;
+    return l?.modelId === id() && (l.phase === 'downloading' || l.phase === 'verifying' || l.phase === 'starting');
+  };
+  const action = () => (loaded() ? 'Loaded' : props.cached?.complete ? 'Load' : props.cached ? 'Resume download' : 'Download and load');
+
+  return (
+    <li class="model-card" classList={{ chosen: settings.modelId === id(), loaded: loaded() }} aria-label={name()}>
+      <div class="model-card-head">
+        <h4>{name()}</h4>
+        <Show when={props.entry?.randomWeights}>
+          <span class="badge badge-warn">Random weights — answers are noise; for checking the pipeline offline</span>
+        </Show>
+        <Show when={props.entry?.bundled}>
+          <span class="badge">Served by this app</span>
+        </Show>
+        <Show when={!props.entry}>
+          <span class="badge">Imported folder</span>
+        </Show>
+        <Show when={props.entry?.unverified}>
+          <span class="badge badge-muted" title="Sizes or files not checked against the repository">unverified</span>
+        </Show>
+      </div>
+      <Show when={props.entry?.description}>
+        <p class="model-desc">{props.entry?.description}</p>
+      </Show>
+      <p class="model-facts">
+        <Show when={props.entry}>
+          {(e) => (
+            <>
+              <span>Download {e().downloadBytes === null ? 'size unknown' : formatBytes(e().downloadBytes ?? 0)}</span>
+              <Show when={e().gpuMemoryBytes}>{(g) => <span>needs ~{formatBytes(g())} of GPU memory</span>}</Show>
+            </>
+          )}
+        </Show>
+        <Show when={props.cached}>
+          {(c) => (
+            <span class="model-cached">
+              {c().complete ? `On this device (${formatBytes(c().bytes)})` : `Partly downloaded (${formatBytes(c().bytes)})`}
+            </span>
+          )}
+        </Show>
+      </p>
+      <div class="model-actions">
+        <button
+          type="button"
+          class="button primary"
+          disabled={loaded() || loading() || models.busy() !== null}
+          onClick={() => void models.load(id())}
+        >
+          {loading() ? 'Loading…' : action()}
+        </button>
+        <Show when={props.cached}>
+          <button type="button" class="button" disabled={models.busy() !== null || loading()} onClick={() => void models.verify(id())}>
+            Verify
+          </button>
+          <button type="button" class="button danger" disabled={models.busy() !== null || loading()} onClick={() => void models.remove(id())}>
+            Delete
+          </button>
+        </Show>
+      </div>
+    </li>
+  );
+}

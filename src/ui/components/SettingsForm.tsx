@@ -1,0 +1,80 @@
+// Owns the generation settings form: temperature, top_p, max new tokens, system prompt, template, device.
+import type { JSX } from 'solid-js';
+import type { BackendName, TemplateName } from '../../shared/protocol';
+import { useSettings } from '../stores/settings-store';
+
+export function SettingsForm(): JSX.Element {
+  const { settings, update, reset } = useSettings();
+  const num = (e: Event & { currentTarget: HTMLInputElement }) => Number(e.currentTarget.value);
+  return (
+    <section class="settings" aria-labelledby="settings-title">
+      <h3 id="settings-title">Settings</h3>
+      <div class="field">
+        <label for="set-temperature">
+          Temperature <output for="set-temperature">{settings.temperature.toFixed(2)}</output>
+        </label>
+        <input
+          id="set-temperature"
+          type="range"
+          min="0"
+          max="2"
+          step="0.05"
+          value={settings.temperature}
+          aria-describedby="set-temperature-hint"
+          onInput={(e) => update({ temperature: num(e) })}
+        />
+        <p id="set-temperature-hint" class="hint">
+          0 always picks the likeliest word (repeatable); higher is more varied.
+        </p>
+      </div>
+      <div class="field">
+        <label for="set-topp">
+          Top-p <output for="set-topp">{settings.topP.toFixed(2)}</output>
+        </label>
+        <input id="set-topp" type="range" min="0.05" max="1" step="0.05" value={settings.topP} onInput={(e) => update({ topP: num(e) })} />
+      </div>
+      <div class="field">
+        <label for="set-max">Max new tokens</label>
+        <input
+          id="set-max"
+          type="number"
+          min="1"
+          max="4096"
+          step="1"
+          value={settings.maxNewTokens}
+          onChange={(e) => update({ maxNewTokens: Math.max(1, Math.min(4096, Math.round(num(e)) || 1)) })}
+        />
+      </div>
+      <div class="field">
+        <label for="set-system">System prompt</label>
+        <textarea
+          id="set-system"
+          rows="3"
+          placeholder="Optional. Applies to new chats."
+          value={settings.systemPrompt}
+          onChange={(e) => update({ systemPrompt: e.currentTarget.value })}
+        />
+      </div>
+      <div class="field">
+        <label for="set-template">Conversation template</label>
+        <select id="set-template" value={settings.template} onChange={(e) => update({ template: e.currentTarget.value as TemplateName })}>
+          <option value="model">The model’s own chat template</option>
+          <option value="llava_v1">LLaVA v1 (USER: … ASSISTANT:)</option>
+          <option value="vicuna_v1">Vicuna v1</option>
+        </select>
+      </div>
+      <div class="field">
+        <label for="set-device">Run on</label>
+        <select id="set-device" value={settings.device} onChange={(e) => update({ device: e.currentTarget.value as BackendName | 'auto' })}>
+          <option value="auto">Automatic (GPU when available)</option>
+          <option value="webgpu">WebGPU (GPU)</option>
+          <option value="wasm">WebAssembly (CPU)</option>
+        </select>
+        <p class="hint">Takes effect the next time a model is loaded.</p>
+      </div>
+      <button type="button" class="button" onClick={reset}>
+        Reset to defaults
+      </button>
+    </section>
+  );
+}

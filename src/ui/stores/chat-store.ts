@@ -1,0 +1,208 @@
+// Owns a chat turn: building the request from the open conversation, streaming the answer into it, stop,
+// regenerate and edit-and-resend. It reaches the engine through the engine store and storage through the
+// conversations store; it never touches either directly.
+import { createContext, createSignal, useContext } from 'solid-js';
+import { isAbortError } from '../../shared/abort';
+import { isEngineError } from '../../shared/errors';
+import type { ChatMessage, ContentPart, GenerationEvent } from '../../shared/protocol';
+import type { Conversation, StoredMessage } from '../../store/conversations';
+import { newId } from '../lib/ids';
+import type { Attachment } from './composer-store';
+import type { ConversationsStore } from './conversations-store';
+import type { EngineStore } from './engine-store';
+import type { SettingsStore } from './settings-store';
+
+export interface ChatDeps {
+  engine: EngineStore;
+  conversations: ConversationsStore;
+  settings: SettingsStore;
+  /** Makes sure a model is loaded (loading the chosen one if needed); else says why none is. */
+  ensureModel: () => Promise<true | { code: string; message: string }>;
+}
+
+function errorText(error: unknown): { code: string; message: string } {
+  if (isEngineError(error)) return { code: error.code, message: error.message };
+  return { code: 'inference-failed', message: error instanceof Error ? error.message : String(error) };
+}
+
+export function createChatStore(deps: ChatDeps) {
+  const { engine, conversations: convs, settings } = deps;
+  const [generating, setGenerating] = createSignal<string | null>(null);
+  let controller: AbortController | undefined;
+  let running: Promise<void> = Promise.resolve();
+
+  /** The request history: every message before `upTo`, answers that failed left out. */
+  async function buildMessages(conv: Conversation, upTo: number): Promise<ChatMessage[]> {
+    const out: ChatMessage[] = [];
+    const system = conv.systemPrompt ?? settings.settings.systemPrompt;
+    if (system.trim() !== '') out.push({ role: 'system', content: system });
+    for (const m of conv.messages.slice(0, upTo)) {
+      if (m.role === 'assistant') {
+        if (m.status === 'error' && m.text === '') continue;
+        out.push({ role: 'assistant', content: m.text });
+        continue;
+      }
+      const images = await convs.imageViews(m.imageIds);
+      const parts: ContentPart[] = images.map((img) => ({ type: 'image', image: img.blob }));
+      parts.push({ type: 'text', text: m.text });
+      out.push({ role: 'user', content: parts });
+    }
+    return out;
+  }
+
+  /** Streams an answer into the (already stored, empty) assistant message `messageId`. */
+  function run(messageId: string): Promise<void> {
+    running = answer(messageId);
+    return running;
+  }
+
+  async function answer(messageId: string): Promise<void> {
+    const abort = new AbortController();
+    controller = abort;
+    setGenerating(messageId);
+    try {
+      const loaded = await deps.ensureModel();
+      if (loaded !== true || abort.signal.aborted) {
+        await convs.endStream(messageId, (c) => {
+          const m = c.messages.find((x) => x.id === messageId);
+          if (!m) return;
+          m.status = abort.signal.aborted ? 'stopped' : 'error';
+          if (!abort.signal.aborted && loaded !== true) m.error = loaded;
+        });
+        return;
+      }
+      await stream(messageId, abort);
+    } finally {
+      controller = undefined;
+      setGenerating(null);
+    }
+  }
+
+  async function stream(messageId: string, abort: AbortController): Promise<void> {
+    const index = convs.current.messages.findIndex((m) => m.id === messageId);
+    const messages = await buildMessages(convs.current, index);
+    const s = settings.settings;
+    let text = '';
+    const modelId = engine.status()?.model?.id;
+    try {
+      const result = await engine.engine().chat(
+        {
+          messages,
+          sampling: { temperature: s.temperature, topP: s.topP, maxNewTokens: s.maxNewTokens },
+          template: convs.current.template ?? s.template,
+          conversationId: convs.current.id,
+        },
+        {
+          signal: abort.signal,
+          onEvent: (event: GenerationEvent) => {
+            // device-lost also arrives as an engine notice, which the engine store handles.
+            if (event.kind === 'token') {
+              text += event.text;
+              void convs.streamText(messageId, text);
+            }
+          },
+        },
+      );
+      await convs.endStream(messageId, (c) => {
+        const m = c.messages.find((x) => x.id === messageId);
+        if (!m) return;
+        m.text = result.message.content;
+        m.usage = result.usage;
+        m.finishReason = result.finishReason;
+        m.status = result.finishReason === 'abort' ? 'stopped' : 'done';
+        if (modelId) m.modelId = modelId;
+      });
+    } catch (error) {
+      const stopped = isAbortError(error);
+      if (!stopped && isEngineError(error) && error.code === 'device-lost') engine.markDeviceLost();
+      await convs.endStream(messageId, (c) => {
+        const m = c.messages.find((x) => x.id === messageId);
+        if (!m) return;
+        m.status = stopped ? 'stopped' : 'error';
+        if (!stopped) m.error = errorText(error);
+      });
+    }
+  }
+
+  function assistantMessage(): StoredMessage {
+    return { id: newId('m'), role: 'assistant', text: '', imageIds: [], createdAt: Date.now(), status: 'streaming' };
+  }
+
+  /** Sends a user message with pictures and streams the answer. */
+  async function send(text: string, images: Attachment[]): Promise<void> {
+    if (generating()) return;
+    const maxImages = engine.status()?.model?.maxImages;
+    if (maxImages !== undefined && images.length > maxImages) {
+      throw new Error(
+        maxImages === 1
+          ? 'This model reads one picture per message. Remove the extra pictures, or send them one at a time.'
+          : `This model reads at most ${maxImages} pictures per message. Remove ${images.length - maxImages}.`,
+      );
+    }
+    const imageIds = await convs.addImages(images.map((a) => ({ name: a.name, blob: a.blob, width: a.width, height: a.height })));
+    const user: StoredMessage = { id: newId('m'), role: 'user', text, imageIds, createdAt: Date.now() };
+    const next = assistantMessage();
+    const first = convs.current.messages.length === 0;
+    await convs.change((c) => {
+      if (first) {
+        c.title = convs.titleFrom(text, images[0]?.name ?? 'New chat');
+        if (settings.settings.systemPrompt.trim() !== '') c.systemPrompt = settings.settings.systemPrompt;
+        c.template = settings.settings.template;
+      }
+      c.messages.push(user, next);
+    });
+    for (const a of images) URL.revokeObjectURL(a.url);
+    await run(next.id);
+  }
+
+  function stop(): void {
+    controller?.abort();
+    // A model still loading for this answer is cancelled too.
+    engine.cancelLoad();
+  }
+
+  /** Stops any answer in progress and waits until what was streamed is stored (before switching conversations). */
+  async function settle(): Promise<void> {
+    stop();
+    await running;
+  }
+
+  /** Answers the last user message again, replacing the answer after it. */
+  async function regenerate(): Promise<void> {
+    if (generating()) return;
+    const msgs = convs.current.messages;
+    const lastUser = msgs.map((m) => m.role).lastIndexOf('user');
+    if (lastUser < 0) return;
+    const next = assistantMessage();
+    await convs.change((c) => {
+      c.messages.splice(lastUser + 1, c.messages.length, next);
+    });
+    await run(next.id);
+  }
+
+  /** Replaces a user message's text, drops everything after it and asks again. */
+  async function editAndResend(messageId: string, text: string): Promise<void> {
+    if (generating()) return;
+    const at = convs.current.messages.findIndex((m) => m.id === messageId);
+    if (at < 0 || convs.current.messages[at]?.role !== 'user') return;
+    const next = assistantMessage();
+    await convs.change((c) => {
+      const m = c.messages[at];
+      if (m) m.text = text;
+      c.messages.splice(at + 1, c.messages.length, next);
+    });
+    await run(next.id);
+  }
+
+  return { generating, send, stop, settle, regenerate, editAndResend };
+}
+
+export type ChatStore = ReturnType<typeof createChatStore>;
+
+export const ChatContext = createContext<ChatStore>();
+
+export function useChat(): ChatStore {
+  const store = useContext(ChatContext);
+  if (!store) throw new Error('useChat() outside <ChatContext.Provider>');
+  return store;
+}

@@ -1,0 +1,73 @@
+// Owns what the user is composing: the draft text and the pictures attached to it, each checked before it is kept.
+// A rejected file only adds a notice naming it; the draft, the other pictures and the chat stay as they were.
+import { createContext, createSignal, useContext } from 'solid-js';
+import { ImageRejectedError, prepareImage, type PreparedImage } from '../lib/image-intake';
+import { newId } from '../lib/ids';
+import type { NoticeStore } from './notice-store';
+
+export interface Attachment extends PreparedImage {
+  key: string;
+  url: string;
+}
+
+export function createComposerStore(notices: NoticeStore) {
+  const [draft, setDraft] = createSignal('');
+  const [attachments, setAttachments] = createSignal<Attachment[]>([]);
+  const [pending, setPending] = createSignal(0);
+
+  /** Checks and attaches files; resolves with how many were accepted. */
+  async function addFiles(files: Iterable<File>): Promise<number> {
+    let accepted = 0;
+    const jobs = [...files].map(async (file) => {
+      const name = file.name || 'pasted image';
+      setPending((n) => n + 1);
+      try {
+        const image = await prepareImage(file, name);
+        const attachment: Attachment = { ...image, key: newId('att'), url: URL.createObjectURL(image.blob) };
+        setAttachments((list) => [...list, attachment]);
+        if (image.note) notices.info(image.note);
+        accepted++;
+      } catch (error) {
+        notices.error(error instanceof ImageRejectedError ? error.message : `“${name}” could not be read: ${String(error)}`);
+      } finally {
+        setPending((n) => n - 1);
+      }
+    });
+    await Promise.all(jobs);
+    return accepted;
+  }
+
+  function remove(key: string): void {
+    setAttachments((list) => {
+      const gone = list.find((a) => a.key === key);
+      if (gone) URL.revokeObjectURL(gone.url);
+      return list.filter((a) => a.key !== key);
+    });
+  }
+
+  /** Hands over the draft and pictures (the caller now owns the object URLs' blobs) and clears the composer. */
+  function take(): { text: string; images: Attachment[] } {
+    const taken = { text: draft(), images: attachments() };
+    setDraft('');
+    setAttachments([]);
+    return taken;
+  }
+
+  /** Puts a draft back (e.g. when sending failed before anything was stored). */
+  function restore(text: string, images: Attachment[]): void {
+    setDraft(text);
+    setAttachments(images);
+  }
+
+  return { draft, setDraft, attachments, pending, addFiles, remove, take, restore };
+}
+
+export type ComposerStore = ReturnType<typeof createComposerStore>;
+
+export const ComposerContext = createContext<ComposerStore>();
+
+export function useComposer(): ComposerStore {
+  const store = useContext(ComposerContext);
+  if (!store) throw new Error('useComposer() outside <ComposerContext.Provider>');
+  return store;
+}

@@ -1,0 +1,256 @@
+// Owns the conversation list and the open conversation as reactive state, and when they are written to IndexedDB.
+// Saves are serialized; text streamed into an answer is shown only after it was committed, so a reload or crash
+// keeps everything up to the last token on screen. It never calls the engine.
+import { createContext, createSignal, useContext } from 'solid-js';
+import { createStore, produce, reconcile, unwrap } from 'solid-js/store';
+import {
+  deleteConversation,
+  getConversation,
+  getImages,
+  listConversations,
+  markInterrupted,
+  openConversationDb,
+  putImage,
+  saveConversation,
+  titleFrom,
+  type Conversation,
+  type ConversationDb,
+  type ConversationSummary,
+  type StoredImage,
+} from '../../store/conversations';
+import { exportJson, exportMarkdown, parseExport } from '../../store/conversations-export';
+import { newId } from '../lib/ids';
+
+export interface ImageView {
+  id: string;
+  name: string;
+  url: string;
+  width: number;
+  height: number;
+}
+
+function blank(): Conversation {
+  const now = Date.now();
+  return { id: newId('c'), title: 'New chat', createdAt: now, updatedAt: now, messages: [] };
+}
+
+export function createConversationsStore(db: ConversationDb = openConversationDb()) {
+  const [list, setList] = createSignal<ConversationSummary[]>([]);
+  const [current, setCurrent] = createStore<Conversation>(blank());
+  /** True once the open conversation exists in IndexedDB (a new chat is saved with its first message). */
+  const [persisted, setPersisted] = createSignal(false);
+  const [ready, setReady] = createSignal(false);
+
+  // Text streamed into answers but not yet committed; it overlays the shown text in every snapshot.
+  const streaming = new Map<string, string>();
+  const images = new Map<string, ImageView & { blob: Blob }>();
+
+  function snapshot(): Conversation {
+    const conv = structuredClone(unwrap(current)) as Conversation;
+    for (const m of conv.messages) {
+      const text = streaming.get(m.id);
+      if (text !== undefined) m.text = text;
+    }
+    return conv;
+  }
+
+  function summarize(conv: Conversation): void {
+    const summary = { id: conv.id, title: conv.title, updatedAt: conv.updatedAt, messageCount: conv.messages.length };
+    setList((old) => [summary, ...old.filter((s) => s.id !== conv.id)].sort((a, b) => b.updatedAt - a.updatedAt));
+  }
+
+  let running: Promise<void> | null = null;
+  let dirty = false;
+
+  async function saveLoop(): Promise<void> {
+    try {
+      while (dirty) {
+        dirty = false;
+        const snap = snapshot();
+        await saveConversation(db, snap);
+        setPersisted(true);
+        if (snap.id !== current.id) continue;
+        // Show what is now safely stored, no more.
+        setCurrent(
+          produce((c) => {
+            for (const m of c.messages) {
+              const saved = snap.messages.find((s) => s.id === m.id);
+              if (saved && streaming.has(m.id)) m.text = saved.text;
+            }
+          }),
+        );
+      }
+    } finally {
+      running = null;
+    }
+  }
+
+  /** Writes the open conversation; resolves when everything asked for so far is committed. */
+  function save(): Promise<void> {
+    dirty = true;
+    running ??= saveLoop();
+    return running;
+  }
+
+  /** Changes the open conversation and saves it. */
+  function change(fn: (draft: Conversation) => void): Promise<void> {
+    setCurrent(
+      produce((c) => {
+        fn(c);
+        c.updatedAt = Date.now();
+      }),
+    );
+    summarize(current);
+    return save();
+  }
+
+  /** Queues streamed text for a message; it appears on screen once stored. */
+  function streamText(messageId: string, text: string): Promise<void> {
+    streaming.set(messageId, text);
+    return save();
+  }
+
+  /** Ends streaming for a message: its final fields are applied and stored. */
+  async function endStream(messageId: string, fn: (draft: Conversation) => void): Promise<void> {
+    const text = streaming.get(messageId);
+    streaming.delete(messageId);
+    await change((c) => {
+      const m = c.messages.find((x) => x.id === messageId);
+      if (m && text !== undefined) m.text = text;
+      fn(c);
+    });
+  }
+
+  async function refreshList(): Promise<void> {
+    setList(await listConversations(db));
+  }
+
+  async function open(id: string): Promise<void> {
+    const found = await getConversation(db, id);
+    if (!found) throw new Error('That conversation no longer exists.');
+    const { conversation, changed } = markInterrupted(found);
+    streaming.clear();
+    setCurrent(reconcile(conversation));
+    setPersisted(true);
+    if (changed) await save();
+  }
+
+  function startNew(): void {
+    streaming.clear();
+    setCurrent(reconcile(blank()));
+    setPersisted(false);
+  }
+
+  /** Loads the list and reopens the most recent conversation (so a reload shows what was there). */
+  async function init(): Promise<void> {
+    await refreshList();
+    const latest = list()[0];
+    if (latest) await open(latest.id);
+    setReady(true);
+  }
+
+  async function rename(id: string, title: string): Promise<void> {
+    const clean = title.trim().slice(0, 120) || 'Untitled';
+    if (id === current.id) {
+      await change((c) => {
+        c.title = clean;
+      });
+      return;
+    }
+    const conv = await getConversation(db, id);
+    if (!conv) return;
+    await saveConversation(db, { ...conv, title: clean });
+    await refreshList();
+  }
+
+  async function remove(id: string): Promise<void> {
+    await deleteConversation(db, id);
+    setList((old) => old.filter((s) => s.id !== id));
+    if (id === current.id) startNew();
+  }
+
+  /** Stores pictures and returns their ids. */
+  async function addImages(items: Omit<StoredImage, 'id'>[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const item of items) {
+      const img: StoredImage = { ...item, id: newId('img') };
+      await putImage(db, img);
+      images.set(img.id, { ...img, url: URL.createObjectURL(img.blob) });
+      ids.push(img.id);
+    }
+    return ids;
+  }
+
+  /** Pictures for display or for the engine; loaded from IndexedDB once, then kept as object URLs. */
+  async function imageViews(ids: readonly string[]): Promise<(ImageView & { blob: Blob })[]> {
+    const missing = ids.filter((id) => !images.has(id));
+    for (const img of await getImages(db, missing)) images.set(img.id, { ...img, url: URL.createObjectURL(img.blob) });
+    return ids.map((id) => images.get(id)).filter((x): x is ImageView & { blob: Blob } => x !== undefined);
+  }
+
+  async function exportConversation(id: string, format: 'json' | 'md'): Promise<{ name: string; blob: Blob }> {
+    const conv = id === current.id ? snapshot() : await getConversation(db, id);
+    if (!conv) throw new Error('That conversation no longer exists.');
+    const imgs = await getImages(db, conv.messages.flatMap((m) => m.imageIds));
+    const base = conv.title.replace(/[^\w\- ]+/g, '').trim().replace(/\s+/g, '-').slice(0, 40) || 'conversation';
+    if (format === 'json') {
+      return { name: `${base}.json`, blob: new Blob([await exportJson([conv], imgs)], { type: 'application/json' }) };
+    }
+    return { name: `${base}.md`, blob: new Blob([await exportMarkdown(conv, imgs)], { type: 'text/markdown' }) };
+  }
+
+  /** Imports an exported file; existing conversations with the same id are kept and the import gets a new id. */
+  async function importFile(file: Blob): Promise<number> {
+    const { conversations, images: imgs } = parseExport(await file.text());
+    const known = new Set(list().map((s) => s.id));
+    const imageIds = new Map<string, string>();
+    for (const img of imgs) {
+      const id = newId('img');
+      imageIds.set(img.id, id);
+      await putImage(db, { ...img, id });
+    }
+    let lastId: string | undefined;
+    for (const conv of conversations) {
+      const copy: Conversation = {
+        ...conv,
+        id: known.has(conv.id) ? newId('c') : conv.id,
+        messages: conv.messages.map((m) => ({ ...m, imageIds: m.imageIds.map((i) => imageIds.get(i)).filter((i): i is string => !!i) })),
+      };
+      await saveConversation(db, copy);
+      lastId = copy.id;
+    }
+    await refreshList();
+    if (lastId) await open(lastId);
+    return conversations.length;
+  }
+
+  return {
+    list,
+    current,
+    persisted,
+    ready,
+    init,
+    open,
+    startNew,
+    change,
+    streamText,
+    endStream,
+    rename,
+    remove,
+    addImages,
+    imageViews,
+    exportConversation,
+    importFile,
+    titleFrom,
+  };
+}
+
+export type ConversationsStore = ReturnType<typeof createConversationsStore>;
+
+export const ConversationsContext = createContext<ConversationsStore>();
+
+export function useConversations(): ConversationsStore {
+  const store = useContext(ConversationsContext);
+  if (!store) throw new Error('useConversations() outside <ConversationsContext.Provider>');
+  return store;
+}

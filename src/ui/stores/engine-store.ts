@@ -1,0 +1,185 @@
+// Owns the engine as the UI sees it: which model is loaded, on which backend, and the progress of loading one.
+// It talks to the engine only through the EngineApi handed to it (the engine client); it never touches ONNX.
+import { createContext, createSignal, useContext } from 'solid-js';
+import { createStore, reconcile } from 'solid-js/store';
+import { isAbortError } from '../../shared/abort';
+import { isEngineError } from '../../shared/errors';
+import type { EngineStatus, LoadOptions, LoadProgressEvent, ModelRef } from '../../shared/protocol';
+import type { EngineClient } from '../../client/engine-client';
+import type { NoticeStore } from './notice-store';
+
+export interface FileProgress {
+  file: string;
+  loaded: number;
+  total: number;
+  state: 'downloading' | 'done' | 'verified' | 'session';
+}
+
+export interface LoadState {
+  modelId: string;
+  label: string;
+  phase: 'downloading' | 'verifying' | 'starting' | 'ready' | 'failed' | 'cancelled';
+  files: FileProgress[];
+  loaded: number;
+  total: number;
+  bytesPerS: number | undefined;
+  etaS: number | undefined;
+  error?: string;
+}
+
+/** Bytes a second over the last few seconds of samples; steadier than the last step alone. */
+export function createRateMeter(windowMs = 3000) {
+  const samples: { t: number; bytes: number }[] = [];
+  return (bytes: number, now = performance.now()): number | undefined => {
+    samples.push({ t: now, bytes });
+    while (samples.length > 2 && now - (samples[0]?.t ?? now) > windowMs) samples.shift();
+    const first = samples[0];
+    if (!first || now - first.t < 250) return undefined;
+    return ((bytes - first.bytes) * 1000) / (now - first.t);
+  };
+}
+
+export function createEngineStore(connect: () => EngineClient, notices: NoticeStore) {
+  let api: EngineClient | undefined;
+  const engine = (): EngineClient => {
+    if (api) return api;
+    api = connect();
+    api.onNotice((notice) => {
+      if (notice.kind === 'device-lost') {
+        markDeviceLost();
+        notices.warn(`${notice.message} Your conversation is kept; the model is loaded again for the next answer.`);
+      } else {
+        setStatus(null);
+        notices.warn(`The engine restarted (${notice.reason}). Your conversation is kept; the model is loaded again for the next answer.`);
+      }
+    });
+    return api;
+  };
+
+  const [status, setStatus] = createSignal<EngineStatus | null>(null);
+  const [load, setLoad] = createStore<{ current: LoadState | null }>({ current: null });
+  const [deviceLost, setDeviceLost] = createSignal(false);
+  let loading: { controller: AbortController; promise: Promise<EngineStatus> } | undefined;
+
+  async function refresh(): Promise<EngineStatus> {
+    const s = await engine().status();
+    setStatus(s);
+    return s;
+  }
+
+  function applyProgress(state: LoadState, event: LoadProgressEvent, rate: ReturnType<typeof createRateMeter>): LoadState {
+    const files = state.files.slice();
+    if (event.kind !== 'ready') {
+      const i = files.findIndex((f) => f.file === event.file);
+      const next: FileProgress = {
+        file: event.file,
+        loaded: event.loaded,
+        total: event.total,
+        state:
+          event.kind === 'file-done' ? 'done' : event.kind === 'verified' ? 'verified' : event.kind === 'session' ? 'session' : 'downloading',
+      };
+      if (i >= 0) files[i] = next;
+      else files.push(next);
+    }
+    // The store reports the whole download when it can (it also counts bytes fetched again); else sum the files.
+    const overall = 'overall' in event ? event.overall : undefined;
+    const loaded = overall?.loaded ?? files.reduce((s, f) => s + f.loaded, 0);
+    const total = overall?.total ?? files.reduce((s, f) => s + f.total, 0);
+    const measured = rate(loaded);
+    const bytesPerS = overall?.bytesPerS ?? measured;
+    const phase: LoadState['phase'] =
+      event.kind === 'ready' ? 'ready' : event.kind === 'session' ? 'starting' : event.kind === 'verified' ? 'verifying' : 'downloading';
+    return {
+      ...state,
+      files,
+      loaded,
+      total,
+      phase,
+      bytesPerS,
+      etaS: overall?.etaS ?? (bytesPerS && bytesPerS > 0 && total > loaded ? (total - loaded) / bytesPerS : undefined),
+    };
+  }
+
+  /**
+   * Downloads (if needed) and loads a model, keeping progress in `load.current`.
+   * Rejects with the engine's EngineError, or an AbortError when cancelled.
+   */
+  function loadModel(ref: ModelRef, modelId: string, label: string, options: LoadOptions): Promise<EngineStatus> {
+    loading?.controller.abort();
+    const controller = new AbortController();
+    const rate = createRateMeter();
+    let state: LoadState = { modelId, label, phase: 'downloading', files: [], loaded: 0, total: 0, bytesPerS: undefined, etaS: undefined };
+    setLoad('current', reconcile(state));
+    setDeviceLost(false);
+    const promise = engine()
+      .load(ref, options, {
+        signal: controller.signal,
+        onEvent: (event) => {
+          state = applyProgress(state, event, rate);
+          setLoad('current', reconcile(state));
+        },
+      })
+      .then(
+        (s) => {
+          setStatus(s);
+          setLoad('current', reconcile({ ...state, phase: 'ready' as const }));
+          return s;
+        },
+        (error: unknown) => {
+          const cancelled = isAbortError(error);
+          const message = isEngineError(error) ? error.message : error instanceof Error ? error.message : String(error);
+          setLoad('current', reconcile({ ...state, phase: cancelled ? ('cancelled' as const) : ('failed' as const), error: message }));
+          void refresh().catch(() => undefined);
+          throw error;
+        },
+      )
+      .finally(() => {
+        if (loading?.controller === controller) loading = undefined;
+      });
+    loading = { controller, promise };
+    return promise;
+  }
+
+  function cancelLoad(): void {
+    loading?.controller.abort();
+  }
+
+  function dismissLoad(): void {
+    if (!loading) setLoad('current', null);
+  }
+
+  async function unload(): Promise<void> {
+    await engine().unload();
+    await refresh();
+  }
+
+  /** Called on a `device-lost` event: the model must be loaded again before the next answer. */
+  function markDeviceLost(): void {
+    setDeviceLost(true);
+    void refresh().catch(() => undefined);
+  }
+
+  return {
+    engine,
+    status,
+    load,
+    deviceLost,
+    refresh,
+    loadModel,
+    cancelLoad,
+    dismissLoad,
+    unload,
+    markDeviceLost,
+    isLoading: () => loading !== undefined,
+  };
+}
+
+export type EngineStore = ReturnType<typeof createEngineStore>;
+
+export const EngineContext = createContext<EngineStore>();
+
+export function useEngine(): EngineStore {
+  const store = useContext(EngineContext);
+  if (!store) throw new Error('useEngine() outside <EngineContext.Provider>');
+  return store;
+}

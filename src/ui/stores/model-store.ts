@@ -1,0 +1,182 @@
+// Owns the model panel's state: the catalog, what is cached, storage used/free, which model is chosen, and
+// loading it when a chat needs it. Storage goes through the WeightsApi port, the engine through the engine store.
+import { createContext, createSignal, useContext } from 'solid-js';
+import { isAbortError } from '../../shared/abort';
+import { isEngineError } from '../../shared/errors';
+import type { DtypeChoice, LoadProgressEvent, ModelRef } from '../../shared/protocol';
+import type { EngineStore } from './engine-store';
+import type { NoticeStore } from './notice-store';
+import type { SettingsStore } from './settings-store';
+
+/** A model the app offers (catalog data lives in src/store; this is the UI's view of an entry). */
+export interface CatalogModel {
+  id: string;
+  name: string;
+  description: string;
+  ref: ModelRef;
+  /** Bytes to download for the recommended dtype; null when unknown. */
+  downloadBytes: number | null;
+  /** GPU memory the model needs once loaded, roughly; null when unknown. */
+  gpuMemoryBytes: number | null;
+  dtype?: DtypeChoice;
+  /** Seeded random weights: it proves the pipeline runs, its answers are noise. */
+  randomWeights: boolean;
+  /** Served by this app itself (works with no network at all). */
+  bundled: boolean;
+  /** Sizes or files not checked against the real repository. */
+  unverified: boolean;
+}
+
+export interface CachedModel {
+  id: string;
+  label: string;
+  ref: ModelRef;
+  bytes: number;
+  complete: boolean;
+}
+
+export interface StorageInfo {
+  usage: number;
+  quota: number;
+  persisted: boolean;
+}
+
+/** What the UI needs from the weight store. */
+export interface WeightsApi {
+  catalog(): readonly CatalogModel[];
+  listCached(): Promise<CachedModel[]>;
+  remove(id: string): Promise<void>;
+  /** Re-hashes a cached model's files; resolves with the files that failed (and were dropped). */
+  verify(id: string, signal?: AbortSignal): Promise<string[]>;
+  /** Stores a model folder the user picked or dropped; resolves with its ref. */
+  importFolder(files: File[], op: { signal?: AbortSignal; onEvent?: (e: LoadProgressEvent) => void }): Promise<{ id: string; ref: ModelRef; label: string }>;
+  estimate(): Promise<StorageInfo | null>;
+}
+
+export interface ModelDeps {
+  weights: WeightsApi;
+  engine: EngineStore;
+  settings: SettingsStore;
+  notices: NoticeStore;
+}
+
+function messageOf(error: unknown): string {
+  if (isEngineError(error)) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function createModelStore(deps: ModelDeps) {
+  const { weights, engine, settings, notices } = deps;
+  const [cached, setCached] = createSignal<CachedModel[]>([]);
+  const [storage, setStorage] = createSignal<StorageInfo | null>(null);
+  const [busy, setBusy] = createSignal<string | null>(null);
+  const [panelOpen, setPanelOpen] = createSignal(false);
+
+  const catalog = () => weights.catalog();
+
+  /** A model by id: from the catalog, else an imported one. */
+  function find(id: string): { id: string; name: string; ref: ModelRef; dtype?: DtypeChoice } | undefined {
+    const entry = catalog().find((m) => m.id === id);
+    if (entry) return entry;
+    const local = cached().find((m) => m.id === id);
+    return local ? { id: local.id, name: local.label, ref: local.ref } : undefined;
+  }
+
+  async function refresh(): Promise<void> {
+    const [list, est] = await Promise.all([weights.listCached().catch(() => []), weights.estimate().catch(() => null)]);
+    setCached(list);
+    setStorage(est);
+  }
+
+  /** Downloads (when needed) and loads a model; it becomes the chosen one. */
+  async function load(id: string): Promise<boolean> {
+    const model = find(id);
+    if (!model) {
+      notices.error('That model is not in the catalog or the cache any more.');
+      return false;
+    }
+    settings.update({ modelId: id });
+    const device = settings.settings.device;
+    try {
+      await engine.loadModel(model.ref, model.id, model.name, model.dtype === undefined ? { device } : { device, dtype: model.dtype });
+      return true;
+    } catch (error) {
+      if (!isAbortError(error)) notices.error(messageOf(error));
+      return false;
+    } finally {
+      void refresh();
+    }
+  }
+
+  /** For a chat: the chosen model loaded, loading it first if needed. */
+  async function ensureModel(): Promise<true | { code: string; message: string }> {
+    const wanted = settings.settings.modelId;
+    const status = engine.status() ?? (await engine.refresh().catch(() => null));
+    if (status?.model && !engine.deviceLost() && (wanted === null || status.model.id === wanted)) return true;
+    if (wanted === null) {
+      setPanelOpen(true);
+      return { code: 'model-not-loaded', message: 'Choose a model first (model panel), then press Regenerate.' };
+    }
+    if (await load(wanted)) return true;
+    const failed = engine.load.current;
+    if (failed?.phase === 'cancelled') return { code: 'aborted', message: 'Loading the model was cancelled.' };
+    return { code: 'model-not-loaded', message: failed?.error ?? 'The model could not be loaded.' };
+  }
+
+  async function remove(id: string): Promise<void> {
+    setBusy(id);
+    try {
+      if (engine.status()?.model?.id === id) await engine.unload();
+      await weights.remove(id);
+      if (settings.settings.modelId === id) settings.update({ modelId: null });
+      notices.info('The model was deleted from this device.');
+    } catch (error) {
+      notices.error(messageOf(error));
+    } finally {
+      setBusy(null);
+      await refresh();
+    }
+  }
+
+  async function verify(id: string): Promise<void> {
+    setBusy(id);
+    try {
+      const bad = await weights.verify(id);
+      if (bad.length === 0) notices.info('Every file matched its checksum.');
+      else notices.warn(`${bad.length} file(s) were damaged and removed: ${bad.join(', ')}. Download the model again.`);
+    } catch (error) {
+      notices.error(messageOf(error));
+    } finally {
+      setBusy(null);
+      await refresh();
+    }
+  }
+
+  async function importFolder(files: File[]): Promise<void> {
+    if (files.length === 0) return;
+    setBusy('import');
+    try {
+      const model = await weights.importFolder(files, {});
+      notices.info(`Imported “${model.label}”.`);
+      await refresh();
+      await load(model.id);
+    } catch (error) {
+      if (!isAbortError(error)) notices.error(messageOf(error));
+    } finally {
+      setBusy(null);
+      await refresh();
+    }
+  }
+
+  return { catalog, cached, storage, busy, panelOpen, setPanelOpen, refresh, load, ensureModel, remove, verify, importFolder, find };
+}
+
+export type ModelStore = ReturnType<typeof createModelStore>;
+
+export const ModelContext = createContext<ModelStore>();
+
+export function useModels(): ModelStore {
+  const store = useContext(ModelContext);
+  if (!store) throw new Error('useModels() outside <ModelContext.Provider>');
+  return store;
+}

@@ -1,0 +1,56 @@
+// Owns the service worker as the UI sees it: offline-ready, "update available" and applying the update, and the
+// one reload that makes the page cross-origin isolated on hosts that cannot send the headers themselves.
+import { createContext, createSignal, useContext } from 'solid-js';
+import { registerSW } from 'virtual:pwa-register';
+
+const ISOLATION_RELOAD_KEY = 'llava-browser:isolation-reload';
+
+export function createPwaStore() {
+  const [needRefresh, setNeedRefresh] = createSignal(false);
+  const [offlineReady, setOfflineReady] = createSignal(false);
+  let update: (reload?: boolean) => Promise<void> = async () => undefined;
+
+  /**
+   * When the service worker controls the page but the page is not isolated, the host did not send COOP/COEP and
+   * this load came from the network: reload once so that the worker's headers apply (multi-threaded WASM).
+   */
+  function isolateIfNeeded(): void {
+    if (globalThis.crossOriginIsolated || !navigator.serviceWorker?.controller) return;
+    if (sessionStorage.getItem(ISOLATION_RELOAD_KEY)) return;
+    sessionStorage.setItem(ISOLATION_RELOAD_KEY, '1');
+    location.reload();
+  }
+
+  function start(): void {
+    if (!('serviceWorker' in navigator)) return;
+    update = registerSW({
+      immediate: true,
+      onNeedRefresh: () => setNeedRefresh(true),
+      onOfflineReady: () => setOfflineReady(true),
+    });
+    isolateIfNeeded();
+    navigator.serviceWorker.addEventListener('controllerchange', isolateIfNeeded);
+  }
+
+  return {
+    needRefresh,
+    offlineReady,
+    start,
+    /** Activates the waiting version; the page reloads into it. */
+    applyUpdate: () => update(true),
+    dismiss: () => {
+      setNeedRefresh(false);
+      setOfflineReady(false);
+    },
+  };
+}
+
+export type PwaStore = ReturnType<typeof createPwaStore>;
+
+export const PwaContext = createContext<PwaStore>();
+
+export function usePwa(): PwaStore {
+  const store = useContext(PwaContext);
+  if (!store) throw new Error('usePwa() outside <PwaContext.Provider>');
+  return store;
+}

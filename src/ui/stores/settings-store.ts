@@ -1,0 +1,82 @@
+// Owns the user's generation settings and preferences, kept in localStorage. No engine calls, no IndexedDB.
+import { createContext, useContext } from 'solid-js';
+import { createStore } from 'solid-js/store';
+import type { BackendName, TemplateName } from '../../shared/protocol';
+
+export interface Settings {
+  temperature: number;
+  topP: number;
+  maxNewTokens: number;
+  systemPrompt: string;
+  template: TemplateName;
+  device: BackendName | 'auto';
+  /** Catalog id of the model to load when the user sends a message. */
+  modelId: string | null;
+  /** The first-run screen was seen and dismissed. */
+  welcomed: boolean;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  temperature: 0.2,
+  topP: 0.9,
+  maxNewTokens: 512,
+  systemPrompt: '',
+  template: 'model',
+  device: 'auto',
+  modelId: null,
+  welcomed: false,
+};
+
+const KEY = 'llava-browser:settings';
+
+function clamp(value: unknown, min: number, max: number, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback;
+}
+
+/** Settings from storage, each field checked; anything odd falls back to its default. */
+export function readSettings(raw: string | null): Settings {
+  let data: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = raw === null ? {} : JSON.parse(raw);
+    if (typeof parsed === 'object' && parsed !== null) data = parsed as Record<string, unknown>;
+  } catch {
+    // A damaged entry only costs the user their settings, never the app.
+  }
+  const d = DEFAULT_SETTINGS;
+  const template = data.template;
+  const device = data.device;
+  return {
+    temperature: clamp(data.temperature, 0, 2, d.temperature),
+    topP: clamp(data.topP, 0.05, 1, d.topP),
+    maxNewTokens: Math.round(clamp(data.maxNewTokens, 1, 4096, d.maxNewTokens)),
+    systemPrompt: typeof data.systemPrompt === 'string' ? data.systemPrompt : d.systemPrompt,
+    template: template === 'model' || template === 'vicuna_v1' || template === 'llava_v1' ? template : d.template,
+    device: device === 'auto' || device === 'webgpu' || device === 'wasm' ? device : d.device,
+    modelId: typeof data.modelId === 'string' ? data.modelId : null,
+    welcomed: data.welcomed === true,
+  };
+}
+
+export function createSettingsStore(storage: Storage | undefined = globalThis.localStorage) {
+  const [settings, setStore] = createStore<Settings>(readSettings(storage?.getItem(KEY) ?? null));
+  const update = (patch: Partial<Settings>) => {
+    setStore(patch);
+    try {
+      storage?.setItem(KEY, JSON.stringify({ ...settings }));
+    } catch {
+      // Storage full or blocked: the settings still apply for this visit.
+    }
+  };
+  const reset = () => update({ ...DEFAULT_SETTINGS, modelId: settings.modelId, welcomed: settings.welcomed });
+  return { settings, update, reset };
+}
+
+export type SettingsStore = ReturnType<typeof createSettingsStore>;
+
+export const SettingsContext = createContext<SettingsStore>();
+
+export function useSettings(): SettingsStore {
+  const store = useContext(SettingsContext);
+  if (!store) throw new Error('useSettings() outside <SettingsContext.Provider>');
+  return store;
+}

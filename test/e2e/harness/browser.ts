@@ -1,0 +1,82 @@
+// Owns launching Debian's Chromium for e2e tests (DESIGN §4 recipe) with every non-local request blocked and counted.
+// It must not download browsers or reach the network: a test reads `blockedRequests` and fails if it is not empty.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+
+export interface TestBrowser {
+  context: BrowserContext;
+  /** URLs of requests to anything but 127.0.0.1/localhost; each was aborted before reaching the network. */
+  blockedRequests: string[];
+  /** Console lines and uncaught errors of every page and worker, for failure messages. */
+  logs: string[];
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export interface LaunchOptions {
+  /** Adds `--enable-unsafe-webgpu` (Chromium's software adapter here). Default true. */
+  webgpu?: boolean;
+  /** Echo browser console lines to the test output. */
+  echoConsole?: boolean;
+}
+
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+function isLocal(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  if (protocol === 'data:' || protocol === 'blob:' || protocol === 'about:') return true;
+  return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+}
+
+/** Launches Chromium with a fresh profile; `close()` removes the profile. */
+export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBrowser> {
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'llava-e2e-'));
+  const args = [
+    '--no-sandbox',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-quic',
+    // A second fence behind the request router: no host but localhost resolves at all.
+    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
+  ];
+  if (options.webgpu ?? true) args.push('--enable-unsafe-webgpu');
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args,
+  });
+  const blockedRequests: string[] = [];
+  const logs: string[] = [];
+  await context.route('**/*', async (route) => {
+    const url = route.request().url();
+    if (isLocal(url)) return route.continue();
+    blockedRequests.push(url);
+    return route.abort('blockedbyclient');
+  });
+  const watch = (page: Page) => {
+    const log = (line: string) => {
+      logs.push(line);
+      if (options.echoConsole) console.log(line);
+    };
+    page.on('console', (message) => log(`[${message.type()}] ${message.text()}`));
+    page.on('pageerror', (error) => log(`[pageerror] ${error.message}`));
+    page.on('worker', (worker) => worker.on('console', (message) => log(`[worker ${message.type()}] ${message.text()}`)));
+  };
+  context.pages().forEach(watch);
+  context.on('page', watch);
+  return {
+    context,
+    blockedRequests,
+    logs,
+    newPage: () => context.newPage(),
+    close: async () => {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// Owns building the app (plus the test-only pages) once with Vite's JS API, reused while its inputs are unchanged.
+// It must not change the product build: it only adds test/e2e/pages/* as extra inputs, in a separate output folder.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const buildsDir = path.join(projectRoot, '.cache/e2e/builds');
+
+/** Files whose change means the app must be built again. */
+const inputs = ['index.html', 'vite.config.ts', 'package-lock.json', 'src', 'workers', 'public', 'test/e2e/pages'];
+
+async function* walk(entry: string): AsyncGenerator<string> {
+  const info = await stat(entry).catch(() => undefined);
+  if (!info) return;
+  if (!info.isDirectory()) {
+    yield entry;
+    return;
+  }
+  for (const name of (await readdir(entry)).sort()) yield* walk(path.join(entry, name));
+}
+
+async function fingerprint(): Promise<string> {
+  const hash = createHash('sha256');
+  for (const input of inputs) {
+    for await (const file of walk(path.join(projectRoot, input))) {
+      const info = await stat(file);
+      hash.update(`${path.relative(projectRoot, file)}\0${info.size}\0${info.mtimeMs}\n`);
+    }
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** HTML entry points of the test build: every test page, plus the app's own page when asked for. */
+async function testInputs(app: boolean): Promise<Record<string, string>> {
+  const entries: Record<string, string> = {};
+  if (app) entries.index = path.join(projectRoot, 'index.html');
+  const pagesDir = path.join(projectRoot, 'test/e2e/pages');
+  for (const name of await readdir(pagesDir)) {
+    if (name.endsWith('.html')) entries[`test-${name.slice(0, -5)}`] = path.join(pagesDir, name);
+  }
+  return entries;
+}
+
+export interface BuildOptions {
+  /** Also build the app's own index.html (UI tests). Default false: engine tests need only the test pages. */
+  app?: boolean;
+}
+
+/**
+ * Builds the test pages (and the app when asked) with the project's vite.config.ts, mode 'e2e', into
+ * `.cache/e2e/builds/<fingerprint>` and returns that folder. A build whose inputs did not change since is reused;
+ * concurrent callers each finish with a whole folder.
+ */
+export async function buildApp(options: BuildOptions = {}): Promise<string> {
+  const app = options.app ?? false;
+  const key = `${app ? 'app-' : 'pages-'}${await fingerprint()}`;
+  const outDir = path.join(buildsDir, key);
+  if (existsSync(path.join(outDir, '.complete'))) return outDir;
+  const tmpDir = `${outDir}.tmp-${process.pid}`;
+  await mkdir(buildsDir, { recursive: true });
+  await build({
+    root: projectRoot,
+    configFile: path.join(projectRoot, 'vite.config.ts'),
+    mode: 'e2e',
+    logLevel: 'warn',
+    build: { outDir: tmpDir, emptyOutDir: true, rolldownOptions: { input: await testInputs(app) } },
+  });
+  await writeFile(path.join(tmpDir, '.complete'), key);
+  await rename(tmpDir, outDir).catch(async () => rm(tmpDir, { recursive: true, force: true }));
+  await pruneOldBuilds(key);
+  return outDir;
+}
+
+/** Keeps the cache from growing: drops other builds older than an hour. */
+async function pruneOldBuilds(keep: string): Promise<void> {
+  const hourAgo = Date.now() - 3_600_000;
+  for (const name of await readdir(buildsDir)) {
+    if (name === keep) continue;
+    const dir = path.join(buildsDir, name);
+    const info = await stat(dir).catch(() => undefined);
+    if (info && info.mtimeMs < hourAgo) await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,68 @@
+// Owns how the app is built and served: Solid, cross-origin isolation headers, the module worker and ORT's runtime files.
+// It must not fetch anything from a CDN at build or run time: every ORT file is emitted into the app itself.
+import { defaultClientConditions, defineConfig } from 'vite';
+import solid from 'vite-plugin-solid';
+import { VitePWA } from 'vite-plugin-pwa';
+
+/**
+ * Cross-origin isolation lets ORT use SharedArrayBuffer and so several WASM threads.
+ * `credentialless` would also do, but `require-corp` is what the static test server and most hosts can send.
+ */
+export const isolationHeaders: Record<string, string> = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+/**
+ * Resolve onnxruntime-web to its build that does not embed the WASM glue: the worker then loads exactly one
+ * `.mjs` + `.wasm` pair, the one named in workers/ort-env.ts, instead of a second copy inlined in the bundle.
+ */
+const ortExternWasmCondition = 'onnxruntime-web-use-extern-wasm';
+
+export default defineConfig({
+  plugins: [
+    solid(),
+    // The PWA (owned by the UI): workers/service-worker.ts precaches the app shell and ORT's .mjs/.wasm, never model
+    // weights (they live in the weight store), and adds the isolation headers where a host cannot send them.
+    VitePWA({
+      strategies: 'injectManifest',
+      srcDir: 'workers',
+      filename: 'service-worker.ts',
+      registerType: 'prompt',
+      injectRegister: false,
+      manifest: false,
+      injectManifest: {
+        rollupFormat: 'iife',
+        globPatterns: ['**/*.{html,js,mjs,css,wasm,svg,png,ico,webmanifest}'],
+        globIgnores: ['models/**', 'test-*.html', '**/*.map'],
+        // ORT's WASM runtime is ~27 MB: above Workbox's 2 MiB default, and needed offline.
+        maximumFileSizeToCacheInBytes: 64 * 1024 * 1024,
+      },
+    }),
+  ],
+  resolve: {
+    conditions: [...defaultClientConditions, ortExternWasmCondition],
+    alias: {
+      // transformers.js imports `Tensor` from onnxruntime-common; npm resolves that to the 1.30 copy that
+      // onnxruntime-node needs. Point it at onnxruntime-web (which re-exports the same API) so the bundle holds
+      // one ORT, the version transformers.js itself runs on.
+      'onnxruntime-common': 'onnxruntime-web/webgpu',
+    },
+  },
+  worker: {
+    format: 'es',
+  },
+  optimizeDeps: {
+    // Pre-bundling would rewrite ORT's `import.meta.url` lookups; the worker loads it as shipped.
+    exclude: ['onnxruntime-web', '@huggingface/transformers'],
+  },
+  build: {
+    target: 'es2022',
+    // ORT's runtime is 27 MB of WASM; a size warning on it says nothing new.
+    chunkSizeWarningLimit: 2048,
+  },
+  // Both servers send the headers on every response, worker scripts and ORT's files included.
+  server: { headers: isolationHeaders },
+  preview: { headers: isolationHeaders },
+});

@@ -1,0 +1,134 @@
+// Owns choosing where sessions run in the browser: a WebGPU device of our own (watched for loss) or the WASM EP.
+// It must not create sessions or know about models: it hands the engine a BackendDescriptor and reports device loss.
+import type { BackendDescriptor } from '../src/engine/runtime';
+import { EngineError } from '../src/shared/errors';
+import type { AdapterInfo, BackendName } from '../src/shared/protocol';
+import { wasmThreadCount } from './ort-env';
+
+/** Why the GPU device went away, as `device.lost` said. */
+export interface DeviceLoss {
+  reason: string;
+  message: string;
+}
+
+export interface BackendSelector {
+  /**
+   * Picks a backend for `requested`: 'auto' takes WebGPU when an adapter and device can be had, else WASM.
+   * Throws EngineError 'webgpu-unavailable' when 'webgpu' was asked for and cannot be had.
+   */
+  select(requested: BackendName | 'auto'): Promise<BackendDescriptor>;
+  /** The device sessions run on now, or null on WASM or after a loss. */
+  device(): GPUDevice | null;
+  /** Calls `listener` when the current device is lost (not when we replace it ourselves). Returns an unsubscribe. */
+  onDeviceLost(listener: (loss: DeviceLoss) => void): () => void;
+  /** Drops the current device (after its sessions were released), e.g. before falling back to WASM. */
+  release(): void;
+}
+
+/** Limits worth asking for: the defaults of requestDevice are far below what a decoder's weights and KV need. */
+const wantedLimits = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+function adapterInfoOf(adapter: GPUAdapter): AdapterInfo {
+  const info = adapter.info;
+  // Older Chromium put isFallbackAdapter on the adapter, newer on its info.
+  const legacy = (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  const fromInfo = (info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    description: info.description,
+    isFallbackAdapter: fromInfo ?? legacy ?? false,
+  };
+}
+
+function wasmDescriptor(): BackendDescriptor {
+  return {
+    name: 'wasm',
+    executionProviders: ['wasm'],
+    keepKvOnDevice: false,
+    adapter: null,
+    shaderF16: false,
+    threads: wasmThreadCount(),
+    crossOriginIsolated: self.crossOriginIsolated,
+  };
+}
+
+/** Creates the selector for this worker. One GPU device at a time; a new one only after the old one was lost or released. */
+export function createBackendSelector(): BackendSelector {
+  let current: { device: GPUDevice; descriptor: BackendDescriptor } | null = null;
+  const listeners = new Set<(loss: DeviceLoss) => void>();
+
+  async function openWebGpu(): Promise<BackendDescriptor | string> {
+    if (!('gpu' in navigator) || !navigator.gpu) return 'This browser has no WebGPU.';
+    if (current) return current.descriptor;
+    const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) return 'No WebGPU adapter was found (the GPU may be blocklisted or disabled).';
+    const shaderF16 = adapter.features.has('shader-f16');
+    const requiredLimits: Record<string, number> = {};
+    for (const name of wantedLimits) requiredLimits[name] = adapter.limits[name];
+    let device: GPUDevice;
+    try {
+      device = await adapter.requestDevice({
+        requiredFeatures: shaderF16 ? ['shader-f16'] : [],
+        requiredLimits,
+        label: 'llava-engine',
+      });
+    } catch (error) {
+      return `The GPU refused to open a device: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const descriptor: BackendDescriptor = {
+      name: 'webgpu',
+      executionProviders: [{ name: 'webgpu', device }],
+      keepKvOnDevice: true,
+      adapter: adapterInfoOf(adapter),
+      shaderF16,
+      threads: wasmThreadCount(),
+      crossOriginIsolated: self.crossOriginIsolated,
+    };
+    const opened = { device, descriptor };
+    current = opened;
+    device.addEventListener('uncapturederror', (event) => {
+      console.warn(`WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
+    });
+    void device.lost.then((info) => {
+      // A device we released ourselves is not news; only the one in use counts.
+      if (current !== opened) return;
+      current = null;
+      const loss = { reason: String(info.reason), message: info.message || 'The GPU device was lost.' };
+      for (const listener of listeners) listener(loss);
+    });
+    return descriptor;
+  }
+
+  return {
+    async select(requested) {
+      if (requested === 'wasm' || requested === 'cpu') return wasmDescriptor();
+      const webgpu = await openWebGpu();
+      if (typeof webgpu !== 'string') return webgpu;
+      if (requested === 'webgpu') {
+        throw new EngineError('webgpu-unavailable', `${webgpu} Choose the WASM backend, or try a browser with WebGPU enabled.`);
+      }
+      return wasmDescriptor();
+    },
+    device: () => current?.device ?? null,
+    onDeviceLost(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    release() {
+      const released = current;
+      current = null;
+      released?.device.destroy();
+    },
+  };
+}

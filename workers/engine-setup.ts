@@ -1,0 +1,41 @@
+// Owns assembling the engine inside the worker: ORT settings, backend selector, model source, image decoder, host.
+// It must not expose anything itself (the worker entry files do) and holds no test hooks (debug-engine.worker.ts adds them).
+import { createEngine } from '../src/engine/engine';
+import type { ModelSource } from '../src/engine/model-source';
+import type { OrtRuntime } from '../src/engine/runtime';
+import type { EngineApi } from '../src/shared/protocol';
+import { registerTransferHandlers } from '../src/shared/transfer-handlers';
+import { createBackendSelector } from './backend';
+import type { BackendSelector } from './backend';
+import { decodeImage } from './decode-image';
+import { createEngineHost } from './engine-host';
+import { configureOrt } from './ort-env';
+import { openUrlSource } from './url-model-source';
+
+export interface WorkerEngineOptions {
+  /** Wraps the ORT runtime handed to the engine (test builds count sessions with it). */
+  wrapRuntime?: (ort: OrtRuntime) => OrtRuntime;
+  /** Wraps each model source the engine opens (test builds count reads with it). */
+  wrapSource?: (source: ModelSource) => ModelSource;
+}
+
+export interface WorkerEngine {
+  /** What the worker exposes: the engine behind its device-loss host. */
+  api: EngineApi;
+  backend: BackendSelector;
+}
+
+/** Builds the worker's engine. Call once, at the worker's start. */
+export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEngine {
+  registerTransferHandlers();
+  const ort = configureOrt();
+  const backend = createBackendSelector();
+  const wrapSource = options.wrapSource ?? ((source: ModelSource) => source);
+  const engine = createEngine({
+    ort: options.wrapRuntime ? options.wrapRuntime(ort) : ort,
+    openSource: async (model, op) => wrapSource(openUrlSource(model, op)),
+    decodeImage,
+    selectBackend: (requested) => backend.select(requested),
+  });
+  return { api: createEngineHost(engine, backend), backend };
+}
