@@ -35,7 +35,7 @@ export default defineConfig({
       injectManifest: {
         rollupFormat: 'iife',
         globPatterns: ['**/*.{html,js,mjs,css,wasm,svg,png,ico,webmanifest}'],
-        globIgnores: ['models/**', 'test-*.html', '**/*.map'],
+        globIgnores: ['models/**', 'test/**', 'test-*.html', '**/*.map'],
         // ORT's WASM runtime is ~27 MB: above Workbox's 2 MiB default, and needed offline.
         maximumFileSizeToCacheInBytes: 64 * 1024 * 1024,
       },

@@ -3,7 +3,7 @@
 
 /** What the instrumented worker counted since it started. */
 export interface DebugCounters {
-  /** ModelSource objects opened (one per load from the engine's point of view). */
+  /** Model sources opened (one per load, from the engine's point of view). */
   sourcesOpened: number;
   /** Files read through those sources. */
   filesRead: number;
@@ -11,15 +11,13 @@ export interface DebugCounters {
   sessionsCreated: number;
 }
 
-/** Reachable only in test builds, under the `debug` key of the exposed object. */
+/** Reachable only in test builds, beside the EngineApi methods of the debug worker. */
 export interface DebugApi {
-  debug: {
-    counters(): DebugCounters;
-    /** Destroys the GPU device in use (as a driver reset would); resolves false when none is in use. */
-    loseDevice(): boolean;
-    /** Kills the worker the way a fatal error would: an uncaught error, then the worker closes. */
-    crash(): void;
-    /** The ORT runtime file URLs the worker was configured with. */
-    ortFiles(): { mjs: string; wasm: string };
-  };
+  debugCounters(): DebugCounters;
+  /** Destroys the GPU device in use (as a driver reset would); false when none is in use. */
+  debugLoseDevice(): boolean;
+  /** Kills the worker the way a fatal error would: an uncaught error, then the worker closes. */
+  debugCrash(): void;
+  /** The ORT runtime file URLs the worker was configured with. */
+  debugOrtFiles(): { mjs: string; wasm: string };
 }

@@ -40,21 +40,19 @@ const exposed: EngineApi & DebugApi = {
   status: api.status,
   chat: api.chat,
   forget: api.forget,
-  debug: {
-    counters: () => ({ ...counters }),
-    loseDevice() {
-      const device = backend.device();
-      device?.destroy();
-      return device !== null;
-    },
-    crash() {
-      setTimeout(() => {
-        self.close();
-        throw new Error('simulated engine crash');
-      });
-    },
-    ortFiles: () => ({ ...ortRuntimeFiles }),
+  debugCounters: () => ({ ...counters }),
+  debugLoseDevice() {
+    const device = backend.device();
+    device?.destroy();
+    return device !== null;
   },
+  debugCrash() {
+    setTimeout(() => {
+      self.close();
+      throw new Error('simulated engine crash');
+    });
+  },
+  debugOrtFiles: () => ({ ...ortRuntimeFiles }),
 };
 
 expose(exposed);

@@ -9,6 +9,21 @@ import type { BackendSelector, DeviceLoss } from './backend';
 /** After this many losses in one worker, stop trusting the GPU and reload on WASM. */
 const lossesBeforeWasm = 2;
 
+/**
+ * A run on a destroyed device fails before `device.lost` settles; wait this long for the loss before treating the
+ * failure as an ordinary one.
+ */
+const lossGraceMs = 500;
+
+/** Resolves when `signal` fires or after `ms`, whichever is first. */
+function abortedWithin(signal: AbortSignal, ms: number): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
+
 const lostMessage = (loss: DeviceLoss) =>
   `The GPU stopped responding (${loss.message}). The model is reloaded and your conversation continues.`;
 
@@ -61,7 +76,9 @@ export function createEngineHost(engine: EngineApi, backend: BackendSelector): E
   return {
     load(model, options = {}, op) {
       return withOperation(op, async () => {
+        // A fresh load builds fresh sessions: an earlier loss needs no recovery any more.
         pendingLoss = null;
+        lossAbort = new AbortController();
         const status = await engine.load(model, options, op);
         lastLoad = { model, options };
         return status;
@@ -77,13 +94,16 @@ export function createEngineHost(engine: EngineApi, backend: BackendSelector): E
       return withOperation(op, async () => {
         await recover(op?.onEvent);
         const cut = lossAbort.signal;
+        const onGpu = backend.device() !== null;
         const signal = op?.signal ? AbortSignal.any([op.signal, cut]) : cut;
         const inner: OperationOptions<GenerationEvent> = { signal };
         if (op?.onEvent) inner.onEvent = op.onEvent;
         try {
           return await engine.chat(request, inner);
         } catch (error) {
-          if (!cut.aborted || op?.signal?.aborted) throw error;
+          if (op?.signal?.aborted) throw error;
+          if (onGpu) await abortedWithin(cut, lossGraceMs);
+          if (!cut.aborted) throw error;
           // The device died under this chat: say so once here; the next chat reloads and answers.
           const lost = pendingLoss;
           if (lost && !lost.announced) {

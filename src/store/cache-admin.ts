@@ -25,7 +25,17 @@ export interface CachedModelSummary {
   updatedAt: number;
 }
 
-function summarize(model: { id: string; label?: string; ref: ModelRef; dtype: Record<Component, Dtype> | null; files: { path: string; size: number | null }[]; updatedAt: number }, records: FileRecord[]): CachedModelSummary {
+function summarize(
+  model: {
+    id: string;
+    label?: string;
+    ref: ModelRef;
+    dtype: Record<Component, Dtype> | null;
+    files: { path: string; size: number | null }[];
+    updatedAt: number;
+  },
+  records: FileRecord[],
+): CachedModelSummary {
   const byPath = new Map(records.map((r) => [r.path, r]));
   const needed = model.files.map((f) => byPath.get(f.path));
   const summary: CachedModelSummary = {
@@ -33,7 +43,9 @@ function summarize(model: { id: string; label?: string; ref: ModelRef; dtype: Re
     ref: model.ref,
     dtype: model.dtype,
     bytes: records.reduce((n, r) => n + r.storedBytes, 0),
-    totalBytes: model.files.every((f) => f.size !== null) ? model.files.reduce((n, f) => n + (f.size ?? 0), 0) : null,
+    totalBytes: model.files.every((f) => f.size !== null)
+      ? model.files.reduce((n, f) => n + (f.size ?? 0), 0)
+      : null,
     complete: needed.every((r) => r?.complete === true),
     verified: needed.every((r) => r?.verified === true),
     fileCount: model.files.length,
@@ -86,7 +98,11 @@ export interface VerifyReport {
  */
 export async function verifyCachedModel(
   id: string,
-  options: { store?: WeightStore; signal?: AbortSignal; onProgress?: (event: LoadProgressEvent) => void } = {},
+  options: {
+    store?: WeightStore;
+    signal?: AbortSignal;
+    onProgress?: (event: LoadProgressEvent) => void;
+  } = {},
 ): Promise<VerifyReport> {
   const store = options.store ?? getDefaultWeightStore();
   const model = await store.getModel(id);
@@ -107,7 +123,9 @@ export async function verifyCachedModel(
       files.push({ path, ok: false, problem: 'partial' });
       continue;
     }
-    const hasher = await createFileHasher({ gitBlobSize: record.gitSha1 && record.size !== null ? record.size : undefined });
+    const hasher = await createFileHasher({
+      gitBlobSize: record.gitSha1 && record.size !== null ? record.size : undefined,
+    });
     let damaged = hasher === null;
     try {
       for await (const chunk of readStoredChunks(store, id, path, options.signal)) {
@@ -120,7 +138,9 @@ export async function verifyCachedModel(
     }
     if (!damaged && hasher) {
       const digest = hasher.digest();
-      damaged = (record.sha256 !== undefined && digest.sha256 !== record.sha256) || (record.gitSha1 !== undefined && digest.gitSha1 !== record.gitSha1);
+      damaged =
+        (record.sha256 !== undefined && digest.sha256 !== record.sha256) ||
+        (record.gitSha1 !== undefined && digest.gitSha1 !== record.gitSha1);
     }
     if (damaged) {
       await store.deleteFile(id, path);

@@ -42,7 +42,10 @@ const MB = 1e6;
 const hubTree = (repo: string, commit: string): string => `https://huggingface.co/${repo}/tree/${commit}`;
 
 function file(path: string, bytes: number, source: string | null, sha256?: Fact<string>): CatalogFile {
-  const entry: CatalogFile = { path, bytes: source ? { value: bytes, verified: true, source } : { value: bytes, verified: false } };
+  const entry: CatalogFile = {
+    path,
+    bytes: source ? { value: bytes, verified: true, source } : { value: bytes, verified: false },
+  };
   if (sha256) entry.sha256 = sha256;
   return entry;
 }
@@ -63,8 +66,16 @@ export const CATALOG: readonly CatalogEntry[] = [
       'served by the app itself. It answers gibberish; use it to check that downloading, storage and inference work.',
     ref: { kind: 'url', baseUrl: '/models/tiny-llava-random/', id: 'tiny-llava-random' },
     architecture: { value: 'llava', verified: true, source: 'src/modelgen (generated here)' },
-    recommendedDtype: { value: { vision_encoder: 'fp32', embed_tokens: 'fp32', decoder_model_merged: 'fp32' }, verified: true, source: 'src/modelgen' },
-    fallbackDtype: { value: { vision_encoder: 'fp32', embed_tokens: 'fp32', decoder_model_merged: 'fp32' }, verified: true, source: 'src/modelgen' },
+    recommendedDtype: {
+      value: { vision_encoder: 'fp32', embed_tokens: 'fp32', decoder_model_merged: 'fp32' },
+      verified: true,
+      source: 'src/modelgen',
+    },
+    fallbackDtype: {
+      value: { vision_encoder: 'fp32', embed_tokens: 'fp32', decoder_model_merged: 'fp32' },
+      verified: true,
+      source: 'src/modelgen',
+    },
     // Sizes come from the manifest.json the generator writes; about 700 KB in all (DESIGN.md §5).
     files: [],
     gpuMemoryBytes: { value: 16 * 1024 * 1024, verified: false },
@@ -73,11 +84,18 @@ export const CATALOG: readonly CatalogEntry[] = [
   {
     key: 'llava-interleave-qwen-0.5b',
     label: 'LLaVA-Interleave Qwen 0.5B',
-    description: 'llava-hf export of LLaVA-NeXT-Interleave: SigLIP vision tower (384 px, 729 image tokens) + Qwen1.5-0.5B. About 1.4 GB to download.',
+    description:
+      'llava-hf export of LLaVA-NeXT-Interleave: SigLIP vision tower (384 px, 729 image tokens) + Qwen1.5-0.5B. About 1.4 GB to download.',
     ref: { kind: 'hub', repo: 'llava-hf/llava-interleave-qwen-0.5b-hf', revision: 'main' },
     architecture: { value: 'llava', verified: true, source: INTERLEAVE_MAIN },
-    recommendedDtype: { value: { vision_encoder: 'fp16', embed_tokens: 'fp16', decoder_model_merged: 'q4' }, verified: false },
-    fallbackDtype: { value: { vision_encoder: 'q4', embed_tokens: 'q8', decoder_model_merged: 'q4' }, verified: false },
+    recommendedDtype: {
+      value: { vision_encoder: 'fp16', embed_tokens: 'fp16', decoder_model_merged: 'q4' },
+      verified: false,
+    },
+    fallbackDtype: {
+      value: { vision_encoder: 'q4', embed_tokens: 'q8', decoder_model_merged: 'q4' },
+      verified: false,
+    },
     files: [
       file('added_tokens.json', 101, INTERLEAVE_MAIN),
       file('chat_template.json', 699, INTERLEAVE_MAIN),
@@ -93,12 +111,14 @@ export const CATALOG: readonly CatalogEntry[] = [
       file('onnx/vision_encoder_fp16.onnx', 801 * MB, INTERLEAVE_ONNX, {
         value: '55306600bdf39741a4e8321d5191d4fe38b711fd9db58ee86eb28849ff797dec',
         verified: true,
-        source: 'https://huggingface.co/llava-hf/llava-interleave-qwen-0.5b-hf/blob/187fe5ebba14c29a67f99fe56f3351b058af3e10/onnx/vision_encoder_fp16.onnx',
+        source:
+          'https://huggingface.co/llava-hf/llava-interleave-qwen-0.5b-hf/blob/187fe5ebba14c29a67f99fe56f3351b058af3e10/onnx/vision_encoder_fp16.onnx',
       }),
       file('onnx/vision_encoder_q4.onnx', 257 * MB, INTERLEAVE_ONNX, {
         value: 'fd8a1ba9f31090bafbdaa7513f516876d43afd58e216b059c0190821ea970656',
         verified: true,
-        source: 'https://huggingface.co/llava-hf/llava-interleave-qwen-0.5b-hf/blob/08647831752d66cc51831ff4f2a476de6ba2af9c/onnx/vision_encoder_q4.onnx',
+        source:
+          'https://huggingface.co/llava-hf/llava-interleave-qwen-0.5b-hf/blob/08647831752d66cc51831ff4f2a476de6ba2af9c/onnx/vision_encoder_q4.onnx',
       }),
       file('onnx/embed_tokens_fp16.onnx', 311 * MB, INTERLEAVE_ONNX),
       file('onnx/embed_tokens_quantized.onnx', 156 * MB, null),
@@ -114,8 +134,14 @@ export const CATALOG: readonly CatalogEntry[] = [
       'llava-hf export of LLaVA-OneVision (SigLIP + Qwen2-0.5B) with multi-crop "anyres" image tiling: more image tokens per picture. About 1.4 GB to download.',
     ref: { kind: 'hub', repo: 'llava-hf/llava-onevision-qwen2-0.5b-ov-hf', revision: 'main' },
     architecture: { value: 'llava_onevision', verified: true, source: ONEVISION_MAIN },
-    recommendedDtype: { value: { vision_encoder: 'fp16', embed_tokens: 'fp16', decoder_model_merged: 'q4' }, verified: false },
-    fallbackDtype: { value: { vision_encoder: 'q8', embed_tokens: 'q8', decoder_model_merged: 'q4' }, verified: false },
+    recommendedDtype: {
+      value: { vision_encoder: 'fp16', embed_tokens: 'fp16', decoder_model_merged: 'q4' },
+      verified: false,
+    },
+    fallbackDtype: {
+      value: { vision_encoder: 'q8', embed_tokens: 'q8', decoder_model_merged: 'q4' },
+      verified: false,
+    },
     files: [
       file('added_tokens.json', 122, ONEVISION_MAIN),
       file('chat_template.json', 826, ONEVISION_MAIN),
@@ -131,7 +157,8 @@ export const CATALOG: readonly CatalogEntry[] = [
       file('onnx/vision_encoder_fp16.onnx', 800 * MB, ONEVISION_ONNX, {
         value: '31b66d6b44dd56c7d3a94b6a0414eebb85daa5d07c64c9a149968e1d5b880f66',
         verified: true,
-        source: 'https://huggingface.co/llava-hf/llava-onevision-qwen2-0.5b-ov-hf/blob/2c9ba3bdda7dd7bc8de92c66da6f448561ddf7c9/onnx/vision_encoder_fp16.onnx',
+        source:
+          'https://huggingface.co/llava-hf/llava-onevision-qwen2-0.5b-ov-hf/blob/2c9ba3bdda7dd7bc8de92c66da6f448561ddf7c9/onnx/vision_encoder_fp16.onnx',
       }),
       file('onnx/vision_encoder_quantized.onnx', 404 * MB, null),
       file('onnx/embed_tokens_fp16.onnx', 272 * MB, ONEVISION_ONNX),
@@ -144,11 +171,18 @@ export const CATALOG: readonly CatalogEntry[] = [
   {
     key: 'nanollava',
     label: 'nanoLLaVA (Qwen1.5 0.5B + SigLIP)',
-    description: "Xenova's transformers.js export of qnguyen3/nanoLLaVA: SigLIP-so400m vision tower + Qwen1.5-0.5B. About 1.4 GB to download.",
+    description:
+      "Xenova's transformers.js export of qnguyen3/nanoLLaVA: SigLIP-so400m vision tower + Qwen1.5-0.5B. About 1.4 GB to download.",
     ref: { kind: 'hub', repo: 'Xenova/nanoLLaVA', revision: 'main' },
     architecture: { value: 'llava', verified: true, source: NANO_MAIN },
-    recommendedDtype: { value: { vision_encoder: 'fp16', embed_tokens: 'fp16', decoder_model_merged: 'q4' }, verified: false },
-    fallbackDtype: { value: { vision_encoder: 'q4', embed_tokens: 'q8', decoder_model_merged: 'q4' }, verified: false },
+    recommendedDtype: {
+      value: { vision_encoder: 'fp16', embed_tokens: 'fp16', decoder_model_merged: 'q4' },
+      verified: false,
+    },
+    fallbackDtype: {
+      value: { vision_encoder: 'q4', embed_tokens: 'q8', decoder_model_merged: 'q4' },
+      verified: false,
+    },
     files: [
       file('added_tokens.json', 99, NANO_MAIN),
       file('config.json', 2350, NANO_MAIN),
@@ -160,16 +194,30 @@ export const CATALOG: readonly CatalogEntry[] = [
       file('tokenizer_config.json', 1490, NANO_MAIN),
       file('vocab.json', 2.78 * MB, NANO_MAIN),
       // The sha256 values were read at commit 4ec4246 (first upload); later commits may have replaced the files.
-      file('onnx/vision_encoder_fp16.onnx', 801 * MB, 'https://huggingface.co/Xenova/nanoLLaVA/blob/refs%2Fpr%2F2/onnx/vision_encoder_fp16.onnx', {
-        value: '447eee3d7ab2d6e741db4eda9ade77d3ba28aae761590f6e12bac73ee60bfbcb',
-        verified: false,
-      }),
-      file('onnx/vision_encoder_q4.onnx', 257 * MB, 'https://huggingface.co/Xenova/nanoLLaVA/blob/8d4aae1e9b821050e14c4aea9d925240e1bdf0de/onnx/vision_encoder_q4.onnx', {
-        value: 'eca15489472139da3fd05d478962776f007a03b855f569f4201c17ac9301a428',
-        verified: false,
-      }),
+      file(
+        'onnx/vision_encoder_fp16.onnx',
+        801 * MB,
+        'https://huggingface.co/Xenova/nanoLLaVA/blob/refs%2Fpr%2F2/onnx/vision_encoder_fp16.onnx',
+        {
+          value: '447eee3d7ab2d6e741db4eda9ade77d3ba28aae761590f6e12bac73ee60bfbcb',
+          verified: false,
+        },
+      ),
+      file(
+        'onnx/vision_encoder_q4.onnx',
+        257 * MB,
+        'https://huggingface.co/Xenova/nanoLLaVA/blob/8d4aae1e9b821050e14c4aea9d925240e1bdf0de/onnx/vision_encoder_q4.onnx',
+        {
+          value: 'eca15489472139da3fd05d478962776f007a03b855f569f4201c17ac9301a428',
+          verified: false,
+        },
+      ),
       file('onnx/embed_tokens_fp16.onnx', 311 * MB, NANO_ONNX),
-      file('onnx/embed_tokens_quantized.onnx', 156 * MB, 'https://huggingface.co/Xenova/nanoLLaVA/tree/01f6aae906fdfca2dc87c3fc3c5536da4b8e96bf/onnx'),
+      file(
+        'onnx/embed_tokens_quantized.onnx',
+        156 * MB,
+        'https://huggingface.co/Xenova/nanoLLaVA/tree/01f6aae906fdfca2dc87c3fc3c5536da4b8e96bf/onnx',
+      ),
       file('onnx/decoder_model_merged_q4.onnx', 308 * MB, NANO_ONNX),
     ],
     gpuMemoryBytes: { value: 1.8e9, verified: false },
@@ -186,5 +234,7 @@ export function catalogEntry(key: string): CatalogEntry | undefined {
 export function catalogDownloadBytes(entry: CatalogEntry, dtype: Record<Component, Dtype>): number | null {
   const graphs = COMPONENTS.map((c) => onnxPath(c, dtype[c]));
   if (entry.files.length === 0 || graphs.some((g) => !entry.files.some((f) => f.path === g))) return null;
-  return entry.files.filter((f) => !f.path.startsWith('onnx/') || graphs.includes(f.path)).reduce((n, f) => n + f.bytes.value, 0);
+  return entry.files
+    .filter((f) => !f.path.startsWith('onnx/') || graphs.includes(f.path))
+    .reduce((n, f) => n + f.bytes.value, 0);
 }

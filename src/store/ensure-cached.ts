@@ -5,9 +5,26 @@ import { EngineError } from '../shared/errors';
 import type { Component, Dtype, DtypeChoice, LoadProgressEvent, ModelRef } from '../shared/protocol';
 import { summarizeModels } from './cache-admin';
 import { downloadFile, type DownloadSettings } from './file-download';
-import { COMPONENTS, DTYPES, guessFiles, isExternalDataOf, isSupportFile, onnxPath, readTransformersJsConfig, resolveDtypes, selectFiles, type RemoteFile } from './file-select';
+import {
+  COMPONENTS,
+  DTYPES,
+  guessFiles,
+  isExternalDataOf,
+  isSupportFile,
+  onnxPath,
+  readTransformersJsConfig,
+  resolveDtypes,
+  selectFiles,
+  type RemoteFile,
+} from './file-select';
 import type { FetchLike } from './http';
-import { getDefaultWeightStore, type FileRecord, type HashSource, type ModelRecord, type WeightStore } from './idb-weight-store';
+import {
+  getDefaultWeightStore,
+  type FileRecord,
+  type HashSource,
+  type ModelRecord,
+  type WeightStore,
+} from './idb-weight-store';
 import { listHubFiles, listManifest } from './listing';
 import { baseUrlOf, fileUrl, modelIdOf } from './model-ref';
 import { ProgressTracker } from './progress';
@@ -74,7 +91,13 @@ async function completeCopy(store: WeightStore, record: ModelRecord): Promise<Ca
     if (!f?.complete || f.size === null) return null;
     files.push({ path, size: f.size });
   }
-  return { id: record.id, ref: record.ref, dtype: record.dtype, files, bytes: files.reduce((n, f) => n + f.size, 0) };
+  return {
+    id: record.id,
+    ref: record.ref,
+    dtype: record.dtype,
+    files,
+    bytes: files.reduce((n, f) => n + f.size, 0),
+  };
 }
 
 /** Bytes the smallest possible choice of graphs needs: enough to refuse a download that cannot fit whatever happens. */
@@ -83,7 +106,11 @@ function minimalBytes(listing: readonly RemoteFile[]): number {
   for (const component of COMPONENTS) {
     const sizes = DTYPES.map((d) => onnxPath(component, d))
       .filter((graph) => listing.some((f) => f.path === graph))
-      .map((graph) => listing.filter((f) => f.path === graph || isExternalDataOf(f.path, graph)).reduce((n, f) => n + (f.size ?? 0), 0));
+      .map((graph) =>
+        listing
+          .filter((f) => f.path === graph || isExternalDataOf(f.path, graph))
+          .reduce((n, f) => n + (f.size ?? 0), 0),
+      );
     if (sizes.length > 0) bytes += Math.min(...sizes);
   }
   return bytes;
@@ -98,7 +125,12 @@ function bytesStillNeeded(files: readonly RemoteFile[], stored: ReadonlyMap<stri
 }
 
 /** Runs `work` over `items`, `limit` at a time; the first failure stops the rest (their stored chunks stay). */
-async function runPool<T>(items: readonly T[], limit: number, signal: AbortSignal | undefined, work: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
+async function runPool<T>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  work: (item: T, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -141,14 +173,20 @@ export async function ensureCached(ref: ModelRef, options: EnsureCachedOptions =
   const id = modelIdOf(ref);
   const existing = await store.getModel(id);
   if (existing) {
-    const wanted = options.dtype === undefined ? existing.dtype : resolveDtypes(options.dtype, existing.dtype ?? undefined);
+    const wanted =
+      options.dtype === undefined
+        ? existing.dtype
+        : resolveDtypes(options.dtype, existing.dtype ?? undefined);
     if (ref.kind === 'local' || existing.dtype === null || sameDtype(wanted, existing.dtype)) {
       const copy = await completeCopy(store, existing);
       if (copy) return copy;
     }
   }
   if (ref.kind === 'local') {
-    throw new EngineError('bad-model', `The imported model "${ref.id}" is missing or incomplete on this device. Import its folder again.`);
+    throw new EngineError(
+      'bad-model',
+      `The imported model "${ref.id}" is missing or incomplete on this device. Import its folder again.`,
+    );
   }
 
   const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -161,12 +199,21 @@ export async function ensureCached(ref: ModelRef, options: EnsureCachedOptions =
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
   };
   const listOptions = { fetch: fetchFn, signal, retryBaseMs: settings.retryBaseMs };
-  const listing = ref.kind === 'hub' ? await listHubFiles(ref, listOptions) : await listManifest(baseUrlOf(ref), listOptions);
+  const listing =
+    ref.kind === 'hub'
+      ? await listHubFiles(ref, listOptions)
+      : await listManifest(baseUrlOf(ref), listOptions);
   const cachedModels = (): Promise<{ id: string; bytes: number }[]> =>
-    summarizeModels(store).then((models) => models.filter((m) => m.id !== id).map((m) => ({ id: m.id, bytes: m.bytes })));
-  const storedNow = async (): Promise<Map<string, FileRecord>> => new Map((await store.listFiles(id)).map((f) => [f.path, f]));
+    summarizeModels(store).then((models) =>
+      models.filter((m) => m.id !== id).map((m) => ({ id: m.id, bytes: m.bytes })),
+    );
+  const storedNow = async (): Promise<Map<string, FileRecord>> =>
+    new Map((await store.listFiles(id)).map((f) => [f.path, f]));
 
-  const progress = new ProgressTracker({ onProgress: options.onProgress, ...(options.progressIntervalMs === undefined ? {} : { intervalMs: options.progressIntervalMs }) });
+  const progress = new ProgressTracker({
+    onProgress: options.onProgress,
+    ...(options.progressIntervalMs === undefined ? {} : { intervalMs: options.progressIntervalMs }),
+  });
   const job = (file: RemoteFile, jobSignal: AbortSignal | undefined) => ({
     store,
     modelId: id,
@@ -178,7 +225,12 @@ export async function ensureCached(ref: ModelRef, options: EnsureCachedOptions =
   });
 
   // Refuse early, before any model byte moves, when even the smallest choice cannot fit.
-  if (listing) await checkQuota(storage, minimalBytes(listing) - [...(await storedNow()).values()].reduce((n, f) => n + f.storedBytes, 0), cachedModels);
+  if (listing)
+    await checkQuota(
+      storage,
+      minimalBytes(listing) - [...(await storedNow()).values()].reduce((n, f) => n + f.storedBytes, 0),
+      cachedModels,
+    );
 
   // config.json decides the default dtype and, without a listing, which external data files exist.
   let config: unknown = null;
@@ -189,11 +241,17 @@ export async function ensureCached(ref: ModelRef, options: EnsureCachedOptions =
       config = JSON.parse(new TextDecoder().decode(await readStoredFile(store, id, 'config.json', signal)));
     } catch (error) {
       if (error instanceof EngineError) throw error;
-      throw new EngineError('bad-model', 'The model\'s config.json is not valid JSON. Pick another model.', { cause: error });
+      throw new EngineError('bad-model', "The model's config.json is not valid JSON. Pick another model.", {
+        cause: error,
+      });
     }
   }
   const available = listing ? new Set(listing.map((f) => f.path)) : undefined;
-  const dtypes = resolveDtypes(options.dtype ?? existing?.dtype ?? undefined, readTransformersJsConfig(config).dtype, available);
+  const dtypes = resolveDtypes(
+    options.dtype ?? existing?.dtype ?? undefined,
+    readTransformersJsConfig(config).dtype,
+    available,
+  );
   const files = listing ? selectFiles(listing, dtypes) : [configEntry, ...guessFiles(config, dtypes)];
 
   const stored = await storedNow();
@@ -223,7 +281,11 @@ export async function ensureCached(ref: ModelRef, options: EnsureCachedOptions =
   });
 
   const present = files.filter((f) => results.get(f.path) !== null);
-  const final: ModelRecord = { ...record, files: present.map((f) => ({ path: f.path, size: results.get(f.path)?.size ?? f.size })), updatedAt: Date.now() };
+  const final: ModelRecord = {
+    ...record,
+    files: present.map((f) => ({ path: f.path, size: results.get(f.path)?.size ?? f.size })),
+    updatedAt: Date.now(),
+  };
   await store.putModel(final);
   const sized = final.files.map((f) => ({ path: f.path, size: f.size ?? 0 }));
   return { id, ref, dtype: dtypes, files: sized, bytes: sized.reduce((n, f) => n + f.size, 0) };

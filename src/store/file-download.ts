@@ -4,7 +4,15 @@ import { abortError, throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
 import { createFileHasher, type FileHasher } from './file-hasher';
 import type { RemoteFile } from './file-select';
-import { backoffMs, isRetryableStatus, networkError, requestInit, sleep, statusError, type FetchLike } from './http';
+import {
+  backoffMs,
+  isRetryableStatus,
+  networkError,
+  requestInit,
+  sleep,
+  statusError,
+  type FetchLike,
+} from './http';
 import { isQuotaError, type FileRecord, type HashSource, type WeightStore } from './idb-weight-store';
 import type { ProgressTracker } from './progress';
 
@@ -91,7 +99,9 @@ function validatorOf(response: Response): string | undefined {
 async function hasherFor(job: DownloadJob, record: FileRecord): Promise<FileHasher> {
   const gitBlobSize = record.gitSha1 && record.size !== null ? record.size : undefined;
   if (record.storedBytes > 0) {
-    const saved = record.sha256State ? { sha256State: record.sha256State, ...(record.sha1State ? { sha1State: record.sha1State } : {}) } : undefined;
+    const saved = record.sha256State
+      ? { sha256State: record.sha256State, ...(record.sha1State ? { sha1State: record.sha1State } : {}) }
+      : undefined;
     const resumed = saved ? await createFileHasher({ gitBlobSize, saved }) : null;
     if (resumed) return resumed;
   }
@@ -145,7 +155,11 @@ export async function downloadFile(job: DownloadJob, settings: DownloadSettings)
   let bestStored = record.storedBytes;
   const restart = async (stored: FileRecord): Promise<FileRecord> => {
     if (++restarts > 2) {
-      throw new EngineError('download-failed', `The server keeps answering inconsistently for ${path}. Try again later.`, { details: { path } });
+      throw new EngineError(
+        'download-failed',
+        `The server keeps answering inconsistently for ${path}. Try again later.`,
+        { details: { path } },
+      );
     }
     progress.discard(path, stored.storedBytes);
     await store.deleteFile(modelId, path);
@@ -207,7 +221,11 @@ export async function downloadFile(job: DownloadJob, settings: DownloadSettings)
       }
       if (++failures > settings.retries) {
         if (error instanceof RetryableStatus) throw error.error;
-        throw networkError(stalled || error instanceof RetryAttempt ? new Error('the server stopped sending data') : error, job.url(), path);
+        throw networkError(
+          stalled || error instanceof RetryAttempt ? new Error('the server stopped sending data') : error,
+          job.url(),
+          path,
+        );
       }
       await sleep(backoffMs(failures - 1, settings.retryBaseMs), job.signal);
     } finally {
@@ -269,11 +287,16 @@ async function transfer(
   }
   if (response.status === 206) {
     const range = parseContentRange(response.headers.get('content-range'));
-    if (!range || range.start !== offset || (range.total !== null && state.record.size !== null && range.total !== state.record.size)) {
+    if (
+      !range ||
+      range.start !== offset ||
+      (range.total !== null && state.record.size !== null && range.total !== state.record.size)
+    ) {
       await response.body?.cancel();
       throw new RestartFile('unexpected Content-Range');
     }
-    if (state.record.size === null && range.total !== null) state.record = { ...state.record, size: range.total };
+    if (state.record.size === null && range.total !== null)
+      state.record = { ...state.record, size: range.total };
   }
   return transferBody(job, state, response, signal, onBytes);
 }
@@ -352,7 +375,8 @@ async function transferBody(
 /** Checks the digest; on success stores the record as complete and returns it, on mismatch deletes the file. */
 async function finish(job: DownloadJob, record: FileRecord, hasher: FileHasher): Promise<FileRecord | null> {
   const digest = hasher.digest();
-  const bad = (record.hashSource !== 'computed' && record.sha256 !== undefined && digest.sha256 !== record.sha256) ||
+  const bad =
+    (record.hashSource !== 'computed' && record.sha256 !== undefined && digest.sha256 !== record.sha256) ||
     (record.gitSha1 !== undefined && digest.gitSha1 !== record.gitSha1);
   if (bad) {
     await job.store.deleteFile(job.modelId, job.file.path);

@@ -20,7 +20,9 @@ export interface FileHasher {
  * "blob {size}\0". With `saved`, hashing resumes from those states; when they cannot be loaded (another build of
  * hash-wasm wrote them) this returns null and the caller re-hashes the stored bytes instead.
  */
-export async function createFileHasher(options: { gitBlobSize?: number | undefined; saved?: Partial<HashStates> | undefined } = {}): Promise<FileHasher | null> {
+export async function createFileHasher(
+  options: { gitBlobSize?: number | undefined; saved?: Partial<HashStates> | undefined } = {},
+): Promise<FileHasher | null> {
   const sha256 = await createSHA256();
   let sha1: IHasher | null = null;
   if (options.gitBlobSize !== undefined) sha1 = await createSHA1();

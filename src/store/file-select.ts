@@ -49,7 +49,9 @@ const SUPPORT_FILES = new Set([
 ]);
 
 /** Guessed support files for a server that offers no listing: only config.json is required. */
-export const GUESSED_SUPPORT_FILES: readonly string[] = [...SUPPORT_FILES].filter((f) => f !== 'tokenizer.model');
+export const GUESSED_SUPPORT_FILES: readonly string[] = [...SUPPORT_FILES].filter(
+  (f) => f !== 'tokenizer.model',
+);
 
 export function isSupportFile(path: string): boolean {
   return SUPPORT_FILES.has(path);
@@ -131,7 +133,10 @@ export function externalDataCount(setting: unknown, onnxFileName: string, compon
 export function selectFiles(listing: readonly RemoteFile[], dtypes: Record<Component, Dtype>): RemoteFile[] {
   const byPath = new Map(listing.map((f) => [f.path, f]));
   if (!byPath.has('config.json')) {
-    throw new EngineError('bad-model', 'This folder has no config.json, so it is not a model in the transformers.js layout. Pick another model.');
+    throw new EngineError(
+      'bad-model',
+      'This folder has no config.json, so it is not a model in the transformers.js layout. Pick another model.',
+    );
   }
   const chosen: RemoteFile[] = listing.filter((f) => isSupportFile(f.path));
   for (const component of COMPONENTS) {
@@ -142,7 +147,9 @@ export function selectFiles(listing: readonly RemoteFile[], dtypes: Record<Compo
       throw new EngineError(
         'bad-model',
         `This model has no ${graph}. ` +
-          (offered.length > 0 ? `Choose one of the precisions it offers for ${component}: ${offered.join(', ')}.` : `It has no ${component} graph at all.`),
+          (offered.length > 0
+            ? `Choose one of the precisions it offers for ${component}: ${offered.join(', ')}.`
+            : `It has no ${component} graph at all.`),
         { details: { missing: graph, offered } },
       );
     }
@@ -157,13 +164,18 @@ export function selectFiles(listing: readonly RemoteFile[], dtypes: Record<Compo
  * graph with the external data that config.json announces.
  */
 export function guessFiles(config: unknown, dtypes: Record<Component, Dtype>): RemoteFile[] {
-  const out: RemoteFile[] = GUESSED_SUPPORT_FILES.filter((p) => p !== 'config.json').map((path) => ({ path, size: null, optional: true }));
+  const out: RemoteFile[] = GUESSED_SUPPORT_FILES.filter((p) => p !== 'config.json').map((path) => ({
+    path,
+    size: null,
+    optional: true,
+  }));
   const { externalData } = readTransformersJsConfig(config);
   for (const component of COMPONENTS) {
     const graph = onnxPath(component, dtypes[component]);
     out.push({ path: graph, size: null });
     const name = graph.slice('onnx/'.length);
-    for (const path of externalDataPaths(graph, externalDataCount(externalData, name, component))) out.push({ path, size: null });
+    for (const path of externalDataPaths(graph, externalDataCount(externalData, name, component)))
+      out.push({ path, size: null });
   }
   return out;
 }

@@ -39,10 +39,17 @@ export function statusError(response: Response, url: string, what: string): Engi
         : code === 'RepositoryNotFound'
           ? 'the repository does not exist or is private'
           : 'the server has no such file';
-    return new EngineError('download-failed', `Could not download ${what}: ${why} (404). Check the model name and revision.`, { details });
+    return new EngineError(
+      'download-failed',
+      `Could not download ${what}: ${why} (404). Check the model name and revision.`,
+      { details },
+    );
   }
   if (response.status === 401 || response.status === 403) {
-    const gated = code === 'GatedRepo' ? ' It is a gated repository: accept its terms on the hub, or pick another model.' : '';
+    const gated =
+      code === 'GatedRepo'
+        ? ' It is a gated repository: accept its terms on the hub, or pick another model.'
+        : '';
     return new EngineError(
       'download-failed',
       `Could not download ${what}: ${hostOf(url)} refused access (${response.status}). The model may be private or gated.${gated}`,
@@ -50,14 +57,22 @@ export function statusError(response: Response, url: string, what: string): Engi
     );
   }
   if (response.status === 429) {
-    return new EngineError('download-failed', `Could not download ${what}: ${hostOf(url)} is rate-limiting requests (429). Wait a minute and try again.`, { details });
+    return new EngineError(
+      'download-failed',
+      `Could not download ${what}: ${hostOf(url)} is rate-limiting requests (429). Wait a minute and try again.`,
+      { details },
+    );
   }
-  return new EngineError('download-failed', `Could not download ${what}: ${hostOf(url)} answered ${response.status}. Try again later.`, { details });
+  return new EngineError(
+    'download-failed',
+    `Could not download ${what}: ${hostOf(url)} answered ${response.status}. Try again later.`,
+    { details },
+  );
 }
 
 /** Wraps a network failure (TypeError from fetch, a dropped body) as download-failed; aborts pass through untouched. */
 export function networkError(error: unknown, url: string, what: string): unknown {
-  if (isAbortError(error) || (error instanceof EngineError)) return error;
+  if (isAbortError(error) || error instanceof EngineError) return error;
   const reason = error instanceof Error ? error.message : String(error);
   return new EngineError(
     'download-failed',
@@ -99,7 +114,10 @@ export async function fetchJson(
     throwIfAborted(options.signal);
     let response: Response;
     try {
-      response = await fetchFn(url, { ...requestInit(options.signal), headers: { accept: 'application/json' } });
+      response = await fetchFn(url, {
+        ...requestInit(options.signal),
+        headers: { accept: 'application/json' },
+      });
     } catch (error) {
       if (attempt < retries && !isAbortError(error)) {
         await sleep(backoffMs(attempt, options.retryBaseMs ?? 500), options.signal);
@@ -123,7 +141,11 @@ export async function fetchJson(
       return { json: (await response.json()) as unknown, response };
     } catch (error) {
       if (isAbortError(error)) throw error;
-      throw new EngineError('download-failed', `${what} from ${hostOf(url)} is not valid JSON. The server may be misconfigured.`, { cause: error });
+      throw new EngineError(
+        'download-failed',
+        `${what} from ${hostOf(url)} is not valid JSON. The server may be misconfigured.`,
+        { cause: error },
+      );
     }
   }
 }

@@ -64,7 +64,12 @@ export interface WeightStore {
 /** Key layout (exported for tests that tamper with stored bytes on purpose). */
 export const modelKey = (id: string): IDBValidKey => ['m', id];
 export const fileKey = (modelId: string, path: string): IDBValidKey => ['f', modelId, path];
-export const chunkKey = (modelId: string, path: string, index: number): IDBValidKey => ['c', modelId, path, index];
+export const chunkKey = (modelId: string, path: string, index: number): IDBValidKey => [
+  'c',
+  modelId,
+  path,
+  index,
+];
 
 /** Object-store name inside the database (one store: chunks and records share transactions). */
 export const OBJECT_STORE = 'kv';
@@ -100,22 +105,31 @@ export function openWeightStore(options: { dbName?: string; useStore?: UseStore 
 
   return {
     dbName,
-    getModel: (id) => useStore('readonly', (s) => promisifyRequest(s.get(modelKey(id)) as IDBRequest<ModelRecord | undefined>)),
+    getModel: (id) =>
+      useStore('readonly', (s) =>
+        promisifyRequest(s.get(modelKey(id)) as IDBRequest<ModelRecord | undefined>),
+      ),
     putModel: (record) => tx(useStore, 'readwrite', (s) => void s.put(record, modelKey(record.id))),
     listModels: () => getAllInRange<ModelRecord>(prefixRange(['m'])),
     getFile: (modelId, path) =>
-      useStore('readonly', (s) => promisifyRequest(s.get(fileKey(modelId, path)) as IDBRequest<FileRecord | undefined>)),
+      useStore('readonly', (s) =>
+        promisifyRequest(s.get(fileKey(modelId, path)) as IDBRequest<FileRecord | undefined>),
+      ),
     listFiles: (modelId) => getAllInRange<FileRecord>(prefixRange(['f', modelId])),
-    putFile: (record) => tx(useStore, 'readwrite', (s) => void s.put(record, fileKey(record.modelId, record.path))),
+    putFile: (record) =>
+      tx(useStore, 'readwrite', (s) => void s.put(record, fileKey(record.modelId, record.path))),
     putChunk: (record, index, bytes) =>
       tx(useStore, 'readwrite', (s) => {
         // A view into a larger buffer would be cloned with its whole buffer: store exact-size copies only.
-        const exact = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+        const exact =
+          bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
         s.put(exact, chunkKey(record.modelId, record.path, index));
         s.put(record, fileKey(record.modelId, record.path));
       }),
     readChunk: (modelId, path, index) =>
-      useStore('readonly', (s) => promisifyRequest(s.get(chunkKey(modelId, path, index)) as IDBRequest<Uint8Array | undefined>)),
+      useStore('readonly', (s) =>
+        promisifyRequest(s.get(chunkKey(modelId, path, index)) as IDBRequest<Uint8Array | undefined>),
+      ),
     deleteFile: (modelId, path) =>
       tx(useStore, 'readwrite', (s) => {
         s.delete(prefixRange(['c', modelId, path]));
@@ -141,5 +155,7 @@ export function getDefaultWeightStore(): WeightStore {
 
 /** True for the error a browser raises when IndexedDB runs out of quota. */
 export function isQuotaError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'QuotaExceededError';
+  return (
+    typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'QuotaExceededError'
+  );
 }

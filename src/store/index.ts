@@ -1,7 +1,18 @@
 // Owns the public face of the weight store: what the worker (download, ModelSource) and the UI (list, delete,
 // verify, import, catalog) may call. Everything else in src/store is internal.
-export { ensureCached, DEFAULT_CHUNK_SIZE, type CachedModel, type EnsureCachedOptions, type StoreOptions } from './ensure-cached';
-export { openStoreSource, createTransformersCache, type StoreSource, type TransformersCache } from './store-source';
+export {
+  ensureCached,
+  DEFAULT_CHUNK_SIZE,
+  type CachedModel,
+  type EnsureCachedOptions,
+  type StoreOptions,
+} from './ensure-cached';
+export {
+  openStoreSource,
+  createTransformersCache,
+  type StoreSource,
+  type TransformersCache,
+} from './store-source';
 export {
   listCachedModels,
   deleteCachedModel,
@@ -22,7 +33,14 @@ export {
   type DirectoryHandleLike,
   type EntryLike,
 } from './local-import';
-export { CATALOG, catalogEntry, catalogDownloadBytes, type CatalogEntry, type CatalogFile, type Fact } from './catalog';
+export {
+  CATALOG,
+  catalogEntry,
+  catalogDownloadBytes,
+  type CatalogEntry,
+  type CatalogFile,
+  type Fact,
+} from './catalog';
 export { modelIdOf, DEFAULT_HUB_ENDPOINT } from './model-ref';
 export { onnxPath, externalDataPaths, DTYPE_SUFFIX, COMPONENTS } from './file-select';
 export { formatBytes, type StorageLike } from './quota';

@@ -22,12 +22,15 @@ export function parseTreeEntry(entry: unknown): RemoteFile | null {
   if (typeof entry !== 'object' || entry === null) return null;
   const e = entry as Record<string, unknown>;
   if (e['type'] !== 'file' || typeof e['path'] !== 'string' || !isSafeRelativePath(e['path'])) return null;
-  const lfs = typeof e['lfs'] === 'object' && e['lfs'] !== null ? (e['lfs'] as Record<string, unknown>) : null;
-  const size = typeof lfs?.['size'] === 'number' ? lfs['size'] : typeof e['size'] === 'number' ? e['size'] : null;
+  const lfs =
+    typeof e['lfs'] === 'object' && e['lfs'] !== null ? (e['lfs'] as Record<string, unknown>) : null;
+  const size =
+    typeof lfs?.['size'] === 'number' ? lfs['size'] : typeof e['size'] === 'number' ? e['size'] : null;
   const file: RemoteFile = { path: e['path'], size };
   const sha256 = typeof lfs?.['oid'] === 'string' ? lfs['oid'].toLowerCase() : '';
   if (HEX64.test(sha256)) file.sha256 = sha256;
-  else if (typeof e['oid'] === 'string' && HEX40.test(e['oid'].toLowerCase())) file.gitSha1 = e['oid'].toLowerCase();
+  else if (typeof e['oid'] === 'string' && HEX40.test(e['oid'].toLowerCase()))
+    file.gitSha1 = e['oid'].toLowerCase();
   return file;
 }
 
@@ -50,7 +53,10 @@ export async function listHubFiles(
     });
     if (page === null) break;
     if (!Array.isArray(page.json)) {
-      throw new EngineError('download-failed', `The hub's file list for ${ref.repo} has an unexpected shape. Try again later.`);
+      throw new EngineError(
+        'download-failed',
+        `The hub's file list for ${ref.repo} has an unexpected shape. Try again later.`,
+      );
     }
     for (const entry of page.json) {
       const file = parseTreeEntry(entry);
@@ -67,18 +73,29 @@ export async function listHubFiles(
  * Throws EngineError('bad-model') when it is not one.
  */
 export function parseManifest(json: unknown): RemoteFile[] {
-  const filesField = typeof json === 'object' && json !== null ? (json as Record<string, unknown>)['files'] : undefined;
+  const filesField =
+    typeof json === 'object' && json !== null ? (json as Record<string, unknown>)['files'] : undefined;
   const entries: [string, unknown][] = Array.isArray(filesField)
-    ? filesField.map((f) => [typeof f === 'object' && f !== null ? String((f as Record<string, unknown>)['path']) : '', f])
+    ? filesField.map((f) => [
+        typeof f === 'object' && f !== null ? String((f as Record<string, unknown>)['path']) : '',
+        f,
+      ])
     : typeof filesField === 'object' && filesField !== null
       ? Object.entries(filesField)
       : [];
-  if (entries.length === 0) throw new EngineError('bad-model', 'The model folder has a manifest.json without a file list. Regenerate the folder.');
+  if (entries.length === 0)
+    throw new EngineError(
+      'bad-model',
+      'The model folder has a manifest.json without a file list. Regenerate the folder.',
+    );
   const out: RemoteFile[] = [];
   for (const [path, value] of entries) {
     const v = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
     if (!isSafeRelativePath(path) || typeof v['size'] !== 'number' || v['size'] < 0) {
-      throw new EngineError('bad-model', `The model folder's manifest.json lists "${path}" without a valid size. Regenerate the folder.`);
+      throw new EngineError(
+        'bad-model',
+        `The model folder's manifest.json lists "${path}" without a valid size. Regenerate the folder.`,
+      );
     }
     const file: RemoteFile = { path, size: v['size'] };
     const sha = typeof v['sha256'] === 'string' ? v['sha256'].toLowerCase() : '';

@@ -51,7 +51,10 @@ export interface EntryLike {
 const IGNORED = /(^|\/)(\.|__MACOSX\/|Thumbs\.db$)/;
 
 /** Every file under a directory handle, with paths relative to it. */
-export async function filesFromDirectoryHandle(handle: DirectoryHandleLike, signal?: AbortSignal): Promise<LocalFile[]> {
+export async function filesFromDirectoryHandle(
+  handle: DirectoryHandleLike,
+  signal?: AbortSignal,
+): Promise<LocalFile[]> {
   const out: LocalFile[] = [];
   const walk = async (dir: DirectoryHandleLike, prefix: string): Promise<void> => {
     const values = (dir as unknown as { values(): AsyncIterable<HandleEntry> }).values();
@@ -76,12 +79,24 @@ export function filesFromFileList(list: ArrayLike<FileLike> | Iterable<FileLike>
 }
 
 /** Files of dropped entries (DataTransferItem.webkitGetAsEntry()); one dropped folder becomes the root. */
-export async function filesFromEntries(entries: readonly EntryLike[], signal?: AbortSignal): Promise<LocalFile[]> {
+export async function filesFromEntries(
+  entries: readonly EntryLike[],
+  signal?: AbortSignal,
+): Promise<LocalFile[]> {
   const out: LocalFile[] = [];
   const fileOf = (entry: EntryLike): Promise<FileLike> =>
-    new Promise((resolve, reject) => (entry as unknown as { file(ok: (f: FileLike) => void, fail: (e: unknown) => void): void }).file(resolve, reject));
+    new Promise((resolve, reject) =>
+      (entry as unknown as { file(ok: (f: FileLike) => void, fail: (e: unknown) => void): void }).file(
+        resolve,
+        reject,
+      ),
+    );
   const readAll = async (dir: EntryLike): Promise<EntryLike[]> => {
-    const reader = (dir as unknown as { createReader(): { readEntries(ok: (e: EntryLike[]) => void, fail: (e: unknown) => void): void } }).createReader();
+    const reader = (
+      dir as unknown as {
+        createReader(): { readEntries(ok: (e: EntryLike[]) => void, fail: (e: unknown) => void): void };
+      }
+    ).createReader();
     const all: EntryLike[] = [];
     // readEntries returns batches (about 100 in Chromium) until it returns an empty one.
     for (;;) {
@@ -92,7 +107,8 @@ export async function filesFromEntries(entries: readonly EntryLike[], signal?: A
   };
   const walk = async (entry: EntryLike, prefix: string): Promise<void> => {
     throwIfAborted(signal);
-    if (entry.isDirectory) for (const child of await readAll(entry)) await walk(child, `${prefix}${entry.name}/`);
+    if (entry.isDirectory)
+      for (const child of await readAll(entry)) await walk(child, `${prefix}${entry.name}/`);
     else if (entry.isFile) out.push({ path: `${prefix}${entry.name}`, file: await fileOf(entry) });
   };
   const only = entries.length === 1 ? entries[0] : undefined;
@@ -104,10 +120,14 @@ export async function filesFromEntries(entries: readonly EntryLike[], signal?: A
 /** When the folder picked holds the model one level down (e.g. 'models/tiny/config.json'), use that subfolder. */
 function modelRoot(files: LocalFile[]): LocalFile[] {
   if (files.some((f) => f.path === 'config.json')) return files;
-  const roots = new Set(files.filter((f) => /^[^/]+\/config\.json$/.test(f.path)).map((f) => f.path.split('/')[0]));
+  const roots = new Set(
+    files.filter((f) => /^[^/]+\/config\.json$/.test(f.path)).map((f) => f.path.split('/')[0]),
+  );
   if (roots.size !== 1) return files;
   const [root] = roots;
-  return files.filter((f) => f.path.startsWith(`${root}/`)).map((f) => ({ path: f.path.slice(`${root}/`.length), file: f.file }));
+  return files
+    .filter((f) => f.path.startsWith(`${root}/`))
+    .map((f) => ({ path: f.path.slice(`${root}/`.length), file: f.file }));
 }
 
 /** A fetch that answers from the picked files (Range included), so imports reuse the download pipeline as is. */
@@ -121,7 +141,10 @@ function localFetch(byPath: Map<string, FileLike>): DownloadSettings['fetch'] {
       const start = Number(range[1]);
       return new Response(file.slice(start).stream(), {
         status: 206,
-        headers: { 'content-range': `bytes ${start}-${file.size - 1}/${file.size}`, 'content-length': String(file.size - start) },
+        headers: {
+          'content-range': `bytes ${start}-${file.size - 1}/${file.size}`,
+          'content-length': String(file.size - start),
+        },
       });
     }
     return new Response(file.stream(), { status: 200, headers: { 'content-length': String(file.size) } });
@@ -146,34 +169,50 @@ export interface ImportOptions {
  * Throws bad-model (no config.json, missing graph), integrity (a file differs from manifest.json), quota-exceeded,
  * or AbortError.
  */
-export async function importLocalFiles(input: readonly LocalFile[], options: ImportOptions = {}): Promise<CachedModel & { ref: ModelRef & { kind: 'local' } }> {
+export async function importLocalFiles(
+  input: readonly LocalFile[],
+  options: ImportOptions = {},
+): Promise<CachedModel & { ref: ModelRef & { kind: 'local' } }> {
   const store = options.store ?? getDefaultWeightStore();
   const files = modelRoot(input.filter((f) => isSafeRelativePath(f.path) && !IGNORED.test(f.path)));
   const byPath = new Map(files.map((f) => [f.path, f.file]));
   const configFile = byPath.get('config.json');
   if (!configFile) {
-    throw new EngineError('bad-model', 'That folder has no config.json, so it is not a model folder in the transformers.js layout. Pick the folder that holds config.json and onnx/.');
+    throw new EngineError(
+      'bad-model',
+      'That folder has no config.json, so it is not a model folder in the transformers.js layout. Pick the folder that holds config.json and onnx/.',
+    );
   }
   let config: unknown;
   let manifest: Map<string, RemoteFile> | null = null;
   try {
     config = JSON.parse(await configFile.text());
     const manifestFile = byPath.get('manifest.json');
-    if (manifestFile) manifest = new Map(parseManifest(JSON.parse(await manifestFile.text())).map((f) => [f.path, f]));
+    if (manifestFile)
+      manifest = new Map(parseManifest(JSON.parse(await manifestFile.text())).map((f) => [f.path, f]));
   } catch (error) {
     if (error instanceof EngineError) throw error;
-    throw new EngineError('bad-model', 'config.json or manifest.json in that folder is not valid JSON.', { cause: error });
+    throw new EngineError('bad-model', 'config.json or manifest.json in that folder is not valid JSON.', {
+      cause: error,
+    });
   }
   const listing: RemoteFile[] = files.map((f) => {
     const listed = manifest?.get(f.path);
     const entry: RemoteFile = { path: f.path, size: f.file.size };
     if (listed?.sha256) entry.sha256 = listed.sha256;
     if (listed && listed.size !== f.file.size) {
-      throw new EngineError('integrity', `${f.path} has ${f.file.size} bytes but manifest.json says ${listed.size}. The folder is damaged or incomplete: copy it again.`);
+      throw new EngineError(
+        'integrity',
+        `${f.path} has ${f.file.size} bytes but manifest.json says ${listed.size}. The folder is damaged or incomplete: copy it again.`,
+      );
     }
     return entry;
   });
-  const dtypes: Record<Component, Dtype> = resolveDtypes(options.dtype, readTransformersJsConfig(config).dtype, new Set(byPath.keys()));
+  const dtypes: Record<Component, Dtype> = resolveDtypes(
+    options.dtype,
+    readTransformersJsConfig(config).dtype,
+    new Set(byPath.keys()),
+  );
   const chosen = selectFiles(listing, dtypes);
 
   const folderName = input[0]?.file.webkitRelativePath?.split('/')[0];
@@ -181,28 +220,57 @@ export async function importLocalFiles(input: readonly LocalFile[], options: Imp
   const id = modelIdOf(ref);
   await store.deleteModel(id);
   const storage = options.storage === undefined ? defaultStorage() : options.storage;
-  await checkQuota(storage, chosen.reduce((n, f) => n + (f.size ?? 0), 0), async () => []);
+  await checkQuota(
+    storage,
+    chosen.reduce((n, f) => n + (f.size ?? 0), 0),
+    async () => [],
+  );
   await requestPersistence(storage);
 
   const now = Date.now();
-  const record: ModelRecord = { id, ref, dtype: dtypes, files: chosen.map((f) => ({ path: f.path, size: f.size })), createdAt: now, updatedAt: now };
+  const record: ModelRecord = {
+    id,
+    ref,
+    dtype: dtypes,
+    files: chosen.map((f) => ({ path: f.path, size: f.size })),
+    createdAt: now,
+    updatedAt: now,
+  };
   if (options.label !== undefined) record.label = options.label;
   await store.putModel(record);
 
-  const settings: DownloadSettings = { fetch: localFetch(byPath), chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE, retries: 0, retryBaseMs: 0, stallTimeoutMs: 120_000 };
+  const settings: DownloadSettings = {
+    fetch: localFetch(byPath),
+    chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+    retries: 0,
+    retryBaseMs: 0,
+    stallTimeoutMs: 120_000,
+  };
   const progress = new ProgressTracker({ onProgress: options.onProgress });
   for (const f of chosen) progress.register(f.path, f.size, 0);
   for (const file of chosen) {
     throwIfAborted(options.signal);
-    const job = { store, modelId: id, file, hashSource: file.sha256 ? 'manifest' : 'none', url: () => `http://local.invalid/${encodePath(file.path)}`, progress, signal: options.signal } as const;
+    const job = {
+      store,
+      modelId: id,
+      file,
+      hashSource: file.sha256 ? 'manifest' : 'none',
+      url: () => `http://local.invalid/${encodePath(file.path)}`,
+      progress,
+      signal: options.signal,
+    } as const;
     try {
       await downloadFile(job, settings);
     } catch (error) {
       if (error instanceof EngineError && error.code === 'integrity') {
-        throw new EngineError('integrity', `${file.path} does not match the checksum in the folder's manifest.json: the copy on disk is damaged. Copy the folder again.`, {
-          cause: error,
-          details: { path: file.path },
-        });
+        throw new EngineError(
+          'integrity',
+          `${file.path} does not match the checksum in the folder's manifest.json: the copy on disk is damaged. Copy the folder again.`,
+          {
+            cause: error,
+            details: { path: file.path },
+          },
+        );
       }
       throw error;
     }

@@ -44,7 +44,10 @@ export function absoluteUrl(url: string): string {
   } catch {
     const base = (globalThis as { location?: { href?: string } }).location?.href;
     if (base === undefined) {
-      throw new EngineError('download-failed', `The model address "${url}" is relative and there is no page to resolve it against. Use a full http(s) URL.`);
+      throw new EngineError(
+        'download-failed',
+        `The model address "${url}" is relative and there is no page to resolve it against. Use a full http(s) URL.`,
+      );
     }
     return new URL(url, base).href;
   }
@@ -68,7 +71,10 @@ export function fileUrl(ref: ModelRef, path: string): string {
     case 'url':
       return new URL(encodePath(path), baseUrlOf(ref)).href;
     case 'local':
-      throw new EngineError('bad-model', `The imported model "${ref.id}" is missing ${path}. Import its folder again.`);
+      throw new EngineError(
+        'bad-model',
+        `The imported model "${ref.id}" is missing ${path}. Import its folder again.`,
+      );
   }
 }
 

@@ -57,7 +57,13 @@ export class ProgressTracker {
 
   /** Registers a file before any transfer, so that the overall total is known from the first event. */
   register(file: string, expectedSize: number | null, alreadyStored: number): void {
-    this.files.set(file, { loaded: alreadyStored, discarded: 0, expected: expectedSize, meter: new RateMeter(3000), lastEmit: 0 });
+    this.files.set(file, {
+      loaded: alreadyStored,
+      discarded: 0,
+      expected: expectedSize,
+      meter: new RateMeter(3000),
+      lastEmit: 0,
+    });
   }
 
   private state(file: string): FileState {
@@ -115,7 +121,13 @@ export class ProgressTracker {
     if (t - s.lastEmit >= this.intervalMs) {
       s.lastEmit = t;
       const { loaded, total } = this.fileTotals(file);
-      const event: LoadProgressEvent = { kind: 'file-progress', file, loaded, total, overall: this.overall() };
+      const event: LoadProgressEvent = {
+        kind: 'file-progress',
+        file,
+        loaded,
+        total,
+        overall: this.overall(),
+      };
       const rate = s.meter.rate();
       if (rate !== undefined) {
         event.bytesPerS = rate;

@@ -56,7 +56,15 @@ export async function checkQuota(
     'quota-exceeded',
     `This model needs ${formatBytes(neededBytes)} more storage but the browser grants only ${formatBytes(available)} ` +
       `(${formatBytes(usage)} of ${formatBytes(estimate.quota)} used).${hint}`,
-    { details: { neededBytes, availableBytes: available, usageBytes: usage, quotaBytes: estimate.quota, deletable: others } },
+    {
+      details: {
+        neededBytes,
+        availableBytes: available,
+        usageBytes: usage,
+        quotaBytes: estimate.quota,
+        deletable: others,
+      },
+    },
   );
 }
 

@@ -8,9 +8,13 @@ import { getDefaultWeightStore, type FileRecord, type WeightStore } from './idb-
 import { modelIdOf } from './model-ref';
 
 function missing(modelId: string, path: string, why: string): EngineError {
-  return new EngineError('bad-model', `${path} of ${modelId} ${why}. Download the model again (or re-import its folder).`, {
-    details: { modelId, path },
-  });
+  return new EngineError(
+    'bad-model',
+    `${path} of ${modelId} ${why}. Download the model again (or re-import its folder).`,
+    {
+      details: { modelId, path },
+    },
+  );
 }
 
 async function completeRecord(store: WeightStore, modelId: string, path: string): Promise<FileRecord> {
@@ -24,13 +28,19 @@ async function completeRecord(store: WeightStore, modelId: string, path: string)
  * Streams a complete stored file chunk by chunk (no whole-file buffer), for readers that can take pieces.
  * Throws bad-model when the file is missing, partial or its chunks are damaged.
  */
-export async function* readStoredChunks(store: WeightStore, modelId: string, path: string, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+export async function* readStoredChunks(
+  store: WeightStore,
+  modelId: string,
+  path: string,
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array> {
   const record = await completeRecord(store, modelId, path);
   let seen = 0;
   for (let i = 0; i < record.chunkCount; i++) {
     throwIfAborted(signal);
     const chunk = await store.readChunk(modelId, path, i);
-    if (!chunk || seen + chunk.byteLength > (record.size ?? 0)) throw missing(modelId, path, 'is damaged in storage');
+    if (!chunk || seen + chunk.byteLength > (record.size ?? 0))
+      throw missing(modelId, path, 'is damaged in storage');
     seen += chunk.byteLength;
     yield chunk;
   }
@@ -41,7 +51,12 @@ export async function* readStoredChunks(store: WeightStore, modelId: string, pat
  * The whole file in one buffer, allocated once at its final size (no concatenation). Throws bad-model when the
  * file is missing, partial or damaged, AbortError when `signal` fires between chunks.
  */
-export async function readStoredFile(store: WeightStore, modelId: string, path: string, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
+export async function readStoredFile(
+  store: WeightStore,
+  modelId: string,
+  path: string,
+  signal?: AbortSignal,
+): Promise<Uint8Array<ArrayBuffer>> {
   const record = await completeRecord(store, modelId, path);
   const out = new Uint8Array(record.size ?? 0);
   let offset = 0;
@@ -65,7 +80,10 @@ export interface StoreSource extends ModelSource {
 }
 
 /** The engine's view of a stored model (by ref or by stored id). It reads IndexedDB only; never the network. */
-export function openStoreSource(model: ModelRef | string, options: { store?: WeightStore } = {}): StoreSource {
+export function openStoreSource(
+  model: ModelRef | string,
+  options: { store?: WeightStore } = {},
+): StoreSource {
   const store = options.store ?? getDefaultWeightStore();
   const id = typeof model === 'string' ? model : modelIdOf(model);
   return {
@@ -83,7 +101,9 @@ export function openStoreSource(model: ModelRef | string, options: { store?: Wei
       try {
         return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
       } catch (error) {
-        throw new EngineError('bad-model', `${path} of ${id} is not valid JSON. Pick another model.`, { cause: error });
+        throw new EngineError('bad-model', `${path} of ${id} is not valid JSON. Pick another model.`, {
+          cause: error,
+        });
       }
     },
   };
@@ -125,7 +145,10 @@ export function createTransformersCache(source: ModelSource, modelName: string):
       if (path === null || !(await source.has(path))) return undefined;
       const bytes = await source.read(path);
       const type = path.endsWith('.json') ? 'application/json' : 'application/octet-stream';
-      return new Response(bytes as Uint8Array<ArrayBuffer>, { status: 200, headers: { 'content-type': type, 'content-length': String(bytes.byteLength) } });
+      return new Response(bytes as Uint8Array<ArrayBuffer>, {
+        status: 200,
+        headers: { 'content-type': type, 'content-length': String(bytes.byteLength) },
+      });
     },
     async put() {},
   };

@@ -62,7 +62,11 @@ interface Sessions {
 async function openSessions(dir: string, suffix: string): Promise<Sessions> {
   const open = (name: string): Promise<ort.InferenceSession> =>
     ort.InferenceSession.create(path.join(dir, 'onnx', `${name}${suffix}.onnx`));
-  return { vision: await open('vision_encoder'), embed: await open('embed_tokens'), decoder: await open('decoder_model_merged') };
+  return {
+    vision: await open('vision_encoder'),
+    embed: await open('embed_tokens'),
+    decoder: await open('decoder_model_merged'),
+  };
 }
 
 /** Runs the ONNX decoder on float64 embeddings; returns logits and the present cache as float32 arrays. */
@@ -86,7 +90,8 @@ async function runDecoder(
   for (let l = 0; l < model.config.text_config.num_hidden_layers; l++) {
     for (const kind of ['key', 'value']) {
       feeds[`past_key_values.${l}.${kind}`] =
-        past?.get(`present.${l}.${kind}`) ?? new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
+        past?.get(`present.${l}.${kind}`) ??
+        new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
     }
   }
   const out = await decoder.run(feeds);
@@ -95,13 +100,20 @@ async function runDecoder(
   return { logits: out.logits!.data as Float32Array, present };
 }
 
-function expectCacheClose(model: TinyModel, onnx: Map<string, ort.Tensor>, ref: ReferenceKvCache, tol: number): void {
+function expectCacheClose(
+  model: TinyModel,
+  onnx: Map<string, ort.Tensor>,
+  ref: ReferenceKvCache,
+  tol: number,
+): void {
   const { kvHeads, headDim } = textDims(model.config);
   for (let l = 0; l < model.config.text_config.num_hidden_layers; l++) {
     const key = onnx.get(`present.${l}.key`)!;
     expect(key.dims).toEqual([1, kvHeads, ref.length, headDim]);
     expect(maxAbsDiff(key.data as Float32Array, ref.layers[l]!.key)).toBeLessThan(tol);
-    expect(maxAbsDiff(onnx.get(`present.${l}.value`)!.data as Float32Array, ref.layers[l]!.value)).toBeLessThan(tol);
+    expect(
+      maxAbsDiff(onnx.get(`present.${l}.value`)!.data as Float32Array, ref.layers[l]!.value),
+    ).toBeLessThan(tol);
   }
 }
 
@@ -118,7 +130,15 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as PresetName[]) {
       fp32 = await openSessions(model.dir, '');
       imageSize = model.config.vision_config.image_size;
       numFeatures = (imageSize / model.config.vision_config.patch_size) ** 2;
-      prompt = [1, 40, 41, ...new Array<number>(numFeatures).fill(model.config.image_token_index), 42, 43, 44];
+      prompt = [
+        1,
+        40,
+        41,
+        ...new Array<number>(numFeatures).fill(model.config.image_token_index),
+        42,
+        43,
+        44,
+      ];
     });
     afterAll(async () => {
       for (const s of Object.values(fp32 ?? {})) await s.release();
@@ -127,7 +147,9 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as PresetName[]) {
     it('vision encoder matches the reference features', async () => {
       for (const seed of [1, 2]) {
         const px = testPixels(imageSize, seed);
-        const out = await fp32.vision.run({ pixel_values: new ort.Tensor('float32', px, [1, 3, imageSize, imageSize]) });
+        const out = await fp32.vision.run({
+          pixel_values: new ort.Tensor('float32', px, [1, 3, imageSize, imageSize]),
+        });
         const ref = referenceImageFeatures(model.config, model.weights, { data: px });
         expect(out.image_features!.dims).toEqual([1, ref.numFeatures, ref.hiddenSize]);
         expect(ref.numFeatures).toBe(numFeatures);
@@ -138,7 +160,9 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as PresetName[]) {
     it('embed_tokens returns the embedding rows', async () => {
       const ids = [0, 1, 2, 77, model.config.image_token_index, model.config.text_config.vocab_size - 1];
       const out = await fp32.embed.run({ input_ids: int64(ids, [1, ids.length]) });
-      expect(maxAbsDiff(out.inputs_embeds!.data as Float32Array, referenceEmbed(model.config, model.weights, ids))).toBe(0);
+      expect(
+        maxAbsDiff(out.inputs_embeds!.data as Float32Array, referenceEmbed(model.config, model.weights, ids)),
+      ).toBe(0);
     });
 
     it('prefill logits, KV cache and cached decode steps match the reference', async () => {
@@ -152,8 +176,18 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as PresetName[]) {
         features,
       );
       const positions = prompt.map((_, i) => i);
-      const ref = referenceLogits(model.config, model.weights, { inputsEmbeds: embeds, positionIds: positions });
-      const pre = await runDecoder(model, fp32.decoder, embeds, positions, positions.map(() => 1), null);
+      const ref = referenceLogits(model.config, model.weights, {
+        inputsEmbeds: embeds,
+        positionIds: positions,
+      });
+      const pre = await runDecoder(
+        model,
+        fp32.decoder,
+        embeds,
+        positions,
+        positions.map(() => 1),
+        null,
+      );
       expect(maxAbsDiff(pre.logits, ref.logits)).toBeLessThan(TOL);
       expectCacheClose(model, pre.present, ref.present, TOL);
 
@@ -169,7 +203,15 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as PresetName[]) {
         merged.set(allEmbeds);
         merged.set(stepEmbeds, allEmbeds.length);
         allEmbeds = merged;
-        const out = await runDecoder(model, fp32.decoder, stepEmbeds, [ids.length - 1], ids.map(() => 1), past, 1);
+        const out = await runDecoder(
+          model,
+          fp32.decoder,
+          stepEmbeds,
+          [ids.length - 1],
+          ids.map(() => 1),
+          past,
+          1,
+        );
         const full = referenceLogits(model.config, model.weights, {
           inputsEmbeds: allEmbeds,
           positionIds: ids.map((_, i) => i),
@@ -184,7 +226,14 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as PresetName[]) {
 
     it('left padding with a mask and cumsum position ids matches the reference', async () => {
       const { vocab } = textDims(model.config);
-      const ids = [model.config.text_config.vocab_size - 1, model.config.text_config.vocab_size - 1, 1, 50, 60, 70];
+      const ids = [
+        model.config.text_config.vocab_size - 1,
+        model.config.text_config.vocab_size - 1,
+        1,
+        50,
+        60,
+        70,
+      ];
       const mask = [0, 0, 1, 1, 1, 1];
       const positions = referencePositionIds(mask);
       const embeds = referenceEmbed(model.config, model.weights, ids);
@@ -209,14 +258,24 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as PresetName[]) {
         const s = await openSessions(model.dir, suffix);
         try {
           const px = testPixels(imageSize, 4);
-          const vis = await s.vision.run({ pixel_values: new ort.Tensor('float32', px, [1, 3, imageSize, imageSize]) });
+          const vis = await s.vision.run({
+            pixel_values: new ort.Tensor('float32', px, [1, 3, imageSize, imageSize]),
+          });
           const refFeatures = referenceImageFeatures(model.config, model.weights, { data: px }).features;
           const featErr = relativeError(vis.image_features!.data as Float32Array, refFeatures);
           const emb = await s.embed.run({ input_ids: int64(prompt, [1, prompt.length]) });
           const embeds = Float64Array.from(emb.inputs_embeds!.data as Float32Array);
           const merged = referenceMergeImageFeatures(model.config, embeds, prompt, refFeatures);
           const positions = prompt.map((_, i) => i);
-          const out = await runDecoder(model, s.decoder, merged, positions, positions.map(() => 1), null, 1);
+          const out = await runDecoder(
+            model,
+            s.decoder,
+            merged,
+            positions,
+            positions.map(() => 1),
+            null,
+            1,
+          );
           const ref = referencePrefill(model.config, model.weights, prompt, { data: px });
           const last = ref.logits.subarray((prompt.length - 1) * vocab);
           const logitErr = relativeError(out.logits, last);

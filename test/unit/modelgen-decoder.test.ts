@@ -1,7 +1,11 @@
 // Runs the generated decoder graphs in onnxruntime-node: KV-cache decoding equals full recompute, left padding equals
 // unpadded runs, layer-range shards chain to the whole decoder, num_logits_to_keep, tied lm_head, declared I/O.
 import { describe, expect, it } from 'vitest';
-import { buildDecoder, DECODER_HIDDEN_INPUT, DECODER_HIDDEN_OUTPUT } from '../../src/modelgen/llava/decoder-graph';
+import {
+  buildDecoder,
+  DECODER_HIDDEN_INPUT,
+  DECODER_HIDDEN_OUTPUT,
+} from '../../src/modelgen/llava/decoder-graph';
 import { getPreset, type PresetName } from '../../src/modelgen/llava/presets';
 import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
 import { decodeModel } from '../../src/modelgen/onnx/codec';
@@ -58,7 +62,9 @@ describe.each(PRESETS)('decoder graph (%s)', (preset) => {
         ...pastFrom(step),
       });
       expect(step['present.0.key']?.dims).toEqual([1, config.text_config.num_key_value_heads, t + 1, 16]);
-      expect(maxAbsDiff(rows(step.logits, 0, 0, 1), rows(full.logits, 0, t, t + 1))).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDiff(rows(step.logits, 0, 0, 1), rows(full.logits, 0, t, t + 1))).toBeLessThanOrEqual(
+        1e-5,
+      );
     }
   });
 
@@ -66,7 +72,11 @@ describe.each(PRESETS)('decoder graph (%s)', (preset) => {
     const s = await sessionOf(buildDecoder(config, weights));
     const a = noise(6 * D, 21);
     const b = noise(3 * D, 22);
-    const single = async (embeds: Float32Array, n: number, next: Float32Array): Promise<[Float32Array, Float32Array]> => {
+    const single = async (
+      embeds: Float32Array,
+      n: number,
+      next: Float32Array,
+    ): Promise<[Float32Array, Float32Array]> => {
       const pre = await s.run({
         inputs_embeds: f32(embeds, [1, n, D]),
         attention_mask: i64(Array(n).fill(1), [1, n]),
@@ -129,12 +139,27 @@ describe.each(PRESETS)('decoder graph (%s)', (preset) => {
     expect(first.outputNames).toContain(DECODER_HIDDEN_OUTPUT);
     expect(last.inputNames).toContain(DECODER_HIDDEN_INPUT);
 
-    const chain = async (embeds: Float32Array, n: number, mask: number[], pos: number[], past: Feeds): Promise<Feeds> => {
+    const chain = async (
+      embeds: Float32Array,
+      n: number,
+      mask: number[],
+      pos: number[],
+      past: Feeds,
+    ): Promise<Feeds> => {
       const common = { attention_mask: i64(mask, [1, mask.length]), position_ids: i64(pos, [1, n]) };
-      const a = await first.run({ inputs_embeds: f32(embeds, [1, n, D]), ...common, ...pickPast(past, 0, 1) });
+      const a = await first.run({
+        inputs_embeds: f32(embeds, [1, n, D]),
+        ...common,
+        ...pickPast(past, 0, 1),
+      });
       const h = a[DECODER_HIDDEN_OUTPUT];
       if (h === undefined) throw new Error('no hidden states');
-      const b = await last.run({ [DECODER_HIDDEN_INPUT]: h, ...common, num_logits_to_keep: keepAll, ...pickPast(past, 1, L) });
+      const b = await last.run({
+        [DECODER_HIDDEN_INPUT]: h,
+        ...common,
+        num_logits_to_keep: keepAll,
+        ...pickPast(past, 1, L),
+      });
       return { ...a, ...b } as Feeds;
     };
     const embeds = noise(5 * D, 41);
@@ -148,7 +173,12 @@ describe.each(PRESETS)('decoder graph (%s)', (preset) => {
     const got = await chain(embeds, 5, [1, 1, 1, 1, 1], [0, 1, 2, 3, 4], emptyPast(config, 1));
     expect(maxAbsDiff(rows(got.logits, 0, 0, 5), rows(ref.logits, 0, 0, 5))).toBeLessThanOrEqual(1e-5);
     for (let i = 0; i < L; i++) {
-      expect(maxAbsDiff(got[`present.${i}.key`]!.data as Float32Array, ref[`present.${i}.key`]!.data as Float32Array)).toBeLessThanOrEqual(1e-6);
+      expect(
+        maxAbsDiff(
+          got[`present.${i}.key`]!.data as Float32Array,
+          ref[`present.${i}.key`]!.data as Float32Array,
+        ),
+      ).toBeLessThanOrEqual(1e-6);
     }
     const next = noise(D, 42);
     const refStep = await whole.run({
@@ -159,7 +189,9 @@ describe.each(PRESETS)('decoder graph (%s)', (preset) => {
       ...pastFrom(ref),
     });
     const gotStep = await chain(next, 1, [1, 1, 1, 1, 1, 1], [5], pastFrom(got));
-    expect(maxAbsDiff(rows(gotStep.logits, 0, 0, 1), rows(refStep.logits, 0, 0, 1))).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(rows(gotStep.logits, 0, 0, 1), rows(refStep.logits, 0, 0, 1))).toBeLessThanOrEqual(
+      1e-5,
+    );
   });
 
   it('keeps only the last N positions of logits when num_logits_to_keep = N (0 keeps all)', async () => {
@@ -232,7 +264,9 @@ describe('decoder graph declarations', () => {
     const explicit = await (await sessionOf(buildDecoder(config, copied))).run(feeds);
     const untied = await (await sessionOf(buildDecoder(config, weights))).run(feeds);
     expect(maxAbsDiff(tied.logits!.data as Float32Array, explicit.logits!.data as Float32Array)).toBe(0);
-    expect(maxAbsDiff(tied.logits!.data as Float32Array, untied.logits!.data as Float32Array)).toBeGreaterThan(0.1);
+    expect(
+      maxAbsDiff(tied.logits!.data as Float32Array, untied.logits!.data as Float32Array),
+    ).toBeGreaterThan(0.1);
   });
 
   it('rejects a layer range outside the model', () => {

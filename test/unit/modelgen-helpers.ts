@@ -15,7 +15,11 @@ export async function sessionOf(graph: GraphBuilder): Promise<ort.InferenceSessi
 }
 
 export function i64(values: readonly number[], dims: readonly number[]): ort.Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+  return new ort.Tensor(
+    'int64',
+    BigInt64Array.from(values, (v) => BigInt(v)),
+    dims,
+  );
 }
 
 export function f32(values: Float32Array, dims: readonly number[]): ort.Tensor {
@@ -46,7 +50,12 @@ export function positionIdsFor(mask: readonly number[][]): number[] {
 export type Feeds = Record<string, ort.Tensor>;
 
 /** Empty past_key_values feeds (past_sequence_length 0) for global layers [start, end). */
-export function emptyPast(config: LlavaHfConfig, batch: number, start = 0, end = config.text_config.num_hidden_layers): Feeds {
+export function emptyPast(
+  config: LlavaHfConfig,
+  batch: number,
+  start = 0,
+  end = config.text_config.num_hidden_layers,
+): Feeds {
   const d = llavaDims(config);
   const feeds: Feeds = {};
   for (let i = start; i < end; i++) {
@@ -97,7 +106,8 @@ export function argmaxRows(values: Float32Array, cols: number): number[] {
   const out: number[] = [];
   for (let r = 0; r < values.length / cols; r++) {
     let best = 0;
-    for (let j = 1; j < cols; j++) if ((values[r * cols + j] as number) > (values[r * cols + best] as number)) best = j;
+    for (let j = 1; j < cols; j++)
+      if ((values[r * cols + j] as number) > (values[r * cols + best] as number)) best = j;
     out.push(best);
   }
   return out;

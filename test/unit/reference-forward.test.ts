@@ -84,11 +84,15 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as PresetName[]) {
     it('depends on positions only through their differences (RoPE)', () => {
       const embeds = referenceEmbed(config, weights, ids);
       const at = (offset: number): Float64Array =>
-        referenceLogits(config, weights, { inputsEmbeds: embeds, positionIds: ids.map((_, i) => i + offset) }).logits;
+        referenceLogits(config, weights, { inputsEmbeds: embeds, positionIds: ids.map((_, i) => i + offset) })
+          .logits;
       const base = at(0);
       expect(maxAbsDiff(at(37), base)).toBeLessThan(1e-9);
       // ...and positions do matter: the same tokens at spread-out positions give other logits.
-      const spread = referenceLogits(config, weights, { inputsEmbeds: embeds, positionIds: ids.map((_, i) => i * 3) });
+      const spread = referenceLogits(config, weights, {
+        inputsEmbeds: embeds,
+        positionIds: ids.map((_, i) => i * 3),
+      });
       expect(maxAbsDiff(spread.logits, base)).toBeGreaterThan(1e-3);
     });
 

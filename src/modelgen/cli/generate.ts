@@ -53,12 +53,18 @@ function main(): void {
   if (!PRESET_NAMES.includes(preset)) fail(`unknown preset "${values.preset}"`);
   if (!values.out) fail('--out is required');
   const seed = Number(values.seed);
-  if (!Number.isSafeInteger(seed) || seed < 0) fail(`--seed must be a non-negative integer, got "${values.seed}"`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    fail(`--seed must be a non-negative integer, got "${values.seed}"`);
   const externalData = values['external-data'] as ExternalDataMode;
   if (!['auto', 'always', 'never'].includes(externalData)) fail(`bad --external-data "${externalData}"`);
   let dtypes;
   try {
-    dtypes = normalizeDtypes(values.dtypes.split(',').map((d) => d.trim()).filter(Boolean));
+    dtypes = normalizeDtypes(
+      values.dtypes
+        .split(',')
+        .map((d) => d.trim())
+        .filter(Boolean),
+    );
   } catch (error) {
     fail((error as Error).message);
   }
@@ -66,7 +72,9 @@ function main(): void {
   const options: ModelFolderOptions = { preset, seed, dtypes, externalData };
 
   if (!values.force && folderIsCurrent(outDir, options)) {
-    console.log(`generate: ${path.relative(process.cwd(), outDir) || outDir} is current (${preset}, seed ${seed}, ${dtypes.join('+')}); skipped.`);
+    console.log(
+      `generate: ${path.relative(process.cwd(), outDir) || outDir} is current (${preset}, seed ${seed}, ${dtypes.join('+')}); skipped.`,
+    );
     return;
   }
   // Files an earlier run listed but this one will not write (e.g. a dropped dtype) would be stale: remove them.

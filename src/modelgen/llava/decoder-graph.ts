@@ -29,7 +29,12 @@ export interface DecoderGraphOptions {
 }
 
 /** Names of the cache tensors of global layer i, as transformers.js expects them. */
-export function cacheNames(i: number): { pastKey: string; pastValue: string; presentKey: string; presentValue: string } {
+export function cacheNames(i: number): {
+  pastKey: string;
+  pastValue: string;
+  presentKey: string;
+  presentValue: string;
+} {
   return {
     pastKey: `past_key_values.${i}.key`,
     pastValue: `past_key_values.${i}.value`,
@@ -50,10 +55,20 @@ export function cacheNames(i: number): { pastKey: string; pastValue: string; pre
  * copying the cache, SiLU-gated MLP. An empty past (past_sequence_length 0) is a prefill.
  * Throws Error on a missing weight or a bad layer range.
  */
-export function buildDecoder(config: LlavaHfConfig, weights: WeightMap, options: DecoderGraphOptions = {}): GraphBuilder {
+export function buildDecoder(
+  config: LlavaHfConfig,
+  weights: WeightMap,
+  options: DecoderGraphOptions = {},
+): GraphBuilder {
   const d = llavaDims(config);
   const [start, end] = options.layers ?? [0, d.textLayers];
-  if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= d.textLayers)) {
+  if (!(
+    Number.isInteger(start) &&
+    Number.isInteger(end) &&
+    0 <= start &&
+    start <= end &&
+    end <= d.textLayers
+  )) {
     throw new Error(`bad decoder layer range [${start}, ${end}) for ${d.textLayers} layers`);
   }
   const toLogits = (options.output ?? 'logits') === 'logits';
@@ -70,10 +85,13 @@ export function buildDecoder(config: LlavaHfConfig, weights: WeightMap, options:
     g.input(n.pastKey, 'float32', pastDims);
     g.input(n.pastValue, 'float32', pastDims);
   }
-  const keepInput = toLogits && (options.numLogitsToKeep ?? true) ? g.input('num_logits_to_keep', 'int64', []) : undefined;
+  const keepInput =
+    toLogits && (options.numLogitsToKeep ?? true) ? g.input('num_logits_to_keep', 'int64', []) : undefined;
 
   const bias = g.scope('mask', () => decoderMask(g, x, mask));
-  const rope = g.scope('rotary_emb', () => ropeTables(g, positions, d.headDim, config.text_config.rope_theta));
+  const rope = g.scope('rotary_emb', () =>
+    ropeTables(g, positions, d.headDim, config.text_config.rope_theta),
+  );
   for (let i = start; i < end; i++) {
     x = g.scope(`layers.${i}`, () => decoderLayer(e, config, d, x, i, bias, rope));
   }
@@ -93,12 +111,24 @@ export function buildDecoder(config: LlavaHfConfig, weights: WeightMap, options:
     const startAt = g.op('Neg', [g.op('Unsqueeze', [keepInput, g.constInt64([0])])]);
     x = g.op('Slice', [x, startAt, g.constInt64([Number.MAX_SAFE_INTEGER]), g.constInt64([1])]);
   }
-  const normed = g.scope('norm', () => rmsNorm(g, weights, x, 'language_model.model.norm', config.text_config.rms_norm_eps));
+  const normed = g.scope('norm', () =>
+    rmsNorm(g, weights, x, 'language_model.model.norm', config.text_config.rms_norm_eps),
+  );
   const tied = config.text_config.tie_word_embeddings && !weights.has('language_model.lm_head.weight');
   const logits = g.scope('lm_head', () =>
-    linear(e, normed, 'language_model.lm_head', tied ? { weightName: 'language_model.model.embed_tokens.weight' } : {}),
+    linear(
+      e,
+      normed,
+      'language_model.lm_head',
+      tied ? { weightName: 'language_model.model.embed_tokens.weight' } : {},
+    ),
   );
-  g.output('logits', 'float32', ['batch_size', keepInput === undefined ? 'sequence_length' : 'logits_length', d.vocab], logits);
+  g.output(
+    'logits',
+    'float32',
+    ['batch_size', keepInput === undefined ? 'sequence_length' : 'logits_length', d.vocab],
+    logits,
+  );
   return g;
 }
 
@@ -125,23 +155,35 @@ function decoderLayer(
     const k = linear(e, h, `${p}.self_attn.k_proj`, { bias: qkvBias });
     const v = linear(e, h, `${p}.self_attn.v_proj`, { bias: qkvBias });
     // Queries grouped by the kv head they share: [B, KVH, rep, S, hd]; keys/values stay [B, KVH, T, hd].
-    const q5 = g.op('Transpose', [g.op('Reshape', [q, g.constInt64([0, 0, d.kvHeads, rep, hd])])], { perm: [0, 2, 3, 1, 4] });
+    const q5 = g.op('Transpose', [g.op('Reshape', [q, g.constInt64([0, 0, d.kvHeads, rep, hd])])], {
+      perm: [0, 2, 3, 1, 4],
+    });
     const kvHeads = (t: string): string =>
       g.op('Transpose', [g.op('Reshape', [t, g.constInt64([0, 0, d.kvHeads, hd])])], { perm: [0, 2, 1, 3] });
     const qRot = applyRope(g, q5, rope.cos5, rope.sin5, hd);
     const kRot = applyRope(g, kvHeads(k), rope.cos4, rope.sin4, hd);
     const presentK = g.op('Concat', [names.pastKey, kRot], { axis: 2 }, { outputs: [names.presentKey] });
-    const presentV = g.op('Concat', [names.pastValue, kvHeads(v)], { axis: 2 }, { outputs: [names.presentValue] });
+    const presentV = g.op(
+      'Concat',
+      [names.pastValue, kvHeads(v)],
+      { axis: 2 },
+      { outputs: [names.presentValue] },
+    );
     const kT = g.op('Unsqueeze', [g.op('Transpose', [presentK], { perm: [0, 1, 3, 2] }), g.constInt64([2])]);
     const v5 = g.op('Unsqueeze', [presentV, g.constInt64([2])]);
     const scaled = g.op('Mul', [qRot, g.constFloat([1 / Math.sqrt(hd)], [])]);
     const scores = g.op('Add', [g.op('MatMul', [scaled, kT]), bias]);
     const ctx = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), v5]);
-    const merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 3, 1, 2, 4] }), g.constInt64([0, 0, d.heads * hd])]);
+    const merged = g.op('Reshape', [
+      g.op('Transpose', [ctx], { perm: [0, 3, 1, 2, 4] }),
+      g.constInt64([0, 0, d.heads * hd]),
+    ]);
     return linear(e, merged, `${p}.self_attn.o_proj`);
   });
   const x1 = g.op('Add', [x, attn]);
-  const h2 = g.scope('post_attention_layernorm', () => rmsNorm(g, weights, x1, `${p}.post_attention_layernorm`, eps));
+  const h2 = g.scope('post_attention_layernorm', () =>
+    rmsNorm(g, weights, x1, `${p}.post_attention_layernorm`, eps),
+  );
   const mlp = g.scope('mlp', () => {
     const gate = silu(g, linear(e, h2, `${p}.mlp.gate_proj`));
     const up = linear(e, h2, `${p}.mlp.up_proj`);
@@ -153,7 +195,10 @@ function decoderLayer(
 /** x·cos + rotate_half(x)·sin, rotate_half(x) = concat(-x[..., hd/2:], x[..., :hd/2]). */
 function applyRope(g: GraphBuilder, x: string, cos: string, sin: string, hd: number): string {
   const half = hd / 2;
-  const [x1, x2] = g.node('Split', [x, g.constInt64([half, half])], { axis: -1 }, { outputs: 2 }) as [string, string];
+  const [x1, x2] = g.node('Split', [x, g.constInt64([half, half])], { axis: -1 }, { outputs: 2 }) as [
+    string,
+    string,
+  ];
   const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: -1 });
   return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
 }

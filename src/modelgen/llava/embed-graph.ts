@@ -18,7 +18,11 @@ export interface EmbedGraphOptions {
  * Builds `embed_tokens`: input_ids int64 [batch_size, sequence_length] → inputs_embeds float32
  * [batch_size, sequence_length, hidden]. Throws Error when `language_model.model.embed_tokens.weight` is missing.
  */
-export function buildEmbedTokens(config: LlavaHfConfig, weights: WeightMap, options: EmbedGraphOptions = {}): GraphBuilder {
+export function buildEmbedTokens(
+  config: LlavaHfConfig,
+  weights: WeightMap,
+  options: EmbedGraphOptions = {},
+): GraphBuilder {
   const g = new GraphBuilder('embed_tokens');
   const name = 'language_model.model.embed_tokens.weight';
   const table = getWeight(weights, name);
@@ -28,8 +32,16 @@ export function buildEmbedTokens(config: LlavaHfConfig, weights: WeightMap, opti
   if (options.dtype === 'q8') {
     const q = quantizeU8(table.data);
     const codes = g.initializer(`${name}_quantized`, { dtype: 'uint8', dims: table.dims, data: q.codes });
-    const scale = g.initializer(`${name}_scale`, { dtype: 'float32', dims: [], data: Float32Array.of(q.scale) });
-    const zero = g.initializer(`${name}_zero_point`, { dtype: 'uint8', dims: [], data: Uint8Array.of(q.zeroPoint) });
+    const scale = g.initializer(`${name}_scale`, {
+      dtype: 'float32',
+      dims: [],
+      data: Float32Array.of(q.scale),
+    });
+    const zero = g.initializer(`${name}_zero_point`, {
+      dtype: 'uint8',
+      dims: [],
+      data: Uint8Array.of(q.zeroPoint),
+    });
     const rows = g.op('Gather', [codes, ids], { axis: 0 });
     g.node('DequantizeLinear', [rows, scale, zero], {}, { outputs: ['inputs_embeds'] });
   } else {

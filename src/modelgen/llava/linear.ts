@@ -19,7 +19,12 @@ export interface LinearEmitter {
   dynQuant: Map<string, [string, string, string]>;
 }
 
-export function linearEmitter(g: GraphBuilder, weights: WeightMap, dtype: GraphDtype, q4BlockSize = 32): LinearEmitter {
+export function linearEmitter(
+  g: GraphBuilder,
+  weights: WeightMap,
+  dtype: GraphDtype,
+  q4BlockSize = 32,
+): LinearEmitter {
   return { g, weights, dtype, q4BlockSize, dynQuant: new Map() };
 }
 
@@ -37,13 +42,22 @@ export function linear(e: LinearEmitter, x: string, prefix: string, options: Lin
   const { g, weights } = e;
   const w = getWeight(weights, options.weightName ?? `${prefix}.weight`);
   const [n, k] = w.dims;
-  if (w.dims.length !== 2 || n === undefined || k === undefined) throw new Error(`${prefix}: weight is not 2-D`);
+  if (w.dims.length !== 2 || n === undefined || k === undefined)
+    throw new Error(`${prefix}: weight is not 2-D`);
   const dtype = options.keepFloat === true ? 'fp32' : e.dtype;
   let y: string;
   if (dtype === 'q4') {
     const q = quantizeQ4(w, e.q4BlockSize);
-    const b = g.initializer(`${prefix}.weight_Q4`, { dtype: 'uint8', dims: [n, q.blocksPerRow, q.blockSize / 2], data: q.packed });
-    const s = g.initializer(`${prefix}.weight_scales`, { dtype: 'float32', dims: [n, q.blocksPerRow], data: q.scales });
+    const b = g.initializer(`${prefix}.weight_Q4`, {
+      dtype: 'uint8',
+      dims: [n, q.blocksPerRow, q.blockSize / 2],
+      data: q.packed,
+    });
+    const s = g.initializer(`${prefix}.weight_scales`, {
+      dtype: 'float32',
+      dims: [n, q.blocksPerRow],
+      data: q.scales,
+    });
     const z = g.initializer(`${prefix}.weight_zp`, {
       dtype: 'uint8',
       dims: [n, Math.ceil(q.blocksPerRow / 2)],
@@ -58,8 +72,16 @@ export function linear(e: LinearEmitter, x: string, prefix: string, options: Lin
   } else if (dtype === 'q8') {
     const q = quantizeQ8Linear(w);
     const b = g.initializer(`${prefix}.weight_quantized`, { dtype: 'uint8', dims: [k, n], data: q.data });
-    const bZero = g.initializer(`${prefix}.weight_zero_point`, { dtype: 'uint8', dims: [], data: Uint8Array.of(q.zeroPoint) });
-    const bScale = g.initializer(`${prefix}.weight_scale`, { dtype: 'float32', dims: [], data: Float32Array.of(q.scale) });
+    const bZero = g.initializer(`${prefix}.weight_zero_point`, {
+      dtype: 'uint8',
+      dims: [],
+      data: Uint8Array.of(q.zeroPoint),
+    });
+    const bScale = g.initializer(`${prefix}.weight_scale`, {
+      dtype: 'float32',
+      dims: [],
+      data: Float32Array.of(q.scale),
+    });
     let dq = e.dynQuant.get(x);
     if (dq === undefined) {
       const [xq, xs, xz] = g.node('DynamicQuantizeLinear', [x], {}, { outputs: 3 });
@@ -75,7 +97,10 @@ export function linear(e: LinearEmitter, x: string, prefix: string, options: Lin
   }
   if (options.bias === true) {
     const bias = getWeight(weights, `${prefix}.bias`);
-    y = g.op('Add', [y, g.initializer(`${prefix}.bias`, { dtype: 'float32', dims: bias.dims, data: bias.data })]);
+    y = g.op('Add', [
+      y,
+      g.initializer(`${prefix}.bias`, { dtype: 'float32', dims: bias.dims, data: bias.data }),
+    ]);
   }
   return y;
 }

@@ -2,10 +2,10 @@
 // precision, tokenizer, JSON configs, manifest with sha256). Node-only (node:fs); graphs come from the builders.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildLlavaGraphs } from './build-all';
+import { buildLlavaGraphs, type LlavaComponent } from './build-all';
 import {
   configJson,
   generationConfigJson,
@@ -17,7 +17,7 @@ import {
 } from './config-files';
 import { presets, type PresetName } from './presets';
 import { createRandomWeights } from './random-weights';
-import { buildTokenizer } from './tokenizer-builder';
+import { buildTokenizer, type BuiltTokenizer } from './tokenizer-builder';
 import type { LlavaHfConfig, WeightMap } from './types';
 
 /** Bump when the folder's layout or file contents change in a way the source fingerprint cannot see. */
@@ -36,6 +36,16 @@ export interface ModelFolderOptions {
   /** Precisions to write, each for all three components (default ['fp32']). */
   dtypes?: readonly GenDtype[];
   externalData?: ExternalDataMode;
+  /**
+   * config.json's `transformers.js_config.dtype`: what transformers.js loads when not told. Default: 'fp32' when
+   * written, else the first written dtype. A per-component map may mix precisions (e.g. fp32 vision, q4 decoder).
+   */
+  defaultDtype?: GenDtype | Partial<Record<LlavaComponent, GenDtype>>;
+  /**
+   * Files written instead of the generated ones of the same path, or added (e.g. a converted checkpoint's own
+   * tokenizer.json and tokenizer_config.json). Listed in the manifest like the rest.
+   */
+  files?: readonly GeneratedFile[];
   /** Free-form label stored in the manifest (e.g. where the weights came from). */
   source?: string;
 }
@@ -53,6 +63,7 @@ export interface Manifest {
   seed: number | null;
   source: string | null;
   dtypes: GenDtype[];
+  defaultDtype: GenDtype | Partial<Record<LlavaComponent, GenDtype>> | null;
   externalData: ExternalDataMode;
   files: ManifestFile[];
 }
@@ -115,7 +126,8 @@ function resolveConfig(options: ModelFolderOptions): LlavaHfConfig {
   if (options.config) return options.config;
   const name = options.preset ?? 'tiny';
   const preset = presets[name];
-  if (!preset) throw new Error(`unknown preset "${name}" (expected one of ${Object.keys(presets).join(', ')})`);
+  if (!preset)
+    throw new Error(`unknown preset "${name}" (expected one of ${Object.keys(presets).join(', ')})`);
   return preset;
 }
 
@@ -130,21 +142,33 @@ export function* generateModelFiles(
 ): Generator<GeneratedFile> {
   const { config, weights } = resolved;
   const dtypes = normalizeDtypes(options.dtypes);
+  const defaultDtype = options.defaultDtype ?? (dtypes.includes('fp32') ? 'fp32' : dtypes[0]!);
+  for (const d of typeof defaultDtype === 'string' ? [defaultDtype] : Object.values(defaultDtype)) {
+    if (!dtypes.includes(d))
+      throw new Error(`default dtype ${d} is not among the written dtypes (${dtypes.join(', ')})`);
+  }
+  const given = new Map((options.files ?? []).map((f) => [f.path, f.bytes]));
   const externalChunks: Record<string, number> = {};
   const serialize = { externalData: options.externalData ?? 'auto' };
   for (const files of buildLlavaGraphs(config, weights, { dtypes, serialize })) {
     const [onnx, ...data] = files;
     if (onnx && data.length > 0) externalChunks[path.posix.basename(onnx.path)] = data.length;
-    yield* files;
+    for (const f of files) if (!given.has(f.path)) yield f;
   }
-  const tokenizer = buildTokenizer(config);
-  const defaultDtype: GenDtype = dtypes.includes('fp32') ? 'fp32' : dtypes[0]!;
-  yield { path: 'config.json', bytes: jsonBytes(configJson(config, defaultDtype, externalChunks)) };
-  yield { path: 'generation_config.json', bytes: jsonBytes(generationConfigJson(config, tokenizer)) };
-  yield { path: 'preprocessor_config.json', bytes: jsonBytes(preprocessorConfigJson(config)) };
-  yield { path: 'processor_config.json', bytes: jsonBytes(processorConfigJson(config)) };
-  yield { path: 'tokenizer.json', bytes: jsonBytes(tokenizer.json) };
-  yield { path: 'tokenizer_config.json', bytes: jsonBytes(tokenizerConfigJson(config, tokenizer)) };
+  let built: BuiltTokenizer | null = null;
+  const tokenizer = (): BuiltTokenizer => (built ??= buildTokenizer(config));
+  const side: Array<[string, () => unknown]> = [
+    ['config.json', () => configJson(config, defaultDtype, externalChunks)],
+    ['generation_config.json', () => generationConfigJson(config, tokenizer())],
+    ['preprocessor_config.json', () => preprocessorConfigJson(config)],
+    ['processor_config.json', () => processorConfigJson(config)],
+    ['tokenizer.json', () => tokenizer().json],
+    ['tokenizer_config.json', () => tokenizerConfigJson(config, tokenizer())],
+  ];
+  for (const [file, make] of side) {
+    if (!given.has(file)) yield { path: file, bytes: jsonBytes(make()) };
+  }
+  for (const [file, bytes] of given) yield { path: file, bytes };
 }
 
 /** The config and weights a folder will be built from (random weights from the seed unless given). */
@@ -157,11 +181,16 @@ export function resolveModel(options: ModelFolderOptions): { config: LlavaHfConf
 /** The manifest fields that decide whether an existing folder can be reused. */
 export function manifestStamp(options: ModelFolderOptions): Omit<Manifest, 'files'> {
   return {
-    generator: { name: 'llava-browser-modelgen', version: GENERATOR_VERSION, fingerprint: generatorFingerprint() },
+    generator: {
+      name: 'llava-browser-modelgen',
+      version: GENERATOR_VERSION,
+      fingerprint: generatorFingerprint(),
+    },
     preset: options.config ? null : (options.preset ?? 'tiny'),
     seed: options.weights ? null : (options.seed ?? 0),
     source: options.source ?? null,
     dtypes: normalizeDtypes(options.dtypes),
+    defaultDtype: options.defaultDtype ?? null,
     externalData: options.externalData ?? 'auto',
   };
 }
@@ -172,10 +201,13 @@ export function manifestStamp(options: ModelFolderOptions): Omit<Manifest, 'file
  */
 export function writeModelFolder(outDir: string, options: ModelFolderOptions = {}): ModelFolderResult {
   const resolved = resolveModel(options);
-  mkdirSync(path.join(outDir, 'onnx'), { recursive: true });
+  // An old manifest must not vouch for a half-rewritten folder if this run dies midway.
+  rmSync(path.join(outDir, 'manifest.json'), { force: true });
   const files: ManifestFile[] = [];
   for (const f of generateModelFiles(options, resolved)) {
-    writeFileSync(path.join(outDir, f.path), f.bytes);
+    const target = path.join(outDir, f.path);
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, f.bytes);
     files.push({ path: f.path, size: f.bytes.byteLength, sha256: sha256(f.bytes) });
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -17,7 +17,13 @@ export function weightInit(g: GraphBuilder, weights: WeightMap, name: string, as
 }
 
 /** LayerNorm over the last axis (opset-17 LayerNormalization) with weight and bias `${prefix}.{weight,bias}`. */
-export function layerNorm(g: GraphBuilder, weights: WeightMap, x: string, prefix: string, eps: number): string {
+export function layerNorm(
+  g: GraphBuilder,
+  weights: WeightMap,
+  x: string,
+  prefix: string,
+  eps: number,
+): string {
   const w = weightInit(g, weights, `${prefix}.weight`);
   const b = weightInit(g, weights, `${prefix}.bias`);
   return g.op('LayerNormalization', [x, w, b], { axis: -1, epsilon: attrFloat(eps) });

@@ -8,7 +8,19 @@ export type PresetName = 'tiny' | 'tiny-qwen-siglip' | 'bench' | 'large';
 /** All preset names, for command-line help and loops in tests. */
 export const PRESET_NAMES: readonly PresetName[] = ['tiny', 'tiny-qwen-siglip', 'bench', 'large'];
 
-function text(shape: Omit<TextConfig, 'rms_norm_eps' | 'rope_theta' | 'hidden_act' | 'tie_word_embeddings' | 'bos_token_id' | 'eos_token_id' | 'pad_token_id'> & Partial<TextConfig>): TextConfig {
+function text(
+  shape: Omit<
+    TextConfig,
+    | 'rms_norm_eps'
+    | 'rope_theta'
+    | 'hidden_act'
+    | 'tie_word_embeddings'
+    | 'bos_token_id'
+    | 'eos_token_id'
+    | 'pad_token_id'
+  > &
+    Partial<TextConfig>,
+): TextConfig {
   return {
     rms_norm_eps: 1e-5,
     rope_theta: 10000,
@@ -21,11 +33,31 @@ function text(shape: Omit<TextConfig, 'rms_norm_eps' | 'rope_theta' | 'hidden_ac
   };
 }
 
-function clip(shape: Pick<VisionConfig, 'hidden_size' | 'intermediate_size' | 'num_hidden_layers' | 'num_attention_heads' | 'image_size' | 'patch_size'>): VisionConfig {
-  return { model_type: 'clip_vision_model', num_channels: 3, hidden_act: 'quick_gelu', layer_norm_eps: 1e-5, ...shape };
+function clip(
+  shape: Pick<
+    VisionConfig,
+    | 'hidden_size'
+    | 'intermediate_size'
+    | 'num_hidden_layers'
+    | 'num_attention_heads'
+    | 'image_size'
+    | 'patch_size'
+  >,
+): VisionConfig {
+  return {
+    model_type: 'clip_vision_model',
+    num_channels: 3,
+    hidden_act: 'quick_gelu',
+    layer_norm_eps: 1e-5,
+    ...shape,
+  };
 }
 
-function llava(vision: VisionConfig, textConfig: TextConfig, extra: Partial<LlavaHfConfig> = {}): LlavaHfConfig {
+function llava(
+  vision: VisionConfig,
+  textConfig: TextConfig,
+  extra: Partial<LlavaHfConfig> = {},
+): LlavaHfConfig {
   const v = textConfig.vocab_size;
   return {
     model_type: 'llava',

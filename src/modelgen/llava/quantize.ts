@@ -29,7 +29,8 @@ export interface Q4Weight {
 /** Quantises a [N, K] float weight to 4 bits per {@link Q4Weight}. blockSize must be a power of two ≥ 16. */
 export function quantizeQ4(weight: F32Tensor, blockSize = 32): Q4Weight {
   const [n, k] = matrixDims(weight);
-  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) throw new RangeError(`bad q4 block size ${blockSize}`);
+  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0)
+    throw new RangeError(`bad q4 block size ${blockSize}`);
   const blocksPerRow = Math.ceil(k / blockSize);
   const blob = blockSize / 2;
   const zpBytesPerRow = Math.ceil(blocksPerRow / 2);
@@ -55,12 +56,17 @@ export function quantizeQ4(weight: F32Tensor, blockSize = 32): Q4Weight {
       scales[blockIndex] = scale;
       const zpAt = row * zpBytesPerRow + (b >> 1);
       zeroPoints[zpAt] = (zeroPoints[zpAt] as number) | (zp << ((b & 1) * 4));
-      const out = blockIndex * blob;
-      for (let j = 0; j < blockSize; j++) {
-        const v = start + j < end ? (w[rowBase + start + j] as number) : 0;
-        const code = Math.min(15, Math.max(0, Math.round(v / scale + zp)));
-        const at = out + (j >> 1);
-        packed[at] = (packed[at] as number) | (code << ((j & 1) * 4));
+      // Round half up via floor(x + 0.5); the clamp keeps codes in [0, 15] (hot loop: no Math calls per element).
+      const inv = 1 / scale;
+      const bias = zp + 0.5;
+      let out = blockIndex * blob;
+      for (let j = 0; j < blockSize; j += 2) {
+        const at = rowBase + start + j;
+        let lo = start + j < end ? (w[at] as number) * inv + bias : bias;
+        let hi = start + j + 1 < end ? (w[at + 1] as number) * inv + bias : bias;
+        lo = lo < 0 ? 0 : lo >= 15 ? 15 : lo | 0;
+        hi = hi < 0 ? 0 : hi >= 15 ? 15 : hi | 0;
+        packed[out++] = lo | (hi << 4);
       }
     }
   }
@@ -119,9 +125,10 @@ export function quantizeU8(values: Float32Array): { scale: number; zeroPoint: nu
   const zeroPoint = Math.min(255, Math.max(0, Math.round(-min / scale)));
   const codes = new Uint8Array(values.length);
   const inv = 1 / scale;
+  const bias = zeroPoint + 0.5;
   for (let i = 0; i < values.length; i++) {
-    const q = Math.round((values[i] as number) * inv + zeroPoint);
-    codes[i] = q < 0 ? 0 : q > 255 ? 255 : q;
+    const q = (values[i] as number) * inv + bias;
+    codes[i] = q < 0 ? 0 : q >= 255 ? 255 : q | 0;
   }
   return { scale, zeroPoint, codes };
 }
@@ -147,9 +154,16 @@ function matrixDims(t: F32Tensor): [number, number] {
 
 function transposeU8(src: Uint8Array, rows: number, cols: number): Uint8Array {
   const out = new Uint8Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    const base = r * cols;
-    for (let c = 0; c < cols; c++) out[c * rows + r] = src[base + c] as number;
+  const B = 64;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(r0 + B, rows);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(c0 + B, cols);
+      for (let r = r0; r < r1; r++) {
+        const base = r * cols;
+        for (let c = c0; c < c1; c++) out[c * rows + r] = src[base + c] as number;
+      }
+    }
   }
   return out;
 }

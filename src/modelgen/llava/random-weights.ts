@@ -13,27 +13,65 @@ function hash32(text: string): number {
   return h >>> 0;
 }
 
+/** erfc(x) for x ≥ 0 (Chebyshev fit, relative error < 1.2e-7: ample for a sampling table). */
+function erfc(x: number): number {
+  const t = 1 / (1 + 0.5 * x);
+  const poly =
+    -1.26551223 +
+    t *
+      (1.00002368 +
+        t *
+          (0.37409196 +
+            t *
+              (0.09678418 +
+                t *
+                  (-0.18628806 +
+                    t *
+                      (0.27886807 +
+                        t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  return t * Math.exp(-x * x + poly);
+}
+
+const TABLE_BITS = 16;
+let normalTable: Float32Array | undefined;
+
+/** Standard-normal quantiles at (i + 0.5) / 2^16, found by bisection on the CDF; built once. */
+function quantileTable(): Float32Array {
+  if (normalTable !== undefined) return normalTable;
+  const size = 1 << TABLE_BITS;
+  const table = new Float32Array(size);
+  for (let i = size / 2; i < size; i++) {
+    const upperTail = 1 - (i + 0.5) / size; // P(Z > z) = erfc(z / √2) / 2
+    let lo = 0;
+    let hi = 8;
+    for (let k = 0; k < 48; k++) {
+      const mid = (lo + hi) / 2;
+      if (erfc(mid * Math.SQRT1_2) / 2 > upperTail) lo = mid;
+      else hi = mid;
+    }
+    table[i] = (lo + hi) / 2;
+    table[size - 1 - i] = -(lo + hi) / 2;
+  }
+  normalTable = table;
+  return table;
+}
+
 /**
- * Fills `out` with normal(mean, std) values from a mulberry32 stream seeded with `seed` (Box–Muller, both outputs
- * used). Deterministic across platforms: only 32-bit integer ops and IEEE doubles.
+ * Fills `out` with normal(mean, std) values from a mulberry32 stream seeded with `seed`: each 32-bit draw gives two
+ * 16-bit uniforms, mapped through a table of normal quantiles (tails cut at ±4.3σ). Table lookup instead of
+ * Box–Muller keeps a 350 M-parameter model at about a second. Deterministic: 32-bit integer ops only per value.
  */
 export function fillNormal(out: Float32Array, seed: number, mean = 0, std = 1): Float32Array {
+  const table = quantileTable();
   let state = seed >>> 0;
   const n = out.length;
-  const twoPi = 2 * Math.PI;
   for (let i = 0; i < n; i += 2) {
     state = (state + 0x6d2b79f5) | 0;
     let t = Math.imul(state ^ (state >>> 15), 1 | state);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    const u1 = (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-    state = (state + 0x6d2b79f5) | 0;
-    t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    const u2 = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    const r = Math.sqrt(-2 * Math.log(u1)) * std;
-    const theta = twoPi * u2;
-    out[i] = mean + r * Math.cos(theta);
-    if (i + 1 < n) out[i + 1] = mean + r * Math.sin(theta);
+    t = (t ^ (t >>> 14)) >>> 0;
+    out[i] = mean + std * (table[t & 0xffff] as number);
+    if (i + 1 < n) out[i + 1] = mean + std * (table[t >>> 16] as number);
   }
   return out;
 }
@@ -64,7 +102,12 @@ export function createRandomWeights(config: LlavaHfConfig, seed = 0): WeightMap 
   for (const spec of listWeights(config)) {
     const count = spec.dims.reduce((a, b) => a * b, 1);
     const [mean, std] = distribution(spec);
-    const data = fillNormal(new Float32Array(count), (hash32(spec.name) ^ Math.imul(seed + 1, 0x9e3779b1)) >>> 0, mean, std);
+    const data = fillNormal(
+      new Float32Array(count),
+      (hash32(spec.name) ^ Math.imul(seed + 1, 0x9e3779b1)) >>> 0,
+      mean,
+      std,
+    );
     weights.set(spec.name, { dims: spec.dims, data });
   }
   return weights;

@@ -6,7 +6,11 @@
  * merging the most frequent adjacent pair; ties go to the smaller pair in code-unit order. Recounting every round
  * is linear in the corpus size, which stays small here.
  */
-export function learnMerges(words: ReadonlyMap<string, number>, split: (word: string) => string[], budget: number): Array<[string, string]> {
+export function learnMerges(
+  words: ReadonlyMap<string, number>,
+  split: (word: string) => string[],
+  budget: number,
+): Array<[string, string]> {
   const symbols: Array<{ parts: string[]; count: number }> = [];
   for (const [w, count] of [...words.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
     symbols.push({ parts: split(w), count });

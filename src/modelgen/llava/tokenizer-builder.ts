@@ -86,15 +86,27 @@ export function buildLlamaTokenizer(options: TokenizerBuildOptions): BuiltTokeni
   const alphabet = corpusAlphabet(corpus);
   const modelSize = vocabSize - 2;
   if (modelSize < 3 + 256 + alphabet.length) {
-    throw new Error(`vocab_size ${vocabSize} is too small: need at least ${3 + 256 + alphabet.length + 2} tokens.`);
+    throw new Error(
+      `vocab_size ${vocabSize} is too small: need at least ${3 + 256 + alphabet.length + 2} tokens.`,
+    );
   }
   const tokens: string[] = [UNK, BOS, EOS];
   for (let b = 0; b < 256; b++) tokens.push(byteToken(b));
   tokens.push(...alphabet);
-  const learned = learnMerges(spieceWords(corpus, new Set(alphabet)), (w) => Array.from(w), modelSize - tokens.length);
+  const learned = learnMerges(
+    spieceWords(corpus, new Set(alphabet)),
+    (w) => Array.from(w),
+    modelSize - tokens.length,
+  );
   const merges = learned.map(([a, b]) => `${a} ${b}`);
   for (const [a, b] of learned) tokens.push(a + b);
-  padMerges(tokens, merges, modelSize, 3 + 256, alphabet.filter((ch) => ch !== SPIECE_SPACE));
+  padMerges(
+    tokens,
+    merges,
+    modelSize,
+    3 + 256,
+    alphabet.filter((ch) => ch !== SPIECE_SPACE),
+  );
 
   const vocab = vocabObject(tokens);
   tokens.push(IMAGE_TOKEN, PAD_TOKEN);

@@ -52,14 +52,23 @@ export function buildQwenTokenizer(options: TokenizerBuildOptions): BuiltTokeniz
   const { vocabSize } = options;
   const corpus = options.corpus ?? TOKENIZER_CORPUS;
   const modelSize = vocabSize - 2;
-  if (modelSize < 3 + 256 + 1) throw new Error(`vocab_size ${vocabSize} is too small: need at least 262 tokens.`);
+  if (modelSize < 3 + 256 + 1)
+    throw new Error(`vocab_size ${vocabSize} is too small: need at least 262 tokens.`);
   const byteChars = byteLevelAlphabet();
   const encoder = new TextEncoder();
   const toByteLevel = (s: string): string => Array.from(encoder.encode(s), (b) => byteChars[b]!).join('');
 
   const words = new Map<string, number>();
   for (const line of corpus) {
-    const text = withoutSpecials(line, [IMAGE_TOKEN, PAD_TOKEN, IM_START, IM_END, END_OF_TEXT, '</s>', '<s>']);
+    const text = withoutSpecials(line, [
+      IMAGE_TOKEN,
+      PAD_TOKEN,
+      IM_START,
+      IM_END,
+      END_OF_TEXT,
+      '</s>',
+      '<s>',
+    ]);
     for (const piece of text.match(QWEN2_SPLIT_JS) ?? []) {
       const w = toByteLevel(piece);
       words.set(w, (words.get(w) ?? 0) + 1);

@@ -16,7 +16,7 @@ export interface F32Tensor {
  *   vision_tower.vision_model.encoder.layers.{i}.self_attn.{q,k,v,out}_proj.{weight,bias}
  *   vision_tower.vision_model.encoder.layers.{i}.layer_norm{1,2}.{weight,bias}
  *   vision_tower.vision_model.encoder.layers.{i}.mlp.fc{1,2}.{weight,bias}
- *   vision_tower.vision_model.post_layernorm.{weight,bias}          (used only when the last layer is selected)
+ *   vision_tower.vision_model.post_layernorm.{weight,bias}          (never applied to the selected layer, as in HF)
  *   multi_modal_projector.linear_1.{weight,bias}, multi_modal_projector.linear_2.{weight,bias}  (linear: linear_1 only)
  *   language_model.model.embed_tokens.weight                         [V, D]
  *   language_model.model.layers.{i}.self_attn.{q,k,v,o}_proj.weight (Qwen2: q/k/v also .bias)

@@ -23,14 +23,21 @@ const VM = 'vision_tower.vision_model';
  * then the projector (linear_1, erf-GELU, linear_2; linear_1 only for mm_projector_type 'linear').
  * Throws Error on a missing weight or an unsupported activation.
  */
-export function buildVisionEncoder(config: LlavaHfConfig, weights: WeightMap, options: VisionGraphOptions = {}): GraphBuilder {
+export function buildVisionEncoder(
+  config: LlavaHfConfig,
+  weights: WeightMap,
+  options: VisionGraphOptions = {},
+): GraphBuilder {
   const d = llavaDims(config);
   const g = new GraphBuilder('vision_encoder');
   const e = linearEmitter(g, weights, options.dtype ?? 'fp32');
   const pixels = g.input('pixel_values', 'float32', ['batch_size', d.channels, d.imageSize, d.imageSize]);
 
   let x = g.scope('embeddings', () => embeddings(g, weights, d, pixels));
-  if (d.hasClassToken) x = g.scope('pre_layrnorm', () => layerNorm(g, weights, x, `${VM}.pre_layrnorm`, config.vision_config.layer_norm_eps));
+  if (d.hasClassToken)
+    x = g.scope('pre_layrnorm', () =>
+      layerNorm(g, weights, x, `${VM}.pre_layrnorm`, config.vision_config.layer_norm_eps),
+    );
   for (let i = 0; i < d.visionLayersUsed; i++) {
     x = g.scope(`encoder.layers.${i}`, () => encoderLayer(e, config, d, x, `${VM}.encoder.layers.${i}`));
   }
@@ -58,7 +65,11 @@ function embeddings(g: GraphBuilder, weights: WeightMap, d: LlavaDims, pixels: s
   if (d.hasClassToken) {
     const cls = weights.get(`${p}.class_embedding`);
     if (cls === undefined) throw new Error(`missing weight ${p}.class_embedding`);
-    const clsInit = g.initializer(`${p}.class_embedding`, { dtype: 'float32', dims: [1, 1, d.visionHidden], data: cls.data });
+    const clsInit = g.initializer(`${p}.class_embedding`, {
+      dtype: 'float32',
+      dims: [1, 1, d.visionHidden],
+      data: cls.data,
+    });
     const batch = g.op('Shape', [pixels], { start: 0, end: 1 });
     const shape = g.op('Concat', [batch, g.constInt64([1, d.visionHidden])], { axis: 0 });
     x = g.op('Concat', [g.op('Expand', [clsInit, shape]), x], { axis: 1 });

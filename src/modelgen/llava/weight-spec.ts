@@ -3,7 +3,8 @@
 import type { LlavaHfConfig } from './types';
 
 /** How a tensor is initialised by the random generator (and what kind of tensor it is). */
-export type WeightRole = 'linear' | 'conv' | 'bias' | 'norm-weight' | 'norm-bias' | 'embedding' | 'position' | 'class' | 'lm-head';
+export type WeightRole =
+  'linear' | 'conv' | 'bias' | 'norm-weight' | 'norm-bias' | 'embedding' | 'position' | 'class' | 'lm-head';
 
 export interface WeightSpec {
   name: string;
@@ -52,7 +53,8 @@ export function llavaDims(config: LlavaHfConfig): LlavaDims {
   if (!Number.isInteger(headDim) || t.num_attention_heads % t.num_key_value_heads !== 0) {
     throw new Error('text_config heads do not divide evenly');
   }
-  if (v.hidden_size % v.num_attention_heads !== 0) throw new Error('vision_config heads do not divide hidden_size');
+  if (v.hidden_size % v.num_attention_heads !== 0)
+    throw new Error('vision_config heads do not divide hidden_size');
   const keepsCls = config.vision_feature_select_strategy === 'full';
   return {
     visionHidden: v.hidden_size,
@@ -90,7 +92,11 @@ export function listWeights(config: LlavaHfConfig): WeightSpec[] {
   add(`${vm}.embeddings.patch_embedding.weight`, [hv, d.channels, d.patch, d.patch], 'conv');
   if (!d.hasClassToken) add(`${vm}.embeddings.patch_embedding.bias`, [hv], 'bias');
   if (d.hasClassToken) add(`${vm}.embeddings.class_embedding`, [hv], 'class');
-  add(`${vm}.embeddings.position_embedding.weight`, [d.numPatches + (d.hasClassToken ? 1 : 0), hv], 'position');
+  add(
+    `${vm}.embeddings.position_embedding.weight`,
+    [d.numPatches + (d.hasClassToken ? 1 : 0), hv],
+    'position',
+  );
   if (d.hasClassToken) {
     add(`${vm}.pre_layrnorm.weight`, [hv], 'norm-weight');
     add(`${vm}.pre_layrnorm.bias`, [hv], 'norm-bias');

@@ -1,14 +1,65 @@
 // Owns turning ModelProto plain objects into protobuf bytes and back. It knows nothing about graphs or weights.
-import type { ModelProto } from './proto-types';
-import { modelProtoType } from './onnx-schema';
+import type { ModelProto, TensorProto } from './proto-types';
+import { FIELD, onnxType } from './onnx-schema';
 
-/** Serialises a ModelProto to protobuf bytes. Throws RangeError past protobuf's 2 GiB message limit. */
-export function encodeModel(model: ModelProto): Uint8Array {
-  const bytes = modelProtoType().encode(model).finish();
-  if (bytes.byteLength > 2 ** 31 - 1) {
-    throw new RangeError(`ONNX protobuf of ${bytes.byteLength} bytes exceeds 2 GiB; use external data`);
+const WIRE_LEN = 2;
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  let v = n;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
   }
-  return bytes;
+  out.push(v);
+  return out;
+}
+
+/** A length-delimited field's header: tag byte(s) and length. */
+function header(field: number, length: number): Uint8Array {
+  return Uint8Array.from([...varint(field * 8 + WIRE_LEN), ...varint(length)]);
+}
+
+type Piece = Uint8Array;
+
+function total(pieces: readonly Piece[]): number {
+  let n = 0;
+  for (const p of pieces) n += p.byteLength;
+  return n;
+}
+
+/**
+ * Serialises a ModelProto to protobuf bytes. Tensor raw_data is spliced in by hand (one copy into the final buffer)
+ * because protobufjs copies large byte fields slowly; everything else goes through the reflected schema.
+ * Throws RangeError past protobuf's 2 GiB message limit.
+ */
+export function encodeModel(model: ModelProto): Uint8Array {
+  const { graph, ...rest } = model;
+  const { initializer, ...graphRest } = graph;
+  const graphPieces: Piece[] = [
+    onnxType('GraphProto')
+      .encode({ ...graphRest, initializer: [] })
+      .finish(),
+  ];
+  for (const tensor of initializer) {
+    const { rawData, ...meta } = tensor as TensorProto;
+    const head = onnxType('TensorProto').encode(meta).finish();
+    const tensorPieces: Piece[] =
+      rawData === undefined ? [head] : [head, header(FIELD.tensorRawData, rawData.byteLength), rawData];
+    graphPieces.push(header(FIELD.graphInitializer, total(tensorPieces)), ...tensorPieces);
+  }
+  const modelHead = onnxType('ModelProto').encode(rest).finish();
+  const pieces: Piece[] = [modelHead, header(FIELD.modelGraph, total(graphPieces)), ...graphPieces];
+  const size = total(pieces);
+  if (size > 2 ** 31 - 1)
+    throw new RangeError(`ONNX protobuf of ${size} bytes exceeds 2 GiB; use external data`);
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
 
 /**
@@ -16,7 +67,7 @@ export function encodeModel(model: ModelProto): Uint8Array {
  * bytes fields stay Uint8Array views, absent domains read as ''). Used by tests and tools to inspect graphs.
  */
 export function decodeModel(bytes: Uint8Array): ModelProto {
-  const type = modelProtoType();
+  const type = onnxType('ModelProto');
   const message = type.decode(bytes);
   const model = type.toObject(message, { longs: Number, arrays: true, defaults: false }) as ModelProto;
   // Empty strings are protobuf defaults and may be absent on the wire; '' is the ai.onnx domain.

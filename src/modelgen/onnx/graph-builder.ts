@@ -31,7 +31,8 @@ export interface TensorAttr {
   value: TensorInit;
 }
 /** Attribute values: integer numbers/arrays become INT/INTS, strings STRING/STRINGS; floats and tensors are marked. */
-export type AttrValue = number | string | readonly number[] | readonly string[] | FloatAttr | FloatsAttr | TensorAttr;
+export type AttrValue =
+  number | string | readonly number[] | readonly string[] | FloatAttr | FloatsAttr | TensorAttr;
 
 /** Marks a float attribute, e.g. `{ epsilon: attrFloat(1e-5) }`. */
 export function attrFloat(value: number): FloatAttr {
@@ -144,7 +145,9 @@ export class GraphBuilder {
     const count = tensor.dims.reduce((a, b) => a * b, 1);
     const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
     if (bytes.byteLength !== count * ELEM_BYTES[tensor.dtype]) {
-      throw new RangeError(`initializer ${name}: ${bytes.byteLength} bytes for dims [${tensor.dims.join(', ')}]`);
+      throw new RangeError(
+        `initializer ${name}: ${bytes.byteLength} bytes for dims [${tensor.dims.join(', ')}]`,
+      );
     }
     this.initializers.set(name, { name, dtype: tensor.dtype, dims: [...tensor.dims], bytes });
     return name;
@@ -195,7 +198,12 @@ export class GraphBuilder {
   }
 
   /** {@link node} for single-output operators: returns the one output name. */
-  op(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, options: NodeOptions = {}): string {
+  op(
+    opType: string,
+    inputs: readonly string[],
+    attrs: Record<string, AttrValue> = {},
+    options: NodeOptions = {},
+  ): string {
     const [out] = this.node(opType, inputs, attrs, { ...options, outputs: options.outputs ?? 1 });
     if (out === undefined) throw new Error(`${opType} produced no output`);
     return out;

@@ -4,7 +4,9 @@ import protobuf from 'protobufjs';
 
 type FieldSpec = [name: string, type: string, id: number, repeated?: 'repeated'];
 
-function message(fields: FieldSpec[]): { fields: Record<string, { type: string; id: number; rule?: string }> } {
+function message(fields: FieldSpec[]): {
+  fields: Record<string, { type: string; id: number; rule?: string }>;
+} {
   const out: Record<string, { type: string; id: number; rule?: string }> = {};
   for (const [name, type, id, repeated] of fields) {
     out[name] = repeated ? { type, id, rule: 'repeated' } : { type, id };
@@ -116,8 +118,11 @@ const onnxNamespace = {
 
 let root: protobuf.Root | undefined;
 
-/** The reflected `onnx.ModelProto` type (built once, lazily). */
-export function modelProtoType(): protobuf.Type {
+/** A reflected onnx message type, e.g. 'ModelProto' or 'TensorProto' (the schema is built once, lazily). */
+export function onnxType(name: 'ModelProto' | 'GraphProto' | 'TensorProto'): protobuf.Type {
   root ??= protobuf.Root.fromJSON({ nested: { onnx: onnxNamespace } });
-  return root.lookupType('onnx.ModelProto');
+  return root.lookupType(`onnx.${name}`);
 }
+
+/** Field numbers the codec writes by hand (onnx.proto). */
+export const FIELD = { modelGraph: 7, graphInitializer: 5, tensorRawData: 9 } as const;

@@ -53,12 +53,18 @@ interface Placement {
  * `fileName + '_data_1'`, ... each at most `maxExternalFileBytes`. Returns the .onnx first, then the data files.
  * Throws RangeError when one tensor alone exceeds `maxExternalFileBytes`, or when an embedded protobuf would exceed 2 GiB.
  */
-export function serializeModel(graph: GraphBuilder, fileName: string, options: SerializeOptions = {}): OnnxFile[] {
+export function serializeModel(
+  graph: GraphBuilder,
+  fileName: string,
+  options: SerializeOptions = {},
+): OnnxFile[] {
   const mode = options.externalData ?? 'auto';
   const maxFile = options.maxExternalFileBytes ?? GB;
   const minTensor = options.minExternalTensorBytes ?? 1024;
   const align = options.alignment ?? 64;
-  const external = mode === 'always' || (mode === 'auto' && graph.weightBytes() > (options.autoExternalAboveBytes ?? 1.5 * GB));
+  const external =
+    mode === 'always' ||
+    (mode === 'auto' && graph.weightBytes() > (options.autoExternalAboveBytes ?? 1.5 * GB));
 
   const placements = new Map<string, Placement>();
   const fileSizes: number[] = [];
@@ -82,11 +88,15 @@ export function serializeModel(graph: GraphBuilder, fileName: string, options: S
   }
 
   const dataName = (i: number): string => `${fileName}_data${i === 0 ? '' : `_${i}`}`;
-  const model = toModelProto(graph, (init) => {
-    const at = placements.get(init.name);
-    if (at === undefined) return undefined;
-    return { location: dataName(at.file), offset: at.offset, length: init.bytes.byteLength };
-  }, options.producerName ?? 'llava-browser-modelgen');
+  const model = toModelProto(
+    graph,
+    (init) => {
+      const at = placements.get(init.name);
+      if (at === undefined) return undefined;
+      return { location: dataName(at.file), offset: at.offset, length: init.bytes.byteLength };
+    },
+    options.producerName ?? 'llava-browser-modelgen',
+  );
 
   const files: OnnxFile[] = [{ path: fileName, bytes: encodeModel(model) }];
   const buffers = fileSizes.map((size) => new Uint8Array(size));
@@ -165,7 +175,8 @@ const utf8 = new TextEncoder();
 
 function attributeProto(name: string, value: AttrValue): AttributeProto {
   if (typeof value === 'number') {
-    if (!Number.isInteger(value)) throw new TypeError(`attribute ${name}: use attrFloat() for float ${value}`);
+    if (!Number.isInteger(value))
+      throw new TypeError(`attribute ${name}: use attrFloat() for float ${value}`);
     return { name, type: AttributeType.INT, i: value };
   }
   if (typeof value === 'string') return { name, type: AttributeType.STRING, s: utf8.encode(value) };
@@ -174,7 +185,8 @@ function attributeProto(name: string, value: AttrValue): AttributeProto {
       return { name, type: AttributeType.STRINGS, strings: value.map((v) => utf8.encode(v)) };
     }
     const ints = value as readonly number[];
-    if (!ints.every((v) => Number.isInteger(v))) throw new TypeError(`attribute ${name}: use attrFloats() for floats`);
+    if (!ints.every((v) => Number.isInteger(v)))
+      throw new TypeError(`attribute ${name}: use attrFloats() for floats`);
     return { name, type: AttributeType.INTS, ints: [...ints] };
   }
   switch (value.kind) {
@@ -185,7 +197,11 @@ function attributeProto(name: string, value: AttrValue): AttributeProto {
     case 'tensor': {
       const t = value.value;
       const rawData = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-      return { name, type: AttributeType.TENSOR, t: { name: '', dims: [...t.dims], dataType: DTYPE_CODE[t.dtype], rawData } };
+      return {
+        name,
+        type: AttributeType.TENSOR,
+        t: { name: '', dims: [...t.dims], dataType: DTYPE_CODE[t.dtype], rawData },
+      };
     }
   }
 }

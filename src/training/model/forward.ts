@@ -11,13 +11,27 @@ import { LM, VT, type Params } from './params';
  * 2-D matmul whose backward pass also runs as plain (non-transposed) matmuls: the WASM backend's matmul with a
  * transposed operand is about ten times slower than an explicit transpose followed by a plain one.
  */
-const matMul2d = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+const matMul2d = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [a, b, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
   save([a, b]);
   return {
-    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+    value: tf.matMul(a, b),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
       return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as tf.Tensor2D)];
+    },
+  };
+}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/** one-hot × table whose backward pass skips the (useless) gradient for the one-hot input. */
+const oneHotMatMul = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [a, b, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([a]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa] = saved as [tf.Tensor2D];
+      return [tf.zerosLike(sa), tf.matMul(tf.transpose(sa), dy as tf.Tensor2D)];
     },
   };
 }) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
@@ -112,7 +126,7 @@ export function project(p: Params, feats: tf.Tensor): tf.Tensor {
 export function embedTokens(p: Params, d: Dims, ids: tf.Tensor): tf.Tensor {
   const [B, T] = ids.shape as [number, number];
   const oneHot = tf.oneHot(tf.reshape(ids, [B * T]) as tf.Tensor1D, d.vocab);
-  return tf.reshape(matMul2d(oneHot, p.get(`${LM}.embed_tokens.weight`)), [B, T, d.hidden]);
+  return tf.reshape(oneHotMatMul(oneHot, p.get(`${LM}.embed_tokens.weight`)), [B, T, d.hidden]);
 }
 
 /**

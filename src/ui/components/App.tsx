@@ -29,6 +29,10 @@ export function App(): JSX.Element {
   const [sidebarOpen, setSidebarOpen] = createSignal(wide());
   let input: HTMLTextAreaElement | undefined;
   const focusInput = () => input?.focus();
+  const closePanel = () => {
+    models.setPanelOpen(false);
+    document.querySelector<HTMLButtonElement>('.model-button')?.focus();
+  };
 
   const showFirstRun = () => convs.ready() && !settings.welcomed && convs.list().length === 0 && models.cached().length === 0;
 
@@ -61,7 +65,7 @@ export function App(): JSX.Element {
       e.preventDefault();
       chat.stop();
     } else if (models.panelOpen()) {
-      models.setPanelOpen(false);
+      closePanel();
     } else if (sidebarOpen() && !wide()) {
       setSidebarOpen(false);
     }
@@ -96,7 +100,7 @@ export function App(): JSX.Element {
         </main>
         <Show when={models.panelOpen()}>
           <div id="model-panel" class="panel-wrap">
-            <ModelPanel onClose={() => models.setPanelOpen(false)} />
+            <ModelPanel onClose={closePanel} />
           </div>
         </Show>
       </div>

@@ -23,7 +23,7 @@ const PATHS = {
 
 export type IconName = keyof typeof PATHS;
 
-export function Icon(props: { name: IconName; size?: number } & JSX.SvgSVGAttributes<SVGSVGElement>): JSX.Element {
+export function Icon(props: { name: IconName; size?: number }): JSX.Element {
   return (
     <svg
       class="icon"
@@ -36,7 +36,6 @@ export function Icon(props: { name: IconName; size?: number } & JSX.SvgSVGAttrib
       stroke-linecap="round"
       stroke-linejoin="round"
       aria-hidden="true"
-      focusable="false"
     >
       <path d={PATHS[props.name]} />
     </svg>

@@ -15,8 +15,10 @@ export function MessageList(): JSX.Element {
     // Track the last message's text so streaming keeps the view at the bottom.
     const msgs = convs.current.messages;
     void msgs[msgs.length - 1]?.text;
+    void msgs[msgs.length - 1]?.status;
     void msgs.length;
-    if (pinned) queueMicrotask(() => list.scrollTo({ top: list.scrollHeight }));
+    void chat.generating();
+    if (pinned) requestAnimationFrame(() => list.scrollTo({ top: list.scrollHeight }));
   });
 
   return (

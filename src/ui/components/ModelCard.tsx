@@ -5,7 +5,7 @@ import { useEngine } from '../stores/engine-store';
 import { useModels, type CachedModel, type CatalogModel } from '../stores/model-store';
 import { useSettings } from '../stores/settings-store';
 
-export function ModelCard(props: { entry?: CatalogModel; cached?: CachedModel }): JSX.Element {
+export function ModelCard(props: { entry?: CatalogModel | undefined; cached?: CachedModel | undefined }): JSX.Element {
   const models = useModels();
   const engine = useEngine();
   const { settings } = useSettings();

@@ -5,6 +5,7 @@ import { createChatStore } from './chat-store';
 import { createComposerStore } from './composer-store';
 import { createConversationsStore } from './conversations-store';
 import { createEngineStore } from './engine-store';
+import { hasShaderF16 } from '../lib/gpu-features';
 import { createModelStore, type WeightsApi } from './model-store';
 import { createNoticeStore } from './notice-store';
 import { createPwaStore } from './pwa-store';
@@ -21,10 +22,10 @@ export function createAppStores(deps: AppDeps) {
   const settings = createSettingsStore();
   const engine = createEngineStore(deps.connectEngine, notices);
   const conversations = createConversationsStore(deps.conversationDb ?? openConversationDb());
-  const models = createModelStore({ weights: deps.weights, engine, settings, notices });
+  const models = createModelStore({ weights: deps.weights, hasShaderF16, engine, settings, notices });
   const composer = createComposerStore(notices);
   const chat = createChatStore({ engine, conversations, settings, ensureModel: models.ensureModel });
-  const pwa = createPwaStore();
+  const pwa = createPwaStore(notices);
   return { notices, settings, engine, conversations, models, composer, chat, pwa };
 }
 

@@ -18,7 +18,10 @@ export interface CatalogModel {
   downloadBytes: number | null;
   /** GPU memory the model needs once loaded, roughly; null when unknown. */
   gpuMemoryBytes: number | null;
+  /** Precisions for an adapter with shader-f16. */
   dtype?: DtypeChoice;
+  /** Precisions for adapters without shader-f16 and for WASM. */
+  fallbackDtype?: DtypeChoice;
   /** Seeded random weights: it proves the pipeline runs, its answers are noise. */
   randomWeights: boolean;
   /** Served by this app itself (works with no network at all). */
@@ -43,7 +46,7 @@ export interface StorageInfo {
 
 /** What the UI needs from the weight store. */
 export interface WeightsApi {
-  catalog(): readonly CatalogModel[];
+  catalog(): Promise<CatalogModel[]>;
   listCached(): Promise<CachedModel[]>;
   remove(id: string): Promise<void>;
   /** Re-hashes a cached model's files; resolves with the files that failed (and were dropped). */
@@ -55,6 +58,8 @@ export interface WeightsApi {
 
 export interface ModelDeps {
   weights: WeightsApi;
+  /** Whether this browser's GPU can run 16-bit float shaders (decides recommended vs fallback precisions). */
+  hasShaderF16: () => Promise<boolean>;
   engine: EngineStore;
   settings: SettingsStore;
   notices: NoticeStore;
@@ -71,11 +76,10 @@ export function createModelStore(deps: ModelDeps) {
   const [storage, setStorage] = createSignal<StorageInfo | null>(null);
   const [busy, setBusy] = createSignal<string | null>(null);
   const [panelOpen, setPanelOpen] = createSignal(false);
-
-  const catalog = () => weights.catalog();
+  const [catalog, setCatalog] = createSignal<CatalogModel[]>([]);
 
   /** A model by id: from the catalog, else an imported one. */
-  function find(id: string): { id: string; name: string; ref: ModelRef; dtype?: DtypeChoice } | undefined {
+  function find(id: string): { id: string; name: string; ref: ModelRef; dtype?: DtypeChoice; fallbackDtype?: DtypeChoice } | undefined {
     const entry = catalog().find((m) => m.id === id);
     if (entry) return entry;
     const local = cached().find((m) => m.id === id);
@@ -83,9 +87,20 @@ export function createModelStore(deps: ModelDeps) {
   }
 
   async function refresh(): Promise<void> {
-    const [list, est] = await Promise.all([weights.listCached().catch(() => []), weights.estimate().catch(() => null)]);
+    const [entries, list, est] = await Promise.all([
+      weights.catalog().catch(() => []),
+      weights.listCached().catch(() => []),
+      weights.estimate().catch(() => null),
+    ]);
+    setCatalog(entries);
     setCached(list);
     setStorage(est);
+  }
+
+  async function dtypeFor(model: { dtype?: DtypeChoice; fallbackDtype?: DtypeChoice }): Promise<DtypeChoice | undefined> {
+    if (model.fallbackDtype === undefined) return model.dtype;
+    if (settings.settings.device === 'wasm') return model.fallbackDtype;
+    return (await deps.hasShaderF16()) ? model.dtype : model.fallbackDtype;
   }
 
   /** Downloads (when needed) and loads a model; it becomes the chosen one. */
@@ -98,7 +113,8 @@ export function createModelStore(deps: ModelDeps) {
     settings.update({ modelId: id });
     const device = settings.settings.device;
     try {
-      await engine.loadModel(model.ref, model.id, model.name, model.dtype === undefined ? { device } : { device, dtype: model.dtype });
+      const dtype = await dtypeFor(model);
+      await engine.loadModel(model.ref, model.id, model.name, dtype === undefined ? { device } : { device, dtype });
       return true;
     } catch (error) {
       if (!isAbortError(error)) notices.error(messageOf(error));

@@ -2,10 +2,11 @@
 // one reload that makes the page cross-origin isolated on hosts that cannot send the headers themselves.
 import { createContext, createSignal, useContext } from 'solid-js';
 import { registerSW } from 'virtual:pwa-register';
+import type { NoticeStore } from './notice-store';
 
 const ISOLATION_RELOAD_KEY = 'llava-browser:isolation-reload';
 
-export function createPwaStore() {
+export function createPwaStore(notices: NoticeStore) {
   const [needRefresh, setNeedRefresh] = createSignal(false);
   const [offlineReady, setOfflineReady] = createSignal(false);
   let update: (reload?: boolean) => Promise<void> = async () => undefined;
@@ -26,7 +27,10 @@ export function createPwaStore() {
     update = registerSW({
       immediate: true,
       onNeedRefresh: () => setNeedRefresh(true),
-      onOfflineReady: () => setOfflineReady(true),
+      onOfflineReady: () => {
+        setOfflineReady(true);
+        notices.info('The app is installed: it now opens and runs offline (models stay in this browser’s storage).');
+      },
     });
     isolateIfNeeded();
     navigator.serviceWorker.addEventListener('controllerchange', isolateIfNeeded);
@@ -38,10 +42,7 @@ export function createPwaStore() {
     start,
     /** Activates the waiting version; the page reloads into it. */
     applyUpdate: () => update(true),
-    dismiss: () => {
-      setNeedRefresh(false);
-      setOfflineReady(false);
-    },
+    dismiss: () => setNeedRefresh(false),
   };
 }
 

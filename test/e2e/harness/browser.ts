@@ -10,7 +10,7 @@ export interface TestBrowser {
   context: BrowserContext;
   /** URLs of requests to anything but 127.0.0.1/localhost; each was aborted before reaching the network. */
   blockedRequests: string[];
-  /** Console lines and uncaught errors of every page and worker, for failure messages. */
+  /** Console lines and uncaught errors of every page (and its workers), for failure messages. */
   logs: string[];
   newPage(): Promise<Page>;
   close(): Promise<void>;
@@ -64,8 +64,8 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
       if (options.echoConsole) console.log(line);
     };
     page.on('console', (message) => log(`[${message.type()}] ${message.text()}`));
+    // Chromium reports a dedicated worker's console lines on its page too.
     page.on('pageerror', (error) => log(`[pageerror] ${error.message}`));
-    page.on('worker', (worker) => worker.on('console', (message) => log(`[worker ${message.type()}] ${message.text()}`)));
   };
   context.pages().forEach(watch);
   context.on('page', watch);

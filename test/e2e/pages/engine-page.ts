@@ -46,6 +46,12 @@ export interface ChatRun<T> {
   endedAt: number;
 }
 
+export interface ChatOptions {
+  interrupt?: 'abort' | 'lose-device' | 'crash';
+  /** Token events to wait for before interrupting; default 1. */
+  after?: number;
+}
+
 let debug: Remote<DebugApi> | null = null;
 const client = createEngineClient({
   createWorker: () => {
@@ -119,10 +125,14 @@ const harness = {
     return { outcome: result, events };
   },
 
-  /** Chats; `abortAfterTokenEvents` aborts the call once that many token events arrived. */
-  chat: async (request: TestChatRequest, options: { abortAfterTokenEvents?: number } = {}) => {
+  /**
+   * Chats. Once `after` token events arrived, `interrupt` happens mid-generation: 'abort' fires the call's signal,
+   * 'lose-device' destroys the GPU device, 'crash' kills the worker.
+   */
+  chat: async (request: TestChatRequest, options: ChatOptions = {}) => {
     const events: GenerationEvent[] = [];
     const controller = new AbortController();
+    let interrupted = false;
     const chatRequest = await toRequest(request);
     const startedAt = performance.now();
     const result = await outcome(() =>
@@ -131,7 +141,12 @@ const harness = {
         onEvent: (event) => {
           events.push(event);
           const tokens = events.filter((e) => e.kind === 'token').length;
-          if (options.abortAfterTokenEvents !== undefined && tokens >= options.abortAfterTokenEvents) controller.abort();
+          if (options.interrupt && !interrupted && event.kind === 'token' && tokens >= (options.after ?? 1)) {
+            interrupted = true;
+            if (options.interrupt === 'abort') controller.abort();
+            else if (options.interrupt === 'lose-device') void requireDebug().debugLoseDevice();
+            else void requireDebug().debugCrash();
+          }
         },
       }),
     );
@@ -140,10 +155,10 @@ const harness = {
 
   status: () => outcome(() => client.status()),
   unload: () => outcome(() => client.unload()),
-  counters: () => requireDebug().debug.counters(),
-  loseDevice: () => requireDebug().debug.loseDevice(),
-  crash: () => requireDebug().debug.crash(),
-  ortFiles: () => requireDebug().debug.ortFiles(),
+  counters: () => requireDebug().debugCounters(),
+  loseDevice: () => requireDebug().debugLoseDevice(),
+  crash: () => requireDebug().debugCrash(),
+  ortFiles: () => requireDebug().debugOrtFiles(),
   notices: () => [...notices],
   longTasks: (from: number, to: number) => longTasks.filter((task) => task.startTime + task.duration >= from && task.startTime <= to),
 };

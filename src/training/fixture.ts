@@ -1,0 +1,65 @@
+// Owns the committed micro model (test/fixtures/micro-model): installing trained weights there, and loading them
+// back (weights with sha256 check, config, tokenizer) for export and tests. Node-only (fs).
+
+import { copyFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BuiltTokenizer, TokenizerJson } from '../modelgen/llava/tokenizer-builder';
+import type { LlavaHfConfig, WeightMap } from '../modelgen/llava/types';
+import { readTensorFile } from './model/tensor-file';
+
+/** Where the committed weights live. */
+export const FIXTURE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/micro-model');
+export const FIXTURE_BASE = 'micro-llava';
+export const FIXTURE_TOKENIZER = 'micro-llava-tokenizer.json';
+
+/** Copies a trained `<base>.bin/.json` and the tokenizer beside it into the fixture folder. */
+export function installFixture(weightsBase: string, dir = FIXTURE_DIR): { bin: string; bytes: number; sha256: string } {
+  mkdirSync(dir, { recursive: true });
+  const bin = path.join(dir, `${FIXTURE_BASE}.bin`);
+  copyFileSync(`${weightsBase}.bin`, bin);
+  copyFileSync(`${weightsBase}.json`, path.join(dir, `${FIXTURE_BASE}.json`));
+  copyFileSync(path.join(path.dirname(weightsBase), FIXTURE_TOKENIZER), path.join(dir, FIXTURE_TOKENIZER));
+  const { index } = readTensorFile(path.join(dir, FIXTURE_BASE));
+  return { bin, bytes: statSync(bin).size, sha256: index.sha256 };
+}
+
+/** Rebuilds the builder's tokenizer description from a tokenizer.json it wrote (Llama flavour). */
+export function builtTokenizerFromJson(json: TokenizerJson): BuiltTokenizer {
+  const tokens: string[] = [];
+  for (const [t, id] of Object.entries(json.model.vocab)) tokens[id] = t;
+  for (const a of json.added_tokens) tokens[a.id] = a.content;
+  const idOf = (content: string): number => {
+    const a = json.added_tokens.find((t) => t.content === content);
+    if (!a) throw new Error(`tokenizer has no ${content} token`);
+    return a.id;
+  };
+  return {
+    family: 'llama',
+    json,
+    tokens,
+    ids: { unk: idOf('<unk>'), bos: idOf('<s>'), eos: idOf('</s>'), image: idOf('<image>'), pad: idOf('<pad>') },
+    special: { bos: '<s>', eos: '</s>', unk: '<unk>', pad: '<pad>', image: '<image>' },
+    learnedMerges: json.model.merges.length,
+  };
+}
+
+export interface MicroModel {
+  config: LlavaHfConfig;
+  weights: WeightMap;
+  tokenizer: BuiltTokenizer;
+  sha256: string;
+  bytes: number;
+}
+
+/**
+ * Loads the micro model's weights (sha256-checked), config and tokenizer.
+ * @throws Error when the weights do not match their recorded sha256.
+ */
+export function loadMicroModel(dir = FIXTURE_DIR, base = FIXTURE_BASE): MicroModel {
+  const { weights, index } = readTensorFile(path.join(dir, base));
+  const config = index.meta.config as LlavaHfConfig;
+  const tokenizerFile = String(index.meta.tokenizer ?? FIXTURE_TOKENIZER);
+  const json = JSON.parse(readFileSync(path.join(dir, tokenizerFile), 'utf8')) as TokenizerJson;
+  return { config, weights, tokenizer: builtTokenizerFromJson(json), sha256: index.sha256, bytes: index.bytes };
+}

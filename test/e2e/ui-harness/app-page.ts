@@ -1,0 +1,178 @@
+// Owns opening the built app (index.html) in Chromium behind the local server for the UI tests, and the gestures
+// tests need: dropping and pasting real files through DataTransfer. It must not judge results: tests do.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { launchBrowser } from '../harness/browser';
+import type { LaunchOptions, TestBrowser } from '../harness/browser';
+import { buildApp, projectRoot } from '../harness/build-app';
+import { startStaticServer } from '../harness/static-server';
+import type { Mount, StaticServer } from '../harness/static-server';
+import { getTinyModel } from '../../fixtures/tiny-model';
+
+export interface AppPage {
+  browser: TestBrowser;
+  server: StaticServer;
+  page: Page;
+  dist: string;
+  /** Opens the app again in the same page (a reload keeps IndexedDB, the service worker and localStorage). */
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenAppOptions extends LaunchOptions {
+  mounts?: Mount[];
+  /** Settings a returning user would have (first-run screen seen, demo model chosen, greedy); false: a first visit. */
+  welcomed?: boolean;
+  /** Max new tokens in those settings (default 24: enough to watch it stream, quick on a software GPU). */
+  maxNewTokens?: number;
+  viewport?: { width: number; height: number };
+  colorScheme?: 'light' | 'dark';
+}
+
+export const screenshotDir = path.join(projectRoot, 'test-results/screenshots');
+
+/** The demo model's catalog address; the tests serve the same generated folder `npm run fixtures:demo` writes. */
+export const DEMO_PREFIX = '/models/tiny-llava-random/';
+
+/** Builds the app (cached), serves it with the generated demo model, and opens it in Chromium. */
+export async function openApp(options: OpenAppOptions = {}): Promise<AppPage> {
+  const dist = await buildApp({ app: true });
+  const demo = getTinyModel('tiny', { dtypes: ['fp32', 'q8', 'q4'] });
+  const server = await startStaticServer([...(options.mounts ?? []), { prefix: DEMO_PREFIX, dir: demo.dir }, { prefix: '/', dir: dist }]);
+  const browser = await launchBrowser(options);
+  const page = await browser.newPage();
+  await page.setViewportSize(options.viewport ?? { width: 1280, height: 800 });
+  if (options.colorScheme) await page.emulateMedia({ colorScheme: options.colorScheme });
+  if (options.welcomed ?? true) {
+    const settings = { welcomed: true, modelId: 'tiny-llava-random', temperature: 0, maxNewTokens: options.maxNewTokens ?? 24 };
+    await page.addInitScript((value) => {
+      const key = 'llava-browser:settings';
+      if (!localStorage.getItem(key)) localStorage.setItem(key, value);
+    }, JSON.stringify(settings));
+  }
+  const open = async () => {
+    await page.goto(`${server.origin}/`);
+    await page.waitForSelector('#composer-input');
+  };
+  await open();
+  return {
+    browser,
+    server,
+    page,
+    dist,
+    reload: async () => {
+      await page.reload();
+      await page.waitForSelector('#composer-input');
+    },
+    close: async () => {
+      await browser.close();
+      await server.close();
+    },
+  };
+}
+
+export interface FileSpec {
+  name: string;
+  type: string;
+  /** File content, base64. */
+  base64: string;
+}
+
+/** Drops files on the page the way a person does: dragenter, dragover, drop with a real DataTransfer. */
+export async function dropFiles(page: Page, files: FileSpec[]): Promise<void> {
+  await page.evaluate((specs) => {
+    const dt = new DataTransfer();
+    for (const s of specs) {
+      const bytes = Uint8Array.from(atob(s.base64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bytes], s.name, { type: s.type }));
+    }
+    const target = document.querySelector('.message-list, .empty-state') ?? document.body;
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+    }
+  }, files);
+}
+
+/** Pastes files into the message box like Ctrl+V with an image on the clipboard. */
+export async function pasteFiles(page: Page, files: FileSpec[]): Promise<void> {
+  await page.focus('#composer-input');
+  await page.evaluate((specs) => {
+    const dt = new DataTransfer();
+    for (const s of specs) {
+      const bytes = Uint8Array.from(atob(s.base64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bytes], s.name, { type: s.type }));
+    }
+    document.activeElement?.dispatchEvent(new ClipboardEvent('paste', { bubbles: true, cancelable: true, clipboardData: dt }));
+  }, files);
+}
+
+/** Saves a screenshot under test-results/screenshots/NAME.png. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(screenshotDir, { recursive: true });
+  const file = path.join(screenshotDir, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** Text and state of the last answer in the chat. */
+export async function lastAnswer(page: Page): Promise<{ text: string; status: string | null; busy: boolean; stats: string }> {
+  return page.evaluate(() => {
+    const all = document.querySelectorAll('.message-assistant');
+    const el = all[all.length - 1];
+    return {
+      text: el?.querySelector('.markdown')?.textContent ?? '',
+      status: el?.getAttribute('data-status') ?? null,
+      busy: el?.getAttribute('aria-busy') === 'true',
+      stats: el?.querySelector('.answer-stats')?.textContent ?? '',
+    };
+  });
+}
+
+/**
+ * Starts recording what the last answer shows on every DOM change: its text length and whether the cursor is there.
+ * `stop()` returns the samples.
+ */
+export async function watchAnswer(page: Page): Promise<{ stop(): Promise<{ length: number; cursor: boolean }[]> }> {
+  await page.evaluate(() => {
+    const samples: { length: number; cursor: boolean }[] = [];
+    const observer = new MutationObserver(() => {
+      const all = document.querySelectorAll('.message-assistant');
+      const el = all[all.length - 1];
+      if (!el) return;
+      const length = el.querySelector('.markdown')?.textContent?.length ?? 0;
+      const last = samples[samples.length - 1];
+      const cursor = el.querySelector('.markdown .cursor') !== null;
+      if (!last || last.length !== length || last.cursor !== cursor) samples.push({ length, cursor });
+    });
+    observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+    (globalThis as unknown as { __answerWatch: { observer: MutationObserver; samples: typeof samples } }).__answerWatch = { observer, samples };
+  });
+  return {
+    stop: () =>
+      page.evaluate(() => {
+        const w = (globalThis as unknown as { __answerWatch: { observer: MutationObserver; samples: { length: number; cursor: boolean }[] } }).__answerWatch;
+        w.observer.disconnect();
+        return w.samples;
+      }),
+  };
+}
+
+/** Waits until no answer is streaming (the composer shows Send again). */
+export async function waitAnswerDone(page: Page, timeout = 120_000): Promise<void> {
+  await page.waitForFunction(() => document.querySelector('.message-assistant[aria-busy="true"]') === null && document.querySelector('.icon-button.stop') === null, null, {
+    timeout,
+  });
+}
+
+/** Waits until the last answer shows at least `chars` characters. */
+export async function waitAnswerText(page: Page, chars: number, timeout = 120_000): Promise<void> {
+  await page.waitForFunction(
+    (n) => {
+      const all = document.querySelectorAll('.message-assistant');
+      return (all[all.length - 1]?.querySelector('.markdown')?.textContent?.length ?? 0) >= n;
+    },
+    chars,
+    { timeout },
+  );
+}

@@ -1,0 +1,15 @@
+import { openApp, screenshot, dropFiles } from './app-page';
+import { makePng, spec } from './images';
+const app = await openApp({ welcomed: true });
+const { page } = app;
+await dropFiles(page, [spec('photo.png', 'image/png', makePng(320, 240))]);
+await page.waitForSelector('.attachment img');
+await page.fill('#composer-input', 'What is in this picture?');
+await page.keyboard.press('Enter');
+await new Promise((r) => setTimeout(r, 1500));
+await screenshot(page, 'explore-1');
+await page.waitForFunction(() => !document.querySelector('[aria-busy="true"].message-assistant'), null, { timeout: 120000 }).catch(() => console.log('timeout'));
+await screenshot(page, 'explore-2');
+console.log(app.browser.logs.join('\n'));
+console.log('blocked', app.browser.blockedRequests);
+await app.close();

@@ -1,0 +1,66 @@
+// Shared setup for the engine tests: a CPU backend, an engine over a generated model folder, test pictures and a
+// ModelSource wrapper that overrides JSON files. Test-only; no assertions here.
+
+import * as ort from 'onnxruntime-node';
+import { createEngine, type EngineDeps } from '../../src/engine/engine';
+import type { ModelSource } from '../../src/engine/model-source';
+import type { BackendDescriptor } from '../../src/engine/runtime';
+import { folderSource } from '../../src/node/folder-source';
+import { EngineError } from '../../src/shared/errors';
+import type { ChatMessage, EngineApi, RawImage } from '../../src/shared/protocol';
+
+export const CPU_BACKEND: BackendDescriptor = {
+  name: 'cpu',
+  executionProviders: ['cpu'],
+  keepKvOnDevice: false,
+  adapter: null,
+  shaderF16: false,
+};
+
+/** Deterministic RGBA noise of the given size. */
+export function picture(w: number, h: number, seed = 1): RawImage {
+  const data = new Uint8ClampedArray(w * h * 4).map((_, i) => (i * i * 7 + i * (31 + seed) + 11 * seed) % 256);
+  return { width: w, height: h, data };
+}
+
+export function imageQuestion(image: RawImage, text: string): ChatMessage {
+  return { role: 'user', content: [{ type: 'image', image }, { type: 'text', text }] };
+}
+
+/** A source that answers some JSON files with replaced content (e.g. another eos_token_id). */
+export function withJson(source: ModelSource, overrides: Record<string, unknown>): ModelSource {
+  const patched: ModelSource = {
+    id: source.id,
+    read: (path, options) =>
+      path in overrides
+        ? Promise.resolve(new TextEncoder().encode(JSON.stringify(overrides[path])))
+        : source.read(path, options),
+    has: (path) => (path in overrides ? Promise.resolve(true) : source.has(path)),
+  };
+  if (source.localPath) patched.localPath = source.localPath.bind(source);
+  if (source.size) patched.size = source.size.bind(source);
+  return patched;
+}
+
+/** An engine over a model folder on the CPU EP; images other than RawImage are refused as undecodable. */
+export function folderEngine(
+  dir: string | ModelSource,
+  extra: Partial<Omit<EngineDeps, 'ort' | 'openSource' | 'selectBackend'>> = {},
+): EngineApi {
+  const source = typeof dir === 'string' ? folderSource(dir) : dir;
+  return createEngine({
+    ort,
+    openSource: async () => source,
+    decodeImage: async () => {
+      throw new EngineError('bad-image', 'This test engine decodes no files.');
+    },
+    selectBackend: async () => CPU_BACKEND,
+    ...extra,
+  });
+}
+
+export async function loadedEngine(dir: string | ModelSource, extra: Parameters<typeof folderEngine>[1] = {}) {
+  const engine = folderEngine(dir, extra);
+  await engine.load({ kind: 'local', id: 'test' }, { dtype: 'fp32' });
+  return engine;
+}

@@ -1,0 +1,277 @@
+// A local HTTP server for store tests: serves a model folder (with or without manifest.json) and a hub look-alike
+// (tree API with paging, resolve → expiring CDN redirects), with fault injection and a count of body bytes sent.
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Fault =
+  | { kind: 'drop'; at: number } // close the connection after `at` body bytes
+  | { kind: 'stall'; at: number } // send `at` body bytes, then nothing (connection stays open)
+  | { kind: 'status'; status: number }
+  | { kind: 'corrupt'; offset: number } // flip one byte at this file offset
+  | { kind: 'no-length' } // chunked transfer, no Content-Length
+  | { kind: 'slow'; bytesPerTick: number; tickMs: number }
+  | { kind: 'ignore-range' } // answer 200 with the whole file to a Range request
+  | { kind: 'range-416' }; // answer 416 to any Range request
+
+export interface FaultRule {
+  path: string;
+  fault: Fault;
+  /** Applies to this many requests for the path, then stops (default: every request). */
+  times?: number;
+  /** Skips the first `after` requests for the path (default 0). */
+  after?: number;
+}
+
+export interface ServedRequest {
+  path: string;
+  range: string | null;
+  ifRange: string | null;
+  status: number;
+  credentials: boolean;
+}
+
+export interface StoreTestServer {
+  origin: string;
+  /** Folder URL of the served model: `${origin}/models/${name}/`. */
+  folderUrl: string;
+  /** Hub look-alike endpoint: `${origin}/hub`. */
+  hubEndpoint: string;
+  files: Map<string, Uint8Array>;
+  faults: FaultRule[];
+  requests: ServedRequest[];
+  /** Body bytes written for a file path (all paths when omitted). */
+  bytesSent(path?: string): number;
+  resetCounts(): void;
+  /** Makes every CDN URL handed out so far invalid (as signed URLs expire). */
+  expireCdnUrls(): void;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  name?: string;
+  /** Serve manifest.json (sizes + sha256) in the model folder (default true). */
+  manifest?: boolean;
+  /** Hub repo id for the hub look-alike (default 'test-org/tiny-llava'). */
+  repo?: string;
+  /** Entries per tree API page (default 3) so that paging is exercised. */
+  treePageSize?: number;
+  /** Files served as LFS (sha256 in the tree); the others only carry a git blob sha1. */
+  isLfs?: (path: string) => boolean;
+}
+
+export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+export const gitSha1Hex = (bytes: Uint8Array): string =>
+  createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
+
+export async function startStoreServer(
+  files: Map<string, Uint8Array>,
+  options: ServerOptions = {},
+): Promise<StoreTestServer> {
+  const name = options.name ?? 'tiny';
+  const repo = options.repo ?? 'test-org/tiny-llava';
+  const pageSize = options.treePageSize ?? 3;
+  const isLfs = options.isLfs ?? ((p: string) => p.startsWith('onnx/'));
+  const faults: FaultRule[] = [];
+  const requests: ServedRequest[] = [];
+  const sent = new Map<string, number>();
+  const pending = new Set<ServerResponse>();
+  let cdnGeneration = 0;
+  const hits = new Map<string, number>();
+
+  const count = (path: string, n: number): void => void sent.set(path, (sent.get(path) ?? 0) + n);
+  const etagOf = (bytes: Uint8Array): string => `"${sha256Hex(bytes).slice(0, 16)}"`;
+
+  const faultFor = (path: string, hit: number): Fault[] =>
+    faults
+      .filter(
+        (r) =>
+          r.path === path &&
+          hit > (r.after ?? 0) &&
+          (r.times === undefined || hit <= (r.after ?? 0) + r.times),
+      )
+      .map((r) => r.fault);
+
+  const serveFile = (req: IncomingMessage, res: ServerResponse, path: string): void => {
+    const bytes = files.get(path);
+    const hit = (hits.get(path) ?? 0) + 1;
+    hits.set(path, hit);
+    const active = faultFor(path, hit);
+    const range = req.headers['range'] ?? null;
+    const ifRange = (req.headers['if-range'] as string | undefined) ?? null;
+    const log = (status: number): void =>
+      void requests.push({
+        path,
+        range,
+        ifRange,
+        status,
+        credentials: req.headers['cookie'] !== undefined || req.headers['authorization'] !== undefined,
+      });
+    const statusFault = active.find((f) => f.kind === 'status');
+    if (!bytes || statusFault) {
+      const status = statusFault?.kind === 'status' ? statusFault.status : 404;
+      log(status);
+      res
+        .writeHead(status, {
+          'content-type': 'text/plain',
+          'x-error-code': status === 404 ? 'EntryNotFound' : '',
+        })
+        .end('no');
+      return;
+    }
+    let start = 0;
+    let status = 200;
+    const match = range ? /^bytes=(\d+)-$/.exec(range) : null;
+    const rangeHonoured =
+      match &&
+      !active.some((f) => f.kind === 'ignore-range') &&
+      (ifRange === null || ifRange === etagOf(bytes));
+    if (match && active.some((f) => f.kind === 'range-416')) {
+      log(416);
+      res.writeHead(416, { 'content-range': `bytes */${bytes.byteLength}` }).end();
+      return;
+    }
+    if (match && rangeHonoured) {
+      start = Number(match[1]);
+      if (start >= bytes.byteLength) {
+        log(416);
+        res.writeHead(416, { 'content-range': `bytes */${bytes.byteLength}` }).end();
+        return;
+      }
+      status = 206;
+    }
+    let body = bytes.subarray(start);
+    const corrupt = active.find((f) => f.kind === 'corrupt');
+    if (corrupt?.kind === 'corrupt' && corrupt.offset >= start && corrupt.offset < bytes.byteLength) {
+      body = body.slice();
+      body[corrupt.offset - start] = (body[corrupt.offset - start] ?? 0) ^ 0xff;
+    }
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      etag: etagOf(bytes),
+      'accept-ranges': 'bytes',
+    };
+    if (!active.some((f) => f.kind === 'no-length')) headers['content-length'] = String(body.byteLength);
+    if (status === 206)
+      headers['content-range'] = `bytes ${start}-${bytes.byteLength - 1}/${bytes.byteLength}`;
+    log(status);
+    res.writeHead(status, headers);
+    const drop = active.find((f) => f.kind === 'drop');
+    const stall = active.find((f) => f.kind === 'stall');
+    const slow = active.find((f) => f.kind === 'slow');
+    const limit =
+      drop?.kind === 'drop'
+        ? Math.max(0, drop.at - start)
+        : stall?.kind === 'stall'
+          ? Math.max(0, stall.at - start)
+          : body.byteLength;
+    const piece = slow?.kind === 'slow' ? slow.bytesPerTick : 64 * 1024;
+    let at = 0;
+    pending.add(res);
+    res.on('close', () => pending.delete(res));
+    const pump = (): void => {
+      if (res.destroyed) return;
+      if (at >= Math.min(limit, body.byteLength)) {
+        if (drop && limit < body.byteLength) {
+          res.socket?.destroy();
+          return;
+        }
+        if (stall && limit < body.byteLength) return; // keep the socket open, send nothing more
+        res.end();
+        return;
+      }
+      const n = Math.min(piece, Math.min(limit, body.byteLength) - at);
+      const slice = body.subarray(at, at + n);
+      at += n;
+      count(path, n);
+      const ok = res.write(slice);
+      const next = (): void =>
+        void (slow?.kind === 'slow' ? setTimeout(pump, slow.tickMs) : setImmediate(pump));
+      if (ok) next();
+      else res.once('drain', next);
+    };
+    pump();
+  };
+
+  const treeEntries = (): unknown[] =>
+    [...files.entries()].map(([path, bytes]) =>
+      isLfs(path)
+        ? {
+            type: 'file',
+            path,
+            size: bytes.byteLength,
+            oid: gitSha1Hex(new TextEncoder().encode(`pointer ${path}`)),
+            lfs: { oid: sha256Hex(bytes), size: bytes.byteLength, pointerSize: 134 },
+          }
+        : { type: 'file', path, size: bytes.byteLength, oid: gitSha1Hex(bytes) },
+    );
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = decodeURIComponent(url.pathname);
+    const folder = `/models/${name}/`;
+    if (path.startsWith(folder)) {
+      const rel = path.slice(folder.length);
+      if (rel === 'manifest.json') {
+        if (options.manifest === false) return void res.writeHead(404).end();
+        const manifest = {
+          files: [...files.entries()].map(([p, b]) => ({
+            path: p,
+            size: b.byteLength,
+            sha256: sha256Hex(b),
+          })),
+        };
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(manifest));
+      }
+      return serveFile(req, res, rel);
+    }
+    const treePrefix = `/hub/api/models/${repo}/tree/main`;
+    if (path === treePrefix) {
+      const cursor = Number(url.searchParams.get('cursor') ?? '0');
+      const all = treeEntries();
+      const page = all.slice(cursor, cursor + pageSize);
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (cursor + pageSize < all.length)
+        headers['link'] = `<${origin}${treePrefix}?recursive=true&cursor=${cursor + pageSize}>; rel="next"`;
+      return void res.writeHead(200, headers).end(JSON.stringify(page));
+    }
+    if (path.startsWith(`/hub/api/models/`))
+      return void res.writeHead(404, { 'x-error-code': 'RepositoryNotFound' }).end('{}');
+    const resolvePrefix = `/hub/${repo}/resolve/main/`;
+    if (path.startsWith(resolvePrefix)) {
+      const rel = path.slice(resolvePrefix.length);
+      if (!files.has(rel)) return void res.writeHead(404, { 'x-error-code': 'EntryNotFound' }).end();
+      if (isLfs(rel))
+        return void res.writeHead(302, { location: `${origin}/cdn/${cdnGeneration}/${rel}` }).end();
+      return serveFile(req, res, rel);
+    }
+    const cdn = /^\/cdn\/(\d+)\/(.+)$/.exec(path);
+    if (cdn) {
+      if (Number(cdn[1]) !== cdnGeneration) return void res.writeHead(403).end('expired');
+      return serveFile(req, res, cdn[2] ?? '');
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    origin,
+    folderUrl: `${origin}/models/${name}/`,
+    hubEndpoint: `${origin}/hub`,
+    files,
+    faults,
+    requests,
+    bytesSent: (path) =>
+      path === undefined ? [...sent.values()].reduce((a, b) => a + b, 0) : (sent.get(path) ?? 0),
+    resetCounts: () => {
+      sent.clear();
+      requests.length = 0;
+    },
+    expireCdnUrls: () => void cdnGeneration++,
+    close: async () => {
+      for (const res of pending) res.socket?.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,269 @@
+// Faults while downloading: after each, nothing corrupt is stored, a resumed download fetches at most one chunk per
+// file again (counted in the bytes the server sent), and progress never goes backwards and ends at the total.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ensureCached, type EnsureCachedOptions } from '../../src/store/ensure-cached';
+import { listCachedModels } from '../../src/store/cache-admin';
+import { openStoreSource } from '../../src/store/store-source';
+import type { ModelRef } from '../../src/shared/protocol';
+import type { WeightStore } from '../../src/store/idb-weight-store';
+import {
+  FP32_FILES,
+  expectNothingCorrupt,
+  freshStore,
+  modelFolder,
+  progressRecorder,
+} from './helpers/store-fixtures';
+import { startStoreServer, type Fault, type StoreTestServer } from './helpers/store-server';
+
+const CHUNK = 4096;
+let server: StoreTestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+const ref = (s: StoreTestServer): ModelRef => ({ kind: 'url', baseUrl: s.folderUrl, id: 'tiny' });
+
+async function setup(fault?: {
+  path: string;
+  fault: Fault;
+  times?: number;
+}): Promise<{ files: Map<string, Uint8Array>; s: StoreTestServer; store: WeightStore }> {
+  const files = modelFolder();
+  server = await startStoreServer(files);
+  if (fault) server.faults.push(fault);
+  return { files, s: server, store: freshStore() };
+}
+
+function options(store: WeightStore, extra: EnsureCachedOptions = {}): EnsureCachedOptions {
+  return { store, chunkSize: CHUNK, storage: null, retryBaseMs: 1, progressIntervalMs: 0, ...extra };
+}
+
+/** Runs a download that must succeed and checks the invariants every test shares. */
+async function expectCompletes(
+  s: StoreTestServer,
+  store: WeightStore,
+  files: Map<string, Uint8Array>,
+  extra: EnsureCachedOptions = {},
+): Promise<void> {
+  const progress = progressRecorder();
+  await ensureCached(ref(s), options(store, { ...extra, onProgress: progress.onProgress }));
+  await expectNothingCorrupt(store, 'tiny', files);
+  const source = openStoreSource('tiny', { store });
+  for (const path of FP32_FILES)
+    expect(Buffer.from(await source.read(path)).equals(Buffer.from(files.get(path) ?? []))).toBe(true);
+  progress.expectMonotonic();
+  const last = progress.lastOverall();
+  expect(last).toBeDefined();
+  expect(last?.loaded).toBe(last?.total);
+}
+
+/**
+ * After a failed first run: a second run completes, and over both runs each file's bytes crossed the wire at most
+ * once plus one chunk (the partial chunk that was in memory when the fault hit).
+ */
+async function expectResumesCheaply(
+  s: StoreTestServer,
+  store: WeightStore,
+  files: Map<string, Uint8Array>,
+): Promise<void> {
+  s.faults.length = 0;
+  await expectCompletes(s, store, files);
+  for (const path of FP32_FILES) {
+    const refetched = s.bytesSent(path) - (files.get(path)?.byteLength ?? 0);
+    expect(refetched, path).toBeLessThanOrEqual(CHUNK);
+  }
+}
+
+describe('downloads survive faults', () => {
+  it('connection dropped at byte N: resumes with Range in the same call, re-fetching less than one chunk', async () => {
+    const { files, s, store } = await setup({
+      path: 'onnx/vision_encoder.onnx',
+      fault: { kind: 'drop', at: 10_000 },
+      times: 1,
+    });
+    await expectCompletes(s, store, files);
+    const vision = s.requests.filter((r) => r.path === 'onnx/vision_encoder.onnx');
+    expect(vision.map((r) => [r.status, r.range])).toEqual([
+      [200, null],
+      [206, 'bytes=8192-'],
+    ]);
+    expect(vision[1]?.ifRange).toMatch(/^"/);
+    expect(s.bytesSent('onnx/vision_encoder.onnx')).toBe(10_000 + (20_000 - 8192));
+  });
+
+  it('connection dropped with no retries left: download-failed, partial chunks kept, next call resumes', async () => {
+    const { files, s, store } = await setup({
+      path: 'onnx/decoder_model_merged.onnx_data',
+      fault: { kind: 'drop', at: 17_000 },
+    });
+    await expect(ensureCached(ref(s), options(store, { retries: 0, concurrency: 1 }))).rejects.toMatchObject({
+      code: 'download-failed',
+    });
+    await expectNothingCorrupt(store, 'tiny', files);
+    const partial = await store.getFile('tiny', 'onnx/decoder_model_merged.onnx_data');
+    expect(partial).toMatchObject({ complete: false, storedBytes: 16_384 });
+    const [summary] = await listCachedModels({ store });
+    expect(summary?.complete).toBe(false);
+    expect(summary?.bytes).toBeGreaterThan(16_384);
+    await expectResumesCheaply(s, store, files);
+    const last = s.requests.filter((r) => r.path === 'onnx/decoder_model_merged.onnx_data').at(-1);
+    expect(last).toMatchObject({ status: 206, range: 'bytes=16384-' });
+  });
+
+  it('404 on a needed file: download-failed naming it; the other files are kept', async () => {
+    const { files, s, store } = await setup({
+      path: 'onnx/embed_tokens.onnx',
+      fault: { kind: 'status', status: 404 },
+    });
+    await expect(ensureCached(ref(s), options(store, { concurrency: 1 }))).rejects.toMatchObject({
+      code: 'download-failed',
+      message: expect.stringContaining('404'),
+    });
+    expect(await store.getFile('tiny', 'onnx/embed_tokens.onnx')).toBeUndefined();
+    await expectNothingCorrupt(store, 'tiny', files);
+    await expectResumesCheaply(s, store, files);
+  });
+
+  it('416 to a Range request: the stored part is dropped and the file fetched whole', async () => {
+    const { files, s, store } = await setup({
+      path: 'onnx/vision_encoder.onnx',
+      fault: { kind: 'drop', at: 9_000 },
+      times: 1,
+    });
+    s.faults.push({ path: 'onnx/vision_encoder.onnx', fault: { kind: 'range-416' } });
+    await expectCompletes(s, store, files);
+    const vision = s.requests.filter((r) => r.path === 'onnx/vision_encoder.onnx').map((r) => r.status);
+    expect(vision).toEqual([200, 416, 200]);
+  });
+
+  it('500 once: retried; 500 always: download-failed after the retries, stored chunks kept', async () => {
+    const once = await setup({
+      path: 'onnx/embed_tokens.onnx',
+      fault: { kind: 'status', status: 500 },
+      times: 2,
+    });
+    await expectCompletes(once.s, once.store, once.files);
+    await once.s.close();
+
+    const { files, s, store } = await setup({
+      path: 'onnx/vision_encoder.onnx',
+      fault: { kind: 'drop', at: 12_500 },
+      times: 1,
+    });
+    s.faults.push({ path: 'onnx/vision_encoder.onnx', fault: { kind: 'status', status: 503 }, after: 1 });
+    await expect(ensureCached(ref(s), options(store, { retries: 2, concurrency: 1 }))).rejects.toMatchObject({
+      code: 'download-failed',
+      message: expect.stringContaining('503'),
+    });
+    // The drop and then two 503s use up the two retries (the count restarts only when new chunks get stored).
+    expect(s.requests.filter((r) => r.path === 'onnx/vision_encoder.onnx').map((r) => r.status)).toEqual([
+      200, 503, 503,
+    ]);
+    expect(await store.getFile('tiny', 'onnx/vision_encoder.onnx')).toMatchObject({ storedBytes: 12_288 });
+    await expectNothingCorrupt(store, 'tiny', files);
+    await expectResumesCheaply(s, store, files);
+  });
+
+  it('wrong bytes once: the file is dropped and fetched again, never used', async () => {
+    const { files, s, store } = await setup({
+      path: 'onnx/decoder_model_merged.onnx_data',
+      fault: { kind: 'corrupt', offset: 29_999 },
+      times: 1,
+    });
+    await expectCompletes(s, store, files);
+    expect(s.bytesSent('onnx/decoder_model_merged.onnx_data')).toBe(2 * 30_000);
+  });
+
+  it('wrong bytes every time: integrity error, nothing of that file stored', async () => {
+    const { files, s, store } = await setup({
+      path: 'onnx/embed_tokens.onnx',
+      fault: { kind: 'corrupt', offset: 0 },
+    });
+    const progress = progressRecorder();
+    await expect(
+      ensureCached(ref(s), options(store, { concurrency: 1, onProgress: progress.onProgress })),
+    ).rejects.toMatchObject({ code: 'integrity' });
+    expect(s.bytesSent('onnx/embed_tokens.onnx')).toBe(2 * 9_000);
+    expect(await store.getFile('tiny', 'onnx/embed_tokens.onnx')).toBeUndefined();
+    expect(await store.readChunk('tiny', 'onnx/embed_tokens.onnx', 0)).toBeUndefined();
+    await expect(openStoreSource('tiny', { store }).read('onnx/embed_tokens.onnx')).rejects.toMatchObject({
+      code: 'bad-model',
+    });
+    await expectNothingCorrupt(store, 'tiny', files);
+    progress.expectMonotonic();
+  });
+
+  it('missing Content-Length: sizes come from the manifest (or the end of the stream without one)', async () => {
+    const { files, s, store } = await setup({
+      path: 'onnx/vision_encoder.onnx',
+      fault: { kind: 'no-length' },
+    });
+    s.faults.push({ path: 'onnx/vision_encoder.onnx', fault: { kind: 'drop', at: 6_000 }, times: 1 });
+    await expectCompletes(s, store, files);
+    await s.close();
+
+    const bare = modelFolder();
+    server = await startStoreServer(bare, { manifest: false });
+    for (const path of FP32_FILES) server.faults.push({ path, fault: { kind: 'no-length' } });
+    await expectCompletes(server, freshStore(), bare);
+  });
+
+  it('slow server: completes and reports a rate and an ETA', async () => {
+    const { files, s, store } = await setup({
+      path: 'onnx/embed_tokens.onnx',
+      fault: { kind: 'slow', bytesPerTick: 500, tickMs: 15 },
+    });
+    const progress = progressRecorder();
+    await ensureCached(ref(s), options(store, { onProgress: progress.onProgress }));
+    const rated = progress.events.filter(
+      (e) => e.kind === 'file-progress' && e.file === 'onnx/embed_tokens.onnx' && e.bytesPerS !== undefined,
+    );
+    expect(rated.length).toBeGreaterThan(0);
+    for (const e of rated) {
+      if (e.kind !== 'file-progress') continue;
+      expect(e.bytesPerS).toBeGreaterThan(0);
+      expect(e.etaS).toBeGreaterThanOrEqual(0);
+    }
+    progress.expectMonotonic();
+    await expectNothingCorrupt(store, 'tiny', files);
+  });
+
+  it('stalled server: the attempt is dropped after the stall timeout and resumed with Range', async () => {
+    const { files, s, store } = await setup({
+      path: 'onnx/vision_encoder.onnx',
+      fault: { kind: 'stall', at: 13_000 },
+      times: 1,
+    });
+    await expectCompletes(s, store, files, { stallTimeoutMs: 150 });
+    const vision = s.requests.filter((r) => r.path === 'onnx/vision_encoder.onnx');
+    expect(vision.map((r) => r.range)).toEqual([null, 'bytes=12288-']);
+  });
+
+  it('a server that ignores Range: the file starts over from the 200 body, nothing mixed', async () => {
+    const { files, s, store } = await setup({
+      path: 'onnx/vision_encoder.onnx',
+      fault: { kind: 'drop', at: 9_000 },
+      times: 1,
+    });
+    s.faults.push({ path: 'onnx/vision_encoder.onnx', fault: { kind: 'ignore-range' } });
+    await expectCompletes(s, store, files);
+    expect(s.bytesSent('onnx/vision_encoder.onnx')).toBe(9_000 + 20_000);
+  });
+
+  it('abort: rejects with AbortError, keeps whole chunks, and the next call re-fetches under one chunk per file', async () => {
+    const { files, s, store } = await setup();
+    for (const path of FP32_FILES)
+      s.faults.push({ path, fault: { kind: 'slow', bytesPerTick: 1000, tickMs: 5 } });
+    const controller = new AbortController();
+    const run = ensureCached(ref(s), options(store, { signal: controller.signal, concurrency: 2 }));
+    while (s.bytesSent('onnx/vision_encoder.onnx') < 11_000) await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    const kept = await store.getFile('tiny', 'onnx/vision_encoder.onnx');
+    expect(kept?.storedBytes).toBeGreaterThanOrEqual(8192);
+    expect(kept?.complete).toBe(false);
+    await expectNothingCorrupt(store, 'tiny', files);
+    await expectResumesCheaply(s, store, files);
+  });
+});

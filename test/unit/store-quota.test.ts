@@ -1,0 +1,149 @@
+// Storage quota: a download that cannot fit is refused before any model byte is fetched, with the numbers and what
+// to delete; persistence is requested; running out mid-download keeps what was stored and resumes later.
+import 'fake-indexeddb/auto';
+import { createStore, type UseStore } from 'idb-keyval';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ensureCached } from '../../src/store/ensure-cached';
+import { OBJECT_STORE, openWeightStore } from '../../src/store/idb-weight-store';
+import type { StorageLike } from '../../src/store/quota';
+import { FP32_FILES, expectNothingCorrupt, freshStore, modelFolder } from './helpers/store-fixtures';
+import { startStoreServer, type StoreTestServer } from './helpers/store-server';
+
+const CHUNK = 4096;
+let server: StoreTestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+function fakeStorage(quota: number, usage: number): StorageLike & { persistCalls: number } {
+  const storage = {
+    persistCalls: 0,
+    estimate: () => Promise.resolve({ quota, usage }),
+    persisted: () => Promise.resolve(false),
+    persist: () => {
+      storage.persistCalls++;
+      return Promise.resolve(true);
+    },
+  };
+  return storage;
+}
+
+describe('quota', () => {
+  it('refuses a download that cannot fit before fetching any model byte, naming the numbers and what to delete', async () => {
+    const files = modelFolder();
+    server = await startStoreServer(files);
+    const store = freshStore();
+    // Another model is stored: the message must offer it for deletion.
+    await store.putModel({
+      id: 'big-old-model',
+      ref: { kind: 'hub', repo: 'x/y' },
+      dtype: null,
+      files: [],
+      createdAt: 1,
+      updatedAt: 1,
+    });
+    await store.putChunk(
+      {
+        modelId: 'big-old-model',
+        path: 'a.onnx',
+        size: 3000,
+        hashSource: 'none',
+        chunkSize: 3000,
+        chunkCount: 1,
+        storedBytes: 3000,
+        complete: true,
+        verified: false,
+        updatedAt: 1,
+      },
+      0,
+      new Uint8Array(3000),
+    );
+
+    const storage = fakeStorage(50_000, 20_000);
+    const error = await ensureCached(
+      { kind: 'url', baseUrl: server.folderUrl, id: 'tiny' },
+      { store, storage, chunkSize: CHUNK },
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'quota-exceeded',
+      message: expect.stringContaining('big-old-model'),
+    });
+    expect((error as { details: Record<string, unknown> }).details).toMatchObject({
+      availableBytes: 30_000,
+      usageBytes: 20_000,
+      quotaBytes: 50_000,
+    });
+    expect(server.bytesSent()).toBe(0);
+    expect(server.requests).toHaveLength(0);
+    expect(storage.persistCalls).toBe(0);
+  });
+
+  it('downloads when it fits, and asks for persistent storage first', async () => {
+    const files = modelFolder();
+    server = await startStoreServer(files);
+    const storage = fakeStorage(10_000_000, 0);
+    await ensureCached(
+      { kind: 'url', baseUrl: server.folderUrl, id: 'tiny' },
+      { store: freshStore(), storage, chunkSize: CHUNK },
+    );
+    expect(storage.persistCalls).toBe(1);
+  });
+
+  it('counts only the bytes still missing when resuming', async () => {
+    const files = modelFolder();
+    server = await startStoreServer(files);
+    server.faults.push({
+      path: 'onnx/decoder_model_merged.onnx_data',
+      fault: { kind: 'drop', at: 25_000 },
+      times: 1,
+    });
+    const store = freshStore();
+    const ref = { kind: 'url', baseUrl: server.folderUrl, id: 'tiny' } as const;
+    await expect(
+      ensureCached(ref, { store, storage: null, chunkSize: CHUNK, retries: 0, concurrency: 1 }),
+    ).rejects.toMatchObject({ code: 'download-failed' });
+    const total = FP32_FILES.reduce((n, p) => n + (files.get(p)?.byteLength ?? 0), 0);
+    const stored = (await store.listFiles('tiny')).reduce((n, f) => n + f.storedBytes, 0);
+    // Room for what is missing, not for the whole model again.
+    await ensureCached(ref, { store, storage: fakeStorage(total - stored + 100, 0), chunkSize: CHUNK });
+  });
+
+  it('QuotaExceededError mid-download: quota-exceeded, stored chunks kept, resumable once there is room', async () => {
+    const files = modelFolder();
+    server = await startStoreServer(files);
+    const dbName = `quota-mid-${Math.random()}`;
+    const real = createStore(dbName, OBJECT_STORE);
+    let budget = 40_000;
+    // Browsers fail the IndexedDB write with QuotaExceededError when the origin is full; simulate that at 40 kB.
+    const limited: UseStore = (mode, callback) =>
+      real(mode, (store) => {
+        const put = store.put.bind(store);
+        store.put = (value: unknown, key?: IDBValidKey) => {
+          if (value instanceof Uint8Array) {
+            budget -= value.byteLength;
+            if (budget < 0) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+          }
+          return put(value, key);
+        };
+        return callback(store);
+      });
+    const store = openWeightStore({ dbName, useStore: limited });
+    const ref = { kind: 'url', baseUrl: server.folderUrl, id: 'tiny' } as const;
+    const error = await ensureCached(ref, { store, storage: null, chunkSize: CHUNK, concurrency: 1 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'quota-exceeded', message: expect.stringContaining('kept') });
+    const stored = await store.listFiles('tiny');
+    expect(stored.reduce((n, f) => n + f.storedBytes, 0)).toBeGreaterThan(30_000);
+    await expectNothingCorrupt(store, 'tiny', files);
+
+    budget = Infinity;
+    const sentBefore = server.bytesSent();
+    await ensureCached(ref, { store, storage: null, chunkSize: CHUNK });
+    await expectNothingCorrupt(store, 'tiny', files);
+    const total = FP32_FILES.reduce((n, p) => n + (files.get(p)?.byteLength ?? 0), 0);
+    expect(server.bytesSent()).toBeLessThanOrEqual(total + FP32_FILES.length * CHUNK);
+    expect(server.bytesSent()).toBeGreaterThan(sentBefore);
+  });
+});
