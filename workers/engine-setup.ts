@@ -11,6 +11,7 @@ import { decodeImage } from './decode-image';
 import { createEngineHost } from './engine-host';
 import { configureOrt } from './ort-env';
 import { openUrlSource } from './url-model-source';
+import { yieldingRuntime } from './yielding-runtime';
 
 export interface WorkerEngineOptions {
   /** Wraps the ORT runtime handed to the engine (test builds count sessions with it). */
@@ -31,8 +32,9 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
   const ort = configureOrt();
   const backend = createBackendSelector();
   const wrapSource = options.wrapSource ?? ((source: ModelSource) => source);
+  const runtime = yieldingRuntime(ort);
   const engine = createEngine({
-    ort: options.wrapRuntime ? options.wrapRuntime(ort) : ort,
+    ort: options.wrapRuntime ? options.wrapRuntime(runtime) : runtime,
     openSource: async (model, op) => wrapSource(openUrlSource(model, op)),
     decodeImage,
     selectBackend: (requested) => backend.select(requested),

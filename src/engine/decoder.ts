@@ -56,7 +56,10 @@ export class Decoder {
   ) {
     const inputs = session.inputNames;
     if (!inputs.includes('inputs_embeds') || !inputs.includes('attention_mask')) {
-      throw new EngineError('bad-model', 'The decoder does not take inputs_embeds and attention_mask. Re-export the model.');
+      throw new EngineError(
+        'bad-model',
+        'The decoder does not take inputs_embeds and attention_mask. Re-export the model.',
+      );
     }
     this.pastNames = inputs.filter((n) => n.startsWith('past_key_values.'));
     for (const out of session.outputNames) {
@@ -65,7 +68,10 @@ export class Decoder {
       if (this.pastNames.includes(past)) this.presentToPast.set(out, past);
     }
     if (this.pastNames.length === 0 || this.presentToPast.size !== this.pastNames.length) {
-      throw new EngineError('bad-model', 'The decoder has no matching past_key_values / present outputs. Re-export the model.');
+      throw new EngineError(
+        'bad-model',
+        'The decoder has no matching past_key_values / present outputs. Re-export the model.',
+      );
     }
     const pastMeta = metaOf(session, this.pastNames[0] as string);
     this.kvType = pastMeta?.type === 'float16' ? 'float16' : 'float32';
@@ -88,7 +94,10 @@ export class Decoder {
   emptyPast(): KvTensors {
     const out: KvTensors = new Map();
     for (const name of this.pastNames) {
-      out.set(name, floatTensor(this.ort, this.kvType, allocFloat(this.kvType, 0), [1, this.kvHeads, 0, this.headDim]));
+      out.set(
+        name,
+        floatTensor(this.ort, this.kvType, allocFloat(this.kvType, 0), [1, this.kvHeads, 0, this.headDim]),
+      );
     }
     return out;
   }
@@ -110,9 +119,13 @@ export class Decoder {
       out.dispose();
       return convertFloat(data, type, this.embedType);
     } catch (cause) {
-      throw new EngineError('inference-failed', 'Embedding the prompt failed. Reload the model and try again.', {
-        cause,
-      });
+      throw new EngineError(
+        'inference-failed',
+        'Embedding the prompt failed. Reload the model and try again.',
+        {
+          cause,
+        },
+      );
     } finally {
       input.dispose();
     }
@@ -131,7 +144,11 @@ export class Decoder {
       attention_mask: int64Tensor(this.ort, new Array<number>(total).fill(1), [1, total]),
     };
     if (this.hasPositionIds) {
-      feeds.position_ids = int64Tensor(this.ort, Array.from({ length: seqLen }, (_, i) => pastLen + i), [1, seqLen]);
+      feeds.position_ids = int64Tensor(
+        this.ort,
+        Array.from({ length: seqLen }, (_, i) => pastLen + i),
+        [1, seqLen],
+      );
     }
     if (this.hasLogitsToKeep) feeds.num_logits_to_keep = int64Tensor(this.ort, [1], []);
     if (this.hasUseCacheBranch) feeds.use_cache_branch = new this.ort.Tensor('bool', [pastLen > 0], [1]);
@@ -144,9 +161,13 @@ export class Decoder {
     try {
       result = (await this.session.run(feeds)) as Record<string, OrtTensor>;
     } catch (cause) {
-      throw new EngineError('inference-failed', 'The language model failed while generating. Try again or reload.', {
-        cause,
-      });
+      throw new EngineError(
+        'inference-failed',
+        'The language model failed while generating. Try again or reload.',
+        {
+          cause,
+        },
+      );
     } finally {
       for (const [name, t] of Object.entries(feeds)) if (!name.startsWith('past_key_values.')) t.dispose();
     }

@@ -32,7 +32,10 @@ import { buildTurnInput } from './turn-input';
 export interface EngineDeps {
   ort: OrtRuntime;
   /** Finds (downloading and verifying if needed) the model's files. Reports download progress. */
-  openSource(model: ModelRef, op: { signal?: AbortSignal; onProgress?: (e: LoadProgressEvent) => void }): Promise<ModelSource>;
+  openSource(
+    model: ModelRef,
+    op: { signal?: AbortSignal; onProgress?: (e: LoadProgressEvent) => void },
+  ): Promise<ModelSource>;
   /** Decodes a Blob / ImageBitmap / data URL into RGBA. Throw EngineError('bad-image') when it cannot. */
   decodeImage(input: ImageInput, signal?: AbortSignal): Promise<RawImage>;
   /** Picks the backend for a requested device ('auto' = WebGPU when available, else WASM). */
@@ -101,7 +104,9 @@ export function createEngine(deps: EngineDeps): EngineApi {
         dtype: { ...model.dtypes },
         maxImages: Math.max(
           1,
-          Math.floor((model.config.text.contextLength - 64) / Math.max(1, model.config.estimatedImageFeatures)),
+          Math.floor(
+            (model.config.text.contextLength - 64) / Math.max(1, model.config.estimatedImageFeatures),
+          ),
         ),
         contextLength: model.config.text.contextLength,
       },
@@ -131,11 +136,19 @@ export function createEngine(deps: EngineDeps): EngineApi {
     const pixels: PixelValues[] = [];
     for (const msg of request.messages) {
       if (typeof msg.content === 'string') continue;
-      for (const part of msg.content) if (part.type === 'image') pixels.push(await toPixels(part.image, m, signal));
+      for (const part of msg.content)
+        if (part.type === 'image') pixels.push(await toPixels(part.image, m, signal));
     }
     let input;
     try {
-      input = await buildTurnInput(m, request.messages, request.template ?? 'model', pixels, features, signal);
+      input = await buildTurnInput(
+        m,
+        request.messages,
+        request.template ?? 'model',
+        pixels,
+        features,
+        signal,
+      );
     } catch (error) {
       throw wrapError(error, 'inference-failed', 'Preparing the prompt failed. Try again.');
     }
@@ -163,7 +176,11 @@ export function createEngine(deps: EngineDeps): EngineApi {
       });
     } catch (error) {
       batcher.flush();
-      throw wrapError(error, 'inference-failed', 'Generating the answer failed. Try again or reload the model.');
+      throw wrapError(
+        error,
+        'inference-failed',
+        'Generating the answer failed. Try again or reload the model.',
+      );
     }
     batcher.flush();
     onEvent?.({ kind: 'done', usage: result.usage, finishReason: result.finishReason });

@@ -61,7 +61,10 @@ export function mergeImageRows(
     const f = features[k];
     if (!f) throw new EngineError('inference-failed', 'An image lost its features. Send the picture again.');
     if (f.dim !== hidden) {
-      throw new EngineError('bad-model', `Image features are ${f.dim} wide but the text model expects ${hidden}.`);
+      throw new EngineError(
+        'bad-model',
+        `Image features are ${f.dim} wide but the text model expects ${hidden}.`,
+      );
     }
     const from = Math.max(span.start, offset);
     const to = Math.min(span.start + span.length, offset + rows);
@@ -101,7 +104,12 @@ export async function generateTurn(
     const empty = kv.past === null ? decoder.emptyPast() : null;
     let step;
     try {
-      step = await decoder.step(embeds, fresh.length, kv.past ?? (empty as NonNullable<typeof empty>), reused);
+      step = await decoder.step(
+        embeds,
+        fresh.length,
+        kv.past ?? (empty as NonNullable<typeof empty>),
+        reused,
+      );
     } finally {
       if (empty) for (const t of empty.values()) t.dispose();
     }

@@ -23,7 +23,10 @@ export function validateRawImage(image: RawImage): void {
     throw new EngineError('bad-image', `The image is empty (${width}×${height}). Try another picture.`);
   }
   if (!data || data.length < width * height * 4) {
-    throw new EngineError('bad-image', 'The image data is incomplete. Try saving the picture again or pick another one.');
+    throw new EngineError(
+      'bad-image',
+      'The image data is incomplete. Try saving the picture again or pick another one.',
+    );
   }
 }
 
@@ -66,7 +69,11 @@ export function expandToSquare(img: U8Image, fill: readonly [number, number, num
 }
 
 /** Output size of the processor's resize step, following Python transformers (`int()` of the long side). */
-export function resizeTarget(width: number, height: number, size: ImagePreprocessConfig['size']): [number, number] {
+export function resizeTarget(
+  width: number,
+  height: number,
+  size: ImagePreprocessConfig['size'],
+): [number, number] {
   if ('shortestEdge' in size) {
     const s = size.shortestEdge;
     if (width <= height) return [s, Math.trunc((s * height) / width)];

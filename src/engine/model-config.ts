@@ -75,7 +75,8 @@ function str(value: unknown): string | undefined {
 
 function requireNum(o: Json, key: string, file: string): number {
   const v = num(o[key]);
-  if (v === undefined) throw new EngineError('bad-model', `The model's ${file} has no numeric "${key}". Re-export the model.`);
+  if (v === undefined)
+    throw new EngineError('bad-model', `The model's ${file} has no numeric "${key}". Re-export the model.`);
   return v;
 }
 
@@ -105,7 +106,8 @@ const DTYPES: readonly Dtype[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];
 const COMPONENTS: readonly Component[] = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'];
 
 function parseDtypeChoice(value: unknown): DtypeChoice | null {
-  if (typeof value === 'string') return (DTYPES as readonly string[]).includes(value) ? (value as Dtype) : null;
+  if (typeof value === 'string')
+    return (DTYPES as readonly string[]).includes(value) ? (value as Dtype) : null;
   const o = obj(value);
   const out: Partial<Record<Component, Dtype>> = {};
   for (const c of COMPONENTS) {
@@ -119,19 +121,26 @@ function parseDtypeChoice(value: unknown): DtypeChoice | null {
  * Image preprocessing settings. Pad mode is LLaVA-1.5's `image_aspect_ratio: "pad"` (config.json) or a
  * preprocessor that asks for `do_pad` (llava-hf's LlavaImageProcessor); everything else is the plain processor.
  */
-export function parseImagePreprocess(preprocessor: unknown, config: unknown, visionImageSize: number): ImagePreprocessConfig {
+export function parseImagePreprocess(
+  preprocessor: unknown,
+  config: unknown,
+  visionImageSize: number,
+): ImagePreprocessConfig {
   const p = obj(preprocessor);
   const c = obj(config);
   const sizeRaw = p.size ?? p.image_size;
   let size: ImagePreprocessConfig['size'];
   const sizeObj = obj(sizeRaw);
   if (typeof sizeRaw === 'number') size = { shortestEdge: sizeRaw };
-  else if (num(sizeObj.shortest_edge) !== undefined) size = { shortestEdge: num(sizeObj.shortest_edge) as number };
+  else if (num(sizeObj.shortest_edge) !== undefined)
+    size = { shortestEdge: num(sizeObj.shortest_edge) as number };
   else size = hw(sizeRaw) ?? { height: visionImageSize, width: visionImageSize };
   const doCenterCrop = p.do_center_crop === true;
-  const cropSize = hw(p.crop_size) ?? ('height' in size ? size : { height: size.shortestEdge, width: size.shortestEdge });
+  const cropSize =
+    hw(p.crop_size) ?? ('height' in size ? size : { height: size.shortestEdge, width: size.shortestEdge });
   const pad =
-    c.image_aspect_ratio === 'pad' || (p.do_pad === true && str(p.image_processor_type) === 'LlavaImageProcessor');
+    c.image_aspect_ratio === 'pad' ||
+    (p.do_pad === true && str(p.image_processor_type) === 'LlavaImageProcessor');
   return {
     mode: pad ? 'pad' : 'plain',
     doResize: p.do_resize !== false,
@@ -159,21 +168,33 @@ export function parseModelConfig(files: RawModelFiles): ModelConfig {
   const proc = obj(files.processorConfig);
   const tjs = obj(c['transformers.js_config']);
   if (Object.keys(t).length === 0) {
-    throw new EngineError('bad-model', 'The model has no text_config in config.json; it is not a LLaVA-family model.');
+    throw new EngineError(
+      'bad-model',
+      'The model has no text_config in config.json; it is not a LLaVA-family model.',
+    );
   }
   const imageTokenId = num(c.image_token_index) ?? num(c.image_token_id);
   if (imageTokenId === undefined) {
-    throw new EngineError('bad-model', 'The model has no image_token_index in config.json; it cannot take images.');
+    throw new EngineError(
+      'bad-model',
+      'The model has no image_token_index in config.json; it cannot take images.',
+    );
   }
   const hiddenSize = requireNum(t, 'hidden_size', 'text_config');
   const numAttentionHeads = requireNum(t, 'num_attention_heads', 'text_config');
   const imageSize = num(v.image_size) ?? 336;
   const patchSize = num(proc.patch_size) ?? num(v.patch_size) ?? 14;
-  const strategy = str(c.vision_feature_select_strategy) ?? str(proc.vision_feature_select_strategy) ?? 'default';
+  const strategy =
+    str(c.vision_feature_select_strategy) ?? str(proc.vision_feature_select_strategy) ?? 'default';
   const patches = Math.floor(imageSize / patchSize) ** 2;
   const hasCls = str(v.model_type) !== 'siglip_vision_model';
   const eos = idList(gen.eos_token_id);
-  const eosTokenIds = eos.length > 0 ? eos : idList(t.eos_token_id).length > 0 ? idList(t.eos_token_id) : idList(c.eos_token_id);
+  const eosTokenIds =
+    eos.length > 0
+      ? eos
+      : idList(t.eos_token_id).length > 0
+        ? idList(t.eos_token_id)
+        : idList(c.eos_token_id);
   return {
     modelType: str(c.model_type) ?? 'llava',
     imageTokenId,

@@ -43,7 +43,9 @@ async function readJson(source: ModelSource, path: string, signal?: AbortSignal)
   try {
     return JSON.parse(decoder.decode(bytes)) as unknown;
   } catch (cause) {
-    throw new EngineError('bad-model', `The model file ${path} is not valid JSON. Re-download the model.`, { cause });
+    throw new EngineError('bad-model', `The model file ${path} is not valid JSON. Re-download the model.`, {
+      cause,
+    });
   }
 }
 
@@ -53,7 +55,8 @@ async function readOptionalJson(source: ModelSource, path: string, signal?: Abor
 
 /** The chat template kept outside tokenizer_config.json (newer llava-hf repos keep it beside the processor). */
 async function readChatTemplate(source: ModelSource, signal?: AbortSignal): Promise<string | null> {
-  const json = (await readOptionalJson(source, 'chat_template.json', signal)) as { chat_template?: unknown } | undefined;
+  const json = (await readOptionalJson(source, 'chat_template.json', signal)) as
+    { chat_template?: unknown } | undefined;
   if (typeof json?.chat_template === 'string') return json.chat_template;
   if (await source.has('chat_template.jinja')) {
     return decoder.decode(await source.read('chat_template.jinja', signal ? { signal } : {}));
@@ -89,7 +92,8 @@ export async function loadModel(args: LoadModelArgs): Promise<LoadedModel> {
     (await readOptionalJson(source, 'tokenizer_config.json', signal)) ?? {},
     await readChatTemplate(source, signal),
   );
-  if (config.eosTokenIds.length === 0 && tokenizer.eosTokenId !== null) config.eosTokenIds = [tokenizer.eosTokenId];
+  if (config.eosTokenIds.length === 0 && tokenizer.eosTokenId !== null)
+    config.eosTokenIds = [tokenizer.eosTokenId];
   const imageToken = findImageToken(config, tokenizer);
   const choice = args.dtype ?? config.preferredDtype;
 
@@ -137,12 +141,19 @@ export async function loadModel(args: LoadModelArgs): Promise<LoadedModel> {
     throw error;
   }
   const [visionS, embedS, decoderS] = sessions as [LoadedSession, LoadedSession, LoadedSession];
-  const vision = new VisionEncoder(ort, visionS.session);
-  const dec = new Decoder(ort, embedS.session, decoderS.session, {
-    numKeyValueHeads: config.text.numKeyValueHeads,
-    headDim: config.text.headDim,
-    hiddenSize: config.text.hiddenSize,
-  });
+  let vision: VisionEncoder;
+  let dec: Decoder;
+  try {
+    vision = new VisionEncoder(ort, visionS.session);
+    dec = new Decoder(ort, embedS.session, decoderS.session, {
+      numKeyValueHeads: config.text.numKeyValueHeads,
+      headDim: config.text.headDim,
+      hiddenSize: config.text.hiddenSize,
+    });
+  } catch (error) {
+    await Promise.all(sessions.map((s) => s.session.release().catch(() => undefined)));
+    throw error;
+  }
   onProgress?.({ kind: 'ready', file: '', loaded, total: Math.max(total, loaded) });
   return {
     id: source.id,
@@ -152,7 +163,11 @@ export async function loadModel(args: LoadModelArgs): Promise<LoadedModel> {
     decoder: dec,
     imageToken,
     backend,
-    dtypes: { vision_encoder: visionS.dtype, embed_tokens: embedS.dtype, decoder_model_merged: decoderS.dtype },
+    dtypes: {
+      vision_encoder: visionS.dtype,
+      embed_tokens: embedS.dtype,
+      decoder_model_merged: decoderS.dtype,
+    },
     bytes: loaded,
     release: async () => {
       await Promise.all([vision.release(), dec.release()]);

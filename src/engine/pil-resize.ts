@@ -25,7 +25,7 @@ function sinc(x: number): number {
 
 const FILTERS: Record<number, Filter> = {
   1: { support: 3, kernel: (x) => (x > -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0) },
-  2: { support: 1, kernel: (x) => (x < 0 ? -x : x) < 1 ? 1 - Math.abs(x) : 0 },
+  2: { support: 1, kernel: (x) => ((x < 0 ? -x : x) < 1 ? 1 - Math.abs(x) : 0) },
   3: {
     support: 2,
     kernel: (x) => {
@@ -44,7 +44,7 @@ const FILTERS: Record<number, Filter> = {
       const t = Math.abs(x);
       if (t >= 1) return 0;
       if (t === 0) return 1;
-      return Math.sin(Math.PI * t) / (Math.PI * t) * (0.54 + 0.46 * Math.cos(Math.PI * t));
+      return (Math.sin(Math.PI * t) / (Math.PI * t)) * (0.54 + 0.46 * Math.cos(Math.PI * t));
     },
   },
 };
@@ -79,7 +79,9 @@ function precompute(inSize: number, outSize: number, filter: Filter): Coeffs {
     }
     for (let x = 0; x < ksize; x++) {
       const w = x < xmax ? (ww !== 0 ? (k[x] as number) / ww : (k[x] as number)) : 0;
-      weights[xx * ksize + x] = Math.trunc(w < 0 ? -0.5 + w * (1 << PRECISION_BITS) : 0.5 + w * (1 << PRECISION_BITS));
+      weights[xx * ksize + x] = Math.trunc(
+        w < 0 ? -0.5 + w * (1 << PRECISION_BITS) : 0.5 + w * (1 << PRECISION_BITS),
+      );
     }
     bounds[xx * 2] = xmin;
     bounds[xx * 2 + 1] = xmax;
@@ -105,7 +107,8 @@ function horizontal(src: U8Image, outWidth: number, c: Coeffs): U8Image {
       for (let ch = 0; ch < channels; ch++) {
         let ss = 1 << (PRECISION_BITS - 1);
         for (let x = 0; x < xmax; x++) {
-          ss += (src.data[y * rowIn + (x + xmin) * channels + ch] as number) * (c.weights[kOff + x] as number);
+          ss +=
+            (src.data[y * rowIn + (x + xmin) * channels + ch] as number) * (c.weights[kOff + x] as number);
         }
         out[(y * outWidth + xx) * channels + ch] = clip8(ss);
       }
@@ -124,7 +127,8 @@ function vertical(src: U8Image, outHeight: number, c: Coeffs): U8Image {
     const kOff = yy * c.ksize;
     for (let i = 0; i < row; i++) {
       let ss = 1 << (PRECISION_BITS - 1);
-      for (let y = 0; y < ymax; y++) ss += (src.data[(y + ymin) * row + i] as number) * (c.weights[kOff + y] as number);
+      for (let y = 0; y < ymax; y++)
+        ss += (src.data[(y + ymin) * row + i] as number) * (c.weights[kOff + y] as number);
       out[yy * row + i] = clip8(ss);
     }
   }

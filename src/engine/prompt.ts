@@ -71,7 +71,11 @@ export function templateUsesContentParts(template: string): boolean {
 }
 
 /** Messages in the shape chat templates expect: content parts for multimodal templates, else strings. */
-export function toTemplateMessages(messages: readonly ChatMessage[], parts: boolean, imageToken: string): Message[] {
+export function toTemplateMessages(
+  messages: readonly ChatMessage[],
+  parts: boolean,
+  imageToken: string,
+): Message[] {
   return messages.map((m) => {
     const images = imagesIn(m);
     const text = textOf(m, imageToken);

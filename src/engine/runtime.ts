@@ -1,7 +1,12 @@
 // Owns the injected-runtime contracts: the ONNX Runtime surface the engine uses and the backend descriptor.
 // Types only: it must not import a concrete runtime (the worker passes onnxruntime-web, Node tests onnxruntime-node).
 
-import type { InferenceSession, InferenceSessionFactory, Tensor, TensorConstructor } from 'onnxruntime-common';
+import type {
+  InferenceSession,
+  InferenceSessionFactory,
+  Tensor,
+  TensorConstructor,
+} from 'onnxruntime-common';
 import type { AdapterInfo, BackendName } from '../shared/protocol';
 
 /** The part of `typeof import('onnxruntime-common')` the engine needs; onnxruntime-node and onnxruntime-web both fit. */

@@ -29,7 +29,11 @@ export function createRng(seed: number): Rng {
  * HF RepetitionPenaltyLogitsProcessor: for every id already in the sequence, a positive logit is divided by the
  * penalty and a negative one multiplied by it. Works in place.
  */
-export function applyRepetitionPenalty(logits: Float32Array, seenIds: Iterable<number>, penalty: number): void {
+export function applyRepetitionPenalty(
+  logits: Float32Array,
+  seenIds: Iterable<number>,
+  penalty: number,
+): void {
   if (penalty === 1) return;
   const done = new Set<number>();
   for (const id of seenIds) {
@@ -55,6 +59,12 @@ export function argmax(logits: ArrayLike<number>): number {
 }
 
 /**
+ * Scaled logits this far below the best one (a probability ratio of e^-40) are left out before sorting: with a
+ * 150k vocabulary they carry under 1e-12 of the mass in all, and skipping them keeps sampling far from a full sort.
+ */
+const NEGLIGIBLE = 40;
+
+/**
  * Candidate ids and their probabilities after temperature, top-k and top-p, in descending probability order.
  * Follows HF's warpers: TopK keeps every logit >= the k-th largest; TopP removes the tokens whose cumulative
  * probability in ascending order is <= 1 - top_p, always keeping the most likely one.
@@ -63,9 +73,14 @@ export function candidateDistribution(
   logits: Float32Array,
   s: Pick<SamplerSettings, 'temperature' | 'topK' | 'topP'>,
 ): { ids: number[]; probs: number[] } {
-  const n = logits.length;
-  const order = Array.from({ length: n }, (_, i) => i);
+  const t = s.temperature;
+  let best = -Infinity;
+  for (let i = 0; i < logits.length; i++) best = Math.max(best, logits[i] as number);
+  const floor = best - NEGLIGIBLE * t;
+  const order: number[] = [];
+  for (let i = 0; i < logits.length; i++) if ((logits[i] as number) >= floor) order.push(i);
   order.sort((a, b) => (logits[b] as number) - (logits[a] as number) || a - b);
+  const n = order.length;
   let keep = n;
   if (s.topK > 0 && s.topK < n) {
     const kth = logits[order[s.topK - 1] as number] as number;
@@ -73,8 +88,7 @@ export function candidateDistribution(
     while (keep < n && (logits[order[keep] as number] as number) >= kth) keep++;
   }
   const ids = order.slice(0, keep);
-  const maxV = (logits[ids[0] as number] as number) / s.temperature;
-  let probs = ids.map((id) => Math.exp((logits[id] as number) / s.temperature - maxV));
+  let probs = ids.map((id) => Math.exp(((logits[id] as number) - best) / t));
   let sum = probs.reduce((a, b) => a + b, 0);
   probs = probs.map((p) => p / sum);
   if (s.topP < 1) {

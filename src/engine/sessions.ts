@@ -35,7 +35,11 @@ export function defaultDtype(backend: BackendDescriptor): Dtype {
  * Dtypes to try for one component, best first: the requested one, then sensible fallbacks. Half-precision
  * activations are dropped on a WebGPU adapter without shader-f16, where they cannot run.
  */
-export function dtypeCandidates(component: Component, choice: DtypeChoice | null, backend: BackendDescriptor): Dtype[] {
+export function dtypeCandidates(
+  component: Component,
+  choice: DtypeChoice | null,
+  backend: BackendDescriptor,
+): Dtype[] {
   const requested = (typeof choice === 'string' ? choice : choice?.[component]) ?? defaultDtype(backend);
   const list = [requested, ...FALLBACKS[requested]];
   const noF16 = backend.name === 'webgpu' && !backend.shaderF16;
@@ -132,13 +136,20 @@ export async function createComponentSession(args: CreateSessionArgs): Promise<L
         externalData.push({ path: f.slice(f.lastIndexOf('/') + 1), data });
       }
       throwIfAborted(signal);
-      session = await ort.InferenceSession.create(model, externalData.length > 0 ? { ...options, externalData } : options);
+      session = await ort.InferenceSession.create(
+        model,
+        externalData.length > 0 ? { ...options, externalData } : options,
+      );
     }
   } catch (cause) {
     if (signal?.aborted) throw cause;
     if (cause instanceof EngineError) throw cause;
-    throw new EngineError('bad-model', `The model file ${file} could not be opened on ${backend.name}. ` +
-      'Re-download the model or pick another precision.', { cause, details: { file, backend: backend.name } });
+    throw new EngineError(
+      'bad-model',
+      `The model file ${file} could not be opened on ${backend.name}. ` +
+        'Re-download the model or pick another precision.',
+      { cause, details: { file, backend: backend.name } },
+    );
   }
   return { component, dtype, file, session, bytes };
 }

@@ -92,11 +92,20 @@ export function allocFloat(type: FloatType, length: number): FloatData {
 
 /** An int64 tensor of shape `dims` from plain numbers. */
 export function int64Tensor(ort: OrtRuntime, values: readonly number[], dims: readonly number[]): OrtTensor {
-  return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+  return new ort.Tensor(
+    'int64',
+    BigInt64Array.from(values, (v) => BigInt(v)),
+    dims,
+  );
 }
 
 /** A float tensor of the given element type. */
-export function floatTensor(ort: OrtRuntime, type: FloatType, data: FloatData, dims: readonly number[]): OrtTensor {
+export function floatTensor(
+  ort: OrtRuntime,
+  type: FloatType,
+  data: FloatData,
+  dims: readonly number[],
+): OrtTensor {
   return type === 'float16'
     ? new ort.Tensor('float16', data as Uint16Array, dims)
     : new ort.Tensor('float32', data as Float32Array, dims);
@@ -109,7 +118,8 @@ export function floatTensor(ort: OrtRuntime, type: FloatType, data: FloatData, d
 export async function sliceSequence(ort: OrtRuntime, tensor: OrtTensor, length: number): Promise<OrtTensor> {
   const [b, h, s, d] = tensor.dims as [number, number, number, number];
   const { data: raw } = await readFloatData(tensor);
-  const out = raw instanceof Uint16Array ? new Uint16Array(b * h * length * d) : new Float32Array(b * h * length * d);
+  const out =
+    raw instanceof Uint16Array ? new Uint16Array(b * h * length * d) : new Float32Array(b * h * length * d);
   for (let bh = 0; bh < b * h; bh++) {
     out.set(raw.subarray(bh * s * d, bh * s * d + length * d), bh * length * d);
   }

@@ -14,7 +14,10 @@ export interface TextTokenizer {
   /** Id of an exact token string, or null when the vocabulary has no such token. */
   tokenToId(token: string): number | null;
   /** Renders a Jinja chat template (the model's own unless `template` is given) without tokenising. */
-  renderChatTemplate(messages: Message[], options: { addGenerationPrompt: boolean; template?: string }): string;
+  renderChatTemplate(
+    messages: Message[],
+    options: { addGenerationPrompt: boolean; template?: string },
+  ): string;
   readonly chatTemplate: string | null;
   readonly bosToken: string | null;
   readonly eosTokenId: number | null;
@@ -49,9 +52,13 @@ export function createTokenizer(
   try {
     tok = new (tokenizerClass(config))(tokenizerJson, config);
   } catch (cause) {
-    throw new EngineError('bad-model', 'The model\'s tokenizer files could not be read. Re-download the model.', {
-      cause,
-    });
+    throw new EngineError(
+      'bad-model',
+      "The model's tokenizer files could not be read. Re-download the model.",
+      {
+        cause,
+      },
+    );
   }
   const template = typeof tok.chat_template === 'string' ? tok.chat_template : null;
   const vocab = tok.get_vocab();

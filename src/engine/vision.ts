@@ -53,15 +53,24 @@ export class VisionEncoder {
     try {
       const result = await this.session.run({ [this.inputName]: input });
       out = result[this.outputName] as OrtTensor | undefined;
-      for (const [name, value] of Object.entries(result)) if (name !== this.outputName) (value as OrtTensor).dispose();
+      for (const [name, value] of Object.entries(result))
+        if (name !== this.outputName) (value as OrtTensor).dispose();
     } catch (cause) {
-      throw new EngineError('inference-failed', 'The vision encoder failed on this image. Try another picture.', {
-        cause,
-      });
+      throw new EngineError(
+        'inference-failed',
+        'The vision encoder failed on this image. Try another picture.',
+        {
+          cause,
+        },
+      );
     } finally {
       input.dispose();
     }
-    if (!out) throw new EngineError('bad-model', 'The vision encoder returned no image features. Re-export the model.');
+    if (!out)
+      throw new EngineError(
+        'bad-model',
+        'The vision encoder returned no image features. Re-export the model.',
+      );
     const dims = out.dims;
     const dim = dims[dims.length - 1] as number;
     // A copy, so the features can be cached after the tensor is released.

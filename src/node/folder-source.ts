@@ -15,7 +15,8 @@ export function folderSource(dir: string, id = basename(resolve(dir))): ModelSou
   const full = (path: string): string => {
     const p = resolve(root, path);
     // Paths come from the engine, but never let one escape the folder.
-    if (p !== root && !p.startsWith(root + sep)) throw new EngineError('bad-model', `Invalid model path: ${path}`);
+    if (p !== root && !p.startsWith(root + sep))
+      throw new EngineError('bad-model', `Invalid model path: ${path}`);
     return p;
   };
   const size = async (path: string): Promise<number | null> => {

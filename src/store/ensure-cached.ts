@@ -29,7 +29,7 @@ import { listHubFiles, listManifest } from './listing';
 import { baseUrlOf, fileUrl, modelIdOf } from './model-ref';
 import { ProgressTracker } from './progress';
 import { checkQuota, defaultStorage, requestPersistence, type StorageLike } from './quota';
-import { readStoredFile } from './store-source';
+import { openStoreSource, readStoredFile, type StoreSource } from './store-source';
 
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
 
@@ -289,4 +289,17 @@ export async function ensureCached(ref: ModelRef, options: EnsureCachedOptions =
   await store.putModel(final);
   const sized = final.files.map((f) => ({ path: f.path, size: f.size ?? 0 }));
   return { id, ref, dtype: dtypes, files: sized, bytes: sized.reduce((n, f) => n + f.size, 0) };
+}
+
+/**
+ * What the engine worker's `openSource` should be: makes sure the model is stored (downloading what is missing, with
+ * progress) and returns its ModelSource over the store, so every byte the engine reads comes from IndexedDB.
+ * Throws what {@link ensureCached} throws.
+ */
+export async function openCachedSource(
+  model: ModelRef,
+  options: EnsureCachedOptions = {},
+): Promise<StoreSource> {
+  const cached = await ensureCached(model, options);
+  return openStoreSource(cached.id, options.store ? { store: options.store } : {});
 }

@@ -178,6 +178,10 @@ describe('engine worker in Chromium', () => {
     expect(result.message.content).toBe(expectedFirst.message.content);
     expect(result.usage.completionTokens).toBe(expectedFirst.usage.completionTokens);
     const warm = expectOk((await env.call('chat', { ...firstTurn('raw'), conversationId: 'wasm-warm', sampling: { maxNewTokens: 24 } })).outcome, env.browser.logs);
+    const aborted = await env.call('chat', { ...firstTurn(), sampling: { maxNewTokens: 400 } }, { interrupt: 'abort', after: 1 });
+    expect(aborted.outcome).toMatchObject({ ok: false, error: { name: 'AbortError' } });
+    const done = aborted.events.find((event) => event.kind === 'done');
+    expect(done?.kind === 'done' && done.usage.completionTokens).toBeLessThan(400);
     measured.push(`wasm (${status.threads} threads): ttft ${warm.usage.timeToFirstTokenMs.toFixed(0)} ms, ${msPerToken(warm).toFixed(2)} ms/token`);
   });
 

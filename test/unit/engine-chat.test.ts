@@ -28,8 +28,16 @@ describe('engine chat', () => {
   it('loads with progress events and reports its status', async () => {
     const engine = folderEngine(dir);
     const events: LoadProgressEvent[] = [];
-    const status = await engine.load({ kind: 'local', id: 'x' }, { dtype: 'fp32' }, { onEvent: (e) => events.push(e) });
-    expect(status.model?.dtype).toEqual({ vision_encoder: 'fp32', embed_tokens: 'fp32', decoder_model_merged: 'fp32' });
+    const status = await engine.load(
+      { kind: 'local', id: 'x' },
+      { dtype: 'fp32' },
+      { onEvent: (e) => events.push(e) },
+    );
+    expect(status.model?.dtype).toEqual({
+      vision_encoder: 'fp32',
+      embed_tokens: 'fp32',
+      decoder_model_merged: 'fp32',
+    });
     expect(status.model?.contextLength).toBe(512);
     expect(status.backend).toBe('cpu');
     expect(status.memoryEstimateBytes).toBeGreaterThan(100_000);
@@ -47,7 +55,10 @@ describe('engine chat', () => {
   it('answers with text, usage and token events that add up to the answer', async () => {
     const engine = await loadedEngine(dir);
     const events: GenerationEvent[] = [];
-    const r = await engine.chat({ messages: question(), sampling: { maxNewTokens: 12 } }, { onEvent: (e) => events.push(e) });
+    const r = await engine.chat(
+      { messages: question(), sampling: { maxNewTokens: 12 } },
+      { onEvent: (e) => events.push(e) },
+    );
     expect(r.finishReason).toBe('length');
     expect(r.usage.completionTokens).toBe(12);
     expect(r.usage.promptTokens).toBeGreaterThan(16);
@@ -62,15 +73,27 @@ describe('engine chat', () => {
   it('batches token events: with a long interval, the first delta then one flush at the end', async () => {
     const engine = await loadedEngine(dir, { tokenEventIntervalMs: 1e9 });
     const events: GenerationEvent[] = [];
-    const r = await engine.chat({ messages: question(), sampling: { maxNewTokens: 12 } }, { onEvent: (e) => events.push(e) });
+    const r = await engine.chat(
+      { messages: question(), sampling: { maxNewTokens: 12 } },
+      { onEvent: (e) => events.push(e) },
+    );
     expect(events.map((e) => e.kind)).toEqual(['token', 'token', 'done']);
-    expect(events.slice(0, 2).map((e) => (e.kind === 'token' ? e.text : '')).join('')).toBe(r.message.content);
+    expect(
+      events
+        .slice(0, 2)
+        .map((e) => (e.kind === 'token' ? e.text : ''))
+        .join(''),
+    ).toBe(r.message.content);
   });
 
   it('TextBatcher sends at most one event per interval and flushes the rest', () => {
     let t = 0;
     const sent: string[] = [];
-    const b = new TextBatcher((s) => sent.push(s), () => t, 16);
+    const b = new TextBatcher(
+      (s) => sent.push(s),
+      () => t,
+      16,
+    );
     b.push('a');
     t = 5;
     b.push('b');
@@ -89,8 +112,14 @@ describe('engine chat', () => {
     const a = await engine.chat({ messages: question(), sampling: { maxNewTokens: 10 } });
     const b = await engine.chat({ messages: question(), sampling: { maxNewTokens: 10 } });
     expect(b.message.content).toBe(a.message.content);
-    const s1 = await engine.chat({ messages: question(), sampling: { maxNewTokens: 10, temperature: 1, seed: 5 } });
-    const s2 = await engine.chat({ messages: question(), sampling: { maxNewTokens: 10, temperature: 1, seed: 5 } });
+    const s1 = await engine.chat({
+      messages: question(),
+      sampling: { maxNewTokens: 10, temperature: 1, seed: 5 },
+    });
+    const s2 = await engine.chat({
+      messages: question(),
+      sampling: { maxNewTokens: 10, temperature: 1, seed: 5 },
+    });
     expect(s2.message.content).toBe(s1.message.content);
   });
 
@@ -114,15 +143,23 @@ describe('engine chat', () => {
     expect(done?.kind === 'done' && done.usage.completionTokens).toBeLessThan(40);
     expect((await engine.status()).model).not.toBeNull();
     // Same conversation again: the cache holds the aborted partial answer and must not leak into this one.
-    const again = await engine.chat({ messages: question(), sampling: { maxNewTokens: 12 }, conversationId: 'c' });
-    const fresh = await (await loadedEngine(dir)).chat({ messages: question(), sampling: { maxNewTokens: 12 } });
+    const again = await engine.chat({
+      messages: question(),
+      sampling: { maxNewTokens: 12 },
+      conversationId: 'c',
+    });
+    const fresh = await (
+      await loadedEngine(dir)
+    ).chat({ messages: question(), sampling: { maxNewTokens: 12 } });
     expect(again.message.content).toBe(fresh.message.content);
     expect(again.usage.reusedPromptTokens).toBe(again.usage.promptTokens - 1);
   });
 
   it('rejects an already aborted signal before doing any work', async () => {
     const engine = await loadedEngine(dir);
-    await expect(engine.chat({ messages: question() }, { signal: AbortSignal.abort() })).rejects.toSatisfy(isAbortError);
+    await expect(engine.chat({ messages: question() }, { signal: AbortSignal.abort() })).rejects.toSatisfy(
+      isAbortError,
+    );
   });
 
   it('stops at the EOS of generation_config (a list) with finishReason stop', async () => {
@@ -131,8 +168,13 @@ describe('engine chat', () => {
     // Make the 4th token the model picks greedily an end-of-sequence token.
     const ids = await greedyIds(4);
     expect(ids).toHaveLength(4);
-    const gen = JSON.parse(readFileSync(path.join(dir, 'generation_config.json'), 'utf8')) as Record<string, unknown>;
-    const eosEngine = await loadedEngine(withJson(folderSource(dir), { 'generation_config.json': { ...gen, eos_token_id: [2, ids[3]] } }));
+    const gen = JSON.parse(readFileSync(path.join(dir, 'generation_config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const eosEngine = await loadedEngine(
+      withJson(folderSource(dir), { 'generation_config.json': { ...gen, eos_token_id: [2, ids[3]] } }),
+    );
     const r = await eosEngine.chat({ messages: question(), sampling: { maxNewTokens: 8 } });
     expect(r.finishReason).toBe('stop');
     expect(r.usage.completionTokens).toBe(4);
@@ -142,7 +184,8 @@ describe('engine chat', () => {
 
   it('stops at a stop string and leaves it out of the answer', async () => {
     const engine = await loadedEngine(dir);
-    const full = (await engine.chat({ messages: question(), sampling: { maxNewTokens: 16 } })).message.content;
+    const full = (await engine.chat({ messages: question(), sampling: { maxNewTokens: 16 } })).message
+      .content;
     const stop = full.slice(Math.floor(full.length / 2), Math.floor(full.length / 2) + 2);
     const cut = full.indexOf(stop);
     const r = await engine.chat({ messages: question(), sampling: { maxNewTokens: 16, stop: [stop] } });
@@ -170,10 +213,22 @@ describe('engine chat', () => {
   it('throws bad-image for a truncated picture or one the decoder cannot read, and keeps working', async () => {
     const engine = await loadedEngine(dir);
     const broken = { width: 10, height: 10, data: new Uint8Array(7) };
-    await expect(engine.chat({ messages: [imageQuestion(broken, 'hi')] })).rejects.toMatchObject({ code: 'bad-image' });
+    await expect(engine.chat({ messages: [imageQuestion(broken, 'hi')] })).rejects.toMatchObject({
+      code: 'bad-image',
+    });
     const blob = new Blob([new Uint8Array([1, 2, 3])]);
     await expect(
-      engine.chat({ messages: [{ role: 'user', content: [{ type: 'image', image: blob }, { type: 'text', text: 'hi' }] }] }),
+      engine.chat({
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'image', image: blob },
+              { type: 'text', text: 'hi' },
+            ],
+          },
+        ],
+      }),
     ).rejects.toMatchObject({ code: 'bad-image' });
     const ok = await engine.chat({ messages: question(), sampling: { maxNewTokens: 2 } });
     expect(ok.usage.completionTokens).toBe(2);
@@ -183,7 +238,15 @@ describe('engine chat', () => {
     const img = picture(40, 24);
     const engine = await loadedEngine(dir, { decodeImage: async () => img });
     const viaBlob = await engine.chat({
-      messages: [{ role: 'user', content: [{ type: 'image', image: new Blob([]) }, { type: 'text', text: 'What is in the picture?' }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image', image: new Blob([]) },
+            { type: 'text', text: 'What is in the picture?' },
+          ],
+        },
+      ],
       sampling: { maxNewTokens: 6 },
     });
     const direct = await engine.chat({ messages: question(), sampling: { maxNewTokens: 6 } });
@@ -194,7 +257,13 @@ describe('engine chat', () => {
 /** The greedy ids of the first `n` answer tokens, from the engine's own turn pipeline. */
 async function greedyIds(n: number): Promise<number[]> {
   const m = await loadModel({ ort, source: folderSource(dir), backend: CPU_BACKEND, dtype: 'fp32' });
-  const input = await buildTurnInput(m, question(), 'model', [preprocessImage(picture(40, 24), m.config.image)], null);
+  const input = await buildTurnInput(
+    m,
+    question(),
+    'model',
+    [preprocessImage(picture(40, 24), m.config.image)],
+    null,
+  );
   const r = await generateTurn(ort, m.decoder, m.config.text.hiddenSize, new ConversationKv(), input, {
     sampler: new Sampler(samplerSettings({ seed: 0 })),
     maxNewTokens: n,

@@ -121,8 +121,8 @@ describe('model config', () => {
     expect(() => parseModelConfig({ config: { model_type: 'llama' } })).toThrowError(
       expect.objectContaining({ code: 'bad-model' }),
     );
-    expect(() => parseModelConfig({ config: { ...llava15.config, image_token_index: undefined } })).toThrowError(
-      expect.objectContaining({ code: 'bad-model' }),
-    );
+    expect(() =>
+      parseModelConfig({ config: { ...llava15.config, image_token_index: undefined } }),
+    ).toThrowError(expect.objectContaining({ code: 'bad-model' }));
   });
 });

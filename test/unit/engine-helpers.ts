@@ -19,12 +19,20 @@ export const CPU_BACKEND: BackendDescriptor = {
 
 /** Deterministic RGBA noise of the given size. */
 export function picture(w: number, h: number, seed = 1): RawImage {
-  const data = new Uint8ClampedArray(w * h * 4).map((_, i) => (i * i * 7 + i * (31 + seed) + 11 * seed) % 256);
+  const data = new Uint8ClampedArray(w * h * 4).map(
+    (_, i) => (i * i * 7 + i * (31 + seed) + 11 * seed) % 256,
+  );
   return { width: w, height: h, data };
 }
 
 export function imageQuestion(image: RawImage, text: string): ChatMessage {
-  return { role: 'user', content: [{ type: 'image', image }, { type: 'text', text }] };
+  return {
+    role: 'user',
+    content: [
+      { type: 'image', image },
+      { type: 'text', text },
+    ],
+  };
 }
 
 /** A source that answers some JSON files with replaced content (e.g. another eos_token_id). */
@@ -59,7 +67,10 @@ export function folderEngine(
   });
 }
 
-export async function loadedEngine(dir: string | ModelSource, extra: Parameters<typeof folderEngine>[1] = {}) {
+export async function loadedEngine(
+  dir: string | ModelSource,
+  extra: Parameters<typeof folderEngine>[1] = {},
+) {
   const engine = folderEngine(dir, extra);
   await engine.load({ kind: 'local', id: 'test' }, { dtype: 'fp32' });
   return engine;

@@ -9,7 +9,8 @@ import { imageQuestion, loadedEngine, picture } from './engine-helpers';
 
 function kvTensor(seq: number, fill: (h: number, s: number, d: number) => number) {
   const data = new Float32Array(2 * seq * 3);
-  for (let h = 0; h < 2; h++) for (let s = 0; s < seq; s++) for (let d = 0; d < 3; d++) data[(h * seq + s) * 3 + d] = fill(h, s, d);
+  for (let h = 0; h < 2; h++)
+    for (let s = 0; s < seq; s++) for (let d = 0; d < 3; d++) data[(h * seq + s) * 3 + d] = fill(h, s, d);
   return new ort.Tensor('float32', data, [1, 2, seq, 3]);
 }
 
@@ -18,7 +19,11 @@ describe('ConversationKv', () => {
 
   it('finds the longest common prefix of ids, cut at the start of an image that changed', () => {
     const kv = new ConversationKv();
-    kv.append(new Map([['past_key_values.0.key', kvTensor(8, () => 0)]]), [1, 5, 9, 9, 9, 7, 4, 3], [span(2, 3, 'A')]);
+    kv.append(
+      new Map([['past_key_values.0.key', kvTensor(8, () => 0)]]),
+      [1, 5, 9, 9, 9, 7, 4, 3],
+      [span(2, 3, 'A')],
+    );
     expect(kv.commonPrefix([1, 5, 9, 9, 9, 7, 4, 3, 8], [span(2, 3, 'A')])).toBe(8);
     expect(kv.commonPrefix([1, 5, 9, 9, 9, 7, 6], [span(2, 3, 'A')])).toBe(6);
     expect(kv.commonPrefix([1, 5, 9, 9, 9, 7, 4, 3], [span(2, 3, 'B')])).toBe(2);
@@ -41,7 +46,9 @@ describe('ConversationKv', () => {
     expect(kv.tokens).toEqual([1, 2, 3]);
     const key = kv.past?.get('past_key_values.0.key');
     expect(key?.dims).toEqual([1, 2, 3, 3]);
-    expect(Array.from(key?.data as Float32Array)).toEqual(Array.from(kvTensor(3, value).data as Float32Array));
+    expect(Array.from(key?.data as Float32Array)).toEqual(
+      Array.from(kvTensor(3, value).data as Float32Array),
+    );
     expect((kv.past?.get('past_key_values.0.value')?.data as Float32Array)[5]).toBe(-(0 + 10 + 2));
   });
 
@@ -75,7 +82,11 @@ describe('engine multi-turn reuse', () => {
 
   it('a follow-up reuses the cached prompt (image included) and answers exactly like a full recompute', async () => {
     const engine = await loadedEngine(dir);
-    const first = await engine.chat({ messages: turn1(), sampling: { maxNewTokens: 10 }, conversationId: 'x' });
+    const first = await engine.chat({
+      messages: turn1(),
+      sampling: { maxNewTokens: 10 },
+      conversationId: 'x',
+    });
     expect(first.usage.reusedPromptTokens).toBe(0);
     const second = await engine.chat({
       messages: turn2(first.message.content),
@@ -84,21 +95,29 @@ describe('engine multi-turn reuse', () => {
     });
     // At least the first turn's whole prompt (system, image rows, question) came from the cache.
     expect(second.usage.reusedPromptTokens).toBeGreaterThanOrEqual(first.usage.promptTokens);
-    const fresh = await (await loadedEngine(dir)).chat({ messages: turn2(first.message.content), sampling: { maxNewTokens: 10 } });
+    const fresh = await (
+      await loadedEngine(dir)
+    ).chat({ messages: turn2(first.message.content), sampling: { maxNewTokens: 10 } });
     expect(fresh.usage.reusedPromptTokens).toBe(0);
     expect(second.message.content).toBe(fresh.message.content);
   });
 
   it('a different image in the same conversation is not mistaken for the cached one', async () => {
     const engine = await loadedEngine(dir);
-    const first = await engine.chat({ messages: turn1(), sampling: { maxNewTokens: 4 }, conversationId: 'y' });
+    const first = await engine.chat({
+      messages: turn1(),
+      sampling: { maxNewTokens: 4 },
+      conversationId: 'y',
+    });
     const other = picture(40, 24, 7);
     const second = await engine.chat({
       messages: turn2(first.message.content, other),
       sampling: { maxNewTokens: 10 },
       conversationId: 'y',
     });
-    const fresh = await (await loadedEngine(dir)).chat({
+    const fresh = await (
+      await loadedEngine(dir)
+    ).chat({
       messages: turn2(first.message.content, other),
       sampling: { maxNewTokens: 10 },
     });
@@ -110,10 +129,18 @@ describe('engine multi-turn reuse', () => {
   it('forget() drops the cache of a conversation', async () => {
     const engine = await loadedEngine(dir);
     await engine.chat({ messages: turn1(), sampling: { maxNewTokens: 4 }, conversationId: 'z' });
-    const again = await engine.chat({ messages: turn1(), sampling: { maxNewTokens: 4 }, conversationId: 'z' });
+    const again = await engine.chat({
+      messages: turn1(),
+      sampling: { maxNewTokens: 4 },
+      conversationId: 'z',
+    });
     expect(again.usage.reusedPromptTokens).toBe(again.usage.promptTokens - 1);
     await engine.forget('z');
-    const afterForget = await engine.chat({ messages: turn1(), sampling: { maxNewTokens: 4 }, conversationId: 'z' });
+    const afterForget = await engine.chat({
+      messages: turn1(),
+      sampling: { maxNewTokens: 4 },
+      conversationId: 'z',
+    });
     expect(afterForget.usage.reusedPromptTokens).toBe(0);
     expect(afterForget.message.content).toBe(again.message.content);
   });

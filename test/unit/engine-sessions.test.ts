@@ -25,7 +25,13 @@ const WASM: BackendDescriptor = { ...CPU_BACKEND, name: 'wasm', executionProvide
 async function run(ort: OrtRuntime, source: ModelSource, backend: BackendDescriptor, dtype: Dtype) {
   const m = await loadModel({ ort, source, backend, dtype });
   const img = picture(32, 32, 3);
-  const input = await buildTurnInput(m, [imageQuestion(img, 'What is it?')], 'model', [preprocessImage(img, m.config.image)], null);
+  const input = await buildTurnInput(
+    m,
+    [imageQuestion(img, 'What is it?')],
+    'model',
+    [preprocessImage(img, m.config.image)],
+    null,
+  );
   let first = new Float32Array(0);
   const r = await generateTurn(ort, m.decoder, m.config.text.hiddenSize, new ConversationKv(), input, {
     sampler: new Sampler(samplerSettings({ seed: 0 })),
@@ -45,7 +51,8 @@ async function run(ort: OrtRuntime, source: ModelSource, backend: BackendDescrip
   return { ids: r.ids, first, dtypes: m.dtypes, bytes: m.bytes };
 }
 
-const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((d, v, i) => Math.max(d, Math.abs(v - (b[i] as number))), 0);
+const maxDiff = (a: Float32Array, b: Float32Array) =>
+  a.reduce((d, v, i) => Math.max(d, Math.abs(v - (b[i] as number))), 0);
 
 let dir: string;
 let fp32: Awaited<ReturnType<typeof run>>;
@@ -59,7 +66,11 @@ beforeAll(async () => {
 describe('dtype variants', () => {
   it('the fixture really has external data next to every variant', () => {
     const files = readdirSync(path.join(dir, 'onnx'));
-    for (const f of ['decoder_model_merged_q4.onnx_data', 'decoder_model_merged_quantized.onnx_data', 'vision_encoder.onnx_data']) {
+    for (const f of [
+      'decoder_model_merged_q4.onnx_data',
+      'decoder_model_merged_quantized.onnx_data',
+      'vision_encoder.onnx_data',
+    ]) {
       expect(files).toContain(f);
     }
   });
@@ -87,7 +98,13 @@ describe('dtype variants', () => {
 
   it('orders candidates sensibly and skips half precision on WebGPU without shader-f16', () => {
     expect(dtypeCandidates('decoder_model_merged', 'q4', CPU_BACKEND)[0]).toBe('q4');
-    expect(dtypeCandidates('vision_encoder', { vision_encoder: 'fp16' }, CPU_BACKEND)).toEqual(['fp16', 'fp32', 'q4f16', 'q8', 'q4']);
+    expect(dtypeCandidates('vision_encoder', { vision_encoder: 'fp16' }, CPU_BACKEND)).toEqual([
+      'fp16',
+      'fp32',
+      'q4f16',
+      'q8',
+      'q4',
+    ]);
     const gpu: BackendDescriptor = { ...CPU_BACKEND, name: 'webgpu', shaderF16: false };
     expect(dtypeCandidates('vision_encoder', 'fp16', gpu)).toEqual(['fp32', 'q8', 'q4']);
     expect(dtypeCandidates('embed_tokens', null, gpu)[0]).toBe('q4');
@@ -121,7 +138,9 @@ describe('external data', () => {
       read: async (p) => (p.endsWith('.onnx') ? new Uint8Array([1, 2, 3]) : src.read(p)),
       has: src.has.bind(src),
     };
-    await expect(loadModel({ ort: ortWeb, source: broken, backend: WASM, dtype: 'fp32' })).rejects.toMatchObject({
+    await expect(
+      loadModel({ ort: ortWeb, source: broken, backend: WASM, dtype: 'fp32' }),
+    ).rejects.toMatchObject({
       code: 'bad-model',
     });
   });

@@ -24,12 +24,20 @@ import type { ChatMessage, RawImage } from '../../src/shared/protocol';
 import { getTinyModel } from '../fixtures/tiny-model';
 import { offlineModelId } from '../fixtures/transformers-offline';
 
-const CPU: BackendDescriptor = { name: 'cpu', executionProviders: ['cpu'], keepKvOnDevice: false, adapter: null, shaderF16: false };
+const CPU: BackendDescriptor = {
+  name: 'cpu',
+  executionProviders: ['cpu'],
+  keepKvOnDevice: false,
+  adapter: null,
+  shaderF16: false,
+};
 const MAX_NEW = 16;
 const LOGIT_TOLERANCE = 1e-4;
 
 function picture(w: number, h: number, seed: number): RawImage {
-  const data = new Uint8ClampedArray(w * h * 4).map((_, i) => (i * i * 7 + i * (31 + seed) + 11 * seed) % 256);
+  const data = new Uint8ClampedArray(w * h * 4).map(
+    (_, i) => (i * i * 7 + i * (31 + seed) + 11 * seed) % 256,
+  );
   return { width: w, height: h, data };
 }
 
@@ -68,7 +76,11 @@ async function theirs(side: Side, image: RawImage, prompt: string) {
     ids,
     logits: last,
     generated,
-    pixels: { data: pixels.data as Float32Array, height: pixels.dims[2] as number, width: pixels.dims[3] as number },
+    pixels: {
+      data: pixels.data as Float32Array,
+      height: pixels.dims[2] as number,
+      width: pixels.dims[3] as number,
+    },
   };
 }
 
@@ -124,7 +136,13 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as const) {
     for (const c of cases) {
       it(`${c.name}: same prompt ids, first logits within ${LOGIT_TOLERANCE}, same greedy tokens`, async () => {
         const messages: ChatMessage[] = [
-          { role: 'user', content: [{ type: 'image', image: c.image }, { type: 'text', text: c.question }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'image', image: c.image },
+              { type: 'text', text: c.question },
+            ],
+          },
         ];
         const prompt = renderPrompt(messages, 'model', side.ours.tokenizer, side.ours.imageToken).text;
         const t = await theirs(side, c.image, prompt);
@@ -149,7 +167,13 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as const) {
       for (const [turn, q] of questions.entries()) {
         messages.push(
           turn === 0
-            ? { role: 'user', content: [{ type: 'image', image }, { type: 'text', text: q }] }
+            ? {
+                role: 'user',
+                content: [
+                  { type: 'image', image },
+                  { type: 'text', text: q },
+                ],
+              }
             : { role: 'user', content: q },
         );
         const prompt = renderPrompt(messages, 'model', side.ours.tokenizer, side.ours.imageToken).text;
@@ -158,10 +182,13 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as const) {
         const input = await buildTurnInput(side.ours, messages, 'model', [pixels], null);
         expect(input.ids).toEqual(t.ids);
         const o = await ours(side, input, kv);
-        if (turn > 0) expect(o.usage.reusedPromptTokens).toBeGreaterThan(input.spans[0]!.start + input.spans[0]!.length);
+        if (turn > 0)
+          expect(o.usage.reusedPromptTokens).toBeGreaterThan(input.spans[0]!.start + input.spans[0]!.length);
         expect(logitDiff(o.first, t.logits)).toBeLessThan(LOGIT_TOLERANCE);
         expect(withEos(o.ids, o.finishReason, side.ours.config.eosTokenIds)).toEqual(t.generated);
-        figures.push(`${preset} turn ${turn + 1}: reused ${o.usage.reusedPromptTokens}/${o.usage.promptTokens} prompt tokens`);
+        figures.push(
+          `${preset} turn ${turn + 1}: reused ${o.usage.reusedPromptTokens}/${o.usage.promptTokens} prompt tokens`,
+        );
         messages.push({ role: 'assistant', content: o.text });
       }
     });
@@ -180,7 +207,13 @@ describe('parity through the public engine API (our own preprocessing)', () => {
     await engine.load({ kind: 'local', id: 'tiny' }, { dtype: 'fp32' });
     const image = picture(32, 32, 9);
     const messages: ChatMessage[] = [
-      { role: 'user', content: [{ type: 'image', image }, { type: 'text', text: 'What do you see?' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'image', image },
+          { type: 'text', text: 'What do you see?' },
+        ],
+      },
     ];
     const result = await engine.chat({ messages, sampling: { maxNewTokens: MAX_NEW } });
     const { tokenizer, imageToken, config } = side.ours;
@@ -195,5 +228,7 @@ describe('parity through the public engine API (our own preprocessing)', () => {
 });
 
 afterAll(() => {
-  console.info(`[parity] max |Δlogit| over all cases: ${maxLogitDiff.toExponential(2)}\n${figures.join('\n')}`);
+  console.info(
+    `[parity] max |Δlogit| over all cases: ${maxLogitDiff.toExponential(2)}\n${figures.join('\n')}`,
+  );
 });

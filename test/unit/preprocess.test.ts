@@ -44,7 +44,9 @@ interface Fixture {
 const fixtures: Record<'clip' | 'siglip', Fixture> = {} as Record<'clip' | 'siglip', Fixture>;
 
 async function hfPixels(f: Fixture, img: RawImage) {
-  const out = await f.processor.image_processor(new HfRawImage(img.data, img.width, img.height, 4));
+  const imageProcessor = f.processor.image_processor;
+  if (!imageProcessor) throw new Error('The LLaVA processor has no image processor.');
+  const out = await imageProcessor(new HfRawImage(img.data, img.width, img.height, 4));
   return { data: out.pixel_values.data as Float32Array, dims: out.pixel_values.dims };
 }
 
@@ -70,16 +72,16 @@ describe('Pillow-exact resampling (golden values from Pillow 9.4 Image.resize)',
 
   it('bicubic downscale with antialiasing, 7×5 → 3×4', () => {
     expect(resize(7, 5, 3, 4, 3)).toEqual([
-      120, 139, 122, 125, 153, 148, 53, 162, 60, 167, 154, 100, 119, 114, 155, 176, 139, 145, 105, 191, 111, 156,
-      110, 131, 169, 77, 145, 81, 174, 147, 166, 58, 125, 130, 127, 97,
+      120, 139, 122, 125, 153, 148, 53, 162, 60, 167, 154, 100, 119, 114, 155, 176, 139, 145, 105, 191, 111,
+      156, 110, 131, 169, 77, 145, 81, 174, 147, 166, 58, 125, 130, 127, 97,
     ]);
   });
 
   it('bilinear downscale, 9×9 → 4×4', () => {
     expect(resize(9, 9, 4, 4, 2)).toEqual([
-      114, 117, 150, 140, 173, 140, 101, 162, 92, 167, 115, 111, 94, 132, 138, 121, 115, 135, 132, 107, 122, 152,
-      119, 93, 112, 102, 172, 120, 138, 125, 138, 151, 129, 147, 114, 115, 151, 132, 143, 85, 141, 84, 114, 176, 146,
-      128, 138, 140,
+      114, 117, 150, 140, 173, 140, 101, 162, 92, 167, 115, 111, 94, 132, 138, 121, 115, 135, 132, 107, 122,
+      152, 119, 93, 112, 102, 172, 120, 138, 125, 138, 151, 129, 147, 114, 115, 151, 132, 143, 85, 141, 84,
+      114, 176, 146, 128, 138, 140,
     ]);
   });
 
@@ -124,7 +126,8 @@ describe('plain mode (the HF processor) against transformers.js', () => {
         const theirs = await hfPixels(fixtures[key], img);
         expect([1, 3, ours.height, ours.width]).toEqual(theirs.dims);
         let sum = 0;
-        for (let i = 0; i < ours.data.length; i++) sum += Math.abs((ours.data[i] as number) - (theirs.data[i] as number));
+        for (let i = 0; i < ours.data.length; i++)
+          sum += Math.abs((ours.data[i] as number) - (theirs.data[i] as number));
         expect(sum / ours.data.length).toBeLessThan(0.1);
       });
     }
@@ -141,15 +144,21 @@ describe('pad mode (LLaVA-1.5 image_aspect_ratio "pad")', () => {
   const padCfg = () => ({ ...fixtures.clip.cfg.image, mode: 'pad' as const });
 
   it('is chosen by config.json image_aspect_ratio or a LlavaImageProcessor with do_pad', () => {
-    const base = { text_config: { vocab_size: 8, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 1 }, image_token_index: 7 };
+    const base = {
+      text_config: { vocab_size: 8, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 1 },
+      image_token_index: 7,
+    };
     expect(parseModelConfig({ config: { ...base, image_aspect_ratio: 'pad' } }).image.mode).toBe('pad');
     expect(
-      parseModelConfig({ config: base, preprocessorConfig: { image_processor_type: 'LlavaImageProcessor', do_pad: true } })
-        .image.mode,
+      parseModelConfig({
+        config: base,
+        preprocessorConfig: { image_processor_type: 'LlavaImageProcessor', do_pad: true },
+      }).image.mode,
     ).toBe('pad');
-    expect(parseModelConfig({ config: base, preprocessorConfig: { image_processor_type: 'CLIPImageProcessor' } }).image.mode).toBe(
-      'plain',
-    );
+    expect(
+      parseModelConfig({ config: base, preprocessorConfig: { image_processor_type: 'CLIPImageProcessor' } })
+        .image.mode,
+    ).toBe('plain');
   });
 
   it("fills the square with the processor's mean colour × 255 (truncated, as LLaVA does), image centred", () => {
@@ -165,7 +174,9 @@ describe('pad mode (LLaVA-1.5 image_aspect_ratio "pad")', () => {
     expect(px(3, 2)).toEqual([9, 9, 9]);
     // Tall images pad left and right, with (side - w) // 2 on the left.
     const tall = expandToSquare(rgbaToRgb({ width: 1, height: 4, data: new Uint8Array(16).fill(200) }), fill);
-    expect(Array.from(tall.data.subarray(0, 12))).toEqual([122, 116, 104, 200, 200, 200, 122, 116, 104, 122, 116, 104]);
+    expect(Array.from(tall.data.subarray(0, 12))).toEqual([
+      122, 116, 104, 200, 200, 200, 122, 116, 104, 122, 116, 104,
+    ]);
   });
 
   it('differs from transformers.js on purpose: pads instead of cropping, equal to HF on the padded picture', async () => {
@@ -187,7 +198,8 @@ describe('pad mode (LLaVA-1.5 image_aspect_ratio "pad")', () => {
     // there, the mean colour (normalised ≈ 0) here.
     const plain = await hfPixels(fixtures.clip, img);
     let diff = 0;
-    for (let i = 0; i < ours.data.length; i++) diff = Math.max(diff, Math.abs((ours.data[i] as number) - (plain.data[i] as number)));
+    for (let i = 0; i < ours.data.length; i++)
+      diff = Math.max(diff, Math.abs((ours.data[i] as number) - (plain.data[i] as number)));
     expect(diff).toBeGreaterThan(0.5);
     for (let x = 0; x < 32; x++) expect(Math.abs(ours.data[x] as number)).toBeLessThan(0.02);
   });

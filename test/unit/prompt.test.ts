@@ -49,10 +49,22 @@ describe('LLaVA conversation templates', () => {
   });
 
   it('llava_v1 uses the LLaVA v1 system prompt; a system message replaces it', () => {
-    const one: ChatMessage[] = [{ role: 'user', content: [{ type: 'image', image: img }, { type: 'text', text: 'Hi' }] }];
-    expect(renderPrompt(one, 'llava_v1', llama, '<image>').text).toBe(`${LLAVA_V1_SYSTEM} USER: <image>\nHi ASSISTANT:`);
+    const one: ChatMessage[] = [
+      {
+        role: 'user',
+        content: [
+          { type: 'image', image: img },
+          { type: 'text', text: 'Hi' },
+        ],
+      },
+    ];
+    expect(renderPrompt(one, 'llava_v1', llama, '<image>').text).toBe(
+      `${LLAVA_V1_SYSTEM} USER: <image>\nHi ASSISTANT:`,
+    );
     const withSystem: ChatMessage[] = [{ role: 'system', content: 'Be brief.' }, ...one];
-    expect(renderPrompt(withSystem, 'llava_v1', llama, '<image>').text).toBe('Be brief. USER: <image>\nHi ASSISTANT:');
+    expect(renderPrompt(withSystem, 'llava_v1', llama, '<image>').text).toBe(
+      'Be brief. USER: <image>\nHi ASSISTANT:',
+    );
   });
 
   it('puts one placeholder per image first in its turn and strips placeholders typed by the user', () => {
@@ -95,7 +107,9 @@ describe("the model's own chat template", () => {
 
   it('detects templates that read string content only', () => {
     expect(templateUsesContentParts("{{ message['content'] }}")).toBe(false);
-    expect(templateUsesContentParts("{% for c in m['content'] | selectattr('type', 'equalto', 'image') %}")).toBe(true);
+    expect(
+      templateUsesContentParts("{% for c in m['content'] | selectattr('type', 'equalto', 'image') %}"),
+    ).toBe(true);
   });
 });
 
@@ -103,9 +117,21 @@ describe('image token expansion', () => {
   it("expands each <image> to its image's feature rows, in order, after a BOS", () => {
     const imageId = llama.tokenToId('<image>') as number;
     const twoImages: ChatMessage[] = [
-      { role: 'user', content: [{ type: 'image', image: img }, { type: 'text', text: 'a' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'image', image: img },
+          { type: 'text', text: 'a' },
+        ],
+      },
       { role: 'assistant', content: 'b' },
-      { role: 'user', content: [{ type: 'image', image: img }, { type: 'text', text: 'c' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'image', image: img },
+          { type: 'text', text: 'c' },
+        ],
+      },
     ];
     const r = renderPrompt(twoImages, 'llava_v1', llama, '<image>');
     const t = tokenizePrompt(r, llama, imageId, [3, 5]);

@@ -29,7 +29,11 @@ describe('sampler', () => {
   });
 
   it('top-k keeps the k most likely tokens (ties with the k-th included)', () => {
-    const { ids } = candidateDistribution(Float32Array.from([1, 5, 3, 3, 0]), { temperature: 1, topK: 2, topP: 1 });
+    const { ids } = candidateDistribution(Float32Array.from([1, 5, 3, 3, 0]), {
+      temperature: 1,
+      topK: 2,
+      topP: 1,
+    });
     expect(ids).toEqual([1, 2, 3]);
   });
 
@@ -66,6 +70,18 @@ describe('sampler', () => {
     expect(freq[2]).toBeCloseTo(0.3, 1);
   });
 
+  it('leaves out only tokens with negligible probability (so a large vocabulary is not fully sorted)', () => {
+    const logits = new Float32Array(150_000).fill(-100);
+    logits[3] = 5;
+    logits[9] = 4;
+    logits[11] = -30; // e^-35 below the best: still a candidate
+    const { ids, probs } = candidateDistribution(logits, { temperature: 1, topK: 0, topP: 1 });
+    expect(ids).toEqual([3, 9, 11]);
+    expect(probs[0]).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
+    const s = new Sampler(samplerSettings({ temperature: 0.8, topP: 0.9, seed: 3 }));
+    for (let i = 0; i < 20; i++) expect([3, 9]).toContain(s.next(logits.slice(), []));
+  });
+
   it('the PRNG is uniform in [0, 1)', () => {
     const rng = createRng(1);
     const xs = Array.from({ length: 10000 }, rng);
@@ -77,6 +93,10 @@ describe('sampler', () => {
   it('fills defaults: greedy, no filters, no penalty', () => {
     const s = samplerSettings({ seed: 1 });
     expect(s).toEqual({ temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 1 });
-    expect(samplerSettings({ temperature: 0.7, topP: 1.5, topK: -3 })).toMatchObject({ temperature: 0.7, topP: 1, topK: 0 });
+    expect(samplerSettings({ temperature: 0.7, topP: 1.5, topK: -3 })).toMatchObject({
+      temperature: 0.7,
+      topP: 1,
+      topK: 0,
+    });
   });
 });

@@ -51,8 +51,8 @@ export function cacheNames(i: number): {
  *   and head_dim: transformers.js builds its empty first cache from these), optional num_logits_to_keep int64 [];
  * - outputs: logits float32 [batch_size, sequence_length (or kept), vocab] (or `hidden_states_out`),
  *   present.{i}.key/value [batch_size, kv_heads, total_sequence_length, head_dim].
- * Causal + padding mask from attention_mask (left padding works), rotate-half RoPE from position_ids, GQA without
- * copying the cache, SiLU-gated MLP. An empty past (past_sequence_length 0) is a prefill.
+ * Causal + padding mask from attention_mask (left padding works), rotate-half RoPE gathered by position_ids from
+ * precomputed tables (positions must stay below max_position_embeddings), GQA without copying the cache, SiLU-gated MLP. An empty past (past_sequence_length 0) is a prefill.
  * Throws Error on a missing weight or a bad layer range.
  */
 export function buildDecoder(
@@ -90,7 +90,13 @@ export function buildDecoder(
 
   const bias = g.scope('mask', () => decoderMask(g, x, mask));
   const rope = g.scope('rotary_emb', () =>
-    ropeTables(g, positions, d.headDim, config.text_config.rope_theta),
+    ropeTables(
+      g,
+      positions,
+      d.headDim,
+      config.text_config.rope_theta,
+      config.text_config.max_position_embeddings,
+    ),
   );
   for (let i = start; i < end; i++) {
     x = g.scope(`layers.${i}`, () => decoderLayer(e, config, d, x, i, bias, rope));

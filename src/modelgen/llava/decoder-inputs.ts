@@ -35,17 +35,46 @@ export interface RopeTables {
 }
 
 /**
- * Rotate-half RoPE tables from position_ids [B, S]: angle = position · θ^(-2i/hd), duplicated over both halves,
- * computed in float32 as HF's LlamaRotaryEmbedding does.
+ * Rotate-half RoPE tables gathered by position_ids [B, S] from constant cos/sin caches [maxPositions, hd] (angle =
+ * position · θ^(-2i/hd), duplicated over both halves). Precomputed rather than Cos/Sin in the graph: WGSL's sin/cos
+ * are only accurate to ~2^-11 absolute, which put WebGPU logits 1e-3 away from the CPU. The angle is rounded to
+ * float32 the way HF's LlamaRotaryEmbedding computes it (float32 inv_freq times float32 position), then cos/sin are
+ * taken exactly. Positions ≥ maxPositions are out of range for the Gather (the caller must enforce the context size).
  */
-export function ropeTables(g: GraphBuilder, positionIds: string, headDim: number, theta: number): RopeTables {
+export function ropeTables(
+  g: GraphBuilder,
+  positionIds: string,
+  headDim: number,
+  theta: number,
+  maxPositions: number,
+): RopeTables {
   const half = headDim / 2;
-  const invFreq = Array.from({ length: half }, (_, i) => 1 / theta ** ((2 * i) / headDim));
-  const pos = g.op('Unsqueeze', [g.op('Cast', [positionIds], { to: 1 }), g.constInt64([-1])]);
-  const freqs = g.op('Mul', [pos, g.constFloat(invFreq, [half])]);
-  const angles = g.op('Concat', [freqs, freqs], { axis: -1 });
-  const cos = g.op('Cos', [angles]);
-  const sin = g.op('Sin', [angles]);
+  const f = Math.fround;
+  const invFreq = Array.from({ length: half }, (_, i) => f(1 / f(f(theta) ** f((2 * i) / headDim))));
+  const cosCache = new Float32Array(maxPositions * headDim);
+  const sinCache = new Float32Array(maxPositions * headDim);
+  for (let p = 0; p < maxPositions; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = f(p * (invFreq[i] as number));
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      cosCache[p * headDim + i] = c;
+      cosCache[p * headDim + half + i] = c;
+      sinCache[p * headDim + i] = s;
+      sinCache[p * headDim + half + i] = s;
+    }
+  }
+  const dims = [maxPositions, headDim];
+  const cos = g.op(
+    'Gather',
+    [g.initializer('rotary_emb.cos_cached', { dtype: 'float32', dims, data: cosCache }), positionIds],
+    { axis: 0 },
+  );
+  const sin = g.op(
+    'Gather',
+    [g.initializer('rotary_emb.sin_cached', { dtype: 'float32', dims, data: sinCache }), positionIds],
+    { axis: 0 },
+  );
   return {
     cos4: g.op('Unsqueeze', [cos, g.constInt64([1])]),
     sin4: g.op('Unsqueeze', [sin, g.constInt64([1])]),

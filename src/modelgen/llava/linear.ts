@@ -92,7 +92,9 @@ export function linear(e: LinearEmitter, x: string, prefix: string, options: Lin
     const scale = g.op('Mul', [dq[1], bScale]);
     y = g.op('Mul', [g.op('Cast', [acc], { to: 1 }), scale]);
   } else {
-    const wt = g.initializer(`${prefix}.weight`, { dtype: 'float32', dims: [k, n], data: transposeF32(w) });
+    const wt = g.deferredInitializer(`${prefix}.weight`, 'float32', [k, n], (dst) =>
+      transposeF32(w, new Float32Array(dst.buffer, dst.byteOffset, n * k)),
+    );
     y = g.op('MatMul', [x, wt]);
   }
   if (options.bias === true) {
@@ -105,11 +107,16 @@ export function linear(e: LinearEmitter, x: string, prefix: string, options: Lin
   return y;
 }
 
-/** Transposes a 2-D float tensor [R, C] to a new [C, R] array (blocked, so large weights stay cache-friendly). */
-export function transposeF32(t: F32Tensor): Float32Array {
+/**
+ * Transposes a 2-D float tensor [R, C] into `out` (a new [C, R] array by default); blocked, so large weights stay
+ * cache-friendly.
+ */
+export function transposeF32(
+  t: F32Tensor,
+  out: Float32Array = new Float32Array(t.data.length),
+): Float32Array {
   const [rows, cols] = t.dims as [number, number];
   const src = t.data;
-  const out = new Float32Array(rows * cols);
   const B = 32;
   for (let r0 = 0; r0 < rows; r0 += B) {
     const r1 = Math.min(r0 + B, rows);

@@ -66,8 +66,19 @@ export interface InitializerSpec {
   name: string;
   dtype: ElemType;
   dims: readonly number[];
-  /** Little-endian bytes of the tensor (a view over the caller's typed array). */
-  bytes: Uint8Array;
+  byteLength: number;
+  /** Little-endian bytes of the tensor (a view over the caller's typed array), or absent when deferred. */
+  bytes?: Uint8Array;
+  /** Deferred initializers write their bytes into `dst` (byteLength long, 4-byte aligned) at serialisation time. */
+  fill?: (dst: Uint8Array) => void;
+}
+
+/** The bytes of an initializer, computing a deferred one into a fresh buffer. */
+export function initializerBytes(init: InitializerSpec): Uint8Array {
+  if (init.bytes !== undefined) return init.bytes;
+  const out = new Uint8Array(init.byteLength);
+  init.fill?.(out);
+  return out;
 }
 
 export interface NodeOptions {
@@ -149,7 +160,29 @@ export class GraphBuilder {
         `initializer ${name}: ${bytes.byteLength} bytes for dims [${tensor.dims.join(', ')}]`,
       );
     }
-    this.initializers.set(name, { name, dtype: tensor.dtype, dims: [...tensor.dims], bytes });
+    this.initializers.set(name, {
+      name,
+      dtype: tensor.dtype,
+      dims: [...tensor.dims],
+      byteLength: bytes.byteLength,
+      bytes,
+    });
+    return name;
+  }
+
+  /**
+   * Adds an initializer whose bytes are computed only when serialised, straight into the output buffer (e.g. a
+   * transposed weight), so a large model is not held twice in memory. `fill` receives a zeroed, 4-byte-aligned view.
+   */
+  deferredInitializer(
+    name: string,
+    dtype: ElemType,
+    dims: readonly number[],
+    fill: (dst: Uint8Array) => void,
+  ): string {
+    this.claim(name);
+    const byteLength = dims.reduce((a, b) => a * b, 1) * ELEM_BYTES[dtype];
+    this.initializers.set(name, { name, dtype, dims: [...dims], byteLength, fill });
     return name;
   }
 
@@ -222,7 +255,7 @@ export class GraphBuilder {
   /** Total bytes held by initializers. */
   weightBytes(): number {
     let total = 0;
-    for (const init of this.initializers.values()) total += init.bytes.byteLength;
+    for (const init of this.initializers.values()) total += init.byteLength;
     return total;
   }
 

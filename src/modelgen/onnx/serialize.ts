@@ -1,6 +1,13 @@
 // Owns turning a GraphBuilder into ONNX file bytes: the .onnx protobuf and, when weights are external, the
 // `<file>_data[_N]` files in transformers.js naming. It must not write to disk (callers do, in Node or a browser).
-import type { AttrValue, ElemType, GraphBuilder, InitializerSpec, ValueDecl } from './graph-builder';
+import {
+  initializerBytes,
+  type AttrValue,
+  type ElemType,
+  type GraphBuilder,
+  type InitializerSpec,
+  type ValueDecl,
+} from './graph-builder';
 import { encodeModel } from './codec';
 import type { AttributeProto, ModelProto, TensorProto, ValueInfoProto } from './proto-types';
 import { AttributeType, DataLocation, TensorDataType } from './proto-types';
@@ -20,7 +27,7 @@ export interface SerializeOptions {
   autoExternalAboveBytes?: number;
   /** Initializers smaller than this stay inside the protobuf; default 1024 bytes (onnx's own default). */
   minExternalTensorBytes?: number;
-  /** Offset alignment of tensors inside data files; default 64 bytes. */
+  /** Offset alignment of tensors inside data files, a multiple of 4; default 64 bytes. */
   alignment?: number;
   /** ModelProto.producer_name; default 'llava-browser-modelgen'. */
   producerName?: string;
@@ -51,7 +58,8 @@ interface Placement {
 /**
  * Serialises a graph as `fileName` (e.g. 'decoder_model_merged.onnx') plus, when external, `fileName + '_data'`,
  * `fileName + '_data_1'`, ... each at most `maxExternalFileBytes`. Returns the .onnx first, then the data files.
- * Throws RangeError when one tensor alone exceeds `maxExternalFileBytes`, or when an embedded protobuf would exceed 2 GiB.
+ * Throws RangeError when one tensor alone exceeds `maxExternalFileBytes`, when an embedded protobuf would exceed
+ * 2 GiB, or on an alignment that is not a multiple of 4.
  */
 export function serializeModel(
   graph: GraphBuilder,
@@ -62,6 +70,7 @@ export function serializeModel(
   const maxFile = options.maxExternalFileBytes ?? GB;
   const minTensor = options.minExternalTensorBytes ?? 1024;
   const align = options.alignment ?? 64;
+  if (align <= 0 || align % 4 !== 0) throw new RangeError(`alignment ${align} must be a positive multiple of 4`);
   const external =
     mode === 'always' ||
     (mode === 'auto' && graph.weightBytes() > (options.autoExternalAboveBytes ?? 1.5 * GB));
@@ -70,7 +79,7 @@ export function serializeModel(
   const fileSizes: number[] = [];
   if (external) {
     for (const init of graph.initializers.values()) {
-      const size = init.bytes.byteLength;
+      const size = init.byteLength;
       if (size < minTensor) continue;
       if (size > maxFile) {
         throw new RangeError(`tensor ${init.name} (${size} bytes) exceeds maxExternalFileBytes ${maxFile}`);
@@ -93,7 +102,7 @@ export function serializeModel(
     (init) => {
       const at = placements.get(init.name);
       if (at === undefined) return undefined;
-      return { location: dataName(at.file), offset: at.offset, length: init.bytes.byteLength };
+      return { location: dataName(at.file), offset: at.offset, length: init.byteLength };
     },
     options.producerName ?? 'llava-browser-modelgen',
   );
@@ -102,7 +111,10 @@ export function serializeModel(
   const buffers = fileSizes.map((size) => new Uint8Array(size));
   for (const init of graph.initializers.values()) {
     const at = placements.get(init.name);
-    if (at !== undefined) buffers[at.file]?.set(init.bytes, at.offset);
+    const file = at === undefined ? undefined : buffers[at.file];
+    if (at === undefined || file === undefined) continue;
+    if (init.bytes !== undefined) file.set(init.bytes, at.offset);
+    else init.fill?.(file.subarray(at.offset, at.offset + init.byteLength));
   }
   buffers.forEach((bytes, i) => files.push({ path: dataName(i), bytes }));
   return files;
@@ -125,7 +137,7 @@ export function toModelProto(
     const ref = externalOf(init);
     const base: TensorProto = { name: init.name, dims: [...init.dims], dataType: DTYPE_CODE[init.dtype] };
     if (ref === undefined) {
-      initializer.push({ ...base, rawData: init.bytes });
+      initializer.push({ ...base, rawData: initializerBytes(init) });
     } else {
       initializer.push({
         ...base,

@@ -35,6 +35,9 @@ export interface DatasetOptions {
   questionsPerEvalScene: number;
 }
 
+/** Bump when scenes, rendering or language change, so an old data set on disk is regenerated. */
+export const DATA_VERSION = 2;
+
 export const DEFAULT_DATASET: DatasetOptions = {
   seed: 20240917,
   trainScenes: 10000,
@@ -176,7 +179,7 @@ export function writeDataset(root: string, options: DatasetOptions, onProgress?:
     writeJsonl(path.join(root, FILES.references(split)), ev.references);
     counts[`${split}Questions`] = ev.questions.length;
   }
-  writeJson(path.join(root, FILES.meta), { options, counts });
+  writeJson(path.join(root, FILES.meta), { version: DATA_VERSION, options, counts });
   return { root, counts };
 }
 
@@ -184,8 +187,8 @@ export function writeDataset(root: string, options: DatasetOptions, onProgress?:
 export function datasetMatches(root: string, options: DatasetOptions): boolean {
   const file = path.join(root, FILES.meta);
   if (!existsSync(file)) return false;
-  const meta = JSON.parse(readFileSync(file, 'utf8')) as { options?: DatasetOptions };
-  return JSON.stringify(meta.options) === JSON.stringify(options);
+  const meta = JSON.parse(readFileSync(file, 'utf8')) as { version?: number; options?: DatasetOptions };
+  return meta.version === DATA_VERSION && JSON.stringify(meta.options) === JSON.stringify(options);
 }
 
 export function readJson<T>(file: string): T {

@@ -20,7 +20,7 @@ function inside(o: SceneObject, x: number, y: number): boolean {
       return dx * dx + dy * dy <= o.r * o.r;
     case 'square': {
       // Slightly smaller than the bounding box so a square and a circle cover similar areas.
-      const h = o.r * 0.86;
+      const h = o.r * 0.82;
       return Math.abs(dx) <= h && Math.abs(dy) <= h;
     }
     case 'triangle': {

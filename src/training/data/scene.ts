@@ -62,8 +62,10 @@ export function sampleScene(rng: Rng, id: string, options: SceneOptions = {}): S
   const objects: SceneObject[] = slotIdx.map((s) => {
     const color = rng.pick(COLORS);
     const shape = rng.pick(SHAPES);
-    const r = rng.uniform(0.24, 0.34) * col;
-    const cx = (s + 0.5) * col + rng.uniform(-0.1, 0.1) * col;
+    // Large enough (6–9 px across) that a circle and a square differ by more than anti-aliasing, small enough that
+    // neighbours never touch.
+    const r = rng.uniform(0.3, 0.42) * col;
+    const cx = (s + 0.5) * col + rng.uniform(-0.05, 0.05) * col;
     const cy = rng.uniform(r + 1, size - r - 1);
     const base = PALETTE[color];
     const rgb = base.map((v) => Math.max(0, Math.min(255, Math.round(v + rng.uniform(-18, 18))))) as [

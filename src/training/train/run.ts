@@ -6,6 +6,9 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_DATASET, datasetMatches, writeDataset, readJson, FILES, type DatasetOptions, type SceneAnnotation } from '../data/dataset';
 import { Rng, deriveSeed } from '../data/rng';
+import { sampleScene } from '../data/scene';
+import { renderScene, toRgba } from '../data/render';
+import { preprocessImage } from '../../engine/image-preprocess';
 import { initTf } from '../model/backend';
 import { batchIndices, disposeBatch, makeBatch, type PixelStore } from '../model/batches';
 import { dimsOf } from '../model/config';
@@ -48,15 +51,16 @@ interface Progress {
 function lossFor(stage: StageSpec, data: LoadedData, params: Params, pixels: PixelStore, seed: number): LossFn {
   const d = dimsOf(data.config);
   if (stage.name === 'vision') {
-    const scenes = data.scenes;
+    // Freshly drawn scenes every step: the tower sees as many images as it has steps, as CLIP saw web-scale data.
     return (step) => {
       const rng = new Rng(deriveSeed(seed, 'vision', step));
       const S = pixels.size;
       const px = new Float32Array(stage.batch * 3 * S * S);
       const labels = new Int32Array(stage.batch * 6);
       for (let b = 0; b < stage.batch; b++) {
-        const scene = scenes[rng.int(scenes.length)]!;
-        px.set(pixels.get(scene.image), b * 3 * S * S);
+        const scene = sampleScene(rng, `vision-${step}-${b}`);
+        const img = renderScene(scene);
+        px.set(preprocessImage({ width: img.width, height: img.height, data: toRgba(img) }, data.image).data, b * 3 * S * S);
         labels.set(slotLabels(scene), b * 6);
       }
       const pt = tf.tensor4d(px, [stage.batch, 3, S, S]);
@@ -91,7 +95,7 @@ function visionDevAccuracy(data: LoadedData, params: Params): number {
   const labels = new Int32Array(scenes.length * 6);
   scenes.forEach((s, i) => {
     px.set(store.get(s.image), i * 3 * S * S);
-    labels.set(slotLabels(s), i * 6);
+    labels.set(slotLabels(s.scene), i * 6);
   });
   const pt = tf.tensor4d(px, [scenes.length, 3, S, S]);
   const acc = probeAccuracy(params, dimsOf(data.config), pt, labels);

@@ -2,8 +2,7 @@
 // the patch features LLaVA will use. This stands in for CLIP pretraining, which has no equivalent at this scale.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { COLORS, SHAPES, SLOTS } from '../data/scene';
-import type { SceneAnnotation } from '../data/dataset';
+import { COLORS, SHAPES, SLOTS, type Scene } from '../data/scene';
 import type { Dims } from '../model/config';
 import { linear, visionFeatures } from '../model/forward';
 import type { Params } from '../model/params';
@@ -14,10 +13,10 @@ const SHAPE_CLASSES = SHAPES.length + 1;
 export const SLOT_CLASSES = SLOTS.length * (COLOR_CLASSES + SHAPE_CLASSES);
 
 /** Class indices per column: [colour, shape] × 3, 0 meaning an empty column. */
-export function slotLabels(scene: SceneAnnotation): number[] {
+export function slotLabels(scene: Scene): number[] {
   const out: number[] = [];
   for (const slot of SLOTS) {
-    const o = scene.scene.objects.find((x) => x.slot === slot);
+    const o = scene.objects.find((x) => x.slot === slot);
     out.push(o ? COLORS.indexOf(o.color) + 1 : 0, o ? SHAPES.indexOf(o.shape) + 1 : 0);
   }
   return out;

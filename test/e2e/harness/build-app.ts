@@ -46,28 +46,31 @@ async function testInputs(app: boolean): Promise<Record<string, string>> {
 }
 
 export interface BuildOptions {
-  /** Also build the app's own index.html (UI tests). Default false: engine tests need only the test pages. */
-  app?: boolean;
+  /**
+   * 'pages' (default): the test pages only, mode 'e2e', for engine tests. 'app': the app's index.html plus the test
+   * pages (UI tests). 'product': exactly what `npm run build` ships (index.html, mode 'production'), for bundle checks.
+   */
+  target?: 'pages' | 'app' | 'product';
 }
 
 /**
- * Builds the test pages (and the app when asked) with the project's vite.config.ts, mode 'e2e', into
- * `.cache/e2e/builds/<fingerprint>` and returns that folder. A build whose inputs did not change since is reused;
- * concurrent callers each finish with a whole folder.
+ * Builds with the project's vite.config.ts into `.cache/e2e/builds/<target>-<fingerprint>` and returns that folder.
+ * A build whose inputs did not change since is reused; concurrent callers each finish with a whole folder.
  */
 export async function buildApp(options: BuildOptions = {}): Promise<string> {
-  const app = options.app ?? false;
-  const key = `${app ? 'app-' : 'pages-'}${await fingerprint()}`;
+  const target = options.target ?? 'pages';
+  const key = `${target}-${await fingerprint()}`;
   const outDir = path.join(buildsDir, key);
   if (existsSync(path.join(outDir, '.complete'))) return outDir;
   const tmpDir = `${outDir}.tmp-${process.pid}`;
   await mkdir(buildsDir, { recursive: true });
+  const input = target === 'product' ? undefined : await testInputs(target === 'app');
   await build({
     root: projectRoot,
     configFile: path.join(projectRoot, 'vite.config.ts'),
-    mode: 'e2e',
-    logLevel: 'warn',
-    build: { outDir: tmpDir, emptyOutDir: true, rolldownOptions: { input: await testInputs(app) } },
+    mode: target === 'product' ? 'production' : 'e2e',
+    logLevel: 'error',
+    build: { outDir: tmpDir, emptyOutDir: true, ...(input ? { rolldownOptions: { input } } : {}) },
   });
   await writeFile(path.join(tmpDir, '.complete'), key);
   await rename(tmpDir, outDir).catch(async () => rm(tmpDir, { recursive: true, force: true }));

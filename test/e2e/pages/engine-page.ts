@@ -54,6 +54,8 @@ export interface ChatOptions {
 
 let debug: Remote<DebugApi> | null = null;
 const client = createEngineClient({
+  // The crash test waits for this; the app keeps the longer default.
+  pingTimeoutMs: 1_500,
   createWorker: () => {
     const worker = new Worker(new URL('../../../workers/debug-engine.worker.ts', import.meta.url), {
       type: 'module',

@@ -53,7 +53,9 @@ export async function openApp(options: OpenAppOptions = {}): Promise<AppPage> {
   }
   const open = async () => {
     await page.goto(`${server.origin}/`);
-    await page.waitForSelector('#composer-input');
+    await page.waitForSelector('#composer-input', { timeout: 20_000 }).catch((error: unknown) => {
+      throw new Error(`The app did not start: ${String(error)}\n${browser.logs.slice(-20).join('\n')}`);
+    });
   };
   await open();
   return {
@@ -165,14 +167,19 @@ export async function waitAnswerDone(page: Page, timeout = 120_000): Promise<voi
   });
 }
 
-/** Waits until the last answer shows at least `chars` characters. */
+/** Waits until an answer is being generated and shows at least `chars` characters. */
 export async function waitAnswerText(page: Page, chars: number, timeout = 120_000): Promise<void> {
   await page.waitForFunction(
     (n) => {
-      const all = document.querySelectorAll('.message-assistant');
-      return (all[all.length - 1]?.querySelector('.markdown')?.textContent?.length ?? 0) >= n;
+      const el = document.querySelector('.message-assistant[aria-busy="true"]');
+      return (el?.querySelector('.markdown')?.textContent?.length ?? 0) >= n;
     },
     chars,
     { timeout },
   );
+}
+
+/** Waits until an answer is being generated (model loading included). */
+export async function waitAnswerStarted(page: Page, timeout = 60_000): Promise<void> {
+  await page.waitForSelector('.message-assistant[aria-busy="true"]', { timeout });
 }

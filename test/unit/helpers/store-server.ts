@@ -1,8 +1,10 @@
 // A local HTTP server for store tests: serves a model folder (with or without manifest.json) and a hub look-alike
 // (tree API with paging, resolve → expiring CDN redirects), with fault injection and a count of body bytes sent.
 import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 
 export type Fault =
   | { kind: 'drop'; at: number } // close the connection after `at` body bytes
@@ -45,6 +47,9 @@ export interface StoreTestServer {
   resetCounts(): void;
   /** Makes every CDN URL handed out so far invalid (as signed URLs expire). */
   expireCdnUrls(): void;
+  /** While true, every model request is cut off before an answer (the network is gone); they are counted here. */
+  offline: boolean;
+  refusedWhileOffline: string[];
   close(): Promise<void>;
 }
 
@@ -58,6 +63,36 @@ export interface ServerOptions {
   treePageSize?: number;
   /** Files served as LFS (sha256 in the tree); the others only carry a git blob sha1. */
   isLfs?: (path: string) => boolean;
+  /** Serve this folder (an app build) at '/', with the cross-origin isolation headers the app needs. */
+  staticDir?: string;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+};
+
+const ISOLATION = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+async function serveStatic(dir: string, urlPath: string, res: ServerResponse): Promise<void> {
+  const full = path.resolve(dir, `.${urlPath.endsWith('/') ? `${urlPath}index.html` : urlPath}`);
+  const info = full.startsWith(path.resolve(dir)) ? await stat(full).catch(() => undefined) : undefined;
+  if (!info?.isFile()) return void res.writeHead(404, ISOLATION).end();
+  const body = await readFile(full);
+  res.writeHead(200, {
+    ...ISOLATION,
+    'content-type': MIME[path.extname(full)] ?? 'application/octet-stream',
+    'content-length': String(body.byteLength),
+  });
+  res.end(body);
 }
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -206,10 +241,17 @@ export async function startStoreServer(
         : { type: 'file', path, size: bytes.byteLength, oid: gitSha1Hex(bytes) },
     );
 
+  const state = { offline: false, refused: [] as string[] };
   const server = createServer((req, res) => {
+    for (const [header, value] of Object.entries(ISOLATION)) res.setHeader(header, value);
     const url = new URL(req.url ?? '/', 'http://x');
     const path = decodeURIComponent(url.pathname);
     const folder = `/models/${name}/`;
+    if (state.offline && (path.startsWith(folder) || path.startsWith('/hub/') || path.startsWith('/cdn/'))) {
+      state.refused.push(path);
+      req.socket.destroy();
+      return;
+    }
     if (path.startsWith(folder)) {
       const rel = path.slice(folder.length);
       if (rel === 'manifest.json') {
@@ -250,6 +292,10 @@ export async function startStoreServer(
       if (Number(cdn[1]) !== cdnGeneration) return void res.writeHead(403).end('expired');
       return serveFile(req, res, cdn[2] ?? '');
     }
+    if (options.staticDir) {
+      serveStatic(options.staticDir, path, res).catch(() => res.destroy());
+      return;
+    }
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -265,9 +311,17 @@ export async function startStoreServer(
       path === undefined ? [...sent.values()].reduce((a, b) => a + b, 0) : (sent.get(path) ?? 0),
     resetCounts: () => {
       sent.clear();
+      hits.clear();
       requests.length = 0;
     },
     expireCdnUrls: () => void cdnGeneration++,
+    get offline() {
+      return state.offline;
+    },
+    set offline(value: boolean) {
+      state.offline = value;
+    },
+    refusedWhileOffline: state.refused,
     close: async () => {
       for (const res of pending) res.socket?.destroy();
       server.closeAllConnections();

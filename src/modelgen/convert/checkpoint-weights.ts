@@ -1,0 +1,124 @@
+// Owns the lazy weight provider the graph builders read from while converting: a WeightMap whose `get` reads one
+// tensor from the checkpoint on demand (under its canonical llava-hf name), so building a graph holds only that
+// graph's output tensors, never the checkpoint. Also checks a checkpoint against the config before anything is written.
+import { throwIfAborted } from '../../shared/abort';
+import type { F32Tensor, LlavaHfConfig } from '../llava/types';
+import { listWeights } from '../llava/weight-spec';
+import type { Checkpoint } from './checkpoint';
+import { ConvertError } from './errors';
+import { ORIGINAL_EMBEDDED_VISION_PROBE, sourceName, type CheckpointNaming, type SourceName } from './naming';
+
+export const EMBED_NAME = 'language_model.model.embed_tokens.weight';
+
+export interface CheckpointWeightsOptions {
+  main: Checkpoint;
+  clip: Checkpoint | null;
+  naming: CheckpointNaming;
+  projector: 'linear' | 'mlp2x_gelu';
+  /** Pad embed_tokens with zero rows up to this many (room for an `<image>` token the checkpoint never had). */
+  embedRows?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * A `WeightMap` over checkpoint files: `get(name)` reads and widens the tensor each time it is asked (the builders
+ * ask once per tensor), `has(name)` looks at headers only. Iterating values is refused: it would load everything.
+ */
+export class CheckpointWeights extends Map<string, F32Tensor> {
+  /** Tensors and bytes (as float32) read so far, for progress reports. */
+  reads = 0;
+  bytesRead = 0;
+  private readonly mainHasVision: boolean;
+
+  constructor(private readonly o: CheckpointWeightsOptions) {
+    super();
+    this.mainHasVision = o.naming === 'original' && o.main.has(ORIGINAL_EMBEDDED_VISION_PROBE);
+  }
+
+  /** Where a canonical tensor lives, or null when its checkpoint is absent. */
+  locate(name: string): { checkpoint: Checkpoint; source: SourceName } | null {
+    const source = sourceName(name, this.o.naming, { projector: this.o.projector, mainHasVision: this.mainHasVision });
+    const checkpoint = source.where === 'main' ? this.o.main : this.o.clip;
+    return checkpoint === null ? null : { checkpoint, source };
+  }
+
+  override has(name: string): boolean {
+    const at = this.locate(name);
+    return at !== null && at.checkpoint.has(at.source.name);
+  }
+
+  override get(name: string): F32Tensor | undefined {
+    throwIfAborted(this.o.signal);
+    const at = this.locate(name);
+    if (at === null || !at.checkpoint.has(at.source.name)) return undefined;
+    let t = at.checkpoint.read(at.source.name);
+    if (name === EMBED_NAME && this.o.embedRows !== undefined) t = padRows(t, this.o.embedRows);
+    this.reads++;
+    this.bytesRead += t.data.byteLength;
+    return t;
+  }
+
+  override set(): this {
+    throw new Error('CheckpointWeights is read-only');
+  }
+
+  override forEach(): void {
+    throw new Error('CheckpointWeights does not iterate values: that would load the whole checkpoint');
+  }
+
+  override values(): MapIterator<F32Tensor> {
+    throw new Error('CheckpointWeights does not iterate values: that would load the whole checkpoint');
+  }
+
+  override entries(): MapIterator<[string, F32Tensor]> {
+    throw new Error('CheckpointWeights does not iterate values: that would load the whole checkpoint');
+  }
+
+  override [Symbol.iterator](): MapIterator<[string, F32Tensor]> {
+    return this.entries();
+  }
+
+  /**
+   * Checks, from headers alone, that every tensor `config` implies is present with the shape it implies.
+   * @throws ConvertError 'missing-tensor' | 'shape-mismatch' | 'missing-file'
+   */
+  check(config: LlavaHfConfig): void {
+    for (const spec of listWeights(config)) {
+      const at = this.locate(spec.name);
+      if (at === null) {
+        throw new ConvertError(
+          'missing-file',
+          `The vision tower (${spec.name}) is not in the LLaVA checkpoint. Pass the CLIP checkpoint folder with --clip DIR.`,
+        );
+      }
+      const { checkpoint, source } = at;
+      if (!checkpoint.has(source.name)) {
+        throw new ConvertError(
+          'missing-tensor',
+          `The checkpoint in ${checkpoint.dir} has no tensor ${source.name}` +
+            (source.name === spec.name ? '' : ` (our ${spec.name})`) +
+            '. The download is incomplete, or the config does not describe these weights. Download every shard again.',
+          { details: { tensor: source.name, canonical: spec.name } },
+        );
+      }
+      const dims = checkpoint.entry(source.name).shape;
+      if (dims.length !== spec.dims.length || dims.some((d, i) => d !== spec.dims[i])) {
+        throw new ConvertError(
+          'shape-mismatch',
+          `${source.name} in ${checkpoint.dir} is [${dims.join(', ')}] but config.json implies ` +
+            `[${spec.dims.join(', ')}]. The config and the weights belong to different models.`,
+          { details: { tensor: source.name, actual: dims, expected: spec.dims } },
+        );
+      }
+    }
+  }
+}
+
+/** A copy of a [V, D] table with zero rows appended up to `rows` (the same tensor when it is already that tall). */
+function padRows(t: F32Tensor, rows: number): F32Tensor {
+  const [v, d] = t.dims as [number, number];
+  if (v >= rows) return t;
+  const data = new Float32Array(rows * d);
+  data.set(t.data);
+  return { dims: [rows, d], data };
+}

@@ -1,0 +1,164 @@
+// Owns opening a checkpoint folder: a single or sharded (model.safetensors.index.json) safetensors checkpoint, with
+// a clear refusal of pickle files. It maps tensor names to files and reads tensors on demand; no model knowledge.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { F32Tensor } from '../llava/types';
+import { ConvertError } from './errors';
+import { SafetensorsFile, type SafetensorsEntry } from './safetensors-reader';
+
+const INDEX = 'model.safetensors.index.json';
+const PICKLE = /^(pytorch_model.*\.bin|.*\.pt|.*\.pth|.*\.ckpt|mm_projector\.bin)$/;
+
+/** How to re-save a pickle checkpoint as safetensors (torch must be installed; shown in the error). */
+export function pickleRecipe(dir: string): string {
+  const d = dir.replace(/'/g, "\\'");
+  return [
+    'Re-save it as safetensors with Python first (PyTorch and safetensors installed), e.g.:',
+    `  python -c "import glob, torch; from safetensors.torch import save_file; ` +
+      `[save_file({k: v.contiguous() for k, v in torch.load(f, map_location='cpu', weights_only=True).items()}, ` +
+      `f[:-4] + '.safetensors', metadata={'format': 'pt'}) for f in glob.glob('${d}/pytorch_model*.bin')]"`,
+    'then run the converter again (it reads every *.safetensors file of the folder when there is no index).',
+    'For a llava-hf model, downloading its safetensors files instead (huggingface-cli download REPO --include ' +
+      '"*.safetensors" "*.json") is simpler.',
+  ].join('\n');
+}
+
+/** An open checkpoint: every tensor name, its file, and reads on demand. Close it when done. */
+export class Checkpoint {
+  private constructor(
+    readonly dir: string,
+    private readonly files: SafetensorsFile[],
+    private readonly where: Map<string, SafetensorsFile>,
+  ) {}
+
+  /**
+   * Opens the checkpoint in `dir`: `model.safetensors.index.json` when present (every file it names must exist and
+   * hold the tensors it assigns), else every `*.safetensors` file of the folder.
+   * @throws ConvertError 'missing-file' | 'pickle-checkpoint' | 'truncated' | 'bad-header' | 'missing-tensor'
+   */
+  static open(dir: string): Checkpoint {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new ConvertError('missing-file', `${dir} is not a folder. Pass the checkpoint folder with --input.`);
+    }
+    const names = readdirSync(dir).sort();
+    const opened = new Map<string, SafetensorsFile>();
+    const where = new Map<string, SafetensorsFile>();
+    const openFile = (name: string): SafetensorsFile => {
+      let f = opened.get(name);
+      if (f === undefined) {
+        f = SafetensorsFile.open(path.join(dir, name));
+        opened.set(name, f);
+      }
+      return f;
+    };
+    try {
+      if (names.includes(INDEX)) {
+        const index = readIndex(path.join(dir, INDEX));
+        for (const [tensor, file] of Object.entries(index)) {
+          if (!existsSync(path.join(dir, file))) {
+            throw new ConvertError(
+              'missing-file',
+              `${INDEX} in ${dir} assigns ${tensor} to ${file}, which is missing. Download every shard.`,
+            );
+          }
+          const f = openFile(file);
+          if (!f.entries.has(tensor)) {
+            throw new ConvertError(
+              'missing-tensor',
+              `${INDEX} in ${dir} says ${tensor} is in ${file}, but that file lacks it. Download the shards again.`,
+              { details: { tensor, file } },
+            );
+          }
+          where.set(tensor, f);
+        }
+      } else {
+        const shards = names.filter((n) => n.endsWith('.safetensors'));
+        if (shards.length === 0) {
+          const pickles = names.filter((n) => PICKLE.test(n));
+          if (pickles.length > 0) {
+            throw new ConvertError(
+              'pickle-checkpoint',
+              `${dir} holds a PyTorch pickle checkpoint (${pickles.join(', ')}), which the converter does not ` +
+                `read: unpickling can run arbitrary code, and pickles cannot be streamed tensor by tensor.\n${pickleRecipe(dir)}`,
+              { details: { files: pickles } },
+            );
+          }
+          throw new ConvertError(
+            'missing-file',
+            `${dir} has no *.safetensors checkpoint. Download the model's safetensors files into it.`,
+          );
+        }
+        for (const s of shards) {
+          const f = openFile(s);
+          for (const tensor of f.entries.keys()) {
+            const prev = where.get(tensor);
+            if (prev !== undefined) {
+              throw new ConvertError(
+                'bad-header',
+                `${tensor} appears in both ${path.basename(prev.path)} and ${s} in ${dir}. Remove the stray file.`,
+              );
+            }
+            where.set(tensor, f);
+          }
+        }
+      }
+    } catch (error) {
+      for (const f of opened.values()) f.close();
+      throw error;
+    }
+    return new Checkpoint(dir, [...opened.values()], where);
+  }
+
+  /** Every tensor name of the checkpoint. */
+  names(): string[] {
+    return [...this.where.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.where.has(name);
+  }
+
+  /** Header entry of a tensor (dtype, shape) without reading it. */
+  entry(name: string): SafetensorsEntry {
+    const f = this.where.get(name);
+    const e = f?.entries.get(name);
+    if (e === undefined) {
+      throw new ConvertError('missing-tensor', `The checkpoint in ${this.dir} has no tensor ${name}.`, {
+        details: { tensor: name },
+      });
+    }
+    return e;
+  }
+
+  /** Reads one tensor as float32. @throws ConvertError 'missing-tensor' | 'unsupported-dtype' | 'truncated' */
+  read(name: string): F32Tensor {
+    const f = this.where.get(name);
+    if (f === undefined) this.entry(name);
+    return (f as SafetensorsFile).readFloat32(name);
+  }
+
+  /** Total bytes of tensor data (for progress and planning). */
+  bytes(): number {
+    let n = 0;
+    for (const f of this.files) for (const e of f.entries.values()) n += e.byteLength;
+    return n;
+  }
+
+  close(): void {
+    for (const f of this.files) f.close();
+  }
+}
+
+function readIndex(file: string): Record<string, string> {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new ConvertError('bad-header', `${file} is not valid JSON. Download it again.`, { cause });
+  }
+  const map = (json as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof map !== 'object' || map === null || !Object.values(map).every((v) => typeof v === 'string')) {
+    throw new ConvertError('bad-header', `${file} has no weight_map of tensor → file names. Download it again.`);
+  }
+  return map as Record<string, string>;
+}

@@ -1,0 +1,247 @@
+// Owns reading safetensors files by streaming: the header is parsed and checked once, then each tensor's byte range
+// is read on demand and widened to float32. It never holds a whole file in memory and knows nothing of model names.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { F32Tensor } from '../llava/types';
+import { ConvertError } from './errors';
+import { bfloat16ToFloat32, halfToFloat32 } from './float-bits';
+
+/** Bytes per element of every dtype the safetensors format defines. */
+export const SAFETENSORS_DTYPE_BYTES: Readonly<Record<string, number>> = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+};
+
+/** One tensor of a file; `offset` is absolute in the file (header included). */
+export interface SafetensorsEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  offset: number;
+  byteLength: number;
+}
+
+/** The safetensors format caps the JSON header at 100 MB; a larger claim means a corrupt or foreign file. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+function bad(file: string, message: string, cause?: unknown): ConvertError {
+  return new ConvertError(
+    'bad-header',
+    `${file}: ${message}. The file is corrupt or not a safetensors file; download or save it again.`,
+    cause === undefined ? { details: { file } } : { cause, details: { file } },
+  );
+}
+
+/**
+ * Parses and checks a safetensors header: every tensor's byte count must equal its shape × dtype size, and the
+ * tensors must tile the data area exactly (no gaps, no overlaps). A file shorter than the header promises is
+ * `truncated`; any other inconsistency is `bad-header`.
+ */
+export function parseSafetensorsHeader(
+  file: string,
+  fileSize: number,
+  headerBytes: Uint8Array,
+): { entries: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
+  } catch (cause) {
+    throw bad(file, 'the header is not valid JSON', cause);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw bad(file, 'the header is not a JSON object');
+  const dataStart = 8 + headerBytes.byteLength;
+  const entries = new Map<string, SafetensorsEntry>();
+  const spans: Array<[begin: number, end: number, name: string]> = [];
+  let metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      metadata = (value ?? {}) as Record<string, string>;
+      continue;
+    }
+    const v = (value ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const size = typeof v.dtype === 'string' ? SAFETENSORS_DTYPE_BYTES[v.dtype] : undefined;
+    if (size === undefined) throw bad(file, `tensor ${name} has an unknown dtype ${JSON.stringify(v.dtype)}`);
+    const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+    if (!Array.isArray(v.shape) || !v.shape.every(isCount))
+      throw bad(file, `tensor ${name} has no valid shape`);
+    const offsets = v.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1])
+      throw bad(file, `tensor ${name} has no valid data_offsets`);
+    const [begin, end] = offsets as [number, number];
+    const expected = (v.shape as number[]).reduce((a, b) => a * b, 1) * size;
+    if (end - begin !== expected) {
+      throw bad(
+        file,
+        `the header lies about tensor ${name}: ${v.dtype} [${(v.shape as number[]).join(', ')}] needs ` +
+          `${expected} bytes but its offsets span ${end - begin}`,
+      );
+    }
+    spans.push([begin, end, name]);
+    entries.set(name, {
+      name,
+      dtype: v.dtype as string,
+      shape: v.shape as number[],
+      offset: dataStart + begin,
+      byteLength: end - begin,
+    });
+  }
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let at = 0;
+  for (const [begin, end, name] of spans) {
+    if (begin !== at) {
+      throw bad(
+        file,
+        begin < at
+          ? `the header lies about offsets: tensor ${name} overlaps the tensor before it`
+          : `the header lies about offsets: ${begin - at} bytes before tensor ${name} belong to no tensor`,
+      );
+    }
+    at = end;
+  }
+  const dataSize = fileSize - dataStart;
+  if (at > dataSize) {
+    throw new ConvertError(
+      'truncated',
+      `${file} is truncated: its header describes ${at} bytes of tensor data but only ${dataSize} are there ` +
+        `(${at - dataSize} missing). The download was probably interrupted; download the file again.`,
+      { details: { file, expected: dataStart + at, actual: fileSize } },
+    );
+  }
+  if (at < dataSize) throw bad(file, `${dataSize - at} bytes after the last tensor belong to no tensor`);
+  return { entries, metadata };
+}
+
+/** Reads exactly `length` bytes at `position` (looping: one read call is capped near 2 GiB). */
+function readRange(fd: number, file: string, position: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, out, done, Math.min(length - done, 1 << 30), position + done);
+    if (n === 0) {
+      throw new ConvertError('truncated', `${file} ended early while reading; download the file again.`, {
+        details: { file },
+      });
+    }
+    done += n;
+  }
+  return out;
+}
+
+/** An open safetensors file: a checked header and tensor reads by byte range. Close it when done. */
+export class SafetensorsFile {
+  readonly entries: ReadonlyMap<string, SafetensorsEntry>;
+  readonly metadata: Readonly<Record<string, string>>;
+  private fd: number | null;
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+    parsed: ReturnType<typeof parseSafetensorsHeader>,
+  ) {
+    this.fd = fd;
+    this.entries = parsed.entries;
+    this.metadata = parsed.metadata;
+  }
+
+  /**
+   * Opens `path` and checks its header (only the header is read).
+   * @throws ConvertError 'truncated' | 'bad-header' | 'missing-file'
+   */
+  static open(path: string): SafetensorsFile {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (cause) {
+      throw new ConvertError('missing-file', `Cannot open ${path}: it is missing or unreadable.`, { cause });
+    }
+    try {
+      const size = fstatSync(fd).size;
+      if (size < 8) {
+        throw new ConvertError(
+          'truncated',
+          `${path} is truncated (${size} bytes, not even a header length). Download it again.`,
+        );
+      }
+      const lengthBytes = readRange(fd, path, 0, 8);
+      const headerLength = Number(new DataView(lengthBytes.buffer).getBigUint64(0, true));
+      if (headerLength > MAX_HEADER_BYTES) throw bad(path, `the header claims ${headerLength} bytes`);
+      if (8 + headerLength > size) {
+        throw new ConvertError(
+          'truncated',
+          `${path} is truncated: its header alone should take ${headerLength} bytes but the file has ${size}. ` +
+            'Download the file again.',
+          { details: { file: path } },
+        );
+      }
+      const parsed = parseSafetensorsHeader(path, size, readRange(fd, path, 8, headerLength));
+      return new SafetensorsFile(path, fd, parsed);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  /** The raw little-endian bytes of one tensor. @throws ConvertError 'missing-tensor' | 'truncated' */
+  readBytes(name: string): Uint8Array {
+    const e = this.entry(name);
+    if (this.fd === null) throw new Error(`${this.path} is closed`);
+    return readRange(this.fd, this.path, e.offset, e.byteLength);
+  }
+
+  /**
+   * One tensor as float32 (F32 as is, F16/BF16 widened exactly, F64 rounded).
+   * @throws ConvertError 'missing-tensor' | 'unsupported-dtype' | 'truncated'
+   */
+  readFloat32(name: string): F32Tensor {
+    const e = this.entry(name);
+    if (!['F32', 'F16', 'BF16', 'F64'].includes(e.dtype)) {
+      throw new ConvertError(
+        'unsupported-dtype',
+        `${this.path}: tensor ${name} is ${e.dtype}; the converter reads F32, F16, BF16 and F64 checkpoints. ` +
+          'Save an unquantised (fp16/bf16/fp32) checkpoint and convert that.',
+        { details: { file: this.path, tensor: name, dtype: e.dtype } },
+      );
+    }
+    const bytes = this.readBytes(name);
+    const count = e.byteLength / SAFETENSORS_DTYPE_BYTES[e.dtype]!;
+    const dims = [...e.shape];
+    switch (e.dtype) {
+      case 'F32':
+        return { dims, data: new Float32Array(bytes.buffer, 0, count) };
+      case 'F16':
+        return { dims, data: halfToFloat32(new Uint16Array(bytes.buffer, 0, count)) };
+      case 'BF16':
+        return { dims, data: bfloat16ToFloat32(new Uint16Array(bytes.buffer, 0, count)) };
+      default:
+        return { dims, data: Float32Array.from(new Float64Array(bytes.buffer, 0, count)) };
+    }
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private entry(name: string): SafetensorsEntry {
+    const e = this.entries.get(name);
+    if (e === undefined) {
+      throw new ConvertError('missing-tensor', `${this.path} has no tensor ${name}.`, {
+        details: { file: this.path, tensor: name },
+      });
+    }
+    return e;
+  }
+}

@@ -1,0 +1,116 @@
+// Benchmark (not part of npm test): download throughput through the weight store vs a plain streaming fetch of the
+// same file in the same run, bytes fetched again after an interrupted download is resumed, and peak memory while
+// storing and then loading a ~200 MB file. Runs in Node with fake-indexeddb (an in-memory IndexedDB written in JS),
+// so absolute numbers say little about a browser: the ratio and the resume count are what carry over.
+// Usage: npx tsx test/bench/store-throughput.ts [sizeMB=200] [chunkMiB=16]
+import 'fake-indexeddb/auto';
+import { ensureCached } from '../../src/store/ensure-cached';
+import { openWeightStore } from '../../src/store/idb-weight-store';
+import { openStoreSource } from '../../src/store/store-source';
+import { seededBytes } from '../unit/helpers/store-fixtures';
+import { startStoreServer } from '../unit/helpers/store-server';
+
+const sizeMB = Number(process.argv[2] ?? 200);
+const chunkMiB = Number(process.argv[3] ?? 16);
+const SIZE = Math.round(sizeMB * 1e6);
+const CHUNK = chunkMiB * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+/** Samples memory every 10 ms while `work` runs; returns its result and the peaks above the starting point. */
+async function withMemoryPeak<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; rssPeak: number; heapPeak: number; buffersPeak: number; rss0: number }> {
+  globalThis.gc?.();
+  const start = process.memoryUsage();
+  let rssPeak = start.rss;
+  let heapPeak = start.heapUsed;
+  let buffersPeak = start.arrayBuffers;
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    rssPeak = Math.max(rssPeak, m.rss);
+    heapPeak = Math.max(heapPeak, m.heapUsed);
+    buffersPeak = Math.max(buffersPeak, m.arrayBuffers);
+  }, 10);
+  const t0 = performance.now();
+  const result = await work();
+  const ms = performance.now() - t0;
+  clearInterval(timer);
+  const m = process.memoryUsage();
+  return {
+    result,
+    ms,
+    rss0: start.rss,
+    rssPeak: Math.max(rssPeak, m.rss) - start.rss,
+    heapPeak: Math.max(heapPeak, m.heapUsed) - start.heapUsed,
+    buffersPeak: Math.max(buffersPeak, m.arrayBuffers) - start.arrayBuffers,
+  };
+}
+
+const mb = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
+const rate = (bytes: number, ms: number): string => `${((bytes / MiB) / (ms / 1000)).toFixed(1)} MiB/s`;
+
+async function plainFetch(url: string): Promise<number> {
+  const response = await fetch(url);
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return n;
+    n += value.byteLength;
+  }
+}
+
+async function main(): Promise<void> {
+  const files = new Map<string, Uint8Array>([
+    ['config.json', new TextEncoder().encode('{"model_type":"llava"}')],
+    ['onnx/vision_encoder.onnx', seededBytes(1000, 1)],
+    ['onnx/embed_tokens.onnx', seededBytes(1000, 2)],
+    ['onnx/decoder_model_merged.onnx', seededBytes(SIZE, 3)],
+  ]);
+  const server = await startStoreServer(files, { name: 'bench' });
+  const big = `${server.folderUrl}onnx/decoder_model_merged.onnx`;
+  const ref = { kind: 'url', baseUrl: server.folderUrl, id: 'bench' } as const;
+  const dtype = 'fp32' as const;
+  console.log(`file: ${mb(SIZE)}, chunk ${chunkMiB} MiB, Node ${process.version}, fake-indexeddb (in-memory)`);
+
+  // Warm up both paths on a small download so JIT and wasm start-up are not timed.
+  await plainFetch(`${server.folderUrl}onnx/vision_encoder.onnx`);
+
+  const rows: string[] = [];
+  for (let round = 0; round < 2; round++) {
+    const plain = await withMemoryPeak(() => plainFetch(big));
+    const store = openWeightStore({ dbName: `bench-${round}` });
+    server.resetCounts();
+    const stored = await withMemoryPeak(() => ensureCached(ref, { store, dtype, chunkSize: CHUNK, storage: null }));
+    const loaded = await withMemoryPeak(() => openStoreSource('bench', { store }).read('onnx/decoder_model_merged.onnx'));
+    if (loaded.result.byteLength !== SIZE) throw new Error('read back the wrong size');
+    rows.push(
+      `round ${round + 1}: plain fetch ${rate(SIZE, plain.ms)} | through store ${rate(SIZE, stored.ms)} ` +
+        `(download+sha256+IndexedDB) | ratio store/plain ${(plain.ms / stored.ms).toFixed(2)} | load from store ${rate(SIZE, loaded.ms)}`,
+    );
+    rows.push(
+      `         peak above start: storing rss +${mb(stored.rssPeak)}, heap +${mb(stored.heapPeak)}, arrayBuffers +${mb(stored.buffersPeak)}; ` +
+        `loading rss +${mb(loaded.rssPeak)}, arrayBuffers +${mb(loaded.buffersPeak)} (the ${mb(SIZE)} result buffer included)`,
+    );
+    await store.deleteAll();
+  }
+  console.log(rows.join('\n'));
+
+  // Resume: drop the connection mid-file, then resume; count the bytes the server sends twice.
+  const store = openWeightStore({ dbName: 'bench-resume' });
+  server.resetCounts();
+  const dropAt = Math.round(SIZE * 0.55);
+  server.faults.push({ path: 'onnx/decoder_model_merged.onnx', fault: { kind: 'drop', at: dropAt }, times: 1 });
+  await ensureCached(ref, { store, dtype, chunkSize: CHUNK, storage: null, retries: 0 }).catch(() => undefined);
+  const partial = (await store.getFile('bench', 'onnx/decoder_model_merged.onnx'))?.storedBytes ?? 0;
+  await ensureCached(ref, { store, dtype, chunkSize: CHUNK, storage: null });
+  const sent = server.bytesSent('onnx/decoder_model_merged.onnx');
+  console.log(
+    `resume: dropped at ${mb(dropAt)}, ${mb(partial)} was stored; server sent ${mb(sent)} in all for a ${mb(SIZE)} file ` +
+      `→ re-fetched ${mb(sent - SIZE)} (${sent - SIZE} bytes; bound: one chunk = ${mb(CHUNK)})`,
+  );
+  await server.close();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
