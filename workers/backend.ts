@@ -38,6 +38,9 @@ const wantedLimits = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
+/** ORT logs at 'warning' per session by default, e.g. that shape ops run on the CPU: expected, and noise to users. */
+const quietSessions = { logSeverityLevel: 3 } as const;
+
 function adapterInfoOf(adapter: GPUAdapter): AdapterInfo {
   const info = adapter.info;
   // Older Chromium put isFallbackAdapter on the adapter, newer on its info.
@@ -60,6 +63,7 @@ function wasmDescriptor(): BackendDescriptor {
     shaderF16: false,
     threads: wasmThreadCount(),
     crossOriginIsolated: self.crossOriginIsolated,
+    sessionOptions: quietSessions,
   };
 }
 
@@ -94,6 +98,7 @@ export function createBackendSelector(): BackendSelector {
       shaderF16,
       threads: wasmThreadCount(),
       crossOriginIsolated: self.crossOriginIsolated,
+      sessionOptions: quietSessions,
     };
     const opened = { device, descriptor };
     current = opened;
@@ -116,7 +121,10 @@ export function createBackendSelector(): BackendSelector {
       const webgpu = await openWebGpu();
       if (typeof webgpu !== 'string') return webgpu;
       if (requested === 'webgpu') {
-        throw new EngineError('webgpu-unavailable', `${webgpu} Choose the WASM backend, or try a browser with WebGPU enabled.`);
+        throw new EngineError(
+          'webgpu-unavailable',
+          `${webgpu} Choose the WASM backend, or try a browser with WebGPU enabled.`,
+        );
       }
       return wasmDescriptor();
     },

@@ -11,10 +11,14 @@ import type { ImageInput, RawImage } from '../src/shared/protocol';
 export const maxDecodedEdge = 2048;
 
 const badImage = (detail: string, cause?: unknown) =>
-  new EngineError('bad-image', `This image could not be read (${detail}). Try a PNG, JPEG or WebP file.`, { cause });
+  new EngineError('bad-image', `This image could not be read (${detail}). Try a PNG, JPEG or WebP file.`, {
+    cause,
+  });
 
 function isRawImage(input: ImageInput): input is RawImage {
-  return typeof input === 'object' && input !== null && 'data' in input && 'width' in input && 'height' in input;
+  return (
+    typeof input === 'object' && input !== null && 'data' in input && 'width' in input && 'height' in input
+  );
 }
 
 function checkRaw(image: RawImage): RawImage {
@@ -22,12 +26,14 @@ function checkRaw(image: RawImage): RawImage {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw badImage(`its size ${width}×${height} is not valid`);
   }
-  if (data.length !== width * height * 4) throw badImage(`it has ${data.length} bytes, not ${width}×${height}×4`);
+  if (data.length !== width * height * 4)
+    throw badImage(`it has ${data.length} bytes, not ${width}×${height}×4`);
   return image;
 }
 
 async function blobOf(url: string, signal: AbortSignal | undefined): Promise<Blob> {
-  if (!url.startsWith('data:') && !url.startsWith('blob:')) throw badImage('only data: and blob: URLs are accepted');
+  if (!url.startsWith('data:') && !url.startsWith('blob:'))
+    throw badImage('only data: and blob: URLs are accepted');
   try {
     const response = await fetch(url, signal ? { signal } : {});
     return await response.blob();
@@ -53,7 +59,10 @@ async function bitmapOf(blob: Blob): Promise<ImageBitmap> {
   try {
     bitmap = await createImageBitmap(blob, options);
   } catch (error) {
-    throw badImage(blob.type ? `${blob.type} did not decode` : 'it is not a picture format the browser knows', error);
+    throw badImage(
+      blob.type ? `${blob.type} did not decode` : 'it is not a picture format the browser knows',
+      error,
+    );
   }
   return fitted(bitmap);
 }

@@ -2,7 +2,14 @@
 // It must not run models itself: it forwards to the engine core and only decides when to reload after a device loss.
 import { isAbortError } from '../src/shared/abort';
 import { EngineError } from '../src/shared/errors';
-import type { ChatRequest, EngineApi, GenerationEvent, LoadOptions, ModelRef, OperationOptions } from '../src/shared/protocol';
+import type {
+  ChatRequest,
+  EngineApi,
+  GenerationEvent,
+  LoadOptions,
+  ModelRef,
+  OperationOptions,
+} from '../src/shared/protocol';
 import { endOperation } from '../src/shared/transfer-handlers';
 import type { BackendSelector, DeviceLoss } from './backend';
 
@@ -111,7 +118,11 @@ export function createEngineHost(engine: EngineApi, backend: BackendSelector): E
             op?.onEvent?.({ kind: 'device-lost', message: lostMessage(lost.loss) });
           }
           throw isAbortError(error) || !(error instanceof EngineError) || error.code !== 'device-lost'
-            ? new EngineError('device-lost', lost ? lostMessage(lost.loss) : 'The GPU stopped responding. Ask again.', { cause: error })
+            ? new EngineError(
+                'device-lost',
+                lost ? lostMessage(lost.loss) : 'The GPU stopped responding. Ask again.',
+                { cause: error },
+              )
             : error;
         }
       });

@@ -1,16 +1,16 @@
-// Owns assembling the engine inside the worker: ORT settings, backend selector, model source, image decoder, host.
+// Owns assembling the engine inside the worker: ORT settings, backend selector, weight-store source, image decoder, host.
 // It must not expose anything itself (the worker entry files do) and holds no test hooks (debug-engine.worker.ts adds them).
 import { createEngine } from '../src/engine/engine';
 import type { ModelSource } from '../src/engine/model-source';
 import type { OrtRuntime } from '../src/engine/runtime';
-import type { EngineApi } from '../src/shared/protocol';
+import type { DtypeChoice, EngineApi, ModelRef } from '../src/shared/protocol';
+import { openCachedSource } from '../src/store';
 import { registerTransferHandlers } from '../src/shared/transfer-handlers';
 import { createBackendSelector } from './backend';
 import type { BackendSelector } from './backend';
 import { decodeImage } from './decode-image';
 import { createEngineHost } from './engine-host';
 import { configureOrt } from './ort-env';
-import { openUrlSource } from './url-model-source';
 import { yieldingRuntime } from './yielding-runtime';
 
 export interface WorkerEngineOptions {
@@ -33,11 +33,24 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
   const backend = createBackendSelector();
   const wrapSource = options.wrapSource ?? ((source: ModelSource) => source);
   const runtime = yieldingRuntime(ort);
+  // The engine opens the source before it picks files, and the store needs the dtype to know which files to fetch.
+  // The engine hands openSource the very ModelRef object load() got, so that object carries its load's dtype.
+  const dtypeOf = new WeakMap<ModelRef, DtypeChoice>();
   const engine = createEngine({
     ort: options.wrapRuntime ? options.wrapRuntime(runtime) : runtime,
-    openSource: async (model, op) => wrapSource(openUrlSource(model, op)),
+    openSource: async (model, op) => {
+      const dtype = dtypeOf.get(model);
+      return wrapSource(await openCachedSource(model, dtype === undefined ? op : { ...op, dtype }));
+    },
     decodeImage,
     selectBackend: (requested) => backend.select(requested),
   });
-  return { api: createEngineHost(engine, backend), backend };
+  const dtypeAware: EngineApi = {
+    ...engine,
+    load: (model, loadOptions, op) => {
+      if (loadOptions?.dtype !== undefined) dtypeOf.set(model, loadOptions.dtype);
+      return engine.load(model, loadOptions, op);
+    },
+  };
+  return { api: createEngineHost(dtypeAware, backend), backend };
 }

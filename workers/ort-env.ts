@@ -26,7 +26,6 @@ export function configureOrt(): Ort {
   ort.env.wasm.numThreads = wasmThreadCount();
   // The worker already is off the main thread; ORT's own proxy worker would only add a hop.
   ort.env.wasm.proxy = false;
-  // 'warning' would log, for every session, that shape ops run on the CPU: expected and harmless.
   ort.env.logLevel = 'error';
   return ort;
 }

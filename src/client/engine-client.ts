@@ -51,14 +51,20 @@ interface LiveWorker {
 const settleTimeoutMs = 2_000;
 
 const defaultWorker = () =>
-  new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'llava-engine' });
+  new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'llava-engine',
+  });
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Copies only the fields that cross the boundary, so the transfer handler recognises the options object. */
-function wireOptions<E>(op: OperationOptions<E> | undefined, tap?: (event: E) => void): OperationOptions<E> | undefined {
+function wireOptions<E>(
+  op: OperationOptions<E> | undefined,
+  tap?: (event: E) => void,
+): OperationOptions<E> | undefined {
   if (!op?.signal && !op?.onEvent && !tap) return undefined;
   const wire: OperationOptions<E> = {};
   if (op?.signal) wire.signal = op.signal;
@@ -90,13 +96,22 @@ export function createEngineClient(options: EngineClientOptions = {}): EngineCli
   function stop(target: LiveWorker, reason: string): void {
     if (live === target) live = null;
     target.worker.terminate();
-    const error = new EngineError('inference-failed', `The engine stopped (${reason}). Load the model again and retry.`);
+    const error = new EngineError(
+      'inference-failed',
+      `The engine stopped (${reason}). Load the model again and retry.`,
+    );
     for (const reject of target.pending) reject(error);
     target.pending.clear();
   }
 
   async function checkAlive(target: LiveWorker, message: string): Promise<void> {
-    const answered = await Promise.race([target.remote.status().then(() => true, () => true), delay(pingTimeoutMs).then(() => false)]);
+    const answered = await Promise.race([
+      target.remote.status().then(
+        () => true,
+        () => true,
+      ),
+      delay(pingTimeoutMs).then(() => false),
+    ]);
     if (answered || live !== target) return;
     stop(target, message);
     notify({ kind: 'worker-restarted', reason: message });
@@ -110,7 +125,9 @@ export function createEngineClient(options: EngineClientOptions = {}): EngineCli
       event.preventDefault();
       void checkAlive(target, event.message || 'uncaught error in the engine worker');
     });
-    worker.addEventListener('messageerror', () => console.error('engine worker: a message could not be deserialized'));
+    worker.addEventListener('messageerror', () =>
+      console.error('engine worker: a message could not be deserialized'),
+    );
     return target;
   }
 
@@ -145,7 +162,11 @@ export function createEngineClient(options: EngineClientOptions = {}): EngineCli
   };
 
   return {
-    load(model: ModelRef, loadOptions?: LoadOptions, op?: OperationOptions<LoadProgressEvent>): Promise<EngineStatus> {
+    load(
+      model: ModelRef,
+      loadOptions?: LoadOptions,
+      op?: OperationOptions<LoadProgressEvent>,
+    ): Promise<EngineStatus> {
       const wire = wireOptions(op);
       return call((remote) => remote.load(model, loadOptions, wire), wire);
     },

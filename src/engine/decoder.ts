@@ -30,6 +30,13 @@ export interface StepResult {
   present: KvTensors;
 }
 
+/** The last row of a [.., rows, vocab] logits tensor that lives on a device (downloaded, then cut). */
+async function lastRowOf(t: OrtTensor, vocab: number): Promise<Float32Array> {
+  const { data, type } = await readFloatData(t);
+  const row = data.subarray(data.length - vocab);
+  return convertFloat(row, type, 'float32') as Float32Array;
+}
+
 function metaOf(session: OrtSession, name: string) {
   const m = session.inputMetadata.find((x) => x.name === name);
   return m && m.isTensor ? m : undefined;
@@ -47,6 +54,7 @@ export class Decoder {
   private readonly hasPositionIds: boolean;
   private readonly hasLogitsToKeep: boolean;
   private readonly hasUseCacheBranch: boolean;
+  private ones = new BigInt64Array(0);
 
   constructor(
     private readonly ort: OrtRuntime,
@@ -83,6 +91,11 @@ export class Decoder {
     this.hasPositionIds = inputs.includes('position_ids');
     this.hasLogitsToKeep = inputs.includes('num_logits_to_keep');
     this.hasUseCacheBranch = inputs.includes('use_cache_branch');
+  }
+
+  /** Whether the graph cuts logits to the last positions itself (`num_logits_to_keep`). */
+  get keepsLastLogitsOnly(): boolean {
+    return this.hasLogitsToKeep;
   }
 
   /** Names of the present.* outputs (to ask for them on the GPU). */
@@ -132,23 +145,46 @@ export class Decoder {
   }
 
   /**
-   * One decoder run over `seqLen` new rows after `pastLen` cached positions. Position ids follow HF:
+   * One decoder step over `seqLen` new rows after `pastLen` cached positions. Position ids follow HF:
    * cumsum(attention_mask) - 1 with an all-ones mask, i.e. pastLen … pastLen+seqLen-1.
-   * The caller owns `past` (dispose it once the step succeeded).
+   * Only the last position's logits come back: through `num_logits_to_keep` when the graph has it; otherwise the
+   * rows before the last run without fetching logits and the last row runs alone, so a long prompt's
+   * [seqLen × vocab] logits never leave the device. The caller owns `past` (dispose it once the step succeeded).
    * @throws EngineError('inference-failed')
    */
   async step(embeds: FloatData, seqLen: number, past: KvTensors, pastLen: number): Promise<StepResult> {
+    if (this.hasLogitsToKeep || seqLen === 1) return this.run(embeds, seqLen, past, pastLen, true);
+    const hidden = this.shape.hiddenSize;
+    const head = await this.run(embeds.subarray(0, (seqLen - 1) * hidden), seqLen - 1, past, pastLen, false);
+    try {
+      return await this.run(embeds.subarray((seqLen - 1) * hidden), 1, head.present, pastLen + seqLen - 1, true);
+    } finally {
+      for (const t of head.present.values()) t.dispose();
+    }
+  }
+
+  /** An int64 [1, n] mask of ones; the buffer grows and is shared, never written after it is filled. */
+  private maskOf(n: number): OrtTensor {
+    if (this.ones.length < n) this.ones = new BigInt64Array(Math.max(n, this.ones.length * 2)).fill(1n);
+    return new this.ort.Tensor('int64', this.ones.subarray(0, n), [1, n]);
+  }
+
+  private async run(
+    embeds: FloatData,
+    seqLen: number,
+    past: KvTensors,
+    pastLen: number,
+    wantLogits: boolean,
+  ): Promise<StepResult> {
     const total = pastLen + seqLen;
     const feeds: Record<string, OrtTensor> = {
       inputs_embeds: floatTensor(this.ort, this.embedType, embeds, [1, seqLen, this.shape.hiddenSize]),
-      attention_mask: int64Tensor(this.ort, new Array<number>(total).fill(1), [1, total]),
+      attention_mask: this.maskOf(total),
     };
     if (this.hasPositionIds) {
-      feeds.position_ids = int64Tensor(
-        this.ort,
-        Array.from({ length: seqLen }, (_, i) => pastLen + i),
-        [1, seqLen],
-      );
+      const positions = new BigInt64Array(seqLen);
+      for (let i = 0; i < seqLen; i++) positions[i] = BigInt(pastLen + i);
+      feeds.position_ids = new this.ort.Tensor('int64', positions, [1, seqLen]);
     }
     if (this.hasLogitsToKeep) feeds.num_logits_to_keep = int64Tensor(this.ort, [1], []);
     if (this.hasUseCacheBranch) feeds.use_cache_branch = new this.ort.Tensor('bool', [pastLen > 0], [1]);
@@ -159,7 +195,9 @@ export class Decoder {
     }
     let result: Record<string, OrtTensor>;
     try {
-      result = (await this.session.run(feeds)) as Record<string, OrtTensor>;
+      result = (await (wantLogits
+        ? this.session.run(feeds)
+        : this.session.run(feeds, this.presentNames))) as Record<string, OrtTensor>;
     } catch (cause) {
       throw new EngineError(
         'inference-failed',
@@ -177,14 +215,17 @@ export class Decoder {
       const past = this.presentToPast.get(name);
       if (past) present.set(past, t);
       else if (name === 'logits') {
-        const all = floatsOf(t);
         const vocab = t.dims[t.dims.length - 1] as number;
-        logits = all.slice(all.length - vocab);
+        const all = t.location === 'cpu' ? floatsOf(t) : null;
+        logits = all ? all.slice(all.length - vocab) : await lastRowOf(t, vocab);
         t.dispose();
       } else t.dispose();
     }
-    if (!logits) throw new EngineError('bad-model', 'The decoder returned no logits. Re-export the model.');
-    return { logits, present };
+    if (wantLogits && !logits) {
+      for (const t of present.values()) t.dispose();
+      throw new EngineError('bad-model', 'The decoder returned no logits. Re-export the model.');
+    }
+    return { logits: logits ?? new Float32Array(0), present };
   }
 
   async release(): Promise<void> {

@@ -18,15 +18,16 @@ import type {
   RawImage,
 } from '../shared/protocol';
 import { TextBatcher } from './event-batcher';
-import { FeatureCache } from './feature-cache';
+import { FeatureCache, imageKey } from './feature-cache';
 import { generateTurn } from './generate';
-import { preprocessImage, type PixelValues } from './image-preprocess';
+import { preprocessImage, validateRawImage } from './image-preprocess';
 import { KvCacheStore } from './kv-cache';
 import { loadModel, type LoadedModel } from './model-loader';
 import type { ModelSource } from './model-source';
 import type { BackendDescriptor, OrtRuntime } from './runtime';
 import { Sampler, samplerSettings } from './sampler';
-import { buildTurnInput } from './turn-input';
+import { TranscriptStore, type RecordedAnswer, type ResolvedPrompt } from './transcript';
+import { buildTurnInput, type KeyedImage } from './turn-input';
 
 /** What the engine is built from; the worker passes browser implementations, Node tests local ones. */
 export interface EngineDeps {
@@ -42,16 +43,21 @@ export interface EngineDeps {
   selectBackend(requested: BackendName | 'auto'): Promise<BackendDescriptor>;
   /** Milliseconds clock (performance.now by default). */
   now?(): number;
-  /** Conversations whose KV cache is kept at once (default 2). */
+  /** Conversations whose KV cache is kept at once (default 8; the byte budget usually binds first). */
   maxCachedConversations?: number;
-  /** Images whose features are kept (default 16). */
+  /** Bytes of KV cache kept between turns (default {@link DEFAULT_KV_CACHE_BYTES}); LoadOptions and ChatRequest override it. */
+  kvCacheBudgetBytes?: number;
+  /** Images whose features are kept (default 16), and their most bytes (default 256 MiB). */
   maxCachedImages?: number;
+  featureCacheBytes?: number;
   /** Minimum milliseconds between token events (default 16, about one animation frame). */
   tokenEventIntervalMs?: number;
 }
 
 /** Default answer length when the request gives none. */
 export const DEFAULT_MAX_NEW_TOKENS = 512;
+/** KV cache kept between turns unless the caller sets a budget: a few long chats of a 7B model, many of a small one. */
+export const DEFAULT_KV_CACHE_BYTES = 512 * 1024 * 1024;
 const ANONYMOUS = '\u0000anonymous';
 
 function isRawImage(input: ImageInput): input is RawImage {
@@ -66,13 +72,26 @@ function wrapError(error: unknown, code: 'inference-failed' | 'bad-image', messa
 }
 
 /**
+ * The generated ids of an answer, when the next prompt may use them in place of re-tokenising its text: they must
+ * spell exactly the text the caller got back (not so after a stop string cut it) and hold no image placeholder.
+ */
+function reusableAnswer(ids: readonly number[], text: string, m: LoadedModel): RecordedAnswer | null {
+  if (ids.includes(m.config.imageTokenId)) return null;
+  return m.tokenizer.decode(ids) === text ? { text, ids } : null;
+}
+
+/**
  * Creates the engine. Calls run one at a time in arrival order; an aborted chat rejects with an AbortError after
  * flushing its text and sending `{kind: 'done', finishReason: 'abort'}`, and keeps the model loaded.
  */
 export function createEngine(deps: EngineDeps): EngineApi {
   const now = deps.now ?? (() => globalThis.performance.now());
-  const features = new FeatureCache(deps.maxCachedImages ?? 16);
-  const kvStore = new KvCacheStore(deps.maxCachedConversations ?? 2);
+  const features = new FeatureCache(deps.maxCachedImages ?? 16, deps.featureCacheBytes ?? 256 * 1024 * 1024);
+  const kvStore = new KvCacheStore(
+    deps.maxCachedConversations ?? 8,
+    deps.kvCacheBudgetBytes ?? DEFAULT_KV_CACHE_BYTES,
+  );
+  const transcripts = new TranscriptStore();
   let model: LoadedModel | null = null;
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -84,6 +103,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
 
   async function dropModel(): Promise<void> {
     kvStore.forget();
+    transcripts.forget();
     features.clear();
     const m = model;
     model = null;
@@ -111,17 +131,32 @@ export function createEngine(deps: EngineDeps): EngineApi {
         contextLength: model.config.text.contextLength,
       },
       memoryEstimateBytes: model?.bytes ?? 0,
+      cache: {
+        kvBytes: kvStore.totalBytes,
+        kvBudgetBytes: kvStore.budget,
+        conversations: kvStore.size,
+        images: features.size,
+        imageBytes: features.totalBytes,
+      },
     };
   }
 
-  async function toPixels(input: ImageInput, m: LoadedModel, signal?: AbortSignal): Promise<PixelValues> {
+  async function setBudget(bytes: number | undefined): Promise<void> {
+    if (bytes === undefined || bytes === kvStore.budget) return;
+    kvStore.setBudget(bytes);
+    await kvStore.settle(deps.ort);
+  }
+
+  /** Decodes an image and keys it by content; preprocessing waits until its features turn out not to be cached. */
+  async function toKeyedImage(input: ImageInput, m: LoadedModel, signal?: AbortSignal): Promise<KeyedImage> {
     let raw: RawImage;
     try {
       raw = isRawImage(input) ? input : await deps.decodeImage(input, signal);
     } catch (error) {
       throw wrapError(error, 'bad-image', 'The image could not be read. Try a JPEG or PNG file.');
     }
-    return preprocessImage(raw, m.config.image);
+    validateRawImage(raw);
+    return { key: await imageKey(raw), preprocess: () => preprocessImage(raw, m.config.image) };
   }
 
   async function chat(request: ChatRequest, op: OperationOptions<GenerationEvent> = {}): Promise<ChatResult> {
@@ -133,22 +168,22 @@ export function createEngine(deps: EngineDeps): EngineApi {
     if (!request.messages.some((msg) => msg.role === 'user')) {
       throw new EngineError('inference-failed', 'There is no question to answer. Type a message first.');
     }
-    const pixels: PixelValues[] = [];
+    await setBudget(request.kvCacheBudgetBytes);
+    const images: KeyedImage[] = [];
     for (const msg of request.messages) {
       if (typeof msg.content === 'string') continue;
       for (const part of msg.content)
-        if (part.type === 'image') pixels.push(await toPixels(part.image, m, signal));
+        if (part.type === 'image') images.push(await toKeyedImage(part.image, m, signal));
     }
+    const conversation = request.conversationId ?? ANONYMOUS;
+    const transcript = transcripts.take(conversation);
+    // Set by buildTurnInput through resolveIds (a closure assignment TypeScript's narrowing cannot see).
+    const resolved: { prompt?: ResolvedPrompt } = {};
     let input;
     try {
-      input = await buildTurnInput(
-        m,
-        request.messages,
-        request.template ?? 'model',
-        pixels,
-        features,
-        signal,
-      );
+      input = await buildTurnInput(m, request.messages, request.template ?? 'model', images, features, signal, {
+        resolveIds: (rendered) => (resolved.prompt = transcript.resolve(rendered, m.tokenizer.encode)).ids,
+      });
     } catch (error) {
       throw wrapError(error, 'inference-failed', 'Preparing the prompt failed. Try again.');
     }
@@ -159,7 +194,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
       now,
       deps.tokenEventIntervalMs ?? 16,
     );
-    const kv = kvStore.take(request.conversationId ?? ANONYMOUS);
+    const kv = kvStore.take(conversation);
     let result;
     try {
       result = await generateTurn(deps.ort, m.decoder, m.config.text.hiddenSize, kv, input, {
@@ -176,12 +211,16 @@ export function createEngine(deps: EngineDeps): EngineApi {
       });
     } catch (error) {
       batcher.flush();
+      if (resolved.prompt) transcript.record(resolved.prompt, null);
+      await kvStore.settle(deps.ort);
       throw wrapError(
         error,
         'inference-failed',
         'Generating the answer failed. Try again or reload the model.',
       );
     }
+    if (resolved.prompt) transcript.record(resolved.prompt, reusableAnswer(result.ids, result.text, m));
+    await kvStore.settle(deps.ort);
     batcher.flush();
     onEvent?.({ kind: 'done', usage: result.usage, finishReason: result.finishReason });
     if (result.finishReason === 'abort') throw abortError(signal?.reason);
@@ -198,6 +237,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
         const { signal, onEvent } = op;
         throwIfAborted(signal);
         await dropModel();
+        if (options.kvCacheBudgetBytes !== undefined) kvStore.setBudget(options.kvCacheBudgetBytes);
         const progress = onEvent ? { onProgress: onEvent } : {};
         const source = await deps.openSource(ref, { ...(signal ? { signal } : {}), ...progress });
         const backend = await deps.selectBackend(options.device ?? 'auto');
@@ -217,6 +257,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
     forget: (conversationId?: string) =>
       serial(async () => {
         kvStore.forget(conversationId);
+        transcripts.forget(conversationId);
         if (conversationId === undefined) features.clear();
       }),
   };

@@ -1,27 +1,39 @@
-// Owns remembering image features by the identity of the preprocessed pixels, so an image already seen in a
-// conversation is not encoded again. It must not run the encoder or hold KV state.
+// Owns remembering image features by a content hash of the image, so a picture already seen (in this conversation or
+// another one) is neither preprocessed nor encoded again. It must not run the encoder or hold KV state.
 
+import { xxhash128 } from 'hash-wasm';
+import type { RawImage } from '../shared/protocol';
 import type { PixelValues } from './image-preprocess';
 import type { ImageFeatures } from './vision';
 
-/** A stable key for preprocessed pixels: FNV-1a over their float bits plus the size. */
-export function pixelKey(pixels: PixelValues): string {
-  const words = new Uint32Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.length);
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193 ^ words.length;
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i] as number;
-    h1 = Math.imul(h1 ^ w, 0x01000193) >>> 0;
-    h2 = Math.imul(h2 ^ ((w >>> 16) | (w << 16)), 0x5bd1e995) >>> 0;
-  }
-  return `${pixels.width}x${pixels.height}:${h1.toString(16)}${h2.toString(16)}`;
+function bytesOf(data: ArrayBufferView): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Least-recently-used features by pixel key. */
+/** A content key for decoded RGBA pixels: 128-bit xxHash of the bytes plus the size. */
+export async function imageKey(image: RawImage): Promise<string> {
+  const n = image.width * image.height * 4;
+  return `rgba:${image.width}x${image.height}:${await xxhash128(bytesOf(image.data.subarray(0, n)))}`;
+}
+
+/** A content key for already preprocessed pixels (callers that skip the engine's own preprocessing). */
+export async function pixelKey(pixels: PixelValues): Promise<string> {
+  return `pixels:${pixels.width}x${pixels.height}:${await xxhash128(bytesOf(pixels.data))}`;
+}
+
+function featureBytes(f: ImageFeatures): number {
+  return f.data.byteLength;
+}
+
+/** Least-recently-used features by content key, bounded by a count and by bytes. */
 export class FeatureCache {
   private readonly entries = new Map<string, ImageFeatures>();
+  private bytes = 0;
 
-  constructor(private readonly capacity = 16) {}
+  constructor(
+    private readonly capacity = 16,
+    private readonly maxBytes = 256 * 1024 * 1024,
+  ) {}
 
   get(key: string): ImageFeatures | undefined {
     const hit = this.entries.get(key);
@@ -33,19 +45,33 @@ export class FeatureCache {
   }
 
   set(key: string, features: ImageFeatures): void {
-    this.entries.delete(key);
+    this.delete(key);
     this.entries.set(key, features);
-    while (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+    this.bytes += featureBytes(features);
+    // The newest entry stays even when it alone is over the byte bound: the turn in progress needs it.
+    while (this.entries.size > 1 && (this.entries.size > this.capacity || this.bytes > this.maxBytes)) {
+      this.delete(this.entries.keys().next().value as string);
     }
   }
 
   clear(): void {
     this.entries.clear();
+    this.bytes = 0;
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Bytes of feature data held. */
+  get totalBytes(): number {
+    return this.bytes;
+  }
+
+  private delete(key: string): void {
+    const old = this.entries.get(key);
+    if (!old) return;
+    this.bytes -= featureBytes(old);
+    this.entries.delete(key);
   }
 }

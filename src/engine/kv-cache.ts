@@ -26,6 +26,17 @@ export class ConversationKv {
     return this.ids;
   }
 
+  /** Bytes the cached tensors hold (on the CPU or the GPU). */
+  get bytes(): number {
+    if (!this.tensors) return 0;
+    let n = 0;
+    for (const t of this.tensors.values()) {
+      const per = t.type === 'float16' ? 2 : t.type === 'float32' ? 4 : 8;
+      n += t.dims.reduce((a, b) => a * b, 1) * per;
+    }
+    return n;
+  }
+
   /** The cached tensors, or null when nothing is cached. */
   get past(): KvTensors | null {
     return this.tensors;
@@ -97,11 +108,22 @@ export class ConversationKv {
   }
 }
 
-/** Conversation caches by id, least recently used dropped first (KV of long chats is large). */
+/**
+ * Conversation caches by id within a memory budget: after each turn the least recently used caches are dropped
+ * until the total fits, and the active one is cut to the prefix that fits (its start — system prompt and image rows —
+ * is what a follow-up reuses most). The cache of the turn being generated may exceed the budget while it runs.
+ */
 export class KvCacheStore {
   private readonly entries = new Map<string, ConversationKv>();
 
-  constructor(private readonly capacity = 2) {}
+  /**
+   * @param capacity most conversations kept at once
+   * @param budgetBytes most bytes of KV tensors kept between turns (Infinity: no limit)
+   */
+  constructor(
+    private readonly capacity = 8,
+    private budgetBytes = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** The cache of `conversationId`, created empty when new; marks it most recently used. */
   take(conversationId: string): ConversationKv {
@@ -117,6 +139,46 @@ export class KvCacheStore {
     return kv;
   }
 
+  get budget(): number {
+    return this.budgetBytes;
+  }
+
+  /** Sets the budget; call {@link settle} to apply it. Negative or NaN values count as 0. */
+  setBudget(bytes: number): void {
+    this.budgetBytes = Number.isNaN(bytes) ? 0 : Math.max(0, bytes);
+  }
+
+  /** Bytes held by all cached conversations. */
+  get totalBytes(): number {
+    let n = 0;
+    for (const kv of this.entries.values()) n += kv.bytes;
+    return n;
+  }
+
+  /**
+   * Drops least recently used caches until the total fits the budget; the most recently used one last, and then
+   * only its tail (down to nothing when not even one position fits).
+   */
+  async settle(ort: OrtRuntime): Promise<void> {
+    let total = this.totalBytes;
+    for (const [id, kv] of this.entries) {
+      if (total <= this.budgetBytes) return;
+      if (this.entries.size === 1) break;
+      total -= kv.bytes;
+      kv.clear();
+      this.entries.delete(id);
+    }
+    if (total <= this.budgetBytes) return;
+    const [id, last] = [...this.entries][0] as [string, ConversationKv];
+    const perToken = last.length > 0 ? last.bytes / last.length : 0;
+    const keep = perToken > 0 ? Math.floor(this.budgetBytes / perToken) : 0;
+    if (keep > 0) await last.truncate(ort, keep);
+    else {
+      last.clear();
+      this.entries.delete(id);
+    }
+  }
+
   /** Drops one conversation's cache, or all of them. */
   forget(conversationId?: string): void {
     for (const [id, kv] of this.entries) {
@@ -127,7 +189,13 @@ export class KvCacheStore {
     }
   }
 
+  /** Conversations with a cache (possibly empty) in the store. */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Whether `conversationId` still has cached positions. */
+  holds(conversationId: string): boolean {
+    return (this.entries.get(conversationId)?.length ?? 0) > 0;
   }
 }

@@ -131,7 +131,18 @@ export function tokenizePrompt(
   imageTokenId: number,
   featureCounts: readonly number[],
 ): PromptTokens {
-  const raw = tokenizer.encode(rendered.text, rendered.addSpecialTokens);
+  return expandImageTokens(tokenizer.encode(rendered.text, rendered.addSpecialTokens), imageTokenId, featureCounts);
+}
+
+/**
+ * Expands the k-th image token of already tokenised ids into `featureCounts[k]` copies.
+ * @throws EngineError('inference-failed') when the ids hold a different number of placeholders than images.
+ */
+export function expandImageTokens(
+  raw: readonly number[],
+  imageTokenId: number,
+  featureCounts: readonly number[],
+): PromptTokens {
   const placeholders = raw.filter((id) => id === imageTokenId).length;
   if (placeholders !== featureCounts.length) {
     throw new EngineError(

@@ -9,8 +9,33 @@ import type { TurnInput } from './generate';
 import type { PixelValues } from './image-preprocess';
 import type { ImageSpan } from './kv-cache';
 import type { LoadedModel } from './model-loader';
-import { renderPrompt, tokenizePrompt } from './prompt';
+import { expandImageTokens, renderPrompt, type RenderedPrompt } from './prompt';
 import type { ImageFeatures } from './vision';
+
+/** An image known by a content key; it is preprocessed only when its features are not cached. */
+export interface KeyedImage {
+  key: string;
+  preprocess(): PixelValues;
+}
+
+/** Preprocessed pixels (keyed by their own hash) or a keyed image. */
+export type TurnImage = PixelValues | KeyedImage;
+
+export interface TurnInputOptions {
+  /** Raw prompt ids for the rendered text (default: tokenise it); the engine reuses generated ids through this. */
+  resolveIds?: (rendered: RenderedPrompt) => number[];
+}
+
+/** The decoder input plus what it was built from. */
+export interface BuiltTurn extends TurnInput {
+  rendered: RenderedPrompt;
+  /** Prompt ids before image expansion (one placeholder per image). */
+  rawIds: number[];
+}
+
+function isKeyed(image: TurnImage): image is KeyedImage {
+  return 'key' in image && typeof image.key === 'string';
+}
 
 /**
  * Encodes the conversation's images (reusing cached features) and tokenises the prompt with `<image>` expanded to
@@ -22,27 +47,31 @@ export async function buildTurnInput(
   model: LoadedModel,
   messages: readonly ChatMessage[],
   template: TemplateName,
-  pixels: readonly PixelValues[],
+  images: readonly TurnImage[],
   cache: FeatureCache | null,
   signal?: AbortSignal,
-): Promise<TurnInput> {
+  options: TurnInputOptions = {},
+): Promise<BuiltTurn> {
   const features: ImageFeatures[] = [];
   const keys: string[] = [];
-  for (const p of pixels) {
+  for (const image of images) {
     throwIfAborted(signal);
-    const key = pixelKey(p);
+    const key = isKeyed(image) ? image.key : await pixelKey(image);
     let f = cache?.get(key);
     if (!f) {
-      f = await model.vision.encode(p);
+      f = await model.vision.encode(isKeyed(image) ? image.preprocess() : image);
       cache?.set(key, f);
     }
     features.push(f);
     keys.push(key);
   }
+  throwIfAborted(signal);
   const rendered = renderPrompt(messages, template, model.tokenizer, model.imageToken);
-  const tokens = tokenizePrompt(
-    rendered,
-    model.tokenizer,
+  const rawIds = options.resolveIds
+    ? options.resolveIds(rendered)
+    : model.tokenizer.encode(rendered.text, rendered.addSpecialTokens);
+  const tokens = expandImageTokens(
+    rawIds,
     model.config.imageTokenId,
     features.map((f) => f.rows),
   );
@@ -56,5 +85,5 @@ export async function buildTurnInput(
     );
   }
   const spans: ImageSpan[] = tokens.imageSpans.map((s, k) => ({ ...s, key: keys[k] as string }));
-  return { ids: tokens.ids, spans, features };
+  return { ids: tokens.ids, spans, features, rendered, rawIds };
 }

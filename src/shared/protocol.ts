@@ -21,6 +21,11 @@ export interface LoadOptions {
   dtype?: DtypeChoice;
   /** 'auto' picks WebGPU when an adapter exists, else WASM. */
   device?: BackendName | 'auto';
+  /**
+   * Bytes of KV cache kept between turns for recently used conversations (the settings' cache budget). 0 keeps
+   * none: every turn prefills its whole prompt again. Default: the engine's own (512 MiB).
+   */
+  kvCacheBudgetBytes?: number;
 }
 
 /**
@@ -81,6 +86,8 @@ export interface ChatRequest {
   template?: TemplateName;
   /** Lets the engine keep this conversation's KV cache for the next turn. */
   conversationId?: string;
+  /** Changes the KV cache budget (as LoadOptions.kvCacheBudgetBytes) from this request on. */
+  kvCacheBudgetBytes?: number;
 }
 
 export interface Usage {
@@ -122,6 +129,20 @@ export interface EngineStatus {
   model: { id: string; dtype: Record<Component, Dtype>; maxImages: number; contextLength: number } | null;
   /** Bytes of weights held by the loaded sessions. */
   memoryEstimateBytes: number;
+  /** What the reuse caches hold now. */
+  cache?: CacheStatus;
+}
+
+/** The KV and image-feature caches that make follow-up turns fast. */
+export interface CacheStatus {
+  /** Bytes of KV tensors kept for recent conversations, and the budget they must fit between turns. */
+  kvBytes: number;
+  kvBudgetBytes: number;
+  /** Conversations with cached KV. */
+  conversations: number;
+  /** Images whose features are cached, and their bytes. */
+  images: number;
+  imageBytes: number;
 }
 
 export interface OperationOptions<E> {

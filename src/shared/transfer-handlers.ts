@@ -34,10 +34,17 @@ function cloneableDetails(details: Record<string, unknown> | undefined): Record<
 function serializeThrown(thrown: unknown): SerializedThrow {
   if (isEngineError(thrown)) {
     const details = cloneableDetails(thrown.details);
-    return { kind: 'engine', data: details ? { code: thrown.code, message: thrown.message, details } : { code: thrown.code, message: thrown.message } };
+    return {
+      kind: 'engine',
+      data: details
+        ? { code: thrown.code, message: thrown.message, details }
+        : { code: thrown.code, message: thrown.message },
+    };
   }
-  if (isAbortError(thrown)) return { kind: 'abort', message: (thrown as { message?: string }).message ?? 'Aborted' };
-  if (thrown instanceof Error) return { kind: 'error', name: thrown.name, message: thrown.message, stack: thrown.stack };
+  if (isAbortError(thrown))
+    return { kind: 'abort', message: (thrown as { message?: string }).message ?? 'Aborted' };
+  if (thrown instanceof Error)
+    return { kind: 'error', name: thrown.name, message: thrown.message, stack: thrown.stack };
   return { kind: 'value', value: thrown };
 }
 
@@ -68,7 +75,8 @@ const throwHandler: TransferHandler<{ value: unknown }, SerializedThrow> = {
 };
 
 /** Messages on an operation's private channel; one port keeps their order. */
-type OperationMessage = { type: 'abort'; reason: string } | { type: 'event'; event: unknown } | { type: 'end' };
+type OperationMessage =
+  { type: 'abort'; reason: string } | { type: 'event'; event: unknown } | { type: 'end' };
 
 interface OperationWire {
   port: MessagePort;
@@ -83,18 +91,22 @@ export interface OperationLike {
 }
 
 function isOperation(value: unknown): value is OperationLike {
-  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype)
+    return false;
   const keys = Object.keys(value);
   if (keys.length === 0 || !keys.every((key) => key === 'signal' || key === 'onEvent')) return false;
   const { signal, onEvent } = value as { signal?: unknown; onEvent?: unknown };
-  const signalOk = signal === undefined || (typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal);
+  const signalOk =
+    signal === undefined || (typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal);
   const eventsOk = onEvent === undefined || typeof onEvent === 'function';
   return signalOk && eventsOk && (signal !== undefined || onEvent !== undefined);
 }
 
 function reasonText(signal: AbortSignal): string {
   const reason: unknown = signal.reason;
-  return reason instanceof Error || reason instanceof DOMException ? reason.message : String(reason ?? 'Aborted');
+  return reason instanceof Error || reason instanceof DOMException
+    ? reason.message
+    : String(reason ?? 'Aborted');
 }
 
 /** Sender side: resolves when the receiver said the operation ended (every event before it has been delivered). */
@@ -108,7 +120,11 @@ const operationHandler: TransferHandler<OperationLike, OperationWire> = {
     const { port1, port2 } = new MessageChannel();
     const { signal } = op;
     const onEvent = op.onEvent as ((event: unknown) => void) | undefined;
-    const onAbort = () => port1.postMessage({ type: 'abort', reason: signal ? reasonText(signal) : '' } satisfies OperationMessage);
+    const onAbort = () =>
+      port1.postMessage({
+        type: 'abort',
+        reason: signal ? reasonText(signal) : '',
+      } satisfies OperationMessage);
     let finish = () => {};
     operationEnds.set(op, new Promise<void>((resolve) => (finish = resolve)));
     port1.onmessage = (message: MessageEvent<OperationMessage>) => {
@@ -137,7 +153,8 @@ const operationHandler: TransferHandler<OperationLike, OperationWire> = {
     };
     const op: { signal?: AbortSignal; onEvent?: (event: unknown) => void } = {};
     if (controller) op.signal = controller.signal;
-    if (hasEvents) op.onEvent = (event) => port.postMessage({ type: 'event', event } satisfies OperationMessage);
+    if (hasEvents)
+      op.onEvent = (event) => port.postMessage({ type: 'event', event } satisfies OperationMessage);
     operationClosers.set(op, () => {
       port.postMessage({ type: 'end' } satisfies OperationMessage);
       port.close();
@@ -148,7 +165,8 @@ const operationHandler: TransferHandler<OperationLike, OperationWire> = {
 
 /** A bare AbortSignal argument: the receiver gets a real AbortSignal that fires when the sender's does. */
 const abortSignalHandler: TransferHandler<AbortSignal, MessagePort> = {
-  canHandle: (value): value is AbortSignal => typeof AbortSignal !== 'undefined' && value instanceof AbortSignal,
+  canHandle: (value): value is AbortSignal =>
+    typeof AbortSignal !== 'undefined' && value instanceof AbortSignal,
   serialize(signal) {
     const { port1, port2 } = new MessageChannel();
     const onAbort = () => {

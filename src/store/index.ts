@@ -2,6 +2,7 @@
 // verify, import, catalog) may call. Everything else in src/store is internal.
 export {
   ensureCached,
+  openCachedSource,
   DEFAULT_CHUNK_SIZE,
   type CachedModel,
   type EnsureCachedOptions,

@@ -2,22 +2,29 @@
 // same file in the same run, bytes fetched again after an interrupted download is resumed, and peak memory while
 // storing and then loading a ~200 MB file. Runs in Node with fake-indexeddb (an in-memory IndexedDB written in JS),
 // so absolute numbers say little about a browser: the ratio and the resume count are what carry over.
-// Usage: npx tsx test/bench/store-throughput.ts [sizeMB=200] [chunkMiB=16]
+// With --browser the same measurements run in headless Chromium (real IndexedDB) on the e2e store test page, memory
+// being the summed RSS of Chromium's processes.
+// Usage: npx tsx test/bench/store-throughput.ts [sizeMB=200] [chunkMiB=16] [--browser]
 import 'fake-indexeddb/auto';
+import { execFileSync } from 'node:child_process';
 import { ensureCached } from '../../src/store/ensure-cached';
 import { openWeightStore } from '../../src/store/idb-weight-store';
 import { openStoreSource } from '../../src/store/store-source';
 import { seededBytes } from '../unit/helpers/store-fixtures';
 import { startStoreServer } from '../unit/helpers/store-server';
 
-const sizeMB = Number(process.argv[2] ?? 200);
-const chunkMiB = Number(process.argv[3] ?? 16);
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const inBrowser = process.argv.includes('--browser');
+const sizeMB = Number(args[0] ?? 200);
+const chunkMiB = Number(args[1] ?? 16);
 const SIZE = Math.round(sizeMB * 1e6);
 const CHUNK = chunkMiB * 1024 * 1024;
 const MiB = 1024 * 1024;
 
 /** Samples memory every 10 ms while `work` runs; returns its result and the peaks above the starting point. */
-async function withMemoryPeak<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; rssPeak: number; heapPeak: number; buffersPeak: number; rss0: number }> {
+async function withMemoryPeak<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; ms: number; rssPeak: number; heapPeak: number; buffersPeak: number; rss0: number }> {
   globalThis.gc?.();
   const start = process.memoryUsage();
   let rssPeak = start.rss;
@@ -45,7 +52,7 @@ async function withMemoryPeak<T>(work: () => Promise<T>): Promise<{ result: T; m
 }
 
 const mb = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
-const rate = (bytes: number, ms: number): string => `${((bytes / MiB) / (ms / 1000)).toFixed(1)} MiB/s`;
+const rate = (bytes: number, ms: number): string => `${(bytes / MiB / (ms / 1000)).toFixed(1)} MiB/s`;
 
 async function plainFetch(url: string): Promise<number> {
   const response = await fetch(url);
@@ -69,7 +76,9 @@ async function main(): Promise<void> {
   const big = `${server.folderUrl}onnx/decoder_model_merged.onnx`;
   const ref = { kind: 'url', baseUrl: server.folderUrl, id: 'bench' } as const;
   const dtype = 'fp32' as const;
-  console.log(`file: ${mb(SIZE)}, chunk ${chunkMiB} MiB, Node ${process.version}, fake-indexeddb (in-memory)`);
+  console.log(
+    `file: ${mb(SIZE)}, chunk ${chunkMiB} MiB, Node ${process.version}, fake-indexeddb (in-memory)`,
+  );
 
   // Warm up both paths on a small download so JIT and wasm start-up are not timed.
   await plainFetch(`${server.folderUrl}onnx/vision_encoder.onnx`);
@@ -79,8 +88,12 @@ async function main(): Promise<void> {
     const plain = await withMemoryPeak(() => plainFetch(big));
     const store = openWeightStore({ dbName: `bench-${round}` });
     server.resetCounts();
-    const stored = await withMemoryPeak(() => ensureCached(ref, { store, dtype, chunkSize: CHUNK, storage: null }));
-    const loaded = await withMemoryPeak(() => openStoreSource('bench', { store }).read('onnx/decoder_model_merged.onnx'));
+    const stored = await withMemoryPeak(() =>
+      ensureCached(ref, { store, dtype, chunkSize: CHUNK, storage: null }),
+    );
+    const loaded = await withMemoryPeak(() =>
+      openStoreSource('bench', { store }).read('onnx/decoder_model_merged.onnx'),
+    );
     if (loaded.result.byteLength !== SIZE) throw new Error('read back the wrong size');
     rows.push(
       `round ${round + 1}: plain fetch ${rate(SIZE, plain.ms)} | through store ${rate(SIZE, stored.ms)} ` +
@@ -98,8 +111,14 @@ async function main(): Promise<void> {
   const store = openWeightStore({ dbName: 'bench-resume' });
   server.resetCounts();
   const dropAt = Math.round(SIZE * 0.55);
-  server.faults.push({ path: 'onnx/decoder_model_merged.onnx', fault: { kind: 'drop', at: dropAt }, times: 1 });
-  await ensureCached(ref, { store, dtype, chunkSize: CHUNK, storage: null, retries: 0 }).catch(() => undefined);
+  server.faults.push({
+    path: 'onnx/decoder_model_merged.onnx',
+    fault: { kind: 'drop', at: dropAt },
+    times: 1,
+  });
+  await ensureCached(ref, { store, dtype, chunkSize: CHUNK, storage: null, retries: 0 }).catch(
+    () => undefined,
+  );
   const partial = (await store.getFile('bench', 'onnx/decoder_model_merged.onnx'))?.storedBytes ?? 0;
   await ensureCached(ref, { store, dtype, chunkSize: CHUNK, storage: null });
   const sent = server.bytesSent('onnx/decoder_model_merged.onnx');
@@ -110,7 +129,90 @@ async function main(): Promise<void> {
   await server.close();
 }
 
-main().catch((error: unknown) => {
+/** Summed RSS (bytes) of every process descended from this one: Chromium's browser, renderer, GPU and utility processes. */
+function childrenRss(): number {
+  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,rss=']).toString().trim().split('\n');
+  const procs = rows.map((r) => r.trim().split(/\s+/).map(Number) as [number, number, number]);
+  const tree = new Set([process.pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, ppid] of procs) if (tree.has(ppid) && !tree.has(pid)) (tree.add(pid), (grew = true));
+  }
+  return procs
+    .filter(([pid]) => pid !== process.pid && tree.has(pid))
+    .reduce((n, [, , rss]) => n + rss * 1024, 0);
+}
+
+async function browserMain(): Promise<void> {
+  const { buildApp } = await import('../e2e/harness/build-app');
+  const { launchBrowser } = await import('../e2e/harness/browser');
+  const files = new Map<string, Uint8Array>([
+    ['config.json', new TextEncoder().encode('{"model_type":"llava"}')],
+    ['onnx/vision_encoder.onnx', seededBytes(1000, 1)],
+    ['onnx/embed_tokens.onnx', seededBytes(1000, 2)],
+    ['onnx/decoder_model_merged.onnx', seededBytes(SIZE, 3)],
+  ]);
+  const server = await startStoreServer(files, { name: 'bench', staticDir: await buildApp() });
+  const browser = await launchBrowser({ webgpu: false });
+  const page = await browser.newPage();
+  await page.goto(`${server.origin}/test/e2e/pages/store-e2e.html`);
+  await page.waitForFunction(() => 'storeBench' in globalThis);
+  type Bench = import('../e2e/pages/store-e2e-page').StoreBench;
+  const run = <K extends keyof Bench>(
+    name: K,
+    ...params: Parameters<Bench[K]>
+  ): Promise<Awaited<ReturnType<Bench[K]>>> =>
+    page.evaluate(
+      ([method, p]) =>
+        (globalThis as unknown as { storeBench: Record<string, (...a: unknown[]) => unknown> }).storeBench[
+          method
+        ]!(...p),
+      [name, params] as [string, unknown[]],
+    ) as never;
+  const peakWhile = async <T>(work: () => Promise<T>): Promise<{ result: T; peak: number; base: number }> => {
+    const base = childrenRss();
+    let peak = base;
+    const timer = setInterval(() => (peak = Math.max(peak, childrenRss())), 50);
+    const result = await work();
+    clearInterval(timer);
+    return { result, peak: Math.max(peak, childrenRss()) - base, base };
+  };
+  // A new id each time: every run downloads from scratch into the same (real) IndexedDB.
+  const refNamed = (id: string) => ({ kind: 'url', baseUrl: '/models/bench/', id }) as const;
+  const big = `/models/bench/onnx/decoder_model_merged.onnx`;
+  console.log(`browser: headless Chromium, real IndexedDB; file ${mb(SIZE)}, chunk ${chunkMiB} MiB`);
+  await run('plainFetch', '/models/bench/onnx/vision_encoder.onnx');
+  for (let round = 0; round < 2; round++) {
+    const plain = await run('plainFetch', big);
+    const stored = await peakWhile(() => run('store', refNamed(`bench-${round}`), CHUNK, 4));
+    if (!stored.result.ok) throw new Error('store download failed');
+    const loaded = await peakWhile(() => run('read', `bench-${round}`, 'onnx/decoder_model_merged.onnx'));
+    console.log(
+      `round ${round + 1}: plain fetch ${rate(SIZE, plain.ms)} | through store ${rate(SIZE, stored.result.ms)} | ratio store/plain ` +
+        `${(plain.ms / stored.result.ms).toFixed(2)} | load from store ${rate(SIZE, loaded.result.ms)}\n` +
+        `         Chromium RSS (all processes) peak above start: storing +${mb(stored.peak)}, loading +${mb(loaded.peak)} (from ${mb(stored.base)})`,
+    );
+  }
+  server.resetCounts();
+  const dropAt = Math.round(SIZE * 0.55);
+  server.faults.push({
+    path: 'onnx/decoder_model_merged.onnx',
+    fault: { kind: 'drop', at: dropAt },
+    times: 1,
+  });
+  await run('store', refNamed('bench-resume'), CHUNK, 0);
+  const partial = await run('partialBytes', 'bench-resume');
+  await run('store', refNamed('bench-resume'), CHUNK, 4);
+  const sent = server.bytesSent('onnx/decoder_model_merged.onnx');
+  console.log(
+    `resume: dropped at ${mb(dropAt)}, ${mb(partial)} stored; server sent ${mb(sent)} in all → re-fetched ${mb(sent - SIZE)} (${sent - SIZE} bytes; bound one chunk = ${mb(CHUNK)})`,
+  );
+  await browser.close();
+  await server.close();
+}
+
+(inBrowser ? browserMain() : main()).catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

@@ -37,7 +37,9 @@ describe('built app', () => {
     // Generated demo models are data copied from public/, not the bundle.
     files = (await listFiles(dist)).filter((file) => !file.startsWith('models/'));
     scripts = await Promise.all(
-      files.filter((file) => /\.(m?js)$/.test(file)).map(async (file) => ({ file, text: await readFile(path.join(dist, file), 'utf8') })),
+      files
+        .filter((file) => /\.(m?js)$/.test(file))
+        .map(async (file) => ({ file, text: await readFile(path.join(dist, file), 'utf8') })),
     );
   });
 
@@ -55,7 +57,9 @@ describe('built app', () => {
       scriptsGzip += gzip;
       report.push(`${file}: ${kb(Buffer.byteLength(text))} (${kb(gzip)} gzipped)`);
     }
-    report.push(`JavaScript without ORT's runtime: ${kb(scriptsRaw)} (${kb(scriptsGzip)} gzipped); whole app without models: ${mb(total)}`);
+    report.push(
+      `JavaScript without ORT's runtime: ${kb(scriptsRaw)} (${kb(scriptsGzip)} gzipped); whole app without models: ${mb(total)}`,
+    );
     console.log(`[bundle] ${report.join('\n[bundle] ')}`);
   });
 
@@ -78,7 +82,9 @@ describe('built app', () => {
       expect(a.equals(b), `${built} differs from ${original}`).toBe(true);
     }
     const wasmBytes = (await stat(path.join(dist, wasm!))).size;
-    report.push(`ORT files served: /${mjs} (${kb((await stat(path.join(dist, mjs!))).size)}), /${wasm} (${mb(wasmBytes)}, ${mb(gzipSync(await readFile(path.join(dist, wasm!))).length)} gzipped)`);
+    report.push(
+      `ORT files served: /${mjs} (${kb((await stat(path.join(dist, mjs!))).size)}), /${wasm} (${mb(wasmBytes)}, ${mb(gzipSync(await readFile(path.join(dist, wasm!))).length)} gzipped)`,
+    );
   });
 
   it('bundles one onnxruntime-web, the version transformers.js depends on, and nothing of onnxruntime-common 1.30', () => {
@@ -93,7 +99,14 @@ describe('built app', () => {
     // The top-level onnxruntime-common (for onnxruntime-node) must not sneak in beside ORT web's own copy.
     const nodeCommon = packageJson('onnxruntime-common').version;
     expect(nodeCommon).not.toBe(web.version);
-    expect(scripts.filter(({ text }) => text.includes(`"${nodeCommon}"`) || text.includes(`'${nodeCommon}'`) || text.includes(`\`${nodeCommon}\``))).toEqual([]);
+    expect(
+      scripts.filter(
+        ({ text }) =>
+          text.includes(`"${nodeCommon}"`) ||
+          text.includes(`'${nodeCommon}'`) ||
+          text.includes(`\`${nodeCommon}\``),
+      ),
+    ).toEqual([]);
   });
 
   it('keeps ORT out of the page: the main thread loads only the UI, the worker loads the engine', () => {
@@ -107,8 +120,9 @@ describe('built app', () => {
   it('ships no test pages or debug hooks', () => {
     expect(files.filter((file) => file.startsWith('test/') || file.includes('debug'))).toEqual([]);
     for (const { file, text } of scripts) {
-      expect(/debugLoseDevice|debugCrash|simulated engine crash/.test(text), `${file} has a debug hook`).toBe(false);
+      expect(/debugLoseDevice|debugCrash|simulated engine crash/.test(text), `${file} has a debug hook`).toBe(
+        false,
+      );
     }
   });
-
 });

@@ -28,12 +28,24 @@ const maxNewTokens = 12;
 const firstTurn = (as: TestImage['as'] = 'png'): TestChatRequest => ({
   conversationId: 'c1',
   sampling: { maxNewTokens },
-  messages: [{ role: 'user', content: [{ type: 'image', image: { as, width, height, rgba } }, { type: 'text', text: question }] }],
+  messages: [
+    {
+      role: 'user',
+      content: [
+        { type: 'image', image: { as, width, height, rgba } },
+        { type: 'text', text: question },
+      ],
+    },
+  ],
 });
 const secondTurn = (answer: string): TestChatRequest => ({
   conversationId: 'c1',
   sampling: { maxNewTokens },
-  messages: [...firstTurn().messages, { role: 'assistant', content: answer }, { role: 'user', content: followUp }],
+  messages: [
+    ...firstTurn().messages,
+    { role: 'assistant', content: answer },
+    { role: 'user', content: followUp },
+  ],
 });
 
 function toNodeRequest(request: TestChatRequest): ChatRequest {
@@ -47,14 +59,20 @@ function toNodeRequest(request: TestChatRequest): ChatRequest {
           : message.content.map((part) =>
               part.type === 'text'
                 ? part
-                : { type: 'image' as const, image: { width, height, data: Uint8ClampedArray.from(part.image.rgba) } },
+                : {
+                    type: 'image' as const,
+                    image: { width, height, data: Uint8ClampedArray.from(part.image.rgba) },
+                  },
             ),
     })),
   };
 }
 
 function expectOk<T>(outcome: Outcome<T>, logs: string[]): T {
-  if (!outcome.ok) throw new Error(`${outcome.error.name} ${outcome.error.code}: ${outcome.error.message}\n${logs.slice(-20).join('\n')}`);
+  if (!outcome.ok)
+    throw new Error(
+      `${outcome.error.name} ${outcome.error.code}: ${outcome.error.message}\n${logs.slice(-20).join('\n')}`,
+    );
   return outcome.value;
 }
 
@@ -88,7 +106,10 @@ describe('engine worker in Chromium', () => {
 
   it('rejects a chat before any load with EngineError model-not-loaded', async () => {
     const run = await env.call('chat', firstTurn());
-    expect(run.outcome).toMatchObject({ ok: false, error: { name: 'EngineError', code: 'model-not-loaded' } });
+    expect(run.outcome).toMatchObject({
+      ok: false,
+      error: { name: 'EngineError', code: 'model-not-loaded' },
+    });
   });
 
   it('runs on WebGPU (software adapter) with the same greedy tokens as the Node engine', async () => {
@@ -108,21 +129,33 @@ describe('engine worker in Chromium', () => {
     const streamed = run.events.flatMap((event) => (event.kind === 'token' ? [event.text] : [])).join('');
     expect(streamed).toBe(result.message.content);
     expect(kinds(run.events).at(-1)).toBe('done');
-    measured.push(`webgpu cold: ttft ${result.usage.timeToFirstTokenMs.toFixed(0)} ms, ${msPerToken(result).toFixed(1)} ms/token`);
+    measured.push(
+      `webgpu cold: ttft ${result.usage.timeToFirstTokenMs.toFixed(0)} ms, ${msPerToken(result).toFixed(1)} ms/token`,
+    );
   });
 
   it('keeps the main thread free: no task over 50 ms during a generation', async () => {
-    const run = await env.call('chat', { ...firstTurn('raw'), conversationId: 'warm', sampling: { maxNewTokens: 24 } });
+    const run = await env.call('chat', {
+      ...firstTurn('raw'),
+      conversationId: 'warm',
+      sampling: { maxNewTokens: 24 },
+    });
     const result = expectOk(run.outcome, env.browser.logs);
     expect(run.events.filter((event) => event.kind === 'token').length).toBeGreaterThanOrEqual(5);
     const longTasks = await env.call('longTasks', run.startedAt, run.endedAt);
     expect(longTasks).toEqual([]);
-    measured.push(`webgpu warm: ttft ${result.usage.timeToFirstTokenMs.toFixed(0)} ms, ${msPerToken(result).toFixed(1)} ms/token`);
+    measured.push(
+      `webgpu warm: ttft ${result.usage.timeToFirstTokenMs.toFixed(0)} ms, ${msPerToken(result).toFixed(1)} ms/token`,
+    );
   });
 
   it('aborts mid-generation with AbortError, keeps the model loaded, and answers the next chat', async () => {
     const before = await env.call('counters');
-    const aborted = await env.call('chat', { ...firstTurn(), sampling: { maxNewTokens: 64 } }, { interrupt: 'abort', after: 1 });
+    const aborted = await env.call(
+      'chat',
+      { ...firstTurn(), sampling: { maxNewTokens: 64 } },
+      { interrupt: 'abort', after: 1 },
+    );
     expect(aborted.outcome).toMatchObject({ ok: false, error: { name: 'AbortError', code: null } });
     const done = aborted.events.find((event) => event.kind === 'done');
     expect(done?.kind === 'done' && done.finishReason).toBe('abort');
@@ -158,7 +191,11 @@ describe('engine worker in Chromium', () => {
   });
 
   it('survives a device lost mid-generation: that chat fails with device-lost, the next one answers on WASM', async () => {
-    const lost = await env.call('chat', { ...firstTurn(), sampling: { maxNewTokens: 64 } }, { interrupt: 'lose-device', after: 1 });
+    const lost = await env.call(
+      'chat',
+      { ...firstTurn(), sampling: { maxNewTokens: 64 } },
+      { interrupt: 'lose-device', after: 1 },
+    );
     expect(lost.outcome).toMatchObject({ ok: false, error: { name: 'EngineError', code: 'device-lost' } });
     expect(kinds(lost.events)).toContain('device-lost');
 
@@ -170,24 +207,49 @@ describe('engine worker in Chromium', () => {
   });
 
   it('runs on WASM (threads, cross-origin isolated) with the same greedy tokens as the Node engine', async () => {
-    const status = expectOk((await env.call('load', model, { device: 'wasm', dtype: 'fp32' })).outcome, env.browser.logs);
+    const status = expectOk(
+      (await env.call('load', model, { device: 'wasm', dtype: 'fp32' })).outcome,
+      env.browser.logs,
+    );
     expect(status).toMatchObject({ backend: 'wasm', adapter: null, crossOriginIsolated: true });
     expect(status.threads).toBeGreaterThan(1);
     const run = await env.call('chat', { ...firstTurn('png'), conversationId: 'wasm' });
     const result = expectOk(run.outcome, env.browser.logs);
     expect(result.message.content).toBe(expectedFirst.message.content);
     expect(result.usage.completionTokens).toBe(expectedFirst.usage.completionTokens);
-    const warm = expectOk((await env.call('chat', { ...firstTurn('raw'), conversationId: 'wasm-warm', sampling: { maxNewTokens: 24 } })).outcome, env.browser.logs);
-    const aborted = await env.call('chat', { ...firstTurn(), sampling: { maxNewTokens: 400 } }, { interrupt: 'abort', after: 1 });
+    const warm = expectOk(
+      (
+        await env.call('chat', {
+          ...firstTurn('raw'),
+          conversationId: 'wasm-warm',
+          sampling: { maxNewTokens: 24 },
+        })
+      ).outcome,
+      env.browser.logs,
+    );
+    const aborted = await env.call(
+      'chat',
+      { ...firstTurn(), sampling: { maxNewTokens: 400 } },
+      { interrupt: 'abort', after: 1 },
+    );
     expect(aborted.outcome).toMatchObject({ ok: false, error: { name: 'AbortError' } });
     const done = aborted.events.find((event) => event.kind === 'done');
     expect(done?.kind === 'done' && done.usage.completionTokens).toBeLessThan(400);
-    measured.push(`wasm (${status.threads} threads): ttft ${warm.usage.timeToFirstTokenMs.toFixed(0)} ms, ${msPerToken(warm).toFixed(2)} ms/token`);
+    measured.push(
+      `wasm (${status.threads} threads): ttft ${warm.usage.timeToFirstTokenMs.toFixed(0)} ms, ${msPerToken(warm).toFixed(2)} ms/token`,
+    );
   });
 
   it('replaces a crashed worker: the call in flight rejects with a code, a fresh worker answers', async () => {
-    const run = await env.call('chat', { ...firstTurn(), sampling: { maxNewTokens: 400 } }, { interrupt: 'crash', after: 1 });
-    expect(run.outcome).toMatchObject({ ok: false, error: { name: 'EngineError', code: 'inference-failed' } });
+    const run = await env.call(
+      'chat',
+      { ...firstTurn(), sampling: { maxNewTokens: 400 } },
+      { interrupt: 'crash', after: 1 },
+    );
+    expect(run.outcome).toMatchObject({
+      ok: false,
+      error: { name: 'EngineError', code: 'inference-failed' },
+    });
     expect(await env.call('notices')).toContainEqual(expect.objectContaining({ kind: 'worker-restarted' }));
     const status = expectOk(await env.call('status'), env.browser.logs);
     expect(status.model).toBeNull();
@@ -197,6 +259,8 @@ describe('engine worker in Chromium', () => {
   it('touched nothing but the local server', () => {
     expect(env.browser.blockedRequests).toEqual([]);
     // HEAD probes for optional files (external data, chat templates) may 404; no file the engine read may.
-    expect(env.server.requests.filter((request) => request.method === 'GET' && request.status >= 400)).toEqual([]);
+    expect(
+      env.server.requests.filter((request) => request.method === 'GET' && request.status >= 400),
+    ).toEqual([]);
   });
 });

@@ -111,6 +111,29 @@ describe('downloads survive faults', () => {
     expect(last).toMatchObject({ status: 206, range: 'bytes=16384-' });
   });
 
+  it('a resumed download continues the saved sha256 state instead of re-reading the stored chunks', async () => {
+    const { files, s, store } = await setup({
+      path: 'onnx/decoder_model_merged.onnx_data',
+      fault: { kind: 'drop', at: 21_000 },
+    });
+    await expect(ensureCached(ref(s), options(store, { retries: 0, concurrency: 1 }))).rejects.toMatchObject({
+      code: 'download-failed',
+    });
+    expect((await store.getFile('tiny', 'onnx/decoder_model_merged.onnx_data'))?.sha256State).toBeInstanceOf(
+      Uint8Array,
+    );
+    const reads: string[] = [];
+    const counting: WeightStore = {
+      ...store,
+      readChunk: (id, path, i) => (reads.push(`${path}#${i}`), store.readChunk(id, path, i)),
+    };
+    s.faults.length = 0;
+    await ensureCached(ref(s), options(counting));
+    expect(reads.filter((r) => r.startsWith('onnx/decoder_model_merged.onnx_data'))).toEqual([]);
+    await expectNothingCorrupt(store, 'tiny', files);
+    expect((await store.getFile('tiny', 'onnx/decoder_model_merged.onnx_data'))?.verified).toBe(true);
+  });
+
   it('404 on a needed file: download-failed naming it; the other files are kept', async () => {
     const { files, s, store } = await setup({
       path: 'onnx/embed_tokens.onnx',
@@ -207,6 +230,13 @@ describe('downloads survive faults', () => {
     server = await startStoreServer(bare, { manifest: false });
     for (const path of FP32_FILES) server.faults.push({ path, fault: { kind: 'no-length' } });
     await expectCompletes(server, freshStore(), bare);
+  });
+
+  it('downloads at most two files at a time by default', async () => {
+    const { files, s, store } = await setup();
+    for (const path of FP32_FILES) s.faults.push({ path, fault: { kind: 'slow', bytesPerTick: 2000, tickMs: 2 } });
+    await expectCompletes(s, store, files);
+    expect(s.maxConcurrent()).toBe(2);
   });
 
   it('slow server: completes and reports a rate and an ETA', async () => {

@@ -130,3 +130,42 @@ describe('training prompts', () => {
     expect(ctx.tokenizer.decode(captionIds).trim()).toBe(caption(scenes[0]!));
   });
 });
+
+describe('shared-prefix batches', () => {
+  it('give the same logits and loss as full sequences while running the common prefix once', () => {
+    const params = initParams(config, 27, 77);
+    const rng = new Rng(31);
+    const prefix = Array.from({ length: 12 }, () => 3 + rng.int(290));
+    const seqs = [32, 38, 35].map((len, b) => {
+      const ids = [...prefix, ...Array.from({ length: len - 12 }, () => 3 + rng.int(290))];
+      for (let j = 0; j < 16; j++) ids[12 + j] = config.image_token_index;
+      const answer = new Uint8Array(len).fill(0).fill(1, len - 3 - b);
+      return { ids: Int32Array.from(ids), answer, image: `img${b}`, imageStart: 12 };
+    });
+    const img = (name: string) => Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i * (name.length + Number(name.at(-1)))));
+    const store = { size: 32, get: img };
+    const full = makeBatch(seqs.map((s) => ({ ...s, ids: s.ids.slice(), answer: s.answer.slice() })), 299, 16, store, false);
+    const shared = makeBatch(seqs, 299, 16, store, true);
+    expect(shared.prefixIds?.shape).toEqual([1, 12]);
+    const [lf, ls, logitsF, logitsS] = tf.tidy(() => {
+      const a = llavaLogits(params, d, full);
+      const b = llavaLogits(params, d, shared);
+      return [
+        maskedCrossEntropy(a, full.targets, full.mask, d.vocab).dataSync()[0]!,
+        maskedCrossEntropy(b, shared.targets, shared.mask, d.vocab).dataSync()[0]!,
+        a.arraySync() as number[][][],
+        b.arraySync() as number[][][],
+      ];
+    });
+    expect(Math.abs(lf - ls)).toBeLessThan(1e-5);
+    let maxDiff = 0;
+    seqs.forEach((s, b) => {
+      for (let t = 12; t < s.ids.length; t++) {
+        logitsF[b]![t]!.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - logitsS[b]![t - 12]![k]!))));
+      }
+    });
+    expect(maxDiff).toBeLessThan(1e-4);
+    expect(shared.tokens).toBe(full.tokens);
+    params.dispose();
+  });
+});

@@ -17,11 +17,12 @@ interface TestApi {
   waitForSignal(signal: AbortSignal): Promise<string>;
 }
 
-
 function abortReason(signal: AbortSignal | undefined): Promise<string> {
   return new Promise((resolve) => {
     if (!(signal instanceof AbortSignal)) return resolve('no real AbortSignal arrived');
-    signal.addEventListener('abort', () => resolve(`${(signal.reason as Error).name}: ${(signal.reason as Error).message}`));
+    signal.addEventListener('abort', () =>
+      resolve(`${(signal.reason as Error).name}: ${(signal.reason as Error).message}`),
+    );
   });
 }
 
@@ -82,7 +83,12 @@ describe('comlink transfer handlers', () => {
     const error = await rejection(connect().failWithCode());
     expect(isEngineError(error)).toBe(true);
     expect(error).toBeInstanceOf(EngineError);
-    expect(error).toMatchObject({ name: 'EngineError', code: 'bad-image', message: 'Try a PNG.', details: { width: 0 } });
+    expect(error).toMatchObject({
+      name: 'EngineError',
+      code: 'bad-image',
+      message: 'Try a PNG.',
+      details: { width: 0 },
+    });
   });
 
   it('turns an abort into a DOMException AbortError and keeps other errors by name', async () => {
@@ -90,7 +96,10 @@ describe('comlink transfer handlers', () => {
     const aborted = await rejection(remote.failWithAbort());
     expect(aborted).toBeInstanceOf(DOMException);
     expect(aborted).toMatchObject({ name: 'AbortError', message: 'stopped' });
-    expect(await rejection(remote.failPlain())).toMatchObject({ name: 'TypeError', message: 'plain failure' });
+    expect(await rejection(remote.failPlain())).toMatchObject({
+      name: 'TypeError',
+      message: 'plain failure',
+    });
   });
 
   it('hands the receiver a real AbortSignal that fires when the caller aborts mid-call', async () => {
@@ -114,7 +123,9 @@ describe('comlink transfer handlers', () => {
 
   it('carries a signal that is already aborted, and a bare AbortSignal argument', async () => {
     const remote = connect();
-    expect(await remote.waitForAbort({ signal: AbortSignal.abort(new Error('too late')) })).toBe('AbortError: too late');
+    expect(await remote.waitForAbort({ signal: AbortSignal.abort(new Error('too late')) })).toBe(
+      'AbortError: too late',
+    );
     const controller = new AbortController();
     const pending = remote.waitForSignal(controller.signal);
     controller.abort(new Error('bare'));

@@ -3,6 +3,7 @@
 // refusing what the graphs cannot express. Pure: parsed JSON in, config out.
 import type { LlavaHfConfig, TextConfig, VisionConfig } from '../llava/types';
 import { ConvertError } from './errors';
+import { KNOWN_VISION_TOWERS } from './known-towers';
 
 type Json = Record<string, unknown>;
 
@@ -133,11 +134,15 @@ function original(c: Json, clip: Json | null): SourceConfig {
   }
   const feature = str(c.mm_vision_select_feature) ?? 'patch';
   if (feature !== 'patch' && feature !== 'cls_patch') throw unsupported(`config.json uses mm_vision_select_feature "${feature}".`);
-  if (clip === null) {
+  const known = KNOWN_VISION_TOWERS[str(c.mm_vision_tower) ?? ''];
+  if (clip === null && known === undefined) {
     throw new ConvertError('missing-file', `This original-LLaVA checkpoint keeps its vision tower (${String(c.mm_vision_tower ?? 'CLIP')}) ` +
       'in a separate checkpoint. Download it (config.json + model.safetensors) and pass its folder with --clip DIR.');
   }
-  const vision = visionConfig(clip.model_type === 'clip' ? obj(clip.vision_config) : clip, '--clip config.json');
+  const vision =
+    clip === null
+      ? { ...(known as VisionConfig) }
+      : visionConfig(clip.model_type === 'clip' ? obj(clip.vision_config) : clip, '--clip config.json');
   if (num(c.mm_hidden_size) !== undefined && c.mm_hidden_size !== vision.hidden_size) {
     throw new ConvertError('bad-config', `config.json expects a ${String(c.mm_hidden_size)}-wide vision tower but the --clip ` +
       `checkpoint is ${vision.hidden_size} wide. Pass the CLIP model named by mm_vision_tower (${String(c.mm_vision_tower)}).`);
@@ -151,7 +156,7 @@ function original(c: Json, clip: Json | null): SourceConfig {
     vision_feature_layer: layer,
     vision_feature_select_strategy: feature === 'patch' ? 'default' : 'full',
     vision_config: vision,
-    text_config: textConfig(c, 'config.json'),
+    text_config: textConfig({ ...c, model_type: 'llama' }, 'config.json'),
   };
   const pad = num(c.pad_token_id);
   if (pad !== undefined) config.pad_token_id = pad;
@@ -170,8 +175,11 @@ const ORIGINAL_ARCHS = ['LlavaLlamaForCausalLM', 'LlavaLlamaModel'];
 export function readSourceConfig(raw: unknown, clip: unknown = null): SourceConfig {
   const c = obj(raw);
   const arch = (Array.isArray(c.architectures) ? c.architectures : []).map(String);
-  if (arch.some((a) => ORIGINAL_ARCHS.includes(a)) || (c.mm_vision_tower !== undefined && c.text_config === undefined))
+  const modelType = str(c.model_type);
+  if (arch.some((a) => ORIGINAL_ARCHS.includes(a))) return original(c, clip === null ? null : obj(clip));
+  if (arch.includes('LlavaForConditionalGeneration')) return llavaHf(c);
+  if (arch.length === 0 && modelType === 'llava' && c.text_config !== undefined) return llavaHf(c);
+  if (arch.length === 0 && (modelType === 'llava' || modelType === 'llava_llama') && c.mm_vision_tower !== undefined)
     return original(c, clip === null ? null : obj(clip));
-  if (c.text_config !== undefined || arch.includes('LlavaForConditionalGeneration')) return llavaHf(c);
   throw unsupported(`config.json describes ${arch.length > 0 ? arch.join(', ') : `model_type "${String(c.model_type)}"`}, not a LLaVA model.`);
 }

@@ -70,7 +70,8 @@ export function serializeModel(
   const maxFile = options.maxExternalFileBytes ?? GB;
   const minTensor = options.minExternalTensorBytes ?? 1024;
   const align = options.alignment ?? 64;
-  if (align <= 0 || align % 4 !== 0) throw new RangeError(`alignment ${align} must be a positive multiple of 4`);
+  if (align <= 0 || align % 4 !== 0)
+    throw new RangeError(`alignment ${align} must be a positive multiple of 4`);
   const external =
     mode === 'always' ||
     (mode === 'auto' && graph.weightBytes() > (options.autoExternalAboveBytes ?? 1.5 * GB));

@@ -33,10 +33,38 @@ export function batchIndices(count: number, batchSize: number, seed: number, ste
   return picks.slice(k * batchSize, (k + 1) * batchSize);
 }
 
-/** Builds the tensors of one batch (caller disposes them). */
-export function makeBatch(seqs: readonly TokenSequence[], padId: number, imageFeatures: number, pixels: PixelStore | null): TrainBatch {
+/**
+ * The longest prefix every sequence shares that holds no image row and no answer token (so its logits carry no
+ * loss), leaving at least one row per sequence after it.
+ */
+export function sharedPrefixLength(seqs: readonly TokenSequence[]): number {
+  const first = seqs[0]!;
+  let P = Math.min(...seqs.map((s) => s.ids.length - 1));
+  for (const s of seqs) {
+    if (s.imageStart >= 0) P = Math.min(P, s.imageStart);
+    let i = 0;
+    while (i < P && s.ids[i] === first.ids[i]) i++;
+    P = i;
+  }
+  // Row P-1 predicts token P: that must not be a trained answer token.
+  while (P > 0 && seqs.some((s) => s.answer[P])) P--;
+  return P;
+}
+
+/**
+ * Builds the tensors of one batch (caller disposes them). With `sharePrefix`, the common prefix goes in `prefixIds`
+ * and every other tensor covers only the rows after it.
+ */
+export function makeBatch(
+  seqs: readonly TokenSequence[],
+  padId: number,
+  imageFeatures: number,
+  pixels: PixelStore | null,
+  sharePrefix = false,
+): TrainBatch {
   const B = seqs.length;
-  const T = Math.max(...seqs.map((s) => s.ids.length));
+  const P = sharePrefix ? sharedPrefixLength(seqs) : 0;
+  const T = Math.max(...seqs.map((s) => s.ids.length)) - P;
   const ids = new Int32Array(B * T).fill(padId);
   const targets = new Int32Array(B * T);
   const mask = new Float32Array(B * T);
@@ -47,16 +75,16 @@ export function makeBatch(seqs: readonly TokenSequence[], padId: number, imageFe
   const pix = withImage ? new Float32Array(B * 3 * S * S) : null;
   let tokens = 0;
   seqs.forEach((s, b) => {
-    ids.set(s.ids, b * T);
-    for (let t = 0; t + 1 < s.ids.length; t++) {
-      targets[b * T + t] = s.ids[t + 1]!;
-      if (s.answer[t + 1]) {
+    ids.set(s.ids.subarray(P), b * T);
+    for (let t = 0; P + t + 1 < s.ids.length; t++) {
+      targets[b * T + t] = s.ids[P + t + 1]!;
+      if (s.answer[P + t + 1]) {
         mask[b * T + t] = 1;
         tokens++;
       }
     }
     if (placement && pix && s.image !== null) {
-      for (let j = 0; j < N; j++) placement[(b * T + s.imageStart + j) * N + j] = 1;
+      for (let j = 0; j < N; j++) placement[(b * T + s.imageStart - P + j) * N + j] = 1;
       pix.set(pixels!.get(s.image), b * 3 * S * S);
     }
   });
@@ -66,6 +94,7 @@ export function makeBatch(seqs: readonly TokenSequence[], padId: number, imageFe
     mask: tf.tensor2d(mask, [B, T]),
     tokens,
   };
+  if (P > 0) batch.prefixIds = tf.tensor2d(seqs[0]!.ids.slice(0, P), [1, P], 'int32');
   if (placement && pix) {
     batch.placement = tf.tensor3d(placement, [B, T, N]);
     batch.pixels = tf.tensor4d(pix, [B, 3, S, S]);
@@ -75,6 +104,7 @@ export function makeBatch(seqs: readonly TokenSequence[], padId: number, imageFe
 
 export function disposeBatch(batch: TrainBatch): void {
   tf.dispose([batch.ids, batch.targets, batch.mask]);
+  if (batch.prefixIds) batch.prefixIds.dispose();
   if (batch.placement) batch.placement.dispose();
   if (batch.pixels) batch.pixels.dispose();
 }

@@ -3,7 +3,7 @@
 
 import { renderLlavaConversation } from '../../engine/prompt';
 import type { ChatMessage } from '../../shared/protocol';
-import type { TextTokenizer } from '../../engine/tokenizer';
+import type { TrainingTokenizer } from './tokenizer';
 import { IMAGE_PLACEHOLDER, type LlavaRecord } from '../data/llava-format';
 
 /** A tokenised training example. */
@@ -19,7 +19,7 @@ export interface TokenSequence {
 }
 
 export interface SequenceContext {
-  tokenizer: TextTokenizer & { encodeCached(text: string, special: boolean): number[] };
+  tokenizer: TrainingTokenizer;
   imageTokenId: number;
   eosTokenId: number;
   /** Feature rows per image (16 for 32 px / 8 px patches, CLS dropped). */

@@ -36,19 +36,60 @@ export function configFor(tok: BuiltTokenizer): LlavaHfConfig {
   return microConfig(tok.tokens.length, { bos: tok.ids.bos, eos: tok.ids.eos, image: tok.ids.image, pad: tok.ids.pad });
 }
 
-/** The engine's tokenizer over the built JSON, with a cache: the data repeats the same strings many times. */
-export function engineTokenizer(tok: BuiltTokenizer, config: LlavaHfConfig): TextTokenizer & { encodeCached(text: string, special: boolean): number[] } {
+/** The engine tokenizer plus a fast encoder for the millions of training prompts. */
+export type TrainingTokenizer = TextTokenizer & {
+  /** Same ids as `encode`, built from cached per-word pieces (see fastEncoder). */
+  encodeCached(text: string, special: boolean): number[];
+};
+
+/**
+ * The engine's tokenizer over the built JSON, with a fast path for training data. The generated Llama tokenizers
+ * never put ▁ inside a token, so BPE never merges across a space and a text tokenises as the concatenation of its
+ * space-separated words (each one prepended with ▁ by the normaliser); special tokens split the text first. Encoding
+ * word by word with a cache turns the quadratic whole-text BPE into lookups. `checkFastEncoder` verifies the
+ * equivalence on real data before training relies on it.
+ */
+export function engineTokenizer(tok: BuiltTokenizer, config: LlavaHfConfig): TrainingTokenizer {
   const inner = createTokenizer(tok.json, tokenizerConfigJson(config, tok));
-  const cache = new Map<string, number[]>();
+  const specials = tok.json.added_tokens.map((t) => t.content);
+  const specialIds = new Map(tok.json.added_tokens.map((t) => [t.content, t.id]));
+  const splitter = new RegExp(`(${specials.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`);
+  const space = inner.tokenToId('\u2581');
+  const words = new Map<string, number[]>();
+  const word = (w: string): number[] => {
+    let ids = words.get(w);
+    if (!ids) {
+      ids = w === '' ? (space === null ? inner.encode(' ', false) : [space]) : inner.encode(w, false);
+      words.set(w, ids);
+    }
+    return ids;
+  };
   return Object.assign(inner, {
     encodeCached(text: string, special: boolean): number[] {
-      const key = `${special ? 1 : 0}${text}`;
-      let ids = cache.get(key);
-      if (!ids) {
-        ids = inner.encode(text, special);
-        cache.set(key, ids);
+      const out: number[] = special ? inner.encode('', true) : [];
+      for (const part of text.split(splitter)) {
+        if (part === '') continue;
+        const id = specialIds.get(part);
+        if (id !== undefined) out.push(id);
+        else for (const w of part.split(' ')) out.push(...word(w));
       }
-      return ids;
+      return out;
     },
   });
+}
+
+/**
+ * Checks the fast encoder against the engine's own on sample texts.
+ * @throws Error naming the first text where they differ.
+ */
+export function checkFastEncoder(tok: TrainingTokenizer, texts: readonly string[]): void {
+  for (const t of texts) {
+    for (const special of [true, false]) {
+      const a = tok.encode(t, special);
+      const b = tok.encodeCached(t, special);
+      if (a.length !== b.length || a.some((x, i) => x !== b[i])) {
+        throw new Error(`fast tokenisation differs from the engine's for ${JSON.stringify(t)}`);
+      }
+    }
+  }
 }

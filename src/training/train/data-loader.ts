@@ -10,9 +10,9 @@ import type { LlavaHfConfig } from '../../modelgen/llava/types';
 import { FILES, readImage, readJson, type SceneAnnotation } from '../data/dataset';
 import type { LlavaRecord } from '../data/llava-format';
 import { toRgba, type RgbImage } from '../data/render';
-import { Rng, deriveSeed } from '../data/rng';
 import type { PixelStore } from '../model/batches';
-import { configFor, engineTokenizer, fitTokenizer, SYSTEM_PROMPTS, tokenizerCorpus } from '../model/tokenizer';
+import { renderLlavaConversation } from '../../engine/prompt';
+import { checkFastEncoder, configFor, engineTokenizer, fitTokenizer, SYSTEM_PROMPTS, tokenizerCorpus } from '../model/tokenizer';
 import { conversationSequence, plainSequence, type SequenceContext, type TokenSequence } from '../model/sequences';
 
 export interface LoadedData {
@@ -41,17 +41,26 @@ export function loadData(root: string): LoadedData {
     eosTokenId: tokenizer.ids.eos,
     imageFeatures: Math.floor(config.vision_config.image_size / config.vision_config.patch_size) ** 2,
   };
+  // The fast word-by-word encoder must agree with the engine's tokenizer on real prompts before training uses it.
+  const sample = [...captions.slice(0, 50), ...instruct.slice(0, 150), ...text.slice(0, 100)];
+  checkFastEncoder(
+    ctx.tokenizer,
+    sample.flatMap((r, i) => [
+      renderLlavaConversation(
+        r.conversations.map((t) => ({ role: t.from === 'gpt' ? ('assistant' as const) : ('user' as const), content: t.value })),
+        SYSTEM_PROMPTS[i % SYSTEM_PROMPTS.length]!,
+        '<image>',
+      ).text,
+      `<image>${r.conversations[1]?.value ?? ''}\n`,
+    ]),
+  );
   const image = parseImagePreprocess(preprocessorConfigJson(config), config, config.vision_config.image_size);
   return { root, tokenizer, config, ctx, scenes, captions, instruct, text, image };
 }
 
-/**
- * Conversation sequences; each record gets one of the engine's two system prompts (seeded), so the model answers
- * the same whichever of the engine's LLaVA templates renders the prompt.
- */
-export function conversationSequences(records: readonly LlavaRecord[], ctx: SequenceContext, seed: number): TokenSequence[] {
-  const rng = new Rng(deriveSeed(seed, 'system-prompts'));
-  return records.map((r) => conversationSequence(r, rng.pick(SYSTEM_PROMPTS), ctx));
+/** Conversation sequences in the Vicuna v1 format with the given system prompt. */
+export function conversationSequences(records: readonly LlavaRecord[], ctx: SequenceContext, system: string): TokenSequence[] {
+  return records.map((r) => conversationSequence(r, system, ctx));
 }
 
 export function captionSequences(records: readonly LlavaRecord[], ctx: SequenceContext): TokenSequence[] {

@@ -17,6 +17,7 @@ import { initParams, loadInto, toWeightMap, type Params } from '../model/params'
 import { readTensorFile, writeTensorFile } from '../model/tensor-file';
 import type { TokenSequence } from '../model/sequences';
 import { captionSequences, conversationSequences, loadData, pixelStore, type LoadedData } from './data-loader';
+import { SYSTEM_PROMPTS } from '../model/tokenizer';
 import { clearPartial, runStage, type LossFn } from './trainer';
 import { scaledStages, type StageName, type StageSpec } from './stages';
 import { probeAccuracy, probeLoss, slotLabels, SLOT_CLASSES } from './vision-probe';
@@ -68,15 +69,28 @@ function lossFor(stage: StageSpec, data: LoadedData, params: Params, pixels: Pix
       return { loss: () => probeLoss(params, d, pt, lt), tokens: stage.batch, dispose: () => tf.dispose([pt, lt]) };
     };
   }
-  let seqs: TokenSequence[];
-  if (stage.name === 'language') seqs = conversationSequences(data.text, data.ctx, seed);
-  else if (stage.name === 'align') seqs = captionSequences(data.captions, data.ctx);
-  else seqs = conversationSequences(data.instruct, data.ctx, seed);
-  const lengths = Int32Array.from(seqs.map((s) => s.ids.length));
+  // One list per system prompt of the engine's two LLaVA templates; a batch uses one of them throughout, so its
+  // system prompt is a prefix shared by the whole batch and runs once (decodeShared).
+  let variants: TokenSequence[][];
+  if (stage.name === 'align') variants = [captionSequences(data.captions, data.ctx)];
+  else {
+    const records = stage.name === 'language' ? data.text : data.instruct;
+    variants = SYSTEM_PROMPTS.map((system) => conversationSequences(records, data.ctx, system));
+  }
+  const lengths = variants.map((seqs) => Int32Array.from(seqs.map((s) => s.ids.length)));
   const withImages = stage.name !== 'language';
+  const poolFactor = 8;
   return (step) => {
-    const idx = batchIndices(seqs.length, stage.batch, deriveSeed(seed, stage.name), step, lengths);
-    const batch = makeBatch(idx.map((i) => seqs[i]!), data.tokenizer.ids.pad, data.ctx.imageFeatures, withImages ? pixels : null);
+    const v = deriveSeed(seed, stage.name, 'variant', Math.floor(step / poolFactor)) % variants.length;
+    const seqs = variants[v]!;
+    const idx = batchIndices(seqs.length, stage.batch, deriveSeed(seed, stage.name), step, lengths[v]!, poolFactor);
+    const batch = makeBatch(
+      idx.map((i) => seqs[i]!),
+      data.tokenizer.ids.pad,
+      data.ctx.imageFeatures,
+      withImages ? pixels : null,
+      true,
+    );
     return {
       loss: () => maskedCrossEntropy(llavaLogits(params, d, batch), batch.targets, batch.mask, d.vocab),
       tokens: batch.tokens,

@@ -10,6 +10,7 @@ export function FirstRun(props: { onDone: (openPanel: boolean) => void }): JSX.E
   let heading!: HTMLHeadingElement;
   onMount(() => heading.focus());
 
+  /** Choosing a model opens the model panel, where its download progress shows. */
   const finish = (modelId: string | null, openPanel: boolean) => {
     update({ welcomed: true, ...(modelId ? { modelId } : {}) });
     props.onDone(openPanel);
@@ -45,7 +46,7 @@ export function FirstRun(props: { onDone: (openPanel: boolean) => void }): JSX.E
                     <p class="badge badge-warn">Random weights: checks that everything runs, offline. Its answers are noise.</p>
                   </Show>
                 </div>
-                <button type="button" class="button" classList={{ primary: m.randomWeights }} onClick={() => finish(m.id, false)}>
+                <button type="button" class="button" classList={{ primary: m.randomWeights }} onClick={() => finish(m.id, true)}>
                   {m.randomWeights ? 'Try the demo' : 'Download'}
                 </button>
               </li>

@@ -9,13 +9,20 @@ export function Header(props: { sidebarOpen: boolean; onToggleSidebar: () => voi
   const engine = useEngine();
   const models = useModels();
   const { settings } = useSettings();
+  // The bar shows the short name; the panel shows the whole label with its explanation.
+  const short = (name: string) => name.replace(/\s*\([^)]*\)\s*$/, '');
   const modelLabel = () => {
     const s = engine.status();
     const load = engine.load.current;
-    if (load && (load.phase === 'downloading' || load.phase === 'verifying' || load.phase === 'starting')) return `Loading ${load.label}…`;
-    if (s?.model) return models.find(s.model.id)?.name ?? s.model.id;
+    if (load && (load.phase === 'downloading' || load.phase === 'verifying' || load.phase === 'starting')) return `Loading ${short(load.label)}…`;
+    if (s?.model) return short(models.find(s.model.id)?.name ?? s.model.id);
     const chosen = settings.modelId ? models.find(settings.modelId)?.name : undefined;
-    return chosen ? `${chosen} (not loaded)` : 'Choose a model';
+    if (chosen) return `${short(chosen)} (not loaded)`;
+    return 'Choose a model';
+  };
+  const random = () => {
+    const id = engine.status()?.model?.id ?? settings.modelId;
+    return id !== null && id !== undefined && models.catalog().some((m) => m.id === id && m.randomWeights);
   };
   const backend = () => {
     const b = engine.status()?.backend;
@@ -46,6 +53,11 @@ export function Header(props: { sidebarOpen: boolean; onToggleSidebar: () => voi
       >
         <Icon name="chip" size={18} />
         <span class="model-button-label">{modelLabel()}</span>
+        <Show when={random()}>
+          <span class="badge badge-warn" title="Random weights: for checking the pipeline; its answers are noise">
+            random weights
+          </span>
+        </Show>
         <Show when={backend()}>{(b) => <span class="badge">{b()}</span>}</Show>
       </button>
     </header>

@@ -1,5 +1,5 @@
-// Owns checking and preparing a picture the user gives us, before anything reaches the engine:
-// sniffs the bytes, decodes with createImageBitmap (EXIF orientation applied), downscales big ones off the main thread.
+// Owns checking and preparing a picture the user gives us, before anything reaches the engine: sniffs the bytes and
+// reads the size here, then decodes (EXIF orientation applied), downscales and re-encodes on the intake worker.
 // It never touches the chat or storage; a rejected file is reported by name and nothing else changes.
 
 /** Longest side the app keeps; LLaVA towers see 336–384 px, multi-crop models a few tiles of that. */
@@ -56,19 +56,45 @@ function probeSize(url: string): Promise<{ width: number; height: number }> {
   });
 }
 
-async function encode(bitmap: ImageBitmap, type: 'image/png' | 'image/jpeg'): Promise<Blob> {
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const ctx = canvas.getContext('2d');
-  if (!ctx) throw new Error('no 2d context');
-  ctx.drawImage(bitmap, 0, 0);
-  return canvas.convertToBlob(type === 'image/jpeg' ? { type, quality: 0.92 } : { type });
+interface IntakeJob {
+  file: Blob;
+  maxSide: number;
+  resize: 'width' | 'height' | null;
+  type: 'image/png' | 'image/jpeg';
+}
+
+type IntakeResult = { ok: true; blob: Blob; width: number; height: number } | { ok: false; reason: 'undecodable' | 'failed'; message: string };
+
+let worker: Worker | undefined;
+let nextJob = 1;
+const waiting = new Map<number, (result: IntakeResult) => void>();
+
+/** Decodes, scales and re-encodes on the intake worker's thread (one worker, started on first use). */
+function runInWorker(job: IntakeJob): Promise<IntakeResult> {
+  if (!worker) {
+    worker = new Worker(new URL('../../../workers/image-intake.worker.ts', import.meta.url), { type: 'module', name: 'image-intake' });
+    worker.addEventListener('message', (event: MessageEvent<IntakeResult & { id: number }>) => {
+      waiting.get(event.data.id)?.(event.data);
+      waiting.delete(event.data.id);
+    });
+    worker.addEventListener('error', (event) => {
+      for (const done of waiting.values()) done({ ok: false, reason: 'failed', message: event.message });
+      waiting.clear();
+      worker = undefined;
+    });
+  }
+  const id = nextJob++;
+  const target = worker;
+  return new Promise((resolve) => {
+    waiting.set(id, resolve);
+    target.postMessage({ id, ...job });
+  });
 }
 
 /**
  * Checks and prepares one picture. Throws ImageRejectedError (message names the file) for empty, oversized,
- * non-image or corrupt files. Big pictures are downscaled to {@link MAX_SIDE} by createImageBitmap, which decodes
- * and resizes off the main thread; the result is re-encoded so that EXIF orientation is baked in and metadata
- * (e.g. GPS) is dropped.
+ * non-image or corrupt files. Big pictures are downscaled to {@link MAX_SIDE} on a worker thread, so the page never
+ * freezes; every picture is re-encoded so that EXIF orientation is baked in and metadata (e.g. GPS) is dropped.
  */
 export async function prepareImage(file: Blob, name: string): Promise<PreparedImage> {
   if (file.size === 0) throw new ImageRejectedError(name, `“${name}” is empty (0 bytes).`);
@@ -102,48 +128,25 @@ export async function prepareImage(file: Blob, name: string): Promise<PreparedIm
       `“${name}” is ${size.width}×${size.height} pixels, too large for the browser to decode. Resize it below 16000×16000.`,
     );
   }
-  const longest = Math.max(size.width, size.height);
-  const shrink = longest > MAX_SIDE;
-  let bitmap: ImageBitmap;
-  try {
-    // Resize by one side only: the browser keeps the aspect ratio of the oriented picture itself.
-    bitmap = await createImageBitmap(
-      file,
-      shrink
-        ? size.width >= size.height
-          ? { imageOrientation: 'from-image', resizeWidth: MAX_SIDE, resizeQuality: 'high' }
-          : { imageOrientation: 'from-image', resizeHeight: MAX_SIDE, resizeQuality: 'high' }
-        : { imageOrientation: 'from-image' },
-    );
-  } catch {
-    throw new ImageRejectedError(name, damaged);
+  const shrink = Math.max(size.width, size.height) > MAX_SIDE;
+  // Resize by one side only: the decoder keeps the aspect ratio of the oriented picture itself.
+  const result = await runInWorker({
+    file,
+    maxSide: MAX_SIDE,
+    resize: shrink ? (size.width >= size.height ? 'width' : 'height') : null,
+    type: kind === 'jpeg' || (shrink && kind !== 'png') ? 'image/jpeg' : 'image/png',
+  });
+  if (!result.ok) {
+    throw new ImageRejectedError(name, result.reason === 'undecodable' ? damaged : `“${name}” could not be prepared (${result.message}).`);
   }
-  try {
-    if (Math.max(bitmap.width, bitmap.height) > MAX_SIDE) {
-      // The probe and the decoder disagreed about orientation: one more, small step.
-      const scale = MAX_SIDE / Math.max(bitmap.width, bitmap.height);
-      const smaller = await createImageBitmap(bitmap, {
-        resizeWidth: Math.max(1, Math.round(bitmap.width * scale)),
-        resizeHeight: Math.max(1, Math.round(bitmap.height * scale)),
-        resizeQuality: 'high',
-      });
-      bitmap.close();
-      bitmap = smaller;
-    }
-    const blob = await encode(bitmap, kind === 'jpeg' || (shrink && kind !== 'png') ? 'image/jpeg' : 'image/png');
-    const prepared: PreparedImage = {
-      name,
-      blob,
-      width: bitmap.width,
-      height: bitmap.height,
-      originalWidth: size.width,
-      originalHeight: size.height,
-    };
-    if (shrink) {
-      prepared.note = `“${name}” is ${size.width}×${size.height}; it was downscaled to ${bitmap.width}×${bitmap.height}.`;
-    }
-    return prepared;
-  } finally {
-    bitmap.close();
-  }
+  const prepared: PreparedImage = {
+    name,
+    blob: result.blob,
+    width: result.width,
+    height: result.height,
+    originalWidth: size.width,
+    originalHeight: size.height,
+  };
+  if (shrink) prepared.note = `“${name}” is ${size.width}×${size.height}; it was downscaled to ${result.width}×${result.height}.`;
+  return prepared;
 }

@@ -11,7 +11,15 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 const buildsDir = path.join(projectRoot, '.cache/e2e/builds');
 
 /** Files whose change means the app must be built again. */
-const inputs = ['index.html', 'vite.config.ts', 'package-lock.json', 'src', 'workers', 'public', 'test/e2e/pages'];
+const inputs = [
+  'index.html',
+  'vite.config.ts',
+  'package-lock.json',
+  'src',
+  'workers',
+  'public',
+  'test/e2e/pages',
+];
 
 async function* walk(entry: string): AsyncGenerator<string> {
   const info = await stat(entry).catch(() => undefined);

@@ -13,7 +13,10 @@ export interface EnginePage {
   server: StaticServer;
   page: Page;
   /** Calls `window.harness[name](...args)` in the page and returns its (serialisable) result. */
-  call<K extends keyof Harness>(name: K, ...args: Parameters<Harness[K]>): Promise<Awaited<ReturnType<Harness[K]>>>;
+  call<K extends keyof Harness>(
+    name: K,
+    ...args: Parameters<Harness[K]>
+  ): Promise<Awaited<ReturnType<Harness[K]>>>;
   /** Opens a fresh page (and so a fresh worker) in the same browser. */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -44,7 +47,8 @@ export async function openEnginePage(options: OpenOptions = {}): Promise<EngineP
     call: (name, ...args) =>
       page.evaluate(
         ([method, params]) => {
-          const harness = (globalThis as unknown as { harness: Record<string, (...a: unknown[]) => unknown> }).harness;
+          const harness = (globalThis as unknown as { harness: Record<string, (...a: unknown[]) => unknown> })
+            .harness;
           return harness[method]!(...params);
         },
         [name, args] as [string, unknown[]],

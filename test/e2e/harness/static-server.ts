@@ -51,7 +51,10 @@ const isolationHeaders = {
 };
 
 /** Parses a single `bytes=a-b` / `bytes=a-` / `bytes=-n` range; null when unsatisfiable, undefined when absent or multi. */
-function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | undefined {
+function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | null | undefined {
   if (!header) return undefined;
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!match) return undefined;
@@ -76,7 +79,8 @@ function resolveFile(mounts: Mount[], urlPath: string): string | undefined {
     const relative = urlPath.slice(mount.prefix.length);
     const full = path.resolve(mount.dir, `./${relative}`);
     // Refuse `..` escapes out of the mounted folder.
-    if (full !== path.resolve(mount.dir) && !full.startsWith(path.resolve(mount.dir) + path.sep)) return undefined;
+    if (full !== path.resolve(mount.dir) && !full.startsWith(path.resolve(mount.dir) + path.sep))
+      return undefined;
     return full;
   }
   return undefined;

@@ -70,7 +70,8 @@ client.onNotice((notice) => notices.push(notice));
 
 const longTasks: { startTime: number; duration: number }[] = [];
 new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) longTasks.push({ startTime: entry.startTime, duration: entry.duration });
+  for (const entry of list.getEntries())
+    longTasks.push({ startTime: entry.startTime, duration: entry.duration });
 }).observe({ type: 'longtask', buffered: true });
 
 function errorInfo(error: unknown): ErrorInfo {
@@ -93,7 +94,8 @@ async function outcome<T>(run: () => Promise<T>): Promise<Outcome<T>> {
 async function toImage(image: TestImage): Promise<ContentPart & { type: 'image' }> {
   const data = Uint8ClampedArray.from(image.rgba);
   if (image.as === 'raw') return { type: 'image', image: { width: image.width, height: image.height, data } };
-  if (image.as === 'corrupt') return { type: 'image', image: new Blob([data.slice(0, 64)], { type: 'image/png' }) };
+  if (image.as === 'corrupt')
+    return { type: 'image', image: new Blob([data.slice(0, 64)], { type: 'image/png' }) };
   const canvas = new OffscreenCanvas(image.width, image.height);
   const context = canvas.getContext('2d');
   if (!context) throw new Error('no 2d context');
@@ -123,7 +125,9 @@ function requireDebug(): Remote<DebugApi> {
 const harness = {
   load: async (model: ModelRef, options?: LoadOptions) => {
     const events: LoadProgressEvent[] = [];
-    const result = await outcome(() => client.load(model, options, { onEvent: (event) => events.push(event) }));
+    const result = await outcome(() =>
+      client.load(model, options, { onEvent: (event) => events.push(event) }),
+    );
     return { outcome: result, events };
   },
 
@@ -162,7 +166,8 @@ const harness = {
   crash: () => requireDebug().debugCrash(),
   ortFiles: () => requireDebug().debugOrtFiles(),
   notices: () => [...notices],
-  longTasks: (from: number, to: number) => longTasks.filter((task) => task.startTime + task.duration >= from && task.startTime <= to),
+  longTasks: (from: number, to: number) =>
+    longTasks.filter((task) => task.startTime + task.duration >= from && task.startTime <= to),
 };
 
 export type Harness = typeof harness;

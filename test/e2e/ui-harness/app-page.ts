@@ -37,7 +37,7 @@ export const DEMO_PREFIX = '/models/tiny-llava-random/';
 
 /** Builds the app (cached), serves it with the generated demo model, and opens it in Chromium. */
 export async function openApp(options: OpenAppOptions = {}): Promise<AppPage> {
-  const dist = await buildApp({ app: true });
+  const dist = await buildApp({ target: 'app' });
   const demo = getTinyModel('tiny', { dtypes: ['fp32', 'q8', 'q4'] });
   const server = await startStaticServer([...(options.mounts ?? []), { prefix: DEMO_PREFIX, dir: demo.dir }, { prefix: '/', dir: dist }]);
   const browser = await launchBrowser(options);
@@ -69,7 +69,8 @@ export async function openApp(options: OpenAppOptions = {}): Promise<AppPage> {
     },
     close: async () => {
       await browser.close();
-      await server.close();
+      // A test that went offline has closed the server already.
+      await server.close().catch(() => undefined);
     },
   };
 }
@@ -182,4 +183,19 @@ export async function waitAnswerText(page: Page, chars: number, timeout = 120_00
 /** Waits until an answer is being generated (model loading included). */
 export async function waitAnswerStarted(page: Page, timeout = 60_000): Promise<void> {
   await page.waitForSelector('.message-assistant[aria-busy="true"]', { timeout });
+}
+
+/** Drops files the page first fetches from the test server (for files too big to pass through the protocol). */
+export async function dropUrls(page: Page, files: { url: string; name: string; type: string }[]): Promise<void> {
+  await page.evaluate(async (specs) => {
+    const dt = new DataTransfer();
+    for (const s of specs) {
+      const blob = await (await fetch(s.url)).blob();
+      dt.items.add(new File([blob], s.name, { type: s.type }));
+    }
+    const target = document.querySelector('.message-list, .empty-state') ?? document.body;
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+    }
+  }, files);
 }

@@ -44,6 +44,8 @@ export interface StoreTestServer {
   requests: ServedRequest[];
   /** Body bytes written for a file path (all paths when omitted). */
   bytesSent(path?: string): number;
+  /** Most file bodies that were being sent at the same time. */
+  maxConcurrent(): number;
   resetCounts(): void;
   /** Makes every CDN URL handed out so far invalid (as signed URLs expire). */
   expireCdnUrls(): void;
@@ -203,6 +205,9 @@ export async function startStoreServer(
     const piece = slow?.kind === 'slow' ? slow.bytesPerTick : 64 * 1024;
     let at = 0;
     pending.add(res);
+    peak = Math.max(peak, pending.size);
+    // 'finish' = the last byte went to the socket; the client may ask for its next file before 'close' arrives.
+    res.on('finish', () => pending.delete(res));
     res.on('close', () => pending.delete(res));
     const pump = (): void => {
       if (res.destroyed) return;
@@ -219,6 +224,12 @@ export async function startStoreServer(
       const slice = body.subarray(at, at + n);
       at += n;
       count(path, n);
+      if (at === body.byteLength) {
+        // The last byte: end now, so the response is over before the client can start its next request.
+        pending.delete(res);
+        res.end(slice);
+        return;
+      }
       const ok = res.write(slice);
       const next = (): void =>
         void (slow?.kind === 'slow' ? setTimeout(pump, slow.tickMs) : setImmediate(pump));
@@ -242,6 +253,7 @@ export async function startStoreServer(
     );
 
   const state = { offline: false, refused: [] as string[] };
+  let peak = 0;
   const server = createServer((req, res) => {
     for (const [header, value] of Object.entries(ISOLATION)) res.setHeader(header, value);
     const url = new URL(req.url ?? '/', 'http://x');
@@ -307,6 +319,7 @@ export async function startStoreServer(
     files,
     faults,
     requests,
+    maxConcurrent: () => peak,
     bytesSent: (path) =>
       path === undefined ? [...sent.values()].reduce((a, b) => a + b, 0) : (sent.get(path) ?? 0),
     resetCounts: () => {

@@ -1,0 +1,135 @@
+// Owns what the model saw of each conversation as (rendered text ↔ raw token ids) checkpoints, so the next request's
+// prompt reuses the ids the engine itself generated instead of re-tokenising its answers (which rarely gives the same
+// ids, and so would defeat KV reuse). It must not run sessions, expand images or touch tensors.
+
+import type { RenderedPrompt } from './prompt';
+
+/** A point where `text.slice(0, chars)` is exactly what `ids.slice(0, ids)` spell, at a token boundary. */
+interface Mark {
+  chars: number;
+  ids: number;
+}
+
+/** Raw prompt ids (one id per image placeholder) for a rendered prompt, and the checkpoints they keep. */
+export interface ResolvedPrompt {
+  text: string;
+  addSpecialTokens: boolean;
+  ids: number[];
+  marks: Mark[];
+  /** Leading ids taken from the transcript rather than from tokenising the text. */
+  reusedIds: number;
+}
+
+/** The answer the engine returned, with the ids it generated for it. */
+export interface RecordedAnswer {
+  text: string;
+  ids: readonly number[];
+}
+
+export type EncodeFn = (text: string, addSpecialTokens: boolean) => number[];
+
+function startsWithIds(ids: readonly number[], prefix: readonly number[]): boolean {
+  if (prefix.length > ids.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (ids[i] !== prefix[i]) return false;
+  return true;
+}
+
+/** How many encodes one request may spend looking for a checkpoint (each tokenises a prefix of the prompt). */
+const MAX_PROBES = 3;
+
+/** One conversation's memory: the last prompt's text and ids, its checkpoints, and the answer given to it. */
+export class Transcript {
+  private text = '';
+  private ids: number[] = [];
+  private marks: Mark[] = [];
+  private addSpecialTokens = true;
+  private answer: RecordedAnswer | null = null;
+
+  /**
+   * Raw ids for `rendered`: the tokenisation of its text, except that the longest remembered prefix (the previous
+   * prompt, and the engine's own answer to it when the text carries that answer unchanged) keeps the ids the model
+   * really saw. A checkpoint is used only where the full tokenisation has a token boundary at the same place, so
+   * the ids after it are exactly what tokenising the whole text gives there.
+   */
+  resolve(rendered: RenderedPrompt, encode: EncodeFn): ResolvedPrompt {
+    const { text, addSpecialTokens } = rendered;
+    const full = encode(text, addSpecialTokens);
+    const plain: ResolvedPrompt = {
+      text,
+      addSpecialTokens,
+      ids: full,
+      marks: [{ chars: text.length, ids: full.length }],
+      reusedIds: 0,
+    };
+    if (this.ids.length === 0 || addSpecialTokens !== this.addSpecialTokens) return plain;
+    let probes = 0;
+    for (const c of this.candidates(text)) {
+      if (probes++ >= MAX_PROBES) break;
+      const prefix = encode(text.slice(0, c.chars), addSpecialTokens);
+      if (!startsWithIds(full, prefix)) continue;
+      const ids = [...c.head, ...full.slice(prefix.length)];
+      const kept = this.marks.filter((m) => m.chars < c.chars);
+      const marks = [...kept, { chars: c.chars, ids: c.head.length }];
+      if (text.length > c.chars) marks.push({ chars: text.length, ids: ids.length });
+      return { text, addSpecialTokens, ids, marks, reusedIds: c.head.length };
+    }
+    return plain;
+  }
+
+  /** Remembers the prompt a turn ran on and the answer it produced (null when it cannot be reused). */
+  record(prompt: ResolvedPrompt, answer: RecordedAnswer | null): void {
+    this.text = prompt.text;
+    this.ids = prompt.ids;
+    this.marks = prompt.marks;
+    this.addSpecialTokens = prompt.addSpecialTokens;
+    this.answer = answer && answer.ids.length > 0 ? { text: answer.text, ids: [...answer.ids] } : null;
+  }
+
+  /** Checkpoints `text` still starts with, longest first. */
+  private *candidates(text: string): Generator<{ chars: number; head: readonly number[] }> {
+    if (this.answer && text.startsWith(this.text)) {
+      const a = this.answer;
+      const at = this.text.length;
+      // Templates put a separator (a space, a newline) between the generation prompt and the answer, which the
+      // answer's own first id usually already carries; look past it.
+      const ws = /^\s*/.exec(text.slice(at))?.[0].length ?? 0;
+      for (const skip of ws > 0 ? [0, ws] : [0]) {
+        if (text.startsWith(a.text, at + skip)) {
+          yield { chars: at + skip + a.text.length, head: [...this.ids, ...a.ids] };
+          break;
+        }
+      }
+    }
+    for (let i = this.marks.length - 1; i >= 0; i--) {
+      const m = this.marks[i] as Mark;
+      if (m.chars > 0 && text.startsWith(this.text.slice(0, m.chars))) {
+        yield { chars: m.chars, head: this.ids.slice(0, m.ids) };
+      }
+    }
+  }
+}
+
+/** Transcripts by conversation, least recently used forgotten first (each is only a few thousand numbers). */
+export class TranscriptStore {
+  private readonly entries = new Map<string, Transcript>();
+
+  constructor(private readonly capacity = 64) {}
+
+  /** The transcript of `conversationId`, created empty when new; marks it most recently used. */
+  take(conversationId: string): Transcript {
+    let t = this.entries.get(conversationId);
+    if (t) this.entries.delete(conversationId);
+    else t = new Transcript();
+    this.entries.set(conversationId, t);
+    while (this.entries.size > this.capacity) {
+      this.entries.delete(this.entries.keys().next().value as string);
+    }
+    return t;
+  }
+
+  /** Drops one conversation's transcript, or all of them. */
+  forget(conversationId?: string): void {
+    if (conversationId === undefined) this.entries.clear();
+    else this.entries.delete(conversationId);
+  }
+}

@@ -1,0 +1,140 @@
+// Owns the converter's output folder: everything is written into `<out>.partial` (with a marker), each file hashed
+// as it is written, and only `finish()` writes manifest.json and renames the folder into place, so a folder named
+// `<out>` is always complete. Node-only; it knows nothing of models.
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { ConvertError } from './errors';
+
+/** A written file as manifest.json lists it. */
+export interface ManifestEntry {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** Present only in a folder still being written; lets a later run remove an abandoned `.partial` safely. */
+export const PARTIAL_MARKER = '.llava-convert-partial';
+
+/** A file being written sequentially, hashed on the way. */
+export class StreamedFile {
+  private readonly hash: Hash = createHash('sha256');
+  private size = 0;
+
+  constructor(
+    readonly relPath: string,
+    private fd: number,
+    private readonly onClose: (entry: ManifestEntry) => void,
+  ) {}
+
+  get written(): number {
+    return this.size;
+  }
+
+  write(bytes: Uint8Array): void {
+    for (let done = 0; done < bytes.byteLength; ) {
+      done += writeSync(this.fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30));
+    }
+    this.hash.update(bytes);
+    this.size += bytes.byteLength;
+  }
+
+  /** Appends zeros up to a multiple of `alignment`. */
+  pad(alignment: number): void {
+    const gap = (alignment - (this.size % alignment)) % alignment;
+    if (gap > 0) this.write(new Uint8Array(gap));
+  }
+
+  close(): ManifestEntry {
+    if (this.fd < 0) throw new Error(`${this.relPath} is already closed`);
+    closeSync(this.fd);
+    this.fd = -1;
+    const entry = { path: this.relPath, size: this.size, sha256: this.hash.digest('hex') };
+    this.onClose(entry);
+    return entry;
+  }
+}
+
+/** The folder under construction. Call `finish` on success, `abandon` on failure. */
+export class OutputFolder {
+  readonly partialDir: string;
+  private readonly entries: ManifestEntry[] = [];
+
+  private constructor(
+    readonly outDir: string,
+    private readonly force: boolean,
+  ) {
+    this.partialDir = `${outDir}.partial`;
+  }
+
+  /**
+   * Starts `<out>.partial` (removing an abandoned one of ours).
+   * @throws ConvertError('output-exists') when `<out>` exists and `force` is off, or `<out>.partial` is not ours.
+   */
+  static create(outDir: string, force = false): OutputFolder {
+    const folder = new OutputFolder(path.resolve(outDir), force);
+    if (existsSync(folder.outDir) && !force) {
+      throw new ConvertError(
+        'output-exists',
+        `${folder.outDir} already exists. Choose another --output, or pass --force to replace it.`,
+      );
+    }
+    if (existsSync(folder.partialDir)) {
+      if (!existsSync(path.join(folder.partialDir, PARTIAL_MARKER))) {
+        throw new ConvertError(
+          'output-exists',
+          `${folder.partialDir} exists and was not left by the converter. Move it away and run again.`,
+        );
+      }
+      rmSync(folder.partialDir, { recursive: true, force: true });
+    }
+    mkdirSync(folder.partialDir, { recursive: true });
+    writeFileSync(path.join(folder.partialDir, PARTIAL_MARKER), '');
+    return folder;
+  }
+
+  /** Opens `relPath` (e.g. 'onnx/x.onnx') for sequential writing. */
+  open(relPath: string): StreamedFile {
+    const target = path.join(this.partialDir, relPath);
+    mkdirSync(path.dirname(target), { recursive: true });
+    return new StreamedFile(relPath, openSync(target, 'w'), (e) => this.entries.push(e));
+  }
+
+  /** Writes a whole small file. */
+  writeFile(relPath: string, bytes: Uint8Array): ManifestEntry {
+    const f = this.open(relPath);
+    f.write(bytes);
+    return f.close();
+  }
+
+  /** Files written so far. */
+  get files(): readonly ManifestEntry[] {
+    return this.entries;
+  }
+
+  /**
+   * Writes manifest.json (`fields` plus the sorted file list) last and moves the folder to `<out>` (replacing an
+   * existing one only with `force`). Returns the manifest object.
+   */
+  finish<T extends Record<string, unknown>>(fields: T): T & { files: ManifestEntry[] } {
+    const files = [...this.entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const manifest = { ...fields, files };
+    rmSync(path.join(this.partialDir, PARTIAL_MARKER), { force: true });
+    writeFileSync(path.join(this.partialDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    if (existsSync(this.outDir)) {
+      if (!this.force) throw new ConvertError('output-exists', `${this.outDir} appeared while converting; nothing replaced.`);
+      const old = `${this.outDir}.old-${process.pid}`;
+      renameSync(this.outDir, old);
+      renameSync(this.partialDir, this.outDir);
+      rmSync(old, { recursive: true, force: true });
+    } else {
+      renameSync(this.partialDir, this.outDir);
+    }
+    return manifest;
+  }
+
+  /** Removes the partial folder (after an error or abort); never touches `<out>`. */
+  abandon(): void {
+    rmSync(this.partialDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,147 @@
+// Owns the non-ONNX files of a converted folder: tokenizer files copied (with an `<image>` token added when the
+// checkpoint never had one), processor and generation configs copied or derived, and config.json in llava-hf shape
+// with our shard description. Node-only reads; it returns bytes and never writes.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  jsonBytes,
+  preprocessorConfigJson,
+  processorConfigJson,
+  VICUNA_CHAT_TEMPLATE,
+  CHATML_CHAT_TEMPLATE,
+} from '../llava/config-files';
+import type { LlavaHfConfig } from '../llava/types';
+import { ConvertError } from './errors';
+import type { ConfigFamily } from './source-config';
+
+type Json = Record<string, unknown>;
+
+export const IMAGE_TOKEN = '<image>';
+
+/** Files copied as they are when the input (or the CLIP folder, for the image processor) has them. */
+const COPIED = ['special_tokens_map.json', 'chat_template.json', 'chat_template.jinja', 'generation_config.json'];
+
+export interface TokenizerPlan {
+  /** Id of `<image>` (existing, or added at the end of the vocabulary). */
+  imageTokenId: number;
+  /** True when `<image>` was added, so embed_tokens needs padding to `imageTokenId + 1` rows. */
+  added: boolean;
+  /** tokenizer.json, tokenizer_config.json (and added_tokens.json when present), possibly with `<image>` added. */
+  files: Map<string, Uint8Array>;
+}
+
+function readJson(file: string): Json {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Json;
+  } catch (cause) {
+    throw new ConvertError('bad-config', `${file} is not valid JSON. Download it again.`, { cause });
+  }
+}
+
+function maxTokenId(tokenizer: Json): number {
+  let max = -1;
+  const vocab = (tokenizer.model as Json | undefined)?.vocab;
+  if (typeof vocab === 'object' && vocab !== null) for (const id of Object.values(vocab)) if (typeof id === 'number' && id > max) max = id;
+  for (const t of (tokenizer.added_tokens as Json[] | undefined) ?? []) if (typeof t.id === 'number' && t.id > max) max = t.id;
+  return max;
+}
+
+function findToken(tokenizer: Json, content: string): number | null {
+  for (const t of (tokenizer.added_tokens as Json[] | undefined) ?? []) if (t.content === content && typeof t.id === 'number') return t.id;
+  const id = ((tokenizer.model as Json | undefined)?.vocab as Json | undefined)?.[content];
+  return typeof id === 'number' ? id : null;
+}
+
+/**
+ * Reads the tokenizer (tokenizer.json is required: the browser cannot read SentencePiece `tokenizer.model`) and
+ * settles the image token: llava-hf configs fix its id (it must match the tokenizer); the original LLaVA repo has
+ * none, so `<image>` is added as a special token after the last id (the id llava-hf uses: 32000 for Vicuna).
+ * @throws ConvertError 'missing-file' | 'bad-config'
+ */
+export function planTokenizer(dir: string, config: LlavaHfConfig, imageTokenFixed: boolean): TokenizerPlan {
+  const file = path.join(dir, 'tokenizer.json');
+  if (!existsSync(file)) {
+    throw new ConvertError(
+      'missing-file',
+      `${dir} has no tokenizer.json${existsSync(path.join(dir, 'tokenizer.model')) ? ' (only the SentencePiece tokenizer.model)' : ''}. ` +
+        'Write one with Python: python -c "from transformers import AutoTokenizer as T; ' +
+        `T.from_pretrained('${dir}').save_pretrained('${dir}')" — or pass --tokenizer DIR pointing at a folder that ` +
+        'has the same tokenizer as tokenizer.json (e.g. llava-hf/llava-1.5-7b-hf for Vicuna-7B LLaVA-1.5).',
+    );
+  }
+  const tokenizer = readJson(file);
+  const configFile = path.join(dir, 'tokenizer_config.json');
+  const tokConfig: Json = existsSync(configFile) ? readJson(configFile) : {};
+  const files = new Map<string, Uint8Array>();
+  const found = findToken(tokenizer, IMAGE_TOKEN);
+  let imageTokenId: number;
+  let added = false;
+  if (imageTokenFixed) {
+    if (found !== config.image_token_index) {
+      throw new ConvertError(
+        'bad-config',
+        `config.json says the image token is id ${config.image_token_index} but tokenizer.json ` +
+          (found === null ? 'has no <image> token' : `gives <image> id ${found}`) +
+          '. Use the tokenizer files of the same model.',
+      );
+    }
+    imageTokenId = found;
+  } else if (found !== null) {
+    imageTokenId = found;
+  } else {
+    imageTokenId = Math.max(maxTokenId(tokenizer) + 1, config.text_config.vocab_size);
+    added = true;
+    const entry = { id: imageTokenId, content: IMAGE_TOKEN, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+    tokenizer.added_tokens = [...((tokenizer.added_tokens as Json[] | undefined) ?? []), entry];
+    const { id: _id, ...rest } = entry;
+    tokConfig.added_tokens_decoder = { ...((tokConfig.added_tokens_decoder as Json | undefined) ?? {}), [String(imageTokenId)]: rest };
+    const addedFile = path.join(dir, 'added_tokens.json');
+    if (existsSync(addedFile)) files.set('added_tokens.json', jsonBytes({ ...readJson(addedFile), [IMAGE_TOKEN]: imageTokenId }));
+  }
+  if (typeof tokConfig.chat_template !== 'string' && !existsSync(path.join(dir, 'chat_template.json')) && !existsSync(path.join(dir, 'chat_template.jinja'))) {
+    // The original LLaVA repo formats prompts in Python; LLaVA-1.5 was trained on the Vicuna-v1 conversation.
+    tokConfig.chat_template = config.text_config.model_type === 'qwen2' ? CHATML_CHAT_TEMPLATE : VICUNA_CHAT_TEMPLATE;
+  }
+  tokConfig.processor_class ??= 'LlavaProcessor';
+  files.set('tokenizer.json', added ? jsonBytes(tokenizer) : readFileSync(file));
+  files.set('tokenizer_config.json', jsonBytes(tokConfig));
+  if (!files.has('added_tokens.json') && existsSync(path.join(dir, 'added_tokens.json')))
+    files.set('added_tokens.json', readFileSync(path.join(dir, 'added_tokens.json')));
+  return { imageTokenId, added, files };
+}
+
+/**
+ * The remaining support files: copied from the tokenizer or input folder when present (the image processor also
+ * from the CLIP folder), else derived from the config (CLIP/SigLIP processor settings, processor_config.json that
+ * makes transformers.js expand `<image>` to exactly the encoder's feature count, generation ids from the tokenizer).
+ */
+export function supportFiles(
+  dirs: { input: string; tokenizer: string; clip: string | null },
+  config: LlavaHfConfig,
+  family: ConfigFamily,
+): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  const firstOf = (name: string, from: Array<string | null>): string | null => {
+    for (const d of from) if (d !== null && existsSync(path.join(d, name))) return path.join(d, name);
+    return null;
+  };
+  for (const name of COPIED) {
+    const f = firstOf(name, [dirs.tokenizer, dirs.input]);
+    if (f !== null) out.set(name, readFileSync(f));
+  }
+  const pre = firstOf('preprocessor_config.json', [dirs.input, dirs.clip]);
+  out.set('preprocessor_config.json', pre !== null ? readFileSync(pre) : jsonBytes(preprocessorConfigJson(config)));
+  const proc = family === 'llava-hf' ? firstOf('processor_config.json', [dirs.input]) : null;
+  out.set('processor_config.json', proc !== null ? readFileSync(proc) : jsonBytes(processorConfigJson(config)));
+  if (!out.has('generation_config.json')) {
+    const t = config.text_config;
+    const eos = typeof t.eos_token_id === 'number' ? t.eos_token_id : 2;
+    out.set('generation_config.json', jsonBytes({
+      _from_model_config: true,
+      bos_token_id: t.bos_token_id ?? 1,
+      eos_token_id: eos,
+      pad_token_id: config.pad_token_id ?? t.pad_token_id ?? eos,
+    }));
+  }
+  return out;
+}

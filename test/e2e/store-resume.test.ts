@@ -1,0 +1,161 @@
+// The weight store in real Chromium: the engine worker downloads the tiny model into IndexedDB, the page is reloaded
+// in the middle of the download, the next load resumes with Range from the last stored chunk, re-verification passes,
+// and with the model server unreachable the model loads from IndexedDB alone and answers a chat.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LoadProgressEvent } from '../../src/shared/protocol';
+import { getTinyModel } from '../fixtures/tiny-model';
+import { startStoreServer, type StoreTestServer } from '../unit/helpers/store-server';
+import { launchBrowser, type TestBrowser } from './harness/browser';
+import { buildApp } from './harness/build-app';
+import type { StoreHarness } from './pages/store-e2e-page';
+
+const CHUNK = 64 * 1024; // what store-engine.worker.ts uses
+const model = { kind: 'url', baseUrl: '/models/tiny/', id: 'tiny' } as const;
+const loadOptions = { device: 'wasm', dtype: 'fp32' } as const;
+
+async function readFolder(dir: string, prefix = ''): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const rel = `${prefix}${entry.name}`;
+    if (entry.isDirectory())
+      for (const [p, b] of await readFolder(path.join(dir, entry.name), `${rel}/`)) out.set(p, b);
+    else if (entry.name !== 'manifest.json')
+      out.set(rel, new Uint8Array(await readFile(path.join(dir, entry.name))));
+  }
+  return out;
+}
+
+type Call = <K extends keyof StoreHarness>(
+  name: K,
+  ...args: Parameters<StoreHarness[K]>
+) => Promise<Awaited<ReturnType<StoreHarness[K]>>>;
+
+describe('weight store in Chromium', () => {
+  let files: Map<string, Uint8Array>;
+  let server: StoreTestServer;
+  let browser: TestBrowser;
+  let page: Page;
+
+  const openPage = async (): Promise<void> => {
+    page = await browser.newPage();
+    await page.goto(`${server.origin}/test/e2e/pages/store-e2e.html`);
+    await page.waitForFunction(() => 'storeHarness' in globalThis);
+  };
+  const call: Call = (name, ...args) =>
+    page.evaluate(
+      ([method, params]) => {
+        const h = (globalThis as unknown as { storeHarness: Record<string, (...a: unknown[]) => unknown> })
+          .storeHarness;
+        return h[method]!(...params);
+      },
+      [name, args] as [string, unknown[]],
+    ) as never;
+
+  beforeAll(async () => {
+    files = await readFolder(getTinyModel('tiny').dir);
+    const dist = await buildApp();
+    server = await startStoreServer(files, { name: 'tiny', staticDir: dist });
+    browser = await launchBrowser({ webgpu: false });
+    await openPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('resumes after a reload mid-download, verifies, then loads from IndexedDB with the network gone and chats', async () => {
+    const decoder = 'onnx/decoder_model_merged.onnx';
+    const decoderSize = files.get(decoder)?.byteLength ?? 0;
+    expect(decoderSize).toBeGreaterThan(4 * CHUNK);
+    // Slow the biggest file so the reload lands in its middle.
+    server.faults.push({
+      path: decoder,
+      fault: { kind: 'slow', bytesPerTick: 16 * 1024, tickMs: 25 },
+      times: 1,
+    });
+
+    const firstLoad = call('load', model, loadOptions).catch(() => 'page closed');
+    while (server.bytesSent(decoder) < decoderSize / 2) await new Promise((r) => setTimeout(r, 10));
+    const progressBefore = await call('loadEvents');
+    expect(progressBefore.some((e) => e.kind === 'file-progress' && e.file === decoder)).toBe(true);
+    await page.close(); // the worker dies with the page, its fetch with it
+    expect(await firstLoad).toBe('page closed');
+    const sentBeforeReload = server.bytesSent(decoder);
+
+    await openPage();
+    const [partial] = await call('list');
+    expect(partial).toMatchObject({ id: 'tiny', complete: false });
+    expect(partial?.bytes).toBeGreaterThanOrEqual(2 * CHUNK);
+
+    const second = await call('load', model, loadOptions);
+    if (!second.outcome.ok) throw new Error(`${second.outcome.error.code}: ${second.outcome.error.message}`);
+    const resumed = server.requests.filter((r) => r.path === decoder);
+    expect(resumed).toHaveLength(2);
+    const range = /^bytes=(\d+)-$/.exec(resumed[1]?.range ?? '');
+    expect(resumed[1]?.status).toBe(206);
+    const resumedAt = Number(range?.[1]);
+    expect(resumedAt % CHUNK).toBe(0);
+    expect(resumedAt).toBeGreaterThan(0);
+    // Re-fetched after the reload: only what had not reached a stored chunk (< one chunk).
+    console.info(
+      `store e2e: reload after ${sentBeforeReload} of ${decoderSize} bytes, resumed at ${resumedAt}, re-fetched ${sentBeforeReload - resumedAt}`,
+    );
+    expect(sentBeforeReload - resumedAt).toBeLessThan(CHUNK + 16 * 1024);
+    expect(server.bytesSent(decoder)).toBeLessThanOrEqual(decoderSize + CHUNK + 16 * 1024);
+    for (const [p, bytes] of files)
+      expect(server.bytesSent(p), p).toBeLessThanOrEqual(bytes.byteLength + CHUNK);
+
+    const events: LoadProgressEvent[] = second.events;
+    let overall = -1;
+    for (const e of events) {
+      if (!('overall' in e) || !e.overall) continue;
+      expect(e.overall.loaded).toBeGreaterThanOrEqual(overall);
+      overall = e.overall.loaded;
+    }
+    const lastOverall = [...events].reverse().find((e) => 'overall' in e && e.overall);
+    expect(lastOverall && 'overall' in lastOverall ? lastOverall.overall?.loaded : -1).toBe(
+      lastOverall && 'overall' in lastOverall ? lastOverall.overall?.total : -2,
+    );
+
+    const report = await call('verify', 'tiny');
+    expect(report.ok).toBe(true);
+    expect(report.files.map((f) => f.path)).toContain(decoder);
+    const stored = await call('storedFiles', 'tiny');
+    for (const f of stored) expect(f.size, f.path).toBe(files.get(f.path)?.byteLength);
+
+    // The network is gone: every model request is cut off. A fresh page and worker load from IndexedDB and chat.
+    server.offline = true;
+    await page.close();
+    await openPage();
+    const offline = await call('load', model, loadOptions);
+    if (!offline.outcome.ok)
+      throw new Error(`${offline.outcome.error.code}: ${offline.outcome.error.message}`);
+    const chat = await call('chat', 'What is in the picture?', 6);
+    if (!chat.outcome.ok) throw new Error(`${chat.outcome.error.code}: ${chat.outcome.error.message}`);
+    expect(chat.outcome.value.usage.completionTokens).toBeGreaterThan(0);
+    expect(chat.tokens).toBeGreaterThan(0);
+    expect(server.refusedWhileOffline).toEqual([]);
+    expect(browser.blockedRequests).toEqual([]);
+  });
+
+  it('imports a model folder chosen with <input webkitdirectory>, checked against its manifest, and chats offline', async () => {
+    server.offline = true;
+    await page.locator('#folder').setInputFiles(getTinyModel('tiny').dir);
+    const imported = await call('importFromInput');
+    if (!imported.ok) throw new Error(`${imported.error.code}: ${imported.error.message}`);
+    expect(imported.value.ref.kind).toBe('local');
+    const summary = (await call('list')).find((m) => m.id === imported.value.id);
+    // Verified: the folder's manifest.json vouches for every file's sha256.
+    expect(summary).toMatchObject({ complete: true, verified: true });
+    const loaded = await call('load', imported.value.ref, loadOptions);
+    if (!loaded.outcome.ok) throw new Error(`${loaded.outcome.error.code}: ${loaded.outcome.error.message}`);
+    const chat = await call('chat', 'Hello', 4);
+    if (!chat.outcome.ok) throw new Error(`${chat.outcome.error.code}: ${chat.outcome.error.message}`);
+    expect(chat.tokens).toBeGreaterThan(0);
+    expect(server.refusedWhileOffline).toEqual([]);
+  });
+});

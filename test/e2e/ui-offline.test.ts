@@ -1,0 +1,94 @@
+// First visit to offline use: the first-run screen says what will be downloaded, the download shows its progress,
+// the service worker installs, and then — with the server gone and the browser offline — a reload still opens the
+// app, loads the model from IndexedDB and answers. No request ever leaves localhost.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_PREFIX, openApp, screenshot, waitAnswerDone, waitAnswerStarted, lastAnswer, type AppPage } from './ui-harness/app-page';
+
+let app: AppPage;
+
+describe('first run, download and offline use', () => {
+  beforeAll(async () => {
+    app = await openApp({ welcomed: false });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('explains on first run what will be downloaded and how big, with the demo labelled as random weights', async () => {
+    const { page } = app;
+    const dialog = page.locator('.first-run[role="dialog"]');
+    await dialog.waitFor();
+    await page.waitForFunction(() => /\d+(\.\d+)? (KB|MB)/.test(document.querySelector('.first-run-models')?.textContent ?? ''));
+    const text = (await dialog.textContent()) ?? '';
+    expect(text).toContain('downloads a model once');
+    expect(text).toMatch(/Tiny LLaVA[^]*\d+(\.\d+)? (KB|MB) to download/);
+    expect(text).toContain('Random weights');
+    // Focus starts in the dialog, for keyboard users.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('first-run-title');
+    await screenshot(page, 'first-run');
+  });
+
+  it('shows download progress in bytes while the demo model downloads', async () => {
+    const { page } = app;
+    // Hold the largest file until the progress has been seen, so the in-between state is observable.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.context().route(`**${DEMO_PREFIX}onnx/decoder_model_merged*.onnx`, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.click('.first-run button:has-text("Try the demo")');
+    const download = page.locator('.download');
+    await download.waitFor();
+    await page.waitForFunction(() => /\d+(\.\d+)? (B|KB) of \d+(\.\d+)? (KB|MB)/.test(document.querySelector('.download-numbers')?.textContent ?? ''));
+    expect(await download.locator('progress').count()).toBe(1);
+    await screenshot(page, 'downloading');
+    release();
+    await page.waitForFunction(() => document.querySelector('[data-testid="loaded-model"]')?.textContent?.includes('tiny-llava-random'), null, {
+      timeout: 120_000,
+    });
+    await page.context().unroute(`**${DEMO_PREFIX}onnx/decoder_model_merged*.onnx`);
+    expect(await page.locator('[data-testid="backend"]').textContent()).toMatch(/WebGPU|WebAssembly/);
+    await page.waitForFunction(() => document.querySelector('.model-card .model-cached')?.textContent?.includes('On this device'));
+  });
+
+  it('answers online, then offline after a reload with the server gone', async () => {
+    const { page } = app;
+    await page.keyboard.press('Escape');
+    await page.fill('#composer-input', 'Hello?');
+    await page.press('#composer-input', 'Enter');
+    await waitAnswerStarted(page);
+    await waitAnswerDone(page);
+    expect((await lastAnswer(page)).status).toBe('done');
+
+    // The service worker controls the page and has precached the app shell and ORT's runtime.
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60_000 });
+    const cached = await page.evaluate(async () => {
+      const names = await caches.keys();
+      const urls: string[] = [];
+      for (const name of names) for (const req of await (await caches.open(name)).keys()) urls.push(new URL(req.url).pathname);
+      return urls;
+    });
+    expect(cached.some((u) => u.endsWith('.wasm'))).toBe(true);
+    expect(cached.some((u) => /index\.html$/.test(u))).toBe(true);
+    expect(cached.some((u) => u.includes('/models/'))).toBe(false);
+
+    await app.server.close();
+    await page.context().setOffline(true);
+    const served = app.server.requests.length;
+    await app.reload();
+    await page.waitForSelector('.message-assistant');
+    await page.fill('#composer-input', 'And offline?');
+    await page.press('#composer-input', 'Enter');
+    await waitAnswerStarted(page);
+    await waitAnswerDone(page);
+    const answer = await lastAnswer(page);
+    expect(answer.status).toBe('done');
+    expect(answer.text.length).toBeGreaterThan(0);
+    expect(app.server.requests.length).toBe(served);
+  });
+
+  it('sent no request outside localhost', () => {
+    expect(app.browser.blockedRequests).toEqual([]);
+  });
+});
