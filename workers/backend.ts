@@ -21,8 +21,6 @@ export interface BackendSelector {
   device(): GPUDevice | null;
   /** Calls `listener` when the current device is lost (not when we replace it ourselves). Returns an unsubscribe. */
   onDeviceLost(listener: (loss: DeviceLoss) => void): () => void;
-  /** Drops the current device (after its sessions were released), e.g. before falling back to WASM. */
-  release(): void;
 }
 
 /** Limits worth asking for: the defaults of requestDevice are far below what a decoder's weights and KV need. */
@@ -67,7 +65,7 @@ function wasmDescriptor(): BackendDescriptor {
   };
 }
 
-/** Creates the selector for this worker. One GPU device at a time; a new one only after the old one was lost or released. */
+/** Creates the selector for this worker. One GPU device at a time, kept until it is lost; then a new one on demand. */
 export function createBackendSelector(): BackendSelector {
   let current: { device: GPUDevice; descriptor: BackendDescriptor } | null = null;
   const listeners = new Set<(loss: DeviceLoss) => void>();
@@ -132,11 +130,6 @@ export function createBackendSelector(): BackendSelector {
     onDeviceLost(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
-    },
-    release() {
-      const released = current;
-      current = null;
-      released?.device.destroy();
     },
   };
 }

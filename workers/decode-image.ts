@@ -53,7 +53,8 @@ async function bitmapOf(blob: Blob): Promise<ImageBitmap> {
   const options: ImageBitmapOptions = {
     imageOrientation: 'from-image',
     premultiplyAlpha: 'none',
-    colorSpaceConversion: 'default',
+    // PIL, which the models' preprocessing was written for, ignores embedded colour profiles; so do we.
+    colorSpaceConversion: 'none',
   };
   let bitmap: ImageBitmap;
   try {

@@ -5,6 +5,7 @@ import { EngineError } from '../src/shared/errors';
 import type {
   ChatRequest,
   EngineApi,
+  EngineStatus,
   GenerationEvent,
   LoadOptions,
   ModelRef,
@@ -52,10 +53,18 @@ export function createEngineHost(engine: EngineApi, backend: BackendSelector): E
   let lastLoad: { model: ModelRef; options: LoadOptions } | null = null;
   let pendingLoss: { loss: DeviceLoss; announced: boolean } | null = null;
   let losses = 0;
+  /** Whether the loaded model's sessions live on the GPU device: only then is a loss news. */
+  let modelOnGpu = false;
+  const track = (status: EngineStatus) => {
+    modelOnGpu = status.backend === 'webgpu';
+    return status;
+  };
   /** Fires when the device in use is lost, to cut a chat short instead of waiting on a dead GPU. */
   let lossAbort = new AbortController();
 
   backend.onDeviceLost((loss) => {
+    if (!modelOnGpu) return;
+    modelOnGpu = false;
     losses += 1;
     pendingLoss = { loss, announced: false };
     lossAbort.abort(new EngineError('device-lost', lostMessage(loss)));
@@ -73,10 +82,10 @@ export function createEngineHost(engine: EngineApi, backend: BackendSelector): E
     const { model, options } = lastLoad;
     const device = losses >= lossesBeforeWasm ? 'wasm' : (options.device ?? 'auto');
     try {
-      await engine.load(model, { ...options, device });
+      track(await engine.load(model, { ...options, device }));
     } catch (error) {
       if (device === 'wasm') throw error;
-      await engine.load(model, { ...options, device: 'wasm' });
+      track(await engine.load(model, { ...options, device: 'wasm' }));
     }
   }
 
@@ -86,13 +95,15 @@ export function createEngineHost(engine: EngineApi, backend: BackendSelector): E
         // A fresh load builds fresh sessions: an earlier loss needs no recovery any more.
         pendingLoss = null;
         lossAbort = new AbortController();
-        const status = await engine.load(model, options, op);
+        modelOnGpu = false;
+        const status = track(await engine.load(model, options, op));
         lastLoad = { model, options };
         return status;
       });
     },
     unload() {
       lastLoad = null;
+      modelOnGpu = false;
       return engine.unload();
     },
     status: () => engine.status(),
@@ -101,7 +112,7 @@ export function createEngineHost(engine: EngineApi, backend: BackendSelector): E
       return withOperation(op, async () => {
         await recover(op?.onEvent);
         const cut = lossAbort.signal;
-        const onGpu = backend.device() !== null;
+        const onGpu = modelOnGpu;
         const signal = op?.signal ? AbortSignal.any([op.signal, cut]) : cut;
         const inner: OperationOptions<GenerationEvent> = { signal };
         if (op?.onEvent) inner.onEvent = op.onEvent;

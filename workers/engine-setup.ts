@@ -5,6 +5,7 @@ import type { ModelSource } from '../src/engine/model-source';
 import type { OrtRuntime } from '../src/engine/runtime';
 import type { DtypeChoice, EngineApi, ModelRef } from '../src/shared/protocol';
 import { openCachedSource } from '../src/store';
+import type { EnsureCachedOptions } from '../src/store';
 import { registerTransferHandlers } from '../src/shared/transfer-handlers';
 import { createBackendSelector } from './backend';
 import type { BackendSelector } from './backend';
@@ -18,6 +19,8 @@ export interface WorkerEngineOptions {
   wrapRuntime?: (ort: OrtRuntime) => OrtRuntime;
   /** Wraps each model source the engine opens (test builds count reads with it). */
   wrapSource?: (source: ModelSource) => ModelSource;
+  /** Weight-store settings for every download (test builds use small chunks and short retries). */
+  storeOptions?: Omit<EnsureCachedOptions, 'dtype' | 'signal' | 'onProgress'>;
 }
 
 export interface WorkerEngine {
@@ -40,7 +43,10 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     ort: options.wrapRuntime ? options.wrapRuntime(runtime) : runtime,
     openSource: async (model, op) => {
       const dtype = dtypeOf.get(model);
-      return wrapSource(await openCachedSource(model, dtype === undefined ? op : { ...op, dtype }));
+      const settings = { ...options.storeOptions, ...op };
+      return wrapSource(
+        await openCachedSource(model, dtype === undefined ? settings : { ...settings, dtype }),
+      );
     },
     decodeImage,
     selectBackend: (requested) => backend.select(requested),

@@ -85,7 +85,7 @@ function wireOptions<E>(
 export function createEngineClient(options: EngineClientOptions = {}): EngineClient {
   registerTransferHandlers();
   const createWorker = options.createWorker ?? defaultWorker;
-  const pingTimeoutMs = options.pingTimeoutMs ?? 5_000;
+  const pingTimeoutMs = options.pingTimeoutMs ?? 15_000;
   const listeners = new Set<(notice: EngineNotice) => void>();
   let live: LiveWorker | null = null;
 
@@ -137,24 +137,24 @@ export function createEngineClient(options: EngineClientOptions = {}): EngineCli
   }
 
   /** Runs one remote call, rejecting it if the worker dies, and resolving only after its last event arrived. */
-  function call<T>(run: (remote: Remote<EngineApi>) => Promise<T>, op?: object): Promise<T> {
+  async function call<T>(run: (remote: Remote<EngineApi>) => Promise<T>, op?: object): Promise<T> {
     const target = ensure();
-    return new Promise<T>((resolve, reject) => {
-      target.pending.add(reject);
-      const settle = () => Promise.race([operationSettled(op), delay(settleTimeoutMs)]);
-      run(target.remote)
-        .then(
-          async (value) => {
-            await settle();
-            resolve(value);
-          },
-          async (error: unknown) => {
-            await settle();
-            reject(error);
-          },
-        )
-        .finally(() => target.pending.delete(reject));
-    });
+    let crash: (error: unknown) => void = () => {};
+    const crashed = new Promise<never>((_, reject) => (crash = reject));
+    target.pending.add(crash);
+    const settle = () => Promise.race([operationSettled(op), delay(settleTimeoutMs)]);
+    try {
+      // `run` may throw before it returns a promise (an argument that cannot be cloned): that is a rejection too.
+      const result = await Promise.race([Promise.resolve().then(() => run(target.remote)), crashed]);
+      await settle();
+      return result;
+    } catch (error) {
+      // A dead worker sends no more events: only wait for them when it still lives.
+      if (live === target) await settle();
+      throw error;
+    } finally {
+      target.pending.delete(crash);
+    }
   }
 
   const onDeviceLost = (event: GenerationEvent) => {

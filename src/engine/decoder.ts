@@ -157,7 +157,13 @@ export class Decoder {
     const hidden = this.shape.hiddenSize;
     const head = await this.run(embeds.subarray(0, (seqLen - 1) * hidden), seqLen - 1, past, pastLen, false);
     try {
-      return await this.run(embeds.subarray((seqLen - 1) * hidden), 1, head.present, pastLen + seqLen - 1, true);
+      return await this.run(
+        embeds.subarray((seqLen - 1) * hidden),
+        1,
+        head.present,
+        pastLen + seqLen - 1,
+        true,
+      );
     } finally {
       for (const t of head.present.values()) t.dispose();
     }

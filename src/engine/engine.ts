@@ -181,9 +181,22 @@ export function createEngine(deps: EngineDeps): EngineApi {
     const resolved: { prompt?: ResolvedPrompt } = {};
     let input;
     try {
-      input = await buildTurnInput(m, request.messages, request.template ?? 'model', images, features, signal, {
-        resolveIds: (rendered) => (resolved.prompt = transcript.resolve(rendered, m.tokenizer.encode)).ids,
-      });
+      input = await buildTurnInput(
+        m,
+        request.messages,
+        request.template ?? 'model',
+        images,
+        features,
+        signal,
+        {
+          resolveIds: (rendered, imageKeys) =>
+            (resolved.prompt = transcript.resolve(rendered, {
+              encode: m.tokenizer.encode,
+              imageTokenId: m.config.imageTokenId,
+              imageKeys,
+            })).ids,
+        },
+      );
     } catch (error) {
       throw wrapError(error, 'inference-failed', 'Preparing the prompt failed. Try again.');
     }

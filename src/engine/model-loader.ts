@@ -8,7 +8,8 @@ import { Decoder } from './decoder';
 import { parseModelConfig, type ModelConfig } from './model-config';
 import type { ModelSource } from './model-source';
 import type { BackendDescriptor, OrtRuntime, SessionOptions } from './runtime';
-import { componentFile, createComponentSession, dtypeCandidates, type LoadedSession } from './sessions';
+import { createDecoderAwareSession } from './decoder-shards';
+import { componentFile, dtypeCandidates, type LoadedSession } from './sessions';
 import { createTokenizer, type TextTokenizer } from './tokenizer';
 import { VisionEncoder } from './vision';
 
@@ -122,7 +123,8 @@ export async function loadModel(args: LoadModelArgs): Promise<LoadedModel> {
         }
         options.preferredOutputLocation = loc;
       }
-      const s = await createComponentSession({
+      // A converted model may split decoder_model_merged into shards; decoder-shards.ts chains them.
+      const s = await createDecoderAwareSession({
         ort,
         source,
         backend,

@@ -131,7 +131,11 @@ export function tokenizePrompt(
   imageTokenId: number,
   featureCounts: readonly number[],
 ): PromptTokens {
-  return expandImageTokens(tokenizer.encode(rendered.text, rendered.addSpecialTokens), imageTokenId, featureCounts);
+  return expandImageTokens(
+    tokenizer.encode(rendered.text, rendered.addSpecialTokens),
+    imageTokenId,
+    featureCounts,
+  );
 }
 
 /**

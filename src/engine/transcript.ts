@@ -18,6 +18,16 @@ export interface ResolvedPrompt {
   marks: Mark[];
   /** Leading ids taken from the transcript rather than from tokenising the text. */
   reusedIds: number;
+  /** Content keys of the prompt's images, in placeholder order. */
+  imageKeys: readonly string[];
+}
+
+/** What a prompt is resolved against besides its text. */
+export interface ResolveContext {
+  encode: EncodeFn;
+  imageTokenId: number;
+  /** Content keys of the request's images, in placeholder order. */
+  imageKeys: readonly string[];
 }
 
 /** The answer the engine returned, with the ids it generated for it. */
@@ -44,6 +54,7 @@ export class Transcript {
   private marks: Mark[] = [];
   private addSpecialTokens = true;
   private answer: RecordedAnswer | null = null;
+  private imageKeys: readonly string[] = [];
 
   /**
    * Raw ids for `rendered`: the tokenisation of its text, except that the longest remembered prefix (the previous
@@ -51,8 +62,9 @@ export class Transcript {
    * really saw. A checkpoint is used only where the full tokenisation has a token boundary at the same place, so
    * the ids after it are exactly what tokenising the whole text gives there.
    */
-  resolve(rendered: RenderedPrompt, encode: EncodeFn): ResolvedPrompt {
+  resolve(rendered: RenderedPrompt, context: ResolveContext): ResolvedPrompt {
     const { text, addSpecialTokens } = rendered;
+    const { encode, imageKeys } = context;
     const full = encode(text, addSpecialTokens);
     const plain: ResolvedPrompt = {
       text,
@@ -60,10 +72,13 @@ export class Transcript {
       ids: full,
       marks: [{ chars: text.length, ids: full.length }],
       reusedIds: 0,
+      imageKeys,
     };
     if (this.ids.length === 0 || addSpecialTokens !== this.addSpecialTokens) return plain;
     let probes = 0;
     for (const c of this.candidates(text)) {
+      // The same text around other pictures is another conversation: answers about them are not ours to reuse.
+      if (!this.sameImagesIn(c.head, context)) continue;
       if (probes++ >= MAX_PROBES) break;
       const prefix = encode(text.slice(0, c.chars), addSpecialTokens);
       if (!startsWithIds(full, prefix)) continue;
@@ -71,7 +86,7 @@ export class Transcript {
       const kept = this.marks.filter((m) => m.chars < c.chars);
       const marks = [...kept, { chars: c.chars, ids: c.head.length }];
       if (text.length > c.chars) marks.push({ chars: text.length, ids: ids.length });
-      return { text, addSpecialTokens, ids, marks, reusedIds: c.head.length };
+      return { text, addSpecialTokens, ids, marks, reusedIds: c.head.length, imageKeys };
     }
     return plain;
   }
@@ -82,7 +97,18 @@ export class Transcript {
     this.ids = prompt.ids;
     this.marks = prompt.marks;
     this.addSpecialTokens = prompt.addSpecialTokens;
+    this.imageKeys = prompt.imageKeys;
     this.answer = answer && answer.ids.length > 0 ? { text: answer.text, ids: [...answer.ids] } : null;
+  }
+
+  private sameImagesIn(head: readonly number[], context: ResolveContext): boolean {
+    let k = 0;
+    for (const id of head) {
+      if (id !== context.imageTokenId) continue;
+      if (this.imageKeys[k] === undefined || this.imageKeys[k] !== context.imageKeys[k]) return false;
+      k++;
+    }
+    return true;
   }
 
   /** Checkpoints `text` still starts with, longest first. */

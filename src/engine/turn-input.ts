@@ -23,7 +23,7 @@ export type TurnImage = PixelValues | KeyedImage;
 
 export interface TurnInputOptions {
   /** Raw prompt ids for the rendered text (default: tokenise it); the engine reuses generated ids through this. */
-  resolveIds?: (rendered: RenderedPrompt) => number[];
+  resolveIds?: (rendered: RenderedPrompt, imageKeys: readonly string[]) => number[];
 }
 
 /** The decoder input plus what it was built from. */
@@ -68,7 +68,7 @@ export async function buildTurnInput(
   throwIfAborted(signal);
   const rendered = renderPrompt(messages, template, model.tokenizer, model.imageToken);
   const rawIds = options.resolveIds
-    ? options.resolveIds(rendered)
+    ? options.resolveIds(rendered, keys)
     : model.tokenizer.encode(rendered.text, rendered.addSpecialTokens);
   const tokens = expandImageTokens(
     rawIds,

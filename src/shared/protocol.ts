@@ -42,7 +42,15 @@ export interface OverallProgress {
 /** Progress of downloading, verifying and instantiating a model, counted in bytes. */
 export type LoadProgressEvent =
   | { kind: 'file-start'; file: string; loaded: number; total: number; overall?: OverallProgress }
-  | { kind: 'file-progress'; file: string; loaded: number; total: number; bytesPerS?: number; etaS?: number; overall?: OverallProgress }
+  | {
+      kind: 'file-progress';
+      file: string;
+      loaded: number;
+      total: number;
+      bytesPerS?: number;
+      etaS?: number;
+      overall?: OverallProgress;
+    }
   | { kind: 'file-done'; file: string; loaded: number; total: number; overall?: OverallProgress }
   | { kind: 'verified'; file: string; loaded: number; total: number; overall?: OverallProgress }
   | { kind: 'session'; file: string; loaded: number; total: number }
@@ -156,7 +164,11 @@ export interface OperationOptions<E> {
  */
 export interface EngineApi {
   /** Downloads (or finds in the weight store) and instantiates a model. Throws download-failed, integrity, quota-exceeded, webgpu-unavailable, bad-model. */
-  load(model: ModelRef, options?: LoadOptions, op?: OperationOptions<LoadProgressEvent>): Promise<EngineStatus>;
+  load(
+    model: ModelRef,
+    options?: LoadOptions,
+    op?: OperationOptions<LoadProgressEvent>,
+  ): Promise<EngineStatus>;
   unload(): Promise<void>;
   status(): Promise<EngineStatus>;
   /** Answers the last user message. Throws model-not-loaded, bad-image, context-overflow, inference-failed, device-lost. */

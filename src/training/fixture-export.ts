@@ -22,6 +22,11 @@ export function exportFixture(dir = FIXTURE_DIR, cacheRoot = CACHE_ROOT): string
     const m = JSON.parse(readFileSync(manifest, 'utf8')) as { files?: unknown[] };
     if (Array.isArray(m.files) && m.files.length > 0) return out;
   }
-  writeMicroModelFolder(out, { config: micro.config, weights: micro.weights, tokenizer: micro.tokenizer, source: `micro-llava sha256 ${micro.sha256}` });
+  writeMicroModelFolder(out, {
+    config: micro.config,
+    weights: micro.weights,
+    tokenizer: micro.tokenizer,
+    source: `micro-llava sha256 ${micro.sha256}`,
+  });
   return out;
 }

@@ -9,12 +9,18 @@ import type { LlavaHfConfig, WeightMap } from '../modelgen/llava/types';
 import { readTensorFile } from './model/tensor-file';
 
 /** Where the committed weights live. */
-export const FIXTURE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/micro-model');
+export const FIXTURE_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../test/fixtures/micro-model',
+);
 export const FIXTURE_BASE = 'micro-llava';
 export const FIXTURE_TOKENIZER = 'micro-llava-tokenizer.json';
 
 /** Copies a trained `<base>.bin/.json` and the tokenizer beside it into the fixture folder. */
-export function installFixture(weightsBase: string, dir = FIXTURE_DIR): { bin: string; bytes: number; sha256: string } {
+export function installFixture(
+  weightsBase: string,
+  dir = FIXTURE_DIR,
+): { bin: string; bytes: number; sha256: string } {
   mkdirSync(dir, { recursive: true });
   const bin = path.join(dir, `${FIXTURE_BASE}.bin`);
   copyFileSync(`${weightsBase}.bin`, bin);
@@ -38,7 +44,13 @@ export function builtTokenizerFromJson(json: TokenizerJson): BuiltTokenizer {
     family: 'llama',
     json,
     tokens,
-    ids: { unk: idOf('<unk>'), bos: idOf('<s>'), eos: idOf('</s>'), image: idOf('<image>'), pad: idOf('<pad>') },
+    ids: {
+      unk: idOf('<unk>'),
+      bos: idOf('<s>'),
+      eos: idOf('</s>'),
+      image: idOf('<image>'),
+      pad: idOf('<pad>'),
+    },
     special: { bos: '<s>', eos: '</s>', unk: '<unk>', pad: '<pad>', image: '<image>' },
     learnedMerges: json.model.merges.length,
   };
@@ -61,5 +73,11 @@ export function loadMicroModel(dir = FIXTURE_DIR, base = FIXTURE_BASE): MicroMod
   const config = index.meta.config as LlavaHfConfig;
   const tokenizerFile = String(index.meta.tokenizer ?? FIXTURE_TOKENIZER);
   const json = JSON.parse(readFileSync(path.join(dir, tokenizerFile), 'utf8')) as TokenizerJson;
-  return { config, weights, tokenizer: builtTokenizerFromJson(json), sha256: index.sha256, bytes: index.bytes };
+  return {
+    config,
+    weights,
+    tokenizer: builtTokenizerFromJson(json),
+    sha256: index.sha256,
+    bytes: index.bytes,
+  };
 }

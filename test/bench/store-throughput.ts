@@ -4,19 +4,23 @@
 // so absolute numbers say little about a browser: the ratio and the resume count are what carry over.
 // With --browser the same measurements run in headless Chromium (real IndexedDB) on the e2e store test page, memory
 // being the summed RSS of Chromium's processes.
-// Usage: npx tsx test/bench/store-throughput.ts [sizeMB=200] [chunkMiB=16] [--browser]
+// Usage: npx tsx test/bench/store-throughput.ts [sizeMB=200] [chunkMiB=16] [rounds=3] [--browser]
 import 'fake-indexeddb/auto';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { ensureCached } from '../../src/store/ensure-cached';
 import { openWeightStore } from '../../src/store/idb-weight-store';
 import { openStoreSource } from '../../src/store/store-source';
 import { seededBytes } from '../unit/helpers/store-fixtures';
 import { startStoreServer } from '../unit/helpers/store-server';
+import type { StoreBench as Bench } from '../e2e/pages/store-e2e-page';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const inBrowser = process.argv.includes('--browser');
 const sizeMB = Number(args[0] ?? 200);
 const chunkMiB = Number(args[1] ?? 16);
+// Several rounds: the machine may be shared, so compare plain and store within a round and look at the spread.
+const ROUNDS = Number(args[2] ?? 3);
 const SIZE = Math.round(sizeMB * 1e6);
 const CHUNK = chunkMiB * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -84,7 +88,7 @@ async function main(): Promise<void> {
   await plainFetch(`${server.folderUrl}onnx/vision_encoder.onnx`);
 
   const rows: string[] = [];
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     const plain = await withMemoryPeak(() => plainFetch(big));
     const store = openWeightStore({ dbName: `bench-${round}` });
     server.resetCounts();
@@ -130,14 +134,21 @@ async function main(): Promise<void> {
 }
 
 /** Summed RSS (bytes) of every process descended from this one: Chromium's browser, renderer, GPU and utility processes. */
-function childrenRss(): number {
-  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,rss=']).toString().trim().split('\n');
+async function childrenRss(): Promise<number> {
+  // Asynchronous on purpose: a blocking `ps` would stall the test server living in this same process.
+  const { stdout } = await promisify(execFile)('ps', ['-e', '-o', 'pid=,ppid=,rss=']);
+  const rows = stdout.trim().split('\n');
   const procs = rows.map((r) => r.trim().split(/\s+/).map(Number) as [number, number, number]);
   const tree = new Set([process.pid]);
   let grew = true;
   while (grew) {
     grew = false;
-    for (const [pid, ppid] of procs) if (tree.has(ppid) && !tree.has(pid)) (tree.add(pid), (grew = true));
+    for (const [pid, ppid] of procs) {
+      if (tree.has(ppid) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
   }
   return procs
     .filter(([pid]) => pid !== process.pid && tree.has(pid))
@@ -158,7 +169,7 @@ async function browserMain(): Promise<void> {
   const page = await browser.newPage();
   await page.goto(`${server.origin}/test/e2e/pages/store-e2e.html`);
   await page.waitForFunction(() => 'storeBench' in globalThis);
-  type Bench = import('../e2e/pages/store-e2e-page').StoreBench;
+
   const run = <K extends keyof Bench>(
     name: K,
     ...params: Parameters<Bench[K]>
@@ -171,19 +182,26 @@ async function browserMain(): Promise<void> {
       [name, params] as [string, unknown[]],
     ) as never;
   const peakWhile = async <T>(work: () => Promise<T>): Promise<{ result: T; peak: number; base: number }> => {
-    const base = childrenRss();
+    const base = await childrenRss();
     let peak = base;
-    const timer = setInterval(() => (peak = Math.max(peak, childrenRss())), 50);
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        peak = Math.max(peak, await childrenRss());
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
     const result = await work();
-    clearInterval(timer);
-    return { result, peak: Math.max(peak, childrenRss()) - base, base };
+    running = false;
+    await sampler;
+    return { result, peak: Math.max(peak, await childrenRss()) - base, base };
   };
   // A new id each time: every run downloads from scratch into the same (real) IndexedDB.
   const refNamed = (id: string) => ({ kind: 'url', baseUrl: '/models/bench/', id }) as const;
   const big = `/models/bench/onnx/decoder_model_merged.onnx`;
   console.log(`browser: headless Chromium, real IndexedDB; file ${mb(SIZE)}, chunk ${chunkMiB} MiB`);
   await run('plainFetch', '/models/bench/onnx/vision_encoder.onnx');
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     const plain = await run('plainFetch', big);
     const stored = await peakWhile(() => run('store', refNamed(`bench-${round}`), CHUNK, 4));
     if (!stored.result.ok) throw new Error('store download failed');

@@ -54,11 +54,15 @@ describe('first run, download and offline use', () => {
 
   it('answers online, then offline after a reload with the server gone', async () => {
     const { page } = app;
+    // Short answers: the demo's context window is 512 tokens.
+    await page.fill('#set-max', '16');
+    await page.press('#set-max', 'Tab');
     await page.keyboard.press('Escape');
     await page.fill('#composer-input', 'Hello?');
     await page.press('#composer-input', 'Enter');
     await waitAnswerStarted(page);
     await waitAnswerDone(page);
+    expect((await lastAnswer(page)).error).toBe('');
     expect((await lastAnswer(page)).status).toBe('done');
 
     // The service worker controls the page and has precached the app shell and ORT's runtime.
@@ -83,6 +87,7 @@ describe('first run, download and offline use', () => {
     await waitAnswerStarted(page);
     await waitAnswerDone(page);
     const answer = await lastAnswer(page);
+    expect(answer.error).toBe('');
     expect(answer.status).toBe('done');
     expect(answer.text.length).toBeGreaterThan(0);
     expect(app.server.requests.length).toBe(served);

@@ -1,22 +1,44 @@
 // Shared helpers for the convert-*.test.ts files: tiny checkpoints written with our safetensors writer in each naming
 // (llava-hf, newer `model.language_model`, original LLaVA + separate CLIP folder) and an onnxruntime-node runner for
 // a converted folder that chains its decoder shards. Test-only; independent of src/engine on purpose.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { bfloat16ToFloat32, float32ToBfloat16, float32ToHalf, halfToFloat32 } from '../../src/modelgen/convert/float-bits';
+import {
+  bfloat16ToFloat32,
+  float32ToBfloat16,
+  float32ToHalf,
+  halfToFloat32,
+} from '../../src/modelgen/convert/float-bits';
 import { sourceName, type CheckpointNaming } from '../../src/modelgen/convert/naming';
-import { writeTensorsSafetensors, type SafetensorsWriteDtype } from '../../src/modelgen/convert/safetensors-writer';
-import { jsonBytes, preprocessorConfigJson, processorConfigJson, tokenizerConfigJson } from '../../src/modelgen/llava/config-files';
+import {
+  writeTensorsSafetensors,
+  type SafetensorsWriteDtype,
+} from '../../src/modelgen/convert/safetensors-writer';
+import {
+  jsonBytes,
+  preprocessorConfigJson,
+  processorConfigJson,
+  tokenizerConfigJson,
+} from '../../src/modelgen/llava/config-files';
 import { buildTokenizer } from '../../src/modelgen/llava/tokenizer-builder';
 import type { F32Tensor, LlavaHfConfig, WeightMap } from '../../src/modelgen/llava/types';
 
 export { ort };
 
+const made: string[] = [];
+
+/** A fresh folder under .cache/convert-tests (gitignored); {@link removeTempDirs} deletes this file's ones. */
 export function tempDir(prefix: string): string {
   const root = path.resolve('.cache/convert-tests');
   mkdirSync(root, { recursive: true });
-  return mkdtempSync(path.join(root, `${prefix}-`));
+  const dir = mkdtempSync(path.join(root, `${prefix}-`));
+  made.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** The weights as a checkpoint of `dtype` holds them (rounded to nearest even), for the reference. */
@@ -24,7 +46,8 @@ export function roundWeights(weights: WeightMap, dtype: SafetensorsWriteDtype): 
   if (dtype === 'F32') return weights;
   const out: WeightMap = new Map();
   for (const [name, t] of weights) {
-    const data = dtype === 'BF16' ? bfloat16ToFloat32(float32ToBfloat16(t.data)) : halfToFloat32(float32ToHalf(t.data));
+    const data =
+      dtype === 'BF16' ? bfloat16ToFloat32(float32ToBfloat16(t.data)) : halfToFloat32(float32ToHalf(t.data));
     out.set(name, { dims: t.dims, data });
   }
   return out;
@@ -33,9 +56,17 @@ export function roundWeights(weights: WeightMap, dtype: SafetensorsWriteDtype): 
 const writeJson = (file: string, value: unknown): void => writeFileSync(file, jsonBytes(value));
 
 /** Splits named tensors over `shards` files with a model.safetensors.index.json (one file: model.safetensors). */
-function writeShards(dir: string, tensors: Array<[string, F32Tensor]>, dtype: SafetensorsWriteDtype, shards: number): void {
+function writeShards(
+  dir: string,
+  tensors: Array<[string, F32Tensor]>,
+  dtype: SafetensorsWriteDtype,
+  shards: number,
+): void {
   if (shards === 1) {
-    writeTensorsSafetensors(path.join(dir, 'model.safetensors'), tensors, { dtype, metadata: { format: 'pt' } });
+    writeTensorsSafetensors(path.join(dir, 'model.safetensors'), tensors, {
+      dtype,
+      metadata: { format: 'pt' },
+    });
     return;
   }
   const per = Math.ceil(tensors.length / shards);
@@ -46,7 +77,10 @@ function writeShards(dir: string, tensors: Array<[string, F32Tensor]>, dtype: Sa
     writeTensorsSafetensors(path.join(dir, file), part, { dtype, metadata: { format: 'pt' } });
     for (const [name] of part) weightMap[name] = file;
   }
-  writeJson(path.join(dir, 'model.safetensors.index.json'), { metadata: { total_size: 0 }, weight_map: weightMap });
+  writeJson(path.join(dir, 'model.safetensors.index.json'), {
+    metadata: { total_size: 0 },
+    weight_map: weightMap,
+  });
 }
 
 export interface CheckpointOptions {
@@ -89,7 +123,12 @@ export function writeLlavaHfCheckpoint(
     // The real llava-1.5-7b-hf text_config omits every field equal to LlamaConfig's default; drop the ones that do.
     const t = json.text_config as Record<string, unknown>;
     if (t.num_key_value_heads === t.num_attention_heads) delete t.num_key_value_heads;
-    for (const [k, v] of Object.entries({ rope_theta: 10000, hidden_act: 'silu', tie_word_embeddings: false })) if (t[k] === v) delete t[k];
+    for (const [k, v] of Object.entries({
+      rope_theta: 10000,
+      hidden_act: 'silu',
+      tie_word_embeddings: false,
+    }))
+      if (t[k] === v) delete t[k];
     delete json.mm_projector_type;
   }
   writeJson(path.join(dir, 'config.json'), json);

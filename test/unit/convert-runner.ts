@@ -28,7 +28,8 @@ export class ConvertedModel {
   static async open(dir: string): Promise<ConvertedModel> {
     const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     const dtypes = (config['transformers.js_config'] as { dtype: Record<string, string> }).dtype;
-    const open = (file: string): Promise<ort.InferenceSession> => ort.InferenceSession.create(path.join(dir, file));
+    const open = (file: string): Promise<ort.InferenceSession> =>
+      ort.InferenceSession.create(path.join(dir, file));
     const block = config.llava_browser as { decoder_shards: ShardEntry[] };
     const shards = [];
     for (const entry of block.decoder_shards) shards.push({ entry, session: await open(entry.file) });
@@ -49,7 +50,9 @@ export class ConvertedModel {
   }
 
   async imageFeatures(pixels: Float32Array, size: number): Promise<Float32Array> {
-    const out = await this.vision.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, size, size]) });
+    const out = await this.vision.run({
+      pixel_values: new ort.Tensor('float32', pixels, [1, 3, size, size]),
+    });
     return out.image_features!.data as Float32Array;
   }
 
@@ -68,13 +71,18 @@ export class ConvertedModel {
       const feeds: Record<string, ort.Tensor> = {
         [k === 0 ? 'inputs_embeds' : 'hidden_states']: x,
         attention_mask: i64(new Array<number>(total).fill(1), [1, total]),
-        position_ids: i64(Array.from({ length: seq }, (_, i) => pastLen + i), [1, seq]),
+        position_ids: i64(
+          Array.from({ length: seq }, (_, i) => pastLen + i),
+          [1, seq],
+        ),
       };
       if (session.inputNames.includes('num_logits_to_keep')) feeds.num_logits_to_keep = i64([0], []);
       for (let l = entry.layers[0]; l < entry.layers[1]; l++) {
         for (const kind of ['key', 'value']) {
           const name = `past_key_values.${l}.${kind}`;
-          feeds[name] = past.get(name) ?? new ort.Tensor('float32', new Float32Array(0), [1, this.kv.heads, 0, this.kv.dim]);
+          feeds[name] =
+            past.get(name) ??
+            new ort.Tensor('float32', new Float32Array(0), [1, this.kv.heads, 0, this.kv.dim]);
         }
       }
       const out = await session.run(feeds);
@@ -88,7 +96,10 @@ export class ConvertedModel {
   }
 
   /** Prefill logits [T × V] for `ids`, image features written over the image-token rows. */
-  async prefill(ids: readonly number[], pixels?: { data: Float32Array; size: number }): Promise<Float32Array> {
+  async prefill(
+    ids: readonly number[],
+    pixels?: { data: Float32Array; size: number },
+  ): Promise<Float32Array> {
     return (await this.prefillWithCache(ids, pixels)).logits;
   }
 
@@ -98,7 +109,8 @@ export class ConvertedModel {
       const f = await this.imageFeatures(pixels.data, pixels.size);
       let row = 0;
       ids.forEach((id, t) => {
-        if (id === this.imageTokenId) embeds.set(f.subarray(row * this.hidden, ++row * this.hidden), t * this.hidden);
+        if (id === this.imageTokenId)
+          embeds.set(f.subarray(row * this.hidden, ++row * this.hidden), t * this.hidden);
       });
     }
     return this.step(embeds, ids.length, new Map(), 0);
@@ -125,6 +137,10 @@ export class ConvertedModel {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.vision.release(), this.embedder.release(), ...this.shards.map((s) => s.session.release())]);
+    await Promise.all([
+      this.vision.release(),
+      this.embedder.release(),
+      ...this.shards.map((s) => s.session.release()),
+    ]);
   }
 }

@@ -95,9 +95,14 @@ describe('engine multi-turn reuse', () => {
     });
     // At least the first turn's whole prompt (system, image rows, question) came from the cache.
     expect(second.usage.reusedPromptTokens).toBeGreaterThanOrEqual(first.usage.promptTokens);
-    const fresh = await (
-      await loadedEngine(dir)
-    ).chat({ messages: turn2(first.message.content), sampling: { maxNewTokens: 10 } });
+    // The full recompute: an engine that keeps no KV between turns but, like the first, feeds its own answer ids back.
+    const noKv = await loadedEngine(dir, { kvCacheBudgetBytes: 0 });
+    await noKv.chat({ messages: turn1(), sampling: { maxNewTokens: 10 }, conversationId: 'x' });
+    const fresh = await noKv.chat({
+      messages: turn2(first.message.content),
+      sampling: { maxNewTokens: 10 },
+      conversationId: 'x',
+    });
     expect(fresh.usage.reusedPromptTokens).toBe(0);
     expect(second.message.content).toBe(fresh.message.content);
   });

@@ -32,7 +32,10 @@ const threeShapes = drawScene([
 
 /** A source whose preprocessor_config.json turns normalisation off (the engine's own code path, fed bad config). */
 function withoutNormalisation(source: ModelSource): ModelSource {
-  const pre = JSON.parse(readFileSync(path.join(dir, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>;
+  const pre = JSON.parse(readFileSync(path.join(dir, 'preprocessor_config.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   const patched: ModelSource = {
     id: `${source.id}-no-normalize`,
     read: (p, o) =>
@@ -48,7 +51,9 @@ function withoutNormalisation(source: ModelSource): ModelSource {
 
 describe('the micro model sees', () => {
   it('names red, circle and left for a red circle on the left', async () => {
-    const answer = (await ask(engine, rawImage(redCircleLeft), 'Describe the image in detail.')).toLowerCase();
+    const answer = (
+      await ask(engine, rawImage(redCircleLeft), 'Describe the image in detail.')
+    ).toLowerCase();
     expect(answer).toContain('red');
     expect(answer).toContain('circle');
     expect(answer).toContain('left');
@@ -60,14 +65,18 @@ describe('the micro model sees', () => {
   });
 
   it('answers the same under the vicuna_v1 template', async () => {
-    const answer = (await ask(engine, rawImage(redCircleLeft), 'What color is the circle?', 'vicuna_v1')).toLowerCase();
+    const answer = (
+      await ask(engine, rawImage(redCircleLeft), 'What color is the circle?', 'vicuna_v1')
+    ).toLowerCase();
     expect(answer).toContain('red');
   });
 });
 
 describe('the same questions catch a broken image path', () => {
   it('stops naming red when the channels arrive as BGR', async () => {
-    const answer = (await ask(engine, rawImage(redCircleLeft, 'bgr'), 'Describe the image in detail.')).toLowerCase();
+    const answer = (
+      await ask(engine, rawImage(redCircleLeft, 'bgr'), 'Describe the image in detail.')
+    ).toLowerCase();
     expect(answer).not.toContain('red');
   });
 
@@ -76,7 +85,8 @@ describe('the same questions catch a broken image path', () => {
     try {
       const a = (await ask(broken, rawImage(redCircleLeft), 'Describe the image in detail.')).toLowerCase();
       const b = (await ask(broken, rawImage(threeShapes), 'How many shapes are there?')).toLowerCase();
-      const bothRight = a.includes('red') && a.includes('circle') && a.includes('left') && b.includes('three');
+      const bothRight =
+        a.includes('red') && a.includes('circle') && a.includes('left') && b.includes('three');
       expect(bothRight).toBe(false);
     } finally {
       await broken.unload();

@@ -28,7 +28,9 @@ beforeAll(async () => {
 
 describe('committed micro model', () => {
   it('is under 1 MB and matches its recorded sha256', () => {
-    const files = ['micro-llava.bin', 'micro-llava.json', 'micro-llava-tokenizer.json'].map((f) => path.join(FIXTURE_DIR, f));
+    const files = ['micro-llava.bin', 'micro-llava.json', 'micro-llava-tokenizer.json'].map((f) =>
+      path.join(FIXTURE_DIR, f),
+    );
     const total = files.reduce((s, f) => s + statSync(f).size, 0);
     expect(total).toBeLessThan(1024 * 1024);
     const index = JSON.parse(readFileSync(files[1]!, 'utf8')) as { sha256: string };
@@ -41,21 +43,31 @@ describe('committed micro model', () => {
     const text = `${VICUNA_V1_SYSTEM} USER: <image>\nDescribe the image in detail. ASSISTANT: The image shows two shapes`;
     const raw = tok.encode(text, true);
     const at = raw.indexOf(micro.tokenizer.ids.image);
-    const ids = [...raw.slice(0, at), ...new Array<number>(16).fill(micro.tokenizer.ids.image), ...raw.slice(at + 1)];
+    const ids = [
+      ...raw.slice(0, at),
+      ...new Array<number>(16).fill(micro.tokenizer.ids.image),
+      ...raw.slice(at + 1),
+    ];
     const T = ids.length;
     const img = drawScene([
       { slot: 'left', color: 'red', shape: 'circle' },
       { slot: 'right', color: 'blue', shape: 'square' },
     ]);
-    const cfg = parseImagePreprocess(JSON.parse(readFileSync(path.join(dir, 'preprocessor_config.json'), 'utf8')), micro.config, 32);
+    const cfg = parseImagePreprocess(
+      JSON.parse(readFileSync(path.join(dir, 'preprocessor_config.json'), 'utf8')),
+      micro.config,
+      32,
+    );
     const pixels = preprocessImage({ width: 32, height: 32, data: toRgba(img) }, cfg).data;
 
     const vision = await ort.InferenceSession.create(path.join(dir, 'onnx/vision_encoder.onnx'));
     const embed = await ort.InferenceSession.create(path.join(dir, 'onnx/embed_tokens.onnx'));
     const decoder = await ort.InferenceSession.create(path.join(dir, 'onnx/decoder_model_merged.onnx'));
-    const feats = (await vision.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, 32, 32]) })).image_features!;
-    const emb = (await embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, T]) }))
-      .inputs_embeds!;
+    const feats = (await vision.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, 32, 32]) }))
+      .image_features!;
+    const emb = (
+      await embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, T]) })
+    ).inputs_embeds!;
     const D = micro.config.text_config.hidden_size;
     const merged = Float32Array.from(emb.data as Float32Array);
     merged.set(feats.data as Float32Array, at * D);
@@ -65,7 +77,8 @@ describe('committed micro model', () => {
       attention_mask: new ort.Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]),
       position_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map((_, i) => BigInt(i))), [1, T]),
     };
-    if (decoder.inputNames.includes('num_logits_to_keep')) feeds.num_logits_to_keep = new ort.Tensor('int64', [0n], []);
+    if (decoder.inputNames.includes('num_logits_to_keep'))
+      feeds.num_logits_to_keep = new ort.Tensor('int64', [0n], []);
     for (const name of decoder.inputNames.filter((n) => n.startsWith('past_key_values.'))) {
       feeds[name] = new ort.Tensor('float32', new Float32Array(0), [1, d.kvHeads, 0, d.headDim]);
     }
@@ -85,7 +98,8 @@ describe('committed micro model', () => {
     params.dispose();
     expect(onnxLogits.length).toBe(T * micro.config.text_config.vocab_size);
     let maxDiff = 0;
-    for (let i = 0; i < onnxLogits.length; i++) maxDiff = Math.max(maxDiff, Math.abs(onnxLogits[i]! - tfLogits[i]!));
+    for (let i = 0; i < onnxLogits.length; i++)
+      maxDiff = Math.max(maxDiff, Math.abs(onnxLogits[i]! - tfLogits[i]!));
     expect(maxDiff).toBeLessThan(1e-3);
     // The logits are not trivially equal because both are flat: the model really distinguishes the next tokens.
     const last = onnxLogits.subarray((T - 1) * d.vocab, T * d.vocab);

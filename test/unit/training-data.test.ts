@@ -7,7 +7,13 @@ import { Rng } from '../../src/training/data/rng';
 import { PALETTE, sampleScene, type Scene } from '../../src/training/data/scene';
 import { renderScene } from '../../src/training/data/render';
 import { decodePng, encodePng } from '../../src/training/data/png';
-import { ALL_CATEGORIES, caption, detailedDescription, makeQuestion, normalizeAnswer } from '../../src/training/data/language';
+import {
+  ALL_CATEGORIES,
+  caption,
+  detailedDescription,
+  makeQuestion,
+  normalizeAnswer,
+} from '../../src/training/data/language';
 import { FILES, generateEvalSplit, readJsonl, writeDataset } from '../../src/training/data/dataset';
 import type { EvalQuestion, LlavaRecord } from '../../src/training/data/llava-format';
 
@@ -16,7 +22,16 @@ function scene(objects: Scene['objects']): Scene {
 }
 
 const redCircleLeft = scene([
-  { color: 'red', shape: 'circle', slot: 'left', cx: 5.5, cy: 16, r: 3.5, rgb: PALETTE.red, box: [2, 12.5, 9, 19.5] },
+  {
+    color: 'red',
+    shape: 'circle',
+    slot: 'left',
+    cx: 5.5,
+    cy: 16,
+    r: 3.5,
+    rgb: PALETTE.red,
+    box: [2, 12.5, 9, 19.5],
+  },
 ]);
 
 describe('scenes and pixels', () => {
@@ -40,7 +55,8 @@ describe('scenes and pixels', () => {
 
   it('draws the object colour at its centre and the background elsewhere', () => {
     const img = renderScene(redCircleLeft);
-    const at = (x: number, y: number) => Array.from(img.data.subarray((y * 32 + x) * 3, (y * 32 + x) * 3 + 3));
+    const at = (x: number, y: number) =>
+      Array.from(img.data.subarray((y * 32 + x) * 3, (y * 32 + x) * 3 + 3));
     expect(at(5, 16)).toEqual([...PALETTE.red]);
     expect(at(26, 16)).toEqual([230, 230, 230]);
   });
@@ -57,7 +73,16 @@ describe('rule-made language', () => {
   it('captions and describes the scene left to right', () => {
     const s = scene([
       { ...redCircleLeft.objects[0]! },
-      { color: 'blue', shape: 'square', slot: 'right', cx: 26, cy: 16, r: 3.5, rgb: PALETTE.blue, box: [0, 0, 0, 0] },
+      {
+        color: 'blue',
+        shape: 'square',
+        slot: 'right',
+        cx: 26,
+        cy: 16,
+        r: 3.5,
+        rgb: PALETTE.blue,
+        box: [0, 0, 0, 0],
+      },
     ]);
     expect(caption(s)).toBe('a red circle on the left and a blue square on the right.');
     expect(detailedDescription(s)).toBe(
@@ -86,14 +111,22 @@ describe('rule-made language', () => {
 describe('data set files', () => {
   it('writes LLaVA-Instruct records of the three kinds, caption pairs and eval questions', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'micro-data-'));
-    const written = writeDataset(root, { seed: 3, trainScenes: 30, devScenes: 5, testScenes: 8, questionsPerEvalScene: 3 });
+    const written = writeDataset(root, {
+      seed: 3,
+      trainScenes: 30,
+      devScenes: 5,
+      testScenes: 8,
+      questionsPerEvalScene: 3,
+    });
     expect(written.counts.instructions).toBe(90);
     const instruct = JSON.parse(readFileSync(path.join(root, FILES.instruct), 'utf8')) as LlavaRecord[];
     expect(new Set(instruct.map((r) => r.kind))).toEqual(new Set(['conversation', 'detail', 'complex']));
     for (const r of instruct) {
       expect(r.conversations[0]!.from).toBe('human');
       expect(r.conversations[0]!.value.startsWith('<image>\n')).toBe(true);
-      expect(r.conversations.map((t) => t.from)).toEqual(r.conversations.map((_, i) => (i % 2 ? 'gpt' : 'human')));
+      expect(r.conversations.map((t) => t.from)).toEqual(
+        r.conversations.map((_, i) => (i % 2 ? 'gpt' : 'human')),
+      );
       const png = readFileSync(path.join(root, r.image!));
       expect(decodePng(png).width).toBe(32);
     }

@@ -8,8 +8,18 @@ import { initParams, toWeightMap } from '../../src/training/model/params';
 import { llavaLogits, maskedCrossEntropy } from '../../src/training/model/forward';
 import { makeBatch } from '../../src/training/model/batches';
 import { AdamW } from '../../src/training/model/optimizer';
-import { configFor, engineTokenizer, fitTokenizer, SYSTEM_PROMPTS, tokenizerCorpus } from '../../src/training/model/tokenizer';
-import { conversationSequence, plainSequence, type SequenceContext } from '../../src/training/model/sequences';
+import {
+  configFor,
+  engineTokenizer,
+  fitTokenizer,
+  SYSTEM_PROMPTS,
+  tokenizerCorpus,
+} from '../../src/training/model/tokenizer';
+import {
+  conversationSequence,
+  plainSequence,
+  type SequenceContext,
+} from '../../src/training/model/sequences';
 import { conversationRecord, captionRecord } from '../../src/training/data/llava-format';
 import { Rng } from '../../src/training/data/rng';
 import { sampleScene } from '../../src/training/data/scene';
@@ -51,7 +61,8 @@ describe('TF.js forward pass', () => {
     );
     const ref = referencePrefill(config, toWeightMap(params), ids, { data: pixels });
     let maxDiff = 0;
-    for (let i = 0; i < ref.logits.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ref.logits[i]! - logits[i]!));
+    for (let i = 0; i < ref.logits.length; i++)
+      maxDiff = Math.max(maxDiff, Math.abs(ref.logits[i]! - logits[i]!));
     expect(logits.length).toBe(ref.logits.length);
     expect(maxDiff).toBeLessThan(1e-4);
     params.dispose();
@@ -71,7 +82,8 @@ describe('training step', () => {
     const train = params.namesIn(['projector', 'language']).map((n) => params.get(n));
     const frozen = params.get('vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight');
     const frozenBefore = frozen.dataSync().slice();
-    const lossFn = () => maskedCrossEntropy(llavaLogits(params, d, batch), batch.targets, batch.mask, d.vocab);
+    const lossFn = () =>
+      maskedCrossEntropy(llavaLogits(params, d, batch), batch.targets, batch.mask, d.vocab);
     const opt = new AdamW();
     const losses: number[] = [];
     for (let s = 0; s < 8; s++) {
@@ -91,15 +103,30 @@ describe('training step', () => {
 describe('training prompts', () => {
   const rng = new Rng(12);
   const scenes = Array.from({ length: 40 }, (_, i) => sampleScene(rng, `s${i}`));
-  const records = scenes.map((s) => conversationRecord(s.id, `${s.id}.png`, makeConversation(s, rng), 'conversation'));
+  const records = scenes.map((s) =>
+    conversationRecord(s.id, `${s.id}.png`, makeConversation(s, rng), 'conversation'),
+  );
   const captions = scenes.map((s) => captionRecord(s.id, `${s.id}.png`, 'Describe.', caption(s)));
   const tok = fitTokenizer(tokenizerCorpus([...records, ...captions]));
   const cfg = configFor(tok);
-  const ctx: SequenceContext = { tokenizer: engineTokenizer(tok, cfg), imageTokenId: tok.ids.image, eosTokenId: tok.ids.eos, imageFeatures: 16 };
+  const ctx: SequenceContext = {
+    tokenizer: engineTokenizer(tok, cfg),
+    imageTokenId: tok.ids.image,
+    eosTokenId: tok.ids.eos,
+    imageFeatures: 16,
+  };
 
   it('fits a vocabulary where every data word is one token', () => {
     const ids = ctx.tokenizer.encode('The red circle is on the left.', false);
-    expect(ids.map((i) => tok.tokens[i])).toEqual(['▁The', '▁red', '▁circle', '▁is', '▁on', '▁the', '▁left.']);
+    expect(ids.map((i) => tok.tokens[i])).toEqual([
+      '▁The',
+      '▁red',
+      '▁circle',
+      '▁is',
+      '▁on',
+      '▁the',
+      '▁left.',
+    ]);
     expect(cfg.text_config.vocab_size).toBe(tok.tokens.length);
   });
 
@@ -110,7 +137,20 @@ describe('training prompts', () => {
       const q = record.conversations[0]!.value.replace('<image>\n', '');
       const template = k % 2 === 0 ? 'vicuna_v1' : 'model';
       const image = { width: 1, height: 1, data: new Uint8Array(4) };
-      const rendered = renderPrompt([{ role: 'user', content: [{ type: 'image', image }, { type: 'text', text: q }] }], template, ctx.tokenizer, '<image>');
+      const rendered = renderPrompt(
+        [
+          {
+            role: 'user',
+            content: [
+              { type: 'image', image },
+              { type: 'text', text: q },
+            ],
+          },
+        ],
+        template,
+        ctx.tokenizer,
+        '<image>',
+      );
       const prompt = tokenizePrompt(rendered, ctx.tokenizer, tok.ids.image, [16]).ids;
       expect(Array.from(seq.ids.slice(0, prompt.length))).toEqual(prompt);
       expect(seq.answer.slice(0, prompt.length).every((a) => a === 0)).toBe(true);
@@ -142,9 +182,16 @@ describe('shared-prefix batches', () => {
       const answer = new Uint8Array(len).fill(0).fill(1, len - 3 - b);
       return { ids: Int32Array.from(ids), answer, image: `img${b}`, imageStart: 12 };
     });
-    const img = (name: string) => Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i * (name.length + Number(name.at(-1)))));
+    const img = (name: string) =>
+      Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i * (name.length + Number(name.at(-1)))));
     const store = { size: 32, get: img };
-    const full = makeBatch(seqs.map((s) => ({ ...s, ids: s.ids.slice(), answer: s.answer.slice() })), 299, 16, store, false);
+    const full = makeBatch(
+      seqs.map((s) => ({ ...s, ids: s.ids.slice(), answer: s.answer.slice() })),
+      299,
+      16,
+      store,
+      false,
+    );
     const shared = makeBatch(seqs, 299, 16, store, true);
     expect(shared.prefixIds?.shape).toEqual([1, 12]);
     const [lf, ls, logitsF, logitsS] = tf.tidy(() => {
@@ -161,7 +208,9 @@ describe('shared-prefix batches', () => {
     let maxDiff = 0;
     seqs.forEach((s, b) => {
       for (let t = 12; t < s.ids.length; t++) {
-        logitsF[b]![t]!.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - logitsS[b]![t - 12]![k]!))));
+        logitsF[b]![t]!.forEach(
+          (v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - logitsS[b]![t - 12]![k]!))),
+        );
       }
     });
     expect(maxDiff).toBeLessThan(1e-4);

@@ -67,7 +67,9 @@ async function main(): Promise<void> {
         );
       } else if (e.kind === 'file-done') {
         const rss = formatBytes(process.memoryUsage().rss);
-        console.log(`  ${formatBytes(e.weightBytes).padStart(10)}  ${e.file}  (read ${e.tensorsRead} tensors; rss ${rss})`);
+        console.log(
+          `  ${formatBytes(e.weightBytes).padStart(10)}  ${e.file}  (read ${e.tensorsRead} tensors; rss ${rss})`,
+        );
       }
     },
   };
@@ -77,7 +79,8 @@ async function main(): Promise<void> {
   if (values['embed-quant']) options.embedQuant = values['embed-quant'] as 'fp32' | 'fp16' | 'q8';
   try {
     if (values['shard-size']) options.shardSize = parseByteSize(values['shard-size'], '--shard-size');
-    if (values['max-data-file']) options.maxDataFileBytes = parseByteSize(values['max-data-file'], '--max-data-file');
+    if (values['max-data-file'])
+      options.maxDataFileBytes = parseByteSize(values['max-data-file'], '--max-data-file');
     const started = performance.now();
     const result = await convertCheckpoint(options);
     const total = result.files.reduce((n, f) => n + f.size, 0);
@@ -87,7 +90,8 @@ async function main(): Promise<void> {
         `peak rss ${formatBytes(process.resourceUsage().maxRSS * 1024)}`,
     );
   } catch (error) {
-    if (error instanceof ConvertError) fail(`${error.message} [${error.code}]`, error.code === 'bad-argument' ? 2 : 1);
+    if (error instanceof ConvertError)
+      fail(`${error.message} [${error.code}]`, error.code === 'bad-argument' ? 2 : 1);
     if (controller.signal.aborted) fail('aborted; nothing was written', 130);
     throw error;
   }

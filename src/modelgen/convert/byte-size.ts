@@ -18,7 +18,10 @@ export function parseByteSize(text: string, flag: string): number {
   const unit = UNITS[(m?.[2] ?? '').toLowerCase()];
   const value = m === null || unit === undefined ? NaN : Math.floor(Number(m[1]) * unit);
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new ConvertError('bad-argument', `${flag} "${text}" is not a byte count (e.g. 800MB, 1GiB or 800000000).`);
+    throw new ConvertError(
+      'bad-argument',
+      `${flag} "${text}" is not a byte count (e.g. 800MB, 1GiB or 800000000).`,
+    );
   }
   return value;
 }

@@ -37,7 +37,10 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
 
   /** Where a canonical tensor lives, or null when its checkpoint is absent. */
   locate(name: string): { checkpoint: Checkpoint; source: SourceName } | null {
-    const source = sourceName(name, this.o.naming, { projector: this.o.projector, mainHasVision: this.mainHasVision });
+    const source = sourceName(name, this.o.naming, {
+      projector: this.o.projector,
+      mainHasVision: this.mainHasVision,
+    });
     const checkpoint = source.where === 'main' ? this.o.main : this.o.clip;
     return checkpoint === null ? null : { checkpoint, source };
   }

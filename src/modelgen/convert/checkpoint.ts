@@ -38,7 +38,10 @@ export class Checkpoint {
    */
   static open(dir: string): Checkpoint {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new ConvertError('missing-file', `${dir} is not a folder. Pass the checkpoint folder with --input.`);
+      throw new ConvertError(
+        'missing-file',
+        `${dir} is not a folder. Pass the checkpoint folder with --input.`,
+      );
     }
     const names = readdirSync(dir).sort();
     const opened = new Map<string, SafetensorsFile>();
@@ -158,7 +161,10 @@ function readIndex(file: string): Record<string, string> {
   }
   const map = (json as { weight_map?: unknown } | null)?.weight_map;
   if (typeof map !== 'object' || map === null || !Object.values(map).every((v) => typeof v === 'string')) {
-    throw new ConvertError('bad-header', `${file} has no weight_map of tensor → file names. Download it again.`);
+    throw new ConvertError(
+      'bad-header',
+      `${file} has no weight_map of tensor → file names. Download it again.`,
+    );
   }
   return map as Record<string, string>;
 }

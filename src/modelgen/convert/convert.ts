@@ -52,7 +52,13 @@ export interface ConvertOptions {
 }
 
 export type ConvertProgress =
-  | { kind: 'plan'; naming: CheckpointNaming; family: ConfigFamily; shards: ShardPlanEntry[]; checkpointBytes: number }
+  | {
+      kind: 'plan';
+      naming: CheckpointNaming;
+      family: ConfigFamily;
+      shards: ShardPlanEntry[];
+      checkpointBytes: number;
+    }
   | { kind: 'file-start'; file: string }
   | { kind: 'file-done'; file: string; weightBytes: number; tensorsRead: number; bytesRead: number }
   | { kind: 'done'; dir: string };
@@ -69,12 +75,19 @@ export interface ConvertResult {
   bytesRead: number;
 }
 
+/** Room for the few shape constants a shard's layers add beyond the layer-less graph (shared across layers). */
+const SHARD_SLACK_BYTES = 4096;
+
 const SUFFIX: Record<ConvertDtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4' };
 const graphDtype = (d: ConvertDtype): GraphDtype => (d === 'fp16' ? 'fp32' : d);
 
 function readConfigFile(dir: string, what: string): unknown {
   const file = path.join(dir, 'config.json');
-  if (!existsSync(file)) throw new ConvertError('missing-file', `${dir} has no config.json. Pass the ${what} folder, with its config.json.`);
+  if (!existsSync(file))
+    throw new ConvertError(
+      'missing-file',
+      `${dir} has no config.json. Pass the ${what} folder, with its config.json.`,
+    );
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
   } catch (cause) {
@@ -84,13 +97,21 @@ function readConfigFile(dir: string, what: string): unknown {
 
 function checkArguments(o: ConvertOptions): void {
   const quants = Object.keys(SUFFIX);
-  if (!quants.includes(o.quant)) throw new ConvertError('bad-argument', `--quant must be one of ${quants.join(', ')}, not "${o.quant}".`);
+  if (!quants.includes(o.quant))
+    throw new ConvertError('bad-argument', `--quant must be one of ${quants.join(', ')}, not "${o.quant}".`);
   if (o.visionQuant !== undefined && !quants.includes(o.visionQuant))
-    throw new ConvertError('bad-argument', `--vision-quant must be one of ${quants.join(', ')}, not "${o.visionQuant}".`);
+    throw new ConvertError(
+      'bad-argument',
+      `--vision-quant must be one of ${quants.join(', ')}, not "${o.visionQuant}".`,
+    );
   if (o.embedQuant !== undefined && !['fp32', 'fp16', 'q8'].includes(o.embedQuant))
     throw new ConvertError('bad-argument', `--embed-quant must be fp32, fp16 or q8, not "${o.embedQuant}".`);
-  for (const [flag, v] of [['--shard-size', o.shardSize], ['--max-data-file', o.maxDataFileBytes]] as const) {
-    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new ConvertError('bad-argument', `${flag} must be a positive number of bytes.`);
+  for (const [flag, v] of [
+    ['--shard-size', o.shardSize],
+    ['--max-data-file', o.maxDataFileBytes],
+  ] as const) {
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0))
+      throw new ConvertError('bad-argument', `${flag} must be a positive number of bytes.`);
   }
 }
 
@@ -107,7 +128,10 @@ export async function convertCheckpoint(o: ConvertOptions): Promise<ConvertResul
   try {
     const main = Checkpoint.open(o.input);
     opened.push(main);
-    const source = readSourceConfig(readConfigFile(o.input, 'checkpoint'), o.clip === undefined ? null : readConfigFile(o.clip, 'CLIP'));
+    const source = readSourceConfig(
+      readConfigFile(o.input, 'checkpoint'),
+      o.clip === undefined ? null : readConfigFile(o.clip, 'CLIP'),
+    );
     const clip = o.clip === undefined ? null : Checkpoint.open(o.clip);
     if (clip) opened.push(clip);
     const naming = detectNaming((n) => main.has(n), main.names());
@@ -122,7 +146,10 @@ export async function convertCheckpoint(o: ConvertOptions): Promise<ConvertResul
     const tokens = planTokenizer(tokenizerDir, config, source.imageTokenFixed);
     config.image_token_index = tokens.imageTokenId;
     if (tokens.added && config.text_config.tie_word_embeddings) {
-      throw new ConvertError('unsupported-architecture', 'The tokenizer has no <image> token and the model ties lm_head to embed_tokens, so none can be added.');
+      throw new ConvertError(
+        'unsupported-architecture',
+        'The tokenizer has no <image> token and the model ties lm_head to embed_tokens, so none can be added.',
+      );
     }
     const weights = new CheckpointWeights({
       main,
@@ -136,8 +163,20 @@ export async function convertCheckpoint(o: ConvertOptions): Promise<ConvertResul
     const quant = o.quant;
     const visionQuant = o.visionQuant ?? 'fp32';
     const embedQuant = o.embedQuant ?? (quant === 'q8' || quant === 'fp16' ? quant : 'fp32');
-    const plan = planShards(config, quant, o.shardSize ?? DEFAULT_SHARD_BYTES);
-    o.onProgress?.({ kind: 'plan', naming, family: source.family, shards: plan, checkpointBytes: main.bytes() + (clip?.bytes() ?? 0) });
+    // Every shard graph carries the same tables (RoPE caches, mask constants): measure them on a layer-less graph.
+    const fixed = buildDecoder(config, new Map(), {
+      layers: [0, 0],
+      input: 'hidden_states',
+      output: 'hidden_states',
+    }).weightBytes();
+    const plan = planShards(config, quant, o.shardSize ?? DEFAULT_SHARD_BYTES, fixed + SHARD_SLACK_BYTES);
+    o.onProgress?.({
+      kind: 'plan',
+      naming,
+      family: source.family,
+      shards: plan,
+      checkpointBytes: main.bytes() + (clip?.bytes() ?? 0),
+    });
 
     folder = OutputFolder.create(o.output, o.force === true);
     const out = folder;
@@ -147,19 +186,41 @@ export async function convertCheckpoint(o: ConvertOptions): Promise<ConvertResul
       throwIfAborted(o.signal);
       o.onProgress?.({ kind: 'file-start', file });
       const graph = build();
-      if (half) storeWeightsAsHalf(graph);
-      const written = writeGraph(out, file, graph, o.maxDataFileBytes === undefined ? {} : { maxDataFileBytes: o.maxDataFileBytes });
+      if (half) storeWeightsAsHalf(graph, (name) => weights.has(name));
+      const written = writeGraph(
+        out,
+        file,
+        graph,
+        o.maxDataFileBytes === undefined ? {} : { maxDataFileBytes: o.maxDataFileBytes },
+      );
       if (written.data.length > 0) chunks[path.posix.basename(file)] = written.data.length;
-      o.onProgress?.({ kind: 'file-done', file, weightBytes: written.weightBytes, tensorsRead: weights.reads, bytesRead: weights.bytesRead });
+      o.onProgress?.({
+        kind: 'file-done',
+        file,
+        weightBytes: written.weightBytes,
+        tensorsRead: weights.reads,
+        bytesRead: weights.bytesRead,
+      });
       return written;
     };
 
-    await write(`onnx/vision_encoder${SUFFIX[visionQuant]}.onnx`, () => buildVisionEncoder(config, weights, { dtype: graphDtype(visionQuant) }), visionQuant === 'fp16');
-    await write(`onnx/embed_tokens${SUFFIX[embedQuant]}.onnx`, () => buildEmbedTokens(config, weights, { dtype: graphDtype(embedQuant) }), embedQuant === 'fp16');
+    await write(
+      `onnx/vision_encoder${SUFFIX[visionQuant]}.onnx`,
+      () => buildVisionEncoder(config, weights, { dtype: graphDtype(visionQuant) }),
+      visionQuant === 'fp16',
+    );
+    await write(
+      `onnx/embed_tokens${SUFFIX[embedQuant]}.onnx`,
+      () => buildEmbedTokens(config, weights, { dtype: graphDtype(embedQuant) }),
+      embedQuant === 'fp16',
+    );
     const shards: DecoderShardInfo[] = [];
     const n = plan.length;
     for (const [k, entry] of plan.entries()) {
-      const file = n === 1 ? `onnx/decoder_model_merged${SUFFIX[quant]}.onnx` : `onnx/decoder_shard_${k + 1}_of_${n}${SUFFIX[quant]}.onnx`;
+      const file =
+        n === 1
+          ? `onnx/decoder_model_merged${SUFFIX[quant]}.onnx`
+          : `onnx/decoder_shard_${k + 1}_of_${n}${SUFFIX[quant]}.onnx`;
       const written = await write(
         file,
         () =>
@@ -171,16 +232,29 @@ export async function convertCheckpoint(o: ConvertOptions): Promise<ConvertResul
           }),
         quant === 'fp16',
       );
-      shards.push({ file, layers: entry.layers, external_data: written.data, weight_bytes: written.weightBytes });
+      shards.push({
+        file,
+        layers: entry.layers,
+        external_data: written.data,
+        weight_bytes: written.weightBytes,
+      });
     }
 
     throwIfAborted(o.signal);
     for (const [name, bytes] of tokens.files) out.writeFile(name, bytes);
     const tokenizerFiles = new Set(tokens.files.keys());
-    for (const [name, bytes] of supportFiles({ input: o.input, tokenizer: tokenizerDir, clip: o.clip ?? null }, config, source.family)) {
+    for (const [name, bytes] of supportFiles(
+      { input: o.input, tokenizer: tokenizerDir, clip: o.clip ?? null },
+      config,
+      source.family,
+    )) {
       if (!tokenizerFiles.has(name)) out.writeFile(name, bytes);
     }
-    const dtypes: Record<LlavaComponent, ConvertDtype> = { vision_encoder: visionQuant, embed_tokens: embedQuant, decoder_model_merged: quant };
+    const dtypes: Record<LlavaComponent, ConvertDtype> = {
+      vision_encoder: visionQuant,
+      embed_tokens: embedQuant,
+      decoder_model_merged: quant,
+    };
     const checkpointDtypes = [...new Set(main.names().map((name) => main.entry(name).dtype))].sort();
     const browserConfig = browserConfigJson(config, source.carry, dtypes, chunks, {
       format: LLAVA_BROWSER_FORMAT,

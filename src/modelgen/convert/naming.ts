@@ -55,7 +55,8 @@ export function sourceName(
 ): SourceName {
   if (naming === 'llava-hf') return { where: 'main', name: canonical };
   if (naming === 'llava-hf-v2') {
-    if (canonical.startsWith(LM)) return { where: 'main', name: `model.language_model.${canonical.slice(LM.length)}` };
+    if (canonical.startsWith(LM))
+      return { where: 'main', name: `model.language_model.${canonical.slice(LM.length)}` };
     if (canonical === 'language_model.lm_head.weight') return { where: 'main', name: 'lm_head.weight' };
     return { where: 'main', name: `model.${canonical}` };
   }
@@ -63,8 +64,12 @@ export function sourceName(
   if (canonical === 'language_model.lm_head.weight') return { where: 'main', name: 'lm_head.weight' };
   if (canonical.startsWith(PROJ)) {
     const rest = canonical.slice(PROJ.length);
-    if ((options.projector ?? 'mlp2x_gelu') === 'linear') return { where: 'main', name: `model.mm_projector.${rest.replace(/^linear_1\./, '')}` };
-    return { where: 'main', name: `model.mm_projector.${rest.replace(/^linear_1\./, '0.').replace(/^linear_2\./, '2.')}` };
+    if ((options.projector ?? 'mlp2x_gelu') === 'linear')
+      return { where: 'main', name: `model.mm_projector.${rest.replace(/^linear_1\./, '')}` };
+    return {
+      where: 'main',
+      name: `model.mm_projector.${rest.replace(/^linear_1\./, '0.').replace(/^linear_2\./, '2.')}`,
+    };
   }
   if (canonical.startsWith(VT)) {
     const rest = canonical.slice(VT.length);

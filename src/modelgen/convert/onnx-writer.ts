@@ -32,7 +32,12 @@ export interface WrittenGraph {
  * `minExternalBytes` in `relPath + '_data'`, `_data_1`, … (transformers.js names).
  * Throws RangeError when one tensor alone exceeds `maxDataFileBytes`.
  */
-export function writeGraph(folder: OutputFolder, relPath: string, graph: GraphBuilder, options: WriteGraphOptions = {}): WrittenGraph {
+export function writeGraph(
+  folder: OutputFolder,
+  relPath: string,
+  graph: GraphBuilder,
+  options: WriteGraphOptions = {},
+): WrittenGraph {
   const maxFile = options.maxDataFileBytes ?? 1e9;
   const minBytes = options.minExternalBytes ?? 1024;
   const align = options.alignment ?? 64;
@@ -49,7 +54,8 @@ export function writeGraph(folder: OutputFolder, relPath: string, graph: GraphBu
     const size = init.byteLength;
     weightBytes += size;
     if (size < minBytes) continue;
-    if (size > maxFile) throw new RangeError(`tensor ${init.name} (${size} bytes) exceeds the data file limit ${maxFile}`);
+    if (size > maxFile)
+      throw new RangeError(`tensor ${init.name} (${size} bytes) exceeds the data file limit ${maxFile}`);
     if (current !== null) {
       current.pad(align);
       if (current.written + size > maxFile) {
@@ -66,28 +72,43 @@ export function writeGraph(folder: OutputFolder, relPath: string, graph: GraphBu
     current.write(initializerBytes(init));
   }
   if (current !== null) entries.push(current.close());
-  const model = toModelProto(graph, (init: InitializerSpec) => placed.get(init.name), 'llava-browser-convert');
+  const model = toModelProto(
+    graph,
+    (init: InitializerSpec) => placed.get(init.name),
+    'llava-browser-convert',
+  );
   entries.unshift(folder.writeFile(relPath, encodeModel(model)));
   return { file: relPath, data, weightBytes, entries };
 }
 
 /**
- * Stores every float32 initializer of rank ≥ 2 and at least `minBytes` as float16, followed by a Cast back to
- * float32, so the file is half the size while activations, inputs and outputs stay float32 (and run on adapters
- * without shader-f16). onnxruntime folds the Casts when it creates the session, so memory use there is as fp32.
- * Returns the bytes saved.
+ * Stores every float32 checkpoint weight (`isWeight(name)`: not computed tables such as RoPE caches) of rank ≥ 2 and
+ * at least `minBytes` as float16, followed by a Cast back to float32, so the file is half the size while
+ * activations, inputs and outputs stay float32 (and run on adapters without shader-f16). onnxruntime folds the
+ * Casts when it creates the session, so memory use there is as fp32. Returns the bytes saved.
  */
-export function storeWeightsAsHalf(graph: GraphBuilder, minBytes = 1024): number {
+export function storeWeightsAsHalf(
+  graph: GraphBuilder,
+  isWeight: (name: string) => boolean,
+  minBytes = 1024,
+): number {
   let saved = 0;
   const casts: Array<[string, string]> = [];
   for (const [name, init] of [...graph.initializers]) {
-    if (init.dtype !== 'float32' || init.dims.length < 2 || init.byteLength < minBytes) continue;
+    if (init.dtype !== 'float32' || init.dims.length < 2 || init.byteLength < minBytes || !isWeight(name))
+      continue;
     const bytes = initializerBytes(init);
     const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
     const half = graph.fresh(`${name.replace(/^\//, '')}_fp16`);
     const halfBytes = new Uint8Array(float32ToHalf(values).buffer);
     graph.initializers.delete(name);
-    graph.initializers.set(half, { name: half, dtype: 'float16', dims: init.dims, byteLength: halfBytes.byteLength, bytes: halfBytes });
+    graph.initializers.set(half, {
+      name: half,
+      dtype: 'float16',
+      dims: init.dims,
+      byteLength: halfBytes.byteLength,
+      bytes: halfBytes,
+    });
     casts.push([half, name]);
     saved += init.byteLength / 2;
   }

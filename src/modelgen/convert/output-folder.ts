@@ -2,7 +2,16 @@
 // as it is written, and only `finish()` writes manifest.json and renames the folder into place, so a folder named
 // `<out>` is always complete. Node-only; it knows nothing of models.
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { ConvertError } from './errors';
 
@@ -32,7 +41,7 @@ export class StreamedFile {
   }
 
   write(bytes: Uint8Array): void {
-    for (let done = 0; done < bytes.byteLength; ) {
+    for (let done = 0; done < bytes.byteLength;) {
       done += writeSync(this.fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30));
     }
     this.hash.update(bytes);
@@ -122,7 +131,11 @@ export class OutputFolder {
     rmSync(path.join(this.partialDir, PARTIAL_MARKER), { force: true });
     writeFileSync(path.join(this.partialDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     if (existsSync(this.outDir)) {
-      if (!this.force) throw new ConvertError('output-exists', `${this.outDir} appeared while converting; nothing replaced.`);
+      if (!this.force)
+        throw new ConvertError(
+          'output-exists',
+          `${this.outDir} appeared while converting; nothing replaced.`,
+        );
       const old = `${this.outDir}.old-${process.pid}`;
       renameSync(this.outDir, old);
       renameSync(this.partialDir, this.outDir);

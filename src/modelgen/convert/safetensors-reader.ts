@@ -78,7 +78,12 @@ export function parseSafetensorsHeader(
     if (!Array.isArray(v.shape) || !v.shape.every(isCount))
       throw bad(file, `tensor ${name} has no valid shape`);
     const offsets = v.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || (offsets[0] as number) > (offsets[1] as number))
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every(isCount) ||
+      (offsets[0] as number) > (offsets[1] as number)
+    )
       throw bad(file, `tensor ${name} has no valid data_offsets`);
     const [begin, end] = offsets as [number, number];
     const expected = (v.shape as number[]).reduce((a, b) => a * b, 1) * size;

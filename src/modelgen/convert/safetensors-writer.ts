@@ -43,7 +43,8 @@ export function safetensorsHeader(
 }
 
 function encode(values: Float32Array, dtype: SafetensorsWriteDtype): Uint8Array {
-  const typed = dtype === 'F32' ? values : dtype === 'F16' ? float32ToHalf(values) : float32ToBfloat16(values);
+  const typed =
+    dtype === 'F32' ? values : dtype === 'F16' ? float32ToHalf(values) : float32ToBfloat16(values);
   return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
 }
 
@@ -69,7 +70,7 @@ export function writeSafetensors(
       if (values.length !== count)
         throw new RangeError(`${spec.name}: ${values.length} values for [${spec.dims.join(', ')}]`);
       const bytes = encode(values, dtype);
-      for (let done = 0; done < bytes.byteLength; )
+      for (let done = 0; done < bytes.byteLength;)
         done += writeSync(fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30));
       size += bytes.byteLength;
     }

@@ -1,5 +1,6 @@
 // Owns splitting the decoder into shards of consecutive layers whose weights fit a byte budget, from the config
-// alone (the bytes each tensor takes in each output precision). Pure arithmetic: no files, no graphs.
+// (the bytes each tensor takes in each output precision) and the measured fixed cost of a shard graph. Pure
+// arithmetic: no files, no graphs.
 import type { LlavaHfConfig } from '../llava/types';
 import { llavaDims } from '../llava/weight-spec';
 import { ConvertError } from './errors';
@@ -56,10 +57,16 @@ export interface ShardPlanEntry {
   bytes: number;
 }
 
-function greedyFromEnd(layer: number, head: number, count: number, capacity: number): ShardPlanEntry[] | null {
+function greedyFromEnd(
+  layer: number,
+  head: number,
+  count: number,
+  capacity: number,
+  fixed: number,
+): ShardPlanEntry[] | null {
   const shards: ShardPlanEntry[] = [];
   let end = count;
-  let bytes = head;
+  let bytes = fixed + head;
   let start = count;
   while (start > 0) {
     if (bytes + layer <= capacity) {
@@ -70,7 +77,7 @@ function greedyFromEnd(layer: number, head: number, count: number, capacity: num
     if (start === end) return null;
     shards.unshift({ layers: [start, end], bytes });
     end = start;
-    bytes = 0;
+    bytes = fixed;
   }
   shards.unshift({ layers: [start, end], bytes });
   return shards;
@@ -79,30 +86,36 @@ function greedyFromEnd(layer: number, head: number, count: number, capacity: num
 /**
  * Splits the decoder's layers into the fewest shards whose weights each fit `maxShardBytes`, then evens them out
  * (the smallest budget that still gives that many shards), so no shard is a small leftover. The last shard carries
- * the final norm and lm_head; every shard has at least one layer.
+ * the final norm and lm_head; every shard has at least one layer. `fixedBytes` is what every shard graph holds
+ * besides layer weights (RoPE tables, mask and shape constants: measure it on a layer-less graph).
  * @throws ConvertError('bad-argument') when one layer (or the last layer with lm_head) alone exceeds the budget.
  */
-export function planShards(config: LlavaHfConfig, dtype: ConvertDtype, maxShardBytes: number): ShardPlanEntry[] {
+export function planShards(
+  config: LlavaHfConfig,
+  dtype: ConvertDtype,
+  maxShardBytes: number,
+  fixedBytes = 0,
+): ShardPlanEntry[] {
   const layer = decoderLayerBytes(config, dtype);
   const head = decoderHeadBytes(config, dtype);
   const count = config.text_config.num_hidden_layers;
-  const fewest = greedyFromEnd(layer, head, count, maxShardBytes);
+  const fewest = greedyFromEnd(layer, head, count, maxShardBytes, fixedBytes);
   if (fewest === null || count === 0) {
-    const need = layer + head;
+    const need = fixedBytes + layer + head;
     throw new ConvertError(
       'bad-argument',
       `--shard-size ${maxShardBytes} is too small: one ${dtype} decoder layer takes ${layer} bytes and the last ` +
-        `shard also holds the final norm and lm_head (${head} bytes). Use --shard-size ${need} or more.`,
+        `shard also holds the final norm and lm_head (${head} bytes) and each shard ${fixedBytes} bytes of tables. Use --shard-size ${need} or more.`,
       { details: { layerBytes: layer, headBytes: head } },
     );
   }
-  let lo = layer + head;
+  let lo = fixedBytes + layer + head;
   let hi = maxShardBytes;
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
-    const plan = greedyFromEnd(layer, head, count, mid);
+    const plan = greedyFromEnd(layer, head, count, mid, fixedBytes);
     if (plan !== null && plan.length <= fewest.length) hi = mid;
     else lo = mid + 1;
   }
-  return greedyFromEnd(layer, head, count, lo) ?? fewest;
+  return greedyFromEnd(layer, head, count, lo, fixedBytes) ?? fewest;
 }

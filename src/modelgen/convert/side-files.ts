@@ -19,7 +19,12 @@ type Json = Record<string, unknown>;
 export const IMAGE_TOKEN = '<image>';
 
 /** Files copied as they are when the input (or the CLIP folder, for the image processor) has them. */
-const COPIED = ['special_tokens_map.json', 'chat_template.json', 'chat_template.jinja', 'generation_config.json'];
+const COPIED = [
+  'special_tokens_map.json',
+  'chat_template.json',
+  'chat_template.jinja',
+  'generation_config.json',
+];
 
 export interface TokenizerPlan {
   /** Id of `<image>` (existing, or added at the end of the vocabulary). */
@@ -41,13 +46,16 @@ function readJson(file: string): Json {
 function maxTokenId(tokenizer: Json): number {
   let max = -1;
   const vocab = (tokenizer.model as Json | undefined)?.vocab;
-  if (typeof vocab === 'object' && vocab !== null) for (const id of Object.values(vocab)) if (typeof id === 'number' && id > max) max = id;
-  for (const t of (tokenizer.added_tokens as Json[] | undefined) ?? []) if (typeof t.id === 'number' && t.id > max) max = t.id;
+  if (typeof vocab === 'object' && vocab !== null)
+    for (const id of Object.values(vocab)) if (typeof id === 'number' && id > max) max = id;
+  for (const t of (tokenizer.added_tokens as Json[] | undefined) ?? [])
+    if (typeof t.id === 'number' && t.id > max) max = t.id;
   return max;
 }
 
 function findToken(tokenizer: Json, content: string): number | null {
-  for (const t of (tokenizer.added_tokens as Json[] | undefined) ?? []) if (t.content === content && typeof t.id === 'number') return t.id;
+  for (const t of (tokenizer.added_tokens as Json[] | undefined) ?? [])
+    if (t.content === content && typeof t.id === 'number') return t.id;
   const id = ((tokenizer.model as Json | undefined)?.vocab as Json | undefined)?.[content];
   return typeof id === 'number' ? id : null;
 }
@@ -91,16 +99,33 @@ export function planTokenizer(dir: string, config: LlavaHfConfig, imageTokenFixe
   } else {
     imageTokenId = Math.max(maxTokenId(tokenizer) + 1, config.text_config.vocab_size);
     added = true;
-    const entry = { id: imageTokenId, content: IMAGE_TOKEN, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+    const entry = {
+      id: imageTokenId,
+      content: IMAGE_TOKEN,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    };
     tokenizer.added_tokens = [...((tokenizer.added_tokens as Json[] | undefined) ?? []), entry];
     const { id: _id, ...rest } = entry;
-    tokConfig.added_tokens_decoder = { ...((tokConfig.added_tokens_decoder as Json | undefined) ?? {}), [String(imageTokenId)]: rest };
+    tokConfig.added_tokens_decoder = {
+      ...((tokConfig.added_tokens_decoder as Json | undefined) ?? {}),
+      [String(imageTokenId)]: rest,
+    };
     const addedFile = path.join(dir, 'added_tokens.json');
-    if (existsSync(addedFile)) files.set('added_tokens.json', jsonBytes({ ...readJson(addedFile), [IMAGE_TOKEN]: imageTokenId }));
+    if (existsSync(addedFile))
+      files.set('added_tokens.json', jsonBytes({ ...readJson(addedFile), [IMAGE_TOKEN]: imageTokenId }));
   }
-  if (typeof tokConfig.chat_template !== 'string' && !existsSync(path.join(dir, 'chat_template.json')) && !existsSync(path.join(dir, 'chat_template.jinja'))) {
+  if (
+    typeof tokConfig.chat_template !== 'string' &&
+    !existsSync(path.join(dir, 'chat_template.json')) &&
+    !existsSync(path.join(dir, 'chat_template.jinja'))
+  ) {
     // The original LLaVA repo formats prompts in Python; LLaVA-1.5 was trained on the Vicuna-v1 conversation.
-    tokConfig.chat_template = config.text_config.model_type === 'qwen2' ? CHATML_CHAT_TEMPLATE : VICUNA_CHAT_TEMPLATE;
+    tokConfig.chat_template =
+      config.text_config.model_type === 'qwen2' ? CHATML_CHAT_TEMPLATE : VICUNA_CHAT_TEMPLATE;
   }
   tokConfig.processor_class ??= 'LlavaProcessor';
   files.set('tokenizer.json', added ? jsonBytes(tokenizer) : readFileSync(file));
@@ -130,18 +155,27 @@ export function supportFiles(
     if (f !== null) out.set(name, readFileSync(f));
   }
   const pre = firstOf('preprocessor_config.json', [dirs.input, dirs.clip]);
-  out.set('preprocessor_config.json', pre !== null ? readFileSync(pre) : jsonBytes(preprocessorConfigJson(config)));
+  out.set(
+    'preprocessor_config.json',
+    pre !== null ? readFileSync(pre) : jsonBytes(preprocessorConfigJson(config)),
+  );
   const proc = family === 'llava-hf' ? firstOf('processor_config.json', [dirs.input]) : null;
-  out.set('processor_config.json', proc !== null ? readFileSync(proc) : jsonBytes(processorConfigJson(config)));
+  out.set(
+    'processor_config.json',
+    proc !== null ? readFileSync(proc) : jsonBytes(processorConfigJson(config)),
+  );
   if (!out.has('generation_config.json')) {
     const t = config.text_config;
     const eos = typeof t.eos_token_id === 'number' ? t.eos_token_id : 2;
-    out.set('generation_config.json', jsonBytes({
-      _from_model_config: true,
-      bos_token_id: t.bos_token_id ?? 1,
-      eos_token_id: eos,
-      pad_token_id: config.pad_token_id ?? t.pad_token_id ?? eos,
-    }));
+    out.set(
+      'generation_config.json',
+      jsonBytes({
+        _from_model_config: true,
+        bos_token_id: t.bos_token_id ?? 1,
+        eos_token_id: eos,
+        pad_token_id: config.pad_token_id ?? t.pad_token_id ?? eos,
+      }),
+    );
   }
   return out;
 }

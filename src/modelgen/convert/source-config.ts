@@ -19,13 +19,17 @@ export interface SourceConfig {
   imageTokenFixed: boolean;
 }
 
-const obj = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {});
+const obj = (v: unknown): Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 function unsupported(message: string): ConvertError {
-  return new ConvertError('unsupported-architecture', `${message} The converter handles LLaVA-1.0/1.5 models: a ` +
-    'LLaMA (Vicuna) or Qwen2 decoder with a CLIP or SigLIP tower and a linear or mlp2x_gelu projector.');
+  return new ConvertError(
+    'unsupported-architecture',
+    `${message} The converter handles LLaVA-1.0/1.5 models: a ` +
+      'LLaMA (Vicuna) or Qwen2 decoder with a CLIP or SigLIP tower and a linear or mlp2x_gelu projector.',
+  );
 }
 
 /** LlamaConfig / Qwen2Config defaults for what hub configs leave out (llava-hf's 7B text_config omits sizes). */
@@ -56,7 +60,8 @@ function textConfig(t: Json, where: string): TextConfig {
   };
   for (const key of ['bos_token_id', 'eos_token_id', 'pad_token_id', 'head_dim'] as const) {
     const v = t[key];
-    if (typeof v === 'number' || (key === 'eos_token_id' && Array.isArray(v))) (out as unknown as Json)[key] = v;
+    if (typeof v === 'number' || (key === 'eos_token_id' && Array.isArray(v)))
+      (out as unknown as Json)[key] = v;
   }
   return out;
 }
@@ -89,7 +94,8 @@ function visionConfig(v: Json, where: string): VisionConfig {
 
 function projectorType(value: unknown, where: string): 'linear' | 'mlp2x_gelu' {
   const p = value ?? 'linear';
-  if (p !== 'linear' && p !== 'mlp2x_gelu') throw unsupported(`${where} asks for mm_projector_type ${JSON.stringify(p)}.`);
+  if (p !== 'linear' && p !== 'mlp2x_gelu')
+    throw unsupported(`${where} asks for mm_projector_type ${JSON.stringify(p)}.`);
   return p;
 }
 
@@ -97,14 +103,17 @@ function llavaHf(c: Json): SourceConfig {
   const arch = (Array.isArray(c.architectures) ? c.architectures : []).map(String);
   if (arch.length > 0 && !arch.includes('LlavaForConditionalGeneration'))
     throw unsupported(`config.json names the architecture ${arch.join(', ')}.`);
-  if (c.model_type !== undefined && c.model_type !== 'llava') throw unsupported(`config.json has model_type "${String(c.model_type)}".`);
+  if (c.model_type !== undefined && c.model_type !== 'llava')
+    throw unsupported(`config.json has model_type "${String(c.model_type)}".`);
   const layer = c.vision_feature_layer ?? -2;
-  if (typeof layer !== 'number') throw unsupported(`config.json selects vision_feature_layer ${JSON.stringify(layer)} (several layers).`);
+  if (typeof layer !== 'number')
+    throw unsupported(`config.json selects vision_feature_layer ${JSON.stringify(layer)} (several layers).`);
   const act = str(c.projector_hidden_act) ?? 'gelu';
   if (act !== 'gelu') throw unsupported(`config.json uses projector_hidden_act "${act}".`);
   if (c.multimodal_projector_bias === false) throw unsupported('config.json has a projector without biases.');
   const strategy = str(c.vision_feature_select_strategy) ?? 'default';
-  if (strategy !== 'default' && strategy !== 'full') throw unsupported(`config.json uses vision_feature_select_strategy "${strategy}".`);
+  if (strategy !== 'default' && strategy !== 'full')
+    throw unsupported(`config.json uses vision_feature_select_strategy "${strategy}".`);
   const imageToken = num(c.image_token_index) ?? num(c.image_token_id);
   const config: LlavaHfConfig = {
     model_type: 'llava',
@@ -126,26 +135,38 @@ function llavaHf(c: Json): SourceConfig {
 
 function original(c: Json, clip: Json | null): SourceConfig {
   if (c.mm_use_im_start_end === true)
-    throw unsupported('config.json sets mm_use_im_start_end (image start/end tokens), which LLaVA-1.5 does not use.');
+    throw unsupported(
+      'config.json sets mm_use_im_start_end (image start/end tokens), which LLaVA-1.5 does not use.',
+    );
   const layer = c.mm_vision_select_layer;
   if (typeof layer !== 'number') {
-    throw new ConvertError('bad-config', 'config.json has no numeric mm_vision_select_layer (LLaVA-1.5 uses -2). ' +
-      'Check that --input is the LLaVA checkpoint folder.');
+    throw new ConvertError(
+      'bad-config',
+      'config.json has no numeric mm_vision_select_layer (LLaVA-1.5 uses -2). ' +
+        'Check that --input is the LLaVA checkpoint folder.',
+    );
   }
   const feature = str(c.mm_vision_select_feature) ?? 'patch';
-  if (feature !== 'patch' && feature !== 'cls_patch') throw unsupported(`config.json uses mm_vision_select_feature "${feature}".`);
+  if (feature !== 'patch' && feature !== 'cls_patch')
+    throw unsupported(`config.json uses mm_vision_select_feature "${feature}".`);
   const known = KNOWN_VISION_TOWERS[str(c.mm_vision_tower) ?? ''];
   if (clip === null && known === undefined) {
-    throw new ConvertError('missing-file', `This original-LLaVA checkpoint keeps its vision tower (${String(c.mm_vision_tower ?? 'CLIP')}) ` +
-      'in a separate checkpoint. Download it (config.json + model.safetensors) and pass its folder with --clip DIR.');
+    throw new ConvertError(
+      'missing-file',
+      `This original-LLaVA checkpoint keeps its vision tower (${String(c.mm_vision_tower ?? 'CLIP')}) ` +
+        'in a separate checkpoint. Download it (config.json + model.safetensors) and pass its folder with --clip DIR.',
+    );
   }
   const vision =
     clip === null
       ? { ...(known as VisionConfig) }
       : visionConfig(clip.model_type === 'clip' ? obj(clip.vision_config) : clip, '--clip config.json');
   if (num(c.mm_hidden_size) !== undefined && c.mm_hidden_size !== vision.hidden_size) {
-    throw new ConvertError('bad-config', `config.json expects a ${String(c.mm_hidden_size)}-wide vision tower but the --clip ` +
-      `checkpoint is ${vision.hidden_size} wide. Pass the CLIP model named by mm_vision_tower (${String(c.mm_vision_tower)}).`);
+    throw new ConvertError(
+      'bad-config',
+      `config.json expects a ${String(c.mm_hidden_size)}-wide vision tower but the --clip ` +
+        `checkpoint is ${vision.hidden_size} wide. Pass the CLIP model named by mm_vision_tower (${String(c.mm_vision_tower)}).`,
+    );
   }
   const config: LlavaHfConfig = {
     model_type: 'llava',
@@ -179,7 +200,13 @@ export function readSourceConfig(raw: unknown, clip: unknown = null): SourceConf
   if (arch.some((a) => ORIGINAL_ARCHS.includes(a))) return original(c, clip === null ? null : obj(clip));
   if (arch.includes('LlavaForConditionalGeneration')) return llavaHf(c);
   if (arch.length === 0 && modelType === 'llava' && c.text_config !== undefined) return llavaHf(c);
-  if (arch.length === 0 && (modelType === 'llava' || modelType === 'llava_llama') && c.mm_vision_tower !== undefined)
+  if (
+    arch.length === 0 &&
+    (modelType === 'llava' || modelType === 'llava_llama') &&
+    c.mm_vision_tower !== undefined
+  )
     return original(c, clip === null ? null : obj(clip));
-  throw unsupported(`config.json describes ${arch.length > 0 ? arch.join(', ') : `model_type "${String(c.model_type)}"`}, not a LLaVA model.`);
+  throw unsupported(
+    `config.json describes ${arch.length > 0 ? arch.join(', ') : `model_type "${String(c.model_type)}"`}, not a LLaVA model.`,
+  );
 }

@@ -19,7 +19,8 @@ export function parseArgs(argv: readonly string[]): Map<string, string> {
 /** Throws on flags the command does not know, naming the ones it does. */
 export function checkKnown(args: Map<string, string>, known: readonly string[]): void {
   for (const k of args.keys()) {
-    if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((x) => `--${x}`).join(', ')})`);
+    if (!known.includes(k))
+      throw new Error(`unknown flag --${k} (known: ${known.map((x) => `--${x}`).join(', ')})`);
   }
 }
 

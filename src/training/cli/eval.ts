@@ -38,7 +38,9 @@ const report = await evaluate({
     }
   },
 });
-console.log(`\n${split} split, ${report.overall.total} questions, ${report.seconds.toFixed(1)} s through the engine`);
+console.log(
+  `\n${split} split, ${report.overall.total} questions, ${report.seconds.toFixed(1)} s through the engine`,
+);
 console.log(`overall        ${pct(report.overall)}`);
 for (const [k, t] of Object.entries(report.byKind)) console.log(`kind ${k.padEnd(13)} ${pct(t)}`);
 for (const [k, t] of Object.entries(report.byCategory)) console.log(`  ${k.padEnd(13)} ${pct(t)}`);

@@ -10,7 +10,10 @@ import { checkKnown, numberArg, parseArgs } from './args';
 
 const args = parseArgs(process.argv.slice(2));
 checkKnown(args, ['data', 'out', 'seed', 'scale', 'train-scenes', 'fixture']);
-const dataset = { ...DEFAULT_DATASET, trainScenes: numberArg(args, 'train-scenes', DEFAULT_DATASET.trainScenes) };
+const dataset = {
+  ...DEFAULT_DATASET,
+  trainScenes: numberArg(args, 'train-scenes', DEFAULT_DATASET.trainScenes),
+};
 const started = Date.now();
 const stamp = () => {
   const s = Math.floor((Date.now() - started) / 1000);
@@ -26,7 +29,9 @@ const summary = await trainMicro({
 });
 console.log('\ntime per stage (s):');
 for (const [k, v] of Object.entries(summary.seconds)) console.log(`  ${k.padEnd(10)} ${v.toFixed(1)}`);
-console.log(`  ${'total'.padEnd(10)} ${summary.totalSeconds.toFixed(1)}  (${(summary.totalSeconds / 60).toFixed(1)} min)`);
+console.log(
+  `  ${'total'.padEnd(10)} ${summary.totalSeconds.toFixed(1)}  (${(summary.totalSeconds / 60).toFixed(1)} min)`,
+);
 console.log(`model folder: ${summary.modelDir}`);
 if (args.get('fixture') === 'true') {
   const info = installFixture(summary.weightsBase);

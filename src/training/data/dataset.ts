@@ -124,7 +124,13 @@ export function generateEvalSplit(
       turn++;
       if (!qa) continue;
       const question_id = `${scene.id}-${k}`;
-      questions.push({ question_id, image: `images/${scene.id}.png`, text: qa.question, category: qa.category, kind: qa.kind });
+      questions.push({
+        question_id,
+        image: `images/${scene.id}.png`,
+        text: qa.question,
+        category: qa.category,
+        kind: qa.kind,
+      });
       references.push({ question_id, text: qa.answer });
       qas.push(qa);
     }
@@ -138,7 +144,11 @@ export interface WrittenDataset {
 }
 
 /** Generates and writes the whole data set under `root`. Deterministic for a given seed and sizes. */
-export function writeDataset(root: string, options: DatasetOptions, onProgress?: (done: number, total: number) => void): WrittenDataset {
+export function writeDataset(
+  root: string,
+  options: DatasetOptions,
+  onProgress?: (done: number, total: number) => void,
+): WrittenDataset {
   const rng = new Rng(deriveSeed(options.seed, 'train'));
   const annotations: SceneAnnotation[] = [];
   const pretrain: LlavaRecord[] = [];
@@ -150,8 +160,12 @@ export function writeDataset(root: string, options: DatasetOptions, onProgress?:
     writeImage(root, image, scene);
     annotations.push(annotate(scene, image));
     pretrain.push(captionRecord(`${scene.id}-cap`, image, rng.pick(BRIEF_PROMPTS), caption(scene)));
-    instruct.push(conversationRecord(`${scene.id}-conv`, image, makeConversation(scene, rng), 'conversation'));
-    instruct.push(conversationRecord(`${scene.id}-detail`, image, [makeQuestion(scene, 'description', rng)!], 'detail'));
+    instruct.push(
+      conversationRecord(`${scene.id}-conv`, image, makeConversation(scene, rng), 'conversation'),
+    );
+    instruct.push(
+      conversationRecord(`${scene.id}-detail`, image, [makeQuestion(scene, 'description', rng)!], 'detail'),
+    );
     instruct.push(conversationRecord(`${scene.id}-complex`, image, [makeComplex(scene, rng)], 'complex'));
     const textQas = rng.next() < 0.5 ? makeConversation(scene, rng) : [makeComplex(scene, rng)];
     text.push(textRecord(`${scene.id}-text`, `Scene: ${caption(scene)}`, textQas));
@@ -173,8 +187,12 @@ export function writeDataset(root: string, options: DatasetOptions, onProgress?:
     ['test', options.testScenes],
   ] as const) {
     const ev = generateEvalSplit(options.seed, split, n, options.questionsPerEvalScene);
-    for (const scene of ev.scenes) writeImage(path.join(root, 'eval', split), `images/${scene.id}.png`, scene);
-    writeJson(path.join(root, FILES.evalScenes(split)), ev.scenes.map((s) => annotate(s, `images/${s.id}.png`)));
+    for (const scene of ev.scenes)
+      writeImage(path.join(root, 'eval', split), `images/${scene.id}.png`, scene);
+    writeJson(
+      path.join(root, FILES.evalScenes(split)),
+      ev.scenes.map((s) => annotate(s, `images/${s.id}.png`)),
+    );
     writeJsonl(path.join(root, FILES.questions(split)), ev.questions);
     writeJsonl(path.join(root, FILES.references(split)), ev.references);
     counts[`${split}Questions`] = ev.questions.length;

@@ -36,7 +36,12 @@ export const CONVERSATION_CATEGORIES: readonly QuestionCategory[] = [
   'count-color',
   'exists',
 ];
-export const COMPLEX_CATEGORIES: readonly QuestionCategory[] = ['extreme', 'remove-count', 'same-color', 'relation'];
+export const COMPLEX_CATEGORIES: readonly QuestionCategory[] = [
+  'extreme',
+  'remove-count',
+  'same-color',
+  'relation',
+];
 export const ALL_CATEGORIES: readonly QuestionCategory[] = [
   ...CONVERSATION_CATEGORIES,
   'description',
@@ -68,7 +73,8 @@ function countSentence(n: number, adjective: string): string {
 /** The brief caption used for stage-1 alignment: "a red circle on the left and a blue square on the right." */
 export function caption(scene: Scene): string {
   const parts = scene.objects.map((o) => `a ${name(o)} ${slotPhrase(o.slot)}`);
-  const joined = parts.length === 1 ? parts[0]! : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]!}`;
+  const joined =
+    parts.length === 1 ? parts[0]! : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]!}`;
   return `${joined}.`;
 }
 
@@ -108,7 +114,12 @@ export function makeQuestion(scene: Scene, category: QuestionCategory, rng: Rng)
         return q('conversation', category, `What color is the ${o.shape}?`, `The ${o.shape} is ${o.color}.`);
       }
       const where = slotPhrase(o.slot);
-      return q('conversation', category, `What color is the shape ${where}?`, `The shape ${where} is ${o.color}.`);
+      return q(
+        'conversation',
+        category,
+        `What color is the shape ${where}?`,
+        `The shape ${where} is ${o.color}.`,
+      );
     }
     case 'shape': {
       const slot = rng.pick(SLOTS);
@@ -119,7 +130,12 @@ export function makeQuestion(scene: Scene, category: QuestionCategory, rng: Rng)
     }
     case 'position': {
       if (!unique(objs, name, name(o))) return null;
-      return q('conversation', category, `Where is the ${name(o)}?`, `The ${name(o)} is ${slotPhrase(o.slot)}.`);
+      return q(
+        'conversation',
+        category,
+        `Where is the ${name(o)}?`,
+        `The ${name(o)} is ${slotPhrase(o.slot)}.`,
+      );
     }
     case 'count': {
       const question = rng.pick(['How many shapes are there?', 'How many shapes are in the image?']);
@@ -156,12 +172,16 @@ export function makeQuestion(scene: Scene, category: QuestionCategory, rng: Rng)
     case 'remove-count': {
       if (!unique(objs, name, name(o))) return null;
       const left = objs.length - 1;
-      const answer = left === 0 ? 'No shapes would be left.' : `${cap(NUMBER_WORDS[left]!)} ${left === 1 ? 'shape' : 'shapes'} would be left.`;
+      const answer =
+        left === 0
+          ? 'No shapes would be left.'
+          : `${cap(NUMBER_WORDS[left]!)} ${left === 1 ? 'shape' : 'shapes'} would be left.`;
       return q('complex', category, `If the ${name(o)} were removed, how many shapes would be left?`, answer);
     }
     case 'same-color': {
       const question = 'Do all the shapes have the same color?';
-      if (objs.length === 1) return q('complex', category, question, `There is only one shape, and it is ${o.color}.`);
+      if (objs.length === 1)
+        return q('complex', category, question, `There is only one shape, and it is ${o.color}.`);
       const same = objs.every((x) => x.color === o.color);
       const answer = same ? `Yes, all the shapes are ${o.color}.` : 'No, the shapes have different colors.';
       return q('complex', category, question, answer);
@@ -173,7 +193,8 @@ export function makeQuestion(scene: Scene, category: QuestionCategory, rng: Rng)
       const others = right ? objs.slice(idx + 1) : objs.slice(0, idx);
       const side = right ? 'right' : 'left';
       const question = `What is to the ${side} of the ${name(o)}?`;
-      if (others.length === 0) return q('complex', category, question, `Nothing is to the ${side} of the ${name(o)}.`);
+      if (others.length === 0)
+        return q('complex', category, question, `Nothing is to the ${side} of the ${name(o)}.`);
       const list = others.map((x) => `a ${name(x)}`).join(' and ');
       const verb = others.length === 1 ? 'is' : 'are';
       return q('complex', category, question, `${cap(list)} ${verb} to the ${side} of the ${name(o)}.`);
@@ -218,5 +239,9 @@ export function makeComplex(scene: Scene, rng: Rng): QA {
 
 /** Lower-case, single-spaced, without the final full stop: the exact-match comparison form. */
 export function normalizeAnswer(text: string): string {
-  return text.trim().toLowerCase().replace(/\s+/g, ' ').replace(/[.!]+$/, '');
+  return text
+    .trim()
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/[.!]+$/, '');
 }

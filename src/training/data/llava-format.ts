@@ -45,10 +45,18 @@ export interface EvalAnswer {
 export const IMAGE_PLACEHOLDER = '<image>';
 
 /** A conversation record: the image placeholder opens the first human turn, as LLaVA-Instruct does. */
-export function conversationRecord(id: string, image: string, qas: readonly QA[], kind: InstructionKind): LlavaRecord {
+export function conversationRecord(
+  id: string,
+  image: string,
+  qas: readonly QA[],
+  kind: InstructionKind,
+): LlavaRecord {
   const conversations: LlavaTurn[] = [];
   qas.forEach((qa, i) => {
-    conversations.push({ from: 'human', value: i === 0 ? `${IMAGE_PLACEHOLDER}\n${qa.question}` : qa.question });
+    conversations.push({
+      from: 'human',
+      value: i === 0 ? `${IMAGE_PLACEHOLDER}\n${qa.question}` : qa.question,
+    });
     conversations.push({ from: 'gpt', value: qa.answer });
   });
   return { id, image, conversations, kind };

@@ -44,7 +44,12 @@ export function encodePng(image: RgbImage): Uint8Array {
   for (let y = 0; y < height; y++) {
     raw.set(data.subarray(y * width * 3, (y + 1) * width * 3), y * (1 + width * 3) + 1);
   }
-  const parts = [SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))];
+  const parts = [
+    SIGNATURE,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ];
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -112,7 +117,8 @@ export function decodePng(bytes: Uint8Array): RgbImage {
       const b = prev[x]!;
       const c = x >= channels ? prev[x - channels]! : 0;
       const s = src[x]!;
-      const p = filter === 0 ? 0 : filter === 1 ? a : filter === 2 ? b : filter === 3 ? (a + b) >> 1 : paeth(a, b, c);
+      const p =
+        filter === 0 ? 0 : filter === 1 ? a : filter === 2 ? b : filter === 3 ? (a + b) >> 1 : paeth(a, b, c);
       row[x] = (s + p) & 0xff;
     }
   }

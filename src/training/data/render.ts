@@ -46,7 +46,8 @@ export function renderScene(scene: Scene): RgbImage {
       let gg = g;
       let b = g;
       for (const o of scene.objects) {
-        if (px + 1 < o.cx - o.r - 1 || px > o.cx + o.r + 1 || py + 1 < o.cy - o.r - 1 || py > o.cy + o.r + 1) continue;
+        if (px + 1 < o.cx - o.r - 1 || px > o.cx + o.r + 1 || py + 1 < o.cy - o.r - 1 || py > o.cy + o.r + 1)
+          continue;
         let hits = 0;
         for (let sy = 0; sy < SUPERSAMPLE; sy++) {
           for (let sx = 0; sx < SUPERSAMPLE; sx++) {

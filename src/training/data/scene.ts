@@ -1,7 +1,7 @@
 // Owns the symbolic description of a synthetic scene (objects, colours, shapes, slots, boxes) and its random
 // sampling. It knows nothing about pixels or words.
 
-import { Rng } from './rng';
+import type { Rng } from './rng';
 
 export const COLORS = ['red', 'green', 'blue', 'yellow'] as const;
 export const SHAPES = ['circle', 'square', 'triangle'] as const;
@@ -57,7 +57,10 @@ export function sampleScene(rng: Rng, id: string, options: SceneOptions = {}): S
   const size = options.size ?? 32;
   const maxObjects = Math.min(options.maxObjects ?? 3, SLOTS.length);
   const count = 1 + rng.int(maxObjects);
-  const slotIdx = rng.shuffle([0, 1, 2]).slice(0, count).sort((a, b) => a - b);
+  const slotIdx = rng
+    .shuffle([0, 1, 2])
+    .slice(0, count)
+    .sort((a, b) => a - b);
   const col = size / SLOTS.length;
   const objects: SceneObject[] = slotIdx.map((s) => {
     const color = rng.pick(COLORS);

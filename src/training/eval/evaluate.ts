@@ -53,9 +53,22 @@ export function rawImage(img: RgbImage, fault: ImageFault = 'none'): RawImage {
 }
 
 /** Asks one question about one image with greedy decoding; returns the answer text. */
-export async function ask(engine: EngineApi, image: RawImage, question: string, template: TemplateName = 'model'): Promise<string> {
+export async function ask(
+  engine: EngineApi,
+  image: RawImage,
+  question: string,
+  template: TemplateName = 'model',
+): Promise<string> {
   const result = await engine.chat({
-    messages: [{ role: 'user', content: [{ type: 'image', image }, { type: 'text', text: question }] }],
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'image', image },
+          { type: 'text', text: question },
+        ],
+      },
+    ],
     sampling: { temperature: 0, maxNewTokens: 80 },
     template,
   });
@@ -72,14 +85,30 @@ function bump(map: Record<string, Tally>, key: string, ok: boolean): void {
 export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const dir = path.join(o.dataRoot, 'eval', o.split);
   let questions = readJsonl<EvalQuestion>(path.join(o.dataRoot, FILES.questions(o.split)));
-  const refs = new Map(readJsonl<EvalReference>(path.join(o.dataRoot, FILES.references(o.split))).map((r) => [r.question_id, r.text]));
+  const refs = new Map(
+    readJsonl<EvalReference>(path.join(o.dataRoot, FILES.references(o.split))).map((r) => [
+      r.question_id,
+      r.text,
+    ]),
+  );
   if (o.limit !== undefined) questions = questions.slice(0, o.limit);
   const engine = await nodeEngine(o.model);
   const t0 = performance.now();
-  const report: EvalReport = { overall: { correct: 0, total: 0 }, byKind: {}, byCategory: {}, seconds: 0, answers: [] };
+  const report: EvalReport = {
+    overall: { correct: 0, total: 0 },
+    byKind: {},
+    byCategory: {},
+    seconds: 0,
+    answers: [],
+  };
   try {
     for (const [i, q] of questions.entries()) {
-      const text = await ask(engine, rawImage(readImage(dir, q.image), o.fault), q.text, o.template ?? 'model');
+      const text = await ask(
+        engine,
+        rawImage(readImage(dir, q.image), o.fault),
+        q.text,
+        o.template ?? 'model',
+      );
       const ref = refs.get(q.question_id);
       if (ref === undefined) throw new Error(`no reference answer for ${q.question_id}`);
       const ok = normalizeAnswer(text) === normalizeAnswer(ref);
@@ -109,7 +138,9 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
 }
 
 export function pct(t: Tally): string {
-  return t.total === 0 ? '  n/a' : `${((100 * t.correct) / t.total).toFixed(1).padStart(5)} % (${t.correct}/${t.total})`;
+  return t.total === 0
+    ? '  n/a'
+    : `${((100 * t.correct) / t.total).toFixed(1).padStart(5)} % (${t.correct}/${t.total})`;
 }
 
 /** Reads a written answers file back (for the README tables and checks). */

@@ -30,6 +30,10 @@ export async function nodeEngine(source: string | ModelSource, signal?: AbortSig
     selectBackend: async () => CPU,
     tokenEventIntervalMs: 1e9,
   });
-  await engine.load({ kind: 'local', id: src.id }, { dtype: 'fp32', device: 'cpu' }, signal ? { signal } : {});
+  await engine.load(
+    { kind: 'local', id: src.id },
+    { dtype: 'fp32', device: 'cpu' },
+    signal ? { signal } : {},
+  );
   return engine;
 }

@@ -22,7 +22,14 @@ export interface TrainBatch extends TokenBatch {
  * The sequences of step `step`: a pool of `poolFactor` batches is drawn from an epoch-free seeded stream, sorted by
  * length and cut into batches, so padding stays small; which batch of the pool is used depends on the step.
  */
-export function batchIndices(count: number, batchSize: number, seed: number, step: number, lengths: ArrayLike<number>, poolFactor = 8): number[] {
+export function batchIndices(
+  count: number,
+  batchSize: number,
+  seed: number,
+  step: number,
+  lengths: ArrayLike<number>,
+  poolFactor = 8,
+): number[] {
   const pool = Math.floor(step / poolFactor);
   const rng = new Rng(deriveSeed(seed, 'pool', pool));
   const picks: number[] = [];

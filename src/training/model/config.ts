@@ -55,7 +55,8 @@ export function dimsOf(config: LlavaHfConfig): Dims {
   const v = config.vision_config;
   const t = config.text_config;
   const L = v.num_hidden_layers;
-  const k = config.vision_feature_layer < 0 ? L + 1 + config.vision_feature_layer : config.vision_feature_layer;
+  const k =
+    config.vision_feature_layer < 0 ? L + 1 + config.vision_feature_layer : config.vision_feature_layer;
   if (v.model_type !== 'clip_vision_model' || config.vision_feature_select_strategy !== 'default') {
     throw new Error('the micro trainer supports a CLIP tower with the "default" feature strategy only');
   }

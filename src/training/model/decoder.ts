@@ -46,7 +46,13 @@ function attend(d: Dims, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tens
   const Tk = k.shape[2]!;
   const rep = d.heads / d.kvHeads;
   const qg = tf.reshape(q, [B, d.kvHeads, rep * Tq, d.headDim]);
-  const scores = tf.reshape(tf.mul(tf.matMul(qg, k, false, true), 1 / Math.sqrt(d.headDim)), [B, d.kvHeads, rep, Tq, Tk]);
+  const scores = tf.reshape(tf.mul(tf.matMul(qg, k, false, true), 1 / Math.sqrt(d.headDim)), [
+    B,
+    d.kvHeads,
+    rep,
+    Tq,
+    Tk,
+  ]);
   const probs = tf.reshape(tf.softmax(tf.add(scores, mask)), [B, d.kvHeads, rep * Tq, Tk]);
   return tf.reshape(tf.matMul(probs, v), [B, d.heads, Tq, d.headDim]);
 }
@@ -58,7 +64,12 @@ interface Rope {
 
 type Getter = (n: string) => tf.Tensor;
 
-function qkv(g: Getter, d: Dims, x: tf.Tensor, rot: Rope): { h: tf.Tensor; q: tf.Tensor; k: tf.Tensor; v: tf.Tensor } {
+function qkv(
+  g: Getter,
+  d: Dims,
+  x: tf.Tensor,
+  rot: Rope,
+): { h: tf.Tensor; q: tf.Tensor; k: tf.Tensor; v: tf.Tensor } {
   const h = rmsNorm(x, g('input_layernorm.weight'), d.rmsEps);
   return {
     h,
@@ -82,7 +93,10 @@ function layerGetter(p: Params, i: number): Getter {
 
 function sliceRope(rot: Rope, start: number, length: number): Rope {
   const hd = rot.cos.shape[1]!;
-  return { cos: tf.slice(rot.cos, [start, 0], [length, hd]), sin: tf.slice(rot.sin, [start, 0], [length, hd]) };
+  return {
+    cos: tf.slice(rot.cos, [start, 0], [length, hd]),
+    sin: tf.slice(rot.sin, [start, 0], [length, hd]),
+  };
 }
 
 function toLogits(p: Params, d: Dims, x: tf.Tensor): tf.Tensor {

@@ -51,7 +51,12 @@ export function llavaLogits(p: Params, d: Dims, batch: TokenBatch): tf.Tensor {
 }
 
 /** Mean cross-entropy of `targets` [B, T] int32 over positions where `mask` [B, T] is 1. */
-export function maskedCrossEntropy(logits: tf.Tensor, targets: tf.Tensor, mask: tf.Tensor, vocab: number): tf.Scalar {
+export function maskedCrossEntropy(
+  logits: tf.Tensor,
+  targets: tf.Tensor,
+  mask: tf.Tensor,
+  vocab: number,
+): tf.Scalar {
   const logp = tf.logSoftmax(logits);
   const picked = tf.sum(tf.mul(logp, tf.oneHot(targets as tf.Tensor2D, vocab)), -1);
   return tf.div(tf.neg(tf.sum(tf.mul(picked, mask))), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;

@@ -11,7 +11,13 @@ export interface AdamWOptions {
   clipNorm: number;
 }
 
-export const DEFAULT_ADAMW: AdamWOptions = { beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.0, clipNorm: 1.0 };
+export const DEFAULT_ADAMW: AdamWOptions = {
+  beta1: 0.9,
+  beta2: 0.98,
+  eps: 1e-8,
+  weightDecay: 0.0,
+  clipNorm: 1.0,
+};
 
 /** Learning rate at `step` of `total`: linear warmup, then cosine decay to `floor` × peak. */
 export function scheduledLr(peak: number, step: number, total: number, warmup: number, floor = 0.1): number {
@@ -32,7 +38,9 @@ export class AdamW {
     const { beta1, beta2, eps, weightDecay, clipNorm } = this.options;
     this.step++;
     const names = Object.keys(grads);
-    const norm = tf.tidy(() => Math.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!)))).dataSync()[0]!));
+    const norm = tf.tidy(() =>
+      Math.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!)))).dataSync()[0]!),
+    );
     const scale = norm > clipNorm ? clipNorm / norm : 1;
     const bc1 = 1 - Math.pow(beta1, this.step);
     const bc2 = 1 - Math.pow(beta2, this.step);
@@ -65,11 +73,16 @@ export class AdamW {
   /** Moments as plain arrays, for a checkpoint. */
   state(): { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> } {
     const grab = (s: Map<string, tf.Variable>) =>
-      Object.fromEntries([...s.entries()].map(([k, t]) => [k, Float32Array.from(t.dataSync() as Float32Array)]));
+      Object.fromEntries(
+        [...s.entries()].map(([k, t]) => [k, Float32Array.from(t.dataSync() as Float32Array)]),
+      );
     return { step: this.step, m: grab(this.m), v: grab(this.v) };
   }
 
-  restore(state: { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }, vars: ReadonlyMap<string, tf.Variable>): void {
+  restore(
+    state: { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> },
+    vars: ReadonlyMap<string, tf.Variable>,
+  ): void {
     this.step = state.step;
     for (const [store, src] of [
       [this.m, state.m],

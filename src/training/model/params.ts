@@ -29,7 +29,13 @@ export function paramSpecs(config: LlavaHfConfig, slotClasses: number): ParamSpe
   const specs: ParamSpec[] = [];
   const lin = (name: string, out: number, inp: number, group: ParamGroup, bias: boolean, residualOut = 0) => {
     const scale = residualOut > 0 ? 1 / Math.sqrt(2 * residualOut) : 1;
-    specs.push({ name: `${name}.weight`, dims: [out, inp], group, init: 'normal', std: scale / Math.sqrt(inp) });
+    specs.push({
+      name: `${name}.weight`,
+      dims: [out, inp],
+      group,
+      init: 'normal',
+      std: scale / Math.sqrt(inp),
+    });
     if (bias) specs.push({ name: `${name}.bias`, dims: [out], group, init: 'zeros' });
   };
   const norm = (name: string, dim: number, group: ParamGroup, bias: boolean) => {
@@ -45,7 +51,13 @@ export function paramSpecs(config: LlavaHfConfig, slotClasses: number): ParamSpe
     init: 'normal',
     std: 1 / Math.sqrt(3 * p * p),
   });
-  specs.push({ name: `${VT}.embeddings.class_embedding`, dims: [hv], group: 'vision', init: 'normal', std: 0.5 });
+  specs.push({
+    name: `${VT}.embeddings.class_embedding`,
+    dims: [hv],
+    group: 'vision',
+    init: 'normal',
+    std: 0.5,
+  });
   specs.push({
     name: `${VT}.embeddings.position_embedding.weight`,
     dims: [d.grid * d.grid + 1, hv],
@@ -66,7 +78,13 @@ export function paramSpecs(config: LlavaHfConfig, slotClasses: number): ParamSpe
   norm(`${VT}.post_layernorm`, hv, 'vision', true);
   lin('multi_modal_projector.linear_1', d.hidden, hv, 'projector', true);
   lin('multi_modal_projector.linear_2', d.hidden, d.hidden, 'projector', true);
-  specs.push({ name: `${LM}.embed_tokens.weight`, dims: [d.vocab, d.hidden], group: 'language', init: 'normal', std: 1 });
+  specs.push({
+    name: `${LM}.embed_tokens.weight`,
+    dims: [d.vocab, d.hidden],
+    group: 'language',
+    init: 'normal',
+    std: 1,
+  });
   const kvDim = d.kvHeads * d.headDim;
   for (let i = 0; i < d.layers; i++) {
     const pre = `${LM}.layers.${i}`;
@@ -123,7 +141,8 @@ export function initParams(config: LlavaHfConfig, slotClasses: number, seed: num
     const size = spec.dims.reduce((a, b) => a * b, 1);
     const data = new Float32Array(size);
     if (spec.init === 'ones') data.fill(1);
-    else if (spec.init === 'normal') for (let i = 0; i < size; i++) data[i] = rng.normal() * (spec.std ?? 0.02);
+    else if (spec.init === 'normal')
+      for (let i = 0; i < size; i++) data[i] = rng.normal() * (spec.std ?? 0.02);
     params.vars.set(spec.name, tf.variable(tf.tensor(data, spec.dims), true, spec.name));
     params.groups.set(spec.name, spec.group);
   }

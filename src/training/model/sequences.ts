@@ -33,8 +33,17 @@ function toMessages(record: LlavaRecord): ChatMessage[] {
   return record.conversations.map((turn) => {
     if (turn.from === 'gpt') return { role: 'assistant', content: turn.value };
     if (!turn.value.includes(IMAGE_PLACEHOLDER)) return { role: 'user', content: turn.value };
-    const text = turn.value.split(IMAGE_PLACEHOLDER).join('').replace(/^\n+|\n+$/g, '');
-    return { role: 'user', content: [{ type: 'image', image: NO_PIXELS }, { type: 'text', text }] };
+    const text = turn.value
+      .split(IMAGE_PLACEHOLDER)
+      .join('')
+      .replace(/^\n+|\n+$/g, '');
+    return {
+      role: 'user',
+      content: [
+        { type: 'image', image: NO_PIXELS },
+        { type: 'text', text },
+      ],
+    };
   });
 }
 
@@ -45,7 +54,12 @@ function startsWith(ids: readonly number[], prefix: readonly number[]): boolean 
 }
 
 /** Expands the single image token to `n` rows and returns the finished sequence. */
-function finish(raw: number[], answer: Uint8Array, ctx: SequenceContext, image: string | null): TokenSequence {
+function finish(
+  raw: number[],
+  answer: Uint8Array,
+  ctx: SequenceContext,
+  image: string | null,
+): TokenSequence {
   const at = raw.indexOf(ctx.imageTokenId);
   if (at < 0 || image === null) {
     return { ids: Int32Array.from(raw), answer, image: null, imageStart: -1 };
@@ -66,7 +80,11 @@ function finish(raw: number[], answer: Uint8Array, ctx: SequenceContext, image: 
  * loss on the answer tokens and their `</s>` only.
  * @throws Error when a prompt's tokens are not a prefix of the whole conversation's (the mask would be wrong).
  */
-export function conversationSequence(record: LlavaRecord, system: string, ctx: SequenceContext): TokenSequence {
+export function conversationSequence(
+  record: LlavaRecord,
+  system: string,
+  ctx: SequenceContext,
+): TokenSequence {
   const messages = toMessages(record);
   const full = renderLlavaConversation(messages, system, IMAGE_PLACEHOLDER).text.replace(/ASSISTANT:$/, '');
   const ids = ctx.tokenizer.encodeCached(full, true);
@@ -77,7 +95,8 @@ export function conversationSequence(record: LlavaRecord, system: string, ctx: S
     const withAnswer = `${prompt} ${record.conversations[i]!.value}</s>`;
     const a = ctx.tokenizer.encodeCached(prompt, true);
     const b = ctx.tokenizer.encodeCached(withAnswer, true);
-    if (!startsWith(b, a) || !startsWith(ids, b)) throw new Error(`record ${record.id}: answer tokens do not line up`);
+    if (!startsWith(b, a) || !startsWith(ids, b))
+      throw new Error(`record ${record.id}: answer tokens do not line up`);
     answer.fill(1, a.length, b.length);
   }
   return finish(ids, answer, ctx, record.image ?? null);

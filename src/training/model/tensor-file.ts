@@ -29,7 +29,10 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 /** Packs tensors in the given order (sorted by name when none is given). */
-export function packTensors(weights: WeightMap, meta: Record<string, unknown> = {}): { bin: Uint8Array; index: TensorFileIndex } {
+export function packTensors(
+  weights: WeightMap,
+  meta: Record<string, unknown> = {},
+): { bin: Uint8Array; index: TensorFileIndex } {
   const names = [...weights.keys()].sort();
   const total = names.reduce((s, n) => s + weights.get(n)!.data.length, 0);
   const all = new Float32Array(total);
@@ -42,12 +45,28 @@ export function packTensors(weights: WeightMap, meta: Record<string, unknown> = 
     offset += t.data.length;
   }
   const bin = new Uint8Array(all.buffer);
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('big-endian hosts are not supported');
-  return { bin, index: { format: 'micro-llava-tensors', version: 1, dtype: 'float32', sha256: sha256Hex(bin), bytes: bin.length, tensors, meta } };
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1)
+    throw new Error('big-endian hosts are not supported');
+  return {
+    bin,
+    index: {
+      format: 'micro-llava-tensors',
+      version: 1,
+      dtype: 'float32',
+      sha256: sha256Hex(bin),
+      bytes: bin.length,
+      tensors,
+      meta,
+    },
+  };
 }
 
 /** Writes `<base>.bin` and `<base>.json` atomically (temp file + rename), so a killed run never leaves half a file. */
-export function writeTensorFile(base: string, weights: WeightMap, meta: Record<string, unknown> = {}): TensorFileIndex {
+export function writeTensorFile(
+  base: string,
+  weights: WeightMap,
+  meta: Record<string, unknown> = {},
+): TensorFileIndex {
   const { bin, index } = packTensors(weights, meta);
   mkdirSync(path.dirname(base), { recursive: true });
   writeFileSync(`${base}.bin.tmp`, bin);
@@ -66,7 +85,8 @@ export function readTensorFile(base: string): { weights: WeightMap; index: Tenso
   const raw = readFileSync(`${base}.bin`);
   const bin = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   const digest = sha256Hex(bin);
-  if (digest !== index.sha256) throw new Error(`${base}.bin: sha256 ${digest} does not match ${index.sha256}`);
+  if (digest !== index.sha256)
+    throw new Error(`${base}.bin: sha256 ${digest} does not match ${index.sha256}`);
   const all = new Float32Array(bin.slice().buffer);
   const weights: WeightMap = new Map();
   for (const t of index.tensors) {

@@ -33,7 +33,12 @@ export function fitTokenizer(corpus: readonly string[]): BuiltTokenizer {
 
 /** The micro model's config for a fitted tokenizer. */
 export function configFor(tok: BuiltTokenizer): LlavaHfConfig {
-  return microConfig(tok.tokens.length, { bos: tok.ids.bos, eos: tok.ids.eos, image: tok.ids.image, pad: tok.ids.pad });
+  return microConfig(tok.tokens.length, {
+    bos: tok.ids.bos,
+    eos: tok.ids.eos,
+    image: tok.ids.image,
+    pad: tok.ids.pad,
+  });
 }
 
 /** The engine tokenizer plus a fast encoder for the millions of training prompts. */

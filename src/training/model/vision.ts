@@ -16,7 +16,11 @@ function visionLayer(p: Params, i: number, h: tf.Tensor, d: Dims): tf.Tensor {
   const k = heads(linear(x1, g('self_attn.k_proj.weight'), g('self_attn.k_proj.bias')), d.vHeads, hd);
   const v = heads(linear(x1, g('self_attn.v_proj.weight'), g('self_attn.v_proj.bias')), d.vHeads, hd);
   const att = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)));
-  const o = linear(mergeHeads(tf.matMul(att, v)), g('self_attn.out_proj.weight'), g('self_attn.out_proj.bias'));
+  const o = linear(
+    mergeHeads(tf.matMul(att, v)),
+    g('self_attn.out_proj.weight'),
+    g('self_attn.out_proj.bias'),
+  );
   const h2 = tf.add(h, o);
   const x2 = layerNorm(h2, g('layer_norm2.weight'), g('layer_norm2.bias'), d.lnEps);
   const up = quickGelu(linear(x2, g('mlp.fc1.weight'), g('mlp.fc1.bias')));
@@ -45,6 +49,16 @@ export function visionFeatures(p: Params, d: Dims, pixels: tf.Tensor): tf.Tensor
 
 /** mlp2x_gelu: linear_1 → erf GELU → linear_2. [B, N, vHidden] → [B, N, hidden]. */
 export function project(p: Params, feats: tf.Tensor): tf.Tensor {
-  const y = geluErf(linear(feats, p.get('multi_modal_projector.linear_1.weight'), p.get('multi_modal_projector.linear_1.bias')));
-  return linear(y, p.get('multi_modal_projector.linear_2.weight'), p.get('multi_modal_projector.linear_2.bias'));
+  const y = geluErf(
+    linear(
+      feats,
+      p.get('multi_modal_projector.linear_1.weight'),
+      p.get('multi_modal_projector.linear_1.bias'),
+    ),
+  );
+  return linear(
+    y,
+    p.get('multi_modal_projector.linear_2.weight'),
+    p.get('multi_modal_projector.linear_2.bias'),
+  );
 }

@@ -12,8 +12,20 @@ import type { LlavaRecord } from '../data/llava-format';
 import { toRgba, type RgbImage } from '../data/render';
 import type { PixelStore } from '../model/batches';
 import { renderLlavaConversation } from '../../engine/prompt';
-import { checkFastEncoder, configFor, engineTokenizer, fitTokenizer, SYSTEM_PROMPTS, tokenizerCorpus } from '../model/tokenizer';
-import { conversationSequence, plainSequence, type SequenceContext, type TokenSequence } from '../model/sequences';
+import {
+  checkFastEncoder,
+  configFor,
+  engineTokenizer,
+  fitTokenizer,
+  SYSTEM_PROMPTS,
+  tokenizerCorpus,
+} from '../model/tokenizer';
+import {
+  conversationSequence,
+  plainSequence,
+  type SequenceContext,
+  type TokenSequence,
+} from '../model/sequences';
 
 export interface LoadedData {
   root: string;
@@ -47,7 +59,10 @@ export function loadData(root: string): LoadedData {
     ctx.tokenizer,
     sample.flatMap((r, i) => [
       renderLlavaConversation(
-        r.conversations.map((t) => ({ role: t.from === 'gpt' ? ('assistant' as const) : ('user' as const), content: t.value })),
+        r.conversations.map((t) => ({
+          role: t.from === 'gpt' ? ('assistant' as const) : ('user' as const),
+          content: t.value,
+        })),
         SYSTEM_PROMPTS[i % SYSTEM_PROMPTS.length]!,
         '<image>',
       ).text,
@@ -59,7 +74,11 @@ export function loadData(root: string): LoadedData {
 }
 
 /** Conversation sequences in the Vicuna v1 format with the given system prompt. */
-export function conversationSequences(records: readonly LlavaRecord[], ctx: SequenceContext, system: string): TokenSequence[] {
+export function conversationSequences(
+  records: readonly LlavaRecord[],
+  ctx: SequenceContext,
+  system: string,
+): TokenSequence[] {
   return records.map((r) => conversationSequence(r, system, ctx));
 }
 
@@ -68,7 +87,12 @@ export function captionSequences(records: readonly LlavaRecord[], ctx: SequenceC
 }
 
 /** Normalised pixels with the engine's preprocessing (RGBA → RGB → resize/crop → rescale → normalise), cached. */
-export function pixelStore(root: string, cfg: ImagePreprocessConfig, size: number, transform?: (img: RgbImage) => RgbImage): PixelStore {
+export function pixelStore(
+  root: string,
+  cfg: ImagePreprocessConfig,
+  size: number,
+  transform?: (img: RgbImage) => RgbImage,
+): PixelStore {
   const cache = new Map<string, Float32Array>();
   return {
     size,
@@ -78,7 +102,8 @@ export function pixelStore(root: string, cfg: ImagePreprocessConfig, size: numbe
         let img = readImage(root, rel);
         if (transform) img = transform(img);
         const pv = preprocessImage({ width: img.width, height: img.height, data: toRgba(img) }, cfg);
-        if (pv.width !== size || pv.height !== size) throw new Error(`${rel}: preprocessed to ${pv.width}×${pv.height}, expected ${size}`);
+        if (pv.width !== size || pv.height !== size)
+          throw new Error(`${rel}: preprocessed to ${pv.width}×${pv.height}, expected ${size}`);
         px = pv.data;
         cache.set(rel, px);
       }

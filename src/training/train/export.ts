@@ -6,7 +6,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generationConfigJson, jsonBytes, tokenizerConfigJson } from '../../modelgen/llava/config-files';
-import { generateModelFiles, manifestStamp, type Manifest, type ManifestFile } from '../../modelgen/llava/model-folder';
+import {
+  generateModelFiles,
+  manifestStamp,
+  type Manifest,
+  type ManifestFile,
+} from '../../modelgen/llava/model-folder';
 import type { GraphDtype } from '../../modelgen/llava/linear';
 import type { BuiltTokenizer } from '../../modelgen/llava/tokenizer-builder';
 import type { LlavaHfConfig, WeightMap } from '../../modelgen/llava/types';
@@ -22,8 +27,14 @@ export interface ExportOptions {
 /** The folder's files in memory: path → bytes. */
 export function microModelFiles(o: ExportOptions): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
-  const folderOptions = { config: o.config, weights: o.weights, dtypes: o.dtypes ?? ['fp32'], externalData: 'never' as const };
-  for (const f of generateModelFiles(folderOptions, { config: o.config, weights: o.weights })) files.set(f.path, f.bytes);
+  const folderOptions = {
+    config: o.config,
+    weights: o.weights,
+    dtypes: o.dtypes ?? ['fp32'],
+    externalData: 'never' as const,
+  };
+  for (const f of generateModelFiles(folderOptions, { config: o.config, weights: o.weights }))
+    files.set(f.path, f.bytes);
   files.set('tokenizer.json', jsonBytes(o.tokenizer.json));
   files.set('tokenizer_config.json', jsonBytes(tokenizerConfigJson(o.config, o.tokenizer)));
   files.set('generation_config.json', jsonBytes(generationConfigJson(o.config, o.tokenizer)));
@@ -37,11 +48,21 @@ export function writeMicroModelFolder(outDir: string, o: ExportOptions): Manifes
   const listed: ManifestFile[] = [];
   for (const [p, bytes] of files) {
     writeFileSync(path.join(outDir, p), bytes);
-    listed.push({ path: p, size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') });
+    listed.push({
+      path: p,
+      size: bytes.byteLength,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    });
   }
   listed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const manifest: Manifest = {
-    ...manifestStamp({ config: o.config, weights: o.weights, dtypes: o.dtypes ?? ['fp32'], externalData: 'never', source: o.source ?? 'micro-training' }),
+    ...manifestStamp({
+      config: o.config,
+      weights: o.weights,
+      dtypes: o.dtypes ?? ['fp32'],
+      externalData: 'never',
+      source: o.source ?? 'micro-training',
+    }),
     files: listed,
   };
   writeFileSync(path.join(outDir, 'manifest.json'), jsonBytes(manifest));

@@ -4,7 +4,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_DATASET, datasetMatches, writeDataset, readJson, FILES, type DatasetOptions, type SceneAnnotation } from '../data/dataset';
+import {
+  DEFAULT_DATASET,
+  datasetMatches,
+  writeDataset,
+  readJson,
+  FILES,
+  type DatasetOptions,
+  type SceneAnnotation,
+} from '../data/dataset';
 import { Rng, deriveSeed } from '../data/rng';
 import { sampleScene } from '../data/scene';
 import { renderScene, toRgba } from '../data/render';
@@ -16,7 +24,13 @@ import { llavaLogits, maskedCrossEntropy } from '../model/forward';
 import { initParams, loadInto, toWeightMap, type Params } from '../model/params';
 import { readTensorFile, writeTensorFile } from '../model/tensor-file';
 import type { TokenSequence } from '../model/sequences';
-import { captionSequences, conversationSequences, loadData, pixelStore, type LoadedData } from './data-loader';
+import {
+  captionSequences,
+  conversationSequences,
+  loadData,
+  pixelStore,
+  type LoadedData,
+} from './data-loader';
 import { SYSTEM_PROMPTS } from '../model/tokenizer';
 import { clearPartial, runStage, type LossFn } from './trainer';
 import { scaledStages, type StageName, type StageSpec } from './stages';
@@ -49,7 +63,13 @@ interface Progress {
   visionProbeAccuracy?: number;
 }
 
-function lossFor(stage: StageSpec, data: LoadedData, params: Params, pixels: PixelStore, seed: number): LossFn {
+function lossFor(
+  stage: StageSpec,
+  data: LoadedData,
+  params: Params,
+  pixels: PixelStore,
+  seed: number,
+): LossFn {
   const d = dimsOf(data.config);
   if (stage.name === 'vision') {
     // Freshly drawn scenes every step: the tower sees as many images as it has steps, as CLIP saw web-scale data.
@@ -61,12 +81,19 @@ function lossFor(stage: StageSpec, data: LoadedData, params: Params, pixels: Pix
       for (let b = 0; b < stage.batch; b++) {
         const scene = sampleScene(rng, `vision-${step}-${b}`);
         const img = renderScene(scene);
-        px.set(preprocessImage({ width: img.width, height: img.height, data: toRgba(img) }, data.image).data, b * 3 * S * S);
+        px.set(
+          preprocessImage({ width: img.width, height: img.height, data: toRgba(img) }, data.image).data,
+          b * 3 * S * S,
+        );
         labels.set(slotLabels(scene), b * 6);
       }
       const pt = tf.tensor4d(px, [stage.batch, 3, S, S]);
       const lt = tf.tensor2d(labels, [stage.batch, 6], 'int32');
-      return { loss: () => probeLoss(params, d, pt, lt), tokens: stage.batch, dispose: () => tf.dispose([pt, lt]) };
+      return {
+        loss: () => probeLoss(params, d, pt, lt),
+        tokens: stage.batch,
+        dispose: () => tf.dispose([pt, lt]),
+      };
     };
   }
   // One list per system prompt of the engine's two LLaVA templates; a batch uses one of them throughout, so its
@@ -83,7 +110,14 @@ function lossFor(stage: StageSpec, data: LoadedData, params: Params, pixels: Pix
   return (step) => {
     const v = deriveSeed(seed, stage.name, 'variant', Math.floor(step / poolFactor)) % variants.length;
     const seqs = variants[v]!;
-    const idx = batchIndices(seqs.length, stage.batch, deriveSeed(seed, stage.name), step, lengths[v]!, poolFactor);
+    const idx = batchIndices(
+      seqs.length,
+      stage.batch,
+      deriveSeed(seed, stage.name),
+      step,
+      lengths[v]!,
+      poolFactor,
+    );
     const batch = makeBatch(
       idx.map((i) => seqs[i]!),
       data.tokenizer.ids.pad,
@@ -160,7 +194,9 @@ export async function trainMicro(o: TrainOptions): Promise<TrainSummary> {
   }
   for (const [i, stage] of stages.entries()) {
     if (progress.completed[stage.name]) continue;
-    log(`${stage.title}: ${stage.steps} steps × batch ${stage.batch}, ${params.count(stage.train)} trainable parameters`);
+    log(
+      `${stage.title}: ${stage.steps} steps × batch ${stage.batch}, ${params.count(stage.train)} trainable parameters`,
+    );
     const r = runStage({
       spec: stage,
       index: i + 1,
@@ -176,7 +212,9 @@ export async function trainMicro(o: TrainOptions): Promise<TrainSummary> {
     progress.completed[stage.name] = { seconds: r.seconds, loss: r.finalLoss };
     if (stage.name === 'vision') {
       progress.visionProbeAccuracy = visionDevAccuracy(data, params);
-      log(`  vision probe: ${(100 * progress.visionProbeAccuracy).toFixed(1)} % of dev columns right (colour and shape)`);
+      log(
+        `  vision probe: ${(100 * progress.visionProbeAccuracy).toFixed(1)} % of dev columns right (colour and shape)`,
+      );
     }
     saveProgress();
     log(`  done in ${r.seconds.toFixed(0)} s, final loss ${r.finalLoss.toFixed(4)}`);

@@ -58,5 +58,9 @@ export const STAGES: readonly StageSpec[] = [
 
 /** Scales every stage's steps (for quick smoke runs). */
 export function scaledStages(scale: number): StageSpec[] {
-  return STAGES.map((s) => ({ ...s, steps: Math.max(1, Math.round(s.steps * scale)), warmup: Math.max(1, Math.round(s.warmup * Math.min(1, scale))) }));
+  return STAGES.map((s) => ({
+    ...s,
+    steps: Math.max(1, Math.round(s.steps * scale)),
+    warmup: Math.max(1, Math.round(s.warmup * Math.min(1, scale))),
+  }));
 }

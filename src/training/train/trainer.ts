@@ -74,6 +74,7 @@ export function runStage(o: StageRunOptions): StageResult {
   const logEvery = o.logEvery ?? 25;
   let lastLog = performance.now();
   let lastStep = start;
+  let lastTokens = 0;
   for (let step = start; step < spec.steps; step++) {
     const lr = scheduledLr(spec.lr, step, spec.steps, spec.warmup);
     const item = o.lossAt(step);
@@ -94,12 +95,15 @@ export function runStage(o: StageRunOptions): StageResult {
       const elapsed = secondsBefore + (now - t0) / 1000;
       const perStep = (now - lastLog) / 1000 / (done - lastStep);
       const eta = perStep * (spec.steps - done);
+      const rate = (tokens - lastTokens) / ((now - lastLog) / 1000);
       o.log(
         `  [${o.index}/${o.total} ${spec.name}] step ${done}/${spec.steps}  loss ${ema.toFixed(4)}  lr ${lr.toExponential(1)}  ` +
-          `${perStep.toFixed(2)} s/step  elapsed ${clock(elapsed)}  eta ${clock(eta)}`,
+          `${perStep.toFixed(2)} s/step  ${rate.toFixed(0)} ${spec.name === 'vision' ? 'images' : 'target tokens'}/s  ` +
+          `elapsed ${clock(elapsed)}  eta ${clock(eta)}`,
       );
       lastLog = now;
       lastStep = done;
+      lastTokens = tokens;
     }
     if (done % o.checkpointEvery === 0 && done < spec.steps) {
       const seconds = secondsBefore + (performance.now() - t0) / 1000;
@@ -115,5 +119,6 @@ export function runStage(o: StageRunOptions): StageResult {
 
 /** Removes a stage's partial checkpoint once the stage's final checkpoint is written. */
 export function clearPartial(base: string): void {
-  for (const f of [`${base}.bin`, `${base}.json`, `${base}-opt.bin`, `${base}-opt.json`]) rmSync(f, { force: true });
+  for (const f of [`${base}.bin`, `${base}.json`, `${base}-opt.bin`, `${base}-opt.json`])
+    rmSync(f, { force: true });
 }

@@ -25,11 +25,10 @@ export function slotLabels(scene: Scene): number[] {
 function probeLogits(p: Params, d: Dims, pixels: tf.Tensor): { color: tf.Tensor; shape: tf.Tensor } {
   const B = pixels.shape[0]!;
   const feats = tf.reshape(visionFeatures(p, d, pixels), [B, -1]);
-  const logits = tf.reshape(linear(feats, p.get('vision_probe.head.weight'), p.get('vision_probe.head.bias')), [
-    B,
-    SLOTS.length,
-    COLOR_CLASSES + SHAPE_CLASSES,
-  ]);
+  const logits = tf.reshape(
+    linear(feats, p.get('vision_probe.head.weight'), p.get('vision_probe.head.bias')),
+    [B, SLOTS.length, COLOR_CLASSES + SHAPE_CLASSES],
+  );
   const [color, shape] = tf.split(logits, [COLOR_CLASSES, SHAPE_CLASSES], -1) as [tf.Tensor, tf.Tensor];
   return { color, shape };
 }
@@ -39,7 +38,14 @@ export function probeLoss(p: Params, d: Dims, pixels: tf.Tensor, labels: tf.Tens
   const { color, shape } = probeLogits(p, d, pixels);
   const [lc, ls] = tf.split(tf.reshape(labels, [-1, SLOTS.length, 2]), 2, -1) as [tf.Tensor, tf.Tensor];
   const ce = (logits: tf.Tensor, lab: tf.Tensor, n: number) =>
-    tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.reshape(lab, [-1, SLOTS.length]) as tf.Tensor2D, n)), -1)));
+    tf.neg(
+      tf.mean(
+        tf.sum(
+          tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.reshape(lab, [-1, SLOTS.length]) as tf.Tensor2D, n)),
+          -1,
+        ),
+      ),
+    );
   return tf.add(ce(color, lc, COLOR_CLASSES), ce(shape, ls, SHAPE_CLASSES)) as tf.Scalar;
 }
 

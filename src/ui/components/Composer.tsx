@@ -59,7 +59,7 @@ export function Composer(props: { ref?: (el: HTMLTextAreaElement) => void }): JS
           id="composer-input"
           ref={(el) => props.ref?.(el)}
           rows="1"
-          placeholder="Ask about a picture… (drop, paste or attach one)"
+          placeholder="Ask about a picture…"
           aria-describedby="composer-hint"
           value={composer.draft()}
           onInput={(e) => {
@@ -88,7 +88,8 @@ export function Composer(props: { ref?: (el: HTMLTextAreaElement) => void }): JS
         </Show>
       </div>
       <p id="composer-hint" class="composer-hint">
-        Enter sends · Shift+Enter new line · Esc stops · Everything runs on this device.
+        Drop, paste or attach pictures · Enter sends · Shift+Enter new line · Esc stops
+        <span class="composer-hint-extra"> · Everything runs on this device.</span>
       </p>
     </form>
   );

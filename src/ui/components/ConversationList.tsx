@@ -33,6 +33,7 @@ export function ConversationList(props: { onOpen: (id: string) => void; onNew: (
           accept="application/json,.json"
           class="visually-hidden"
           tabindex="-1"
+          aria-hidden="true"
           onChange={(e) => {
             const file = e.currentTarget.files?.[0];
             e.currentTarget.value = '';

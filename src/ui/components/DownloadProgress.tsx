@@ -1,6 +1,6 @@
 // Owns showing a model download/load in progress: bytes, rate, ETA, per-file detail, and cancelling it.
 import { For, Show, type JSX } from 'solid-js';
-import { formatBytes, formatEta, formatRate } from '../lib/format';
+import { formatBytes, formatEta, formatRate, shortModelName } from '../lib/format';
 import { useEngine } from '../stores/engine-store';
 import { ProgressBar } from './ProgressBar';
 
@@ -19,14 +19,21 @@ export function DownloadProgress(): JSX.Element {
     <Show when={engine.load.current}>
       {(load) => {
         const active = () => ['downloading', 'verifying', 'starting'].includes(load().phase);
-        const summary = () =>
-          load().total > 0 ? `${formatBytes(load().loaded)} of ${formatBytes(load().total)}` : formatBytes(load().loaded);
+        const summary = () => {
+          if (load().total > 0) return `${formatBytes(load().loaded)} of ${formatBytes(load().total)}`;
+          return load().phase === 'ready' || load().phase === 'starting' ? 'Already on this device' : formatBytes(load().loaded);
+        };
         return (
           <section class="download" aria-labelledby="download-title" data-phase={load().phase}>
             <h3 id="download-title">
-              {PHASES[load().phase]}: {load().label}
+              {PHASES[load().phase]}: {shortModelName(load().label)}
             </h3>
-            <ProgressBar label={`Progress of ${load().label}`} loaded={load().loaded} total={load().total} valueText={summary()} />
+            <ProgressBar
+              label={`Progress of ${shortModelName(load().label)}`}
+              loaded={load().phase === 'ready' ? 1 : load().loaded}
+              total={load().phase === 'ready' ? 1 : load().total}
+              valueText={summary()}
+            />
             <p class="download-numbers" aria-live="off">
               <span>{summary()}</span>
               <Show when={active() && load().phase === 'downloading'}>

@@ -1,6 +1,6 @@
 // Owns the first-run screen: what the app does, what it will download and how big, and the offline demo model.
 import { For, onMount, Show, type JSX } from 'solid-js';
-import { formatBytes } from '../lib/format';
+import { formatBytes, shortModelName } from '../lib/format';
 import { useModels } from '../stores/model-store';
 import { useSettings } from '../stores/settings-store';
 
@@ -36,7 +36,7 @@ export function FirstRun(props: { onDone: (openPanel: boolean) => void }): JSX.E
             {(m) => (
               <li>
                 <div>
-                  <strong>{m.name}</strong>
+                  <strong>{m.randomWeights ? shortModelName(m.name) : m.name}</strong>
                   <span class="muted">
                     {' '}
                     — {m.downloadBytes === null ? 'size unknown' : formatBytes(m.downloadBytes)} to download

@@ -1,5 +1,6 @@
 // Owns the top bar: chats toggle, the app's name, new chat, and the model button showing what is loaded and where.
 import { Show, type JSX } from 'solid-js';
+import { shortModelName } from '../lib/format';
 import { useEngine } from '../stores/engine-store';
 import { useModels } from '../stores/model-store';
 import { useSettings } from '../stores/settings-store';
@@ -10,7 +11,7 @@ export function Header(props: { sidebarOpen: boolean; onToggleSidebar: () => voi
   const models = useModels();
   const { settings } = useSettings();
   // The bar shows the short name; the panel shows the whole label with its explanation.
-  const short = (name: string) => name.replace(/\s*\([^)]*\)\s*$/, '');
+  const short = shortModelName;
   const modelLabel = () => {
     const s = engine.status();
     const load = engine.load.current;
@@ -40,7 +41,9 @@ export function Header(props: { sidebarOpen: boolean; onToggleSidebar: () => voi
       >
         <Icon name="menu" />
       </button>
-      <h1 class="app-title">LLaVA in the browser</h1>
+      <h1 class="app-title">
+        LLaVA<span class="app-title-rest"> in the browser</span>
+      </h1>
       <button type="button" class="icon-button" aria-label="New chat" title="New chat" onClick={() => props.onNewChat()}>
         <Icon name="plus" />
       </button>
@@ -54,8 +57,8 @@ export function Header(props: { sidebarOpen: boolean; onToggleSidebar: () => voi
         <Icon name="chip" size={18} />
         <span class="model-button-label">{modelLabel()}</span>
         <Show when={random()}>
-          <span class="badge badge-warn" title="Random weights: for checking the pipeline; its answers are noise">
-            random weights
+          <span class="badge badge-warn badge-random" title="Random weights: for checking the pipeline; its answers are noise">
+            random<span class="badge-long"> weights</span>
           </span>
         </Show>
         <Show when={backend()}>{(b) => <span class="badge">{b()}</span>}</Show>

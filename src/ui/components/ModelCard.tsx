@@ -1,6 +1,6 @@
 // Owns one model in the panel: what it is, how big, whether it is on this device, and load/download/verify/delete.
 import { Show, type JSX } from 'solid-js';
-import { formatBytes } from '../lib/format';
+import { formatBytes, shortModelName } from '../lib/format';
 import { useEngine } from '../stores/engine-store';
 import { useModels, type CachedModel, type CatalogModel } from '../stores/model-store';
 import { useSettings } from '../stores/settings-store';
@@ -21,7 +21,7 @@ export function ModelCard(props: { entry?: CatalogModel | undefined; cached?: Ca
   return (
     <li class="model-card" classList={{ chosen: settings.modelId === id(), loaded: loaded() }} aria-label={name()}>
       <div class="model-card-head">
-        <h4>{name()}</h4>
+        <h4>{props.entry?.randomWeights ? shortModelName(name()) : name()}</h4>
         <Show when={props.entry?.randomWeights}>
           <span class="badge badge-warn">Random weights — answers are noise; for checking the pipeline offline</span>
         </Show>

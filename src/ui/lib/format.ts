@@ -42,3 +42,8 @@ export function percent(loaded: number, total: number): number {
   if (!(total > 0)) return 0;
   return Math.max(0, Math.min(100, (loaded / total) * 100));
 }
+
+/** A model's name without its trailing explanation in parentheses, for tight places (the header, card titles). */
+export function shortModelName(name: string): string {
+  return name.replace(/\s*\([^)]*\)\s*$/, '') || name;
+}

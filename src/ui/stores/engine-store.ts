@@ -81,10 +81,13 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
       if (i >= 0) files[i] = next;
       else files.push(next);
     }
-    // The store reports the whole download when it can (it also counts bytes fetched again); else sum the files.
-    const overall = 'overall' in event ? event.overall : undefined;
-    const loaded = overall?.loaded ?? files.reduce((s, f) => s + f.loaded, 0);
-    const total = overall?.total ?? files.reduce((s, f) => s + f.total, 0);
+    // The store reports the whole download (re-fetched bytes included) when it can; else sum the downloaded files.
+    // Session events only say which graph is being instantiated: they leave the byte counts alone.
+    const overall = 'overall' in event && event.overall ? event.overall : undefined;
+    const downloads = files.filter((f) => f.state !== 'session');
+    let loaded = overall?.loaded ?? (event.kind === 'session' || event.kind === 'ready' ? state.loaded : downloads.reduce((n, f) => n + f.loaded, 0));
+    const total = overall?.total ?? (event.kind === 'session' || event.kind === 'ready' ? state.total : downloads.reduce((n, f) => n + f.total, 0));
+    if (event.kind === 'ready') loaded = total;
     const measured = rate(loaded);
     const bytesPerS = overall?.bytesPerS ?? measured;
     const phase: LoadState['phase'] =

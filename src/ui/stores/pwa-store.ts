@@ -29,7 +29,7 @@ export function createPwaStore(notices: NoticeStore) {
       onNeedRefresh: () => setNeedRefresh(true),
       onOfflineReady: () => {
         setOfflineReady(true);
-        notices.info('The app is installed: it now opens and runs offline (models stay in this browser’s storage).');
+        notices.info('Installed: the app now opens offline.');
       },
     });
     isolateIfNeeded();

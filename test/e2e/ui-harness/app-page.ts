@@ -119,7 +119,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 /** Text and state of the last answer in the chat. */
-export async function lastAnswer(page: Page): Promise<{ text: string; status: string | null; busy: boolean; stats: string }> {
+export async function lastAnswer(page: Page): Promise<{ text: string; status: string | null; busy: boolean; stats: string; error: string }> {
   return page.evaluate(() => {
     const all = document.querySelectorAll('.message-assistant');
     const el = all[all.length - 1];
@@ -128,6 +128,7 @@ export async function lastAnswer(page: Page): Promise<{ text: string; status: st
       status: el?.getAttribute('data-status') ?? null,
       busy: el?.getAttribute('aria-busy') === 'true',
       stats: el?.querySelector('.answer-stats')?.textContent ?? '',
+      error: el?.querySelector('.message-error')?.textContent ?? '',
     };
   });
 }

@@ -1,0 +1,264 @@
+// Owns one HTTP attempt at a file: the Range request, checking the answer, and streaming the body into stored chunks
+// with the hash running alongside. It does not retry, restart or verify the whole file: file-download.ts does.
+import { abortError, throwIfAborted } from '../shared/abort';
+import type { EngineError } from '../shared/errors';
+import { createFileHasher, type FileHasher } from './file-hasher';
+import type { RemoteFile } from './file-select';
+import { isRetryableStatus, requestInit, statusError, type FetchLike } from './http';
+import { isQuotaError, type FileRecord, type HashSource, type WeightStore } from './idb-weight-store';
+import type { ProgressTracker } from './progress';
+
+export interface DownloadSettings {
+  fetch: FetchLike;
+  /** Bytes per stored chunk; at most one chunk per file is fetched again after an interruption. */
+  chunkSize: number;
+  /** Attempts after a dropped connection, a stall or a 5xx/429, counted since the last stored chunk. */
+  retries: number;
+  retryBaseMs: number;
+  /** No byte for this long → the attempt is dropped and resumed with Range. */
+  stallTimeoutMs: number;
+}
+
+export interface DownloadJob {
+  store: WeightStore;
+  modelId: string;
+  file: RemoteFile;
+  hashSource: HashSource;
+  /** Called for every request: resolve URLs afresh (signed CDN URLs expire). */
+  url: () => string;
+  progress: ProgressTracker;
+  signal?: AbortSignal | undefined;
+}
+
+/** Thrown inside one attempt when the stream must be resumed from the last stored chunk. */
+export class RetryAttempt extends Error {}
+/** Thrown inside one attempt when the stored bytes cannot be continued and the file must start over. */
+export class RestartFile extends Error {}
+/** A status worth asking again (5xx, 429); `error` is what the caller gets when the retries run out. */
+export class RetryableStatus extends Error {
+  constructor(readonly error: EngineError) {
+    super(error.message);
+  }
+}
+
+/** What one attempt has stored so far; the caller reads it back when the attempt fails. */
+export interface AttemptState {
+  record: FileRecord;
+  hasher: FileHasher;
+  /** Bytes received but not yet in a stored chunk (lost if the attempt fails). */
+  buffered: number;
+}
+
+export function freshRecord(job: DownloadJob, chunkSize: number): FileRecord {
+  const record: FileRecord = {
+    modelId: job.modelId,
+    path: job.file.path,
+    size: job.file.size,
+    hashSource: job.hashSource,
+    chunkSize,
+    chunkCount: 0,
+    storedBytes: 0,
+    complete: false,
+    verified: false,
+    updatedAt: Date.now(),
+  };
+  if (job.file.sha256) record.sha256 = job.file.sha256;
+  if (job.file.gitSha1) record.gitSha1 = job.file.gitSha1;
+  return record;
+}
+
+/** `bytes a-b/total` → its numbers (total null for '*'). */
+export function parseContentRange(header: string | null): { start: number; total: number | null } | null {
+  const match = header ? /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i.exec(header.trim()) : null;
+  if (!match) return null;
+  return { start: Number(match[1]), total: match[3] === '*' ? null : Number(match[3]) };
+}
+
+function validatorOf(response: Response): string | undefined {
+  const etag = response.headers.get('etag');
+  if (etag && !etag.startsWith('W/')) return etag;
+  return response.headers.get('last-modified') ?? undefined;
+}
+
+export async function hasherFor(job: DownloadJob, record: FileRecord): Promise<FileHasher> {
+  const gitBlobSize = record.gitSha1 && record.size !== null ? record.size : undefined;
+  if (record.storedBytes > 0) {
+    const saved = record.sha256State
+      ? { sha256State: record.sha256State, ...(record.sha1State ? { sha1State: record.sha1State } : {}) }
+      : undefined;
+    const resumed = saved ? await createFileHasher({ gitBlobSize, saved }) : null;
+    if (resumed) return resumed;
+  }
+  const hasher = await createFileHasher({ gitBlobSize });
+  if (!hasher) throw new Error('hash-wasm could not start a hasher');
+  // Saved states unusable (another hash-wasm build wrote them): re-hash what is stored; it costs reads, no network.
+  for (let i = 0; i < record.chunkCount; i++) {
+    throwIfAborted(job.signal);
+    const chunk = await job.store.readChunk(job.modelId, job.file.path, i);
+    if (!chunk) throw new RestartFile();
+    hasher.update(chunk);
+  }
+  return hasher;
+}
+
+/**
+ * One request: sends Range from the stored length, checks the answer, and streams the body into chunks.
+ * Returns 'absent' for an optional file that is not there. Mutates `state` so the caller knows what was stored.
+ */
+export async function transfer(
+  job: DownloadJob,
+  settings: DownloadSettings,
+  state: AttemptState,
+  signal: AbortSignal,
+  onBytes: () => void,
+): Promise<'done' | 'absent'> {
+  const { store, progress } = job;
+  const path = job.file.path;
+  const offset = state.record.storedBytes;
+  const headers: Record<string, string> = {};
+  if (offset > 0) {
+    headers['range'] = `bytes=${offset}-`;
+    if (state.record.validator) headers['if-range'] = state.record.validator;
+  }
+  const url = job.url();
+  const response = await settings.fetch(url, requestInit(signal, headers));
+  if (response.status === 404 && job.file.optional) {
+    await response.body?.cancel();
+    return 'absent';
+  }
+  if (response.status === 416) {
+    await response.body?.cancel();
+    throw new RestartFile('range not satisfiable');
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    const error = statusError(response, url, path);
+    throw isRetryableStatus(response.status) ? new RetryableStatus(error) : error;
+  }
+  if (offset > 0 && response.status !== 206) {
+    // The server ignored Range (or If-Range said the file changed): this body is the whole file, start over with it.
+    progress.discard(path, offset);
+    await store.deleteFile(job.modelId, path);
+    state.record = freshRecord(job, settings.chunkSize);
+    state.hasher = await hasherFor(job, state.record);
+    return transferBody(job, state, response, signal, onBytes);
+  }
+  if (response.status === 206) {
+    const range = parseContentRange(response.headers.get('content-range'));
+    if (
+      !range ||
+      range.start !== offset ||
+      (range.total !== null && state.record.size !== null && range.total !== state.record.size)
+    ) {
+      await response.body?.cancel();
+      throw new RestartFile('unexpected Content-Range');
+    }
+    if (state.record.size === null && range.total !== null)
+      state.record = { ...state.record, size: range.total };
+  }
+  return transferBody(job, state, response, signal, onBytes);
+}
+
+async function transferBody(
+  job: DownloadJob,
+  state: AttemptState,
+  response: Response,
+  signal: AbortSignal,
+  onBytes: () => void,
+): Promise<'done'> {
+  const { store, progress } = job;
+  const path = job.file.path;
+  if (state.record.size !== null) progress.setExpected(path, state.record.size);
+  else {
+    // A size only for progress: with Content-Encoding the length is the compressed one, so it never decides anything.
+    const length = Number(response.headers.get('content-length'));
+    if (response.status === 200 && Number.isFinite(length) && length > 0) progress.setExpected(path, length);
+  }
+  if (state.record.storedBytes === 0 && !state.record.validator) {
+    const validator = validatorOf(response);
+    if (validator) state.record = { ...state.record, validator };
+  }
+  if (!response.body) throw new RetryAttempt('no body');
+  const reader = response.body.getReader();
+  const chunkSize = state.record.chunkSize;
+  // Two buffers: one fills from the network while the other is being written, so IndexedDB's commit (done out of
+  // the page's thread in browsers) overlaps the download instead of pausing it. One write at a time keeps order.
+  const buffers = [new Uint8Array(chunkSize), new Uint8Array(chunkSize)];
+  let filling = 0;
+  let fill = 0;
+  /** The record including every chunk handed to the store (state.record only counts committed ones). */
+  let issued = state.record;
+  let writing: Promise<void> | null = null;
+
+  const settle = async (): Promise<void> => {
+    const pending = writing;
+    writing = null;
+    if (pending) await pending;
+  };
+  const flush = async (bytes: Uint8Array): Promise<void> => {
+    await settle();
+    state.hasher.update(bytes);
+    const next: FileRecord = {
+      ...issued,
+      ...state.hasher.save(),
+      chunkCount: issued.chunkCount + 1,
+      storedBytes: issued.storedBytes + bytes.byteLength,
+      updatedAt: Date.now(),
+    };
+    issued = next;
+    writing = store.putChunk(next, next.chunkCount - 1, bytes).then(() => {
+      state.record = next;
+      state.buffered -= bytes.byteLength;
+    });
+    // Observed by settle(); this only keeps an early failure from being reported as unhandled meanwhile.
+    writing.catch(() => undefined);
+  };
+
+  let failure: { error: unknown } | null = null;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      onBytes();
+      progress.addReceived(path, value.byteLength);
+      state.buffered += value.byteLength;
+      const size = state.record.size;
+      // More bytes than the file has: the server sends something else. Start the file over.
+      if (size !== null && issued.storedBytes + fill + value.byteLength > size)
+        throw new RestartFile('too many bytes');
+      let at = 0;
+      while (at < value.byteLength) {
+        const buffer = buffers[filling] as Uint8Array;
+        const n = Math.min(chunkSize - fill, value.byteLength - at);
+        buffer.set(value.subarray(at, at + n), fill);
+        fill += n;
+        at += n;
+        if (fill === chunkSize) {
+          await flush(buffer);
+          filling = 1 - filling;
+          fill = 0;
+        }
+      }
+    }
+    if (signal.aborted) throw abortError(signal.reason);
+    if (fill > 0) await flush((buffers[filling] as Uint8Array).slice(0, fill));
+    await settle();
+  } catch (error) {
+    failure = { error };
+  } finally {
+    reader.releaseLock();
+  }
+  if (failure) {
+    // Let the write in flight finish: its chunk is whole and verified-so-far, so it is kept for the resume.
+    try {
+      await settle();
+    } catch (writeError) {
+      if (isQuotaError(writeError)) throw writeError;
+    }
+    throw failure.error;
+  }
+  if (state.record.size === null) state.record = { ...state.record, size: state.record.storedBytes };
+  if (state.record.storedBytes !== state.record.size) throw new RetryAttempt('body ended early');
+  progress.setExpected(path, state.record.size);
+  return 'done';
+}

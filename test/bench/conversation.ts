@@ -1,0 +1,60 @@
+// Owns the benchmark's conversation (the picture, the questions, how many tokens each answer gets) and the result
+// record every contender reports. Shared by the Node children and the browser pages; no Node or DOM imports.
+
+/** Three questions about one picture; turn 3's prompt carries the picture and both earlier answers. */
+export const QUESTIONS = [
+  'What is in this picture? Describe it in detail.',
+  'What colours stand out the most?',
+  'Summarise what we said about the picture in one sentence.',
+] as const;
+
+/** New tokens per turn: turn 1 is long enough to time decoding; 2 and 3 only grow the history. */
+export const DEFAULT_NEW_TOKENS = [48, 16, 16] as const;
+
+/** Photo-sized input (resized to the model's 224 px by both contenders' preprocessing). */
+export const IMAGE_WIDTH = 640;
+export const IMAGE_HEIGHT = 480;
+
+/** Deterministic RGBA gradients with some noise, the same bytes in every contender. */
+export function benchImagePixels(width = IMAGE_WIDTH, height = IMAGE_HEIGHT): Uint8ClampedArray {
+  const data = new Uint8ClampedArray(width * height * 4);
+  let seed = 12345;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      const noise = (seed >>> 24) & 31;
+      const i = (y * width + x) * 4;
+      data[i] = (x * 255) / width + noise;
+      data[i + 1] = (y * 255) / height + noise;
+      data[i + 2] = ((x + y) * 127) / (width + height) + noise;
+      data[i + 3] = 255;
+    }
+  }
+  return data;
+}
+
+export interface TurnTiming {
+  promptTokens: number;
+  /** From the call (image decoding and preprocessing included) to the first generated token. */
+  ttftMs: number;
+  newTokens: number;
+  /** Tokens after the first, per second of decoding. */
+  decodeTokPerS: number;
+  /** Prompt tokens whose KV came from the cache (ours only). */
+  reusedPromptTokens?: number;
+  /** The answer's text (special tokens skipped). */
+  text: string;
+}
+
+/** What one contender measured on one backend. */
+export interface ContenderResult {
+  contender: 'ours' | 'transformers.js';
+  backend: string;
+  dtype: string;
+  loadMs: number;
+  turns: TurnTiming[];
+  /** Peak resident memory of the process that ran it (the renderer's for browser runs, when known). */
+  peakRssBytes: number | null;
+  threads: number;
+  error?: string;
+}
