@@ -11,7 +11,9 @@ export interface IntakeRequest {
   type: 'image/png' | 'image/jpeg';
 }
 
-export type IntakeReply = { id: number; ok: true; blob: Blob; width: number; height: number } | { id: number; ok: false; reason: 'undecodable' | 'failed'; message: string };
+export type IntakeReply =
+  | { id: number; ok: true; blob: Blob; width: number; height: number }
+  | { id: number; ok: false; reason: 'undecodable' | 'failed'; message: string };
 
 async function prepare(req: IntakeRequest): Promise<IntakeReply> {
   let bitmap: ImageBitmap;
@@ -42,7 +44,9 @@ async function prepare(req: IntakeRequest): Promise<IntakeReply> {
     const ctx = canvas.getContext('2d');
     if (!ctx) throw new Error('no 2d context');
     ctx.drawImage(bitmap, 0, 0);
-    const blob = await canvas.convertToBlob(req.type === 'image/jpeg' ? { type: req.type, quality: 0.92 } : { type: req.type });
+    const blob = await canvas.convertToBlob(
+      req.type === 'image/jpeg' ? { type: req.type, quality: 0.92 } : { type: req.type },
+    );
     return { id: req.id, ok: true, blob, width: bitmap.width, height: bitmap.height };
   } catch (error) {
     return { id: req.id, ok: false, reason: 'failed', message: String(error) };

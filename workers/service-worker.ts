@@ -1,7 +1,13 @@
 // Owns the PWA service worker: precaches the app shell and ORT's runtime files (never model weights, which live in
 // the weight store), serves the app offline, adds cross-origin-isolation headers on hosts that cannot send them,
 // and activates an update only when the page asks (the "update available" prompt).
-import { addPlugins, cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute, type PrecacheEntry } from 'workbox-precaching';
+import {
+  addPlugins,
+  cleanupOutdatedCaches,
+  createHandlerBoundToURL,
+  precacheAndRoute,
+  type PrecacheEntry,
+} from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 
 declare let self: ServiceWorkerGlobalScope & { __WB_MANIFEST: (string | PrecacheEntry)[] };
@@ -18,7 +24,8 @@ const ISOLATION: Record<string, string> = {
 
 function withIsolation(response: Response): Response {
   // Opaque and error responses cannot be rebuilt; redirects must stay as they are.
-  if (response.type === 'opaque' || response.type === 'opaqueredirect' || response.status === 0) return response;
+  if (response.type === 'opaque' || response.type === 'opaqueredirect' || response.status === 0)
+    return response;
   const headers = new Headers(response.headers);
   for (const [name, value] of Object.entries(ISOLATION)) headers.set(name, value);
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
@@ -31,11 +38,16 @@ cleanupOutdatedCaches();
 // Navigations inside the app's scope get the precached page (offline too); other pages are left to the network.
 const scopePath = new URL(self.registration.scope).pathname;
 const escaped = scopePath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-registerRoute(new NavigationRoute(createHandlerBoundToURL('index.html'), { allowlist: [new RegExp(`^${escaped}(index\\.html)?$`)] }));
+registerRoute(
+  new NavigationRoute(createHandlerBoundToURL('index.html'), {
+    allowlist: [new RegExp(`^${escaped}(index\\.html)?$`)],
+  }),
+);
 
 self.addEventListener('message', (event: ExtendableMessageEvent) => {
   const data: unknown = event.data;
-  if (typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'SKIP_WAITING') void self.skipWaiting();
+  if (typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'SKIP_WAITING')
+    void self.skipWaiting();
 });
 
 // The first install takes over open pages at once, so that they become isolated and work offline without a

@@ -36,6 +36,22 @@ export interface CatalogEntry {
   gpuMemoryBytes: Fact<number>;
   /** True for generated models with seeded random weights: they exercise the pipeline and say nothing sensible. */
   randomWeights: boolean;
+  /** For a model with no browser export on the hub: how to convert it yourself, then import the folder. */
+  convert?: ConvertRecipe;
+}
+
+/** Commands that turn a hub checkpoint into a folder the app imports (see src/modelgen/convert/README.md). */
+export interface ConvertRecipe {
+  /** Hub repo holding the safetensors checkpoint, config and tokenizer.json. */
+  sourceRepo: string;
+  /** Shell commands, run in order in a checkout of this project (Node 20, npm install done). */
+  commands: string[];
+  /** The folder the last command writes; import it in the app (its name becomes the model id). */
+  outputFolder: string;
+  /** Bytes to download (the fp16 checkpoint). */
+  downloadBytes: Fact<number>;
+  /** Bytes of the converted folder (what the browser stores). */
+  outputBytes: Fact<number>;
 }
 
 const MB = 1e6;
@@ -223,6 +239,65 @@ export const CATALOG: readonly CatalogEntry[] = [
     gpuMemoryBytes: { value: 1.8e9, verified: false },
     randomWeights: false,
   },
+];
+
+const DEFAULT_VICUNA_DTYPES = {
+  vision_encoder: 'fp16',
+  embed_tokens: 'fp32',
+  decoder_model_merged: 'q4',
+} as const;
+
+/**
+ * A Vicuna-based LLaVA-1.5 that the app cannot download ready-made: no browser export exists and a 7B decoder needs
+ * sharding (DESIGN §7). Sizes and memory are computed from the llava-hf config (src/modelgen/convert/shard-plan.ts):
+ * q4 decoder (MatMulNBits, fp32 scales: 0.64 bytes/weight), fp32 embed_tokens, CLIP-L vision stored fp16 and widened
+ * to fp32 on the GPU, plus an fp32 KV cache for one 2,048-token conversation (576 image tokens + text) and ~0.3 GB
+ * of activations. Estimates, not measured on a GPU. Only the WebGPU backend can hold them (WASM stops at 4 GB).
+ */
+function vicunaRecipe(
+  size: '7b' | '13b',
+  facts: { download: number; output: number; gpu: number },
+): CatalogEntry {
+  const repo = `llava-hf/llava-1.5-${size}-hf`;
+  const out = `llava-1.5-${size}-q4`;
+  return {
+    key: `llava-1.5-${size}-convert`,
+    label: `LLaVA-1.5 ${size.toUpperCase()} (Vicuna) — convert it yourself`,
+    description:
+      `The original LLaVA-1.5 ${size.toUpperCase()} (CLIP ViT-L/14-336 + Vicuna-${size.toUpperCase()} v1.5). No browser export exists: ` +
+      `download the checkpoint and convert it on your computer (about ${Math.round(facts.download / 1e9)} GB download), then ` +
+      `import the ${Math.round((facts.output / 1e9) * 10) / 10} GB folder here. Needs WebGPU and a GPU with about ` +
+      `${Math.round(facts.gpu / 1e9)} GB of memory.`,
+    ref: { kind: 'local', id: out },
+    architecture: { value: 'llava', verified: false },
+    recommendedDtype: { value: DEFAULT_VICUNA_DTYPES, verified: false },
+    // The converted folder has one precision per component; on an adapter without shader-f16, convert with
+    // --vision-quant q4 (or fp32) instead.
+    fallbackDtype: { value: { ...DEFAULT_VICUNA_DTYPES, vision_encoder: 'q4' }, verified: false },
+    files: [],
+    gpuMemoryBytes: { value: facts.gpu, verified: false },
+    randomWeights: false,
+    convert: {
+      sourceRepo: repo,
+      commands: [
+        `huggingface-cli download ${repo} --include "*.safetensors" "*.json" --local-dir llava-1.5-${size}-hf`,
+        `npm run convert -- --input llava-1.5-${size}-hf --output ${out} --quant q4 --vision-quant fp16 --shard-size 800MB`,
+      ],
+      outputFolder: out,
+      downloadBytes: { value: facts.download, verified: false },
+      outputBytes: { value: facts.output, verified: false },
+    },
+  };
+}
+
+/**
+ * Models offered as conversion recipes rather than downloads (kept out of CATALOG: there is nothing to fetch; the
+ * UI can show the commands and then import the folder). GPU memory: 7B = 4.26 GB decoder + 0.53 embed + 1.3
+ * vision + 2.15 KV + 0.3; 13B = 8.29 + 0.66 + 1.34 + 3.36 + 0.4 (GB).
+ */
+export const CONVERT_RECIPES: readonly CatalogEntry[] = [
+  vicunaRecipe('7b', { download: 14.1e9, output: 5.5e9, gpu: 8.6e9 }),
+  vicunaRecipe('13b', { download: 26.7e9, output: 9.6e9, gpu: 14.1e9 }),
 ];
 
 /** The catalog entry for a key, or undefined. */

@@ -46,7 +46,9 @@ export async function blobToDataUrl(blob: Blob): Promise<string> {
 export function dataUrlToBlob(dataUrl: string): Blob {
   const match = IMAGE_DATA_URL.exec(dataUrl);
   if (!match || match[1] === undefined || match[2] === undefined) {
-    throw new ImportFormatError('An image in the file is not a base64 PNG, JPEG, WebP, GIF, BMP or AVIF data URL.');
+    throw new ImportFormatError(
+      'An image in the file is not a base64 PNG, JPEG, WebP, GIF, BMP or AVIF data URL.',
+    );
   }
   const binary = atob(match[2]);
   const bytes = new Uint8Array(binary.length);
@@ -58,7 +60,13 @@ export function dataUrlToBlob(dataUrl: string): Blob {
 export async function exportJson(conversations: Conversation[], images: StoredImage[]): Promise<string> {
   const exported: ExportedImage[] = [];
   for (const img of images) {
-    exported.push({ id: img.id, name: img.name, width: img.width, height: img.height, dataUrl: await blobToDataUrl(img.blob) });
+    exported.push({
+      id: img.id,
+      name: img.name,
+      width: img.width,
+      height: img.height,
+      dataUrl: await blobToDataUrl(img.blob),
+    });
   }
   const file: ExportFile = {
     format: EXPORT_FORMAT,
@@ -74,7 +82,8 @@ export async function exportJson(conversations: Conversation[], images: StoredIm
 export async function exportMarkdown(conversation: Conversation, images: StoredImage[]): Promise<string> {
   const byId = new Map(images.map((i) => [i.id, i]));
   const out: string[] = [`# ${conversation.title}`, ''];
-  if (conversation.systemPrompt) out.push(`> System: ${conversation.systemPrompt.replace(/\n/g, '\n> ')}`, '');
+  if (conversation.systemPrompt)
+    out.push(`> System: ${conversation.systemPrompt.replace(/\n/g, '\n> ')}`, '');
   for (const m of conversation.messages) {
     out.push(m.role === 'user' ? '## You' : '## Assistant', '');
     for (const id of m.imageIds) {
@@ -102,14 +111,16 @@ function str(v: unknown, what: string): string {
 }
 
 function num(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ImportFormatError(`${what} is missing or not a number.`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new ImportFormatError(`${what} is missing or not a number.`);
   return v;
 }
 
 function parseMessage(v: unknown, where: string): StoredMessage {
   if (!isRecord(v)) throw new ImportFormatError(`${where} is not a message.`);
   const role = v.role;
-  if (role !== 'user' && role !== 'assistant') throw new ImportFormatError(`${where} has role ${String(role)}.`);
+  if (role !== 'user' && role !== 'assistant')
+    throw new ImportFormatError(`${where} has role ${String(role)}.`);
   const imageIds = Array.isArray(v.imageIds) ? v.imageIds.map((x, i) => str(x, `${where} image ${i}`)) : [];
   const message: StoredMessage = {
     id: str(v.id, `${where} id`),
@@ -119,7 +130,8 @@ function parseMessage(v: unknown, where: string): StoredMessage {
     createdAt: typeof v.createdAt === 'number' ? v.createdAt : Date.now(),
   };
   const status = v.status;
-  if (status === 'done' || status === 'stopped' || status === 'error' || status === 'interrupted') message.status = status;
+  if (status === 'done' || status === 'stopped' || status === 'error' || status === 'interrupted')
+    message.status = status;
   // An answer that was streaming when exported cannot still be streaming on import.
   if (status === 'streaming') message.status = 'interrupted';
   if (isRecord(v.usage)) {
@@ -135,7 +147,10 @@ function parseMessage(v: unknown, where: string): StoredMessage {
     message.finishReason = v.finishReason;
   }
   if (isRecord(v.error)) {
-    message.error = { code: str(v.error.code, `${where} error code`), message: str(v.error.message, `${where} error`) };
+    message.error = {
+      code: str(v.error.code, `${where} error code`),
+      message: str(v.error.message, `${where} error`),
+    };
   }
   if (typeof v.modelId === 'string') message.modelId = v.modelId;
   return message;
@@ -153,7 +168,8 @@ function parseConversation(v: unknown, index: number): Conversation {
     messages: v.messages.map((m, i) => parseMessage(m, `${where}, message ${i + 1},`)),
   };
   if (typeof v.systemPrompt === 'string') conversation.systemPrompt = v.systemPrompt;
-  if (v.template === 'model' || v.template === 'vicuna_v1' || v.template === 'llava_v1') conversation.template = v.template;
+  if (v.template === 'model' || v.template === 'vicuna_v1' || v.template === 'llava_v1')
+    conversation.template = v.template;
   return conversation;
 }
 
@@ -171,7 +187,8 @@ export function parseExport(text: string): { conversations: Conversation[]; imag
   if (!isRecord(data) || data.format !== EXPORT_FORMAT) {
     throw new ImportFormatError('The file is not a conversation export from this app.');
   }
-  if (data.version !== EXPORT_VERSION) throw new ImportFormatError(`Unsupported export version ${String(data.version)}.`);
+  if (data.version !== EXPORT_VERSION)
+    throw new ImportFormatError(`Unsupported export version ${String(data.version)}.`);
   if (!Array.isArray(data.conversations)) throw new ImportFormatError('The file has no conversations list.');
   const conversations = data.conversations.map(parseConversation);
   const rawImages = Array.isArray(data.images) ? data.images : [];

@@ -105,7 +105,10 @@ export async function getImages(db: ConversationDb, ids: readonly string[]): Pro
  * Marks answers that were still streaming when the page went away, so they show as interrupted
  * (their text is kept up to the last token that was shown).
  */
-export function markInterrupted(conversation: Conversation): { conversation: Conversation; changed: boolean } {
+export function markInterrupted(conversation: Conversation): {
+  conversation: Conversation;
+  changed: boolean;
+} {
   let changed = false;
   const messages = conversation.messages.map((m) => {
     if (m.status !== 'streaming') return m;

@@ -1,7 +1,7 @@
 // Owns one HTTP attempt at a file: the Range request, checking the answer, and streaming the body into stored chunks
 // with the hash running alongside. It does not retry, restart or verify the whole file: file-download.ts does.
 import { abortError, throwIfAborted } from '../shared/abort';
-import type { EngineError } from '../shared/errors';
+import { EngineError } from '../shared/errors';
 import { createFileHasher, type FileHasher } from './file-hasher';
 import type { RemoteFile } from './file-select';
 import { isRetryableStatus, requestInit, statusError, type FetchLike } from './http';
@@ -122,9 +122,19 @@ export async function transfer(
   }
   const url = job.url();
   const response = await settings.fetch(url, requestInit(signal, headers));
-  if (response.status === 404 && job.file.optional) {
+  // Single-page-app servers answer unknown paths with their index.html: a web page is never a model file.
+  const isPage = response.ok && (response.headers.get('content-type') ?? '').includes('text/html');
+  if ((response.status === 404 || isPage) && job.file.optional) {
     await response.body?.cancel();
     return 'absent';
+  }
+  if (isPage) {
+    await response.body?.cancel();
+    throw new EngineError(
+      'download-failed',
+      `The server answered ${job.file.path} with a web page instead of the file. Check the model address.`,
+      { details: { url } },
+    );
   }
   if (response.status === 416) {
     await response.body?.cancel();

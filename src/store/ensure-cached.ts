@@ -27,6 +27,7 @@ import {
 } from './idb-weight-store';
 import { listHubFiles, listManifest } from './listing';
 import { baseUrlOf, fileUrl, modelIdOf } from './model-ref';
+import { withModelLock } from './model-lock';
 import { ProgressTracker } from './progress';
 import { checkQuota, defaultStorage, requestPersistence, type StorageLike } from './quota';
 import { openStoreSource, readStoredFile, type StoreSource } from './store-source';
@@ -168,27 +169,46 @@ async function runPool<T>(
  */
 export async function ensureCached(ref: ModelRef, options: EnsureCachedOptions = {}): Promise<CachedModel> {
   const store = options.store ?? getDefaultWeightStore();
-  const signal = options.signal;
-  throwIfAborted(signal);
+  throwIfAborted(options.signal);
   const id = modelIdOf(ref);
-  const existing = await store.getModel(id);
-  if (existing) {
-    const wanted =
-      options.dtype === undefined
-        ? existing.dtype
-        : resolveDtypes(options.dtype, existing.dtype ?? undefined);
-    if (ref.kind === 'local' || existing.dtype === null || sameDtype(wanted, existing.dtype)) {
-      const copy = await completeCopy(store, existing);
-      if (copy) return copy;
-    }
-  }
+  const ready = await storedCopy(store, id, ref, options.dtype);
+  if (ready) return ready;
   if (ref.kind === 'local') {
     throw new EngineError(
       'bad-model',
       `The imported model "${ref.id}" is missing or incomplete on this device. Import its folder again.`,
     );
   }
+  // One download per model at a time (tabs, workers): whoever waited finds the model stored when its turn comes.
+  return withModelLock(
+    id,
+    options.signal,
+    async () => (await storedCopy(store, id, ref, options.dtype)) ?? download(ref, id, store, options),
+  );
+}
 
+/** The stored model when it is complete in the dtype asked for (or in any dtype when none is asked for). */
+async function storedCopy(
+  store: WeightStore,
+  id: string,
+  ref: ModelRef,
+  dtype: DtypeChoice | undefined,
+): Promise<CachedModel | null> {
+  const existing = await store.getModel(id);
+  if (!existing) return null;
+  const wanted = dtype === undefined ? existing.dtype : resolveDtypes(dtype, existing.dtype ?? undefined);
+  if (ref.kind !== 'local' && existing.dtype !== null && !sameDtype(wanted, existing.dtype)) return null;
+  return completeCopy(store, existing);
+}
+
+async function download(
+  ref: ModelRef & { kind: 'hub' | 'url' },
+  id: string,
+  store: WeightStore,
+  options: EnsureCachedOptions,
+): Promise<CachedModel> {
+  const signal = options.signal;
+  const existing = await store.getModel(id);
   const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const storage = options.storage === undefined ? defaultStorage() : options.storage;
   const settings: DownloadSettings = {

@@ -17,7 +17,7 @@ import {
 import type { FileHasher } from './file-hasher';
 import type { RemoteFile } from './file-select';
 import { backoffMs, networkError, sleep } from './http';
-import { isQuotaError, type FileRecord } from './idb-weight-store';
+import { isQuotaError, StoreConflictError, type FileRecord } from './idb-weight-store';
 
 export type { DownloadJob, DownloadSettings } from './download-attempt';
 export { parseContentRange } from './download-attempt';
@@ -91,14 +91,6 @@ export async function downloadFile(job: DownloadJob, settings: DownloadSettings)
       record = await restart(current);
       continue;
     }
-    if (current.size !== null && current.storedBytes === current.size && current.storedBytes > 0) {
-      // Every byte is stored (an earlier run stopped between the last chunk and the final check).
-      const done = await finish(job, current, hasher);
-      if (done) return done;
-      if (integrityRetries-- <= 0) throw integrityError(job);
-      record = await restart(current);
-      continue;
-    }
     const attempt = new AbortController();
     const onOuterAbort = (): void => attempt.abort(job.signal?.reason);
     job.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -109,10 +101,15 @@ export async function downloadFile(job: DownloadJob, settings: DownloadSettings)
     };
     const state: AttemptState = { record: current, hasher, buffered: 0 };
     try {
-      armStall();
-      const result = await transfer(job, settings, state, attempt.signal, armStall);
-      clearTimeout(stall);
-      if (result === 'absent') return null;
+      // Every byte may already be stored (an earlier run stopped between the last chunk and the final check).
+      const allStored =
+        current.size !== null && current.storedBytes === current.size && current.storedBytes > 0;
+      if (!allStored) {
+        armStall();
+        const result = await transfer(job, settings, state, attempt.signal, armStall);
+        clearTimeout(stall);
+        if (result === 'absent') return null;
+      }
       const done = await finish(job, state.record, state.hasher);
       if (done) return done;
       if (integrityRetries-- <= 0) throw integrityError(job);
@@ -126,6 +123,22 @@ export async function downloadFile(job: DownloadJob, settings: DownloadSettings)
         continue;
       }
       if (isQuotaError(error)) throw quotaError(job, record, error);
+      if (error instanceof StoreConflictError) {
+        // A delete or another writer changed the file under us: go on from whatever is stored now.
+        progress.discard(path, record.storedBytes);
+        const now = await store.getFile(modelId, path);
+        record = now && matchesListing(now, job.file) ? now : freshRecord(job, settings.chunkSize);
+        progress.credit(path, record.storedBytes);
+        if (record.complete) return record;
+        if (++failures > settings.retries) {
+          throw new EngineError(
+            'download-failed',
+            `${path} kept changing in storage while downloading (is another tab deleting it?). Try again.`,
+            { details: { path } },
+          );
+        }
+        continue;
+      }
       if (error instanceof EngineError) throw error;
       const stalled = attempt.signal.reason instanceof RetryAttempt;
       if (record.storedBytes > bestStored) {
@@ -182,7 +195,7 @@ async function finish(job: DownloadJob, record: FileRecord, hasher: FileHasher):
   };
   if (record.gitSha1) complete.gitSha1 = record.gitSha1;
   if (record.validator) complete.validator = record.validator;
-  await job.store.putFile(complete);
+  await job.store.putFile(complete, { expectChunkCount: record.chunkCount });
   job.progress.emit('file-done', job.file.path);
   if (checked) job.progress.emit('verified', job.file.path);
   return complete;

@@ -1,6 +1,7 @@
 // Owns which files of a model folder a given dtype choice needs (transformers.js layout). Pure: no I/O, no storage.
 import { EngineError } from '../shared/errors';
 import type { Component, Dtype, DtypeChoice } from '../shared/protocol';
+import { decoderShardFiles, decoderShardFilesFromConfig } from './decoder-shard-files';
 
 /** One file a model folder offers, as a listing (hub tree API, manifest.json, a local folder) describes it. */
 export interface RemoteFile {
@@ -142,6 +143,12 @@ export function selectFiles(listing: readonly RemoteFile[], dtypes: Record<Compo
   for (const component of COMPONENTS) {
     const graph = onnxPath(component, dtypes[component]);
     const file = byPath.get(graph);
+    // A converted model may split its decoder into shards (onnx/decoder_shard_{k}_of_{n}{suffix}.onnx).
+    const shards = !file && component === 'decoder_model_merged' ? decoderShardFiles(listing, dtypes[component]) : null;
+    if (shards) {
+      chosen.push(...shards);
+      continue;
+    }
     if (!file) {
       const offered = DTYPES.filter((d) => byPath.has(onnxPath(component, d)));
       throw new EngineError(
@@ -171,6 +178,11 @@ export function guessFiles(config: unknown, dtypes: Record<Component, Dtype>): R
   }));
   const { externalData } = readTransformersJsConfig(config);
   for (const component of COMPONENTS) {
+    const shards = component === 'decoder_model_merged' ? decoderShardFilesFromConfig(config, dtypes[component]) : null;
+    if (shards) {
+      for (const path of shards) out.push({ path, size: null });
+      continue;
+    }
     const graph = onnxPath(component, dtypes[component]);
     out.push({ path: graph, size: null });
     const name = graph.slice('onnx/'.length);

@@ -107,6 +107,7 @@ export async function fetchJson(
   fetchFn: FetchLike,
   url: string,
   what: string,
+  /** allow404: a 404 (or a web page from a single-page-app fallback) means "absent" and returns null. */
   options: { signal?: AbortSignal | undefined; retries?: number; retryBaseMs?: number; allow404?: boolean },
 ): Promise<{ json: unknown; response: Response } | null> {
   const retries = options.retries ?? 2;
@@ -125,7 +126,8 @@ export async function fetchJson(
       }
       throw networkError(error, url, what);
     }
-    if (response.status === 404 && options.allow404) {
+    const isPage = response.ok && (response.headers.get('content-type') ?? '').includes('text/html');
+    if ((response.status === 404 || isPage) && options.allow404) {
       await response.body?.cancel();
       return null;
     }

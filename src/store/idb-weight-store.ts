@@ -50,8 +50,16 @@ export interface WeightStore {
   listModels(): Promise<ModelRecord[]>;
   getFile(modelId: string, path: string): Promise<FileRecord | undefined>;
   listFiles(modelId: string): Promise<FileRecord[]>;
-  putFile(record: FileRecord): Promise<void>;
-  /** Writes chunk `index` and the record describing it in one transaction, so neither exists without the other. */
+  /**
+   * Stores a file record. With `expectChunkCount`, only if the stored record still has that many chunks (else
+   * rejects with StoreConflictError and writes nothing), so a file deleted or advanced meanwhile is not overwritten.
+   */
+  putFile(record: FileRecord, options?: { expectChunkCount?: number }): Promise<void>;
+  /**
+   * Writes chunk `index` and the record describing it in one transaction, so neither exists without the other.
+   * Rejects with StoreConflictError (writing nothing) unless the stored record has exactly `index` chunks: another
+   * writer (a second tab) or a delete got there first.
+   */
   putChunk(record: FileRecord, index: number, bytes: Uint8Array): Promise<void>;
   readChunk(modelId: string, path: string, index: number): Promise<Uint8Array | undefined>;
   /** Removes a file's chunks and its record. */
@@ -92,6 +100,44 @@ function tx<T>(useStore: UseStore, mode: IDBTransactionMode, body: (store: IDBOb
   });
 }
 
+/** Another writer or a delete changed a file between reading its record and writing the next chunk. */
+export class StoreConflictError extends Error {
+  constructor(path: string) {
+    super(`${path} changed in storage while being written`);
+    this.name = 'StoreConflictError';
+  }
+}
+
+/** In one transaction: checks that the file's stored record has `chunkCount` chunks, then runs `write`. */
+function conditionalWrite(
+  useStore: UseStore,
+  record: FileRecord,
+  chunkCount: number,
+  write: (store: IDBObjectStore) => void,
+): Promise<void> {
+  return useStore(
+    'readwrite',
+    (s) =>
+      new Promise<void>((resolve, reject) => {
+        let failure: unknown = null;
+        const current = s.get(fileKey(record.modelId, record.path)) as IDBRequest<FileRecord | undefined>;
+        current.onsuccess = () => {
+          try {
+            if ((current.result?.chunkCount ?? 0) !== chunkCount) throw new StoreConflictError(record.path);
+            write(s);
+          } catch (error) {
+            // A put can throw at once (e.g. QuotaExceededError, DataCloneError): keep that error, not the abort's.
+            failure = error;
+            s.transaction.abort();
+          }
+        };
+        s.transaction.oncomplete = () => resolve();
+        s.transaction.onabort = () =>
+          reject(failure ?? s.transaction.error ?? new StoreConflictError(record.path));
+      }),
+  );
+}
+
 /**
  * Opens (creating when needed) the weight store in IndexedDB database `dbName`.
  * `useStore` replaces idb-keyval's store opener (tests use it to simulate a browser running out of quota).
@@ -116,16 +162,24 @@ export function openWeightStore(options: { dbName?: string; useStore?: UseStore 
         promisifyRequest(s.get(fileKey(modelId, path)) as IDBRequest<FileRecord | undefined>),
       ),
     listFiles: (modelId) => getAllInRange<FileRecord>(prefixRange(['f', modelId])),
-    putFile: (record) =>
-      tx(useStore, 'readwrite', (s) => void s.put(record, fileKey(record.modelId, record.path))),
-    putChunk: (record, index, bytes) =>
-      tx(useStore, 'readwrite', (s) => {
-        // A view into a larger buffer would be cloned with its whole buffer: store exact-size copies only.
-        const exact =
-          bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+    putFile: (record, options) =>
+      options?.expectChunkCount === undefined
+        ? tx(useStore, 'readwrite', (s) => void s.put(record, fileKey(record.modelId, record.path)))
+        : conditionalWrite(
+            useStore,
+            record,
+            options.expectChunkCount,
+            (s) => void s.put(record, fileKey(record.modelId, record.path)),
+          ),
+    putChunk: (record, index, bytes) => {
+      // A view into a larger buffer would be cloned with its whole buffer: store exact-size copies only.
+      const exact =
+        bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+      return conditionalWrite(useStore, record, index, (s) => {
         s.put(exact, chunkKey(record.modelId, record.path, index));
         s.put(record, fileKey(record.modelId, record.path));
-      }),
+      });
+    },
     readChunk: (modelId, path, index) =>
       useStore('readonly', (s) =>
         promisifyRequest(s.get(chunkKey(modelId, path, index)) as IDBRequest<Uint8Array | undefined>),

@@ -36,10 +36,12 @@ export {
 } from './local-import';
 export {
   CATALOG,
+  CONVERT_RECIPES,
   catalogEntry,
   catalogDownloadBytes,
   type CatalogEntry,
   type CatalogFile,
+  type ConvertRecipe,
   type Fact,
 } from './catalog';
 export { modelIdOf, DEFAULT_HUB_ENDPOINT } from './model-ref';

@@ -9,6 +9,7 @@ import { downloadFile, type DownloadSettings } from './file-download';
 import { readTransformersJsConfig, resolveDtypes, selectFiles, type RemoteFile } from './file-select';
 import { getDefaultWeightStore, type ModelRecord, type WeightStore } from './idb-weight-store';
 import { parseManifest } from './listing';
+import { withModelLock } from './model-lock';
 import { encodePath, isSafeRelativePath, modelIdOf } from './model-ref';
 import { ProgressTracker } from './progress';
 import { checkQuota, defaultStorage, requestPersistence, type StorageLike } from './quota';
@@ -218,63 +219,66 @@ export async function importLocalFiles(
   const folderName = input[0]?.file.webkitRelativePath?.split('/')[0];
   const ref = { kind: 'local', id: options.id ?? (folderName || 'imported-model') } as const;
   const id = modelIdOf(ref);
-  await store.deleteModel(id);
-  const storage = options.storage === undefined ? defaultStorage() : options.storage;
-  await checkQuota(
-    storage,
-    chosen.reduce((n, f) => n + (f.size ?? 0), 0),
-    async () => [],
-  );
-  await requestPersistence(storage);
+  // Never alongside a download or another import of the same id (other tabs included).
+  await withModelLock(id, options.signal, async () => {
+    await store.deleteModel(id);
+    const storage = options.storage === undefined ? defaultStorage() : options.storage;
+    await checkQuota(
+      storage,
+      chosen.reduce((n, f) => n + (f.size ?? 0), 0),
+      async () => [],
+    );
+    await requestPersistence(storage);
 
-  const now = Date.now();
-  const record: ModelRecord = {
-    id,
-    ref,
-    dtype: dtypes,
-    files: chosen.map((f) => ({ path: f.path, size: f.size })),
-    createdAt: now,
-    updatedAt: now,
-  };
-  if (options.label !== undefined) record.label = options.label;
-  await store.putModel(record);
+    const now = Date.now();
+    const record: ModelRecord = {
+      id,
+      ref,
+      dtype: dtypes,
+      files: chosen.map((f) => ({ path: f.path, size: f.size })),
+      createdAt: now,
+      updatedAt: now,
+    };
+    if (options.label !== undefined) record.label = options.label;
+    await store.putModel(record);
 
-  const settings: DownloadSettings = {
-    fetch: localFetch(byPath),
-    chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
-    retries: 0,
-    retryBaseMs: 0,
-    stallTimeoutMs: 120_000,
-  };
-  const progress = new ProgressTracker({ onProgress: options.onProgress });
-  for (const f of chosen) progress.register(f.path, f.size, 0);
-  for (const file of chosen) {
-    throwIfAborted(options.signal);
-    const job = {
-      store,
-      modelId: id,
-      file,
-      hashSource: file.sha256 ? 'manifest' : 'none',
-      url: () => `http://local.invalid/${encodePath(file.path)}`,
-      progress,
-      signal: options.signal,
-    } as const;
-    try {
-      await downloadFile(job, settings);
-    } catch (error) {
-      if (error instanceof EngineError && error.code === 'integrity') {
-        throw new EngineError(
-          'integrity',
-          `${file.path} does not match the checksum in the folder's manifest.json: the copy on disk is damaged. Copy the folder again.`,
-          {
-            cause: error,
-            details: { path: file.path },
-          },
-        );
+    const settings: DownloadSettings = {
+      fetch: localFetch(byPath),
+      chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      retries: 0,
+      retryBaseMs: 0,
+      stallTimeoutMs: 120_000,
+    };
+    const progress = new ProgressTracker({ onProgress: options.onProgress });
+    for (const f of chosen) progress.register(f.path, f.size, 0);
+    for (const file of chosen) {
+      throwIfAborted(options.signal);
+      const job = {
+        store,
+        modelId: id,
+        file,
+        hashSource: file.sha256 ? 'manifest' : 'none',
+        url: () => `http://local.invalid/${encodePath(file.path)}`,
+        progress,
+        signal: options.signal,
+      } as const;
+      try {
+        await downloadFile(job, settings);
+      } catch (error) {
+        if (error instanceof EngineError && error.code === 'integrity') {
+          throw new EngineError(
+            'integrity',
+            `${file.path} does not match the checksum in the folder's manifest.json: the copy on disk is damaged. Copy the folder again.`,
+            {
+              cause: error,
+              details: { path: file.path },
+            },
+          );
+        }
+        throw error;
       }
-      throw error;
     }
-  }
+  });
   const sized = chosen.map((f) => ({ path: f.path, size: f.size ?? 0 }));
   return { id, ref, dtype: dtypes, files: sized, bytes: sized.reduce((n, f) => n + f.size, 0) };
 }

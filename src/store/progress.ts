@@ -110,6 +110,11 @@ export class ProgressTracker {
     if (bytes > 0) this.state(file).discarded += bytes;
   }
 
+  /** Bytes found stored by someone else (another tab finished part of the file): loaded, but not part of the rate. */
+  credit(file: string, bytes: number): void {
+    if (bytes > 0) this.state(file).loaded += bytes;
+  }
+
   /** Bytes that arrived from the network (or a local file being imported). */
   addReceived(file: string, bytes: number): void {
     const s = this.state(file);

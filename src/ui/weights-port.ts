@@ -21,10 +21,21 @@ async function bundledBytes(baseUrl: string, dtype: Record<Component, Dtype>): P
     const res = await fetch(new URL('manifest.json', new URL(baseUrl, location.href)));
     if (!res.ok) return null;
     const manifest = (await res.json()) as { files?: { path: string; size: number }[] };
-    const suffix: Record<Dtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4', q4f16: '_q4f16' };
+    const suffix: Record<Dtype, string> = {
+      fp32: '',
+      fp16: '_fp16',
+      q8: '_quantized',
+      q4: '_q4',
+      q4f16: '_q4f16',
+    };
     const graphs = new Set(Object.entries(dtype).map(([c, d]) => `onnx/${c}${suffix[d]}.onnx`));
     return (manifest.files ?? [])
-      .filter((f) => !f.path.startsWith('onnx/') || graphs.has(f.path) || [...graphs].some((g) => f.path.startsWith(`${g}_data`)))
+      .filter(
+        (f) =>
+          !f.path.startsWith('onnx/') ||
+          graphs.has(f.path) ||
+          [...graphs].some((g) => f.path.startsWith(`${g}_data`)),
+      )
       .reduce((n, f) => n + f.size, 0);
   } catch (error) {
     if (isAbortError(error)) throw error;
@@ -37,13 +48,18 @@ function isBundled(entry: CatalogEntry): boolean {
 }
 
 function unverified(entry: CatalogEntry): boolean {
-  return !entry.recommendedDtype.verified || !entry.gpuMemoryBytes.verified || entry.files.some((f) => !f.bytes.verified);
+  return (
+    !entry.recommendedDtype.verified ||
+    !entry.gpuMemoryBytes.verified ||
+    entry.files.some((f) => !f.bytes.verified)
+  );
 }
 
 async function toCatalogModel(entry: CatalogEntry): Promise<CatalogModel> {
   const dtype = entry.recommendedDtype.value;
   const bytes =
-    catalogDownloadBytes(entry, dtype) ?? (isBundled(entry) && entry.ref.kind === 'url' ? await bundledBytes(entry.ref.baseUrl, dtype) : null);
+    catalogDownloadBytes(entry, dtype) ??
+    (isBundled(entry) && entry.ref.kind === 'url' ? await bundledBytes(entry.ref.baseUrl, dtype) : null);
   return {
     id: modelIdOf(entry.ref),
     name: entry.label,
@@ -86,7 +102,11 @@ export function createWeightsPort(): WeightsApi {
     estimate: async (): Promise<StorageInfo | null> => {
       const est = await navigator.storage?.estimate?.();
       if (!est) return null;
-      return { usage: est.usage ?? 0, quota: est.quota ?? 0, persisted: (await navigator.storage.persisted?.()) ?? false };
+      return {
+        usage: est.usage ?? 0,
+        quota: est.quota ?? 0,
+        persisted: (await navigator.storage.persisted?.()) ?? false,
+      };
     },
   };
 }

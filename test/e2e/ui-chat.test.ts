@@ -43,7 +43,7 @@ describe('chat UI', () => {
     await page.fill('#composer-input', 'What is in this picture?');
     const watch = await watchAnswer(page);
     await page.press('#composer-input', 'Enter');
-    await waitAnswerText(page, 3);
+    await waitAnswerText(page, 12);
     await screenshot(page, 'streaming');
     await waitAnswerDone(page);
     const samples = await watch.stop();
@@ -104,7 +104,10 @@ describe('chat UI', () => {
     await page.press('#set-max', 'Tab');
     await page.keyboard.press('Escape');
 
-    const edit = page.locator('.message-user').nth(1).locator('button[aria-label="Edit this message and ask again"]');
+    const edit = page
+      .locator('.message-user')
+      .nth(1)
+      .locator('button[aria-label="Edit this message and ask again"]');
     await edit.click();
     const field = page.locator('.message-user').nth(1).locator('textarea');
     await field.fill('Describe the colours.');
@@ -137,7 +140,11 @@ describe('chat UI', () => {
     const before = await messages();
     await app.reload();
     await page.waitForSelector('.message-assistant');
-    await page.waitForFunction(() => [...document.querySelectorAll('.message-images img')].every((i) => (i as HTMLImageElement).naturalWidth > 0));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('.message-images img')].every(
+        (i) => (i as HTMLImageElement).naturalWidth > 0,
+      ),
+    );
     expect(await messages()).toEqual(before);
     expect(await page.locator('.conversation').count()).toBe(1);
   });

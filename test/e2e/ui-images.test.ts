@@ -5,7 +5,15 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropFiles, dropUrls, openApp, screenshot, waitAnswerDone, waitAnswerStarted, type AppPage } from './ui-harness/app-page';
+import {
+  dropFiles,
+  dropUrls,
+  openApp,
+  screenshot,
+  waitAnswerDone,
+  waitAnswerStarted,
+  type AppPage,
+} from './ui-harness/app-page';
 import { makeCorruptPng, makeHugePng, makePng, spec } from './ui-harness/images';
 
 let app: AppPage;
@@ -95,7 +103,11 @@ describe('picture intake', () => {
     await page.waitForSelector('.attachment img[alt="huge.png"]');
     const size = await page.evaluate(() => {
       const img = document.querySelector('.attachment img[alt="huge.png"]') as HTMLImageElement;
-      return { w: img.naturalWidth, h: img.naturalHeight, longest: Math.max(0, ...(window as unknown as { __longTasks: number[] }).__longTasks) };
+      return {
+        w: img.naturalWidth,
+        h: img.naturalHeight,
+        longest: Math.max(0, ...(window as unknown as { __longTasks: number[] }).__longTasks),
+      };
     });
     expect([size.w, size.h]).toEqual([2048, 2048]);
     // Decoding and scaling ran off the main thread: no task blocked the page for long.
@@ -114,11 +126,14 @@ describe('picture intake', () => {
       ctx.fillRect(0, 0, 20, 20);
       ctx.fillStyle = '#00f';
       ctx.fillRect(20, 0, 20, 20);
-      const jpeg = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.95 })).arrayBuffer());
+      const jpeg = new Uint8Array(
+        await (await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.95 })).arrayBuffer(),
+      );
       // APP1 Exif segment, big-endian TIFF, one IFD entry: Orientation (0x0112) = 6 (rotate 90° clockwise).
       const exif = [
-        0xff, 0xe1, 0x00, 0x22, 0x45, 0x78, 0x69, 0x66, 0x00, 0x00, 0x4d, 0x4d, 0x00, 0x2a, 0x00, 0x00, 0x00, 0x08, 0x00, 0x01,
-        0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0xff, 0xe1, 0x00, 0x22, 0x45, 0x78, 0x69, 0x66, 0x00, 0x00, 0x4d, 0x4d, 0x00, 0x2a, 0x00, 0x00, 0x00,
+        0x08, 0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00,
       ];
       const tagged = new Uint8Array(jpeg.length + exif.length);
       tagged.set(jpeg.subarray(0, 2));
@@ -126,17 +141,26 @@ describe('picture intake', () => {
       tagged.set(jpeg.subarray(2), 2 + exif.length);
       const dt = new DataTransfer();
       dt.items.add(new File([tagged], 'rotated.jpg', { type: 'image/jpeg' }));
-      document.body.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
+      document.body.dispatchEvent(
+        new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }),
+      );
     });
     await page.waitForSelector('.attachment img[alt="rotated.jpg"]');
     const result = await page.evaluate(async () => {
       const img = document.querySelector('.attachment img[alt="rotated.jpg"]') as HTMLImageElement;
       await img.decode();
       // Draw the stored picture as is (no orientation applied again) and read the top and bottom colours.
-      const bmp = await createImageBitmap(await (await fetch(img.src)).blob(), { imageOrientation: 'none' as ImageOrientation });
+      const bmp = await createImageBitmap(await (await fetch(img.src)).blob(), {
+        imageOrientation: 'none' as ImageOrientation,
+      });
       const c = new OffscreenCanvas(bmp.width, bmp.height).getContext('2d')!;
       c.drawImage(bmp, 0, 0);
-      return { w: bmp.width, h: bmp.height, top: [...c.getImageData(10, 5, 1, 1).data], bottom: [...c.getImageData(10, 35, 1, 1).data] };
+      return {
+        w: bmp.width,
+        h: bmp.height,
+        top: [...c.getImageData(10, 5, 1, 1).data],
+        bottom: [...c.getImageData(10, 35, 1, 1).data],
+      };
     });
     expect([result.w, result.h]).toEqual([20, 40]);
     // Rotated 90° clockwise: the left (red) half is now on top, the right (blue) half at the bottom.

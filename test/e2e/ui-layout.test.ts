@@ -19,7 +19,8 @@ async function unnamedControls(page: Page): Promise<string[]> {
       if (el.getAttribute('aria-label')?.trim()) return true;
       const by = el.getAttribute('aria-labelledby');
       if (by && by.split(/\s+/).some((id) => document.getElementById(id)?.textContent?.trim())) return true;
-      if (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)?.textContent?.trim()) return true;
+      if (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)?.textContent?.trim())
+        return true;
       if (el.closest('label')?.textContent?.trim()) return true;
       if ([...el.querySelectorAll('img[alt]')].some((img) => img.getAttribute('alt')?.trim())) return true;
       return (el.textContent ?? '').trim() !== '';
@@ -36,13 +37,17 @@ describe('layout and accessibility', () => {
     app = await openApp({ maxNewTokens: 8 });
     const { page } = app;
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toContain('Skip to the message box');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toContain(
+      'Skip to the message box',
+    );
     await page.keyboard.press('Enter');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('composer-input');
 
     // Shift+Tab reaches the attach button; Enter opens the file picker.
     await page.keyboard.press('Shift+Tab');
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Attach pictures');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
+      'Attach pictures',
+    );
     const chooser = page.waitForEvent('filechooser');
     await page.keyboard.press('Enter');
     await (await chooser).setFiles({ name: 'keyboard.png', mimeType: 'image/png', buffer: makePng(120, 90) });
@@ -74,13 +79,19 @@ describe('layout and accessibility', () => {
     app = await openApp({ viewport: { width: 390, height: 844 }, maxNewTokens: 8 });
     const { page } = app;
     expect(await page.locator('#sidebar').isHidden()).toBe(true);
-    await page.setInputFiles('input[type="file"][accept="image/*"]', { name: 'phone.png', mimeType: 'image/png', buffer: makePng(300, 400, 2) });
+    await page.setInputFiles('input[type="file"][accept="image/*"]', {
+      name: 'phone.png',
+      mimeType: 'image/png',
+      buffer: makePng(300, 400, 2),
+    });
     await page.waitForSelector('.attachment img[alt="phone.png"]');
     await page.fill('#composer-input', 'What is in this picture?');
     await page.press('#composer-input', 'Enter');
     await waitAnswerStarted(page);
     await waitAnswerDone(page);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, 'phone');
 
@@ -98,7 +109,11 @@ describe('layout and accessibility', () => {
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     const [r = 255, g = 255, b = 255] = (background.match(/\d+/g) ?? []).map(Number);
     expect(r + g + b).toBeLessThan(150);
-    await page.setInputFiles('input[type="file"][accept="image/*"]', { name: 'dark.png', mimeType: 'image/png', buffer: makePng(320, 240, 5) });
+    await page.setInputFiles('input[type="file"][accept="image/*"]', {
+      name: 'dark.png',
+      mimeType: 'image/png',
+      buffer: makePng(320, 240, 5),
+    });
     await page.waitForSelector('.attachment img[alt="dark.png"]');
     await page.fill('#composer-input', 'Describe this image in detail.');
     await page.press('#composer-input', 'Enter');

@@ -2,7 +2,15 @@
 // the service worker installs, and then — with the server gone and the browser offline — a reload still opens the
 // app, loads the model from IndexedDB and answers. No request ever leaves localhost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_PREFIX, openApp, screenshot, waitAnswerDone, waitAnswerStarted, lastAnswer, type AppPage } from './ui-harness/app-page';
+import {
+  DEMO_PREFIX,
+  openApp,
+  screenshot,
+  waitAnswerDone,
+  waitAnswerStarted,
+  lastAnswer,
+  type AppPage,
+} from './ui-harness/app-page';
 
 let app: AppPage;
 
@@ -18,7 +26,9 @@ describe('first run, download and offline use', () => {
     const { page } = app;
     const dialog = page.locator('.first-run[role="dialog"]');
     await dialog.waitFor();
-    await page.waitForFunction(() => /\d+(\.\d+)? (KB|MB)/.test(document.querySelector('.first-run-models')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /\d+(\.\d+)? (KB|MB)/.test(document.querySelector('.first-run-models')?.textContent ?? ''),
+    );
     const text = (await dialog.textContent()) ?? '';
     expect(text).toContain('downloads a model once');
     expect(text).toMatch(/Tiny LLaVA[^]*\d+(\.\d+)? (KB|MB) to download/);
@@ -40,16 +50,27 @@ describe('first run, download and offline use', () => {
     await page.click('.first-run button:has-text("Try the demo")');
     const download = page.locator('.download');
     await download.waitFor();
-    await page.waitForFunction(() => /\d+(\.\d+)? (B|KB) of \d+(\.\d+)? (KB|MB)/.test(document.querySelector('.download-numbers')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /\d+(\.\d+)? (B|KB) of \d+(\.\d+)? (KB|MB)/.test(
+        document.querySelector('.download-numbers')?.textContent ?? '',
+      ),
+    );
     expect(await download.locator('progress').count()).toBe(1);
     await screenshot(page, 'downloading');
     release();
-    await page.waitForFunction(() => document.querySelector('[data-testid="loaded-model"]')?.textContent?.includes('tiny-llava-random'), null, {
-      timeout: 120_000,
-    });
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="loaded-model"]')?.textContent?.includes('tiny-llava-random'),
+      null,
+      {
+        timeout: 120_000,
+      },
+    );
     await page.context().unroute(`**${DEMO_PREFIX}onnx/decoder_model_merged*.onnx`);
     expect(await page.locator('[data-testid="backend"]').textContent()).toMatch(/WebGPU|WebAssembly/);
-    await page.waitForFunction(() => document.querySelector('.model-card .model-cached')?.textContent?.includes('On this device'));
+    await page.waitForFunction(() =>
+      document.querySelector('.model-card .model-cached')?.textContent?.includes('On this device'),
+    );
   });
 
   it('answers online, then offline after a reload with the server gone', async () => {
@@ -70,7 +91,8 @@ describe('first run, download and offline use', () => {
     const cached = await page.evaluate(async () => {
       const names = await caches.keys();
       const urls: string[] = [];
-      for (const name of names) for (const req of await (await caches.open(name)).keys()) urls.push(new URL(req.url).pathname);
+      for (const name of names)
+        for (const req of await (await caches.open(name)).keys()) urls.push(new URL(req.url).pathname);
       return urls;
     });
     expect(cached.some((u) => u.endsWith('.wasm'))).toBe(true);

@@ -21,9 +21,9 @@ const hostile = [
   '',
   '<img src=x onerror="window.__pwned = \'img-onerror\'">',
   '',
-  'Inline <img src=x onerror=window.__pwned=1> and <a href="javascript:window.__pwned=\'raw-link\'">raw link</a>.',
+  'Inline <img src=x onerror=window.__pwned=1> and <a href="javascript:void(window.__pwned=\'raw-link\')">raw link</a>.',
   '',
-  '[a markdown link](javascript:window.__pwned=%27md-link%27) and [another](JaVaScRiPt:window.__pwned=2)',
+  '[a markdown link](javascript:void(window.__pwned=%27md-link%27)) and [another](JaVaScRiPt:void(window.__pwned=2))',
   '',
   '![remote picture](http://203.0.113.9/track.png)',
   '',
@@ -89,8 +89,15 @@ describe('untrusted model output', () => {
     const { page } = app;
     // Give any handler a chance to fire, then try the links a person could click.
     await page.waitForTimeout(300);
+    expect(
+      await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned ?? null),
+    ).toBeNull();
     const links = page.locator('.message-assistant .markdown a');
-    for (let i = 0; i < (await links.count()); i++) await links.nth(i).click({ modifiers: [] }).catch(() => undefined);
+    for (let i = 0; i < (await links.count()); i++)
+      await links
+        .nth(i)
+        .click({ modifiers: [] })
+        .catch(() => undefined);
     await page.waitForTimeout(300);
     const result = await page.evaluate(() => {
       const md = document.querySelector('.message-assistant .markdown');
@@ -98,7 +105,9 @@ describe('untrusted model output', () => {
         pwned: (window as unknown as { __pwned?: unknown }).__pwned ?? null,
         scripts: md?.querySelectorAll('script').length ?? -1,
         iframes: md?.querySelectorAll('iframe').length ?? -1,
-        handlers: [...(md?.querySelectorAll('*') ?? [])].flatMap((el) => [...el.attributes].map((a) => a.name)).filter((n) => n.startsWith('on')),
+        handlers: [...(md?.querySelectorAll('*') ?? [])]
+          .flatMap((el) => [...el.attributes].map((a) => a.name))
+          .filter((n) => n.startsWith('on')),
         hrefs: [...(md?.querySelectorAll('a') ?? [])].map((a) => a.getAttribute('href')),
         imgs: [...(md?.querySelectorAll('img') ?? [])].map((i) => i.getAttribute('src')),
         bold: md?.querySelector('strong')?.textContent ?? null,

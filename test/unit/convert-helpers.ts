@@ -147,7 +147,7 @@ export function writeOriginalCheckpoint(
   clipDir: string,
   config: LlavaHfConfig,
   weights: WeightMap,
-  o: CheckpointOptions = {},
+  o: CheckpointOptions & { embedVision?: boolean } = {},
 ): void {
   mkdirSync(dir, { recursive: true });
   mkdirSync(clipDir, { recursive: true });
@@ -156,12 +156,14 @@ export function writeOriginalCheckpoint(
   const main: Array<[string, F32Tensor]> = [];
   const clip: Array<[string, F32Tensor]> = [];
   for (const [name, t] of weights) {
-    const s = sourceName(name, naming, { projector });
+    const s = sourceName(name, naming, { projector, mainHasVision: o.embedVision === true });
     (s.where === 'main' ? main : clip).push([s.name, t]);
   }
   clip.push(['text_model.embeddings.token_embedding.weight', { dims: [4, 8], data: new Float32Array(32) }]);
   writeShards(dir, main, o.dtype ?? 'F32', o.shards ?? 1);
-  writeTensorsSafetensors(path.join(clipDir, 'model.safetensors'), clip, { dtype: o.dtype ?? 'F32' });
+  // A tower carried inside the LLaVA checkpoint leaves the CLIP folder with its config only.
+  if (o.embedVision !== true)
+    writeTensorsSafetensors(path.join(clipDir, 'model.safetensors'), clip, { dtype: o.dtype ?? 'F32' });
   const t = config.text_config;
   writeJson(path.join(dir, 'config.json'), {
     _name_or_path: 'llava-v1.5-tiny',

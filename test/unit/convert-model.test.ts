@@ -105,6 +105,34 @@ describe('converted tiny checkpoints match the float64 reference', () => {
     }
   });
 
+  it('converts a LLaVA-1.0-style original checkpoint: linear projector, last-layer features, tower inside the checkpoint', async () => {
+    const config = structuredClone(tiny.config);
+    config.mm_projector_type = 'linear';
+    config.vision_feature_layer = -1;
+    const weights = createRandomWeights(config, 4);
+    expect(weights.has('multi_modal_projector.linear_2.weight')).toBe(false);
+    const root = tempDir('llava-1.0');
+    writeOriginalCheckpoint(path.join(root, 'ckpt'), path.join(root, 'clip'), config, weights, {
+      embedVision: true,
+    });
+    const result = await convertCheckpoint({
+      input: path.join(root, 'ckpt'),
+      clip: path.join(root, 'clip'),
+      output: path.join(root, 'out'),
+      quant: 'fp32',
+    });
+    expect(result.config.mm_projector_type).toBe('linear');
+    expect(result.config.vision_feature_layer).toBe(-1);
+    const model = await ConvertedModel.open(result.dir);
+    try {
+      const got = await model.prefill(prompt(model.imageTokenId), { data: px, size: 32 });
+      const ref = referencePrefill(config, weights, prompt(IMG), { data: px });
+      expect(maxAbsDiff(got, ref.logits)).toBeLessThan(TOL);
+    } finally {
+      await model.release();
+    }
+  });
+
   it('adds <image> to a Vicuna-style tokenizer and pads embed_tokens for it (original naming)', async () => {
     const root = tempDir('image-token');
     writeOriginalCheckpoint(path.join(root, 'ckpt'), path.join(root, 'clip'), tiny.config, tiny.weights);

@@ -2,10 +2,10 @@
 // file again (counted in the bytes the server sent), and progress never goes backwards and ends at the total.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ensureCached, type EnsureCachedOptions } from '../../src/store/ensure-cached';
-import { listCachedModels } from '../../src/store/cache-admin';
+import { deleteCachedModel, listCachedModels } from '../../src/store/cache-admin';
 import { openStoreSource } from '../../src/store/store-source';
 import type { ModelRef } from '../../src/shared/protocol';
-import type { WeightStore } from '../../src/store/idb-weight-store';
+import { StoreConflictError, type WeightStore } from '../../src/store/idb-weight-store';
 import {
   FP32_FILES,
   expectNothingCorrupt,
@@ -234,7 +234,8 @@ describe('downloads survive faults', () => {
 
   it('downloads at most two files at a time by default', async () => {
     const { files, s, store } = await setup();
-    for (const path of FP32_FILES) s.faults.push({ path, fault: { kind: 'slow', bytesPerTick: 2000, tickMs: 2 } });
+    for (const path of FP32_FILES)
+      s.faults.push({ path, fault: { kind: 'slow', bytesPerTick: 2000, tickMs: 2 } });
     await expectCompletes(s, store, files);
     expect(s.maxConcurrent()).toBe(2);
   });
@@ -319,5 +320,63 @@ describe('downloads survive faults', () => {
     await expectNothingCorrupt(store, 'tiny', files);
     s.faults.length = 0;
     await expectCompletes(s, store, files);
+  });
+});
+
+describe('concurrent use of one model', () => {
+  it('two ensureCached calls for the same model download it once', async () => {
+    const { files, s, store } = await setup();
+    for (const path of FP32_FILES)
+      s.faults.push({ path, fault: { kind: 'slow', bytesPerTick: 4000, tickMs: 2 } });
+    await Promise.all([ensureCached(ref(s), options(store)), ensureCached(ref(s), options(store))]);
+    for (const path of FP32_FILES) expect(s.bytesSent(path), path).toBe(files.get(path)?.byteLength);
+    await expectNothingCorrupt(store, 'tiny', files);
+  });
+
+  it('a delete in the middle of a download leaves nothing corrupt, and the next download completes', async () => {
+    const { files, s, store } = await setup();
+    for (const path of FP32_FILES)
+      s.faults.push({ path, fault: { kind: 'slow', bytesPerTick: 1000, tickMs: 3 } });
+    const run = ensureCached(ref(s), options(store, { retries: 1 })).catch((e: unknown) => e);
+    while (s.bytesSent('onnx/vision_encoder.onnx') < 9_000) await new Promise((r) => setTimeout(r, 3));
+    await deleteCachedModel('tiny', { store });
+    await run;
+    await expectNothingCorrupt(store, 'tiny', files);
+    s.faults.length = 0;
+    await expectCompletes(s, store, files);
+  });
+
+  it('the store refuses a chunk or a completion that does not follow what is stored', async () => {
+    const store = freshStore();
+    const record = {
+      modelId: 'm',
+      path: 'a',
+      size: 8,
+      hashSource: 'none' as const,
+      chunkSize: 4,
+      chunkCount: 1,
+      storedBytes: 4,
+      complete: false,
+      verified: false,
+      updatedAt: 0,
+    };
+    await store.putChunk(record, 0, new Uint8Array(4));
+    await expect(store.putChunk({ ...record, chunkCount: 1 }, 0, new Uint8Array(4))).rejects.toBeInstanceOf(
+      StoreConflictError,
+    );
+    await expect(store.putChunk({ ...record, chunkCount: 3 }, 2, new Uint8Array(4))).rejects.toBeInstanceOf(
+      StoreConflictError,
+    );
+    await expect(
+      store.putFile({ ...record, complete: true }, { expectChunkCount: 2 }),
+    ).rejects.toBeInstanceOf(StoreConflictError);
+    expect(await store.getFile('m', 'a')).toMatchObject({ chunkCount: 1, complete: false });
+    expect(await store.readChunk('m', 'a', 2)).toBeUndefined();
+    await store.putChunk({ ...record, chunkCount: 2, storedBytes: 8 }, 1, new Uint8Array(4));
+    await store.putFile(
+      { ...record, chunkCount: 2, storedBytes: 8, complete: true },
+      { expectChunkCount: 2 },
+    );
+    expect(await store.getFile('m', 'a')).toMatchObject({ chunkCount: 2, complete: true });
   });
 });

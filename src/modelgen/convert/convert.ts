@@ -15,7 +15,7 @@ import { browserConfigJson, LLAVA_BROWSER_FORMAT, type DecoderShardInfo } from '
 import { Checkpoint } from './checkpoint';
 import { CheckpointWeights } from './checkpoint-weights';
 import { ConvertError } from './errors';
-import { detectNaming, type CheckpointNaming } from './naming';
+import { detectNaming, ORIGINAL_EMBEDDED_VISION_PROBE, type CheckpointNaming } from './naming';
 import { storeWeightsAsHalf, writeGraph } from './onnx-writer';
 import { OutputFolder, type ManifestEntry } from './output-folder';
 import { planShards, type ConvertDtype, type ShardPlanEntry } from './shard-plan';
@@ -132,9 +132,12 @@ export async function convertCheckpoint(o: ConvertOptions): Promise<ConvertResul
       readConfigFile(o.input, 'checkpoint'),
       o.clip === undefined ? null : readConfigFile(o.clip, 'CLIP'),
     );
-    const clip = o.clip === undefined ? null : Checkpoint.open(o.clip);
-    if (clip) opened.push(clip);
     const naming = detectNaming((n) => main.has(n), main.names());
+    // The CLIP folder's weights matter only when the LLaVA checkpoint does not carry its own tower.
+    const clipWeights =
+      o.clip !== undefined && !(naming === 'original' && main.has(ORIGINAL_EMBEDDED_VISION_PROBE));
+    const clip = clipWeights ? Checkpoint.open(o.clip as string) : null;
+    if (clip) opened.push(clip);
     if ((source.family === 'original') !== (naming === 'original')) {
       throw new ConvertError(
         'unsupported-architecture',

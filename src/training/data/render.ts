@@ -79,3 +79,38 @@ export function toRgba(image: RgbImage): Uint8ClampedArray {
   }
   return out;
 }
+
+/**
+ * For each `patch`×`patch` cell (row-major), the index of the object covering most of it, or -1 when no object covers
+ * at least `minPixels` of it. Used as dense labels for vision pretraining.
+ */
+export function patchOwners(scene: Scene, patch: number, minPixels = 4): Int32Array {
+  const g = Math.floor(scene.size / patch);
+  const out = new Int32Array(g * g).fill(-1);
+  const samples = 2;
+  for (let gy = 0; gy < g; gy++) {
+    for (let gx = 0; gx < g; gx++) {
+      let best = -1;
+      let bestArea = minPixels - 1e-9;
+      scene.objects.forEach((o, k) => {
+        let hits = 0;
+        for (let y = gy * patch; y < (gy + 1) * patch; y++) {
+          for (let x = gx * patch; x < (gx + 1) * patch; x++) {
+            for (let sy = 0; sy < samples; sy++) {
+              for (let sx = 0; sx < samples; sx++) {
+                if (inside(o, x + (sx + 0.5) / samples, y + (sy + 0.5) / samples)) hits++;
+              }
+            }
+          }
+        }
+        const area = hits / (samples * samples);
+        if (area > bestArea) {
+          bestArea = area;
+          best = k;
+        }
+      });
+      out[gy * g + gx] = best;
+    }
+  }
+  return out;
+}

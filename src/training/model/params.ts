@@ -22,7 +22,7 @@ interface ParamSpec {
 }
 
 /** Every parameter of the micro LLaVA (and of the stage-0 vision probe head) with its initialiser. */
-export function paramSpecs(config: LlavaHfConfig, slotClasses: number): ParamSpec[] {
+export function paramSpecs(config: LlavaHfConfig, slotClasses: number, patchClasses = 13): ParamSpec[] {
   const d = dimsOf(config);
   const v = config.vision_config;
   const t = config.text_config;
@@ -100,8 +100,9 @@ export function paramSpecs(config: LlavaHfConfig, slotClasses: number): ParamSpe
   }
   norm(`${LM}.norm`, d.hidden, 'language', false);
   lin('language_model.lm_head', d.vocab, d.hidden, 'language', false);
-  // Stage 0 only: a linear probe from the selected patch features to per-column colour/shape classes.
+  // Stage 0 only: linear probes from the selected patch features to per-column and per-patch classes.
   lin('vision_probe.head', slotClasses, d.grid * d.grid * hv, 'head', true);
+  lin('vision_probe.dense', patchClasses, hv, 'head', true);
   return specs;
 }
 

@@ -34,7 +34,7 @@ import {
 import { SYSTEM_PROMPTS } from '../model/tokenizer';
 import { clearPartial, runStage, type LossFn } from './trainer';
 import { scaledStages, type StageName, type StageSpec } from './stages';
-import { probeAccuracy, probeLoss, slotLabels, SLOT_CLASSES } from './vision-probe';
+import { patchLabels, probeAccuracy, probeLoss, slotLabels, SLOT_CLASSES } from './vision-probe';
 import { writeMicroModelFolder } from './export';
 
 export interface TrainOptions {
@@ -78,6 +78,8 @@ function lossFor(
       const S = pixels.size;
       const px = new Float32Array(stage.batch * 3 * S * S);
       const labels = new Int32Array(stage.batch * 6);
+      const patches = d.grid * d.grid;
+      const dense = new Int32Array(stage.batch * patches * 3);
       for (let b = 0; b < stage.batch; b++) {
         const scene = sampleScene(rng, `vision-${step}-${b}`);
         const img = renderScene(scene);
@@ -86,13 +88,15 @@ function lossFor(
           b * 3 * S * S,
         );
         labels.set(slotLabels(scene), b * 6);
+        dense.set(patchLabels(scene, d.patch), b * patches * 3);
       }
       const pt = tf.tensor4d(px, [stage.batch, 3, S, S]);
       const lt = tf.tensor2d(labels, [stage.batch, 6], 'int32');
+      const dt = tf.tensor2d(dense, [stage.batch, patches * 3], 'int32');
       return {
-        loss: () => probeLoss(params, d, pt, lt),
+        loss: () => probeLoss(params, d, pt, lt, dt),
         tokens: stage.batch,
-        dispose: () => tf.dispose([pt, lt]),
+        dispose: () => tf.dispose([pt, lt, dt]),
       };
     };
   }

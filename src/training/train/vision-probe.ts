@@ -1,8 +1,10 @@
-// Owns stage 0's vision objective: per-column colour and shape classes (with "empty") read by a linear probe from
-// the patch features LLaVA will use. This stands in for CLIP pretraining, which has no equivalent at this scale.
+// Owns stage 0's vision objective, read by linear probes from the patch features LLaVA will use: per-column colour
+// and shape (with "empty") from all patches together, and per patch the colour, shape and column of the object that
+// covers it. This stands in for CLIP pretraining, which has no equivalent at this scale.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { COLORS, SHAPES, SLOTS, type Scene } from '../data/scene';
+import { patchOwners } from '../data/render';
 import type { Dims } from '../model/config';
 import { linear, visionFeatures } from '../model/forward';
 import type { Params } from '../model/params';
@@ -11,6 +13,25 @@ const COLOR_CLASSES = COLORS.length + 1;
 const SHAPE_CLASSES = SHAPES.length + 1;
 /** Logits per column: colour (or none) then shape (or none). */
 export const SLOT_CLASSES = SLOTS.length * (COLOR_CLASSES + SHAPE_CLASSES);
+
+const SLOT_IDS = SLOTS.length + 1;
+/** Logits per patch: colour, shape and column of the covering object (each with "none"). */
+export const PATCH_CLASSES = COLOR_CLASSES + SHAPE_CLASSES + SLOT_IDS;
+
+/** Per patch (row-major) [colour, shape, column] class indices, 0 meaning no object covers the patch. */
+export function patchLabels(scene: Scene, patch: number): number[] {
+  const owners = patchOwners(scene, patch);
+  const out: number[] = [];
+  for (const k of owners) {
+    const o = k >= 0 ? scene.objects[k]! : null;
+    out.push(
+      o ? COLORS.indexOf(o.color) + 1 : 0,
+      o ? SHAPES.indexOf(o.shape) + 1 : 0,
+      o ? SLOTS.indexOf(o.slot) + 1 : 0,
+    );
+  }
+  return out;
+}
 
 /** Class indices per column: [colour, shape] × 3, 0 meaning an empty column. */
 export function slotLabels(scene: Scene): number[] {
@@ -33,20 +54,37 @@ function probeLogits(p: Params, d: Dims, pixels: tf.Tensor): { color: tf.Tensor;
   return { color, shape };
 }
 
-/** Mean cross-entropy over columns of the colour and shape classes; labels [B, 6] int32. */
-export function probeLoss(p: Params, d: Dims, pixels: tf.Tensor, labels: tf.Tensor): tf.Scalar {
-  const { color, shape } = probeLogits(p, d, pixels);
-  const [lc, ls] = tf.split(tf.reshape(labels, [-1, SLOTS.length, 2]), 2, -1) as [tf.Tensor, tf.Tensor];
-  const ce = (logits: tf.Tensor, lab: tf.Tensor, n: number) =>
-    tf.neg(
-      tf.mean(
-        tf.sum(
-          tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.reshape(lab, [-1, SLOTS.length]) as tf.Tensor2D, n)),
-          -1,
-        ),
-      ),
-    );
-  return tf.add(ce(color, lc, COLOR_CLASSES), ce(shape, ls, SHAPE_CLASSES)) as tf.Scalar;
+function ce(logits: tf.Tensor, labels: tf.Tensor, n: number): tf.Tensor {
+  return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor2D, n)), -1)));
+}
+
+/**
+ * Stage-0 loss: cross-entropy of the column probe (colour, shape) plus that of the patch probe (colour, shape,
+ * column). `labels` [B, 6] and `dense` [B, patches × 3] are int32.
+ */
+export function probeLoss(p: Params, d: Dims, pixels: tf.Tensor, labels: tf.Tensor, dense: tf.Tensor): tf.Scalar {
+  const B = pixels.shape[0]!;
+  const feats = visionFeatures(p, d, pixels);
+  const slots = tf.reshape(
+    linear(tf.reshape(feats, [B, -1]), p.get('vision_probe.head.weight'), p.get('vision_probe.head.bias')),
+    [B, SLOTS.length, COLOR_CLASSES + SHAPE_CLASSES],
+  );
+  const [color, shape] = tf.split(slots, [COLOR_CLASSES, SHAPE_CLASSES], -1) as [tf.Tensor, tf.Tensor];
+  const [lc, ls] = tf.split(tf.reshape(labels, [B, SLOTS.length, 2]), 2, -1) as [tf.Tensor, tf.Tensor];
+  const columnLoss = tf.add(
+    ce(color, tf.reshape(lc, [B, SLOTS.length]), COLOR_CLASSES),
+    ce(shape, tf.reshape(ls, [B, SLOTS.length]), SHAPE_CLASSES),
+  );
+  const N = feats.shape[1]!;
+  const perPatch = linear(feats, p.get('vision_probe.dense.weight'), p.get('vision_probe.dense.bias'));
+  const [pc, ps, pp] = tf.split(perPatch, [COLOR_CLASSES, SHAPE_CLASSES, SLOT_IDS], -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const [dc, ds, dp] = tf.split(tf.reshape(dense, [B, N, 3]), 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const patchLoss = tf.addN([
+    ce(pc, tf.reshape(dc, [B, N]), COLOR_CLASSES),
+    ce(ps, tf.reshape(ds, [B, N]), SHAPE_CLASSES),
+    ce(pp, tf.reshape(dp, [B, N]), SLOT_IDS),
+  ]);
+  return tf.add(columnLoss, patchLoss) as tf.Scalar;
 }
 
 /** Fraction of columns whose colour and shape are both right. */

@@ -34,7 +34,8 @@ export function App(): JSX.Element {
     document.querySelector<HTMLButtonElement>('.model-button')?.focus();
   };
 
-  const showFirstRun = () => convs.ready() && !settings.welcomed && convs.list().length === 0 && models.cached().length === 0;
+  const showFirstRun = () =>
+    convs.ready() && !settings.welcomed && convs.list().length === 0 && models.cached().length === 0;
 
   const openConversation = async (id: string) => {
     await chat.settle();
@@ -75,7 +76,9 @@ export function App(): JSX.Element {
     document.addEventListener('paste', onPaste);
     document.addEventListener('keydown', onKey);
     void models.refresh();
-    void convs.init().catch((error: unknown) => notices.error(`Saved chats could not be read: ${String(error)}`));
+    void convs
+      .init()
+      .catch((error: unknown) => notices.error(`Saved chats could not be read: ${String(error)}`));
   });
   onCleanup(() => {
     document.removeEventListener('paste', onPaste);
@@ -87,7 +90,11 @@ export function App(): JSX.Element {
       <a class="skip-link" href="#composer-input">
         Skip to the message box
       </a>
-      <Header sidebarOpen={sidebarOpen()} onToggleSidebar={() => setSidebarOpen(!sidebarOpen())} onNewChat={() => void newChat()} />
+      <Header
+        sidebarOpen={sidebarOpen()}
+        onToggleSidebar={() => setSidebarOpen(!sidebarOpen())}
+        onNewChat={() => void newChat()}
+      />
       <div class="app-body">
         <div id="sidebar" class="sidebar" hidden={!sidebarOpen()}>
           <ConversationList onOpen={(id) => void openConversation(id)} onNew={() => void newChat()} />

@@ -28,8 +28,20 @@ export function AssistantMessage(props: { message: StoredMessage; last: boolean 
   };
 
   return (
-    <article class="message message-assistant" aria-label="Answer" aria-busy={streaming()} data-status={props.message.status ?? 'done'}>
-      <Show when={waiting()}>{(w) => <p class="message-waiting">{w()}<span class="cursor" aria-hidden="true" /></p>}</Show>
+    <article
+      class="message message-assistant"
+      aria-label="Answer"
+      aria-busy={streaming()}
+      data-status={props.message.status ?? 'done'}
+    >
+      <Show when={waiting()}>
+        {(w) => (
+          <p class="message-waiting">
+            {w()}
+            <span class="cursor" aria-hidden="true" />
+          </p>
+        )}
+      </Show>
       <Show when={props.message.text !== ''}>
         <MarkdownView text={props.message.text} streaming={streaming()} />
       </Show>
@@ -44,7 +56,13 @@ export function AssistantMessage(props: { message: StoredMessage; last: boolean 
         <AnswerStats message={props.message} />
         <div class="message-actions">
           <Show when={props.message.text !== ''}>
-            <button type="button" class="icon-button" aria-label="Copy answer" title="Copy answer" onClick={copy}>
+            <button
+              type="button"
+              class="icon-button"
+              aria-label="Copy answer"
+              title="Copy answer"
+              onClick={copy}
+            >
               <Icon name={copied() ? 'check' : 'copy'} size={16} />
             </button>
           </Show>

@@ -12,7 +12,12 @@ export function AttachmentList(): JSX.Element {
           {(a) => (
             <li class="attachment">
               <img src={a.url} alt={a.name} title={`${a.name} (${a.width}×${a.height})`} />
-              <button type="button" class="attachment-remove" aria-label={`Remove ${a.name}`} onClick={() => composer.remove(a.key)}>
+              <button
+                type="button"
+                class="attachment-remove"
+                aria-label={`Remove ${a.name}`}
+                onClick={() => composer.remove(a.key)}
+              >
                 <Icon name="close" size={14} />
               </button>
             </li>

@@ -5,7 +5,8 @@ import { useEngine } from '../stores/engine-store';
 
 export function BackendInfo(): JSX.Element {
   const engine = useEngine();
-  const backendName = (b: string | null | undefined) => (b === 'webgpu' ? 'WebGPU' : b === 'wasm' ? 'WebAssembly (CPU)' : b === 'cpu' ? 'CPU' : 'not started');
+  const backendName = (b: string | null | undefined) =>
+    b === 'webgpu' ? 'WebGPU' : b === 'wasm' ? 'WebAssembly (CPU)' : b === 'cpu' ? 'CPU' : 'not started';
   return (
     <section class="backend" aria-labelledby="backend-title">
       <h3 id="backend-title">Engine</h3>
@@ -39,7 +40,8 @@ export function BackendInfo(): JSX.Element {
           <Show when={engine.status()?.model} fallback="none loaded">
             {(m) => (
               <>
-                {m().id} · {Object.values(m().dtype).join('/')} · {formatBytes(engine.status()?.memoryEstimateBytes ?? 0)}
+                {m().id} · {Object.values(m().dtype).join('/')} ·{' '}
+                {formatBytes(engine.status()?.memoryEstimateBytes ?? 0)}
               </>
             )}
           </Show>

@@ -13,7 +13,9 @@ export function Composer(props: { ref?: (el: HTMLTextAreaElement) => void }): JS
   let picker!: HTMLInputElement;
 
   const canSend = () =>
-    chat.generating() === null && composer.pending() === 0 && (composer.draft().trim() !== '' || composer.attachments().length > 0);
+    chat.generating() === null &&
+    composer.pending() === 0 &&
+    (composer.draft().trim() !== '' || composer.attachments().length > 0);
 
   const send = () => {
     if (!canSend()) return;
@@ -49,7 +51,13 @@ export function Composer(props: { ref?: (el: HTMLTextAreaElement) => void }): JS
             e.currentTarget.value = '';
           }}
         />
-        <button type="button" class="icon-button" aria-label="Attach pictures" title="Attach pictures" onClick={() => picker.click()}>
+        <button
+          type="button"
+          class="icon-button"
+          aria-label="Attach pictures"
+          title="Attach pictures"
+          onClick={() => picker.click()}
+        >
           <Icon name="image" />
         </button>
         <label class="visually-hidden" for="composer-input">
@@ -77,18 +85,31 @@ export function Composer(props: { ref?: (el: HTMLTextAreaElement) => void }): JS
         <Show
           when={chat.generating() === null}
           fallback={
-            <button type="button" class="icon-button stop" aria-label="Stop answering (Esc)" title="Stop (Esc)" onClick={() => chat.stop()}>
+            <button
+              type="button"
+              class="icon-button stop"
+              aria-label="Stop answering (Esc)"
+              title="Stop (Esc)"
+              onClick={() => chat.stop()}
+            >
               <Icon name="stop" />
             </button>
           }
         >
-          <button type="submit" class="icon-button send" aria-label="Send (Enter)" title="Send (Enter)" disabled={!canSend()}>
+          <button
+            type="submit"
+            class="icon-button send"
+            aria-label="Send (Enter)"
+            title="Send (Enter)"
+            disabled={!canSend()}
+          >
             <Icon name="send" />
           </button>
         </Show>
       </div>
       <p id="composer-hint" class="composer-hint">
-        Drop, paste or attach pictures · Enter sends · Shift+Enter new line · Esc stops
+        <span class="composer-hint-extra">Drop, paste or attach pictures · </span>
+        Enter sends · Shift+Enter new line · Esc stops
         <span class="composer-hint-extra"> · Everything runs on this device.</span>
       </p>
     </form>

@@ -6,7 +6,11 @@ import { useConversations } from '../stores/conversations-store';
 import { useNotices } from '../stores/notice-store';
 import { Icon } from './Icon';
 
-export function ConversationItem(props: { summary: ConversationSummary; active: boolean; onOpen: (id: string) => void }): JSX.Element {
+export function ConversationItem(props: {
+  summary: ConversationSummary;
+  active: boolean;
+  onOpen: (id: string) => void;
+}): JSX.Element {
   const convs = useConversations();
   const notices = useNotices();
   const [renaming, setRenaming] = createSignal(false);
@@ -74,7 +78,11 @@ export function ConversationItem(props: { summary: ConversationSummary; active: 
             fallback={
               <>
                 <span class="confirm-text">Delete this chat?</span>
-                <button type="button" class="button danger" onClick={() => void convs.remove(props.summary.id)}>
+                <button
+                  type="button"
+                  class="button danger"
+                  onClick={() => void convs.remove(props.summary.id)}
+                >
                   Delete
                 </button>
                 <button type="button" class="button" onClick={() => setConfirming(false)}>
@@ -83,18 +91,42 @@ export function ConversationItem(props: { summary: ConversationSummary; active: 
               </>
             }
           >
-            <button type="button" class="icon-button" aria-label="Rename chat" title="Rename" onClick={() => setRenaming(true)}>
+            <button
+              type="button"
+              class="icon-button"
+              aria-label="Rename chat"
+              title="Rename"
+              onClick={() => setRenaming(true)}
+            >
               <Icon name="edit" size={16} />
             </button>
-            <button type="button" class="icon-button" aria-label="Export chat as JSON" title="Export JSON (with images)" onClick={() => doExport('json')}>
+            <button
+              type="button"
+              class="icon-button"
+              aria-label="Export chat as JSON"
+              title="Export JSON (with images)"
+              onClick={() => doExport('json')}
+            >
               <Icon name="download" size={16} />
               <span class="icon-caption">JSON</span>
             </button>
-            <button type="button" class="icon-button" aria-label="Export chat as Markdown" title="Export Markdown" onClick={() => doExport('md')}>
+            <button
+              type="button"
+              class="icon-button"
+              aria-label="Export chat as Markdown"
+              title="Export Markdown"
+              onClick={() => doExport('md')}
+            >
               <Icon name="download" size={16} />
               <span class="icon-caption">MD</span>
             </button>
-            <button type="button" class="icon-button" aria-label="Delete chat" title="Delete" onClick={() => setConfirming(true)}>
+            <button
+              type="button"
+              class="icon-button"
+              aria-label="Delete chat"
+              title="Delete"
+              onClick={() => setConfirming(true)}
+            >
               <Icon name="trash" size={16} />
             </button>
           </Show>

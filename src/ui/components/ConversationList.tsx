@@ -18,7 +18,10 @@ export function ConversationList(props: { onOpen: (id: string) => void; onNew: (
           <Icon name="plus" size={16} /> New chat
         </button>
       </div>
-      <Show when={convs.list().length > 0} fallback={<p class="muted conversations-empty">No saved chats yet.</p>}>
+      <Show
+        when={convs.list().length > 0}
+        fallback={<p class="muted conversations-empty">No saved chats yet.</p>}
+      >
         <ul class="conversation-list">
           <For each={convs.list()}>
             {(s) => <ConversationItem summary={s} active={s.id === convs.current.id} onOpen={props.onOpen} />}
@@ -40,7 +43,10 @@ export function ConversationList(props: { onOpen: (id: string) => void; onNew: (
             if (!file) return;
             convs.importFile(file).then(
               (n) => notices.info(`Imported ${n} chat${n === 1 ? '' : 's'} from “${file.name}”.`),
-              (error: unknown) => notices.error(`“${file.name}” could not be imported: ${error instanceof Error ? error.message : String(error)}`),
+              (error: unknown) =>
+                notices.error(
+                  `“${file.name}” could not be imported: ${error instanceof Error ? error.message : String(error)}`,
+                ),
             );
           }}
         />

@@ -21,7 +21,9 @@ export function DownloadProgress(): JSX.Element {
         const active = () => ['downloading', 'verifying', 'starting'].includes(load().phase);
         const summary = () => {
           if (load().total > 0) return `${formatBytes(load().loaded)} of ${formatBytes(load().total)}`;
-          return load().phase === 'ready' || load().phase === 'starting' ? 'Already on this device' : formatBytes(load().loaded);
+          return load().phase === 'ready' || load().phase === 'starting'
+            ? 'Already on this device'
+            : formatBytes(load().loaded);
         };
         return (
           <section class="download" aria-labelledby="download-title" data-phase={load().phase}>
@@ -38,10 +40,18 @@ export function DownloadProgress(): JSX.Element {
               <span>{summary()}</span>
               <Show when={active() && load().phase === 'downloading'}>
                 <span>{formatRate(load().bytesPerS)}</span>
-                <span>{load().etaS === undefined ? 'estimating time…' : `${formatEta(load().etaS)} left`}</span>
+                <span>
+                  {load().etaS === undefined ? 'estimating time…' : `${formatEta(load().etaS)} left`}
+                </span>
               </Show>
             </p>
-            <Show when={load().error}>{(e) => <p class="download-error" role="alert">{e()}</p>}</Show>
+            <Show when={load().error}>
+              {(e) => (
+                <p class="download-error" role="alert">
+                  {e()}
+                </p>
+              )}
+            </Show>
             <Show when={load().files.length > 0}>
               <details class="download-files">
                 <summary>{load().files.length} files</summary>

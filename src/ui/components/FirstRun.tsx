@@ -24,12 +24,12 @@ export function FirstRun(props: { onDone: (openPanel: boolean) => void }): JSX.E
           LLaVA, on your own device
         </h2>
         <p>
-          Drop a picture, ask about it, and a vision-language model answers — computed by this browser on your GPU (or CPU). Your pictures
-          and chats never leave this device.
+          Drop a picture, ask about it, and a vision-language model answers — computed by this browser on your
+          GPU (or CPU). Your pictures and chats never leave this device.
         </p>
         <p>
-          To answer, the app first <strong>downloads a model once</strong> into this browser’s storage. After that it works offline. Pick
-          one:
+          To answer, the app first <strong>downloads a model once</strong> into this browser’s storage. After
+          that it works offline. Pick one:
         </p>
         <ul class="first-run-models">
           <For each={models.catalog()}>
@@ -43,10 +43,17 @@ export function FirstRun(props: { onDone: (openPanel: boolean) => void }): JSX.E
                     <Show when={m.gpuMemoryBytes}>{(g) => <>, ~{formatBytes(g())} GPU memory</>}</Show>
                   </span>
                   <Show when={m.randomWeights}>
-                    <p class="badge badge-warn">Random weights: checks that everything runs, offline. Its answers are noise.</p>
+                    <p class="badge badge-warn">
+                      Random weights: checks that everything runs, offline. Its answers are noise.
+                    </p>
                   </Show>
                 </div>
-                <button type="button" class="button" classList={{ primary: m.randomWeights }} onClick={() => finish(m.id, true)}>
+                <button
+                  type="button"
+                  class="button"
+                  classList={{ primary: m.randomWeights }}
+                  onClick={() => finish(m.id, true)}
+                >
                   {m.randomWeights ? 'Try the demo' : 'Download'}
                 </button>
               </li>

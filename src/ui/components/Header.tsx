@@ -6,7 +6,11 @@ import { useModels } from '../stores/model-store';
 import { useSettings } from '../stores/settings-store';
 import { Icon } from './Icon';
 
-export function Header(props: { sidebarOpen: boolean; onToggleSidebar: () => void; onNewChat: () => void }): JSX.Element {
+export function Header(props: {
+  sidebarOpen: boolean;
+  onToggleSidebar: () => void;
+  onNewChat: () => void;
+}): JSX.Element {
   const engine = useEngine();
   const models = useModels();
   const { settings } = useSettings();
@@ -15,7 +19,8 @@ export function Header(props: { sidebarOpen: boolean; onToggleSidebar: () => voi
   const modelLabel = () => {
     const s = engine.status();
     const load = engine.load.current;
-    if (load && (load.phase === 'downloading' || load.phase === 'verifying' || load.phase === 'starting')) return `Loading ${short(load.label)}…`;
+    if (load && (load.phase === 'downloading' || load.phase === 'verifying' || load.phase === 'starting'))
+      return `Loading ${short(load.label)}…`;
     if (s?.model) return short(models.find(s.model.id)?.name ?? s.model.id);
     const chosen = settings.modelId ? models.find(settings.modelId)?.name : undefined;
     if (chosen) return `${short(chosen)} (not loaded)`;
@@ -44,7 +49,13 @@ export function Header(props: { sidebarOpen: boolean; onToggleSidebar: () => voi
       <h1 class="app-title">
         LLaVA<span class="app-title-rest"> in the browser</span>
       </h1>
-      <button type="button" class="icon-button" aria-label="New chat" title="New chat" onClick={() => props.onNewChat()}>
+      <button
+        type="button"
+        class="icon-button"
+        aria-label="New chat"
+        title="New chat"
+        onClick={() => props.onNewChat()}
+      >
         <Icon name="plus" />
       </button>
       <button
@@ -57,11 +68,14 @@ export function Header(props: { sidebarOpen: boolean; onToggleSidebar: () => voi
         <Icon name="chip" size={18} />
         <span class="model-button-label">{modelLabel()}</span>
         <Show when={random()}>
-          <span class="badge badge-warn badge-random" title="Random weights: for checking the pipeline; its answers are noise">
+          <span
+            class="badge badge-warn badge-random"
+            title="Random weights: for checking the pipeline; its answers are noise"
+          >
             random<span class="badge-long"> weights</span>
           </span>
         </Show>
-        <Show when={backend()}>{(b) => <span class="badge">{b()}</span>}</Show>
+        <Show when={backend()}>{(b) => <span class="badge badge-backend">{b()}</span>}</Show>
       </button>
     </header>
   );

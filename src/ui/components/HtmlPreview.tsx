@@ -4,7 +4,11 @@ import type { JSX } from 'solid-js';
 import { previewDocument } from '../lib/html-preview';
 
 export function HtmlPreview(props: { html: string; css?: string[]; js?: string[] }): JSX.Element {
-  const doc = () => previewDocument(props.html, { ...(props.css ? { css: props.css } : {}), ...(props.js ? { js: props.js } : {}) });
+  const doc = () =>
+    previewDocument(props.html, {
+      ...(props.css ? { css: props.css } : {}),
+      ...(props.js ? { js: props.js } : {}),
+    });
   return (
     <figure class="html-preview">
       <iframe
@@ -14,7 +18,9 @@ export function HtmlPreview(props: { html: string; css?: string[]; js?: string[]
         referrerpolicy="no-referrer"
         srcdoc={doc()}
       />
-      <figcaption>Sandboxed preview: scripts run, but the page cannot reach this app’s data or the network.</figcaption>
+      <figcaption>
+        Sandboxed preview: scripts run, but the page cannot reach this app’s data or the network.
+      </figcaption>
     </figure>
   );
 }

@@ -6,7 +6,20 @@ import { render } from 'solid-js/web';
 import { isHtmlBlock, renderMarkdown } from '../lib/markdown';
 import { HtmlPreview } from './HtmlPreview';
 
-const CURSOR_HOSTS = new Set(['P', 'LI', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'CODE', 'TD', 'TH', 'BLOCKQUOTE']);
+const CURSOR_HOSTS = new Set([
+  'P',
+  'LI',
+  'H1',
+  'H2',
+  'H3',
+  'H4',
+  'H5',
+  'H6',
+  'CODE',
+  'TD',
+  'TH',
+  'BLOCKQUOTE',
+]);
 
 function appendCursor(root: HTMLElement): void {
   const cursor = document.createElement('span');
@@ -16,7 +29,16 @@ function appendCursor(root: HTMLElement): void {
   // Put the cursor at the end of the last text, not on a line of its own.
   for (;;) {
     const last: Element | null = host.lastElementChild;
-    if (!last || !(CURSOR_HOSTS.has(last.tagName) || last.tagName === 'PRE' || last.tagName === 'UL' || last.tagName === 'OL')) break;
+    if (
+      !last ||
+      !(
+        CURSOR_HOSTS.has(last.tagName) ||
+        last.tagName === 'PRE' ||
+        last.tagName === 'UL' ||
+        last.tagName === 'OL'
+      )
+    )
+      break;
     host = last;
   }
   host.appendChild(cursor);
@@ -37,7 +59,9 @@ function enhance(root: HTMLElement): () => void {
   const disposers: (() => void)[] = [];
   const blocks = [...root.querySelectorAll('pre > code')];
   const codeOf = (lang: string) =>
-    blocks.filter((c) => (c.getAttribute('data-lang') ?? '').toLowerCase() === lang).map((c) => c.textContent ?? '');
+    blocks
+      .filter((c) => (c.getAttribute('data-lang') ?? '').toLowerCase() === lang)
+      .map((c) => c.textContent ?? '');
   const css = codeOf('css');
   const js = [...codeOf('javascript'), ...codeOf('js')];
   blocks.forEach((code, i) => {

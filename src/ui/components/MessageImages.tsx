@@ -4,14 +4,23 @@ import { useConversations } from '../stores/conversations-store';
 
 export function MessageImages(props: { ids: string[] }): JSX.Element {
   const convs = useConversations();
-  const [views] = createResource(() => props.ids.slice(), (ids) => convs.imageViews(ids));
+  const [views] = createResource(
+    () => props.ids.slice(),
+    (ids) => convs.imageViews(ids),
+  );
   return (
     <Show when={props.ids.length > 0}>
       <div class="message-images">
         <For each={views() ?? []}>
           {(img) => (
             <a href={img.url} target="_blank" rel="noopener" class="message-image">
-              <img src={img.url} alt={`Attached picture ${img.name}`} width={img.width} height={img.height} loading="lazy" />
+              <img
+                src={img.url}
+                alt={`Attached picture ${img.name}`}
+                width={img.width}
+                height={img.height}
+                loading="lazy"
+              />
             </a>
           )}
         </For>

@@ -5,7 +5,10 @@ import { useEngine } from '../stores/engine-store';
 import { useModels, type CachedModel, type CatalogModel } from '../stores/model-store';
 import { useSettings } from '../stores/settings-store';
 
-export function ModelCard(props: { entry?: CatalogModel | undefined; cached?: CachedModel | undefined }): JSX.Element {
+export function ModelCard(props: {
+  entry?: CatalogModel | undefined;
+  cached?: CachedModel | undefined;
+}): JSX.Element {
   const models = useModels();
   const engine = useEngine();
   const { settings } = useSettings();
@@ -14,16 +17,31 @@ export function ModelCard(props: { entry?: CatalogModel | undefined; cached?: Ca
   const loaded = () => engine.status()?.model?.id === id();
   const loading = () => {
     const l = engine.load.current;
-    return l?.modelId === id() && (l.phase === 'downloading' || l.phase === 'verifying' || l.phase === 'starting');
+    return (
+      l?.modelId === id() && (l.phase === 'downloading' || l.phase === 'verifying' || l.phase === 'starting')
+    );
   };
-  const action = () => (loaded() ? 'Loaded' : props.cached?.complete ? 'Load' : props.cached ? 'Resume download' : 'Download and load');
+  const action = () =>
+    loaded()
+      ? 'Loaded'
+      : props.cached?.complete
+        ? 'Load'
+        : props.cached
+          ? 'Resume download'
+          : 'Download and load';
 
   return (
-    <li class="model-card" classList={{ chosen: settings.modelId === id(), loaded: loaded() }} aria-label={name()}>
+    <li
+      class="model-card"
+      classList={{ chosen: settings.modelId === id(), loaded: loaded() }}
+      aria-label={name()}
+    >
       <div class="model-card-head">
         <h4>{props.entry?.randomWeights ? shortModelName(name()) : name()}</h4>
         <Show when={props.entry?.randomWeights}>
-          <span class="badge badge-warn">Random weights — answers are noise; for checking the pipeline offline</span>
+          <span class="badge badge-warn">
+            Random weights — answers are noise; for checking the pipeline offline
+          </span>
         </Show>
         <Show when={props.entry?.bundled}>
           <span class="badge">Served by this app</span>
@@ -32,7 +50,9 @@ export function ModelCard(props: { entry?: CatalogModel | undefined; cached?: Ca
           <span class="badge">Imported folder</span>
         </Show>
         <Show when={props.entry?.unverified}>
-          <span class="badge badge-muted" title="Sizes or files not checked against the repository">unverified</span>
+          <span class="badge badge-muted" title="Sizes or files not checked against the repository">
+            unverified
+          </span>
         </Show>
       </div>
       <Show when={props.entry?.description}>
@@ -42,15 +62,21 @@ export function ModelCard(props: { entry?: CatalogModel | undefined; cached?: Ca
         <Show when={props.entry}>
           {(e) => (
             <>
-              <span>Download {e().downloadBytes === null ? 'size unknown' : formatBytes(e().downloadBytes ?? 0)}</span>
-              <Show when={e().gpuMemoryBytes}>{(g) => <span>needs ~{formatBytes(g())} of GPU memory</span>}</Show>
+              <span>
+                Download {e().downloadBytes === null ? 'size unknown' : formatBytes(e().downloadBytes ?? 0)}
+              </span>
+              <Show when={e().gpuMemoryBytes}>
+                {(g) => <span>needs ~{formatBytes(g())} of GPU memory</span>}
+              </Show>
             </>
           )}
         </Show>
         <Show when={props.cached}>
           {(c) => (
             <span class="model-cached">
-              {c().complete ? `On this device (${formatBytes(c().bytes)})` : `Partly downloaded (${formatBytes(c().bytes)})`}
+              {c().complete
+                ? `On this device (${formatBytes(c().bytes)})`
+                : `Partly downloaded (${formatBytes(c().bytes)})`}
             </span>
           )}
         </Show>
@@ -65,10 +91,20 @@ export function ModelCard(props: { entry?: CatalogModel | undefined; cached?: Ca
           {loading() ? 'Loading…' : action()}
         </button>
         <Show when={props.cached}>
-          <button type="button" class="button" disabled={models.busy() !== null || loading()} onClick={() => void models.verify(id())}>
+          <button
+            type="button"
+            class="button"
+            disabled={models.busy() !== null || loading()}
+            onClick={() => void models.verify(id())}
+          >
             Verify
           </button>
-          <button type="button" class="button danger" disabled={models.busy() !== null || loading()} onClick={() => void models.remove(id())}>
+          <button
+            type="button"
+            class="button danger"
+            disabled={models.busy() !== null || loading()}
+            onClick={() => void models.remove(id())}
+          >
             Delete
           </button>
         </Show>

@@ -12,7 +12,9 @@ export function ModelCatalog(): JSX.Element {
     <section class="catalog" aria-labelledby="catalog-title">
       <h3 id="catalog-title">Models</h3>
       <ul class="model-list">
-        <For each={models.catalog()}>{(entry) => <ModelCard entry={entry} cached={models.cached().find((c) => c.id === entry.id)} />}</For>
+        <For each={models.catalog()}>
+          {(entry) => <ModelCard entry={entry} cached={models.cached().find((c) => c.id === entry.id)} />}
+        </For>
         <For each={imported()}>{(c) => <ModelCard cached={c} />}</For>
       </ul>
       <input
@@ -21,6 +23,7 @@ export function ModelCatalog(): JSX.Element {
           // Not in the TS DOM typings' JSX attributes; the property is what browsers read.
           el.webkitdirectory = true;
         }}
+        id="import-model-folder"
         type="file"
         multiple
         class="visually-hidden"
@@ -36,8 +39,8 @@ export function ModelCatalog(): JSX.Element {
         <Icon name="folder" size={16} /> Import a model folder from disk…
       </button>
       <p class="muted small">
-        A folder in the transformers.js layout (config.json, tokenizer files, onnx/*.onnx). It is copied into this browser’s storage;
-        no network needed.
+        A folder in the transformers.js layout (config.json, tokenizer files, onnx/*.onnx). It is copied into
+        this browser’s storage; no network needed.
       </p>
     </section>
   );

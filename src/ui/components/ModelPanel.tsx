@@ -30,7 +30,12 @@ export function ModelPanel(props: { onClose: () => void }): JSX.Element {
         <h2 id="model-panel-title" ref={heading} tabindex="-1">
           Model and settings
         </h2>
-        <button type="button" class="icon-button" aria-label="Close the model panel" onClick={() => props.onClose()}>
+        <button
+          type="button"
+          class="icon-button"
+          aria-label="Close the model panel"
+          onClick={() => props.onClose()}
+        >
           <Icon name="close" />
         </button>
       </div>

@@ -11,7 +11,12 @@ export function Notices(): JSX.Element {
         {(n) => (
           <div class={`notice notice-${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'}>
             <p>{n.text}</p>
-            <button type="button" class="icon-button" aria-label="Dismiss message" onClick={() => notices.dismiss(n.id)}>
+            <button
+              type="button"
+              class="icon-button"
+              aria-label="Dismiss message"
+              onClick={() => notices.dismiss(n.id)}
+            >
               <Icon name="close" size={16} />
             </button>
           </div>

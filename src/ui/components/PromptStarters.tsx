@@ -4,10 +4,14 @@ import { useComposer } from '../stores/composer-store';
 
 export const STARTERS: readonly { label: string; prompt: string }[] = [
   { label: 'Describe this image in detail', prompt: 'Describe this image in detail.' },
-  { label: 'What can I cook with these?', prompt: 'What can I cook with these? List a few dishes and the steps for one of them.' },
+  {
+    label: 'What can I cook with these?',
+    prompt: 'What can I cook with these? List a few dishes and the steps for one of them.',
+  },
   {
     label: 'Turn this mock-up into a website',
-    prompt: 'Turn this mock-up into a website. Reply with one complete HTML file with inline CSS and JavaScript.',
+    prompt:
+      'Turn this mock-up into a website. Reply with one complete HTML file with inline CSS and JavaScript.',
   },
   { label: 'Read the text in this image', prompt: 'Read all the text in this image.' },
   { label: 'What is unusual about this image?', prompt: 'What is unusual about this image?' },

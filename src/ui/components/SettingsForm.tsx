@@ -31,7 +31,15 @@ export function SettingsForm(): JSX.Element {
         <label for="set-topp">
           Top-p <output for="set-topp">{settings.topP.toFixed(2)}</output>
         </label>
-        <input id="set-topp" type="range" min="0.05" max="1" step="0.05" value={settings.topP} onInput={(e) => update({ topP: num(e) })} />
+        <input
+          id="set-topp"
+          type="range"
+          min="0.05"
+          max="1"
+          step="0.05"
+          value={settings.topP}
+          onInput={(e) => update({ topP: num(e) })}
+        />
       </div>
       <div class="field">
         <label for="set-max">Max new tokens</label>
@@ -57,7 +65,11 @@ export function SettingsForm(): JSX.Element {
       </div>
       <div class="field">
         <label for="set-template">Conversation template</label>
-        <select id="set-template" value={settings.template} onChange={(e) => update({ template: e.currentTarget.value as TemplateName })}>
+        <select
+          id="set-template"
+          value={settings.template}
+          onChange={(e) => update({ template: e.currentTarget.value as TemplateName })}
+        >
           <option value="model">The model’s own chat template</option>
           <option value="llava_v1">LLaVA v1 (USER: … ASSISTANT:)</option>
           <option value="vicuna_v1">Vicuna v1</option>
@@ -65,7 +77,11 @@ export function SettingsForm(): JSX.Element {
       </div>
       <div class="field">
         <label for="set-device">Run on</label>
-        <select id="set-device" value={settings.device} onChange={(e) => update({ device: e.currentTarget.value as BackendName | 'auto' })}>
+        <select
+          id="set-device"
+          value={settings.device}
+          onChange={(e) => update({ device: e.currentTarget.value as BackendName | 'auto' })}
+        >
           <option value="auto">Automatic (GPU when available)</option>
           <option value="webgpu">WebGPU (GPU)</option>
           <option value="wasm">WebAssembly (CPU)</option>

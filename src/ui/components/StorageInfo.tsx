@@ -20,7 +20,9 @@ export function StorageInfo(): JSX.Element {
             />
             <p>
               {formatBytes(s().usage)} used · {formatBytes(Math.max(0, s().quota - s().usage))} free
-              {s().persisted ? ' · kept by the browser (persistent)' : ' · the browser may clear it when space runs low'}
+              {s().persisted
+                ? ' · kept by the browser (persistent)'
+                : ' · the browser may clear it when space runs low'}
             </p>
           </>
         )}

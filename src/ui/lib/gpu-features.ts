@@ -6,7 +6,11 @@ let cached: Promise<boolean> | undefined;
 export function hasShaderF16(): Promise<boolean> {
   cached ??= (async () => {
     try {
-      const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ features: ReadonlySet<string> } | null> } }).gpu;
+      const gpu = (
+        navigator as Navigator & {
+          gpu?: { requestAdapter(): Promise<{ features: ReadonlySet<string> } | null> };
+        }
+      ).gpu;
       const adapter = await gpu?.requestAdapter();
       return adapter?.features.has('shader-f16') ?? false;
     } catch {

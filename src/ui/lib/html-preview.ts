@@ -17,7 +17,12 @@ export function previewDocument(html: string, extras: { css?: string[]; js?: str
   const head = /<head(\s[^>]*)?>/i.exec(doc);
   if (head) return doc.slice(0, head.index + head[0].length) + META + doc.slice(head.index + head[0].length);
   const html_ = /<html(\s[^>]*)?>/i.exec(doc);
-  if (html_) return doc.slice(0, html_.index + html_[0].length) + `<head>${META}</head>` + doc.slice(html_.index + html_[0].length);
+  if (html_)
+    return (
+      doc.slice(0, html_.index + html_[0].length) +
+      `<head>${META}</head>` +
+      doc.slice(html_.index + html_[0].length)
+    );
   const doctype = /^\s*<!doctype[^>]*>/i.exec(doc);
   if (doctype) return doctype[0] + META + doc.slice(doctype[0].length);
   return `<!doctype html>${META}${doc}`;

@@ -42,7 +42,9 @@ function sniff(head: Uint8Array): Sniffed {
   if (ascii(0, 'BM')) return 'bmp';
   if (ascii(4, 'ftyp') && (ascii(8, 'avif') || ascii(8, 'avis') || ascii(8, 'mif1'))) return 'avif';
   if (at(0) === 0 && at(1) === 0 && at(2) === 1 && at(3) === 0) return 'ico';
-  const printable = head.length > 0 && head.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0xc0);
+  const printable =
+    head.length > 0 &&
+    head.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0xc0);
   return printable ? 'text' : 'unknown';
 }
 
@@ -63,7 +65,9 @@ interface IntakeJob {
   type: 'image/png' | 'image/jpeg';
 }
 
-type IntakeResult = { ok: true; blob: Blob; width: number; height: number } | { ok: false; reason: 'undecodable' | 'failed'; message: string };
+type IntakeResult =
+  | { ok: true; blob: Blob; width: number; height: number }
+  | { ok: false; reason: 'undecodable' | 'failed'; message: string };
 
 let worker: Worker | undefined;
 let nextJob = 1;
@@ -72,7 +76,10 @@ const waiting = new Map<number, (result: IntakeResult) => void>();
 /** Decodes, scales and re-encodes on the intake worker's thread (one worker, started on first use). */
 function runInWorker(job: IntakeJob): Promise<IntakeResult> {
   if (!worker) {
-    worker = new Worker(new URL('../../../workers/image-intake.worker.ts', import.meta.url), { type: 'module', name: 'image-intake' });
+    worker = new Worker(new URL('../../../workers/image-intake.worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'image-intake',
+    });
     worker.addEventListener('message', (event: MessageEvent<IntakeResult & { id: number }>) => {
       waiting.get(event.data.id)?.(event.data);
       waiting.delete(event.data.id);
@@ -106,10 +113,16 @@ export async function prepareImage(file: Blob, name: string): Promise<PreparedIm
   }
   const kind = sniff(new Uint8Array(await file.slice(0, 32).arrayBuffer()));
   if (kind === 'text') {
-    throw new ImageRejectedError(name, `“${name}” is not a picture: it contains text. Choose a PNG, JPEG, WebP or GIF file.`);
+    throw new ImageRejectedError(
+      name,
+      `“${name}” is not a picture: it contains text. Choose a PNG, JPEG, WebP or GIF file.`,
+    );
   }
   if (kind === 'unknown') {
-    throw new ImageRejectedError(name, `“${name}” is not a picture format this browser reads (PNG, JPEG, WebP, GIF, BMP, AVIF).`);
+    throw new ImageRejectedError(
+      name,
+      `“${name}” is not a picture format this browser reads (PNG, JPEG, WebP, GIF, BMP, AVIF).`,
+    );
   }
   const damaged = `“${name}” could not be decoded: the file looks damaged or incomplete.`;
   const url = URL.createObjectURL(file);
@@ -137,7 +150,10 @@ export async function prepareImage(file: Blob, name: string): Promise<PreparedIm
     type: kind === 'jpeg' || (shrink && kind !== 'png') ? 'image/jpeg' : 'image/png',
   });
   if (!result.ok) {
-    throw new ImageRejectedError(name, result.reason === 'undecodable' ? damaged : `“${name}” could not be prepared (${result.message}).`);
+    throw new ImageRejectedError(
+      name,
+      result.reason === 'undecodable' ? damaged : `“${name}” could not be prepared (${result.message}).`,
+    );
   }
   const prepared: PreparedImage = {
     name,
@@ -147,6 +163,7 @@ export async function prepareImage(file: Blob, name: string): Promise<PreparedIm
     originalWidth: size.width,
     originalHeight: size.height,
   };
-  if (shrink) prepared.note = `“${name}” is ${size.width}×${size.height}; it was downscaled to ${result.width}×${result.height}.`;
+  if (shrink)
+    prepared.note = `“${name}” is ${size.width}×${size.height}; it was downscaled to ${result.width}×${result.height}.`;
   return prepared;
 }

@@ -125,7 +125,14 @@ export function createChatStore(deps: ChatDeps) {
   }
 
   function assistantMessage(): StoredMessage {
-    return { id: newId('m'), role: 'assistant', text: '', imageIds: [], createdAt: Date.now(), status: 'streaming' };
+    return {
+      id: newId('m'),
+      role: 'assistant',
+      text: '',
+      imageIds: [],
+      createdAt: Date.now(),
+      status: 'streaming',
+    };
   }
 
   /** Sends a user message with pictures and streams the answer. */
@@ -139,7 +146,9 @@ export function createChatStore(deps: ChatDeps) {
           : `This model reads at most ${maxImages} pictures per message. Remove ${images.length - maxImages}.`,
       );
     }
-    const imageIds = await convs.addImages(images.map((a) => ({ name: a.name, blob: a.blob, width: a.width, height: a.height })));
+    const imageIds = await convs.addImages(
+      images.map((a) => ({ name: a.name, blob: a.blob, width: a.width, height: a.height })),
+    );
     const user: StoredMessage = { id: newId('m'), role: 'user', text, imageIds, createdAt: Date.now() };
     const next = assistantMessage();
     const first = convs.current.messages.length === 0;

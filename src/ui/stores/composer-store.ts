@@ -28,7 +28,11 @@ export function createComposerStore(notices: NoticeStore) {
         if (image.note) notices.info(image.note);
         accepted++;
       } catch (error) {
-        notices.error(error instanceof ImageRejectedError ? error.message : `“${name}” could not be read: ${String(error)}`);
+        notices.error(
+          error instanceof ImageRejectedError
+            ? error.message
+            : `“${name}” could not be read: ${String(error)}`,
+        );
       } finally {
         setPending((n) => n - 1);
       }

@@ -55,8 +55,15 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
   }
 
   function summarize(conv: Conversation): void {
-    const summary = { id: conv.id, title: conv.title, updatedAt: conv.updatedAt, messageCount: conv.messages.length };
-    setList((old) => [summary, ...old.filter((s) => s.id !== conv.id)].sort((a, b) => b.updatedAt - a.updatedAt));
+    const summary = {
+      id: conv.id,
+      title: conv.title,
+      updatedAt: conv.updatedAt,
+      messageCount: conv.messages.length,
+    };
+    setList((old) =>
+      [summary, ...old.filter((s) => s.id !== conv.id)].sort((a, b) => b.updatedAt - a.updatedAt),
+    );
   }
 
   let running: Promise<void> | null = null;
@@ -184,19 +191,37 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
   /** Pictures for display or for the engine; loaded from IndexedDB once, then kept as object URLs. */
   async function imageViews(ids: readonly string[]): Promise<(ImageView & { blob: Blob })[]> {
     const missing = ids.filter((id) => !images.has(id));
-    for (const img of await getImages(db, missing)) images.set(img.id, { ...img, url: URL.createObjectURL(img.blob) });
+    for (const img of await getImages(db, missing))
+      images.set(img.id, { ...img, url: URL.createObjectURL(img.blob) });
     return ids.map((id) => images.get(id)).filter((x): x is ImageView & { blob: Blob } => x !== undefined);
   }
 
-  async function exportConversation(id: string, format: 'json' | 'md'): Promise<{ name: string; blob: Blob }> {
+  async function exportConversation(
+    id: string,
+    format: 'json' | 'md',
+  ): Promise<{ name: string; blob: Blob }> {
     const conv = id === current.id ? snapshot() : await getConversation(db, id);
     if (!conv) throw new Error('That conversation no longer exists.');
-    const imgs = await getImages(db, conv.messages.flatMap((m) => m.imageIds));
-    const base = conv.title.replace(/[^\w\- ]+/g, '').trim().replace(/\s+/g, '-').slice(0, 40) || 'conversation';
+    const imgs = await getImages(
+      db,
+      conv.messages.flatMap((m) => m.imageIds),
+    );
+    const base =
+      conv.title
+        .replace(/[^\w\- ]+/g, '')
+        .trim()
+        .replace(/\s+/g, '-')
+        .slice(0, 40) || 'conversation';
     if (format === 'json') {
-      return { name: `${base}.json`, blob: new Blob([await exportJson([conv], imgs)], { type: 'application/json' }) };
+      return {
+        name: `${base}.json`,
+        blob: new Blob([await exportJson([conv], imgs)], { type: 'application/json' }),
+      };
     }
-    return { name: `${base}.md`, blob: new Blob([await exportMarkdown(conv, imgs)], { type: 'text/markdown' }) };
+    return {
+      name: `${base}.md`,
+      blob: new Blob([await exportMarkdown(conv, imgs)], { type: 'text/markdown' }),
+    };
   }
 
   /** Imports an exported file; existing conversations with the same id are kept and the import gets a new id. */
@@ -214,7 +239,10 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
       const copy: Conversation = {
         ...conv,
         id: known.has(conv.id) ? newId('c') : conv.id,
-        messages: conv.messages.map((m) => ({ ...m, imageIds: m.imageIds.map((i) => imageIds.get(i)).filter((i): i is string => !!i) })),
+        messages: conv.messages.map((m) => ({
+          ...m,
+          imageIds: m.imageIds.map((i) => imageIds.get(i)).filter((i): i is string => !!i),
+        })),
       };
       await saveConversation(db, copy);
       lastId = copy.id;

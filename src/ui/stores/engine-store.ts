@@ -47,10 +47,14 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
     api.onNotice((notice) => {
       if (notice.kind === 'device-lost') {
         markDeviceLost();
-        notices.warn(`${notice.message} Your conversation is kept; the model is loaded again for the next answer.`);
+        notices.warn(
+          `${notice.message} Your conversation is kept; the model is loaded again for the next answer.`,
+        );
       } else {
         setStatus(null);
-        notices.warn(`The engine restarted (${notice.reason}). Your conversation is kept; the model is loaded again for the next answer.`);
+        notices.warn(
+          `The engine restarted (${notice.reason}). Your conversation is kept; the model is loaded again for the next answer.`,
+        );
       }
     });
     return api;
@@ -67,7 +71,11 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
     return s;
   }
 
-  function applyProgress(state: LoadState, event: LoadProgressEvent, rate: ReturnType<typeof createRateMeter>): LoadState {
+  function applyProgress(
+    state: LoadState,
+    event: LoadProgressEvent,
+    rate: ReturnType<typeof createRateMeter>,
+  ): LoadState {
     const files = state.files.slice();
     if (event.kind !== 'ready') {
       const i = files.findIndex((f) => f.file === event.file);
@@ -76,7 +84,13 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
         loaded: event.loaded,
         total: event.total,
         state:
-          event.kind === 'file-done' ? 'done' : event.kind === 'verified' ? 'verified' : event.kind === 'session' ? 'session' : 'downloading',
+          event.kind === 'file-done'
+            ? 'done'
+            : event.kind === 'verified'
+              ? 'verified'
+              : event.kind === 'session'
+                ? 'session'
+                : 'downloading',
       };
       if (i >= 0) files[i] = next;
       else files.push(next);
@@ -85,13 +99,27 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
     // Session events only say which graph is being instantiated: they leave the byte counts alone.
     const overall = 'overall' in event && event.overall ? event.overall : undefined;
     const downloads = files.filter((f) => f.state !== 'session');
-    let loaded = overall?.loaded ?? (event.kind === 'session' || event.kind === 'ready' ? state.loaded : downloads.reduce((n, f) => n + f.loaded, 0));
-    const total = overall?.total ?? (event.kind === 'session' || event.kind === 'ready' ? state.total : downloads.reduce((n, f) => n + f.total, 0));
+    let loaded =
+      overall?.loaded ??
+      (event.kind === 'session' || event.kind === 'ready'
+        ? state.loaded
+        : downloads.reduce((n, f) => n + f.loaded, 0));
+    const total =
+      overall?.total ??
+      (event.kind === 'session' || event.kind === 'ready'
+        ? state.total
+        : downloads.reduce((n, f) => n + f.total, 0));
     if (event.kind === 'ready') loaded = total;
     const measured = rate(loaded);
     const bytesPerS = overall?.bytesPerS ?? measured;
     const phase: LoadState['phase'] =
-      event.kind === 'ready' ? 'ready' : event.kind === 'session' ? 'starting' : event.kind === 'verified' ? 'verifying' : 'downloading';
+      event.kind === 'ready'
+        ? 'ready'
+        : event.kind === 'session'
+          ? 'starting'
+          : event.kind === 'verified'
+            ? 'verifying'
+            : 'downloading';
     return {
       ...state,
       files,
@@ -99,7 +127,9 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
       total,
       phase,
       bytesPerS,
-      etaS: overall?.etaS ?? (bytesPerS && bytesPerS > 0 && total > loaded ? (total - loaded) / bytesPerS : undefined),
+      etaS:
+        overall?.etaS ??
+        (bytesPerS && bytesPerS > 0 && total > loaded ? (total - loaded) / bytesPerS : undefined),
     };
   }
 
@@ -107,11 +137,25 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
    * Downloads (if needed) and loads a model, keeping progress in `load.current`.
    * Rejects with the engine's EngineError, or an AbortError when cancelled.
    */
-  function loadModel(ref: ModelRef, modelId: string, label: string, options: LoadOptions): Promise<EngineStatus> {
+  function loadModel(
+    ref: ModelRef,
+    modelId: string,
+    label: string,
+    options: LoadOptions,
+  ): Promise<EngineStatus> {
     loading?.controller.abort();
     const controller = new AbortController();
     const rate = createRateMeter();
-    let state: LoadState = { modelId, label, phase: 'downloading', files: [], loaded: 0, total: 0, bytesPerS: undefined, etaS: undefined };
+    let state: LoadState = {
+      modelId,
+      label,
+      phase: 'downloading',
+      files: [],
+      loaded: 0,
+      total: 0,
+      bytesPerS: undefined,
+      etaS: undefined,
+    };
     setLoad('current', reconcile(state));
     setDeviceLost(false);
     const promise = engine()
@@ -130,8 +174,19 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
         },
         (error: unknown) => {
           const cancelled = isAbortError(error);
-          const message = isEngineError(error) ? error.message : error instanceof Error ? error.message : String(error);
-          setLoad('current', reconcile({ ...state, phase: cancelled ? ('cancelled' as const) : ('failed' as const), error: message }));
+          const message = isEngineError(error)
+            ? error.message
+            : error instanceof Error
+              ? error.message
+              : String(error);
+          setLoad(
+            'current',
+            reconcile({
+              ...state,
+              phase: cancelled ? ('cancelled' as const) : ('failed' as const),
+              error: message,
+            }),
+          );
           void refresh().catch(() => undefined);
           throw error;
         },

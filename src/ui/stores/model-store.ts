@@ -52,7 +52,10 @@ export interface WeightsApi {
   /** Re-hashes a cached model's files; resolves with the files that failed (and were dropped). */
   verify(id: string, signal?: AbortSignal): Promise<string[]>;
   /** Stores a model folder the user picked or dropped; resolves with its ref. */
-  importFolder(files: File[], op: { signal?: AbortSignal; onEvent?: (e: LoadProgressEvent) => void }): Promise<{ id: string; ref: ModelRef; label: string }>;
+  importFolder(
+    files: File[],
+    op: { signal?: AbortSignal; onEvent?: (e: LoadProgressEvent) => void },
+  ): Promise<{ id: string; ref: ModelRef; label: string }>;
   estimate(): Promise<StorageInfo | null>;
 }
 
@@ -79,7 +82,11 @@ export function createModelStore(deps: ModelDeps) {
   const [catalog, setCatalog] = createSignal<CatalogModel[]>([]);
 
   /** A model by id: from the catalog, else an imported one. */
-  function find(id: string): { id: string; name: string; ref: ModelRef; dtype?: DtypeChoice; fallbackDtype?: DtypeChoice } | undefined {
+  function find(
+    id: string,
+  ):
+    | { id: string; name: string; ref: ModelRef; dtype?: DtypeChoice; fallbackDtype?: DtypeChoice }
+    | undefined {
     const entry = catalog().find((m) => m.id === id);
     if (entry) return entry;
     const local = cached().find((m) => m.id === id);
@@ -97,7 +104,10 @@ export function createModelStore(deps: ModelDeps) {
     setStorage(est);
   }
 
-  async function dtypeFor(model: { dtype?: DtypeChoice; fallbackDtype?: DtypeChoice }): Promise<DtypeChoice | undefined> {
+  async function dtypeFor(model: {
+    dtype?: DtypeChoice;
+    fallbackDtype?: DtypeChoice;
+  }): Promise<DtypeChoice | undefined> {
     if (model.fallbackDtype === undefined) return model.dtype;
     if (settings.settings.device === 'wasm') return model.fallbackDtype;
     return (await deps.hasShaderF16()) ? model.dtype : model.fallbackDtype;
@@ -114,7 +124,12 @@ export function createModelStore(deps: ModelDeps) {
     const device = settings.settings.device;
     try {
       const dtype = await dtypeFor(model);
-      await engine.loadModel(model.ref, model.id, model.name, dtype === undefined ? { device } : { device, dtype });
+      await engine.loadModel(
+        model.ref,
+        model.id,
+        model.name,
+        dtype === undefined ? { device } : { device, dtype },
+      );
       return true;
     } catch (error) {
       if (!isAbortError(error)) notices.error(messageOf(error));
@@ -131,11 +146,15 @@ export function createModelStore(deps: ModelDeps) {
     if (status?.model && !engine.deviceLost() && (wanted === null || status.model.id === wanted)) return true;
     if (wanted === null) {
       setPanelOpen(true);
-      return { code: 'model-not-loaded', message: 'Choose a model first (model panel), then press Regenerate.' };
+      return {
+        code: 'model-not-loaded',
+        message: 'Choose a model first (model panel), then press Regenerate.',
+      };
     }
     if (await load(wanted)) return true;
     const failed = engine.load.current;
-    if (failed?.phase === 'cancelled') return { code: 'aborted', message: 'Loading the model was cancelled.' };
+    if (failed?.phase === 'cancelled')
+      return { code: 'aborted', message: 'Loading the model was cancelled.' };
     return { code: 'model-not-loaded', message: failed?.error ?? 'The model could not be loaded.' };
   }
 
@@ -159,7 +178,10 @@ export function createModelStore(deps: ModelDeps) {
     try {
       const bad = await weights.verify(id);
       if (bad.length === 0) notices.info('Every file matched its checksum.');
-      else notices.warn(`${bad.length} file(s) were damaged and removed: ${bad.join(', ')}. Download the model again.`);
+      else
+        notices.warn(
+          `${bad.length} file(s) were damaged and removed: ${bad.join(', ')}. Download the model again.`,
+        );
     } catch (error) {
       notices.error(messageOf(error));
     } finally {
@@ -184,7 +206,21 @@ export function createModelStore(deps: ModelDeps) {
     }
   }
 
-  return { catalog, cached, storage, busy, panelOpen, setPanelOpen, refresh, load, ensureModel, remove, verify, importFolder, find };
+  return {
+    catalog,
+    cached,
+    storage,
+    busy,
+    panelOpen,
+    setPanelOpen,
+    refresh,
+    load,
+    ensureModel,
+    remove,
+    verify,
+    importFolder,
+    find,
+  };
 }
 
 export type ModelStore = ReturnType<typeof createModelStore>;

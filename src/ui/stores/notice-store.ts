@@ -25,11 +25,22 @@ export function createNoticeStore() {
   const show = (kind: NoticeKind, text: string): number => {
     const id = next++;
     setNotices((list) => [...list.slice(-4), { id, kind, text }]);
-    if (kind !== 'error') timers.set(id, setTimeout(() => dismiss(id), 8000));
+    if (kind !== 'error')
+      timers.set(
+        id,
+        setTimeout(() => dismiss(id), 8000),
+      );
     return id;
   };
 
-  return { notices, show, dismiss, error: (t: string) => show('error', t), info: (t: string) => show('info', t), warn: (t: string) => show('warning', t) };
+  return {
+    notices,
+    show,
+    dismiss,
+    error: (t: string) => show('error', t),
+    info: (t: string) => show('info', t),
+    warn: (t: string) => show('warning', t),
+  };
 }
 
 export type NoticeStore = ReturnType<typeof createNoticeStore>;

@@ -50,7 +50,8 @@ export function readSettings(raw: string | null): Settings {
     topP: clamp(data.topP, 0.05, 1, d.topP),
     maxNewTokens: Math.round(clamp(data.maxNewTokens, 1, 4096, d.maxNewTokens)),
     systemPrompt: typeof data.systemPrompt === 'string' ? data.systemPrompt : d.systemPrompt,
-    template: template === 'model' || template === 'vicuna_v1' || template === 'llava_v1' ? template : d.template,
+    template:
+      template === 'model' || template === 'vicuna_v1' || template === 'llava_v1' ? template : d.template,
     device: device === 'auto' || device === 'webgpu' || device === 'wasm' ? device : d.device,
     modelId: typeof data.modelId === 'string' ? data.modelId : null,
     welcomed: data.welcomed === true,

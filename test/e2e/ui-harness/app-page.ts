@@ -39,13 +39,22 @@ export const DEMO_PREFIX = '/models/tiny-llava-random/';
 export async function openApp(options: OpenAppOptions = {}): Promise<AppPage> {
   const dist = await buildApp({ target: 'app' });
   const demo = getTinyModel('tiny', { dtypes: ['fp32', 'q8', 'q4'] });
-  const server = await startStaticServer([...(options.mounts ?? []), { prefix: DEMO_PREFIX, dir: demo.dir }, { prefix: '/', dir: dist }]);
+  const server = await startStaticServer([
+    ...(options.mounts ?? []),
+    { prefix: DEMO_PREFIX, dir: demo.dir },
+    { prefix: '/', dir: dist },
+  ]);
   const browser = await launchBrowser(options);
   const page = await browser.newPage();
   await page.setViewportSize(options.viewport ?? { width: 1280, height: 800 });
   if (options.colorScheme) await page.emulateMedia({ colorScheme: options.colorScheme });
   if (options.welcomed ?? true) {
-    const settings = { welcomed: true, modelId: 'tiny-llava-random', temperature: 0, maxNewTokens: options.maxNewTokens ?? 24 };
+    const settings = {
+      welcomed: true,
+      modelId: 'tiny-llava-random',
+      temperature: 0,
+      maxNewTokens: options.maxNewTokens ?? 24,
+    };
     await page.addInitScript((value) => {
       const key = 'llava-browser:settings';
       if (!localStorage.getItem(key)) localStorage.setItem(key, value);
@@ -106,7 +115,9 @@ export async function pasteFiles(page: Page, files: FileSpec[]): Promise<void> {
       const bytes = Uint8Array.from(atob(s.base64), (c) => c.charCodeAt(0));
       dt.items.add(new File([bytes], s.name, { type: s.type }));
     }
-    document.activeElement?.dispatchEvent(new ClipboardEvent('paste', { bubbles: true, cancelable: true, clipboardData: dt }));
+    document.activeElement?.dispatchEvent(
+      new ClipboardEvent('paste', { bubbles: true, cancelable: true, clipboardData: dt }),
+    );
   }, files);
 }
 
@@ -119,7 +130,9 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 /** Text and state of the last answer in the chat. */
-export async function lastAnswer(page: Page): Promise<{ text: string; status: string | null; busy: boolean; stats: string; error: string }> {
+export async function lastAnswer(
+  page: Page,
+): Promise<{ text: string; status: string | null; busy: boolean; stats: string; error: string }> {
   return page.evaluate(() => {
     const all = document.querySelectorAll('.message-assistant');
     const el = all[all.length - 1];
@@ -137,7 +150,9 @@ export async function lastAnswer(page: Page): Promise<{ text: string; status: st
  * Starts recording what the last answer shows on every DOM change: its text length and whether the cursor is there.
  * `stop()` returns the samples.
  */
-export async function watchAnswer(page: Page): Promise<{ stop(): Promise<{ length: number; cursor: boolean }[]> }> {
+export async function watchAnswer(
+  page: Page,
+): Promise<{ stop(): Promise<{ length: number; cursor: boolean }[]> }> {
   await page.evaluate(() => {
     const samples: { length: number; cursor: boolean }[] = [];
     const observer = new MutationObserver(() => {
@@ -150,12 +165,18 @@ export async function watchAnswer(page: Page): Promise<{ stop(): Promise<{ lengt
       if (!last || last.length !== length || last.cursor !== cursor) samples.push({ length, cursor });
     });
     observer.observe(document.body, { subtree: true, childList: true, characterData: true });
-    (globalThis as unknown as { __answerWatch: { observer: MutationObserver; samples: typeof samples } }).__answerWatch = { observer, samples };
+    (
+      globalThis as unknown as { __answerWatch: { observer: MutationObserver; samples: typeof samples } }
+    ).__answerWatch = { observer, samples };
   });
   return {
     stop: () =>
       page.evaluate(() => {
-        const w = (globalThis as unknown as { __answerWatch: { observer: MutationObserver; samples: { length: number; cursor: boolean }[] } }).__answerWatch;
+        const w = (
+          globalThis as unknown as {
+            __answerWatch: { observer: MutationObserver; samples: { length: number; cursor: boolean }[] };
+          }
+        ).__answerWatch;
         w.observer.disconnect();
         return w.samples;
       }),
@@ -164,9 +185,15 @@ export async function watchAnswer(page: Page): Promise<{ stop(): Promise<{ lengt
 
 /** Waits until no answer is streaming (the composer shows Send again). */
 export async function waitAnswerDone(page: Page, timeout = 120_000): Promise<void> {
-  await page.waitForFunction(() => document.querySelector('.message-assistant[aria-busy="true"]') === null && document.querySelector('.icon-button.stop') === null, null, {
-    timeout,
-  });
+  await page.waitForFunction(
+    () =>
+      document.querySelector('.message-assistant[aria-busy="true"]') === null &&
+      document.querySelector('.icon-button.stop') === null,
+    null,
+    {
+      timeout,
+    },
+  );
 }
 
 /** Waits until an answer is being generated and shows at least `chars` characters. */
@@ -187,7 +214,10 @@ export async function waitAnswerStarted(page: Page, timeout = 60_000): Promise<v
 }
 
 /** Drops files the page first fetches from the test server (for files too big to pass through the protocol). */
-export async function dropUrls(page: Page, files: { url: string; name: string; type: string }[]): Promise<void> {
+export async function dropUrls(
+  page: Page,
+  files: { url: string; name: string; type: string }[],
+): Promise<void> {
   await page.evaluate(async (specs) => {
     const dt = new DataTransfer();
     for (const s of specs) {

@@ -36,7 +36,12 @@ export function makePng(width: number, height: number, seed = 0): Buffer {
       raw[o + 2] = (seed * 53 + 90) & 255;
     }
   }
-  return Buffer.concat([SIGNATURE, ihdr(width, height), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    SIGNATURE,
+    ihdr(width, height),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A PNG of `width`×`height` pixels (e.g. 12000×12000), deflated row by row. */

@@ -1,0 +1,54 @@
+// A model folder picked from disk (folder input) is stored in the browser, listed as imported, loaded and used to
+// answer, with no network involved beyond the app itself.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getTinyModel } from '../fixtures/tiny-model';
+import { lastAnswer, openApp, waitAnswerDone, waitAnswerStarted, type AppPage } from './ui-harness/app-page';
+
+let app: AppPage;
+
+describe('local model import', () => {
+  beforeAll(async () => {
+    app = await openApp({ welcomed: false });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('imports a folder, loads it and answers with it', async () => {
+    const { page } = app;
+    await page.click('.first-run button:has-text("Choose later")');
+    await page.waitForSelector('.model-panel');
+    await page.setInputFiles(
+      '#import-model-folder',
+      getTinyModel('tiny', { dtypes: ['fp32', 'q8', 'q4'] }).dir,
+    );
+    await page.waitForSelector('.model-card:has(.badge:has-text("Imported folder"))', { timeout: 60_000 });
+    await page.waitForFunction(
+      () => !document.querySelector('[data-testid="loaded-model"]')?.textContent?.includes('none loaded'),
+      null,
+      {
+        timeout: 120_000,
+      },
+    );
+    const loaded = (await page.locator('[data-testid="loaded-model"]').textContent()) ?? '';
+    const card =
+      (await page.locator('.model-card:has(.badge:has-text("Imported folder"))').textContent()) ?? '';
+    expect(card).toContain('On this device');
+    expect(loaded).not.toContain('tiny-llava-random');
+    await page.fill('#set-max', '8');
+    await page.press('#set-max', 'Tab');
+    await page.keyboard.press('Escape');
+    await page.fill('#composer-input', 'Hello from an imported model');
+    await page.press('#composer-input', 'Enter');
+    await waitAnswerStarted(page);
+    await waitAnswerDone(page);
+    const answer = await lastAnswer(page);
+    expect(answer.error).toBe('');
+    expect(answer.status).toBe('done');
+    // No weights came from the server (only the demo's manifest, read for its size): they came from the folder.
+    expect(
+      app.server.requests.filter((r) => r.path.startsWith('/models/') && !r.path.endsWith('/manifest.json')),
+    ).toEqual([]);
+    expect(app.browser.blockedRequests).toEqual([]);
+  });
+});

@@ -1,0 +1,168 @@
+// Conversation persistence (IndexedDB via fake-indexeddb) and the export formats: list order, deleting a
+// conversation drops only the images no other one uses, interrupted answers are marked, JSON round-trips with
+// images as data URLs, and hostile or broken import files are refused with a message naming the problem.
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import {
+  deleteConversation,
+  getConversation,
+  getImages,
+  listConversations,
+  markInterrupted,
+  openConversationDb,
+  putImage,
+  saveConversation,
+  titleFrom,
+  type Conversation,
+} from '../../src/store/conversations';
+import {
+  exportJson,
+  exportMarkdown,
+  ImportFormatError,
+  parseExport,
+  dataUrlToBlob,
+} from '../../src/store/conversations-export';
+
+let dbCount = 0;
+const freshDb = () => openConversationDb(`test-${++dbCount}`);
+
+function conversation(id: string, updatedAt: number, imageIds: string[] = []): Conversation {
+  return {
+    id,
+    title: `Chat ${id}`,
+    createdAt: updatedAt,
+    updatedAt,
+    messages: [
+      { id: `${id}-u`, role: 'user', text: 'What is this?', imageIds, createdAt: updatedAt },
+      {
+        id: `${id}-a`,
+        role: 'assistant',
+        text: 'A **square**.',
+        imageIds: [],
+        createdAt: updatedAt,
+        status: 'done',
+      },
+    ],
+  };
+}
+
+const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 250, 251, 252]);
+
+describe('conversation store', () => {
+  it('lists conversations newest first', async () => {
+    const db = freshDb();
+    await saveConversation(db, conversation('a', 1));
+    await saveConversation(db, conversation('b', 3));
+    await saveConversation(db, conversation('c', 2));
+    expect((await listConversations(db)).map((s) => s.id)).toEqual(['b', 'c', 'a']);
+    expect((await listConversations(db))[0]).toEqual({
+      id: 'b',
+      title: 'Chat b',
+      updatedAt: 3,
+      messageCount: 2,
+    });
+  });
+
+  it('deletes a conversation and only the images nothing else references', async () => {
+    const db = freshDb();
+    for (const id of ['shared', 'mine'])
+      await putImage(db, {
+        id,
+        name: `${id}.png`,
+        blob: new Blob([png], { type: 'image/png' }),
+        width: 1,
+        height: 1,
+      });
+    await saveConversation(db, conversation('a', 1, ['shared', 'mine']));
+    await saveConversation(db, conversation('b', 2, ['shared']));
+    await deleteConversation(db, 'a');
+    expect(await getConversation(db, 'a')).toBeUndefined();
+    expect((await getImages(db, ['shared', 'mine'])).map((i) => i.id)).toEqual(['shared']);
+  });
+
+  it('marks answers that were streaming as interrupted, keeping their text', () => {
+    const c = conversation('x', 1);
+    c.messages[1] = { ...c.messages[1]!, status: 'streaming', text: 'partial answ' };
+    const { conversation: marked, changed } = markInterrupted(c);
+    expect(changed).toBe(true);
+    expect(marked.messages[1]).toMatchObject({ status: 'interrupted', text: 'partial answ' });
+    expect(markInterrupted(marked).changed).toBe(false);
+  });
+
+  it('makes titles from the first line of the first message', () => {
+    expect(titleFrom('  Describe this\nin detail')).toBe('Describe this');
+    expect(titleFrom('', 'photo.png')).toBe('photo.png');
+    expect(titleFrom('x'.repeat(100))).toHaveLength(58);
+  });
+});
+
+describe('export and import', () => {
+  it('round-trips a conversation with its images through JSON', async () => {
+    const c = conversation('r', 5, ['img1']);
+    const image = {
+      id: 'img1',
+      name: 'photo.png',
+      blob: new Blob([png], { type: 'image/png' }),
+      width: 4,
+      height: 3,
+    };
+    const text = await exportJson([c], [image]);
+    expect(text).toContain('data:image/png;base64,');
+    const parsed = parseExport(text);
+    expect(parsed.conversations).toEqual([c]);
+    expect(parsed.images).toHaveLength(1);
+    expect(new Uint8Array(await parsed.images[0]!.blob.arrayBuffer())).toEqual(png);
+    expect(parsed.images[0]).toMatchObject({ id: 'img1', name: 'photo.png', width: 4, height: 3 });
+  });
+
+  it('writes a Markdown transcript with the picture inlined and the answer speed', async () => {
+    const c = conversation('m', 5, ['img1']);
+    c.messages[1]!.usage = {
+      promptTokens: 10,
+      completionTokens: 20,
+      timeToFirstTokenMs: 345,
+      decodeTokensPerS: 12.34,
+    };
+    const md = await exportMarkdown(c, [
+      {
+        id: 'img1',
+        name: 'photo [1].png',
+        blob: new Blob([png], { type: 'image/png' }),
+        width: 4,
+        height: 3,
+      },
+    ]);
+    expect(md).toContain('# Chat m');
+    expect(md).toContain('![photo 1.png](data:image/png;base64,');
+    expect(md).toContain('## Assistant\n\nA **square**.');
+    expect(md).toContain('first token 345 ms · 12.3 tokens/s');
+  });
+
+  it('refuses files that are not exports, or carry images that are not image data URLs', () => {
+    expect(() => parseExport('not json')).toThrow(ImportFormatError);
+    expect(() => parseExport('{"format":"something-else"}')).toThrow(/not a conversation export/);
+    const bad = (images: unknown[], conversations: unknown[] = []) =>
+      JSON.stringify({ format: 'llava-browser-conversations', version: 1, conversations, images });
+    expect(() =>
+      parseExport(bad([{ id: 'i', name: 'n', width: 1, height: 1, dataUrl: 'https://example.com/x.png' }])),
+    ).toThrow(/data URL/);
+    expect(() =>
+      parseExport(
+        bad([{ id: 'i', name: 'n', width: 1, height: 1, dataUrl: 'data:text/html;base64,PHNjcmlwdD4=' }]),
+      ),
+    ).toThrow(/data URL/);
+    expect(() =>
+      parseExport(bad([], [{ id: 'c', title: 't', messages: [{ id: 'm', role: 'system', text: 'x' }] }])),
+    ).toThrow(/role system/);
+    expect(() => dataUrlToBlob('data:image/png;base64,%%%')).toThrow(ImportFormatError);
+  });
+
+  it('imports an answer that was streaming as interrupted', () => {
+    const c = conversation('s', 1);
+    c.messages[1]!.status = 'streaming';
+    const parsed = parseExport(
+      JSON.stringify({ format: 'llava-browser-conversations', version: 1, conversations: [c], images: [] }),
+    );
+    expect(parsed.conversations[0]!.messages[1]!.status).toBe('interrupted');
+  });
+});
