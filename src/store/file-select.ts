@@ -144,7 +144,8 @@ export function selectFiles(listing: readonly RemoteFile[], dtypes: Record<Compo
     const graph = onnxPath(component, dtypes[component]);
     const file = byPath.get(graph);
     // A converted model may split its decoder into shards (onnx/decoder_shard_{k}_of_{n}{suffix}.onnx).
-    const shards = !file && component === 'decoder_model_merged' ? decoderShardFiles(listing, dtypes[component]) : null;
+    const shards =
+      !file && component === 'decoder_model_merged' ? decoderShardFiles(listing, dtypes[component]) : null;
     if (shards) {
       chosen.push(...shards);
       continue;
@@ -178,7 +179,8 @@ export function guessFiles(config: unknown, dtypes: Record<Component, Dtype>): R
   }));
   const { externalData } = readTransformersJsConfig(config);
   for (const component of COMPONENTS) {
-    const shards = component === 'decoder_model_merged' ? decoderShardFilesFromConfig(config, dtypes[component]) : null;
+    const shards =
+      component === 'decoder_model_merged' ? decoderShardFilesFromConfig(config, dtypes[component]) : null;
     if (shards) {
       for (const path of shards) out.push({ path, size: null });
       continue;

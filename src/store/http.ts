@@ -102,7 +102,10 @@ export function backoffMs(attempt: number, baseMs: number): number {
   return Math.min(baseMs * 2 ** attempt, baseMs * 16);
 }
 
-/** GET a JSON document; network and status failures become download-failed, with up to `retries` retries on 5xx/429. */
+/**
+ * GET a JSON document; network and status failures become download-failed, with up to `retries` retries on 5xx/429.
+ * With `allow404`, a 404 (or a web page from a single-page-app fallback) means "absent" and returns null.
+ */
 export async function fetchJson(
   fetchFn: FetchLike,
   url: string,

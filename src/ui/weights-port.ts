@@ -2,17 +2,8 @@
 // catalog facts to display values, cache summaries, delete/verify/import, and the browser's storage estimate.
 import { isAbortError } from '../shared/abort';
 import type { Component, Dtype } from '../shared/protocol';
-import {
-  CATALOG,
-  catalogDownloadBytes,
-  deleteCachedModel,
-  filesFromFileList,
-  importLocalFiles,
-  listCachedModels,
-  modelIdOf,
-  verifyCachedModel,
-  type CatalogEntry,
-} from '../store';
+import { CATALOG, catalogDownloadBytes, type CatalogEntry } from '../store/catalog';
+import { modelIdOf } from '../store/model-ref';
 import type { CachedModel, CatalogModel, StorageInfo, WeightsApi } from './stores/model-store';
 
 /** Sizes of a folder the app serves itself, from the manifest.json the generator writes beside the files. */
@@ -75,24 +66,28 @@ async function toCatalogModel(entry: CatalogEntry): Promise<CatalogModel> {
   };
 }
 
+/** The rest of the store (hashing, IndexedDB) loads on first use, keeping it out of the page's first bundle. */
+const store = () => import('../store');
+
 export function createWeightsPort(): WeightsApi {
   let catalog: Promise<CatalogModel[]> | undefined;
   return {
     catalog: () => (catalog ??= Promise.all(CATALOG.map(toCatalogModel))),
     listCached: async (): Promise<CachedModel[]> =>
-      (await listCachedModels()).map((m) => ({
+      (await (await store()).listCachedModels()).map((m) => ({
         id: m.id,
         label: m.label ?? CATALOG.find((e) => modelIdOf(e.ref) === m.id)?.label ?? m.id,
         ref: m.ref,
         bytes: m.bytes,
         complete: m.complete,
       })),
-    remove: (id) => deleteCachedModel(id),
+    remove: async (id) => (await store()).deleteCachedModel(id),
     verify: async (id, signal) => {
-      const report = await verifyCachedModel(id, signal ? { signal } : {});
+      const report = await (await store()).verifyCachedModel(id, signal ? { signal } : {});
       return report.files.filter((f) => !f.ok).map((f) => `${f.path} (${f.problem ?? 'damaged'})`);
     },
     importFolder: async (files, op) => {
+      const { importLocalFiles, filesFromFileList } = await store();
       const stored = await importLocalFiles(filesFromFileList(files), {
         ...(op.signal ? { signal: op.signal } : {}),
         ...(op.onEvent ? { onProgress: op.onEvent } : {}),

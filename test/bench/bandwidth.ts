@@ -58,7 +58,10 @@ async function timeOn(workers: Worker[], kind: 'sum' | 'copy'): Promise<number> 
 }
 
 function spawn(count: number, bytes: number, rounds: number): Worker[] {
-  return Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { bytes, rounds } }));
+  return Array.from(
+    { length: count },
+    () => new Worker(WORKER_SOURCE, { eval: true, workerData: { bytes, rounds } }),
+  );
 }
 
 /**
@@ -83,5 +86,8 @@ export async function measureBandwidth(bytes = 512 * 1024 * 1024, rounds = 5): P
     copyAllThreads: perS(2 * bytes, copyAll),
     threads,
   };
-  return { ...result, best: Math.max(result.sumOneThread, result.copyOneThread, result.sumAllThreads, result.copyAllThreads) };
+  return {
+    ...result,
+    best: Math.max(result.sumOneThread, result.copyOneThread, result.sumAllThreads, result.copyAllThreads),
+  };
 }

@@ -5,7 +5,12 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { folderIsCurrent, resolveModel, writeModelFolder, type ModelFolderOptions } from '../../src/modelgen/llava/model-folder';
+import {
+  folderIsCurrent,
+  resolveModel,
+  writeModelFolder,
+  type ModelFolderOptions,
+} from '../../src/modelgen/llava/model-folder';
 import type { LlavaHfConfig } from '../../src/modelgen/llava/types';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -47,7 +52,11 @@ export function componentBytes(dir: string, component: string, dtype: string): n
  * Bytes a decode step must read: every decoder weight (all layers, final norm, lm_head; the embedding table is
  * only gathered one row at a time, so it does not count) plus the KV cache of `context` positions.
  */
-export function bytesPerToken(model: BenchModel, dtype: string, context: number): { weights: number; kv: number } {
+export function bytesPerToken(
+  model: BenchModel,
+  dtype: string,
+  context: number,
+): { weights: number; kv: number } {
   const t = model.config.text_config;
   const headDim = t.hidden_size / t.num_attention_heads;
   const kvPerPosition = 2 * t.num_hidden_layers * t.num_key_value_heads * headDim * 4;

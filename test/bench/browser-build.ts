@@ -9,7 +9,12 @@ import { build } from 'vite';
 import { BENCH_CACHE, REPO_ROOT } from './bench-model';
 
 const PAGES = path.join(REPO_ROOT, 'test/bench/pages');
-const INPUTS = [PAGES, path.join(REPO_ROOT, 'test/bench/conversation.ts'), path.join(REPO_ROOT, 'src/engine/prompt.ts'), path.join(REPO_ROOT, 'package-lock.json')];
+const INPUTS = [
+  PAGES,
+  path.join(REPO_ROOT, 'test/bench/conversation.ts'),
+  path.join(REPO_ROOT, 'src/engine/prompt.ts'),
+  path.join(REPO_ROOT, 'package-lock.json'),
+];
 
 function fingerprint(): string {
   const hash = createHash('sha256');

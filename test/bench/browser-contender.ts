@@ -47,12 +47,16 @@ const MODEL_PREFIX = '/models/bench/';
 type Measured = Omit<ContenderResult, 'peakRssBytes'>;
 
 async function runOurs(): Promise<Measured> {
-  const env = await openEnginePage({ mounts: [{ prefix: MODEL_PREFIX, dir: modelDir }], webgpu: device === 'webgpu' });
+  const env = await openEnginePage({
+    mounts: [{ prefix: MODEL_PREFIX, dir: modelDir }],
+    webgpu: device === 'webgpu',
+  });
   try {
     const t0 = performance.now();
     const load = await env.call('load', { kind: 'url', baseUrl: MODEL_PREFIX }, { device, dtype });
     const loadMs = performance.now() - t0;
-    if (!load.outcome.ok) throw new Error(`load failed: ${JSON.stringify(load.outcome.error)}\n${env.browser.logs.join('\n')}`);
+    if (!load.outcome.ok)
+      throw new Error(`load failed: ${JSON.stringify(load.outcome.error)}\n${env.browser.logs.join('\n')}`);
     const rgba = Array.from(benchImagePixels());
     const messages: TestMessage[] = [
       {
@@ -82,7 +86,8 @@ async function runOurs(): Promise<Measured> {
         text: r.message.content,
       });
       const next = QUESTIONS[k + 1];
-      if (next) messages.push({ role: 'assistant', content: r.message.content }, { role: 'user', content: next });
+      if (next)
+        messages.push({ role: 'assistant', content: r.message.content }, { role: 'user', content: next });
     }
     const status = await env.call('status');
     const threads = status.ok ? status.value.threads : 0;
@@ -114,8 +119,16 @@ async function runTransformers(): Promise<Measured> {
       .catch((error: unknown) => {
         throw new Error(`${String(error)}\n${browser.logs.slice(-20).join('\n')}`);
       });
-    if (browser.blockedRequests.length > 0) throw new Error(`blocked requests: ${browser.blockedRequests.join(', ')}`);
-    return { contender, backend, dtype, loadMs: outcome.loadMs, turns: outcome.turns, threads: outcome.threads };
+    if (browser.blockedRequests.length > 0)
+      throw new Error(`blocked requests: ${browser.blockedRequests.join(', ')}`);
+    return {
+      contender,
+      backend,
+      dtype,
+      loadMs: outcome.loadMs,
+      turns: outcome.turns,
+      threads: outcome.threads,
+    };
   } finally {
     await browser.close();
     await server.close();

@@ -135,6 +135,23 @@ describe('ensureCached from a folder with manifest.json', () => {
     expect(summary).toMatchObject({ complete: true, verified: false });
   });
 
+  it('takes a single-page-app fallback page for "no such file", never for a model file', async () => {
+    const files = modelFolder();
+    server = await startStoreServer(files, { manifest: false, spaFallback: true });
+    const store = freshStore();
+    const model = await ensureCached(urlRef(server), { store, chunkSize: CHUNK, storage: null });
+    // The guessed optional files (vocab.json, merges.txt, ...) answered with HTML are left out, not stored.
+    expect(model.files.map((f) => f.path).sort()).toEqual([...FP32_FILES].sort());
+    await expectNothingCorrupt(store, 'tiny', files);
+    await expect(
+      ensureCached(urlRef(server), {
+        store: freshStore(),
+        storage: null,
+        dtype: { decoder_model_merged: 'q4f16' },
+      }),
+    ).rejects.toMatchObject({ code: 'download-failed', message: expect.stringContaining('web page') });
+  });
+
   it('serves tokenizer files to transformers.js through env.customCache keys', async () => {
     const files = modelFolder();
     server = await startStoreServer(files);

@@ -72,6 +72,8 @@ export function createChatStore(deps: ChatDeps) {
         return;
       }
       await stream(messageId, abort);
+      // The backend can change under a chat (device loss → reload, maybe on WASM): show what runs now.
+      void engine.refresh().catch(() => undefined);
     } finally {
       controller = undefined;
       setGenerating(null);

@@ -62,7 +62,6 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
 
   const [status, setStatus] = createSignal<EngineStatus | null>(null);
   const [load, setLoad] = createStore<{ current: LoadState | null }>({ current: null });
-  const [deviceLost, setDeviceLost] = createSignal(false);
   let loading: { controller: AbortController; promise: Promise<EngineStatus> } | undefined;
 
   async function refresh(): Promise<EngineStatus> {
@@ -157,7 +156,6 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
       etaS: undefined,
     };
     setLoad('current', reconcile(state));
-    setDeviceLost(false);
     const promise = engine()
       .load(ref, options, {
         signal: controller.signal,
@@ -211,9 +209,8 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
     await refresh();
   }
 
-  /** Called on a `device-lost` event: the model must be loaded again before the next answer. */
+  /** Called on a `device-lost` notice: the engine reloads by itself on the next chat; show what it reports now. */
   function markDeviceLost(): void {
-    setDeviceLost(true);
     void refresh().catch(() => undefined);
   }
 
@@ -221,14 +218,12 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
     engine,
     status,
     load,
-    deviceLost,
     refresh,
     loadModel,
     cancelLoad,
     dismissLoad,
     unload,
     markDeviceLost,
-    isLoading: () => loading !== undefined,
   };
 }
 

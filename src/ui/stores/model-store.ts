@@ -143,7 +143,8 @@ export function createModelStore(deps: ModelDeps) {
   async function ensureModel(): Promise<true | { code: string; message: string }> {
     const wanted = settings.settings.modelId;
     const status = engine.status() ?? (await engine.refresh().catch(() => null));
-    if (status?.model && !engine.deviceLost() && (wanted === null || status.model.id === wanted)) return true;
+    // After a GPU device loss the engine reloads the same model by itself on the next chat (WASM if it keeps failing).
+    if (status?.model && (wanted === null || status.model.id === wanted)) return true;
     if (wanted === null) {
       setPanelOpen(true);
       return {

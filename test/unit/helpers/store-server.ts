@@ -67,7 +67,11 @@ export interface ServerOptions {
   isLfs?: (path: string) => boolean;
   /** Serve this folder (an app build) at '/', with the cross-origin isolation headers the app needs. */
   staticDir?: string;
+  /** Answer missing model files with 200 and an HTML page, as single-page-app hosts do. */
+  spaFallback?: boolean;
 }
+
+const SPA_PAGE = '<!doctype html><html><body>app</body></html>';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -145,6 +149,11 @@ export async function startStoreServer(
         credentials: req.headers['cookie'] !== undefined || req.headers['authorization'] !== undefined,
       });
     const statusFault = active.find((f) => f.kind === 'status');
+    if (!bytes && !statusFault && options.spaFallback) {
+      log(200);
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(SPA_PAGE);
+      return;
+    }
     if (!bytes || statusFault) {
       const status = statusFault?.kind === 'status' ? statusFault.status : 404;
       log(status);
@@ -267,7 +276,11 @@ export async function startStoreServer(
     if (path.startsWith(folder)) {
       const rel = path.slice(folder.length);
       if (rel === 'manifest.json') {
-        if (options.manifest === false) return void res.writeHead(404).end();
+        if (options.manifest === false) {
+          if (options.spaFallback)
+            return void res.writeHead(200, { 'content-type': 'text/html' }).end(SPA_PAGE);
+          return void res.writeHead(404).end();
+        }
         const manifest = {
           files: [...files.entries()].map(([p, b]) => ({
             path: p,

@@ -1,0 +1,60 @@
+// Benchmark contender "ours" in Node: our engine on onnxruntime-node or onnxruntime-web (WASM), driven through the
+// benchmark conversation. Imported by node-contender.ts only when this contender runs.
+
+import { createEngine } from '../../src/engine/engine';
+import type { BackendDescriptor, OrtRuntime } from '../../src/engine/runtime';
+import { folderSource } from '../../src/node/folder-source';
+import { QUESTIONS, type ContenderResult, type TurnTiming } from './conversation';
+import { args, backendLabel, benchImage, firstTurn, ortWeb } from './node-common';
+
+/** Our engine through the whole conversation, reusing its KV cache and image features across turns. */
+export async function runOurs(): Promise<Omit<ContenderResult, 'peakRssBytes'>> {
+  const ort: OrtRuntime = args.runtime === 'node' ? await import('onnxruntime-node') : await ortWeb();
+  const backend: BackendDescriptor = {
+    name: args.runtime === 'node' ? 'cpu' : 'wasm',
+    executionProviders: [args.runtime === 'node' ? 'cpu' : 'wasm'],
+    keepKvOnDevice: false,
+    adapter: null,
+    shaderF16: false,
+    threads: args.threads,
+  };
+  const engine = createEngine({
+    ort,
+    openSource: async () => folderSource(args.modelDir),
+    decodeImage: () => Promise.reject(new Error('the benchmark hands raw pixels')),
+    selectBackend: async () => backend,
+  });
+  const t0 = performance.now();
+  await engine.load({ kind: 'local', id: 'bench' }, { dtype: args.dtype });
+  const loadMs = performance.now() - t0;
+  const img = benchImage();
+  const messages = firstTurn(img);
+  const turns: TurnTiming[] = [];
+  for (let k = 0; k < QUESTIONS.length; k++) {
+    const r = await engine.chat({
+      messages,
+      sampling: { maxNewTokens: args.newTokens[k] ?? 16 },
+      conversationId: 'bench',
+    });
+    turns.push({
+      promptTokens: r.usage.promptTokens,
+      ttftMs: r.usage.timeToFirstTokenMs,
+      newTokens: r.usage.completionTokens,
+      decodeTokPerS: r.usage.decodeTokensPerS,
+      reusedPromptTokens: r.usage.reusedPromptTokens ?? 0,
+      text: r.message.content,
+    });
+    const next = QUESTIONS[k + 1];
+    if (next)
+      messages.push({ role: 'assistant', content: r.message.content }, { role: 'user', content: next });
+  }
+  await engine.unload();
+  return {
+    contender: args.contender,
+    backend: backendLabel,
+    dtype: args.dtype,
+    loadMs,
+    turns,
+    threads: args.threads,
+  };
+}
