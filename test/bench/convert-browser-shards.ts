@@ -6,12 +6,13 @@
 //
 //   npx tsx test/bench/convert-browser-shards.ts [--model .cache/bench/convert-large/out-q4] [--ep wasm,webgpu]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { formatBytes } from '../../src/modelgen/convert/byte-size';
-import { launchBrowser } from '../e2e/harness/browser';
+import os from 'node:os';
+import { chromium } from 'playwright-core';
 import { startStaticServer } from '../e2e/harness/static-server';
 
 interface Shard {
@@ -102,10 +103,13 @@ function processes(): Proc[] {
     .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), rss: Number(m[3]) * 1024, args: m[4]! }));
 }
 
-/** The main process of a Chromium started after `before` was taken (other helpers may run browsers too). */
-function ourBrowser(before: ReadonlySet<number>): number {
+/** The main process of the Chromium using `profile` (other helpers may run browsers at the same time). */
+function ourBrowser(profile: string): number {
   const p = processes().find(
-    (x) => !before.has(x.pid) && x.args.includes('chromium') && x.args.includes('--user-data-dir='),
+    (x) =>
+      x.args.includes('chromium') &&
+      x.args.includes(`--user-data-dir=${profile}`) &&
+      !x.args.includes('--type='),
   );
   if (p === undefined) throw new Error('could not find the Chromium this benchmark started');
   return p.pid;
@@ -208,9 +212,36 @@ async function main(): Promise<void> {
   ]);
   try {
     for (const ep of values.ep.split(',')) {
-      const known = new Set(processes().map((p) => p.pid));
-      const browser = await launchBrowser({ webgpu: ep === 'webgpu' });
-      const profile = ourBrowser(known);
+      // Launched here rather than through the e2e harness, to know the profile folder and so our processes.
+      const profileDir = mkdtempSync(path.join(os.tmpdir(), 'convert-bench-'));
+      const args = [
+        '--no-sandbox',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-quic',
+      ];
+      if (ep === 'webgpu') args.push('--enable-unsafe-webgpu');
+      const context = await chromium.launchPersistentContext(profileDir, {
+        executablePath: '/usr/bin/chromium',
+        headless: true,
+        args,
+      });
+      const logs: string[] = [];
+      const browser = {
+        newPage: async () => {
+          const p = await context.newPage();
+          p.on('console', (m) => logs.push(m.text()));
+          return p;
+        },
+        logs,
+        close: async () => {
+          await context.close();
+          rmSync(profileDir, { recursive: true, force: true });
+        },
+      };
+      const profile = ourBrowser(profileDir);
       try {
         const page = await browser.newPage();
         await page.addInitScript(INIT_SCRIPT);
@@ -253,8 +284,6 @@ async function main(): Promise<void> {
         console.log(
           `  one pass of ${seq} tokens through all shards: ${result.runSeconds.toFixed(1)} s; max |logit − onnxruntime-node| = ${diff.toExponential(2)}`,
         );
-        if (browser.blockedRequests.length > 0)
-          console.log(`  blocked requests: ${browser.blockedRequests.join(', ')}`);
       } catch (error) {
         console.log(`${ep}: failed: ${(error as Error).message.split('\n')[0]}`);
         console.log(browser.logs.slice(-5).join('\n'));
