@@ -16,7 +16,7 @@ import type { LlavaHfConfig } from '../../src/modelgen/llava/types';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BENCH_CACHE = path.join(REPO_ROOT, '.cache/bench');
 
-const OPTIONS: ModelFolderOptions = { preset: 'bench', seed: 0, dtypes: ['fp32', 'q4'] };
+const OPTIONS: ModelFolderOptions = { preset: 'bench', seed: 0, dtypes: ['fp32', 'q8', 'q4'] };
 
 export interface BenchModel {
   dir: string;
@@ -27,7 +27,7 @@ export interface BenchModel {
 
 /** The bench model folder, built when missing or made by another generator version. */
 export function ensureBenchModel(log: (line: string) => void): BenchModel {
-  const dir = path.join(BENCH_CACHE, 'bench-s0-fp32_q4');
+  const dir = path.join(BENCH_CACHE, 'bench-s0-fp32_q8_q4');
   if (folderIsCurrent(dir, OPTIONS)) return { dir, config: resolveModel(OPTIONS).config, builtInS: 0 };
   log(`building the bench model into ${path.relative(REPO_ROOT, dir)} (about 20–60 s)…`);
   const t0 = performance.now();
