@@ -4,6 +4,7 @@
 import { throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
 import type { Dtype } from '../shared/protocol';
+import { assertTensorsFit } from './buffer-limits';
 import type { ModelSource } from './model-source';
 import type { OrtSession, SessionOptions } from './runtime';
 import { createComponentSession, type CreateSessionArgs, type LoadedSession } from './sessions';
@@ -111,14 +112,17 @@ async function createShardSession(
 ): Promise<{ session: OrtSession; bytes: number }> {
   const { ort, source, signal } = args;
   const localPath = source.localPath?.(shard.file) ?? null;
+  const limitCheck = { source, backend: args.backend, file: shard.file, dataFiles: shard.externalData };
   let bytes = 0;
   if (localPath !== null) {
     for (const f of [shard.file, ...shard.externalData]) bytes += (await source.size?.(f)) ?? 0;
+    await assertTensorsFit({ ...limitCheck, ...(signal ? { signal } : {}) });
     throwIfAborted(signal);
     return { session: await ort.InferenceSession.create(localPath, options), bytes };
   }
   const model = await source.read(shard.file, signal ? { signal } : {});
   bytes += model.byteLength;
+  await assertTensorsFit({ ...limitCheck, model, ...(signal ? { signal } : {}) });
   const externalData = [];
   for (const f of shard.externalData) {
     const data = await source.read(f, signal ? { signal } : {});

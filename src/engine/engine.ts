@@ -7,6 +7,9 @@ import type {
   BackendName,
   ChatRequest,
   ChatResult,
+  Component,
+  Dtype,
+  DtypeChoice,
   EngineApi,
   EngineStatus,
   GenerationEvent,
@@ -32,10 +35,13 @@ import { buildTurnInput, type KeyedImage } from './turn-input';
 /** What the engine is built from; the worker passes browser implementations, Node tests local ones. */
 export interface EngineDeps {
   ort: OrtRuntime;
-  /** Finds (downloading and verifying if needed) the model's files. Reports download progress. */
+  /**
+   * Finds (downloading and verifying if needed) the model's files. Reports download progress. `dtype` is the load's
+   * precision choice, so that a store fetches only the graphs the engine will open.
+   */
   openSource(
     model: ModelRef,
-    op: { signal?: AbortSignal; onProgress?: (e: LoadProgressEvent) => void },
+    op: { signal?: AbortSignal; onProgress?: (e: LoadProgressEvent) => void; dtype?: DtypeChoice },
   ): Promise<ModelSource>;
   /** Decodes a Blob / ImageBitmap / data URL into RGBA. Throw EngineError('bad-image') when it cannot. */
   decodeImage(input: ImageInput, signal?: AbortSignal): Promise<RawImage>;
@@ -52,6 +58,13 @@ export interface EngineDeps {
   featureCacheBytes?: number;
   /** Minimum milliseconds between token events (default 16, about one animation frame). */
   tokenEventIntervalMs?: number;
+}
+
+/** What a loaded model was built from: enough to build it again without downloading. */
+interface LoadedFrom {
+  source: ModelSource;
+  backend: BackendDescriptor;
+  dtype: Record<Component, Dtype>;
 }
 
 /** Default answer length when the request gives none. */
@@ -93,6 +106,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
   );
   const transcripts = new TranscriptStore();
   let model: LoadedModel | null = null;
+  let loadedFrom: LoadedFrom | null = null;
   let queue: Promise<unknown> = Promise.resolve();
 
   function serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -107,7 +121,22 @@ export function createEngine(deps: EngineDeps): EngineApi {
     features.clear();
     const m = model;
     model = null;
+    loadedFrom = null;
     if (m) await m.release();
+  }
+
+  /**
+   * Builds the previous model again after a load failed past the point of releasing it. Its files are already
+   * cached, so only sessions are made; no signal, since the caller's abort was for the new model. When even this
+   * fails, no model is the honest state, and the caller still sees the first error.
+   */
+  async function restore(previous: LoadedFrom): Promise<void> {
+    try {
+      model = await loadModel({ ort: deps.ort, ...previous });
+      loadedFrom = previous;
+    } catch {
+      model = null;
+    }
   }
 
   function status(): EngineStatus {
@@ -212,7 +241,9 @@ export function createEngine(deps: EngineDeps): EngineApi {
     try {
       result = await generateTurn(deps.ort, m.decoder, m.config.text.hiddenSize, kv, input, {
         sampler: new Sampler(samplerSettings(s)),
-        maxNewTokens: Math.max(1, s.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS),
+        // No more than the window holds: prompt + answer stay within the context, and a full window ends the answer
+        // with 'length' (buildTurnInput already refused a prompt that leaves no room for one token).
+        maxNewTokens: Math.max(1, Math.min(s.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, context - input.ids.length)),
         eosIds: new Set(m.config.eosTokenIds),
         stops: s.stop ?? [],
         contextLength: context,
@@ -249,19 +280,33 @@ export function createEngine(deps: EngineDeps): EngineApi {
       serial(async () => {
         const { signal, onEvent } = op;
         throwIfAborted(signal);
-        await dropModel();
-        if (options.kvCacheBudgetBytes !== undefined) kvStore.setBudget(options.kvCacheBudgetBytes);
         const progress = onEvent ? { onProgress: onEvent } : {};
-        const source = await deps.openSource(ref, { ...(signal ? { signal } : {}), ...progress });
-        const backend = await deps.selectBackend(options.device ?? 'auto');
-        model = await loadModel({
-          ort: deps.ort,
-          source,
-          backend,
-          ...(options.dtype ? { dtype: options.dtype } : {}),
+        // Files first, while the current model stays loaded: a failed or aborted download costs nothing.
+        const source = await deps.openSource(ref, {
           ...(signal ? { signal } : {}),
           ...progress,
+          ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
         });
+        const backend = await deps.selectBackend(options.device ?? 'auto');
+        throwIfAborted(signal);
+        const previous: LoadedFrom | null = model && loadedFrom;
+        // Two models rarely fit in memory at once: the old sessions go before the new ones are built.
+        await dropModel();
+        try {
+          model = await loadModel({
+            ort: deps.ort,
+            source,
+            backend,
+            ...(options.dtype ? { dtype: options.dtype } : {}),
+            ...(signal ? { signal } : {}),
+            ...progress,
+          });
+        } catch (error) {
+          if (previous) await restore(previous);
+          throw error;
+        }
+        loadedFrom = { source, backend, dtype: { ...model.dtypes } };
+        if (options.kvCacheBudgetBytes !== undefined) kvStore.setBudget(options.kvCacheBudgetBytes);
         return status();
       }),
     unload: () => serial(dropModel),

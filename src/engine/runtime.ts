@@ -35,4 +35,15 @@ export interface BackendDescriptor {
   crossOriginIsolated?: boolean;
   /** Extra session options merged into every session (e.g. graphOptimizationLevel, logSeverityLevel). */
   sessionOptions?: SessionOptions;
+  /**
+   * The GPU device's buffer limits (WebGPU). Every weight becomes one buffer bound as storage, so a tensor over
+   * either limit cannot run; the loader refuses such a model before creating its session. Absent: no limit.
+   */
+  bufferLimits?: BufferLimits;
+}
+
+/** WebGPU `device.limits` that bound one tensor's size, in bytes. */
+export interface BufferLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
 }

@@ -4,6 +4,7 @@
 import { throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
 import type { Component, Dtype, DtypeChoice } from '../shared/protocol';
+import { assertTensorsFit } from './buffer-limits';
 import type { ModelSource } from './model-source';
 import type { BackendDescriptor, OrtRuntime, OrtSession, SessionOptions } from './runtime';
 
@@ -105,7 +106,8 @@ async function pickFile(source: ModelSource, component: Component, candidates: r
 /**
  * Creates one component's session. Prefers a local path when the source has one (onnxruntime-node resolves
  * external data itself); otherwise reads the bytes and passes external data through the `externalData` option.
- * @throws EngineError('bad-model') when no variant exists or the runtime rejects the file; AbortError when aborted.
+ * @throws EngineError('bad-model') when no variant exists or the runtime rejects the file; 'unsupported' when a
+ * weight exceeds the backend's buffer limits (checked before the session exists); AbortError when aborted.
  */
 export async function createComponentSession(args: CreateSessionArgs): Promise<LoadedSession> {
   const { ort, source, backend, component, signal } = args;
@@ -123,11 +125,13 @@ export async function createComponentSession(args: CreateSessionArgs): Promise<L
   try {
     if (localPath !== null) {
       for (const f of [file, ...dataFiles]) bytes += (await source.size?.(f)) ?? 0;
+      await assertTensorsFit({ source, backend, file, dataFiles, ...(signal ? { signal } : {}) });
       throwIfAborted(signal);
       session = await ort.InferenceSession.create(localPath, options);
     } else {
       const model = await source.read(file, signal ? { signal } : {});
       bytes += model.byteLength;
+      await assertTensorsFit({ source, backend, file, dataFiles, model, ...(signal ? { signal } : {}) });
       const externalData = [];
       for (const f of dataFiles) {
         const data = await source.read(f, signal ? { signal } : {});

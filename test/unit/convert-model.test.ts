@@ -133,6 +133,28 @@ describe('converted tiny checkpoints match the float64 reference', () => {
     }
   });
 
+  it('converts a Qwen2 + SigLIP checkpoint (q/k/v biases, no CLS, "full" features)', async () => {
+    const qwen = getTinyModel('tiny-qwen-siglip');
+    const root = tempDir('qwen');
+    writeLlavaHfCheckpoint(path.join(root, 'ckpt'), qwen.config, qwen.weights, 'llava-hf-v2', {
+      dtype: 'BF16',
+    });
+    const result = await convertCheckpoint({
+      input: path.join(root, 'ckpt'),
+      output: path.join(root, 'out'),
+      quant: 'fp32',
+    });
+    const model = await ConvertedModel.open(result.dir);
+    try {
+      const ids = [40, 41, ...Array<number>(16).fill(qwen.config.image_token_index), 50, 51];
+      const got = await model.prefill(ids, { data: px, size: 32 });
+      const ref = referencePrefill(qwen.config, roundWeights(qwen.weights, 'BF16'), ids, { data: px });
+      expect(maxAbsDiff(got, ref.logits)).toBeLessThan(TOL);
+    } finally {
+      await model.release();
+    }
+  });
+
   it('adds <image> to a Vicuna-style tokenizer and pads embed_tokens for it (original naming)', async () => {
     const root = tempDir('image-token');
     writeOriginalCheckpoint(path.join(root, 'ckpt'), path.join(root, 'clip'), tiny.config, tiny.weights);

@@ -36,7 +36,7 @@ export interface DatasetOptions {
 }
 
 /** Bump when scenes, rendering or language change, so an old data set on disk is regenerated. */
-export const DATA_VERSION = 2;
+export const DATA_VERSION = 3;
 
 export const DEFAULT_DATASET: DatasetOptions = {
   seed: 20240917,
@@ -167,7 +167,17 @@ export function writeDataset(
       conversationRecord(`${scene.id}-detail`, image, [makeQuestion(scene, 'description', rng)!], 'detail'),
     );
     instruct.push(conversationRecord(`${scene.id}-complex`, image, [makeComplex(scene, rng)], 'complex'));
-    const textQas = rng.next() < 0.5 ? makeConversation(scene, rng) : [makeComplex(scene, rng)];
+    // Text-only chats about a scene given in words: conversations, reasoning, and both kinds of description (the
+    // brief one is the stage-1 task), so the language model already knows every task before it sees an image.
+    const u = rng.next();
+    const textQas: QA[] =
+      u < 0.4
+        ? makeConversation(scene, rng)
+        : u < 0.7
+          ? [makeComplex(scene, rng)]
+          : u < 0.85
+            ? [{ kind: 'detail', category: 'description', question: rng.pick(BRIEF_PROMPTS), answer: caption(scene) }]
+            : [makeQuestion(scene, 'description', rng)!];
     text.push(textRecord(`${scene.id}-text`, `Scene: ${caption(scene)}`, textQas));
     if (onProgress && (i + 1) % 500 === 0) onProgress(i + 1, options.trainScenes);
   }

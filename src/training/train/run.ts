@@ -103,9 +103,8 @@ function lossFor(
   // One list per system prompt of the engine's two LLaVA templates; a batch uses one of them throughout, so its
   // system prompt is a prefix shared by the whole batch and runs once (decodeShared).
   let variants: TokenSequence[][];
-  if (stage.name === 'align') variants = [captionSequences(data.captions, data.ctx)];
-  else {
-    const records = stage.name === 'language' ? data.text : data.instruct;
+  {
+    const records = stage.name === 'language' ? data.text : stage.name === 'align' ? data.captions : data.instruct;
     variants = SYSTEM_PROMPTS.map((system) => conversationSequences(records, data.ctx, system));
   }
   const lengths = variants.map((seqs) => Int32Array.from(seqs.map((s) => s.ids.length)));

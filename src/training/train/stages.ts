@@ -38,7 +38,7 @@ export const STAGES: readonly StageSpec[] = [
   },
   {
     name: 'align',
-    title: 'stage 1: align the projector on captions (vision and language frozen)',
+    title: 'stage 1: align the projector on caption pairs (vision and language frozen)',
     train: ['projector'],
     steps: 500,
     batch: 32,
@@ -51,7 +51,7 @@ export const STAGES: readonly StageSpec[] = [
     train: ['projector', 'language'],
     steps: 3000,
     batch: 32,
-    lr: 1.5e-3,
+    lr: 2e-3,
     warmup: 100,
   },
 ];
