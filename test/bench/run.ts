@@ -157,9 +157,8 @@ function bestOf(runs: ContenderResult[]): ContenderResult | null {
 }
 
 function versionOf(pkg: string): string {
-  const require = createRequire(import.meta.url);
-  return (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string })
-    .version;
+  const file = path.join(REPO_ROOT, 'node_modules', pkg, 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 function describeMachine(loadBefore: number[]): MachineInfo {
