@@ -3,15 +3,12 @@
 import type { BackendDescriptor } from '../src/engine/runtime';
 import { EngineError } from '../src/shared/errors';
 import type { AdapterInfo, BackendName } from '../src/shared/protocol';
+import type { DeviceLoss, GpuError, GpuFaultSource } from './gpu-faults';
 import { wasmThreadCount } from './ort-env';
 
-/** Why the GPU device went away, as `device.lost` said. */
-export interface DeviceLoss {
-  reason: string;
-  message: string;
-}
+export type { DeviceLoss, GpuError } from './gpu-faults';
 
-export interface BackendSelector {
+export interface BackendSelector extends GpuFaultSource {
   /**
    * Picks a backend for `requested`: 'auto' takes WebGPU when an adapter and device can be had, else WASM.
    * Throws EngineError 'webgpu-unavailable' when 'webgpu' was asked for and cannot be had.
@@ -19,8 +16,6 @@ export interface BackendSelector {
   select(requested: BackendName | 'auto'): Promise<BackendDescriptor>;
   /** The device sessions run on now, or null on WASM or after a loss. */
   device(): GPUDevice | null;
-  /** Calls `listener` when the current device is lost (not when we replace it ourselves). Returns an unsubscribe. */
-  onDeviceLost(listener: (loss: DeviceLoss) => void): () => void;
 }
 
 /** Limits worth asking for: the defaults of requestDevice are far below what a decoder's weights and KV need. */
@@ -38,6 +33,23 @@ const wantedLimits = [
 
 /** ORT logs at 'warning' per session by default, e.g. that shape ops run on the CPU: expected, and noise to users. */
 const quietSessions = { logSeverityLevel: 3 } as const;
+
+function gpuErrorOf(error: GPUError): GpuError {
+  const kind =
+    typeof GPUValidationError !== 'undefined' && error instanceof GPUValidationError
+      ? 'validation'
+      : typeof GPUOutOfMemoryError !== 'undefined' && error instanceof GPUOutOfMemoryError
+        ? 'out-of-memory'
+        : typeof GPUInternalError !== 'undefined' && error instanceof GPUInternalError
+          ? 'internal'
+          : 'unknown';
+  // Dawn appends the call chain on further lines ("- While calling …"): the first line is the news.
+  const first = error.message.split('\n', 1)[0]?.trim();
+  return { kind, message: first || `GPU ${kind} error` };
+}
+
+/** A task later than every message already queued, so that errors dispatched meanwhile have been delivered. */
+const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 function adapterInfoOf(adapter: GPUAdapter): AdapterInfo {
   const info = adapter.info;
@@ -69,6 +81,7 @@ function wasmDescriptor(): BackendDescriptor {
 export function createBackendSelector(): BackendSelector {
   let current: { device: GPUDevice; descriptor: BackendDescriptor } | null = null;
   const listeners = new Set<(loss: DeviceLoss) => void>();
+  const errorListeners = new Set<(error: GpuError) => void>();
 
   async function openWebGpu(): Promise<BackendDescriptor | string> {
     if (!('gpu' in navigator) || !navigator.gpu) return 'This browser has no WebGPU.';
@@ -97,11 +110,19 @@ export function createBackendSelector(): BackendSelector {
       threads: wasmThreadCount(),
       crossOriginIsolated: self.crossOriginIsolated,
       sessionOptions: quietSessions,
+      // What the device granted (we asked for the adapter's best): the loader checks every weight against them.
+      bufferLimits: {
+        maxBufferSize: device.limits.maxBufferSize,
+        maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      },
     };
     const opened = { device, descriptor };
     current = opened;
     device.addEventListener('uncapturederror', (event) => {
-      console.warn(`WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`);
+      const error = gpuErrorOf((event as GPUUncapturedErrorEvent).error);
+      console.warn(`WebGPU ${error.kind} error: ${(event as GPUUncapturedErrorEvent).error.message}`);
+      if (current !== opened) return;
+      for (const listener of errorListeners) listener(error);
     });
     void device.lost.then((info) => {
       // A device we released ourselves is not news; only the one in use counts.
@@ -130,6 +151,17 @@ export function createBackendSelector(): BackendSelector {
     onDeviceLost(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onUncapturedError(listener) {
+      errorListeners.add(listener);
+      return () => errorListeners.delete(listener);
+    },
+    async settle() {
+      const device = current?.device;
+      if (!device) return;
+      // A destroyed device may never finish; its loss is reported through device.lost instead.
+      await Promise.race([device.queue.onSubmittedWorkDone().catch(() => undefined), device.lost]);
+      await nextTask();
     },
   };
 }

@@ -2,8 +2,8 @@
 // It must not expose anything itself (the worker entry files do) and holds no test hooks (debug-engine.worker.ts adds them).
 import { createEngine } from '../src/engine/engine';
 import type { ModelSource } from '../src/engine/model-source';
-import type { OrtRuntime } from '../src/engine/runtime';
-import type { DtypeChoice, EngineApi, ModelRef } from '../src/shared/protocol';
+import type { BackendDescriptor, OrtRuntime } from '../src/engine/runtime';
+import type { EngineApi } from '../src/shared/protocol';
 import { openCachedSource } from '../src/store';
 import type { EnsureCachedOptions } from '../src/store';
 import { registerTransferHandlers } from '../src/shared/transfer-handlers';
@@ -19,12 +19,14 @@ export interface WorkerEngineOptions {
   wrapRuntime?: (ort: OrtRuntime) => OrtRuntime;
   /** Wraps each model source the engine opens (test builds count reads with it). */
   wrapSource?: (source: ModelSource) => ModelSource;
+  /** Rewrites each backend the engine is handed (test builds shrink the GPU's buffer limits with it). */
+  wrapBackend?: (backend: BackendDescriptor) => BackendDescriptor;
   /** Weight-store settings for every download (test builds use small chunks and short retries). */
   storeOptions?: Omit<EnsureCachedOptions, 'dtype' | 'signal' | 'onProgress'>;
 }
 
 export interface WorkerEngine {
-  /** What the worker exposes: the engine behind its device-loss host. */
+  /** What the worker exposes: the engine behind its GPU-fault host. */
   api: EngineApi;
   backend: BackendSelector;
 }
@@ -35,28 +37,15 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
   const ort = configureOrt();
   const backend = createBackendSelector();
   const wrapSource = options.wrapSource ?? ((source: ModelSource) => source);
+  const wrapBackend = options.wrapBackend ?? ((descriptor: BackendDescriptor) => descriptor);
   const runtime = yieldingRuntime(ort);
-  // The engine opens the source before it picks files, and the store needs the dtype to know which files to fetch.
-  // The engine hands openSource the very ModelRef object load() got, so that object carries its load's dtype.
-  const dtypeOf = new WeakMap<ModelRef, DtypeChoice>();
   const engine = createEngine({
     ort: options.wrapRuntime ? options.wrapRuntime(runtime) : runtime,
-    openSource: async (model, op) => {
-      const dtype = dtypeOf.get(model);
-      const settings = { ...options.storeOptions, ...op };
-      return wrapSource(
-        await openCachedSource(model, dtype === undefined ? settings : { ...settings, dtype }),
-      );
-    },
+    // The load's dtype tells the store which graphs to fetch.
+    openSource: async (model, op) =>
+      wrapSource(await openCachedSource(model, { ...options.storeOptions, ...op })),
     decodeImage,
-    selectBackend: (requested) => backend.select(requested),
+    selectBackend: async (requested) => wrapBackend(await backend.select(requested)),
   });
-  const dtypeAware: EngineApi = {
-    ...engine,
-    load: (model, loadOptions, op) => {
-      if (loadOptions?.dtype !== undefined) dtypeOf.set(model, loadOptions.dtype);
-      return engine.load(model, loadOptions, op);
-    },
-  };
-  return { api: createEngineHost(dtypeAware, backend), backend };
+  return { api: createEngineHost(engine, backend), backend };
 }

@@ -243,7 +243,10 @@ export function createEngine(deps: EngineDeps): EngineApi {
         sampler: new Sampler(samplerSettings(s)),
         // No more than the window holds: prompt + answer stay within the context, and a full window ends the answer
         // with 'length' (buildTurnInput already refused a prompt that leaves no room for one token).
-        maxNewTokens: Math.max(1, Math.min(s.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, context - input.ids.length)),
+        maxNewTokens: Math.max(
+          1,
+          Math.min(s.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, context - input.ids.length),
+        ),
         eosIds: new Set(m.config.eosTokenIds),
         stops: s.stop ?? [],
         contextLength: context,

@@ -14,8 +14,28 @@ export interface TensorSize {
 
 /** Bytes per element by TensorProto.DataType; the 4-bit types pack two elements a byte. */
 const ELEMENT_BYTES: Readonly<Record<number, number>> = {
-  1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 14: 8, 15: 16, 16: 2,
-  17: 1, 18: 1, 19: 1, 20: 1, 21: 0.5, 22: 0.5, 23: 0.5,
+  1: 4,
+  2: 1,
+  3: 1,
+  4: 2,
+  5: 2,
+  6: 4,
+  7: 8,
+  9: 1,
+  10: 2,
+  11: 8,
+  12: 4,
+  13: 8,
+  14: 8,
+  15: 16,
+  16: 2,
+  17: 1,
+  18: 1,
+  19: 1,
+  20: 1,
+  21: 0.5,
+  22: 0.5,
+  23: 0.5,
 };
 
 const VARINT = 0;
@@ -99,8 +119,7 @@ function readTensor(w: Wire): TensorSize {
     else if (field === 9 && type === LEN) {
       const raw = w.sub();
       stored = raw.end - raw.pos;
-    }
-    else if (field === 13 && type === LEN) {
+    } else if (field === 13 && type === LEN) {
       external = true;
       const entry = w.sub();
       let key = '';
@@ -116,8 +135,7 @@ function readTensor(w: Wire): TensorSize {
   }
   const perElement = ELEMENT_BYTES[dataType];
   const count = dims.reduce((n, d) => n * d, 1);
-  const bytes =
-    perElement !== undefined ? Math.ceil(count * perElement) : (externalLength ?? stored);
+  const bytes = perElement !== undefined ? Math.ceil(count * perElement) : (externalLength ?? stored);
   return { name, dims, dataType, bytes, external };
 }
 

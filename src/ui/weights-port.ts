@@ -2,9 +2,9 @@
 // catalog facts to display values, cache summaries, delete/verify/import, and the browser's storage estimate.
 import { isAbortError } from '../shared/abort';
 import type { Component, Dtype } from '../shared/protocol';
-import { CATALOG, catalogDownloadBytes, type CatalogEntry } from '../store/catalog';
+import { CATALOG, CONVERT_RECIPES, catalogDownloadBytes, type CatalogEntry } from '../store/catalog';
 import { modelIdOf } from '../store/model-ref';
-import type { CachedModel, CatalogModel, StorageInfo, WeightsApi } from './stores/model-store';
+import type { CachedModel, CatalogModel, RecipeModel, StorageInfo, WeightsApi } from './stores/model-store';
 
 /** Sizes of a folder the app serves itself, from the manifest.json the generator writes beside the files. */
 async function bundledBytes(baseUrl: string, dtype: Record<Component, Dtype>): Promise<number | null> {
@@ -66,6 +66,24 @@ async function toCatalogModel(entry: CatalogEntry): Promise<CatalogModel> {
   };
 }
 
+function toRecipe(entry: CatalogEntry): RecipeModel[] {
+  const recipe = entry.convert;
+  if (!recipe) return [];
+  return [
+    {
+      id: entry.key,
+      name: entry.label,
+      description: entry.description,
+      sourceRepo: recipe.sourceRepo,
+      commands: [...recipe.commands],
+      outputFolder: recipe.outputFolder,
+      downloadBytes: recipe.downloadBytes.value,
+      outputBytes: recipe.outputBytes.value,
+      gpuMemoryBytes: entry.gpuMemoryBytes.value,
+    },
+  ];
+}
+
 /** The rest of the store (hashing, IndexedDB) loads on first use, keeping it out of the page's first bundle. */
 const store = () => import('../store');
 
@@ -73,6 +91,7 @@ export function createWeightsPort(): WeightsApi {
   let catalog: Promise<CatalogModel[]> | undefined;
   return {
     catalog: () => (catalog ??= Promise.all(CATALOG.map(toCatalogModel))),
+    recipes: () => CONVERT_RECIPES.flatMap(toRecipe),
     listCached: async (): Promise<CachedModel[]> =>
       (await (await store()).listCachedModels()).map((m) => ({
         id: m.id,

@@ -55,6 +55,9 @@ async function runOurs(): Promise<Measured> {
     const t0 = performance.now();
     const load = await env.call('load', { kind: 'url', baseUrl: MODEL_PREFIX }, { device, dtype });
     const loadMs = performance.now() - t0;
+    if (load.outcome.ok && load.outcome.value.backend !== device) {
+      throw new Error(`asked for ${device} but the engine loaded on ${String(load.outcome.value.backend)}`);
+    }
     if (!load.outcome.ok)
       throw new Error(`load failed: ${JSON.stringify(load.outcome.error)}\n${env.browser.logs.join('\n')}`);
     const rgba = Array.from(benchImagePixels());

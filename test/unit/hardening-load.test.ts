@@ -155,7 +155,7 @@ describe('a failed load keeps the loaded model', () => {
         Tensor: runtime.Tensor,
         InferenceSession: {
           create: ((...args: Parameters<typeof ort.InferenceSession.create>) =>
-            rebuildFails && typeof args[0] === 'string' && args[0].includes('vision_encoder')
+            rebuildFails && String(args[0] as unknown).includes('vision_encoder')
               ? Promise.reject(new Error('device gone'))
               : runtime.InferenceSession.create(...args)) as typeof ort.InferenceSession.create,
         },
@@ -170,7 +170,9 @@ describe('a failed load keeps the loaded model', () => {
     });
     await engine.load(local('good'), { dtype: 'fp32' });
     // The broken model's own vision encoder fails first here, so its error is what the caller sees.
-    await expect(engine.load(local('broken'), { dtype: 'fp32' })).rejects.toMatchObject({ code: 'bad-model' });
+    await expect(engine.load(local('broken'), { dtype: 'fp32' })).rejects.toMatchObject({
+      code: 'bad-model',
+    });
     expect((await engine.status()).model).toBeNull();
     expect(counts.created).toBe(counts.released);
     await expect(engine.chat(ask)).rejects.toMatchObject({ code: 'model-not-loaded' });

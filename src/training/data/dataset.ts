@@ -176,7 +176,14 @@ export function writeDataset(
         : u < 0.7
           ? [makeComplex(scene, rng)]
           : u < 0.85
-            ? [{ kind: 'detail', category: 'description', question: rng.pick(BRIEF_PROMPTS), answer: caption(scene) }]
+            ? [
+                {
+                  kind: 'detail',
+                  category: 'description',
+                  question: rng.pick(BRIEF_PROMPTS),
+                  answer: caption(scene),
+                },
+              ]
             : [makeQuestion(scene, 'description', rng)!];
     text.push(textRecord(`${scene.id}-text`, `Scene: ${caption(scene)}`, textQas));
     if (onProgress && (i + 1) % 500 === 0) onProgress(i + 1, options.trainScenes);

@@ -104,7 +104,8 @@ function lossFor(
   // system prompt is a prefix shared by the whole batch and runs once (decodeShared).
   let variants: TokenSequence[][];
   {
-    const records = stage.name === 'language' ? data.text : stage.name === 'align' ? data.captions : data.instruct;
+    const records =
+      stage.name === 'language' ? data.text : stage.name === 'align' ? data.captions : data.instruct;
     variants = SYSTEM_PROMPTS.map((system) => conversationSequences(records, data.ctx, system));
   }
   const lengths = variants.map((seqs) => Int32Array.from(seqs.map((s) => s.ids.length)));

@@ -55,14 +55,22 @@ function probeLogits(p: Params, d: Dims, pixels: tf.Tensor): { color: tf.Tensor;
 }
 
 function ce(logits: tf.Tensor, labels: tf.Tensor, n: number): tf.Tensor {
-  return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor2D, n)), -1)));
+  return tf.neg(
+    tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor2D, n)), -1)),
+  );
 }
 
 /**
  * Stage-0 loss: cross-entropy of the column probe (colour, shape) plus that of the patch probe (colour, shape,
  * column). `labels` [B, 6] and `dense` [B, patches × 3] are int32.
  */
-export function probeLoss(p: Params, d: Dims, pixels: tf.Tensor, labels: tf.Tensor, dense: tf.Tensor): tf.Scalar {
+export function probeLoss(
+  p: Params,
+  d: Dims,
+  pixels: tf.Tensor,
+  labels: tf.Tensor,
+  dense: tf.Tensor,
+): tf.Scalar {
   const B = pixels.shape[0]!;
   const feats = visionFeatures(p, d, pixels);
   const slots = tf.reshape(
@@ -77,7 +85,11 @@ export function probeLoss(p: Params, d: Dims, pixels: tf.Tensor, labels: tf.Tens
   );
   const N = feats.shape[1]!;
   const perPatch = linear(feats, p.get('vision_probe.dense.weight'), p.get('vision_probe.dense.bias'));
-  const [pc, ps, pp] = tf.split(perPatch, [COLOR_CLASSES, SHAPE_CLASSES, SLOT_IDS], -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const [pc, ps, pp] = tf.split(perPatch, [COLOR_CLASSES, SHAPE_CLASSES, SLOT_IDS], -1) as [
+    tf.Tensor,
+    tf.Tensor,
+    tf.Tensor,
+  ];
   const [dc, ds, dp] = tf.split(tf.reshape(dense, [B, N, 3]), 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
   const patchLoss = tf.addN([
     ce(pc, tf.reshape(dc, [B, N]), COLOR_CLASSES),

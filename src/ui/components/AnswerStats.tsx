@@ -24,6 +24,16 @@ export function AnswerStats(props: { message: StoredMessage }): JSX.Element {
             <span title="Prompt and answer tokens">
               {u().promptTokens} + {u().completionTokens} tokens
             </span>
+            <Show when={u().reusedPromptTokens}>
+              {(n) => (
+                <span
+                  class="answer-reused"
+                  title="Prompt tokens whose KV cache was kept from the previous turn instead of being read again"
+                >
+                  {n()} reused
+                </span>
+              )}
+            </Show>
           </>
         )}
       </Show>

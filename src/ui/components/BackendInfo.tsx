@@ -46,6 +46,17 @@ export function BackendInfo(): JSX.Element {
             )}
           </Show>
         </dd>
+        <Show when={engine.status()?.cache}>
+          {(c) => (
+            <>
+              <dt>Conversation cache</dt>
+              <dd data-testid="kv-cache">
+                {formatBytes(c().kvBytes)} of {formatBytes(c().kvBudgetBytes)} ·{' '}
+                {c().conversations === 1 ? '1 chat' : `${c().conversations} chats`}
+              </dd>
+            </>
+          )}
+        </Show>
       </dl>
       <Show when={engine.status()?.model}>
         <button type="button" class="button" onClick={() => void engine.unload()}>

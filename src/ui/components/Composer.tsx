@@ -12,9 +12,13 @@ export function Composer(props: { ref?: (el: HTMLTextAreaElement) => void }): JS
   const notices = useNotices();
   let picker!: HTMLInputElement;
 
+  /** Set when the pictures waiting here are more than the loaded model can read in this conversation. */
+  const pictureProblem = () => chat.pictureProblem(composer.attachments().length);
+
   const canSend = () =>
     chat.generating() === null &&
     composer.pending() === 0 &&
+    pictureProblem() === null &&
     (composer.draft().trim() !== '' || composer.attachments().length > 0);
 
   const send = () => {
@@ -36,6 +40,13 @@ export function Composer(props: { ref?: (el: HTMLTextAreaElement) => void }): JS
       }}
     >
       <AttachmentList />
+      <Show when={pictureProblem()}>
+        {(problem) => (
+          <p class="composer-warning" role="alert" id="composer-warning">
+            {problem()}
+          </p>
+        )}
+      </Show>
       <div class="composer-row">
         <input
           ref={picker}
@@ -68,7 +79,7 @@ export function Composer(props: { ref?: (el: HTMLTextAreaElement) => void }): JS
           ref={(el) => props.ref?.(el)}
           rows="1"
           placeholder="Ask about a picture…"
-          aria-describedby="composer-hint"
+          aria-describedby={pictureProblem() ? 'composer-warning composer-hint' : 'composer-hint'}
           value={composer.draft()}
           onInput={(e) => {
             composer.setDraft(e.currentTarget.value);

@@ -1,9 +1,18 @@
 // Owns one model in the panel: what it is, how big, whether it is on this device, and load/download/verify/delete.
 import { Show, type JSX } from 'solid-js';
+import type { ModelRef } from '../../shared/protocol';
 import { formatBytes, shortModelName } from '../lib/format';
 import { useEngine } from '../stores/engine-store';
 import { useModels, type CachedModel, type CatalogModel } from '../stores/model-store';
 import { useSettings } from '../stores/settings-store';
+
+/** Where an added model comes from, as the user would type it. */
+function addressOf(ref: ModelRef): string {
+  if (ref.kind === 'url') return ref.baseUrl;
+  if (ref.kind === 'local') return ref.id;
+  const at = ref.revision === undefined ? '' : ` @ ${ref.revision}`;
+  return `${ref.endpoint ?? 'huggingface.co'} · ${ref.repo}${at}`;
+}
 
 export function ModelCard(props: {
   entry?: CatalogModel | undefined;
@@ -49,6 +58,9 @@ export function ModelCard(props: {
         <Show when={!props.entry}>
           <span class="badge">Imported folder</span>
         </Show>
+        <Show when={props.entry?.added}>
+          <span class="badge badge-added">Added by you</span>
+        </Show>
         <Show when={props.entry?.unverified}>
           <span class="badge badge-muted" title="Sizes or files not checked against the repository">
             unverified
@@ -58,12 +70,24 @@ export function ModelCard(props: {
       <Show when={props.entry?.description}>
         <p class="model-desc">{props.entry?.description}</p>
       </Show>
+      <Show when={props.entry?.added && props.entry.ref}>
+        {(ref) => (
+          <p class="model-desc model-address">
+            <code>{addressOf(ref())}</code>
+          </p>
+        )}
+      </Show>
       <p class="model-facts">
         <Show when={props.entry}>
           {(e) => (
             <>
               <span>
-                Download {e().downloadBytes === null ? 'size unknown' : formatBytes(e().downloadBytes ?? 0)}
+                Download{' '}
+                {e().downloadBytes !== null
+                  ? formatBytes(e().downloadBytes ?? 0)
+                  : e().added
+                    ? 'size known once its files are listed'
+                    : 'size unknown'}
               </span>
               <Show when={e().gpuMemoryBytes}>
                 {(g) => <span>needs ~{formatBytes(g())} of GPU memory</span>}
@@ -90,6 +114,17 @@ export function ModelCard(props: {
         >
           {loading() ? 'Loading…' : action()}
         </button>
+        <Show when={props.entry?.added}>
+          <button
+            type="button"
+            class="button"
+            disabled={models.busy() !== null || loading()}
+            title="Take it off the list (and delete what was downloaded of it)"
+            onClick={() => void models.forgetModel(id())}
+          >
+            Remove from list
+          </button>
+        </Show>
         <Show when={props.cached}>
           <button
             type="button"

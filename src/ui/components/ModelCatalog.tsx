@@ -1,6 +1,9 @@
-// Owns the list of models: the catalog, imported folders, and importing a model folder from disk.
+// Owns the list of models: the catalog, models added by address, imported folders, importing a model folder from
+// disk, and the convert-it-yourself recipes that end in that import.
 import { For, type JSX } from 'solid-js';
 import { useModels } from '../stores/model-store';
+import { AddModelForm } from './AddModelForm';
+import { ConvertRecipes } from './ConvertRecipes';
 import { Icon } from './Icon';
 import { ModelCard } from './ModelCard';
 
@@ -9,39 +12,43 @@ export function ModelCatalog(): JSX.Element {
   let folder!: HTMLInputElement;
   const imported = () => models.cached().filter((c) => !models.catalog().some((e) => e.id === c.id));
   return (
-    <section class="catalog" aria-labelledby="catalog-title">
-      <h3 id="catalog-title">Models</h3>
-      <ul class="model-list">
-        <For each={models.catalog()}>
-          {(entry) => <ModelCard entry={entry} cached={models.cached().find((c) => c.id === entry.id)} />}
-        </For>
-        <For each={imported()}>{(c) => <ModelCard cached={c} />}</For>
-      </ul>
-      <input
-        ref={(el) => {
-          folder = el;
-          // Not in the TS DOM typings' JSX attributes; the property is what browsers read.
-          el.webkitdirectory = true;
-        }}
-        id="import-model-folder"
-        type="file"
-        multiple
-        class="visually-hidden"
-        tabindex="-1"
-        aria-hidden="true"
-        onChange={(e) => {
-          const files = [...(e.currentTarget.files ?? [])];
-          e.currentTarget.value = '';
-          void models.importFolder(files);
-        }}
-      />
-      <button type="button" class="button" disabled={models.busy() !== null} onClick={() => folder.click()}>
-        <Icon name="folder" size={16} /> Import a model folder from disk…
-      </button>
-      <p class="muted small">
-        A folder in the transformers.js layout (config.json, tokenizer files, onnx/*.onnx). It is copied into
-        this browser’s storage; no network needed.
-      </p>
-    </section>
+    <>
+      <section class="catalog" aria-labelledby="catalog-title">
+        <h3 id="catalog-title">Models</h3>
+        <ul class="model-list">
+          <For each={models.catalog()}>
+            {(entry) => <ModelCard entry={entry} cached={models.cached().find((c) => c.id === entry.id)} />}
+          </For>
+          <For each={imported()}>{(c) => <ModelCard cached={c} />}</For>
+        </ul>
+        <AddModelForm />
+        <input
+          ref={(el) => {
+            folder = el;
+            // Not in the TS DOM typings' JSX attributes; the property is what browsers read.
+            el.webkitdirectory = true;
+          }}
+          id="import-model-folder"
+          type="file"
+          multiple
+          class="visually-hidden"
+          tabindex="-1"
+          aria-hidden="true"
+          onChange={(e) => {
+            const files = [...(e.currentTarget.files ?? [])];
+            e.currentTarget.value = '';
+            void models.importFolder(files);
+          }}
+        />
+        <button type="button" class="button" disabled={models.busy() !== null} onClick={() => folder.click()}>
+          <Icon name="folder" size={16} /> Import a model folder from disk…
+        </button>
+        <p class="muted small">
+          A folder in the transformers.js layout (config.json, tokenizer files, onnx/*.onnx). It is copied
+          into this browser’s storage; no network needed.
+        </p>
+      </section>
+      <ConvertRecipes onImport={() => folder.click()} />
+    </>
   );
 }

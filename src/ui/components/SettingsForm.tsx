@@ -1,7 +1,8 @@
-// Owns the generation settings form: temperature, top_p, max new tokens, system prompt, template, device.
+// Owns the generation settings form: temperature, top_p, max new tokens, system prompt, template, device, and the
+// KV-cache budget for follow-up questions.
 import type { JSX } from 'solid-js';
 import type { BackendName, TemplateName } from '../../shared/protocol';
-import { useSettings } from '../stores/settings-store';
+import { MAX_KV_CACHE_MIB, useSettings } from '../stores/settings-store';
 
 export function SettingsForm(): JSX.Element {
   const { settings, update, reset } = useSettings();
@@ -87,6 +88,27 @@ export function SettingsForm(): JSX.Element {
           <option value="wasm">WebAssembly (CPU)</option>
         </select>
         <p class="hint">Takes effect the next time a model is loaded.</p>
+      </div>
+      <div class="field">
+        <label for="set-kv-cache">Memory for follow-up questions (MiB)</label>
+        <input
+          id="set-kv-cache"
+          type="number"
+          min="0"
+          max={MAX_KV_CACHE_MIB}
+          step="64"
+          value={settings.kvCacheMiB}
+          aria-describedby="set-kv-cache-hint"
+          onChange={(e) => {
+            const mib = Math.round(num(e));
+            update({ kvCacheMiB: Number.isFinite(mib) ? Math.max(0, Math.min(MAX_KV_CACHE_MIB, mib)) : 0 });
+            e.currentTarget.value = String(settings.kvCacheMiB);
+          }}
+        />
+        <p id="set-kv-cache-hint" class="hint">
+          The model’s working memory (KV cache) of recent chats is kept so a follow-up only reads the new
+          words. 0 keeps none: every answer reads the whole chat again. Applies from the next answer.
+        </p>
       </div>
       <button type="button" class="button" onClick={reset}>
         Reset to defaults

@@ -7,6 +7,7 @@ import { isEngineError } from '../../shared/errors';
 import type { ChatMessage, ContentPart, GenerationEvent } from '../../shared/protocol';
 import type { Conversation, StoredMessage } from '../../store/conversations';
 import { newId } from '../lib/ids';
+import { tooManyPictures } from '../lib/picture-limit';
 import type { Attachment } from './composer-store';
 import type { ConversationsStore } from './conversations-store';
 import type { EngineStore } from './engine-store';
@@ -30,6 +31,22 @@ export function createChatStore(deps: ChatDeps) {
   const [generating, setGenerating] = createSignal<string | null>(null);
   let controller: AbortController | undefined;
   let running: Promise<void> = Promise.resolve();
+
+  /** Pictures in the open conversation's user messages before `upTo` (all of them by default). */
+  function picturesBefore(upTo = convs.current.messages.length): number {
+    return convs.current.messages
+      .slice(0, upTo)
+      .reduce((n, m) => n + (m.role === 'user' ? m.imageIds.length : 0), 0);
+  }
+
+  /**
+   * Why `adding` pictures cannot be sent in the open conversation with the loaded model, or null (also when no
+   * model is loaded yet: the answer checks again once it is).
+   */
+  function pictureProblem(adding: number): string | null {
+    const model = engine.status()?.model;
+    return model ? tooManyPictures(model.maxImages, picturesBefore(), adding) : null;
+  }
 
   /** The request history: every message before `upTo`, answers that failed left out. */
   async function buildMessages(conv: Conversation, upTo: number): Promise<ChatMessage[]> {
@@ -71,6 +88,7 @@ export function createChatStore(deps: ChatDeps) {
         });
         return;
       }
+      if (await refusedForPictures(messageId)) return;
       await stream(messageId, abort);
       // The backend can change under a chat (device loss → reload, maybe on WASM): show what runs now.
       void engine.refresh().catch(() => undefined);
@@ -78,6 +96,27 @@ export function createChatStore(deps: ChatDeps) {
       controller = undefined;
       setGenerating(null);
     }
+  }
+
+  /**
+   * The model was only loaded for this answer, so its picture limit was unknown when the message was sent: when the
+   * question's pictures do not fit, say so on the answer instead of sending a prompt the engine must refuse.
+   */
+  async function refusedForPictures(messageId: string): Promise<boolean> {
+    const model = engine.status()?.model;
+    const index = convs.current.messages.findIndex((m) => m.id === messageId);
+    const question = convs.current.messages.slice(0, index).findLast((m) => m.role === 'user');
+    if (!model || !question) return false;
+    const at = convs.current.messages.indexOf(question);
+    const problem = tooManyPictures(model.maxImages, picturesBefore(at), question.imageIds.length, true);
+    if (problem === null) return false;
+    await convs.endStream(messageId, (c) => {
+      const m = c.messages.find((x) => x.id === messageId);
+      if (!m) return;
+      m.status = 'error';
+      m.error = { code: 'too-many-images', message: problem };
+    });
+    return true;
   }
 
   async function stream(messageId: string, abort: AbortController): Promise<void> {
@@ -93,6 +132,7 @@ export function createChatStore(deps: ChatDeps) {
           sampling: { temperature: s.temperature, topP: s.topP, maxNewTokens: s.maxNewTokens },
           template: convs.current.template ?? s.template,
           conversationId: convs.current.id,
+          kvCacheBudgetBytes: s.kvCacheMiB * 1024 * 1024,
         },
         {
           signal: abort.signal,
@@ -140,14 +180,8 @@ export function createChatStore(deps: ChatDeps) {
   /** Sends a user message with pictures and streams the answer. */
   async function send(text: string, images: Attachment[]): Promise<void> {
     if (generating()) return;
-    const maxImages = engine.status()?.model?.maxImages;
-    if (maxImages !== undefined && images.length > maxImages) {
-      throw new Error(
-        maxImages === 1
-          ? 'This model reads one picture per message. Remove the extra pictures, or send them one at a time.'
-          : `This model reads at most ${maxImages} pictures per message. Remove ${images.length - maxImages}.`,
-      );
-    }
+    const problem = pictureProblem(images.length);
+    if (problem !== null) throw new Error(problem);
     const imageIds = await convs.addImages(
       images.map((a) => ({ name: a.name, blob: a.blob, width: a.width, height: a.height })),
     );
@@ -205,7 +239,7 @@ export function createChatStore(deps: ChatDeps) {
     await run(next.id);
   }
 
-  return { generating, send, stop, settle, regenerate, editAndResend };
+  return { generating, pictureProblem, send, stop, settle, regenerate, editAndResend };
 }
 
 export type ChatStore = ReturnType<typeof createChatStore>;

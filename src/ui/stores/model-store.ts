@@ -1,9 +1,10 @@
 // Owns the model panel's state: the catalog, what is cached, storage used/free, which model is chosen, and
 // loading it when a chat needs it. Storage goes through the WeightsApi port, the engine through the engine store.
-import { createContext, createSignal, useContext } from 'solid-js';
+import { createContext, createMemo, createSignal, useContext } from 'solid-js';
 import { isAbortError } from '../../shared/abort';
 import { isEngineError } from '../../shared/errors';
 import type { DtypeChoice, LoadProgressEvent, ModelRef } from '../../shared/protocol';
+import type { AddedModel } from '../lib/model-address';
 import type { EngineStore } from './engine-store';
 import type { NoticeStore } from './notice-store';
 import type { SettingsStore } from './settings-store';
@@ -28,6 +29,24 @@ export interface CatalogModel {
   bundled: boolean;
   /** Sizes or files not checked against the real repository. */
   unverified: boolean;
+  /** Added by the user by address (hub repo or folder URL); its size is known once the download lists its files. */
+  added?: boolean;
+}
+
+/** A model with no ready-made browser export: the commands that convert it, then a folder import. */
+export interface RecipeModel {
+  id: string;
+  name: string;
+  description: string;
+  /** Hub repo of the checkpoint the commands download. */
+  sourceRepo: string;
+  /** Shell commands, in order, run in a checkout of this project. */
+  commands: string[];
+  /** The folder the last command writes: the one to import. */
+  outputFolder: string;
+  downloadBytes: number;
+  outputBytes: number;
+  gpuMemoryBytes: number;
 }
 
 export interface CachedModel {
@@ -57,6 +76,8 @@ export interface WeightsApi {
     op: { signal?: AbortSignal; onEvent?: (e: LoadProgressEvent) => void },
   ): Promise<{ id: string; ref: ModelRef; label: string }>;
   estimate(): Promise<StorageInfo | null>;
+  /** Models to convert yourself (no browser export exists), then import as a folder. */
+  recipes(): RecipeModel[];
 }
 
 export interface ModelDeps {
@@ -73,13 +94,41 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** An added model as the panel lists it: nothing is known about its size until its files are listed. */
+function addedEntry(model: AddedModel): CatalogModel {
+  return {
+    id: model.id,
+    name: model.name,
+    description: '',
+    ref: model.ref,
+    downloadBytes: null,
+    gpuMemoryBytes: null,
+    randomWeights: false,
+    bundled: false,
+    unverified: false,
+    added: true,
+  };
+}
+
+/** The KV cache budget in bytes, from the settings' MiB. */
+export function kvBudgetBytes(settings: SettingsStore): number {
+  return settings.settings.kvCacheMiB * 1024 * 1024;
+}
+
 export function createModelStore(deps: ModelDeps) {
   const { weights, engine, settings, notices } = deps;
   const [cached, setCached] = createSignal<CachedModel[]>([]);
   const [storage, setStorage] = createSignal<StorageInfo | null>(null);
   const [busy, setBusy] = createSignal<string | null>(null);
   const [panelOpen, setPanelOpen] = createSignal(false);
-  const [catalog, setCatalog] = createSignal<CatalogModel[]>([]);
+  const [builtIn, setBuiltIn] = createSignal<CatalogModel[]>([]);
+  /** The app's catalog, then the models the user added by address. */
+  const catalog = createMemo<CatalogModel[]>(() => [
+    ...builtIn(),
+    ...settings.settings.addedModels
+      .filter((m) => !builtIn().some((e) => e.id === m.id))
+      .map((m) => addedEntry(m)),
+  ]);
 
   /** A model by id: from the catalog, else an imported one. */
   function find(
@@ -99,7 +148,7 @@ export function createModelStore(deps: ModelDeps) {
       weights.listCached().catch(() => []),
       weights.estimate().catch(() => null),
     ]);
-    setCatalog(entries);
+    setBuiltIn(entries);
     setCached(list);
     setStorage(est);
   }
@@ -122,13 +171,14 @@ export function createModelStore(deps: ModelDeps) {
     }
     settings.update({ modelId: id });
     const device = settings.settings.device;
+    const kvCacheBudgetBytes = kvBudgetBytes(settings);
     try {
       const dtype = await dtypeFor(model);
       await engine.loadModel(
         model.ref,
         model.id,
         model.name,
-        dtype === undefined ? { device } : { device, dtype },
+        dtype === undefined ? { device, kvCacheBudgetBytes } : { device, dtype, kvCacheBudgetBytes },
       );
       return true;
     } catch (error) {
@@ -207,8 +257,27 @@ export function createModelStore(deps: ModelDeps) {
     }
   }
 
+  /** Adds a model by address; resolves with why not when it is already listed. */
+  function addModel(model: AddedModel): string | null {
+    const existing = catalog().find((m) => m.id === model.id);
+    if (existing) return `“${existing.name}” is already in the list.`;
+    settings.update({ addedModels: [...settings.settings.addedModels, model] });
+    notices.info(`Added “${model.name}”. Press “Download and load” to fetch it.`);
+    return null;
+  }
+
+  /** Takes an added model off the list, deleting what was downloaded of it. */
+  async function forgetModel(id: string): Promise<void> {
+    if (cached().some((c) => c.id === id)) await remove(id);
+    else if (settings.settings.modelId === id) settings.update({ modelId: null });
+    settings.update({ addedModels: settings.settings.addedModels.filter((m) => m.id !== id) });
+  }
+
   return {
     catalog,
+    recipes: () => weights.recipes(),
+    addModel,
+    forgetModel,
     cached,
     storage,
     busy,

@@ -2,6 +2,7 @@
 import { createContext, useContext } from 'solid-js';
 import { createStore } from 'solid-js/store';
 import type { BackendName, TemplateName } from '../../shared/protocol';
+import { addedModelFromStored, type AddedModel } from '../lib/model-address';
 
 export interface Settings {
   temperature: number;
@@ -14,7 +15,18 @@ export interface Settings {
   modelId: string | null;
   /** The first-run screen was seen and dismissed. */
   welcomed: boolean;
+  /**
+   * MiB of KV cache the engine keeps between turns, so that a follow-up only prefills its new tokens. 0 keeps none
+   * (every turn reads the whole conversation again); more keeps more conversations warm, in GPU or WASM memory.
+   */
+  kvCacheMiB: number;
+  /** Models added by address (hub repo or folder URL), shown beside the catalog. */
+  addedModels: AddedModel[];
 }
+
+/** The engine's own default budget (src/engine: DEFAULT_KV_CACHE_BYTES), so that leaving it alone changes nothing. */
+export const DEFAULT_KV_CACHE_MIB = 512;
+export const MAX_KV_CACHE_MIB = 16384;
 
 export const DEFAULT_SETTINGS: Settings = {
   temperature: 0.2,
@@ -25,12 +37,27 @@ export const DEFAULT_SETTINGS: Settings = {
   device: 'auto',
   modelId: null,
   welcomed: false,
+  kvCacheMiB: DEFAULT_KV_CACHE_MIB,
+  addedModels: [],
 };
 
 const KEY = 'llava-browser:settings';
 
 function clamp(value: unknown, min: number, max: number, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback;
+}
+
+/** Added models from storage: each ref checked again, duplicates dropped. */
+function readAddedModels(value: unknown): AddedModel[] {
+  if (!Array.isArray(value)) return [];
+  const out: AddedModel[] = [];
+  for (const item of value) {
+    const model = addedModelFromStored(
+      typeof item === 'object' && item !== null ? (item as { ref?: unknown }).ref : null,
+    );
+    if (model && !out.some((m) => m.id === model.id)) out.push(model);
+  }
+  return out;
 }
 
 /** Settings from storage, each field checked; anything odd falls back to its default. */
@@ -55,6 +82,8 @@ export function readSettings(raw: string | null): Settings {
     device: device === 'auto' || device === 'webgpu' || device === 'wasm' ? device : d.device,
     modelId: typeof data.modelId === 'string' ? data.modelId : null,
     welcomed: data.welcomed === true,
+    kvCacheMiB: Math.round(clamp(data.kvCacheMiB, 0, MAX_KV_CACHE_MIB, d.kvCacheMiB)),
+    addedModels: readAddedModels(data.addedModels),
   };
 }
 
@@ -68,7 +97,14 @@ export function createSettingsStore(storage: Storage | undefined = globalThis.lo
       // Storage full or blocked: the settings still apply for this visit.
     }
   };
-  const reset = () => update({ ...DEFAULT_SETTINGS, modelId: settings.modelId, welcomed: settings.welcomed });
+  // Resetting the generation settings keeps what is not a preference: the chosen model and the added ones.
+  const reset = () =>
+    update({
+      ...DEFAULT_SETTINGS,
+      modelId: settings.modelId,
+      welcomed: settings.welcomed,
+      addedModels: settings.addedModels,
+    });
   return { settings, update, reset };
 }
 

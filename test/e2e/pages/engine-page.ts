@@ -14,7 +14,7 @@ import type {
   LoadProgressEvent,
   ModelRef,
 } from '../../../src/shared/protocol';
-import type { DebugApi } from '../../../workers/debug-api';
+import type { ArmedFault, DebugApi } from '../../../workers/debug-api';
 
 /** An image as a test describes it: raw pixels (as numbers, so they survive page.evaluate) and how to hand them over. */
 export interface TestImage {
@@ -47,7 +47,7 @@ export interface ChatRun<T> {
 }
 
 export interface ChatOptions {
-  interrupt?: 'abort' | 'lose-device' | 'crash';
+  interrupt?: 'abort' | 'lose-device' | 'gpu-error' | 'crash';
   /** Token events to wait for before interrupting; default 1. */
   after?: number;
 }
@@ -133,7 +133,7 @@ const harness = {
 
   /**
    * Chats. Once `after` token events arrived, `interrupt` happens mid-generation: 'abort' fires the call's signal,
-   * 'lose-device' destroys the GPU device, 'crash' kills the worker.
+   * 'lose-device' destroys the GPU device, 'gpu-error' makes it raise an uncaptured error, 'crash' kills the worker.
    */
   chat: async (request: TestChatRequest, options: ChatOptions = {}) => {
     const events: GenerationEvent[] = [];
@@ -151,6 +151,7 @@ const harness = {
             interrupted = true;
             if (options.interrupt === 'abort') controller.abort();
             else if (options.interrupt === 'lose-device') void requireDebug().debugLoseDevice();
+            else if (options.interrupt === 'gpu-error') void requireDebug().debugGpuError('after-run');
             else void requireDebug().debugCrash();
           }
         },
@@ -165,6 +166,11 @@ const harness = {
   loseDevice: () => requireDebug().debugLoseDevice(),
   crash: () => requireDebug().debugCrash(),
   ortFiles: () => requireDebug().debugOrtFiles(),
+  gpuError: (when: 'now' | 'after-run') => requireDebug().debugGpuError(when),
+  armFault: (fault: ArmedFault) => requireDebug().debugArmFault(fault),
+  recordRuns: (on: boolean) => requireDebug().debugRecordRuns(on),
+  bufferLimits: () => requireDebug().debugBufferLimits(),
+  shrinkBufferLimits: (bytes: number | null) => requireDebug().debugShrinkBufferLimits(bytes),
   notices: () => [...notices],
   longTasks: (from: number, to: number) =>
     longTasks.filter((task) => task.startTime + task.duration >= from && task.startTime <= to),
