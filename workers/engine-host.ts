@@ -162,6 +162,7 @@ export function createEngineHost(engine: EngineApi, backend: GpuFaultSource): En
     modelOnGpu = false;
     const onGpu = options.device !== 'wasm' && options.device !== 'cpu';
     const log = faultLog('load');
+    if (onGpu) await backend.settle();
     if (onGpu) watch = log;
     let result: Outcome<EngineStatus>;
     try {
@@ -212,6 +213,8 @@ export function createEngineHost(engine: EngineApi, backend: GpuFaultSource): En
     const cut = lossAbort.signal;
     const onGpu = modelOnGpu;
     const log = faultLog('chat');
+    // Errors from before this chat may still be on their way: let them arrive (and be ignored) first.
+    if (onGpu) await backend.settle();
     if (onGpu) watch = log;
     const signal = AbortSignal.any([cut, log.fault.signal, ...(op?.signal ? [op.signal] : [])]);
     const inner: OperationOptions<GenerationEvent> = { signal };
@@ -253,15 +256,24 @@ export function createEngineHost(engine: EngineApi, backend: GpuFaultSource): En
     throw error;
   }
 
+  // One operation at a time here too (the engine queues its own): a fault then belongs to the one that is running.
+  let queue: Promise<unknown> = Promise.resolve();
+  function serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = queue.then(work, work);
+    queue = run.catch(() => undefined);
+    return run;
+  }
+
   return {
-    load: (model, options = {}, op) => withOperation(op, () => load(model, options, op)),
-    unload() {
-      lastLoad = null;
-      modelOnGpu = false;
-      return engine.unload();
-    },
+    load: (model, options = {}, op) => withOperation(op, () => serial(() => load(model, options, op))),
+    unload: () =>
+      serial(() => {
+        lastLoad = null;
+        modelOnGpu = false;
+        return engine.unload();
+      }),
     status: () => engine.status(),
-    forget: (conversationId) => engine.forget(conversationId),
-    chat: (request, op) => withOperation(op, () => chat(request, op)),
+    forget: (conversationId) => serial(() => engine.forget(conversationId)),
+    chat: (request, op) => withOperation(op, () => serial(() => chat(request, op))),
   };
 }

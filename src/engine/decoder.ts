@@ -2,6 +2,7 @@
 // last-position logits + present KV). Driven by the graphs' declared I/O; it must not sample or manage caches.
 
 import { EngineError } from '../shared/errors';
+import { EmbeddingRows } from './embed-rows';
 import type { OrtRuntime, OrtSession, OrtTensor } from './runtime';
 import {
   allocFloat,
@@ -37,6 +38,8 @@ async function lastRowOf(t: OrtTensor, vocab: number): Promise<Float32Array> {
   return convertFloat(row, type, 'float32') as Float32Array;
 }
 
+const EMPTY = new Float32Array(0);
+
 function metaOf(session: OrtSession, name: string) {
   const m = session.inputMetadata.find((x) => x.name === name);
   return m && m.isTensor ? m : undefined;
@@ -55,6 +58,7 @@ export class Decoder {
   private readonly hasLogitsToKeep: boolean;
   private readonly hasUseCacheBranch: boolean;
   private ones = new BigInt64Array(0);
+  private readonly rows = new EmbeddingRows();
 
   constructor(
     private readonly ort: OrtRuntime,
@@ -116,10 +120,42 @@ export class Decoder {
   }
 
   /**
-   * Embedding rows of `ids` ([ids.length × hiddenSize], in the decoder's input dtype).
+   * Embedding rows of `ids` ([ids.length × hiddenSize], in the decoder's input dtype, a fresh array the caller may
+   * write). Only ids not embedded before run through embed_tokens, each once.
    * @throws EngineError('inference-failed')
    */
   async embed(ids: readonly number[]): Promise<FloatData> {
+    const hidden = this.shape.hiddenSize;
+    const found = new Map<number, FloatData>();
+    const missing: number[] = [];
+    for (const id of ids) {
+      if (found.has(id)) continue;
+      const row = this.rows.get(id);
+      if (row) found.set(id, row);
+      else {
+        found.set(id, EMPTY);
+        missing.push(id);
+      }
+    }
+    if (missing.length > 0) {
+      const data = await this.runEmbed(missing);
+      missing.forEach((id, k) => {
+        const row = data.slice(k * hidden, (k + 1) * hidden);
+        found.set(id, row);
+        this.rows.set(id, row);
+      });
+    }
+    const out = allocFloat(this.embedType, ids.length * hidden);
+    ids.forEach((id, i) => out.set(found.get(id) as FloatData, i * hidden));
+    return out;
+  }
+
+  /** Forgets cached embedding rows (nothing else depends on them). */
+  clearEmbeddingRows(): void {
+    this.rows.clear();
+  }
+
+  private async runEmbed(ids: readonly number[]): Promise<FloatData> {
     const input = int64Tensor(this.ort, ids, [1, ids.length]);
     try {
       const inName = this.embedSession.inputNames[0] as string;

@@ -267,9 +267,10 @@ export function createEngine(deps: EngineDeps): EngineApi {
       );
     }
     if (resolved.prompt) transcript.record(resolved.prompt, reusableAnswer(result.ids, result.text, m));
-    await kvStore.settle(deps.ort);
     batcher.flush();
     onEvent?.({ kind: 'done', usage: result.usage, finishReason: result.finishReason });
+    // After 'done': fitting the caches into the budget may copy tensors and is no part of the answer.
+    await kvStore.settle(deps.ort);
     if (result.finishReason === 'abort') throw abortError(signal?.reason);
     return {
       message: { role: 'assistant', content: result.text },

@@ -72,7 +72,8 @@ function toRecipe(entry: CatalogEntry): RecipeModel[] {
   return [
     {
       id: entry.key,
-      name: entry.label,
+      // The panel's heading already says "convert it yourself".
+      name: entry.label.replace(/\s+—\s+convert it yourself$/i, ''),
       description: entry.description,
       sourceRepo: recipe.sourceRepo,
       commands: [...recipe.commands],

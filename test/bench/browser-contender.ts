@@ -4,7 +4,7 @@
 // the browser's whole process tree, sampled from /proc.
 //
 //   tsx test/bench/browser-contender.ts --contender ours|tjs --device wasm|webgpu --dtype q4 --model DIR
-//                                       [--new-tokens 48,16,16]
+//                                       [--new-tokens 96,32,24]
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import type { ChatResult, Dtype } from '../../src/shared/protocol';
 import { buildBenchPages } from './browser-build';
 import {
   benchImagePixels,
+  DEFAULT_NEW_TOKENS,
   IMAGE_HEIGHT,
   IMAGE_WIDTH,
   QUESTIONS,
@@ -32,7 +33,7 @@ const { values } = parseArgs({
     device: { type: 'string', default: 'wasm' },
     dtype: { type: 'string', default: 'q4' },
     model: { type: 'string' },
-    'new-tokens': { type: 'string', default: '48,16,16' },
+    'new-tokens': { type: 'string', default: DEFAULT_NEW_TOKENS.join(',') },
   },
   strict: true,
 });

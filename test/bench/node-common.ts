@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { ChatMessage, Dtype, RawImage } from '../../src/shared/protocol';
-import { benchImagePixels, IMAGE_HEIGHT, IMAGE_WIDTH, QUESTIONS } from './conversation';
+import { benchImagePixels, DEFAULT_NEW_TOKENS, IMAGE_HEIGHT, IMAGE_WIDTH, QUESTIONS } from './conversation';
 
 const { values } = parseArgs({
   options: {
@@ -14,7 +14,7 @@ const { values } = parseArgs({
     dtype: { type: 'string', default: 'fp32' },
     model: { type: 'string' },
     threads: { type: 'string', default: '2' },
-    'new-tokens': { type: 'string', default: '48,16,16' },
+    'new-tokens': { type: 'string', default: DEFAULT_NEW_TOKENS.join(',') },
   },
   strict: true,
 });

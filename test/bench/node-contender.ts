@@ -4,7 +4,7 @@
 // contender's code is imported only when it runs (transformers.js must load after its runtime hook is set).
 //
 //   tsx test/bench/node-contender.ts --contender ours|tjs --runtime node|web --dtype fp32|q4 --model DIR
-//                                    [--threads N] [--new-tokens 48,16,16]
+//                                    [--threads N] [--new-tokens 96,32,24]
 
 import type { ContenderResult } from './conversation';
 import { args, backendLabel } from './node-common';

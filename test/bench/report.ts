@@ -32,6 +32,15 @@ const s = (ms: number) => (ms / 1000).toFixed(2);
 const gib = (b: number | null) => (b === null || b === 0 ? '–' : (b / 1024 ** 3).toFixed(2));
 const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(v >= 10 ? 0 : 2)}×` : '–');
 
+/** How far two answers agree: the whole text, or the length of their common start. */
+function agreement(a: string | undefined, b: string | undefined): string {
+  if (a === undefined || b === undefined) return '–';
+  if (a === b) return `all ${a.length}`;
+  let n = 0;
+  while (n < a.length && a[n] === b[n]) n++;
+  return `first ${n} of ${Math.max(a.length, b.length)}`;
+}
+
 function turn(r: ContenderResult | null, k: number) {
   return r?.turns[k];
 }
@@ -104,8 +113,7 @@ export function renderTables(rows: BackendRow[], bw: Bandwidth): string {
     const t = targets(row);
     const o = row.ours;
     const th = row.theirs;
-    const sameText =
-      o?.turns[0] && th?.turns[0] ? (o.turns[0].text === th.turns[0].text ? 'yes' : 'no') : '–';
+    const agree = agreement(o?.turns[0]?.text, th?.turns[0]?.text);
     ratios.push([
       row.label,
       `${x(t.ttft3Speedup)} ${Number.isFinite(t.ttft3Speedup) ? (t.ttftOk ? '✅' : '❌') : ''}`,
@@ -113,7 +121,7 @@ export function renderTables(rows: BackendRow[], bw: Bandwidth): string {
       o && th && o.turns[0] && th.turns[0] ? x(th.turns[0].ttftMs / o.turns[0].ttftMs) : '–',
       o && th && o.loadMs > 0 ? x(th.loadMs / o.loadMs) : '–',
       o?.peakRssBytes && th?.peakRssBytes ? x(o.peakRssBytes / th.peakRssBytes) : '–',
-      sameText,
+      agree,
     ]);
     const b = boundOf(row, bw);
     if (b) {
@@ -126,53 +134,56 @@ export function renderTables(rows: BackendRow[], bw: Bandwidth): string {
       ]);
     }
   }
-  const parts = [
-    '### Timings',
-    '',
-    table(
-      [
-        'backend',
-        'contender',
-        'load s',
-        'TTFT turn 1 s',
-        'TTFT turn 3 s',
-        'turn 3 reused/prompt',
-        'decode tok/s',
-        'peak RSS GiB',
-      ],
-      timing,
-    ),
-    '',
-    '### Ratios (ours against transformers.js, same backend, same files)',
-    '',
-    table(
-      [
-        'backend',
-        'turn-3 TTFT speed-up (target ≥ 10×)',
-        'decode tok/s ratio (target ≥ 1.0×)',
-        'turn-1 TTFT speed-up',
-        'load speed-up',
-        'peak RSS ours/theirs',
-        'same turn-1 text',
-      ],
-      ratios,
-    ),
-    '',
-    '### Decode against the memory-bandwidth bound',
-    '',
-    `Bandwidth measured in Node: sum ${(bw.sumOneThread / 1e9).toFixed(1)} GB/s on 1 thread, ` +
-      `${(bw.sumAllThreads / 1e9).toFixed(1)} GB/s on ${bw.threads}; copy ${(bw.copyOneThread / 1e9).toFixed(1)} / ` +
-      `${(bw.copyAllThreads / 1e9).toFixed(1)} GB/s (read + write). Bound = best of these ÷ bytes read per token ` +
-      '(decoder weights + KV cache at the turn-1 decode context).',
-    '',
-    table(
-      ['backend', 'bytes read / token', 'bound tok/s', 'ours % of bound', 'transformers.js % of bound'],
-      bounds,
-    ),
-  ];
+  const parts: string[] = [];
+  if (timing.length > 0) {
+    parts.push(
+      '### Timings',
+      '',
+      table(
+        [
+          'backend',
+          'contender',
+          'load s',
+          'TTFT turn 1 s',
+          'TTFT turn 3 s',
+          'turn 3 reused/prompt',
+          'decode tok/s',
+          'peak RSS GiB',
+        ],
+        timing,
+      ),
+      '',
+      '### Ratios (ours against transformers.js, same backend, same files)',
+      '',
+      table(
+        [
+          'backend',
+          'turn-3 TTFT speed-up (target ≥ 10×)',
+          'decode tok/s ratio (target ≥ 1.0×)',
+          'turn-1 TTFT speed-up',
+          'load speed-up',
+          'peak RSS ours/theirs',
+          'turn-1 answers agree (chars)',
+        ],
+        ratios,
+      ),
+      '',
+      '### Decode against the memory-bandwidth bound',
+      '',
+      `Bandwidth measured in Node: sum ${(bw.sumOneThread / 1e9).toFixed(1)} GB/s on 1 thread, ` +
+        `${(bw.sumAllThreads / 1e9).toFixed(1)} GB/s on ${bw.threads}; copy ${(bw.copyOneThread / 1e9).toFixed(1)} / ` +
+        `${(bw.copyAllThreads / 1e9).toFixed(1)} GB/s (read + write). Bound = best of these ÷ bytes read per token ` +
+        '(decoder weights + KV cache at the turn-1 decode context).',
+      '',
+      table(
+        ['backend', 'bytes read / token', 'bound tok/s', 'ours % of bound', 'transformers.js % of bound'],
+        bounds,
+      ),
+    );
+  }
   if (checks.length > 0) {
     parts.push(
-      '',
+      ...(parts.length > 0 ? [''] : []),
       '### Correctness only (speed on this adapter means nothing)',
       '',
       table(['backend', 'compared with', 'same answers, 3 turns', 'detail'], checks),

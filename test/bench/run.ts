@@ -2,7 +2,7 @@
 // same files and backend, each contender in its own child process (so peak RSS is its own), prints the tables and
 // writes them into BENCHMARKS.md. Not part of `npm test`. Node-only.
 //
-//   npm run bench -- [--only id,id] [--contenders ours,tjs] [--repeat N] [--new-tokens 48,16,16] [--no-write] [--list]
+//   npm run bench -- [--only id,id] [--contenders ours,tjs] [--repeat N] [--new-tokens 96,32,24] [--no-write] [--list]
 
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { getTinyModel } from '../fixtures/tiny-model';
 import { measureBandwidth } from './bandwidth';
 import { bytesPerToken, ensureBenchModel, REPO_ROOT, type BenchModel } from './bench-model';
-import type { ContenderResult } from './conversation';
+import { DEFAULT_NEW_TOKENS, type ContenderResult } from './conversation';
 import { renderMachine, renderTables, type BackendRow, type MachineInfo } from './report';
 
 interface BackendSpec {
@@ -71,8 +71,8 @@ const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     contenders: { type: 'string', default: 'ours,tjs' },
-    repeat: { type: 'string', default: '1' },
-    'new-tokens': { type: 'string', default: '48,16,16' },
+    repeat: { type: 'string', default: '2' },
+    'new-tokens': { type: 'string', default: DEFAULT_NEW_TOKENS.join(',') },
     'no-write': { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },

@@ -74,7 +74,9 @@ describe('engine worker on WebGPU: KV on the device, buffer limits, GPU faults',
     expect(second.usage.reusedPromptTokens).toBeGreaterThan(0);
 
     const decoder = runs.filter((r) => r.session === 'decoder');
-    expect(decoder.length).toBeGreaterThanOrEqual(first.usage.completionTokens + second.usage.completionTokens);
+    expect(decoder.length).toBeGreaterThanOrEqual(
+      first.usage.completionTokens + second.usage.completionTokens,
+    );
     const presents = decoder.flatMap((r) => r.outputs.filter((t) => t.name.startsWith('present.')));
     expect(presents.length).toBeGreaterThan(0);
     expect(new Set(presents.map((t) => t.location))).toEqual(new Set(['gpu-buffer']));
@@ -91,6 +93,7 @@ describe('engine worker on WebGPU: KV on the device, buffer limits, GPU faults',
 
   it("hands the loader the device's buffer limits and refuses a weight over them, keeping the loaded model", async () => {
     const limits = await env.call('bufferLimits');
+    console.log(`[measured] software adapter buffer limits: ${JSON.stringify(limits)}`);
     expect(limits?.maxBufferSize).toBeGreaterThanOrEqual(256 * 1024 * 1024);
     expect(limits?.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 1024 * 1024);
     const before = ok(await env.call('status'));
@@ -112,7 +115,10 @@ describe('engine worker on WebGPU: KV on the device, buffer limits, GPU faults',
 
   it('turns an uncaptured GPU error mid-answer into inference-failed; the next answer is right', async () => {
     const run = await env.call('chat', turn('gpu-error', 64), { interrupt: 'gpu-error', after: 1 });
-    expect(run.outcome).toMatchObject({ ok: false, error: { name: 'EngineError', code: 'inference-failed' } });
+    expect(run.outcome).toMatchObject({
+      ok: false,
+      error: { name: 'EngineError', code: 'inference-failed' },
+    });
     const message = run.outcome.ok ? '' : run.outcome.error.message;
     expect(message).toMatch(/The GPU reported an error while answering \(.+\)\. Ask again/);
     const done = run.events.find((e) => e.kind === 'done');
@@ -122,10 +128,19 @@ describe('engine worker on WebGPU: KV on the device, buffer limits, GPU faults',
     expect(again.usage.reusedPromptTokens ?? 0).toBe(0);
   });
 
+  it('does not charge a GPU error raised while idle to the next chat', async () => {
+    expect(await env.call('gpuError', 'now')).toBe(true);
+    const run = ok((await env.call('chat', turn('after-idle-error', 10))).outcome);
+    expect(run.message.content).toBe(reference.message.content);
+  });
+
   it('turns a GPU error while building into inference-failed and puts the previous model back', async () => {
     await env.call('armFault', { kind: 'gpu-error', atSession: 2 });
     const load = await env.call('load', model, webgpu);
-    expect(load.outcome).toMatchObject({ ok: false, error: { name: 'EngineError', code: 'inference-failed' } });
+    expect(load.outcome).toMatchObject({
+      ok: false,
+      error: { name: 'EngineError', code: 'inference-failed' },
+    });
     const message = load.outcome.ok ? '' : load.outcome.error.message;
     expect(message).toMatch(/while building the model \(.+\)\. The model may not fit this GPU/);
     const status = ok(await env.call('status'));

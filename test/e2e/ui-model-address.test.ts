@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONVERT_RECIPES } from '../../src/store/catalog';
+import { formatBytes } from '../../src/ui/lib/format';
 import { getTinyModel } from '../fixtures/tiny-model';
 import {
   lastAnswer,
@@ -207,11 +209,11 @@ describe('add a model by address', () => {
     const id = folder.replace(/\/$/, '');
     await openPanel(page);
     await add(page, folder);
-    const card = page.locator('.model-card', { hasText: 'Added by you' });
-    await card.waitFor();
-    expect(await card.locator('h4').textContent()).toBe(`tiny (${new URL(folder).host})`);
-    expect(await card.textContent()).toContain('size known once its files are listed');
-    expect(await card.locator('.model-address').textContent()).toBe(folder);
+    const added = page.locator('.model-card', { hasText: 'Added by you' });
+    await added.waitFor();
+    expect(await added.locator('h4').textContent()).toBe(`tiny (${new URL(folder).host})`);
+    expect(await added.textContent()).toContain('size known once its files are listed');
+    expect(await added.locator('.model-address').textContent()).toBe(folder);
     expect(await page.inputValue('#add-model-address')).toBe('');
 
     // The same address again is refused, not listed twice.
@@ -229,7 +231,13 @@ describe('add a model by address', () => {
         document.querySelector('.download-numbers')?.textContent ?? '',
       ),
     );
-    expect(await page.locator('#download-title').textContent()).toMatch(/^(Downloading|Checking|Starting the model): tiny$/);
+    expect(await page.locator('#download-title').textContent()).toMatch(
+      /^(Downloading|Checking|Starting the model): tiny$/,
+    );
+    // The card that was clicked shows the progress too (the block above may be scrolled out of sight).
+    const card = page.locator('.model-card', { hasText: 'Added by you' });
+    await card.locator('.model-progress progress').waitFor();
+    await card.scrollIntoViewIfNeeded();
     await screenshot(page, 'add-model-downloading');
     await loading;
     await page.context().unroute('**/mirror/tiny/onnx/decoder_model_merged.onnx');
@@ -248,6 +256,9 @@ describe('add a model by address', () => {
     await add(page, REPO, '', `${hub.origin}/`);
     const name = `${REPO} (via ${new URL(hub.origin).host})`;
     await page.locator('.model-card h4', { hasText: name }).waitFor();
+    expect(await page.locator('.model-card', { hasText: name }).locator('.model-address').textContent()).toBe(
+      `${hub.origin}/${REPO}`,
+    );
     await downloadAndLoad(page, name, REPO);
     expect(hub.requests[0]).toBe(`/api/models/${REPO}/tree/main`);
     expect(hub.requests).toContain(`/${REPO}/resolve/main/config.json`);
@@ -256,6 +267,49 @@ describe('add a model by address', () => {
     expect(hub.requests).toContain('/cdn/onnx/decoder_model_merged.onnx');
     expect(hub.requests.filter((p) => p.includes('_q4') || p.includes('_quantized'))).toEqual([]);
     await ask(page, 'Hello from the mirror');
+  });
+
+  it('shows convert-it-yourself recipes with their exact commands, a copy button and the folder import', async () => {
+    const { page } = app;
+    await openPanel(page);
+    const cards = page.locator('.recipe-card');
+    expect(await cards.count()).toBe(CONVERT_RECIPES.length);
+    expect(CONVERT_RECIPES.map((r) => r.key)).toEqual(['llava-1.5-7b-convert', 'llava-1.5-13b-convert']);
+    for (const [i, recipe] of CONVERT_RECIPES.entries()) {
+      const card = cards.nth(i);
+      const convert = recipe.convert!;
+      expect(recipe.label).toBe(`${await card.locator('h4').textContent()} — convert it yourself`);
+      // Shown with shell line continuations before each option; joined back, exactly the recipe's commands.
+      const shown = (await card.locator('pre').textContent()) ?? '';
+      expect(shown).toContain(' \\\n    --');
+      expect(shown.replaceAll(' \\\n    ', ' ')).toBe(convert.commands.join('\n'));
+      // Wrapped to fit the panel: no line needs scrolling sideways.
+      expect(await card.locator('pre').evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+      const facts = (await card.locator('.model-facts').textContent()) ?? '';
+      expect(facts).toContain(`needs ~${formatBytes(recipe.gpuMemoryBytes.value)} of GPU memory`);
+      expect(facts).toContain(`Converted folder ${formatBytes(convert.outputBytes.value)}`);
+      expect(facts).toContain(`Checkpoint ${formatBytes(convert.downloadBytes.value)} to download`);
+      expect(await card.locator('.model-desc code').last().textContent()).toBe(convert.outputFolder);
+    }
+    // The copy button puts the commands, exactly, on the clipboard.
+    await page
+      .context()
+      .grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.server.origin });
+    await cards.nth(1).locator('.recipe-copy').click();
+    await page.waitForFunction(() =>
+      document.querySelector('.recipe-card:nth-child(2) .recipe-copy')?.textContent?.includes('Copied'),
+    );
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(
+      CONVERT_RECIPES[1]!.convert!.commands.join('\n'),
+    );
+    // "Import the converted folder…" opens the same folder picker as the import button.
+    const chooser = page.waitForEvent('filechooser');
+    await cards.nth(0).locator('button:has-text("Import the converted folder")').click();
+    const picker = await chooser;
+    expect(picker.isMultiple()).toBe(true);
+    expect(await picker.element().getAttribute('id')).toBe('import-model-folder');
+    await cards.nth(0).scrollIntoViewIfNeeded();
+    await screenshot(page, 'convert-recipes');
   });
 
   it('remembers added models across a reload, and takes one off the list on request', async () => {

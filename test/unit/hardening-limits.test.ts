@@ -4,18 +4,24 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oversizedTensors, tensorLimit } from '../../src/engine/buffer-limits';
+import { createDecoderAwareSession } from '../../src/engine/decoder-shards';
 import { createEngine } from '../../src/engine/engine';
 import type { ModelSource } from '../../src/engine/model-source';
 import { onnxTensorSizes } from '../../src/engine/onnx-tensor-sizes';
 import type { BackendDescriptor, OrtRuntime } from '../../src/engine/runtime';
+import { convertCheckpoint } from '../../src/modelgen/convert/convert';
+import { decoderLayerBytes } from '../../src/modelgen/convert/shard-plan';
+import { getPreset } from '../../src/modelgen/llava/presets';
+import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
 import { decodeModel } from '../../src/modelgen/onnx/codec';
 import type { TensorProto } from '../../src/modelgen/onnx/proto-types';
 import { folderSource } from '../../src/node/folder-source';
 import { EngineError } from '../../src/shared/errors';
 import type { ModelRef } from '../../src/shared/protocol';
 import { getTinyModel } from '../fixtures/tiny-model';
+import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from './convert-helpers';
 import { CPU_BACKEND } from './engine-helpers';
 
 let embedded: string;
@@ -177,5 +183,70 @@ describe('loading under GPU buffer limits', () => {
       'onnx/vision_encoder.onnx',
       'onnx/embed_tokens.onnx',
     ]);
+  });
+});
+
+describe('loading a sharded decoder under GPU buffer limits', () => {
+  const config = getPreset('tiny');
+  config.text_config.num_hidden_layers = 4;
+  let dir: string;
+
+  beforeAll(async () => {
+    const root = tempDir('limits');
+    writeLlavaHfCheckpoint(path.join(root, 'ckpt'), config, createRandomWeights(config, 5), 'llava-hf');
+    const quant = 'fp32';
+    const budget = 90_000 + 2 * decoderLayerBytes(config, quant);
+    const result = await convertCheckpoint({
+      input: path.join(root, 'ckpt'),
+      output: path.join(root, 'out'),
+      quant,
+      shardSize: Math.floor(budget),
+    });
+    expect(result.shards.length).toBe(3);
+    dir = result.dir;
+  });
+  afterAll(removeTempDirs);
+
+  it('checks each shard before creating it, and releases the shards already built', async () => {
+    let created = 0;
+    let released = 0;
+    const runtime: OrtRuntime = {
+      Tensor: ort.Tensor,
+      InferenceSession: {
+        create: (async (...args: Parameters<typeof ort.InferenceSession.create>) => {
+          const session = await ort.InferenceSession.create(...args);
+          created++;
+          const release = session.release.bind(session);
+          session.release = () => (released++, release());
+          return session;
+        }) as typeof ort.InferenceSession.create,
+      },
+    };
+    const args = {
+      ort: runtime,
+      source: folderSource(dir),
+      component: 'decoder_model_merged' as const,
+      candidates: ['fp32' as const],
+      externalData: null,
+    };
+    // Layer weights (64 × 128 fp32) and rotary tables fit 32 KiB; the last shard's lm_head (64 × 512) does not.
+    const limits = { maxBufferSize: 32_768, maxStorageBufferBindingSize: 32_768 };
+    const err = await createDecoderAwareSession({
+      ...args,
+      backend: { ...CPU_BACKEND, bufferLimits: limits },
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'unsupported', details: { tensor: 'language_model.lm_head.weight' } });
+    expect((err as EngineError).details?.file).toBe('onnx/decoder_shard_3_of_3.onnx');
+    expect({ created, released }).toEqual({ created: 2, released: 2 });
+
+    const fits = await createDecoderAwareSession({
+      ...args,
+      backend: {
+        ...CPU_BACKEND,
+        bufferLimits: { maxBufferSize: BIGGEST, maxStorageBufferBindingSize: BIGGEST },
+      },
+    });
+    expect(created).toBe(2 + 3);
+    await fits.session.release();
   });
 });

@@ -2,13 +2,10 @@
 // model's own chat template), says what is in hand-drawn scenes; and the same questions go wrong when the pixels
 // reach it with swapped channels or without normalisation, so these tests guard the image path.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { drawScene, microModelDir } from '../fixtures/micro-model';
 import { nodeEngine } from '../../src/training/eval/node-engine';
-import { ask, rawImage } from '../../src/training/eval/evaluate';
+import { ask, rawImage, withoutNormalisation } from '../../src/training/eval/evaluate';
 import { folderSource } from '../../src/node/folder-source';
-import type { ModelSource } from '../../src/engine/model-source';
 import type { EngineApi } from '../../src/shared/protocol';
 
 let engine: EngineApi;
@@ -29,25 +26,6 @@ const threeShapes = drawScene([
   { slot: 'middle', color: 'yellow', shape: 'square' },
   { slot: 'right', color: 'green', shape: 'circle' },
 ]);
-
-/** A source whose preprocessor_config.json turns normalisation off (the engine's own code path, fed bad config). */
-function withoutNormalisation(source: ModelSource): ModelSource {
-  const pre = JSON.parse(readFileSync(path.join(dir, 'preprocessor_config.json'), 'utf8')) as Record<
-    string,
-    unknown
-  >;
-  const patched: ModelSource = {
-    id: `${source.id}-no-normalize`,
-    read: (p, o) =>
-      p === 'preprocessor_config.json'
-        ? Promise.resolve(new TextEncoder().encode(JSON.stringify({ ...pre, do_normalize: false })))
-        : source.read(p, o),
-    has: (p) => source.has(p),
-  };
-  if (source.localPath) patched.localPath = source.localPath.bind(source);
-  if (source.size) patched.size = source.size.bind(source);
-  return patched;
-}
 
 describe('the micro model sees', () => {
   it('names red, circle and left for a red circle on the left', async () => {

@@ -15,11 +15,7 @@ import {
   SYSTEM_PROMPTS,
   tokenizerCorpus,
 } from '../../src/training/model/tokenizer';
-import {
-  conversationSequence,
-  plainSequence,
-  type SequenceContext,
-} from '../../src/training/model/sequences';
+import { conversationSequence, type SequenceContext } from '../../src/training/model/sequences';
 import { conversationRecord, captionRecord } from '../../src/training/data/llava-format';
 import { Rng } from '../../src/training/data/rng';
 import { sampleScene } from '../../src/training/data/scene';
@@ -89,7 +85,7 @@ describe('training step', () => {
     for (let s = 0; s < 8; s++) {
       const { value, grads } = tf.variableGrads(lossFn, train);
       losses.push(value.dataSync()[0]!);
-      opt.apply(params.vars, grads, 3e-3);
+      opt.apply(params.vars, params.byName(grads), 3e-3);
       tf.dispose([value, ...Object.values(grads)]);
     }
     expect(losses[7]!).toBeLessThan(losses[0]! * 0.8);
@@ -162,12 +158,27 @@ describe('training prompts', () => {
     }
   });
 
-  it('uses LLaVA-1.5 plain captions for stage 1: BOS, the image, the caption', () => {
-    const seq = plainSequence(captions[0]!, ctx);
-    expect(seq.ids[0]).toBe(tok.ids.bos);
-    expect(seq.imageStart).toBeGreaterThan(0);
+  it('turns stage-1 caption pairs (instruction, then <image>) into the engine prompt with the image first', () => {
+    const seq = conversationSequence(captions[0]!, SYSTEM_PROMPTS[0]!, ctx);
+    const image = { width: 1, height: 1, data: new Uint8Array(4) };
+    const rendered = renderPrompt(
+      [
+        {
+          role: 'user',
+          content: [
+            { type: 'image', image },
+            { type: 'text', text: 'Describe.' },
+          ],
+        },
+      ],
+      'vicuna_v1',
+      ctx.tokenizer,
+      '<image>',
+    );
+    const prompt = tokenizePrompt(rendered, ctx.tokenizer, tok.ids.image, [16]).ids;
+    expect(Array.from(seq.ids.slice(0, prompt.length))).toEqual(prompt);
     const captionIds = Array.from(seq.ids).filter((_, i) => seq.answer[i]);
-    expect(ctx.tokenizer.decode(captionIds).trim()).toBe(caption(scenes[0]!));
+    expect(ctx.tokenizer.decode(captionIds)).toBe(caption(scenes[0]!));
   });
 });
 

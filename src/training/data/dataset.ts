@@ -36,7 +36,7 @@ export interface DatasetOptions {
 }
 
 /** Bump when scenes, rendering or language change, so an old data set on disk is regenerated. */
-export const DATA_VERSION = 3;
+export const DATA_VERSION = 4;
 
 export const DEFAULT_DATASET: DatasetOptions = {
   seed: 20240917,

@@ -10,9 +10,31 @@ import { normalizeAnswer } from '../data/language';
 import type { EvalAnswer, EvalQuestion, EvalReference } from '../data/llava-format';
 import { toRgba, type RgbImage } from '../data/render';
 import { nodeEngine } from './node-engine';
+import { folderSource } from '../../node/folder-source';
 
-/** A deliberate preprocessing fault, to show that the meaning tests notice one. */
-export type ImageFault = 'none' | 'bgr';
+/**
+ * A deliberate image-path fault, to show that accuracy and the meaning tests notice one: 'bgr' hands the engine
+ * the pixels with red and blue swapped; 'no-normalize' serves a preprocessor_config.json with normalisation off, so
+ * the engine's own preprocessing skips it.
+ */
+export type ImageFault = 'none' | 'bgr' | 'no-normalize';
+
+/** A model source whose preprocessor_config.json has `do_normalize: false` (everything else passes through). */
+export function withoutNormalisation(source: ModelSource): ModelSource {
+  const patched: ModelSource = {
+    id: `${source.id}-no-normalize`,
+    read: async (p, o) => {
+      const bytes = await source.read(p, o);
+      if (p !== 'preprocessor_config.json') return bytes;
+      const json = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+      return new TextEncoder().encode(JSON.stringify({ ...json, do_normalize: false }));
+    },
+    has: (p) => source.has(p),
+  };
+  if (source.localPath) patched.localPath = source.localPath.bind(source);
+  if (source.size) patched.size = source.size.bind(source);
+  return patched;
+}
 
 export interface EvalOptions {
   dataRoot: string;
@@ -40,6 +62,7 @@ export interface EvalReport {
   answers: EvalAnswer[];
 }
 
+/** RGBA for the engine; with the 'bgr' fault, red and blue are swapped. */
 export function rawImage(img: RgbImage, fault: ImageFault = 'none'): RawImage {
   const rgba = toRgba(img);
   if (fault === 'bgr') {
@@ -92,7 +115,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
     ]),
   );
   if (o.limit !== undefined) questions = questions.slice(0, o.limit);
-  const engine = await nodeEngine(o.model);
+  const source = typeof o.model === 'string' ? folderSource(o.model) : o.model;
+  const engine = await nodeEngine(o.fault === 'no-normalize' ? withoutNormalisation(source) : source);
   const t0 = performance.now();
   const report: EvalReport = {
     overall: { correct: 0, total: 0 },

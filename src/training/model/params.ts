@@ -122,6 +122,13 @@ export class Params {
     return [...this.groups.entries()].filter(([, g]) => groups.includes(g)).map(([n]) => n);
   }
 
+  /** Re-keys gradients from TF.js variable names to llava-hf names (skipping parameters that got none). */
+  byName(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+    const out: Record<string, tf.Tensor> = {};
+    for (const [name, v] of this.vars) if (grads[v.name]) out[name] = grads[v.name]!;
+    return out;
+  }
+
   dispose(): void {
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();
@@ -134,6 +141,9 @@ export class Params {
   }
 }
 
+// TF.js variable names are global: each Params gets its own prefix so that several models can coexist.
+let instances = 0;
+
 /** Fresh parameters, seeded. */
 export function initParams(config: LlavaHfConfig, slotClasses: number, seed: number): Params {
   const rng = new Rng(seed);
@@ -144,9 +154,10 @@ export function initParams(config: LlavaHfConfig, slotClasses: number, seed: num
     if (spec.init === 'ones') data.fill(1);
     else if (spec.init === 'normal')
       for (let i = 0; i < size; i++) data[i] = rng.normal() * (spec.std ?? 0.02);
-    params.vars.set(spec.name, tf.variable(tf.tensor(data, spec.dims), true, spec.name));
+    params.vars.set(spec.name, tf.variable(tf.tensor(data, spec.dims), true, `m${instances}/${spec.name}`));
     params.groups.set(spec.name, spec.group);
   }
+  instances++;
   return params;
 }
 

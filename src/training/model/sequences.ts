@@ -101,15 +101,3 @@ export function conversationSequence(
   }
   return finish(ids, answer, ctx, record.image ?? null);
 }
-
-/**
- * LLaVA-1.5's stage-1 "plain" format: `<image>{caption}\n` after BOS, the instruction dropped, loss on the caption.
- */
-export function plainSequence(record: LlavaRecord, ctx: SequenceContext): TokenSequence {
-  const captionText = record.conversations.find((t) => t.from === 'gpt')?.value ?? '';
-  const ids = ctx.tokenizer.encodeCached(`${IMAGE_PLACEHOLDER}${captionText}\n`, true);
-  const answer = new Uint8Array(ids.length);
-  const at = ids.indexOf(ctx.imageTokenId);
-  answer.fill(1, at + 1);
-  return finish(ids, answer, ctx, record.image ?? null);
-}

@@ -20,12 +20,7 @@ import {
   SYSTEM_PROMPTS,
   tokenizerCorpus,
 } from '../model/tokenizer';
-import {
-  conversationSequence,
-  plainSequence,
-  type SequenceContext,
-  type TokenSequence,
-} from '../model/sequences';
+import { conversationSequence, type SequenceContext, type TokenSequence } from '../model/sequences';
 
 export interface LoadedData {
   root: string;
@@ -80,10 +75,6 @@ export function conversationSequences(
   system: string,
 ): TokenSequence[] {
   return records.map((r) => conversationSequence(r, system, ctx));
-}
-
-export function captionSequences(records: readonly LlavaRecord[], ctx: SequenceContext): TokenSequence[] {
-  return records.map((r) => plainSequence(r, ctx));
 }
 
 /** Normalised pixels with the engine's preprocessing (RGBA → RGB → resize/crop → rescale → normalise), cached. */

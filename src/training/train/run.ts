@@ -24,13 +24,7 @@ import { llavaLogits, maskedCrossEntropy } from '../model/forward';
 import { initParams, loadInto, toWeightMap, type Params } from '../model/params';
 import { readTensorFile, writeTensorFile } from '../model/tensor-file';
 import type { TokenSequence } from '../model/sequences';
-import {
-  captionSequences,
-  conversationSequences,
-  loadData,
-  pixelStore,
-  type LoadedData,
-} from './data-loader';
+import { conversationSequences, loadData, pixelStore, type LoadedData } from './data-loader';
 import { SYSTEM_PROMPTS } from '../model/tokenizer';
 import { clearPartial, runStage, type LossFn } from './trainer';
 import { scaledStages, type StageName, type StageSpec } from './stages';

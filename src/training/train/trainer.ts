@@ -81,9 +81,8 @@ export function runStage(o: StageRunOptions): StageResult {
     const { value, grads } = tf.variableGrads(item.loss, trainable);
     const loss = value.dataSync()[0]!;
     value.dispose();
-    const named: Record<string, tf.Tensor> = {};
     // Parameters off the loss path (the vision layers after the selected one) get no gradient and stay as they are.
-    for (const v of trainable) if (grads[v.name]) named[v.name] = grads[v.name]!;
+    const named = params.byName(grads);
     opt.apply(vars, named, lr);
     tf.dispose(Object.values(grads).filter((g) => g));
     item.dispose();

@@ -82,8 +82,8 @@ export function AddModelForm(): JSX.Element {
           'owner/name  or  https://example.org/models/my-llava/',
         )}
         <div class="add-model-hub">
-          {field('revision', 'Revision (hub only)', revision, setRevision, 'main')}
-          {field('endpoint', 'Mirror (hub only)', endpoint, setEndpoint, 'https://huggingface.co')}
+          {field('revision', 'Revision', revision, setRevision, 'main')}
+          {field('endpoint', 'Mirror', endpoint, setEndpoint, 'https://huggingface.co')}
         </div>
         <p id="add-model-hint" class="hint">
           A model in the transformers.js layout (config.json, tokenizer files, onnx/*.onnx): a hub repo such

@@ -46,6 +46,17 @@ export function BackendInfo(): JSX.Element {
             )}
           </Show>
         </dd>
+        <Show when={engine.status()?.model}>
+          {(m) => (
+            <>
+              <dt>Pictures</dt>
+              <dd data-testid="model-limits">
+                {m().maxImages === 1 ? 'one' : `up to ${m().maxImages}`} per conversation ·{' '}
+                {m().contextLength.toLocaleString('en')} tokens of context
+              </dd>
+            </>
+          )}
+        </Show>
         <Show when={engine.status()?.cache}>
           {(c) => (
             <>

@@ -6,6 +6,36 @@ import { useModels, type RecipeModel } from '../stores/model-store';
 import { useNotices } from '../stores/notice-store';
 import { Icon } from './Icon';
 
+/** Longest line of a shown command before its ` \` continuation: fits the panel without scrolling. */
+const LINE = 40;
+
+/**
+ * The commands as shown: long ones wrapped between arguments with shell line continuations, an option kept with its
+ * values, so that they read in a narrow panel (and still run when selected by hand). The copy button copies them
+ * exactly as written.
+ */
+function displayCommands(commands: readonly string[]): string {
+  return commands
+    .map((command) => {
+      const groups: string[] = [];
+      for (const token of command.match(/"[^"]*"|'[^']*'|\S+/g) ?? []) {
+        const last = groups.length - 1;
+        const joinsOption = last >= 0 && !token.startsWith('-') && /(^| )--?[a-z]/.test(groups[last] ?? '');
+        if (joinsOption) groups[last] = `${groups[last]} ${token}`;
+        else groups.push(token);
+      }
+      const lines: string[] = [];
+      for (const group of groups) {
+        const current = lines[lines.length - 1];
+        if (current !== undefined && current.length + 1 + group.length <= LINE)
+          lines[lines.length - 1] = `${current} ${group}`;
+        else lines.push(current === undefined ? group : `    ${group}`);
+      }
+      return lines.join(' \\\n');
+    })
+    .join('\n');
+}
+
 function RecipeCard(props: { recipe: RecipeModel; onImport: () => void }): JSX.Element {
   const notices = useNotices();
   const [copied, setCopied] = createSignal(false);
@@ -37,28 +67,25 @@ function RecipeCard(props: { recipe: RecipeModel; onImport: () => void }): JSX.E
       </div>
       <p class="model-facts">
         <span>Checkpoint {formatBytes(props.recipe.downloadBytes)} to download</span>
-        <span>converted folder {formatBytes(props.recipe.outputBytes)}</span>
+        <span>Converted folder {formatBytes(props.recipe.outputBytes)}</span>
         <span>needs ~{formatBytes(props.recipe.gpuMemoryBytes)} of GPU memory (WebGPU only)</span>
       </p>
       <p class="model-desc">
         Run in a checkout of this project (Node 20, <code>npm install</code> done), then import the folder{' '}
         <code>{props.recipe.outputFolder}</code>:
       </p>
-      <div class="recipe-commands">
-        <pre ref={commands}>
-          <code>{text()}</code>
-        </pre>
+      <pre class="recipe-commands" ref={commands}>
+        <code>{displayCommands(props.recipe.commands)}</code>
+      </pre>
+      <div class="model-actions">
         <button
           type="button"
-          class="icon-button recipe-copy"
+          class="button recipe-copy"
           aria-label={`Copy the commands for ${props.recipe.name}`}
-          title={copied() ? 'Copied' : 'Copy the commands'}
           onClick={copy}
         >
-          <Icon name={copied() ? 'check' : 'copy'} size={16} />
+          <Icon name={copied() ? 'check' : 'copy'} size={16} /> {copied() ? 'Copied' : 'Copy commands'}
         </button>
-      </div>
-      <div class="model-actions">
         <button type="button" class="button" onClick={() => props.onImport()}>
           <Icon name="folder" size={16} /> Import the converted folder…
         </button>

@@ -5,13 +5,14 @@ import { formatBytes, shortModelName } from '../lib/format';
 import { useEngine } from '../stores/engine-store';
 import { useModels, type CachedModel, type CatalogModel } from '../stores/model-store';
 import { useSettings } from '../stores/settings-store';
+import { ProgressBar } from './ProgressBar';
 
 /** Where an added model comes from, as the user would type it. */
 function addressOf(ref: ModelRef): string {
   if (ref.kind === 'url') return ref.baseUrl;
   if (ref.kind === 'local') return ref.id;
   const at = ref.revision === undefined ? '' : ` @ ${ref.revision}`;
-  return `${ref.endpoint ?? 'huggingface.co'} · ${ref.repo}${at}`;
+  return `${ref.endpoint ?? 'https://huggingface.co'}/${ref.repo}${at}`;
 }
 
 export function ModelCard(props: {
@@ -81,14 +82,16 @@ export function ModelCard(props: {
         <Show when={props.entry}>
           {(e) => (
             <>
-              <span>
-                Download{' '}
-                {e().downloadBytes !== null
-                  ? formatBytes(e().downloadBytes ?? 0)
-                  : e().added
-                    ? 'size known once its files are listed'
-                    : 'size unknown'}
-              </span>
+              <Show when={!(e().added && props.cached?.complete)}>
+                <span>
+                  Download{' '}
+                  {e().downloadBytes !== null
+                    ? formatBytes(e().downloadBytes ?? 0)
+                    : e().added
+                      ? 'size known once its files are listed'
+                      : 'size unknown'}
+                </span>
+              </Show>
               <Show when={e().gpuMemoryBytes}>
                 {(g) => <span>needs ~{formatBytes(g())} of GPU memory</span>}
               </Show>
@@ -105,6 +108,27 @@ export function ModelCard(props: {
           )}
         </Show>
       </p>
+      <Show when={loading() ? engine.load.current : null}>
+        {(l) => (
+          <div class="model-progress">
+            <ProgressBar
+              label={`Download of ${name()}`}
+              loaded={l().loaded}
+              total={l().total}
+              valueText={
+                l().total > 0 ? `${formatBytes(l().loaded)} of ${formatBytes(l().total)}` : 'starting'
+              }
+            />
+            <span class="small muted">
+              {l().phase === 'starting'
+                ? 'Starting the model…'
+                : l().total > 0
+                  ? `${formatBytes(l().loaded)} of ${formatBytes(l().total)}`
+                  : 'Listing its files…'}
+            </span>
+          </div>
+        )}
+      </Show>
       <div class="model-actions">
         <button
           type="button"

@@ -10,8 +10,21 @@ export interface Attachment extends PreparedImage {
   url: string;
 }
 
+/** Where a draft waits across the reload that applies an app update (this tab only). */
+const DRAFT_KEY = 'llava-browser:draft-across-reload';
+
+function takeSavedDraft(): string {
+  try {
+    const saved = sessionStorage.getItem(DRAFT_KEY) ?? '';
+    sessionStorage.removeItem(DRAFT_KEY);
+    return saved;
+  } catch {
+    return '';
+  }
+}
+
 export function createComposerStore(notices: NoticeStore) {
-  const [draft, setDraft] = createSignal('');
+  const [draft, setDraft] = createSignal(takeSavedDraft());
   const [attachments, setAttachments] = createSignal<Attachment[]>([]);
   const [pending, setPending] = createSignal(0);
 
@@ -63,7 +76,16 @@ export function createComposerStore(notices: NoticeStore) {
     setAttachments(images);
   }
 
-  return { draft, setDraft, attachments, pending, addFiles, remove, take, restore };
+  /** Keeps the draft text for the page that a reload (an app update) is about to open; pictures are not kept. */
+  function keepDraftForReload(): void {
+    try {
+      if (draft().trim() !== '') sessionStorage.setItem(DRAFT_KEY, draft());
+    } catch {
+      // Storage blocked: the update still applies, the draft is lost as with any reload.
+    }
+  }
+
+  return { draft, setDraft, attachments, pending, addFiles, remove, take, restore, keepDraftForReload };
 }
 
 export type ComposerStore = ReturnType<typeof createComposerStore>;

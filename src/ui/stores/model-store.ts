@@ -1,6 +1,6 @@
 // Owns the model panel's state: the catalog, what is cached, storage used/free, which model is chosen, and
 // loading it when a chat needs it. Storage goes through the WeightsApi port, the engine through the engine store.
-import { createContext, createMemo, createSignal, useContext } from 'solid-js';
+import { createContext, createSignal, useContext } from 'solid-js';
 import { isAbortError } from '../../shared/abort';
 import { isEngineError } from '../../shared/errors';
 import type { DtypeChoice, LoadProgressEvent, ModelRef } from '../../shared/protocol';
@@ -100,7 +100,8 @@ function addedEntry(model: AddedModel): CatalogModel {
     id: model.id,
     name: model.name,
     description: '',
-    ref: model.ref,
+    // A plain copy: the settings hold it in a store proxy, which cannot be posted to the engine worker.
+    ref: { ...model.ref },
     downloadBytes: null,
     gpuMemoryBytes: null,
     randomWeights: false,
@@ -122,13 +123,19 @@ export function createModelStore(deps: ModelDeps) {
   const [busy, setBusy] = createSignal<string | null>(null);
   const [panelOpen, setPanelOpen] = createSignal(false);
   const [builtIn, setBuiltIn] = createSignal<CatalogModel[]>([]);
+  // A memo would need a reactive root (the stores are made before render): keep the last result by its inputs, so
+  // the list keeps its entries' identity (and the panel its cards) until the inputs change.
+  let last: { base: CatalogModel[]; added: AddedModel[]; all: CatalogModel[] } | undefined;
   /** The app's catalog, then the models the user added by address. */
-  const catalog = createMemo<CatalogModel[]>(() => [
-    ...builtIn(),
-    ...settings.settings.addedModels
-      .filter((m) => !builtIn().some((e) => e.id === m.id))
-      .map((m) => addedEntry(m)),
-  ]);
+  const catalog = (): CatalogModel[] => {
+    const base = builtIn();
+    const added = settings.settings.addedModels;
+    if (last?.base !== base || last.added !== added) {
+      const extra = added.filter((m) => !base.some((e) => e.id === m.id)).map(addedEntry);
+      last = { base, added, all: [...base, ...extra] };
+    }
+    return last.all;
+  };
 
   /** A model by id: from the catalog, else an imported one. */
   function find(
