@@ -163,7 +163,11 @@ export interface OperationOptions<E> {
  * Errors reject as EngineError (its `code` survives the boundary); aborts reject with DOMException('AbortError').
  */
 export interface EngineApi {
-  /** Downloads (or finds in the weight store) and instantiates a model. Throws download-failed, integrity, quota-exceeded, webgpu-unavailable, bad-model. */
+  /**
+   * Downloads (or finds in the weight store) and instantiates a model. Throws download-failed, integrity,
+   * quota-exceeded, webgpu-unavailable, bad-model, unsupported (a weight over the GPU's buffer limits), device-lost or
+   * inference-failed (a GPU fault while building). A failed load keeps the model loaded before it.
+   */
   load(
     model: ModelRef,
     options?: LoadOptions,

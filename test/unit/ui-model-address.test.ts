@@ -33,7 +33,11 @@ describe('parseModelAddress', () => {
       },
     });
     // 'main' and the public hub are the defaults: they leave the ref (and so the stored id) as plain as can be.
-    const plain = parseModelAddress({ address: 'a/b', revision: 'main', endpoint: 'https://huggingface.co/' });
+    const plain = parseModelAddress({
+      address: 'a/b',
+      revision: 'main',
+      endpoint: 'https://huggingface.co/',
+    });
     expect(plain.ok && plain.model.ref).toEqual({ kind: 'hub', repo: 'a/b' });
   });
 

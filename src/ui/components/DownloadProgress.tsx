@@ -13,6 +13,13 @@ const PHASES = {
   cancelled: 'Cancelled',
 } as const;
 
+const FILE_STATES = {
+  downloading: 'downloading',
+  done: 'downloaded',
+  verified: 'checked',
+  session: 'started on the device',
+} as const;
+
 export function DownloadProgress(): JSX.Element {
   const engine = useEngine();
   return (
@@ -60,7 +67,7 @@ export function DownloadProgress(): JSX.Element {
                     {(f) => (
                       <li>
                         <code>{f.file}</code> {formatBytes(f.loaded)}
-                        {f.total > 0 ? ` / ${formatBytes(f.total)}` : ''} · {f.state}
+                        {f.total > 0 ? ` / ${formatBytes(f.total)}` : ''} · {FILE_STATES[f.state]}
                       </li>
                     )}
                   </For>

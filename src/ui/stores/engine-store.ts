@@ -78,10 +78,15 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
     const files = state.files.slice();
     if (event.kind !== 'ready') {
       const i = files.findIndex((f) => f.file === event.file);
+      const known = i >= 0 ? files[i] : undefined;
+      // A session event counts the sessions' bytes, not this file's: a file already listed keeps its own size.
+      const sizes =
+        event.kind === 'session' && known
+          ? { loaded: known.loaded, total: known.total }
+          : { loaded: event.loaded, total: event.total };
       const next: FileProgress = {
         file: event.file,
-        loaded: event.loaded,
-        total: event.total,
+        ...sizes,
         state:
           event.kind === 'file-done'
             ? 'done'
