@@ -238,6 +238,8 @@ describe('add a model by address', () => {
     const card = page.locator('.model-card', { hasText: 'Added by you' });
     await card.locator('.model-progress progress').waitFor();
     await card.scrollIntoViewIfNeeded();
+    // Let the bar's 0.2 s width transition finish, so that the picture shows the value the page holds.
+    await page.waitForTimeout(400);
     await screenshot(page, 'add-model-downloading');
     await loading;
     await page.context().unroute('**/mirror/tiny/onnx/decoder_model_merged.onnx');
@@ -310,6 +312,17 @@ describe('add a model by address', () => {
     expect(await picker.element().getAttribute('id')).toBe('import-model-folder');
     await cards.nth(0).scrollIntoViewIfNeeded();
     await screenshot(page, 'convert-recipes');
+    // On a phone the panel takes the screen: the form and the recipes fit its width.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('details.add-model').scrollIntoViewIfNeeded();
+    const overflow = await page.evaluate(() =>
+      [...document.querySelectorAll('.model-panel, .add-model, .recipe-card, .recipe-commands')]
+        .filter((el) => el.scrollWidth > el.clientWidth + 1)
+        .map((el) => el.className),
+    );
+    expect(overflow).toEqual([]);
+    await screenshot(page, 'add-model-phone');
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   it('remembers added models across a reload, and takes one off the list on request', async () => {

@@ -86,10 +86,9 @@ export function AddModelForm(): JSX.Element {
           {field('endpoint', 'Mirror', endpoint, setEndpoint, 'https://huggingface.co')}
         </div>
         <p id="add-model-hint" class="hint">
-          A model in the transformers.js layout (config.json, tokenizer files, onnx/*.onnx): a hub repo such
-          as llava-hf/llava-interleave-qwen-0.5b-hf, or the address of a folder holding those files. A mirror
-          replaces https://huggingface.co, like HF_ENDPOINT. The server must allow this site to read it
-          (CORS).
+          A hub repo with an ONNX export for transformers.js (e.g. llava-hf/llava-interleave-qwen-0.5b-hf), or
+          the address of a folder in that layout (config.json, tokenizer files, onnx/*.onnx). Revision and
+          mirror (like HF_ENDPOINT) apply to hub repos. The server must let this site read it (CORS).
         </p>
         <Show when={error()}>
           {(e) => (
