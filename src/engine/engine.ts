@@ -30,6 +30,7 @@ import type { ModelSource } from './model-source';
 import type { BackendDescriptor, OrtRuntime } from './runtime';
 import { Sampler, samplerSettings } from './sampler';
 import { TranscriptStore, type RecordedAnswer, type ResolvedPrompt } from './transcript';
+import { nextTurnOpening, prefeed, type FinishedTurn } from './turn-close';
 import { buildTurnInput, type KeyedImage } from './turn-input';
 
 /** What the engine is built from; the worker passes browser implementations, Node tests local ones. */
@@ -56,6 +57,11 @@ export interface EngineDeps {
   /** Images whose features are kept (default 16), and their most bytes (default 256 MiB). */
   maxCachedImages?: number;
   featureCacheBytes?: number;
+  /**
+   * After an answer, run the ids every follow-up starts with (end of turn, the opening of the next user message)
+   * through the decoder before the next call, so follow-ups prefill only their own words (default true).
+   */
+  prefeedNextTurn?: boolean;
   /** Minimum milliseconds between token events (default 16, about one animation frame). */
   tokenEventIntervalMs?: number;
 }
@@ -188,6 +194,20 @@ export function createEngine(deps: EngineDeps): EngineApi {
     return { key: await imageKey(raw), preprocess: () => preprocessImage(raw, m.config.image) };
   }
 
+  /** Runs in the call queue right after a chat: extends its cache with what every follow-up starts with. */
+  async function closeTurn(m: LoadedModel, conversation: string, turn: FinishedTurn): Promise<void> {
+    if (model !== m || !kvStore.holds(conversation)) return;
+    const kv = kvStore.take(conversation);
+    try {
+      const opening = nextTurnOpening(m, transcripts.take(conversation), turn);
+      if (opening) await prefeed(m.decoder, kv, opening, turn.spans);
+    } catch {
+      // Only a head start was lost: the next turn prefills these ids itself.
+      kv.clear();
+    }
+    await kvStore.settle(deps.ort);
+  }
+
   async function chat(request: ChatRequest, op: OperationOptions<GenerationEvent> = {}): Promise<ChatResult> {
     const { signal, onEvent } = op;
     const startedAt = now();
@@ -271,6 +291,18 @@ export function createEngine(deps: EngineDeps): EngineApi {
     onEvent?.({ kind: 'done', usage: result.usage, finishReason: result.finishReason });
     // After 'done': fitting the caches into the budget may copy tensors and is no part of the answer.
     await kvStore.settle(deps.ort);
+    if (deps.prefeedNextTurn !== false && resolved.prompt && kvStore.holds(conversation)) {
+      const finished: FinishedTurn = {
+        // A copy: callers may append the answer and the next question to their array as soon as this returns.
+        messages: [...request.messages],
+        template: request.template ?? 'model',
+        answer: result.text,
+        imageKeys: resolved.prompt.imageKeys,
+        features: input.features,
+        spans: input.spans,
+      };
+      void serial(() => closeTurn(m, conversation, finished)).catch(() => undefined);
+    }
     if (result.finishReason === 'abort') throw abortError(signal?.reason);
     return {
       message: { role: 'assistant', content: result.text },

@@ -21,6 +21,7 @@ import {
   IMAGE_HEIGHT,
   IMAGE_WIDTH,
   QUESTIONS,
+  thinkTime,
   type ContenderResult,
   type TurnTiming,
 } from './conversation';
@@ -90,8 +91,10 @@ async function runOurs(): Promise<Measured> {
         text: r.message.content,
       });
       const next = QUESTIONS[k + 1];
-      if (next)
+      if (next) {
         messages.push({ role: 'assistant', content: r.message.content }, { role: 'user', content: next });
+        await thinkTime();
+      }
     }
     const status = await env.call('status');
     const threads = status.ok ? status.value.threads : 0;

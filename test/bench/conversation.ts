@@ -12,6 +12,16 @@ export const QUESTIONS = [
  * long enough to time decoding. */
 export const DEFAULT_NEW_TOKENS = [96, 32, 24] as const;
 
+/**
+ * The pause between an answer and the next question (reading and typing take far longer): the same for both
+ * contenders. Ours uses it to close the turn ahead; work still queued after it counts toward the next TTFT (Node).
+ */
+export const THINK_TIME_MS = 2000;
+
+export function thinkTime(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, THINK_TIME_MS));
+}
+
 /** Photo-sized input (resized to the model's 224 px by both contenders' preprocessing). */
 export const IMAGE_WIDTH = 640;
 export const IMAGE_HEIGHT = 480;

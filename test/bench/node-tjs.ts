@@ -4,7 +4,7 @@
 
 import type { BaseStreamer, Tensor } from '@huggingface/transformers';
 import { templateUsesContentParts, toTemplateMessages } from '../../src/engine/prompt';
-import { QUESTIONS, type ContenderResult, type TurnTiming } from './conversation';
+import { QUESTIONS, thinkTime, type ContenderResult, type TurnTiming } from './conversation';
 import { args, backendLabel, benchImage, firstTurn, ortWeb } from './node-common';
 
 /** transformers.js generate(), which re-prefills the whole conversation (and re-encodes the image) every turn. */
@@ -66,7 +66,10 @@ export async function runTransformers(): Promise<Omit<ContenderResult, 'peakRssB
       text,
     });
     const next = QUESTIONS[k + 1];
-    if (next) messages.push({ role: 'assistant', content: text }, { role: 'user', content: next });
+    if (next) {
+      messages.push({ role: 'assistant', content: text }, { role: 'user', content: next });
+      await thinkTime();
+    }
   }
   await model.dispose();
   return {

@@ -151,6 +151,7 @@ function bestOf(runs: ContenderResult[]): ContenderResult | null {
       if (!b) return;
       b.ttftMs = Math.min(b.ttftMs, t.ttftMs);
       b.decodeTokPerS = Math.max(b.decodeTokPerS, t.decodeTokPerS);
+      b.newTokens = Math.max(b.newTokens, t.newTokens);
     });
   }
   return best;
@@ -278,7 +279,13 @@ async function main(): Promise<void> {
       }
     }
     const ours = bestOf(runs.ours);
-    const context = (ours?.turns[0]?.promptTokens ?? 234) + Math.round((ours?.turns[0]?.newTokens ?? 48) / 2);
+    // The KV a decode step reads grows with the context: take the average over every decoded token.
+    const decoded = (ours?.turns ?? []).map((t) => ({
+      n: t.newTokens,
+      mid: t.promptTokens + t.newTokens / 2,
+    }));
+    const total = decoded.reduce((a, d) => a + d.n, 0);
+    const context = total > 0 ? Math.round(decoded.reduce((a, d) => a + d.n * d.mid, 0) / total) : 300;
     rows.push({
       id: spec.id,
       label: spec.label,

@@ -1,6 +1,7 @@
 // The KV cache budget: caches of recently used conversations are kept within a byte budget (least recently used
 // dropped first, the active one cut to the prefix that fits), the budget can change at run time, and a conversation
-// whose cache was evicted still answers exactly like one that kept it.
+// whose cache was evicted still answers exactly like one that kept it. (Turns are not closed ahead here, so cached
+// positions are exactly each turn's prompt and answer.)
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage, ChatRequest, EngineApi } from '../../src/shared/protocol';
 import { getTinyModel } from '../fixtures/tiny-model';
@@ -33,7 +34,10 @@ describe('KV cache budget (tiny, greedy)', () => {
 
   beforeAll(async () => {
     dir = getTinyModel('tiny').dir;
-    const probe = await loadedEngine(dir, { kvCacheBudgetBytes: Number.POSITIVE_INFINITY });
+    const probe = await loadedEngine(dir, {
+      kvCacheBudgetBytes: Number.POSITIVE_INFINITY,
+      prefeedNextTurn: false,
+    });
     const a = await probe.chat(ask(hA, 'a'));
     perToken = (await cacheOf(probe)).kvBytes / cachedAfter(a);
     // 2 layers × (key + value) × 2 kv heads × head_dim 16 × 4 bytes.
@@ -41,14 +45,17 @@ describe('KV cache budget (tiny, greedy)', () => {
   });
 
   it('evicts the least recently used conversation under a small budget; its next turn is still correct', async () => {
-    const unlimited = await loadedEngine(dir, { kvCacheBudgetBytes: Number.POSITIVE_INFINITY });
+    const unlimited = await loadedEngine(dir, {
+      kvCacheBudgetBytes: Number.POSITIVE_INFINITY,
+      prefeedNextTurn: false,
+    });
     const a1 = await unlimited.chat(ask(hA, 'a'));
     const b1 = await unlimited.chat(ask(hB, 'b'));
     expect((await cacheOf(unlimited)).conversations).toBe(2);
 
     // Room for one conversation, not two.
     const budget = Math.ceil(1.5 * Math.max(cachedAfter(a1), cachedAfter(b1)) * perToken);
-    const small = await loadedEngine(dir, { kvCacheBudgetBytes: budget });
+    const small = await loadedEngine(dir, { kvCacheBudgetBytes: budget, prefeedNextTurn: false });
     expect((await small.chat(ask(hA, 'a'))).message.content).toBe(a1.message.content);
     expect((await cacheOf(small)).conversations).toBe(1);
     expect((await small.chat(ask(hB, 'b'))).message.content).toBe(b1.message.content);
@@ -71,8 +78,14 @@ describe('KV cache budget (tiny, greedy)', () => {
   });
 
   it('cuts the active conversation to the prefix that fits when it alone is over budget', async () => {
-    const unlimited = await loadedEngine(dir, { kvCacheBudgetBytes: Number.POSITIVE_INFINITY });
-    const engine = await loadedEngine(dir, { kvCacheBudgetBytes: Number.POSITIVE_INFINITY });
+    const unlimited = await loadedEngine(dir, {
+      kvCacheBudgetBytes: Number.POSITIVE_INFINITY,
+      prefeedNextTurn: false,
+    });
+    const engine = await loadedEngine(dir, {
+      kvCacheBudgetBytes: Number.POSITIVE_INFINITY,
+      prefeedNextTurn: false,
+    });
     const a1 = await engine.chat(ask(hA, 'a'));
     await unlimited.chat(ask(hA, 'a'));
     const keep = 20;
@@ -94,7 +107,7 @@ describe('KV cache budget (tiny, greedy)', () => {
   });
 
   it('takes the budget from the load options', async () => {
-    const engine = await loadedEngine(dir);
+    const engine = await loadedEngine(dir, { prefeedNextTurn: false });
     await engine.load({ kind: 'local', id: 'test' }, { dtype: 'fp32', kvCacheBudgetBytes: 0 });
     expect((await cacheOf(engine)).kvBudgetBytes).toBe(0);
     await engine.chat(ask(hA, 'a'));

@@ -1,6 +1,7 @@
-// Prefix reuse across turns: a follow-up prefills only its new tokens (the engine feeds its own answer ids back), and
-// regenerate / edit cut the KV cache to the longest shared prefix. Every answer must equal the one of an engine that
-// keeps no KV between turns and so prefills the same ids from scratch each time (greedy decoding).
+// Prefix reuse across turns: a follow-up prefills only its new tokens (the engine feeds its own answer ids back, and
+// runs the opening of the next user turn ahead), and regenerate / edit cut the KV cache to the longest shared prefix.
+// Every answer must equal the one of an engine that keeps no KV between turns and so prefills the same ids from scratch
+// each time (greedy decoding).
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage, ChatRequest, ChatResult, EngineApi } from '../../src/shared/protocol';
 import { getTinyModel } from '../fixtures/tiny-model';
@@ -36,7 +37,8 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as const) {
 
     beforeAll(async () => {
       dir = getTinyModel(preset).dir;
-      reusing = await loadedEngine(dir);
+      // Closing turns ahead is tested on its own below; here the counts are exactly those of the cached answers.
+      reusing = await loadedEngine(dir, { prefeedNextTurn: false });
       fresh = await loadedEngine(dir, { kvCacheBudgetBytes: 0 });
     });
 
@@ -114,6 +116,27 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as const) {
       // At least the whole first prompt came from the cache, though not every answer id.
       expect(a2.usage.reusedPromptTokens).toBeGreaterThanOrEqual(a1.usage.promptTokens - 1);
       expect(a2.usage.reusedPromptTokens).toBeLessThan(cachedAfter(a1));
+    });
+
+    it('closes each turn ahead: the next one reuses the end-of-turn and the opening of its user message too', async () => {
+      const ahead = await loadedEngine(dir);
+      const h1 = [imageQuestion(image, QUESTIONS[0] as string)];
+      const a1 = await both(ahead, fresh, ask(h1, { conversationId: 'p' }));
+      const h2 = followUp(h1, a1.message.content, QUESTIONS[1] as string);
+      const a2 = await both(ahead, fresh, ask(h2, { conversationId: 'p' }));
+      // The answer's last token and the end-of-turn mark at least, and never the new question's own words.
+      expect(a2.usage.reusedPromptTokens).toBeGreaterThanOrEqual(cachedAfter(a1) + 2);
+      expect(a2.usage.reusedPromptTokens).toBeLessThan(a2.usage.promptTokens - 4);
+      const a3 = await both(
+        ahead,
+        fresh,
+        ask(followUp(h2, a2.message.content, 'Why?'), { conversationId: 'p' }),
+      );
+      expect(a3.usage.reusedPromptTokens).toBeGreaterThanOrEqual(cachedAfter(a2) + 2);
+      // Regenerating after a turn was closed ahead cuts the extra ids away again.
+      const r2 = await both(ahead, fresh, ask(h2, { conversationId: 'p' }));
+      expect(r2.usage.reusedPromptTokens).toBe(a2.usage.promptTokens - 1);
+      expect(r2.message.content).toBe(a2.message.content);
     });
   });
 }

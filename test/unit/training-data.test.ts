@@ -15,6 +15,7 @@ import {
   normalizeAnswer,
 } from '../../src/training/data/language';
 import { FILES, generateEvalSplit, readJsonl, writeDataset } from '../../src/training/data/dataset';
+import { patchLabels } from '../../src/training/train/vision-probe';
 import type { EvalQuestion, LlavaRecord } from '../../src/training/data/llava-format';
 
 function scene(objects: Scene['objects']): Scene {
@@ -59,6 +60,17 @@ describe('scenes and pixels', () => {
       Array.from(img.data.subarray((y * 32 + x) * 3, (y * 32 + x) * 3 + 3));
     expect(at(5, 16)).toEqual([...PALETTE.red]);
     expect(at(26, 16)).toEqual([230, 230, 230]);
+  });
+
+  it('labels each patch with the colour, shape, kind and column of the object covering it', () => {
+    const labels = patchLabels(redCircleLeft, 8);
+    expect(labels).toHaveLength(16 * 4);
+    const at = (row: number, col: number) => labels.slice((row * 4 + col) * 4, (row * 4 + col) * 4 + 4);
+    // red = colour 1, circle = shape 1, kind 1 (red circle), left = column 1; the far right column is empty.
+    expect(at(1, 0)).toEqual([1, 1, 1, 1]);
+    expect(at(2, 0)).toEqual([1, 1, 1, 1]);
+    expect(at(1, 3)).toEqual([0, 0, 0, 0]);
+    expect(at(0, 3)).toEqual([0, 0, 0, 0]);
   });
 
   it('round-trips images through PNG', () => {

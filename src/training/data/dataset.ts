@@ -36,7 +36,7 @@ export interface DatasetOptions {
 }
 
 /** Bump when scenes, rendering or language change, so an old data set on disk is regenerated. */
-export const DATA_VERSION = 4;
+export const DATA_VERSION = 5;
 
 export const DEFAULT_DATASET: DatasetOptions = {
   seed: 20240917,

@@ -104,27 +104,8 @@ function unique<T>(items: readonly T[], key: (t: T) => string, value: string): b
   return items.filter((t) => key(t) === value).length === 1;
 }
 
-/**
- * Categories whose questions make the model search the picture by content rather than read one column. Their
- * answers first say what is there, left to right, as LLaVA's complex-reasoning answers reason step by step ("I see a
- * red circle on the left and a blue square on the right. No, there is no green circle.").
- */
-export const REASONED_CATEGORIES: ReadonlySet<QuestionCategory> = new Set<QuestionCategory>([
-  'position',
-  'count-color',
-  'exists',
-  'same-color',
-  'relation',
-]);
-
 /** One question of the given category, or null when the scene cannot support it. */
 export function makeQuestion(scene: Scene, category: QuestionCategory, rng: Rng): QA | null {
-  const qa = directQuestion(scene, category, rng);
-  if (qa && REASONED_CATEGORIES.has(category)) qa.answer = `I see ${caption(scene)} ${qa.answer}`;
-  return qa;
-}
-
-function directQuestion(scene: Scene, category: QuestionCategory, rng: Rng): QA | null {
   const objs = scene.objects;
   const o = rng.pick(objs);
   switch (category) {

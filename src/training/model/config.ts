@@ -1,5 +1,6 @@
-// Owns the micro LLaVA's shape: the generator's `tiny` preset (CLIP 32×3 on 32 px / 8 px patches, LLaMA 64×2, 4 heads,
-// 2 kv heads, mlp2x_gelu) with the vocabulary fitted to the micro data's tokenizer. Data, no logic beyond that.
+// Owns the micro LLaVA's shape: the generator's `tiny` preset (CLIP 32×3 on 32 px / 8 px patches, LLaMA 64 wide with
+// 4 heads and 2 kv heads, mlp2x_gelu) with one more decoder layer (3: two layers could read the picture but not
+// reason over it) and the vocabulary fitted to the micro data's tokenizer. Data, no logic beyond that.
 
 import { getPreset } from '../../modelgen/llava/presets';
 import type { LlavaHfConfig } from '../../modelgen/llava/types';
@@ -22,6 +23,7 @@ export function microConfig(vocabSize: number, ids: MicroTokenIds): LlavaHfConfi
     text_config: {
       ...base.text_config,
       vocab_size: vocabSize,
+      num_hidden_layers: 3,
       max_position_embeddings: 256,
       bos_token_id: ids.bos,
       eos_token_id: ids.eos,

@@ -145,10 +145,15 @@ export class Params {
 let instances = 0;
 
 /** Fresh parameters, seeded. */
-export function initParams(config: LlavaHfConfig, slotClasses: number, seed: number): Params {
+export function initParams(
+  config: LlavaHfConfig,
+  slotClasses: number,
+  seed: number,
+  patchClasses = 13,
+): Params {
   const rng = new Rng(seed);
   const params = new Params();
-  for (const spec of paramSpecs(config, slotClasses)) {
+  for (const spec of paramSpecs(config, slotClasses, patchClasses)) {
     const size = spec.dims.reduce((a, b) => a * b, 1);
     const data = new Float32Array(size);
     if (spec.init === 'ones') data.fill(1);

@@ -28,7 +28,14 @@ import { conversationSequences, loadData, pixelStore, type LoadedData } from './
 import { SYSTEM_PROMPTS } from '../model/tokenizer';
 import { clearPartial, runStage, type LossFn } from './trainer';
 import { scaledStages, type StageName, type StageSpec } from './stages';
-import { patchLabels, probeAccuracy, probeLoss, slotLabels, SLOT_CLASSES } from './vision-probe';
+import {
+  PATCH_CLASSES,
+  patchLabels,
+  probeAccuracy,
+  probeLoss,
+  slotLabels,
+  SLOT_CLASSES,
+} from './vision-probe';
 import { writeMicroModelFolder } from './export';
 
 export interface TrainOptions {
@@ -73,7 +80,7 @@ function lossFor(
       const px = new Float32Array(stage.batch * 3 * S * S);
       const labels = new Int32Array(stage.batch * 6);
       const patches = d.grid * d.grid;
-      const dense = new Int32Array(stage.batch * patches * 3);
+      const dense = new Int32Array(stage.batch * patches * 4);
       for (let b = 0; b < stage.batch; b++) {
         const scene = sampleScene(rng, `vision-${step}-${b}`);
         const img = renderScene(scene);
@@ -82,11 +89,11 @@ function lossFor(
           b * 3 * S * S,
         );
         labels.set(slotLabels(scene), b * 6);
-        dense.set(patchLabels(scene, d.patch), b * patches * 3);
+        dense.set(patchLabels(scene, d.patch), b * patches * 4);
       }
       const pt = tf.tensor4d(px, [stage.batch, 3, S, S]);
       const lt = tf.tensor2d(labels, [stage.batch, 6], 'int32');
-      const dt = tf.tensor2d(dense, [stage.batch, patches * 3], 'int32');
+      const dt = tf.tensor2d(dense, [stage.batch, patches * 4], 'int32');
       return {
         loss: () => probeLoss(params, d, pt, lt, dt),
         tokens: stage.batch,
@@ -177,7 +184,7 @@ export async function trainMicro(o: TrainOptions): Promise<TrainSummary> {
   await initTf();
   const tLoad = performance.now();
   const data = loadData(o.dataRoot);
-  const params = initParams(data.config, SLOT_CLASSES, deriveSeed(o.seed, 'init'));
+  const params = initParams(data.config, SLOT_CLASSES, deriveSeed(o.seed, 'init'), PATCH_CLASSES);
   const pixels = pixelStore(o.dataRoot, data.image, data.config.vision_config.image_size);
   log(
     `model: vocab ${data.config.text_config.vocab_size}, ${params.count(['vision', 'projector', 'language'])} parameters ` +

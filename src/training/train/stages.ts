@@ -31,7 +31,7 @@ export const STAGES: readonly StageSpec[] = [
     name: 'language',
     title: 'stage 0b: pretrain the language model on text (stand-in for Vicuna)',
     train: ['language'],
-    steps: 700,
+    steps: 1000,
     batch: 32,
     lr: 3e-3,
     warmup: 100,

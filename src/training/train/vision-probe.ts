@@ -15,20 +15,22 @@ const SHAPE_CLASSES = SHAPES.length + 1;
 export const SLOT_CLASSES = SLOTS.length * (COLOR_CLASSES + SHAPE_CLASSES);
 
 const SLOT_IDS = SLOTS.length + 1;
-/** Logits per patch: colour, shape and column of the covering object (each with "none"). */
-export const PATCH_CLASSES = COLOR_CLASSES + SHAPE_CLASSES + SLOT_IDS;
+const KINDS = COLORS.length * SHAPES.length + 1;
+/** Logits per patch: colour, shape, colour-and-shape together, and column of the covering object (each with "none"). */
+export const PATCH_CLASSES = COLOR_CLASSES + SHAPE_CLASSES + KINDS + SLOT_IDS;
 
-/** Per patch (row-major) [colour, shape, column] class indices, 0 meaning no object covers the patch. */
+/**
+ * Per patch (row-major) [colour, shape, kind, column] class indices, 0 meaning no object covers the patch. The kind
+ * (colour × shape as one class) makes "find the green circle" a single match for the language model's attention.
+ */
 export function patchLabels(scene: Scene, patch: number): number[] {
   const owners = patchOwners(scene, patch);
   const out: number[] = [];
   for (const k of owners) {
     const o = k >= 0 ? scene.objects[k]! : null;
-    out.push(
-      o ? COLORS.indexOf(o.color) + 1 : 0,
-      o ? SHAPES.indexOf(o.shape) + 1 : 0,
-      o ? SLOTS.indexOf(o.slot) + 1 : 0,
-    );
+    const c = o ? COLORS.indexOf(o.color) : -1;
+    const sh = o ? SHAPES.indexOf(o.shape) : -1;
+    out.push(c + 1, sh + 1, o ? c * SHAPES.length + sh + 1 : 0, o ? SLOTS.indexOf(o.slot) + 1 : 0);
   }
   return out;
 }
@@ -85,17 +87,10 @@ export function probeLoss(
   );
   const N = feats.shape[1]!;
   const perPatch = linear(feats, p.get('vision_probe.dense.weight'), p.get('vision_probe.dense.bias'));
-  const [pc, ps, pp] = tf.split(perPatch, [COLOR_CLASSES, SHAPE_CLASSES, SLOT_IDS], -1) as [
-    tf.Tensor,
-    tf.Tensor,
-    tf.Tensor,
-  ];
-  const [dc, ds, dp] = tf.split(tf.reshape(dense, [B, N, 3]), 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
-  const patchLoss = tf.addN([
-    ce(pc, tf.reshape(dc, [B, N]), COLOR_CLASSES),
-    ce(ps, tf.reshape(ds, [B, N]), SHAPE_CLASSES),
-    ce(pp, tf.reshape(dp, [B, N]), SLOT_IDS),
-  ]);
+  const sizes = [COLOR_CLASSES, SHAPE_CLASSES, KINDS, SLOT_IDS];
+  const logits = tf.split(perPatch, sizes, -1);
+  const targets = tf.split(tf.reshape(dense, [B, N, sizes.length]), sizes.length, -1);
+  const patchLoss = tf.addN(sizes.map((n, i) => ce(logits[i]!, tf.reshape(targets[i]!, [B, N]), n)));
   return tf.add(columnLoss, patchLoss) as tf.Scalar;
 }
 

@@ -4,7 +4,14 @@
 import * as hf from '@huggingface/transformers';
 import { templateUsesContentParts, toTemplateMessages } from '../../../src/engine/prompt';
 import type { ChatMessage, RawImage } from '../../../src/shared/protocol';
-import { benchImagePixels, IMAGE_HEIGHT, IMAGE_WIDTH, QUESTIONS, type TurnTiming } from '../conversation';
+import {
+  benchImagePixels,
+  IMAGE_HEIGHT,
+  IMAGE_WIDTH,
+  QUESTIONS,
+  thinkTime,
+  type TurnTiming,
+} from '../conversation';
 
 export interface TjsRun {
   modelId: string;
@@ -90,7 +97,10 @@ async function run(config: TjsRun): Promise<TjsOutcome> {
       text,
     });
     const next = QUESTIONS[k + 1];
-    if (next) messages.push({ role: 'assistant', content: text }, { role: 'user', content: next });
+    if (next) {
+      messages.push({ role: 'assistant', content: text }, { role: 'user', content: next });
+      await thinkTime();
+    }
   }
   await model.dispose();
   return { loadMs, turns, threads };
