@@ -161,6 +161,45 @@ async function runPool<T>(
   if (failed) throw firstError;
 }
 
+/** A model about to be stored: recorded before its first byte, so that a stopped download or import resumes. */
+export interface PlannedModel {
+  id: string;
+  ref: ModelRef;
+  dtype: Record<Component, Dtype>;
+  files: readonly RemoteFile[];
+  /** When it was first stored (kept across resumed downloads); now when absent. */
+  createdAt?: number | undefined;
+  label?: string | undefined;
+}
+
+/**
+ * Makes room for a model and records it: refuses when `neededBytes` more do not fit, asks for persistent storage,
+ * then writes the model's record with the files it will hold, and returns that record.
+ * @throws EngineError 'quota-exceeded' (naming `cachedModels` that could be deleted).
+ */
+export async function reserveModel(
+  store: WeightStore,
+  storage: StorageLike | null,
+  neededBytes: number,
+  cachedModels: () => Promise<{ id: string; bytes: number }[]>,
+  planned: PlannedModel,
+): Promise<ModelRecord> {
+  await checkQuota(storage, neededBytes, cachedModels);
+  await requestPersistence(storage);
+  const now = Date.now();
+  const record: ModelRecord = {
+    id: planned.id,
+    ref: planned.ref,
+    dtype: planned.dtype,
+    files: planned.files.map((f) => ({ path: f.path, size: f.size })),
+    createdAt: planned.createdAt ?? now,
+    updatedAt: now,
+  };
+  if (planned.label !== undefined) record.label = planned.label;
+  await store.putModel(record);
+  return record;
+}
+
 /**
  * Makes sure every file of `ref` (in the chosen dtype) is stored and verified, downloading only what is missing and
  * resuming partial files. A model already stored completely returns at once without touching the network.
@@ -275,21 +314,14 @@ async function download(
   const files = listing ? selectFiles(listing, dtypes) : [configEntry, ...guessFiles(config, dtypes)];
 
   const stored = await storedNow();
-  await checkQuota(storage, bytesStillNeeded(files, stored), cachedModels);
-  await requestPersistence(storage);
-
-  const now = Date.now();
-  const record: ModelRecord = {
+  const record = await reserveModel(store, storage, bytesStillNeeded(files, stored), cachedModels, {
     id,
     ref,
     dtype: dtypes,
-    files: files.map((f) => ({ path: f.path, size: f.size })),
-    createdAt: existing?.createdAt ?? now,
-    updatedAt: now,
-  };
-  const label = options.label ?? existing?.label;
-  if (label !== undefined) record.label = label;
-  await store.putModel(record);
+    files,
+    createdAt: existing?.createdAt,
+    label: options.label ?? existing?.label,
+  });
 
   for (const f of files) {
     const s = stored.get(f.path);

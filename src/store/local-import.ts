@@ -4,15 +4,15 @@ import { throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
 import type { Component, Dtype, DtypeChoice, LoadProgressEvent, ModelRef } from '../shared/protocol';
 import type { CachedModel } from './ensure-cached';
-import { DEFAULT_CHUNK_SIZE } from './ensure-cached';
+import { DEFAULT_CHUNK_SIZE, reserveModel } from './ensure-cached';
 import { downloadFile, type DownloadSettings } from './file-download';
 import { readTransformersJsConfig, resolveDtypes, selectFiles, type RemoteFile } from './file-select';
-import { getDefaultWeightStore, type ModelRecord, type WeightStore } from './idb-weight-store';
+import { getDefaultWeightStore, type WeightStore } from './idb-weight-store';
 import { parseManifest } from './listing';
 import { withModelLock } from './model-lock';
 import { encodePath, isSafeRelativePath, modelIdOf } from './model-ref';
 import { ProgressTracker } from './progress';
-import { checkQuota, defaultStorage, requestPersistence, type StorageLike } from './quota';
+import { defaultStorage, type StorageLike } from './quota';
 
 /** A file as pages and workers (File) and Node (File, Blob) give it; `webkitRelativePath` from a folder input. */
 export interface FileLike {
@@ -223,24 +223,13 @@ export async function importLocalFiles(
   await withModelLock(id, options.signal, async () => {
     await store.deleteModel(id);
     const storage = options.storage === undefined ? defaultStorage() : options.storage;
-    await checkQuota(
+    await reserveModel(
+      store,
       storage,
       chosen.reduce((n, f) => n + (f.size ?? 0), 0),
       async () => [],
+      { id, ref, dtype: dtypes, files: chosen, label: options.label },
     );
-    await requestPersistence(storage);
-
-    const now = Date.now();
-    const record: ModelRecord = {
-      id,
-      ref,
-      dtype: dtypes,
-      files: chosen.map((f) => ({ path: f.path, size: f.size })),
-      createdAt: now,
-      updatedAt: now,
-    };
-    if (options.label !== undefined) record.label = options.label;
-    await store.putModel(record);
 
     const settings: DownloadSettings = {
       fetch: localFetch(byPath),

@@ -55,6 +55,8 @@ export interface TurnTiming {
   reusedPromptTokens?: number;
   /** The answer's text (special tokens skipped). */
   text: string;
+  /** Node runs: decode steps after the prefill, their wall time and the time spent inside session.run. */
+  decodeSplit?: { steps: number; wallMs: number; ortMs: number };
 }
 
 /** What one contender measured on one backend. */

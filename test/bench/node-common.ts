@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { ChatMessage, Dtype, RawImage } from '../../src/shared/protocol';
+import { decodeSplit } from './run-log';
 import { benchImagePixels, DEFAULT_NEW_TOKENS, IMAGE_HEIGHT, IMAGE_WIDTH, QUESTIONS } from './conversation';
 
 const { values } = parseArgs({
@@ -55,4 +56,10 @@ export function firstTurn(img: RawImage): ChatMessage[] {
       ],
     },
   ];
+}
+
+/** The decode split of the runs since `mark`, as a TurnTiming field (absent when there was no decode step). */
+export function withSplit(mark: number): { decodeSplit?: { steps: number; wallMs: number; ortMs: number } } {
+  const split = decodeSplit(mark);
+  return split ? { decodeSplit: split } : {};
 }

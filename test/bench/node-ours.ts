@@ -5,11 +5,13 @@ import { createEngine } from '../../src/engine/engine';
 import type { BackendDescriptor, OrtRuntime } from '../../src/engine/runtime';
 import { folderSource } from '../../src/node/folder-source';
 import { QUESTIONS, thinkTime, type ContenderResult, type TurnTiming } from './conversation';
-import { args, backendLabel, benchImage, firstTurn, ortWeb } from './node-common';
+import { args, backendLabel, benchImage, firstTurn, ortWeb, withSplit } from './node-common';
+import { instrumentOrt, runMark } from './run-log';
 
 /** Our engine through the whole conversation, reusing its KV cache and image features across turns. */
 export async function runOurs(): Promise<Omit<ContenderResult, 'peakRssBytes'>> {
   const ort: OrtRuntime = args.runtime === 'node' ? await import('onnxruntime-node') : await ortWeb();
+  instrumentOrt(ort);
   const backend: BackendDescriptor = {
     name: args.runtime === 'node' ? 'cpu' : 'wasm',
     executionProviders: [args.runtime === 'node' ? 'cpu' : 'wasm'],
@@ -39,6 +41,7 @@ export async function runOurs(): Promise<Omit<ContenderResult, 'peakRssBytes'>> 
       await engine.forget('\u0000bench-idle-probe');
       queuedMs = performance.now() - t;
     }
+    const mark = runMark();
     const r = await engine.chat({
       messages,
       sampling: { maxNewTokens: args.newTokens[k] ?? 16 },
@@ -51,6 +54,7 @@ export async function runOurs(): Promise<Omit<ContenderResult, 'peakRssBytes'>> 
       decodeTokPerS: r.usage.decodeTokensPerS,
       reusedPromptTokens: r.usage.reusedPromptTokens ?? 0,
       text: r.message.content,
+      ...withSplit(mark),
     });
     const next = QUESTIONS[k + 1];
     if (next) {

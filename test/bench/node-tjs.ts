@@ -2,16 +2,22 @@
 // onnxruntime-node, or on onnxruntime-web's WASM build handed over through transformers.js's global runtime hook.
 // Imported by node-contender.ts only when this contender runs, so transformers.js loads after the hook is set.
 
-import type { BaseStreamer, Tensor } from '@huggingface/transformers';
+import type { Tensor } from '@huggingface/transformers';
 import { templateUsesContentParts, toTemplateMessages } from '../../src/engine/prompt';
 import { QUESTIONS, thinkTime, type ContenderResult, type TurnTiming } from './conversation';
-import { args, backendLabel, benchImage, firstTurn, ortWeb } from './node-common';
+import { args, backendLabel, benchImage, firstTurn, ortWeb, withSplit } from './node-common';
+import { instrumentOrt, runMark } from './run-log';
 
 /** transformers.js generate(), which re-prefills the whole conversation (and re-encodes the image) every turn. */
 export async function runTransformers(): Promise<Omit<ContenderResult, 'peakRssBytes'>> {
   if (args.runtime === 'web') {
     // transformers.js uses a runtime placed here instead of its own onnxruntime-node (its documented hook).
-    (globalThis as Record<symbol, unknown>)[Symbol.for('onnxruntime')] = await ortWeb();
+    const ort = await ortWeb();
+    instrumentOrt(ort);
+    (globalThis as Record<symbol, unknown>)[Symbol.for('onnxruntime')] = ort;
+  } else {
+    // The same module instance transformers.js imports, so its sessions are timed like ours.
+    instrumentOrt(await import('onnxruntime-node'));
   }
   const hf = await import('@huggingface/transformers');
   const { offlineModelId } = await import('../fixtures/transformers-offline');
@@ -37,14 +43,14 @@ export async function runTransformers(): Promise<Omit<ContenderResult, 'peakRssB
       { tokenize: false, add_generation_prompt: true },
     ) as string;
     const stamps: number[] = [];
-    let puts = 0;
-    const streamer = {
-      // The first put is the prompt; every later one is a generated token.
-      put: () => {
-        if (puts++ > 0) stamps.push(performance.now());
-      },
-      end: () => undefined,
-    } as unknown as BaseStreamer;
+    // A chat UI streams text as it comes: transformers.js's own TextStreamer (it decodes as it goes, as ours does).
+    const streamer = new hf.TextStreamer(tokenizer, {
+      skip_prompt: true,
+      skip_special_tokens: true,
+      callback_function: () => undefined,
+      token_callback_function: () => stamps.push(performance.now()),
+    });
+    const mark = runMark();
     const start = performance.now();
     const inputs = await processor(hfImage, prompt);
     const promptTokens = inputs.input_ids.dims[1] as number;
@@ -64,6 +70,7 @@ export async function runTransformers(): Promise<Omit<ContenderResult, 'peakRssB
       newTokens: stamps.length,
       decodeTokPerS: stamps.length > 1 && last > first ? (stamps.length - 1) / ((last - first) / 1000) : 0,
       text,
+      ...withSplit(mark),
     });
     const next = QUESTIONS[k + 1];
     if (next) {

@@ -53,6 +53,20 @@ export function decodeRate(r: ContenderResult | null): number {
   return seconds > 0 ? tokens / seconds : 0;
 }
 
+/** Milliseconds per decode step inside session.run and outside it (the contender's own work), over all turns. */
+function splitOf(r: ContenderResult | null): { ort: number; outside: number } | null {
+  let steps = 0;
+  let wall = 0;
+  let ort = 0;
+  for (const t of r?.turns ?? []) {
+    if (!t.decodeSplit) continue;
+    steps += t.decodeSplit.steps;
+    wall += t.decodeSplit.wallMs;
+    ort += t.decodeSplit.ortMs;
+  }
+  return steps > 0 ? { ort: ort / steps, outside: (wall - ort) / steps } : null;
+}
+
 function turn(r: ContenderResult | null, k: number) {
   return r?.turns[k];
 }
@@ -108,6 +122,7 @@ export function renderTables(rows: BackendRow[], bw: Bandwidth): string {
   const ratios: string[][] = [];
   const bounds: string[][] = [];
   const checks: string[][] = [];
+  const splits: string[][] = [];
   for (const row of rows) {
     if (row.correctnessOnly) {
       checks.push([
@@ -135,6 +150,12 @@ export function renderTables(rows: BackendRow[], bw: Bandwidth): string {
       o?.peakRssBytes && th?.peakRssBytes ? x(o.peakRssBytes / th.peakRssBytes) : '–',
       agree,
     ]);
+    const so = splitOf(row.ours);
+    const st = splitOf(row.theirs);
+    if (so || st) {
+      const f = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(1));
+      splits.push([row.label, f(so?.ort), f(so?.outside), f(st?.ort), f(st?.outside)]);
+    }
     const b = boundOf(row, bw);
     if (b) {
       bounds.push([
@@ -178,6 +199,17 @@ export function renderTables(rows: BackendRow[], bw: Bandwidth): string {
           'turn-1 answers agree (chars)',
         ],
         ratios,
+      ),
+      '',
+      "### Where a decode step's time goes (Node runs)",
+      '',
+      'Milliseconds per generated token inside `session.run` (embed + decoder, the same kernels for both) and outside ' +
+        "it (the contender's own per-token work: tensors, sampling, streaming text), over all three turns of the " +
+        "run with the best decode speed. Outside-run time does not depend on the machine's load as much as the total.",
+      '',
+      table(
+        ['backend', 'ours: in runs', 'ours: outside', 'transformers.js: in runs', 'transformers.js: outside'],
+        splits,
       ),
       '',
       '### Decode against the memory-bandwidth bound',

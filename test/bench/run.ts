@@ -71,7 +71,7 @@ const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     contenders: { type: 'string', default: 'ours,tjs' },
-    repeat: { type: 'string', default: '2' },
+    repeat: { type: 'string', default: '3' },
     'new-tokens': { type: 'string', default: DEFAULT_NEW_TOKENS.join(',') },
     'no-write': { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
@@ -150,7 +150,10 @@ function bestOf(runs: ContenderResult[]): ContenderResult | null {
       const b = best.turns[k];
       if (!b) return;
       b.ttftMs = Math.min(b.ttftMs, t.ttftMs);
-      b.decodeTokPerS = Math.max(b.decodeTokPerS, t.decodeTokPerS);
+      if (t.decodeTokPerS > b.decodeTokPerS) {
+        b.decodeTokPerS = t.decodeTokPerS;
+        if (t.decodeSplit) b.decodeSplit = t.decodeSplit;
+      }
       b.newTokens = Math.max(b.newTokens, t.newTokens);
     });
   }

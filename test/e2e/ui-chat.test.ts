@@ -1,21 +1,20 @@
 // The product page in real Chromium with the real worker and the generated demo model: drop a picture, ask, watch
 // the answer stream, stop, regenerate, edit and resend, paste a picture, reload (also mid-answer) and find it all.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  appForSuite,
   dropFiles,
   lastAnswer,
-  openApp,
   pasteFiles,
   screenshot,
   waitAnswerDone,
   waitAnswerStarted,
   waitAnswerText,
   watchAnswer,
-  type AppPage,
 } from './ui-harness/app-page';
 import { makePng, spec } from './ui-harness/images';
 
-let app: AppPage;
+const app = appForSuite({ maxNewTokens: 24 });
 
 async function messages(): Promise<{ role: string; text: string; images: number }[]> {
   return app.page.evaluate(() =>
@@ -28,13 +27,6 @@ async function messages(): Promise<{ role: string; text: string; images: number 
 }
 
 describe('chat UI', () => {
-  beforeAll(async () => {
-    app = await openApp({ maxNewTokens: 24 });
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
-
   it('drops a picture, asks with Enter, and streams the answer with a cursor, TTFT and tokens/s', async () => {
     const { page } = app;
     await screenshot(page, 'empty');

@@ -3,17 +3,16 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApp, type AppPage } from './ui-harness/app-page';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { appForSuite } from './ui-harness/app-page';
 import { makePng } from './ui-harness/images';
 
-let app: AppPage;
+const app = appForSuite();
 let dir: string;
 const picture = makePng(40, 30, 7);
 
 describe('conversation management', () => {
   beforeAll(async () => {
-    app = await openApp();
     dir = await mkdtemp(path.join(os.tmpdir(), 'ui-conv-'));
     const now = Date.now();
     const file = {
@@ -57,10 +56,6 @@ describe('conversation management', () => {
     };
     await writeFile(path.join(dir, 'in.json'), JSON.stringify(file));
   });
-  afterAll(async () => {
-    await app?.close();
-  });
-
   it('imports a file, shows its picture and stats, and renames it', async () => {
     const { page } = app;
     await page.setInputFiles('#import-chat', path.join(dir, 'in.json'));

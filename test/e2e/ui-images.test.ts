@@ -5,15 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  dropFiles,
-  dropUrls,
-  openApp,
-  screenshot,
-  waitAnswerDone,
-  waitAnswerStarted,
-  type AppPage,
-} from './ui-harness/app-page';
+import { dropFiles, dropUrls, openApp, screenshot, sendAndWait, type AppPage } from './ui-harness/app-page';
 import { makeCorruptPng, makeHugePng, makePng, spec } from './ui-harness/images';
 
 let app: AppPage;
@@ -49,10 +41,7 @@ describe('picture intake', () => {
     // A conversation with something in it, a half-written message and one good picture waiting.
     await dropFiles(app.page, [spec('first.png', 'image/png', makePng(64, 48))]);
     await app.page.waitForSelector('.attachment img[alt="first.png"]');
-    await app.page.fill('#composer-input', 'What is this?');
-    await app.page.press('#composer-input', 'Enter');
-    await waitAnswerStarted(app.page);
-    await waitAnswerDone(app.page);
+    await sendAndWait(app.page, 'What is this?');
     await dropFiles(app.page, [spec('keep.png', 'image/png', makePng(80, 60, 1))]);
     await app.page.waitForSelector('.attachment img[alt="keep.png"]');
     await app.page.fill('#composer-input', 'A draft I must not lose');

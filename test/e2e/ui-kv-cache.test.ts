@@ -2,24 +2,13 @@
 // prompt (its stats say how many tokens), the panel shows what the cache holds; set to 0 MiB, the next answer reads
 // the whole conversation again and the cache stays empty. The setting survives a reload.
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  lastAnswer,
-  openApp,
-  screenshot,
-  waitAnswerDone,
-  waitAnswerStarted,
-  type AppPage,
-} from './ui-harness/app-page';
+import { describe, expect, it } from 'vitest';
+import { appForSuite, screenshot, sendAndWait } from './ui-harness/app-page';
 
-let app: AppPage;
+const app = appForSuite({ maxNewTokens: 4 });
 
 async function ask(page: Page, text: string): Promise<string> {
-  await page.fill('#composer-input', text);
-  await page.press('#composer-input', 'Enter');
-  await waitAnswerStarted(page);
-  await waitAnswerDone(page);
-  const answer = await lastAnswer(page);
+  const answer = await sendAndWait(page, text);
   expect(answer.error).toBe('');
   expect(answer.status).toBe('done');
   return answer.stats;
@@ -32,13 +21,6 @@ async function cacheFact(page: Page): Promise<string> {
 }
 
 describe('KV-cache budget setting', () => {
-  beforeAll(async () => {
-    app = await openApp({ maxNewTokens: 4 });
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
-
   it('reuses the cached prompt for a follow-up with the default budget', async () => {
     const { page } = app;
     expect(await ask(page, 'Hi')).not.toContain('reused');

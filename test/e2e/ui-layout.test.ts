@@ -2,7 +2,14 @@
 // the chats drawer, dark mode from the system setting. Screenshots of each for people to look at.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { openApp, screenshot, waitAnswerDone, waitAnswerStarted, type AppPage } from './ui-harness/app-page';
+import {
+  openApp,
+  screenshot,
+  sendAndWait,
+  waitAnswerDone,
+  waitAnswerStarted,
+  type AppPage,
+} from './ui-harness/app-page';
 import { makePng } from './ui-harness/images';
 
 let app: AppPage | undefined;
@@ -85,10 +92,7 @@ describe('layout and accessibility', () => {
       buffer: makePng(300, 400, 2),
     });
     await page.waitForSelector('.attachment img[alt="phone.png"]');
-    await page.fill('#composer-input', 'What is in this picture?');
-    await page.press('#composer-input', 'Enter');
-    await waitAnswerStarted(page);
-    await waitAnswerDone(page);
+    await sendAndWait(page, 'What is in this picture?');
     const overflow = await page.evaluate(
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
     );
@@ -115,10 +119,7 @@ describe('layout and accessibility', () => {
       buffer: makePng(320, 240, 5),
     });
     await page.waitForSelector('.attachment img[alt="dark.png"]');
-    await page.fill('#composer-input', 'Describe this image in detail.');
-    await page.press('#composer-input', 'Enter');
-    await waitAnswerStarted(page);
-    await waitAnswerDone(page);
+    await sendAndWait(page, 'Describe this image in detail.');
     await page.click('.model-button');
     await page.waitForSelector('.model-panel');
     await screenshot(page, 'dark');

@@ -11,14 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONVERT_RECIPES } from '../../src/store/catalog';
 import { formatBytes } from '../../src/ui/lib/format';
 import { getTinyModel } from '../fixtures/tiny-model';
-import {
-  lastAnswer,
-  openApp,
-  screenshot,
-  waitAnswerDone,
-  waitAnswerStarted,
-  type AppPage,
-} from './ui-harness/app-page';
+import { openApp, screenshot, sendAndWait, type AppPage } from './ui-harness/app-page';
 
 const REPO = 'test-org/tiny-llava';
 
@@ -156,11 +149,7 @@ async function downloadAndLoad(page: Page, cardName: string, modelId: string): P
 async function ask(page: Page, text: string): Promise<void> {
   await page.keyboard.press('Escape');
   await page.waitForSelector('.model-panel', { state: 'detached' });
-  await page.fill('#composer-input', text);
-  await page.press('#composer-input', 'Enter');
-  await waitAnswerStarted(page);
-  await waitAnswerDone(page);
-  const answer = await lastAnswer(page);
+  const answer = await sendAndWait(page, text);
   expect(answer.error).toBe('');
   expect(answer.status).toBe('done');
 }

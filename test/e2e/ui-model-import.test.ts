@@ -1,19 +1,12 @@
 // A model folder picked from disk (folder input) is stored in the browser, listed as imported, loaded and used to
 // answer, with no network involved beyond the app itself.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getTinyModel } from '../fixtures/tiny-model';
-import { lastAnswer, openApp, waitAnswerDone, waitAnswerStarted, type AppPage } from './ui-harness/app-page';
+import { appForSuite, sendAndWait } from './ui-harness/app-page';
 
-let app: AppPage;
+const app = appForSuite({ welcomed: false });
 
 describe('local model import', () => {
-  beforeAll(async () => {
-    app = await openApp({ welcomed: false });
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
-
   it('imports a folder, loads it and answers with it', async () => {
     const { page } = app;
     await page.click('.first-run button:has-text("Choose later")');
@@ -38,11 +31,7 @@ describe('local model import', () => {
     await page.fill('#set-max', '8');
     await page.press('#set-max', 'Tab');
     await page.keyboard.press('Escape');
-    await page.fill('#composer-input', 'Hello from an imported model');
-    await page.press('#composer-input', 'Enter');
-    await waitAnswerStarted(page);
-    await waitAnswerDone(page);
-    const answer = await lastAnswer(page);
+    const answer = await sendAndWait(page, 'Hello from an imported model');
     expect(answer.error).toBe('');
     expect(answer.status).toBe('done');
     // No weights came from the server (only the demo's manifest, read for its size): they came from the folder.

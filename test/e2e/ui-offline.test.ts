@@ -1,27 +1,12 @@
 // First visit to offline use: the first-run screen says what will be downloaded, the download shows its progress,
 // the service worker installs, and then — with the server gone and the browser offline — a reload still opens the
 // app, loads the model from IndexedDB and answers. No request ever leaves localhost.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEMO_PREFIX,
-  openApp,
-  screenshot,
-  waitAnswerDone,
-  waitAnswerStarted,
-  lastAnswer,
-  type AppPage,
-} from './ui-harness/app-page';
+import { describe, expect, it } from 'vitest';
+import { appForSuite, DEMO_PREFIX, screenshot, sendAndWait } from './ui-harness/app-page';
 
-let app: AppPage;
+const app = appForSuite({ welcomed: false });
 
 describe('first run, download and offline use', () => {
-  beforeAll(async () => {
-    app = await openApp({ welcomed: false });
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
-
   it('explains on first run what will be downloaded and how big, with the demo labelled as random weights', async () => {
     const { page } = app;
     const dialog = page.locator('.first-run[role="dialog"]');
@@ -79,12 +64,9 @@ describe('first run, download and offline use', () => {
     await page.fill('#set-max', '16');
     await page.press('#set-max', 'Tab');
     await page.keyboard.press('Escape');
-    await page.fill('#composer-input', 'Hello?');
-    await page.press('#composer-input', 'Enter');
-    await waitAnswerStarted(page);
-    await waitAnswerDone(page);
-    expect((await lastAnswer(page)).error).toBe('');
-    expect((await lastAnswer(page)).status).toBe('done');
+    const greeting = await sendAndWait(page, 'Hello?');
+    expect(greeting.error).toBe('');
+    expect(greeting.status).toBe('done');
 
     // The service worker controls the page and has precached the app shell and ORT's runtime.
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60_000 });
@@ -104,11 +86,7 @@ describe('first run, download and offline use', () => {
     const served = app.server.requests.length;
     await app.reload();
     await page.waitForSelector('.message-assistant');
-    await page.fill('#composer-input', 'And offline?');
-    await page.press('#composer-input', 'Enter');
-    await waitAnswerStarted(page);
-    await waitAnswerDone(page);
-    const answer = await lastAnswer(page);
+    const answer = await sendAndWait(page, 'And offline?');
     expect(answer.error).toBe('');
     expect(answer.status).toBe('done');
     expect(answer.text.length).toBeGreaterThan(0);

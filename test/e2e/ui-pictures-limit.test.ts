@@ -11,11 +11,9 @@ import { getTinyModel } from '../fixtures/tiny-model';
 import {
   DEMO_PREFIX,
   dropFiles,
-  lastAnswer,
   openApp,
   screenshot,
-  waitAnswerDone,
-  waitAnswerStarted,
+  sendAndWait,
   type AppPage,
 } from './ui-harness/app-page';
 import { makePng, spec } from './ui-harness/images';
@@ -79,11 +77,7 @@ describe('too many pictures for the model', () => {
     const { page } = app;
     await dropFiles(page, pictures(0, 1));
     await page.waitForSelector('.attachment img[alt="p0.png"]');
-    await page.fill('#composer-input', 'What is this?');
-    await page.press('#composer-input', 'Enter');
-    await waitAnswerStarted(page);
-    await waitAnswerDone(page);
-    expect((await lastAnswer(page)).error).toBe('');
+    expect((await sendAndWait(page, 'What is this?')).error).toBe('');
     await page.click('.model-button');
     const limits = await page.locator('[data-testid="model-limits"]').textContent();
     expect(limits).toBe(`up to ${MAX_PICTURES} per conversation · ${CONTEXT} tokens of context`);
@@ -148,11 +142,7 @@ describe('too many pictures for the model', () => {
       MAX_PICTURES + 1,
     );
     expect((await state()).warning).toBeNull();
-    await page.fill('#composer-input', 'So many pictures');
-    await page.press('#composer-input', 'Enter');
-    await waitAnswerStarted(page);
-    await waitAnswerDone(page);
-    const answer = await lastAnswer(page);
+    const answer = await sendAndWait(page, 'So many pictures');
     expect(answer.status).toBe('error');
     expect(answer.text).toBe('');
     expect(answer.error).toBe(

@@ -4,10 +4,10 @@
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApp, screenshot, type AppPage } from './ui-harness/app-page';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { appForSuite, screenshot } from './ui-harness/app-page';
 
-let app: AppPage;
+const app = appForSuite();
 let file: string;
 
 const hostile = [
@@ -74,17 +74,12 @@ function exportFile(probeUrl: string): string {
 
 describe('untrusted model output', () => {
   beforeAll(async () => {
-    app = await openApp();
     file = path.join(await mkdtemp(path.join(os.tmpdir(), 'ui-sec-')), 'hostile.json');
     await writeFile(file, exportFile(`${app.server.origin}/preview-probe.txt`));
     await app.page.evaluate(() => localStorage.setItem('secret-for-test', 'app data'));
     await app.page.setInputFiles('#import-chat', file);
     await app.page.waitForSelector('.message-assistant .markdown table');
   });
-  afterAll(async () => {
-    await app?.close();
-  });
-
   it('renders Markdown but runs no script, event handler or javascript: link', async () => {
     const { page } = app;
     // Give any handler a chance to fire, then try the links a person could click.

@@ -21,16 +21,10 @@ import {
   writeOriginalCheckpoint,
 } from './convert-helpers';
 import { ConvertedModel } from './convert-runner';
+import { maxAbsDiff } from './helpers/compare';
 
 /** fp32 ONNX vs float64 reference on the same weights: the generator's own tests hold this bound. */
 const TOL = 1e-4;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 function pixels(size: number, seed: number): Float32Array {
   const out = new Float32Array(3 * size * size);

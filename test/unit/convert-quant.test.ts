@@ -14,15 +14,9 @@ import { referencePrefill } from '../fixtures/reference';
 import { getTinyModel } from '../fixtures/tiny-model';
 import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from './convert-helpers';
 import { ConvertedModel } from './convert-runner';
+import { maxAbsDiff } from './helpers/compare';
 
 const TOL = 1e-4;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 function pixels(size: number): Float32Array {
   return new Float32Array(3 * size * size).map((_, i) => Math.sin(i * 0.37) * 1.5);

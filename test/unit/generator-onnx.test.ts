@@ -18,15 +18,9 @@ import {
   type ReferenceKvCache,
 } from '../fixtures/reference';
 import { getTinyModel, type TinyModel } from '../fixtures/tiny-model';
+import { maxAbsDiff } from './helpers/compare';
 
 const TOL = 1e-4;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 /** ‖a − b‖ / ‖b‖: scale-free, so one bound fits features and logits. */
 function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -88,12 +88,7 @@ export function rows(t: ort.Tensor | undefined, b: number, from: number, to: num
   return (t.data as Float32Array).slice((b * s + from) * x, (b * s + to) * x);
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-}
+export { maxAbsDiff } from './helpers/compare';
 
 export function maxAbs(a: ArrayLike<number>): number {
   let m = 0;

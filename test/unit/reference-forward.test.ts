@@ -13,13 +13,7 @@ import {
   referencePositionIds,
   referencePrefill,
 } from '../fixtures/reference';
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+import { maxAbsDiff } from './helpers/compare';
 
 function pixels(size: number, seed: number): Float32Array {
   const out = new Float32Array(3 * size * size);

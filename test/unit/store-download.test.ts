@@ -1,35 +1,29 @@
 // The weight store downloads a model folder (manifest.json or the hub look-alike), verifies it, stores it in chunks,
 // serves it back through ModelSource and the transformers.js cache, and needs no network once complete.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ensureCached } from '../../src/store/ensure-cached';
 import { listCachedModels } from '../../src/store/cache-admin';
 import { createTransformersCache, openStoreSource } from '../../src/store/store-source';
 import type { ModelRef } from '../../src/shared/protocol';
 import {
+  CHUNK,
   FP32_FILES,
   expectNothingCorrupt,
   freshStore,
   modelFolder,
   progressRecorder,
 } from './helpers/store-fixtures';
-import { startStoreServer, type StoreTestServer } from './helpers/store-server';
+import { folderRef, serversClosedAfterEach, type StoreTestServer } from './helpers/store-server';
 
-const CHUNK = 4096;
-let server: StoreTestServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-const urlRef = (s: StoreTestServer): ModelRef => ({ kind: 'url', baseUrl: s.folderUrl, id: 'tiny' });
+const startServer = serversClosedAfterEach();
 
 describe('ensureCached from a folder with manifest.json', () => {
   it('stores exactly the fp32 files, verified, and reads them back byte for byte', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files);
+    const server = await startServer(files);
     const store = freshStore();
     const progress = progressRecorder();
-    const model = await ensureCached(urlRef(server), {
+    const model = await ensureCached(folderRef(server), {
       store,
       chunkSize: CHUNK,
       onProgress: progress.onProgress,
@@ -51,7 +45,7 @@ describe('ensureCached from a folder with manifest.json', () => {
     for (const path of FP32_FILES) expect(server.bytesSent(path)).toBe(files.get(path)?.byteLength);
     expect(server.requests.every((r) => !r.credentials)).toBe(true);
 
-    const source = openStoreSource(urlRef(server), { store });
+    const source = openStoreSource(folderRef(server), { store });
     for (const path of FP32_FILES) {
       const bytes = await source.read(path);
       expect(Buffer.from(bytes).equals(Buffer.from(files.get(path) ?? new Uint8Array()))).toBe(true);
@@ -77,12 +71,11 @@ describe('ensureCached from a folder with manifest.json', () => {
 
   it('answers from the store with no network once the model is complete', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files);
+    const server = await startServer(files);
     const store = freshStore();
-    const ref = urlRef(server);
+    const ref = folderRef(server);
     await ensureCached(ref, { store, chunkSize: CHUNK, storage: null });
     await server.close();
-    server = undefined;
     let fetches = 0;
     const model = await ensureCached(ref, {
       store,
@@ -99,9 +92,9 @@ describe('ensureCached from a folder with manifest.json', () => {
 
   it('downloads the q4 decoder instead when asked, and keeps the rest', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files);
+    const server = await startServer(files);
     const store = freshStore();
-    const model = await ensureCached(urlRef(server), {
+    const model = await ensureCached(folderRef(server), {
       store,
       chunkSize: CHUNK,
       storage: null,
@@ -114,9 +107,9 @@ describe('ensureCached from a folder with manifest.json', () => {
   });
 
   it('refuses a dtype the folder does not offer, naming the ones it does', async () => {
-    server = await startStoreServer(modelFolder());
+    const server = await startServer(modelFolder());
     await expect(
-      ensureCached(urlRef(server), { store: freshStore(), storage: null, dtype: 'q4f16' }),
+      ensureCached(folderRef(server), { store: freshStore(), storage: null, dtype: 'q4f16' }),
     ).rejects.toMatchObject({
       code: 'bad-model',
       message: expect.stringContaining('fp32'),
@@ -125,9 +118,9 @@ describe('ensureCached from a folder with manifest.json', () => {
 
   it('works without manifest.json, guessing files from config.json (external data included)', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files, { manifest: false });
+    const server = await startServer(files, { manifest: false });
     const store = freshStore();
-    const model = await ensureCached(urlRef(server), { store, chunkSize: CHUNK, storage: null });
+    const model = await ensureCached(folderRef(server), { store, chunkSize: CHUNK, storage: null });
     expect(model.files.map((f) => f.path).sort()).toEqual([...FP32_FILES].sort());
     await expectNothingCorrupt(store, 'tiny', files);
     const [summary] = await listCachedModels({ store });
@@ -137,14 +130,14 @@ describe('ensureCached from a folder with manifest.json', () => {
 
   it('takes a single-page-app fallback page for "no such file", never for a model file', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files, { manifest: false, spaFallback: true });
+    const server = await startServer(files, { manifest: false, spaFallback: true });
     const store = freshStore();
-    const model = await ensureCached(urlRef(server), { store, chunkSize: CHUNK, storage: null });
+    const model = await ensureCached(folderRef(server), { store, chunkSize: CHUNK, storage: null });
     // The guessed optional files (vocab.json, merges.txt, ...) answered with HTML are left out, not stored.
     expect(model.files.map((f) => f.path).sort()).toEqual([...FP32_FILES].sort());
     await expectNothingCorrupt(store, 'tiny', files);
     await expect(
-      ensureCached(urlRef(server), {
+      ensureCached(folderRef(server), {
         store: freshStore(),
         storage: null,
         dtype: { decoder_model_merged: 'q4f16' },
@@ -154,9 +147,9 @@ describe('ensureCached from a folder with manifest.json', () => {
 
   it('serves tokenizer files to transformers.js through env.customCache keys', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files);
+    const server = await startServer(files);
     const store = freshStore();
-    await ensureCached(urlRef(server), { store, chunkSize: CHUNK, storage: null });
+    await ensureCached(folderRef(server), { store, chunkSize: CHUNK, storage: null });
     const cache = createTransformersCache(openStoreSource('tiny', { store }), 'tiny');
     const local = await cache.match('/models/tiny/tokenizer.json');
     expect(local?.status).toBe(200);
@@ -177,7 +170,7 @@ describe('ensureCached from the hub look-alike', () => {
 
   it('pages the tree API, verifies LFS files by sha256 and small files by git blob sha1', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files, { treePageSize: 2 });
+    const server = await startServer(files, { treePageSize: 2 });
     const store = freshStore();
     const progress = progressRecorder();
     const model = await ensureCached(hubRef(server), {
@@ -199,7 +192,7 @@ describe('ensureCached from the hub look-alike', () => {
 
   it('fails a small file whose git sha1 does not match, and keeps nothing of it', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files);
+    const server = await startServer(files);
     server.faults.push({ path: 'tokenizer.json', fault: { kind: 'corrupt', offset: 10 } });
     const store = freshStore();
     await expect(
@@ -211,7 +204,7 @@ describe('ensureCached from the hub look-alike', () => {
 
   it('re-resolves expired CDN URLs when resuming', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files);
+    const server = await startServer(files);
     server.faults.push({ path: 'onnx/vision_encoder.onnx', fault: { kind: 'drop', at: 10_000 }, times: 1 });
     const s = server;
     const store = freshStore();
@@ -237,7 +230,7 @@ describe('ensureCached from the hub look-alike', () => {
   });
 
   it('says when the repository does not exist', async () => {
-    server = await startStoreServer(modelFolder());
+    const server = await startServer(modelFolder());
     await expect(
       ensureCached(
         { kind: 'hub', repo: 'nobody/nothing', endpoint: server.hubEndpoint },

@@ -1,28 +1,21 @@
 // Faults while downloading: after each, nothing corrupt is stored, a resumed download fetches at most one chunk per
 // file again (counted in the bytes the server sent), and progress never goes backwards and ends at the total.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ensureCached, type EnsureCachedOptions } from '../../src/store/ensure-cached';
 import { deleteCachedModel, listCachedModels } from '../../src/store/cache-admin';
 import { openStoreSource } from '../../src/store/store-source';
-import type { ModelRef } from '../../src/shared/protocol';
 import { StoreConflictError, type WeightStore } from '../../src/store/idb-weight-store';
 import {
+  CHUNK,
   FP32_FILES,
   expectNothingCorrupt,
   freshStore,
   modelFolder,
   progressRecorder,
 } from './helpers/store-fixtures';
-import { startStoreServer, type Fault, type StoreTestServer } from './helpers/store-server';
+import { type Fault, folderRef, serversClosedAfterEach, type StoreTestServer } from './helpers/store-server';
 
-const CHUNK = 4096;
-let server: StoreTestServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-const ref = (s: StoreTestServer): ModelRef => ({ kind: 'url', baseUrl: s.folderUrl, id: 'tiny' });
+const startServer = serversClosedAfterEach();
 
 async function setup(fault?: {
   path: string;
@@ -30,7 +23,7 @@ async function setup(fault?: {
   times?: number;
 }): Promise<{ files: Map<string, Uint8Array>; s: StoreTestServer; store: WeightStore }> {
   const files = modelFolder();
-  server = await startStoreServer(files);
+  const server = await startServer(files);
   if (fault) server.faults.push(fault);
   return { files, s: server, store: freshStore() };
 }
@@ -47,7 +40,7 @@ async function expectCompletes(
   extra: EnsureCachedOptions = {},
 ): Promise<void> {
   const progress = progressRecorder();
-  await ensureCached(ref(s), options(store, { ...extra, onProgress: progress.onProgress }));
+  await ensureCached(folderRef(s), options(store, { ...extra, onProgress: progress.onProgress }));
   await expectNothingCorrupt(store, 'tiny', files);
   const source = openStoreSource('tiny', { store });
   for (const path of FP32_FILES)
@@ -97,7 +90,9 @@ describe('downloads survive faults', () => {
       path: 'onnx/decoder_model_merged.onnx_data',
       fault: { kind: 'drop', at: 17_000 },
     });
-    await expect(ensureCached(ref(s), options(store, { retries: 0, concurrency: 1 }))).rejects.toMatchObject({
+    await expect(
+      ensureCached(folderRef(s), options(store, { retries: 0, concurrency: 1 })),
+    ).rejects.toMatchObject({
       code: 'download-failed',
     });
     await expectNothingCorrupt(store, 'tiny', files);
@@ -116,7 +111,9 @@ describe('downloads survive faults', () => {
       path: 'onnx/decoder_model_merged.onnx_data',
       fault: { kind: 'drop', at: 21_000 },
     });
-    await expect(ensureCached(ref(s), options(store, { retries: 0, concurrency: 1 }))).rejects.toMatchObject({
+    await expect(
+      ensureCached(folderRef(s), options(store, { retries: 0, concurrency: 1 })),
+    ).rejects.toMatchObject({
       code: 'download-failed',
     });
     expect((await store.getFile('tiny', 'onnx/decoder_model_merged.onnx_data'))?.sha256State).toBeInstanceOf(
@@ -128,7 +125,7 @@ describe('downloads survive faults', () => {
       readChunk: (id, path, i) => (reads.push(`${path}#${i}`), store.readChunk(id, path, i)),
     };
     s.faults.length = 0;
-    await ensureCached(ref(s), options(counting));
+    await ensureCached(folderRef(s), options(counting));
     expect(reads.filter((r) => r.startsWith('onnx/decoder_model_merged.onnx_data'))).toEqual([]);
     await expectNothingCorrupt(store, 'tiny', files);
     expect((await store.getFile('tiny', 'onnx/decoder_model_merged.onnx_data'))?.verified).toBe(true);
@@ -139,7 +136,7 @@ describe('downloads survive faults', () => {
       path: 'onnx/embed_tokens.onnx',
       fault: { kind: 'status', status: 404 },
     });
-    await expect(ensureCached(ref(s), options(store, { concurrency: 1 }))).rejects.toMatchObject({
+    await expect(ensureCached(folderRef(s), options(store, { concurrency: 1 }))).rejects.toMatchObject({
       code: 'download-failed',
       message: expect.stringContaining('404'),
     });
@@ -175,7 +172,9 @@ describe('downloads survive faults', () => {
       times: 1,
     });
     s.faults.push({ path: 'onnx/vision_encoder.onnx', fault: { kind: 'status', status: 503 }, after: 1 });
-    await expect(ensureCached(ref(s), options(store, { retries: 2, concurrency: 1 }))).rejects.toMatchObject({
+    await expect(
+      ensureCached(folderRef(s), options(store, { retries: 2, concurrency: 1 })),
+    ).rejects.toMatchObject({
       code: 'download-failed',
       message: expect.stringContaining('503'),
     });
@@ -205,7 +204,7 @@ describe('downloads survive faults', () => {
     });
     const progress = progressRecorder();
     await expect(
-      ensureCached(ref(s), options(store, { concurrency: 1, onProgress: progress.onProgress })),
+      ensureCached(folderRef(s), options(store, { concurrency: 1, onProgress: progress.onProgress })),
     ).rejects.toMatchObject({ code: 'integrity' });
     expect(s.bytesSent('onnx/embed_tokens.onnx')).toBe(2 * 9_000);
     expect(await store.getFile('tiny', 'onnx/embed_tokens.onnx')).toBeUndefined();
@@ -227,7 +226,7 @@ describe('downloads survive faults', () => {
     await s.close();
 
     const bare = modelFolder();
-    server = await startStoreServer(bare, { manifest: false });
+    const server = await startServer(bare, { manifest: false });
     for (const path of FP32_FILES) server.faults.push({ path, fault: { kind: 'no-length' } });
     await expectCompletes(server, freshStore(), bare);
   });
@@ -246,7 +245,7 @@ describe('downloads survive faults', () => {
       fault: { kind: 'slow', bytesPerTick: 500, tickMs: 15 },
     });
     const progress = progressRecorder();
-    await ensureCached(ref(s), options(store, { onProgress: progress.onProgress }));
+    await ensureCached(folderRef(s), options(store, { onProgress: progress.onProgress }));
     const rated = progress.events.filter(
       (e) => e.kind === 'file-progress' && e.file === 'onnx/embed_tokens.onnx' && e.bytesPerS !== undefined,
     );
@@ -290,7 +289,7 @@ describe('downloads survive faults', () => {
     const controller = new AbortController();
     const progress = progressRecorder();
     const run = ensureCached(
-      ref(s),
+      folderRef(s),
       options(store, { signal: controller.signal, concurrency: 1, onProgress: progress.onProgress }),
     );
     while (s.bytesSent('onnx/vision_encoder.onnx') < 11_000) await new Promise((r) => setTimeout(r, 5));
@@ -313,7 +312,7 @@ describe('downloads survive faults', () => {
     for (const path of FP32_FILES)
       s.faults.push({ path, fault: { kind: 'slow', bytesPerTick: 1000, tickMs: 5 } });
     const controller = new AbortController();
-    const run = ensureCached(ref(s), options(store, { signal: controller.signal, concurrency: 2 }));
+    const run = ensureCached(folderRef(s), options(store, { signal: controller.signal, concurrency: 2 }));
     while (s.bytesSent('onnx/vision_encoder.onnx') < 11_000) await new Promise((r) => setTimeout(r, 5));
     controller.abort();
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
@@ -328,7 +327,10 @@ describe('concurrent use of one model', () => {
     const { files, s, store } = await setup();
     for (const path of FP32_FILES)
       s.faults.push({ path, fault: { kind: 'slow', bytesPerTick: 4000, tickMs: 2 } });
-    await Promise.all([ensureCached(ref(s), options(store)), ensureCached(ref(s), options(store))]);
+    await Promise.all([
+      ensureCached(folderRef(s), options(store)),
+      ensureCached(folderRef(s), options(store)),
+    ]);
     for (const path of FP32_FILES) expect(s.bytesSent(path), path).toBe(files.get(path)?.byteLength);
     await expectNothingCorrupt(store, 'tiny', files);
   });
@@ -337,7 +339,7 @@ describe('concurrent use of one model', () => {
     const { files, s, store } = await setup();
     for (const path of FP32_FILES)
       s.faults.push({ path, fault: { kind: 'slow', bytesPerTick: 1000, tickMs: 3 } });
-    const run = ensureCached(ref(s), options(store, { retries: 1 })).catch((e: unknown) => e);
+    const run = ensureCached(folderRef(s), options(store, { retries: 1 })).catch((e: unknown) => e);
     while (s.bytesSent('onnx/vision_encoder.onnx') < 9_000) await new Promise((r) => setTimeout(r, 3));
     await deleteCachedModel('tiny', { store });
     await run;

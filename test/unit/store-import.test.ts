@@ -2,7 +2,7 @@
 // checks manifest.json; re-verify finds a corrupted stored chunk and deletes that file so it is fetched again.
 import 'fake-indexeddb/auto';
 import { createStore, set } from 'idb-keyval';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ensureCached } from '../../src/store/ensure-cached';
 import {
   listCachedModels,
@@ -20,8 +20,9 @@ import {
   type FileLike,
 } from '../../src/store/local-import';
 import { openStoreSource } from '../../src/store/store-source';
-import { sha256Hex, startStoreServer, type StoreTestServer } from './helpers/store-server';
+import { folderRef, serversClosedAfterEach, sha256Hex } from './helpers/store-server';
 import {
+  CHUNK,
   FP32_FILES,
   expectNothingCorrupt,
   freshStore,
@@ -29,12 +30,7 @@ import {
   progressRecorder,
 } from './helpers/store-fixtures';
 
-const CHUNK = 4096;
-let server: StoreTestServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const startServer = serversClosedAfterEach();
 
 /** A File as an `<input webkitdirectory>` gives it (Node's File lacks webkitRelativePath). */
 function inputFile(folder: string, path: string, bytes: Uint8Array): FileLike {
@@ -215,11 +211,11 @@ describe('local import', () => {
 describe('cache management', () => {
   it('re-verify detects a corrupted stored chunk, deletes that file, and the next download fetches only it', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files);
+    const server = await startServer(files);
     const dbName = `verify-${Math.random()}`;
     const { openWeightStore } = await import('../../src/store/idb-weight-store');
     const store = openWeightStore({ dbName });
-    const ref = { kind: 'url', baseUrl: server.folderUrl, id: 'tiny' } as const;
+    const ref = folderRef(server);
     await ensureCached(ref, { store, storage: null, chunkSize: CHUNK });
     expect((await verifyCachedModel('tiny', { store })).ok).toBe(true);
 

@@ -2,19 +2,14 @@
 // to delete; persistence is requested; running out mid-download keeps what was stored and resumes later.
 import 'fake-indexeddb/auto';
 import { createStore, type UseStore } from 'idb-keyval';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ensureCached } from '../../src/store/ensure-cached';
 import { OBJECT_STORE, openWeightStore } from '../../src/store/idb-weight-store';
 import type { StorageLike } from '../../src/store/quota';
-import { FP32_FILES, expectNothingCorrupt, freshStore, modelFolder } from './helpers/store-fixtures';
-import { startStoreServer, type StoreTestServer } from './helpers/store-server';
+import { CHUNK, FP32_FILES, expectNothingCorrupt, freshStore, modelFolder } from './helpers/store-fixtures';
+import { folderRef, serversClosedAfterEach } from './helpers/store-server';
 
-const CHUNK = 4096;
-let server: StoreTestServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const startServer = serversClosedAfterEach();
 
 function fakeStorage(quota: number, usage: number): StorageLike & { persistCalls: number } {
   const storage = {
@@ -32,7 +27,7 @@ function fakeStorage(quota: number, usage: number): StorageLike & { persistCalls
 describe('quota', () => {
   it('refuses a download that cannot fit before fetching any model byte, naming the numbers and what to delete', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files);
+    const server = await startServer(files);
     const store = freshStore();
     // Another model is stored: the message must offer it for deletion.
     await store.putModel({
@@ -61,10 +56,9 @@ describe('quota', () => {
     );
 
     const storage = fakeStorage(50_000, 20_000);
-    const error = await ensureCached(
-      { kind: 'url', baseUrl: server.folderUrl, id: 'tiny' },
-      { store, storage, chunkSize: CHUNK },
-    ).catch((e: unknown) => e);
+    const error = await ensureCached(folderRef(server), { store, storage, chunkSize: CHUNK }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({
       code: 'quota-exceeded',
       message: expect.stringContaining('big-old-model'),
@@ -81,25 +75,22 @@ describe('quota', () => {
 
   it('downloads when it fits, and asks for persistent storage first', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files);
+    const server = await startServer(files);
     const storage = fakeStorage(10_000_000, 0);
-    await ensureCached(
-      { kind: 'url', baseUrl: server.folderUrl, id: 'tiny' },
-      { store: freshStore(), storage, chunkSize: CHUNK },
-    );
+    await ensureCached(folderRef(server), { store: freshStore(), storage, chunkSize: CHUNK });
     expect(storage.persistCalls).toBe(1);
   });
 
   it('counts only the bytes still missing when resuming', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files);
+    const server = await startServer(files);
     server.faults.push({
       path: 'onnx/decoder_model_merged.onnx_data',
       fault: { kind: 'drop', at: 25_000 },
       times: 1,
     });
     const store = freshStore();
-    const ref = { kind: 'url', baseUrl: server.folderUrl, id: 'tiny' } as const;
+    const ref = folderRef(server);
     await expect(
       ensureCached(ref, { store, storage: null, chunkSize: CHUNK, retries: 0, concurrency: 1 }),
     ).rejects.toMatchObject({ code: 'download-failed' });
@@ -111,7 +102,7 @@ describe('quota', () => {
 
   it('QuotaExceededError mid-download: quota-exceeded, stored chunks kept, resumable once there is room', async () => {
     const files = modelFolder();
-    server = await startStoreServer(files);
+    const server = await startServer(files);
     const dbName = `quota-mid-${Math.random()}`;
     const real = createStore(dbName, OBJECT_STORE);
     let budget = 40_000;
@@ -129,7 +120,7 @@ describe('quota', () => {
         return callback(store);
       });
     const store = openWeightStore({ dbName, useStore: limited });
-    const ref = { kind: 'url', baseUrl: server.folderUrl, id: 'tiny' } as const;
+    const ref = folderRef(server);
     const error = await ensureCached(ref, { store, storage: null, chunkSize: CHUNK, concurrency: 1 }).catch(
       (e: unknown) => e,
     );

@@ -16,13 +16,10 @@ export const VICUNA_SYSTEM_PROMPT =
   "The assistant gives helpful, detailed, and polite answers to the human's questions.";
 
 /**
- * Vicuna-v1 conversation as LLaVA-1.5 was trained on it:
- * `{system} USER: <image>\n{text} ASSISTANT: {answer}</s>USER: ... ASSISTANT:`.
- * Content may be a string or a list of `{type: 'image'}` / `{type: 'text', text}` parts; images go first, as in
- * llava-hf's templates. A leading system message replaces the default system prompt. No `<s>`: the tokenizer adds
- * BOS when the rendered prompt is encoded with special tokens, as llava-hf's processor does.
+ * The Jinja macro both chat templates render a message's content with: a string as it is, or a list of parts with
+ * every `<image>` first (one line each), then the text parts, as llava-hf's templates order them.
  */
-export const VICUNA_CHAT_TEMPLATE = [
+const RENDER_CONTENT = [
   '{%- macro render(content) -%}',
   '{%- if content is string -%}{{ content }}',
   '{%- else -%}',
@@ -30,6 +27,17 @@ export const VICUNA_CHAT_TEMPLATE = [
   "{%- for part in content -%}{%- if part['type'] == 'text' -%}{{ part['text'] }}{%- endif -%}{%- endfor -%}",
   '{%- endif -%}',
   '{%- endmacro -%}',
+];
+
+/**
+ * Vicuna-v1 conversation as LLaVA-1.5 was trained on it:
+ * `{system} USER: <image>\n{text} ASSISTANT: {answer}</s>USER: ... ASSISTANT:`.
+ * Content may be a string or a list of `{type: 'image'}` / `{type: 'text', text}` parts; images go first, as in
+ * llava-hf's templates. A leading system message replaces the default system prompt. No `<s>`: the tokenizer adds
+ * BOS when the rendered prompt is encoded with special tokens, as llava-hf's processor does.
+ */
+export const VICUNA_CHAT_TEMPLATE = [
+  ...RENDER_CONTENT,
   "{%- if messages and messages[0]['role'] == 'system' -%}",
   "{{ render(messages[0]['content']) + ' ' }}",
   '{%- set start = 1 -%}',
@@ -81,13 +89,7 @@ export function generationConfigJson(config: LlavaHfConfig, tokenizer: BuiltToke
  * default system prompt, `<|im_start|>assistant\n` as the generation prompt. Content may be a string or parts.
  */
 export const CHATML_CHAT_TEMPLATE = [
-  '{%- macro render(content) -%}',
-  '{%- if content is string -%}{{ content }}',
-  '{%- else -%}',
-  "{%- for part in content -%}{%- if part['type'] == 'image' -%}{{ '<image>\\n' }}{%- endif -%}{%- endfor -%}",
-  "{%- for part in content -%}{%- if part['type'] == 'text' -%}{{ part['text'] }}{%- endif -%}{%- endfor -%}",
-  '{%- endif -%}',
-  '{%- endmacro -%}',
+  ...RENDER_CONTENT,
   '{%- for message in messages -%}',
   "{{ '<|im_start|>' + message['role'] + '\\n' + render(message['content']) + '<|im_end|>\\n' }}",
   '{%- endfor -%}',

@@ -3,6 +3,7 @@
 import type { GraphBuilder } from '../onnx/graph-builder';
 import { getWeight } from './nn';
 import { quantizeQ4, quantizeQ8Linear } from './quantize';
+import { transposeBlocked } from './transpose';
 import type { F32Tensor, WeightMap } from './types';
 
 /** The dtypes this generator emits graphs for (fp16 is not generated: the test WebGPU adapter lacks shader-f16). */
@@ -116,17 +117,5 @@ export function transposeF32(
   out: Float32Array = new Float32Array(t.data.length),
 ): Float32Array {
   const [rows, cols] = t.dims as [number, number];
-  const src = t.data;
-  const B = 32;
-  for (let r0 = 0; r0 < rows; r0 += B) {
-    const r1 = Math.min(r0 + B, rows);
-    for (let c0 = 0; c0 < cols; c0 += B) {
-      const c1 = Math.min(c0 + B, cols);
-      for (let r = r0; r < r1; r++) {
-        const base = r * cols;
-        for (let c = c0; c < c1; c++) out[c * rows + r] = src[base + c] as number;
-      }
-    }
-  }
-  return out;
+  return transposeBlocked(t.data, rows, cols, out, 32);
 }

@@ -1,5 +1,6 @@
 // Owns the pure weight quantisers behind the `_q4` and `_quantized` (q8) graph variants and their exact inverses.
 // No graph building here (linear.ts wires these into operators).
+import { transposeBlocked } from './transpose';
 import type { F32Tensor } from './types';
 
 /**
@@ -109,7 +110,7 @@ export interface Q8Weight {
 export function quantizeQ8Linear(weight: F32Tensor): Q8Weight {
   const [n, k] = matrixDims(weight);
   const { scale, zeroPoint, codes } = quantizeU8(weight.data);
-  return { k, n, data: transposeU8(codes, n, k), scale, zeroPoint };
+  return { k, n, data: transposeBlocked(codes, n, k, new Uint8Array(n * k), 64), scale, zeroPoint };
 }
 
 /** Per-tensor asymmetric uint8 codes of `values` (range widened to include 0, as onnxruntime does). */
@@ -150,20 +151,4 @@ function matrixDims(t: F32Tensor): [number, number] {
     throw new RangeError(`expected a 2-D weight, got [${t.dims.join(', ')}]`);
   }
   return [n, k];
-}
-
-function transposeU8(src: Uint8Array, rows: number, cols: number): Uint8Array {
-  const out = new Uint8Array(rows * cols);
-  const B = 64;
-  for (let r0 = 0; r0 < rows; r0 += B) {
-    const r1 = Math.min(r0 + B, rows);
-    for (let c0 = 0; c0 < cols; c0 += B) {
-      const c1 = Math.min(c0 + B, cols);
-      for (let r = r0; r < r1; r++) {
-        const base = r * cols;
-        for (let c = c0; c < c1; c++) out[c * rows + r] = src[base + c] as number;
-      }
-    }
-  }
-  return out;
 }

@@ -82,3 +82,23 @@ export function padMerges(
   }
   if (tokens.length !== size) throw new Error(`could not fill a vocabulary of ${size} tokens`);
 }
+
+/**
+ * Grows a base vocabulary (specials, bytes, alphabet: `tokens` as given) to `size` tokens: merges learned from the
+ * `words` counts first, then padding merges of `tokens[firstHead..] + suffix`. Returns every merge in tokenizer.json
+ * form (`"a b"`) and how many were learned rather than padded.
+ * @throws Error when the suffixes cannot reach `size`.
+ */
+export function growVocabulary(
+  tokens: string[],
+  words: Map<string, number>,
+  size: number,
+  firstHead: number,
+  suffixes: readonly string[],
+): { merges: string[]; learned: number } {
+  const learned = learnMerges(words, (w) => Array.from(w), size - tokens.length);
+  const merges = learned.map(([a, b]) => `${a} ${b}`);
+  for (const [a, b] of learned) tokens.push(a + b);
+  padMerges(tokens, merges, size, firstHead, suffixes);
+  return { merges, learned: learned.length };
+}

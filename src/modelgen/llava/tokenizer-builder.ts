@@ -3,7 +3,7 @@
 // randomness; the same options always give the same JSON.
 
 import { TOKENIZER_CORPUS } from './tokenizer-corpus';
-import { learnMerges, padMerges } from './tokenizer-bpe';
+import { growVocabulary } from './tokenizer-bpe';
 import {
   addedToken,
   IMAGE_TOKEN,
@@ -93,16 +93,9 @@ export function buildLlamaTokenizer(options: TokenizerBuildOptions): BuiltTokeni
   const tokens: string[] = [UNK, BOS, EOS];
   for (let b = 0; b < 256; b++) tokens.push(byteToken(b));
   tokens.push(...alphabet);
-  const learned = learnMerges(
-    spieceWords(corpus, new Set(alphabet)),
-    (w) => Array.from(w),
-    modelSize - tokens.length,
-  );
-  const merges = learned.map(([a, b]) => `${a} ${b}`);
-  for (const [a, b] of learned) tokens.push(a + b);
-  padMerges(
+  const { merges, learned } = growVocabulary(
     tokens,
-    merges,
+    spieceWords(corpus, new Set(alphabet)),
     modelSize,
     3 + 256,
     alphabet.filter((ch) => ch !== SPIECE_SPACE),
@@ -170,7 +163,7 @@ export function buildLlamaTokenizer(options: TokenizerBuildOptions): BuiltTokeni
     tokens,
     ids,
     special: { bos: BOS, eos: EOS, unk: UNK, pad: PAD_TOKEN, image: IMAGE_TOKEN },
-    learnedMerges: learned.length,
+    learnedMerges: learned,
   };
 }
 

@@ -2,7 +2,7 @@
 // specials, no BOS added), built to an exact vocabulary size from the corpus. Pure and deterministic.
 
 import { TOKENIZER_CORPUS } from './tokenizer-corpus';
-import { learnMerges, padMerges } from './tokenizer-bpe';
+import { growVocabulary } from './tokenizer-bpe';
 import {
   addedToken,
   IMAGE_TOKEN,
@@ -75,11 +75,8 @@ export function buildQwenTokenizer(options: TokenizerBuildOptions): BuiltTokeniz
     }
   }
   const tokens: string[] = [IM_START, END_OF_TEXT, IM_END, ...byteChars];
-  const learned = learnMerges(words, (w) => Array.from(w), modelSize - tokens.length);
-  const merges = learned.map(([a, b]) => `${a} ${b}`);
-  for (const [a, b] of learned) tokens.push(a + b);
   const letters = 'etaoinshrdlucmfwypvbgkqjxz'.split('');
-  padMerges(tokens, merges, modelSize, 3, letters);
+  const { merges, learned } = growVocabulary(tokens, words, modelSize, 3, letters);
 
   const vocab = vocabObject(tokens);
   tokens.push(IMAGE_TOKEN, PAD_TOKEN);
@@ -125,6 +122,6 @@ export function buildQwenTokenizer(options: TokenizerBuildOptions): BuiltTokeniz
     tokens,
     ids,
     special: { bos: null, eos: IM_END, unk: null, pad: PAD_TOKEN, image: IMAGE_TOKEN },
-    learnedMerges: learned.length,
+    learnedMerges: learned,
   };
 }

@@ -68,14 +68,13 @@ async function run(config: TjsRun): Promise<TjsOutcome> {
       { tokenize: false, add_generation_prompt: true },
     ) as string;
     const stamps: number[] = [];
-    let puts = 0;
-    // The first put is the prompt; every later one is a generated token.
-    const streamer = {
-      put: () => {
-        if (puts++ > 0) stamps.push(performance.now());
-      },
-      end: () => undefined,
-    } as unknown as hf.BaseStreamer;
+    // A chat UI streams text as it comes: transformers.js's own TextStreamer (it decodes as it goes, as ours does).
+    const streamer = new hf.TextStreamer(tokenizer, {
+      skip_prompt: true,
+      skip_special_tokens: true,
+      callback_function: () => undefined,
+      token_callback_function: () => stamps.push(performance.now()),
+    });
     const start = performance.now();
     const inputs = await processor(hfImage, prompt);
     const promptTokens = inputs.input_ids.dims[1] as number;

@@ -3,6 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { launchBrowser } from '../harness/browser';
 import type { LaunchOptions, TestBrowser } from '../harness/browser';
 import { buildApp, projectRoot } from '../harness/build-app';
@@ -84,6 +85,40 @@ export async function openApp(options: OpenAppOptions = {}): Promise<AppPage> {
   };
 }
 
+/**
+ * Opens the app before the enclosing suite's tests and closes it after them (call it inside `describe`). The object
+ * it returns stands for that app; reading it before `beforeAll` has run throws.
+ */
+export function appForSuite(options: OpenAppOptions = {}): AppPage {
+  let app: AppPage | undefined;
+  beforeAll(async () => {
+    app = await openApp(options);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+  const current = (): AppPage => {
+    if (!app) throw new Error('The app opens in beforeAll; use it inside a test or a later hook.');
+    return app;
+  };
+  return {
+    get browser() {
+      return current().browser;
+    },
+    get server() {
+      return current().server;
+    },
+    get page() {
+      return current().page;
+    },
+    get dist() {
+      return current().dist;
+    },
+    reload: () => current().reload(),
+    close: () => current().close(),
+  };
+}
+
 export interface FileSpec {
   name: string;
   type: string;
@@ -129,10 +164,17 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return file;
 }
 
+/** What the last answer in the chat shows. */
+export interface AnswerState {
+  text: string;
+  status: string | null;
+  busy: boolean;
+  stats: string;
+  error: string;
+}
+
 /** Text and state of the last answer in the chat. */
-export async function lastAnswer(
-  page: Page,
-): Promise<{ text: string; status: string | null; busy: boolean; stats: string; error: string }> {
+export async function lastAnswer(page: Page): Promise<AnswerState> {
   return page.evaluate(() => {
     const all = document.querySelectorAll('.message-assistant');
     const el = all[all.length - 1];
@@ -211,6 +253,15 @@ export async function waitAnswerText(page: Page, chars: number, timeout = 120_00
 /** Waits until an answer is being generated (model loading included). */
 export async function waitAnswerStarted(page: Page, timeout = 60_000): Promise<void> {
   await page.waitForSelector('.message-assistant[aria-busy="true"]', { timeout });
+}
+
+/** Types `text` in the message box, sends it with Enter, waits for its answer to start and finish, and returns it. */
+export async function sendAndWait(page: Page, text: string): Promise<AnswerState> {
+  await page.fill('#composer-input', text);
+  await page.press('#composer-input', 'Enter');
+  await waitAnswerStarted(page);
+  await waitAnswerDone(page);
+  return lastAnswer(page);
 }
 
 /** Drops files the page first fetches from the test server (for files too big to pass through the protocol). */

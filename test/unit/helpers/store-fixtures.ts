@@ -5,6 +5,9 @@ import { expect } from 'vitest';
 import { openWeightStore, type WeightStore } from '../../../src/store/idb-weight-store';
 import type { LoadProgressEvent, OverallProgress } from '../../../src/shared/protocol';
 
+/** Chunk size the store tests use: small, so that the tiny model's files span several chunks. */
+export const CHUNK = 4096;
+
 /** Deterministic bytes (xorshift32) so that failures reproduce. */
 export function seededBytes(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);

@@ -5,6 +5,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { afterEach } from 'vitest';
+import type { ModelRef } from '../../../src/shared/protocol';
 
 export type Fault =
   | { kind: 'drop'; at: number } // close the connection after `at` body bytes
@@ -104,6 +106,29 @@ async function serveStatic(dir: string, urlPath: string, res: ServerResponse): P
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 export const gitSha1Hex = (bytes: Uint8Array): string =>
   createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
+
+/** The served folder as the app addresses it: a plain URL, model id 'tiny'. */
+export const folderRef = (s: StoreTestServer): ModelRef => ({
+  kind: 'url',
+  baseUrl: s.folderUrl,
+  id: 'tiny',
+});
+
+/**
+ * startStoreServer for a test file whose servers must not outlive their test: registers an afterEach that closes
+ * every server started since the last one (closing one the test already closed is harmless).
+ */
+export function serversClosedAfterEach(): typeof startStoreServer {
+  const open: StoreTestServer[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+  return async (files, options) => {
+    const server = await startStoreServer(files, options);
+    open.push(server);
+    return server;
+  };
+}
 
 export async function startStoreServer(
   files: Map<string, Uint8Array>,
