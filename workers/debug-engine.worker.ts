@@ -13,6 +13,7 @@ import type { EngineApi } from '../src/shared/protocol';
 import type { ArmedFault, DebugApi, DebugCounters, RunRecord, TensorRecord } from './debug-api';
 import { createWorkerEngine } from './engine-setup';
 import { ortRuntimeFiles } from './ort-env';
+import { withRun } from './yielding-runtime';
 
 const counters: DebugCounters = { sourcesOpened: 0, filesRead: 0, sessionsCreated: 0 };
 let runs: RunRecord[] | null = null;
@@ -51,13 +52,7 @@ function recordingSession(session: OrtSession): OrtSession {
     });
     return outputs;
   }) as OrtSession['run'];
-  return new Proxy(session, {
-    get(target, property) {
-      if (property === 'run') return run;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  return withRun(session, run);
 }
 
 function loseDevice(): boolean {

@@ -18,12 +18,11 @@ function createYield(): () => Promise<void> {
     });
 }
 
-function yieldingSession(session: OrtSession, yieldToEvents: () => Promise<void>): OrtSession {
-  const run = (async (...args: Parameters<OrtSession['run']>) => {
-    const outputs = await session.run(...args);
-    await yieldToEvents();
-    return outputs;
-  }) as OrtSession['run'];
+/**
+ * `session` with its run() replaced by `run` and every other member passed through (methods bound to the session,
+ * so that ORT's own calls on it keep working). The worker's debug build wraps sessions the same way.
+ */
+export function withRun(session: OrtSession, run: OrtSession['run']): OrtSession {
   return new Proxy(session, {
     get(target, property) {
       if (property === 'run') return run;
@@ -31,6 +30,15 @@ function yieldingSession(session: OrtSession, yieldToEvents: () => Promise<void>
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+function yieldingSession(session: OrtSession, yieldToEvents: () => Promise<void>): OrtSession {
+  const run = (async (...args: Parameters<OrtSession['run']>) => {
+    const outputs = await session.run(...args);
+    await yieldToEvents();
+    return outputs;
+  }) as OrtSession['run'];
+  return withRun(session, run);
 }
 
 /** The same runtime, whose sessions yield to the worker's event loop after every run. */

@@ -19,6 +19,16 @@ afterEach(async () => {
   app = undefined;
 });
 
+/** Attaches a PNG through the composer's picture input and waits for its thumbnail. */
+async function attachPng(page: Page, name: string, png: Buffer): Promise<void> {
+  await page.setInputFiles('input[type="file"][accept="image/*"]', {
+    name,
+    mimeType: 'image/png',
+    buffer: png,
+  });
+  await page.waitForSelector(`.attachment img[alt="${name}"]`);
+}
+
 /** Visible controls without an accessible name (aria-label, aria-labelledby, <label for>, or their own text). */
 async function unnamedControls(page: Page): Promise<string[]> {
   return page.evaluate(() => {
@@ -86,12 +96,7 @@ describe('layout and accessibility', () => {
     app = await openApp({ viewport: { width: 390, height: 844 }, maxNewTokens: 8 });
     const { page } = app;
     expect(await page.locator('#sidebar').isHidden()).toBe(true);
-    await page.setInputFiles('input[type="file"][accept="image/*"]', {
-      name: 'phone.png',
-      mimeType: 'image/png',
-      buffer: makePng(300, 400, 2),
-    });
-    await page.waitForSelector('.attachment img[alt="phone.png"]');
+    await attachPng(page, 'phone.png', makePng(300, 400, 2));
     await sendAndWait(page, 'What is in this picture?');
     const overflow = await page.evaluate(
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
@@ -113,12 +118,7 @@ describe('layout and accessibility', () => {
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     const [r = 255, g = 255, b = 255] = (background.match(/\d+/g) ?? []).map(Number);
     expect(r + g + b).toBeLessThan(150);
-    await page.setInputFiles('input[type="file"][accept="image/*"]', {
-      name: 'dark.png',
-      mimeType: 'image/png',
-      buffer: makePng(320, 240, 5),
-    });
-    await page.waitForSelector('.attachment img[alt="dark.png"]');
+    await attachPng(page, 'dark.png', makePng(320, 240, 5));
     await sendAndWait(page, 'Describe this image in detail.');
     await page.click('.model-button');
     await page.waitForSelector('.model-panel');

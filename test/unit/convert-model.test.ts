@@ -21,20 +21,10 @@ import {
   writeOriginalCheckpoint,
 } from './convert-helpers';
 import { ConvertedModel } from './convert-runner';
-import { maxAbsDiff } from './helpers/compare';
+import { maxAbsDiff, seededPixels } from './helpers/compare';
 
 /** fp32 ONNX vs float64 reference on the same weights: the generator's own tests hold this bound. */
 const TOL = 1e-4;
-
-function pixels(size: number, seed: number): Float32Array {
-  const out = new Float32Array(3 * size * size);
-  let s = seed >>> 0;
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32) * 4 - 2;
-  }
-  return out;
-}
 
 /** BOS, a few words, the 16 image tokens of the tiny preset, more words. */
 function prompt(imageId: number): number[] {
@@ -43,7 +33,7 @@ function prompt(imageId: number): number[] {
 
 describe('converted tiny checkpoints match the float64 reference', () => {
   const tiny = getTinyModel('tiny');
-  const px = pixels(32, 7);
+  const px = seededPixels(32, 7);
   const IMG = tiny.config.image_token_index;
   const cases = [
     { label: 'llava-hf names, fp32, one file', naming: 'llava-hf', dtype: 'F32', shards: 1 },
@@ -190,7 +180,7 @@ describe('decoder shards', () => {
   const config: LlavaHfConfig = getPreset('tiny');
   config.text_config.num_hidden_layers = 4;
   const weights: WeightMap = createRandomWeights(config, 11);
-  const px = pixels(32, 3);
+  const px = seededPixels(32, 3);
   const L = decoderLayerBytes(config, 'fp32');
   const H = decoderHeadBytes(config, 'fp32');
   const root = tempDir('shards');

@@ -9,13 +9,20 @@ import { generateTurn } from '../../src/engine/generate';
 import { preprocessImage } from '../../src/engine/image-preprocess';
 import { ConversationKv } from '../../src/engine/kv-cache';
 import { loadModel } from '../../src/engine/model-loader';
-import { Sampler, samplerSettings } from '../../src/engine/sampler';
 import { buildTurnInput } from '../../src/engine/turn-input';
 import { folderSource } from '../../src/node/folder-source';
 import { isAbortError } from '../../src/shared/abort';
 import type { ChatMessage, GenerationEvent, LoadProgressEvent } from '../../src/shared/protocol';
 import { getTinyModel } from '../fixtures/tiny-model';
-import { CPU_BACKEND, folderEngine, imageQuestion, loadedEngine, picture, withJson } from './engine-helpers';
+import {
+  CPU_BACKEND,
+  folderEngine,
+  greedyTurnOptions,
+  imageQuestion,
+  loadedEngine,
+  picture,
+  withJson,
+} from './engine-helpers';
 
 let dir: string;
 const question = (): ChatMessage[] => [imageQuestion(picture(40, 24), 'What is in the picture?')];
@@ -264,17 +271,14 @@ async function greedyIds(n: number): Promise<number[]> {
     [preprocessImage(picture(40, 24), m.config.image)],
     null,
   );
-  const r = await generateTurn(ort, m.decoder, m.config.text.hiddenSize, new ConversationKv(), input, {
-    sampler: new Sampler(samplerSettings({ seed: 0 })),
-    maxNewTokens: n,
-    eosIds: new Set(m.config.eosTokenIds),
-    stops: [],
-    contextLength: m.config.text.contextLength,
-    decode: m.tokenizer.decode,
-    onText: () => undefined,
-    now: () => 0,
-    startedAt: 0,
-  });
+  const r = await generateTurn(
+    ort,
+    m.decoder,
+    m.config.text.hiddenSize,
+    new ConversationKv(),
+    input,
+    greedyTurnOptions(m, n),
+  );
   await m.release();
   return r.ids;
 }

@@ -3,8 +3,11 @@
 
 import * as ort from 'onnxruntime-node';
 import { createEngine, type EngineDeps } from '../../src/engine/engine';
+import type { TurnOptions } from '../../src/engine/generate';
+import type { LoadedModel } from '../../src/engine/model-loader';
 import type { ModelSource } from '../../src/engine/model-source';
 import type { BackendDescriptor } from '../../src/engine/runtime';
+import { Sampler, samplerSettings } from '../../src/engine/sampler';
 import { folderSource } from '../../src/node/folder-source';
 import { EngineError } from '../../src/shared/errors';
 import type { ChatMessage, EngineApi, RawImage } from '../../src/shared/protocol';
@@ -16,6 +19,21 @@ export const CPU_BACKEND: BackendDescriptor = {
   adapter: null,
   shaderF16: false,
 };
+
+/** generateTurn options for a plain greedy turn of `m` (seed 0, no stop strings, a clock stuck at 0). */
+export function greedyTurnOptions(m: LoadedModel, maxNewTokens: number): TurnOptions {
+  return {
+    sampler: new Sampler(samplerSettings({ seed: 0 })),
+    maxNewTokens,
+    eosIds: new Set(m.config.eosTokenIds),
+    stops: [],
+    contextLength: m.config.text.contextLength,
+    decode: m.tokenizer.decode,
+    onText: () => undefined,
+    now: () => 0,
+    startedAt: 0,
+  };
+}
 
 /** Deterministic RGBA noise of the given size. */
 export function picture(w: number, h: number, seed = 1): RawImage {

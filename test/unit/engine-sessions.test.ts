@@ -11,13 +11,12 @@ import { ConversationKv } from '../../src/engine/kv-cache';
 import { loadModel } from '../../src/engine/model-loader';
 import type { ModelSource } from '../../src/engine/model-source';
 import type { BackendDescriptor, OrtRuntime } from '../../src/engine/runtime';
-import { Sampler, samplerSettings } from '../../src/engine/sampler';
 import { dtypeCandidates } from '../../src/engine/sessions';
 import { buildTurnInput } from '../../src/engine/turn-input';
 import { folderSource } from '../../src/node/folder-source';
 import type { Dtype } from '../../src/shared/protocol';
 import { getTinyModel } from '../fixtures/tiny-model';
-import { CPU_BACKEND, imageQuestion, picture } from './engine-helpers';
+import { CPU_BACKEND, greedyTurnOptions, imageQuestion, picture } from './engine-helpers';
 
 const WASM: BackendDescriptor = { ...CPU_BACKEND, name: 'wasm', executionProviders: ['wasm'] };
 
@@ -34,15 +33,7 @@ async function run(ort: OrtRuntime, source: ModelSource, backend: BackendDescrip
   );
   let first = new Float32Array(0);
   const r = await generateTurn(ort, m.decoder, m.config.text.hiddenSize, new ConversationKv(), input, {
-    sampler: new Sampler(samplerSettings({ seed: 0 })),
-    maxNewTokens: 8,
-    eosIds: new Set(m.config.eosTokenIds),
-    stops: [],
-    contextLength: m.config.text.contextLength,
-    decode: m.tokenizer.decode,
-    onText: () => undefined,
-    now: () => 0,
-    startedAt: 0,
+    ...greedyTurnOptions(m, 8),
     onLogits: (l, step) => {
       if (step === 0) first = l.slice();
     },

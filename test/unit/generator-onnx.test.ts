@@ -18,7 +18,7 @@ import {
   type ReferenceKvCache,
 } from '../fixtures/reference';
 import { getTinyModel, type TinyModel } from '../fixtures/tiny-model';
-import { maxAbsDiff } from './helpers/compare';
+import { maxAbsDiff, seededPixels } from './helpers/compare';
 
 const TOL = 1e-4;
 
@@ -32,16 +32,6 @@ function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
     den += b[i]! ** 2;
   }
   return Math.sqrt(num / den);
-}
-
-function testPixels(size: number, seed: number): Float32Array {
-  const out = new Float32Array(3 * size * size);
-  let s = seed >>> 0;
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32) * 4 - 2;
-  }
-  return out;
 }
 
 const int64 = (values: readonly number[], dims: number[]): ort.Tensor =>
@@ -140,7 +130,7 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as PresetName[]) {
 
     it('vision encoder matches the reference features', async () => {
       for (const seed of [1, 2]) {
-        const px = testPixels(imageSize, seed);
+        const px = seededPixels(imageSize, seed);
         const out = await fp32.vision.run({
           pixel_values: new ort.Tensor('float32', px, [1, 3, imageSize, imageSize]),
         });
@@ -161,7 +151,7 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as PresetName[]) {
 
     it('prefill logits, KV cache and cached decode steps match the reference', async () => {
       const { vocab } = textDims(model.config);
-      const px = testPixels(imageSize, 3);
+      const px = seededPixels(imageSize, 3);
       const features = referenceImageFeatures(model.config, model.weights, { data: px }).features;
       const embeds = referenceMergeImageFeatures(
         model.config,
@@ -251,7 +241,7 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as PresetName[]) {
         const { vocab } = textDims(model.config);
         const s = await openSessions(model.dir, suffix);
         try {
-          const px = testPixels(imageSize, 4);
+          const px = seededPixels(imageSize, 4);
           const vis = await s.vision.run({
             pixel_values: new ort.Tensor('float32', px, [1, 3, imageSize, imageSize]),
           });
