@@ -1,7 +1,7 @@
 // Owns the committed micro model (test/fixtures/micro-model): installing trained weights there, and loading them
 // back (weights with sha256 check, config, tokenizer) for export and tests. Node-only (fs).
 
-import { copyFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuiltTokenizer, TokenizerJson } from '../modelgen/llava/tokenizer-builder';
@@ -16,16 +16,26 @@ export const FIXTURE_DIR = path.resolve(
 export const FIXTURE_BASE = 'micro-llava';
 export const FIXTURE_TOKENIZER = 'micro-llava-tokenizer.json';
 
-/** Copies a trained `<base>.bin/.json` and the tokenizer beside it into the fixture folder. */
-export function installFixture(
+/**
+ * Copies a trained `<base>.bin/.json` and the tokenizer beside it into the fixture folder, with the JSON files in the
+ * repository's Prettier style.
+ */
+export async function installFixture(
   weightsBase: string,
   dir = FIXTURE_DIR,
-): { bin: string; bytes: number; sha256: string } {
+): Promise<{ bin: string; bytes: number; sha256: string }> {
   mkdirSync(dir, { recursive: true });
   const bin = path.join(dir, `${FIXTURE_BASE}.bin`);
   copyFileSync(`${weightsBase}.bin`, bin);
-  copyFileSync(`${weightsBase}.json`, path.join(dir, `${FIXTURE_BASE}.json`));
-  copyFileSync(path.join(path.dirname(weightsBase), FIXTURE_TOKENIZER), path.join(dir, FIXTURE_TOKENIZER));
+  const { format, resolveConfig } = await import('prettier');
+  const jsonFiles: Array<[string, string]> = [
+    [`${weightsBase}.json`, path.join(dir, `${FIXTURE_BASE}.json`)],
+    [path.join(path.dirname(weightsBase), FIXTURE_TOKENIZER), path.join(dir, FIXTURE_TOKENIZER)],
+  ];
+  for (const [from, to] of jsonFiles) {
+    const style = (await resolveConfig(to)) ?? {};
+    writeFileSync(to, await format(readFileSync(from, 'utf8'), { ...style, parser: 'json' }));
+  }
   const { index } = readTensorFile(path.join(dir, FIXTURE_BASE));
   return { bin, bytes: statSync(bin).size, sha256: index.sha256 };
 }

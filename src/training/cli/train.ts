@@ -34,7 +34,7 @@ console.log(
 );
 console.log(`model folder: ${summary.modelDir}`);
 if (args.get('fixture') === 'true') {
-  const info = installFixture(summary.weightsBase);
+  const info = await installFixture(summary.weightsBase);
   console.log(`installed test fixture: ${info.bin} (${info.bytes} bytes, sha256 ${info.sha256})`);
 } else {
   console.log('run with --fixture to install these weights as test/fixtures/micro-model');

@@ -36,7 +36,7 @@ export interface DatasetOptions {
 }
 
 /** Bump when scenes, rendering or language change, so an old data set on disk is regenerated. */
-export const DATA_VERSION = 5;
+export const DATA_VERSION = 6;
 
 export const DEFAULT_DATASET: DatasetOptions = {
   seed: 20240917,
@@ -138,6 +138,25 @@ export function generateEvalSplit(
   return { scenes: out, questions, references, qas };
 }
 
+/** Writes one held-out split (PNG images, questions, references, scenes) under `root/eval/<split>`; returns its size. */
+export function writeEvalSplit(
+  root: string,
+  seed: number,
+  split: string,
+  scenes: number,
+  perScene: number,
+): number {
+  const ev = generateEvalSplit(seed, split, scenes, perScene);
+  for (const scene of ev.scenes) writeImage(path.join(root, 'eval', split), `images/${scene.id}.png`, scene);
+  writeJson(
+    path.join(root, FILES.evalScenes(split)),
+    ev.scenes.map((s) => annotate(s, `images/${s.id}.png`)),
+  );
+  writeJsonl(path.join(root, FILES.questions(split)), ev.questions);
+  writeJsonl(path.join(root, FILES.references(split)), ev.references);
+  return ev.questions.length;
+}
+
 export interface WrittenDataset {
   root: string;
   counts: Record<string, number>;
@@ -199,21 +218,20 @@ export function writeDataset(
     instructions: instruct.length,
     text: text.length,
   };
-  for (const [split, n] of [
-    ['dev', options.devScenes],
-    ['test', options.testScenes],
-  ] as const) {
-    const ev = generateEvalSplit(options.seed, split, n, options.questionsPerEvalScene);
-    for (const scene of ev.scenes)
-      writeImage(path.join(root, 'eval', split), `images/${scene.id}.png`, scene);
-    writeJson(
-      path.join(root, FILES.evalScenes(split)),
-      ev.scenes.map((s) => annotate(s, `images/${s.id}.png`)),
-    );
-    writeJsonl(path.join(root, FILES.questions(split)), ev.questions);
-    writeJsonl(path.join(root, FILES.references(split)), ev.references);
-    counts[`${split}Questions`] = ev.questions.length;
-  }
+  counts.devQuestions = writeEvalSplit(
+    root,
+    options.seed,
+    'dev',
+    options.devScenes,
+    options.questionsPerEvalScene,
+  );
+  counts.testQuestions = writeEvalSplit(
+    root,
+    options.seed,
+    'test',
+    options.testScenes,
+    options.questionsPerEvalScene,
+  );
   writeJson(path.join(root, FILES.meta), { version: DATA_VERSION, options, counts });
   return { root, counts };
 }

@@ -215,11 +215,31 @@ export function makeQuestionRetry(scene: Scene, category: QuestionCategory, rng:
   return null;
 }
 
+/**
+ * How often each category is asked in the training data, relative to the others. Questions that make the model find
+ * an object by what it is (rather than read a column) are the hardest at this scale, so they come up twice as often.
+ */
+const TRAINING_WEIGHT: Partial<Record<QuestionCategory, number>> = {
+  color: 2,
+  position: 2,
+  'count-color': 2,
+  exists: 2,
+  relation: 2,
+};
+
+/** Categories in a random order where heavier ones tend to come first (weighted sampling without replacement). */
+function weightedOrder(categories: readonly QuestionCategory[], rng: Rng): QuestionCategory[] {
+  return categories
+    .map((c) => ({ c, key: Math.pow(rng.next(), 1 / (TRAINING_WEIGHT[c] ?? 1)) }))
+    .sort((a, b) => b.key - a.key)
+    .map((x) => x.c);
+}
+
 /** A multi-turn conversation of 2–3 distinct conversation-kind questions. */
 export function makeConversation(scene: Scene, rng: Rng): QA[] {
   const turns = 2 + rng.int(2);
   const out: QA[] = [];
-  for (const category of rng.shuffle(CONVERSATION_CATEGORIES)) {
+  for (const category of weightedOrder(CONVERSATION_CATEGORIES, rng)) {
     if (out.length >= turns) break;
     const qa = makeQuestionRetry(scene, category, rng);
     if (qa) out.push(qa);
@@ -229,7 +249,7 @@ export function makeConversation(scene: Scene, rng: Rng): QA[] {
 
 /** One complex-reasoning question (LLaVA's complex reasoning data is single-turn). */
 export function makeComplex(scene: Scene, rng: Rng): QA {
-  for (const category of rng.shuffle(COMPLEX_CATEGORIES)) {
+  for (const category of weightedOrder(COMPLEX_CATEGORIES, rng)) {
     const qa = makeQuestionRetry(scene, category, rng);
     if (qa) return qa;
   }

@@ -49,7 +49,7 @@ export const STAGES: readonly StageSpec[] = [
     name: 'instruct',
     title: 'stage 2: instruction tuning (vision frozen; projector + language model)',
     train: ['projector', 'language'],
-    steps: 3000,
+    steps: 4500,
     batch: 32,
     lr: 2e-3,
     warmup: 100,
