@@ -257,9 +257,14 @@ export async function waitAnswerStarted(page: Page, timeout = 60_000): Promise<v
 
 /** Types `text` in the message box, sends it with Enter, waits for its answer to start and finish, and returns it. */
 export async function sendAndWait(page: Page, text: string): Promise<AnswerState> {
+  const before = await page.locator('.message-assistant').count();
   await page.fill('#composer-input', text);
   await page.press('#composer-input', 'Enter');
-  await waitAnswerStarted(page);
+  // An answer that fails at once (e.g. refused before reaching the model) may never be seen busy: wait for the new
+  // assistant message itself, then for generation to end.
+  await page.waitForFunction((n) => document.querySelectorAll('.message-assistant').length > n, before, {
+    timeout: 60_000,
+  });
   await waitAnswerDone(page);
   return lastAnswer(page);
 }
