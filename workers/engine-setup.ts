@@ -46,6 +46,10 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
       wrapSource(await openCachedSource(model, { ...options.storeOptions, ...op })),
     decodeImage,
     selectBackend: async (requested) => wrapBackend(await backend.select(requested)),
+    // The host charges GPU faults to the operation it is running; a turn-closing run in the background after an
+    // answer would take faults the host believes happened while idle. Follow-ups still reuse the whole cache and
+    // prefill only the few closing ids plus their own words.
+    prefeedNextTurn: false,
   });
   return { api: createEngineHost(engine, backend), backend };
 }
