@@ -53,6 +53,9 @@ describe('layout and accessibility', () => {
   it('works with the keyboard alone: skip link, attach through the file picker, Shift+Enter, send, panel focus', async () => {
     app = await openApp({ maxNewTokens: 8 });
     const { page } = app;
+    // Listening turns on Playwright's file-chooser interception, which reaches the browser asynchronously: start it
+    // well before the key press that opens the picker, or a busy machine can open the picker first.
+    const chooser = page.waitForEvent('filechooser', { timeout: 120_000 });
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toContain(
       'Skip to the message box',
@@ -65,7 +68,6 @@ describe('layout and accessibility', () => {
     expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
       'Attach pictures',
     );
-    const chooser = page.waitForEvent('filechooser');
     await page.keyboard.press('Enter');
     await (await chooser).setFiles({ name: 'keyboard.png', mimeType: 'image/png', buffer: makePng(120, 90) });
     await page.waitForSelector('.attachment img[alt="keyboard.png"]');

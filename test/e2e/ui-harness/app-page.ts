@@ -261,10 +261,16 @@ export async function sendAndWait(page: Page, text: string): Promise<AnswerState
   await page.fill('#composer-input', text);
   await page.press('#composer-input', 'Enter');
   // An answer that fails at once (e.g. refused before reaching the model) may never be seen busy: wait for the new
-  // assistant message itself, then for generation to end.
-  await page.waitForFunction((n) => document.querySelectorAll('.message-assistant').length > n, before, {
-    timeout: 60_000,
-  });
+  // assistant message to reach a final status instead of for a busy state.
+  await page.waitForFunction(
+    (n) => {
+      const all = document.querySelectorAll('.message-assistant');
+      const status = all.length > n ? all[all.length - 1]?.getAttribute('data-status') : null;
+      return status !== null && status !== undefined && status !== 'streaming';
+    },
+    before,
+    { timeout: 120_000 },
+  );
   await waitAnswerDone(page);
   return lastAnswer(page);
 }
