@@ -32,7 +32,7 @@ describe('committed micro model', () => {
       path.join(FIXTURE_DIR, f),
     );
     const total = files.reduce((s, f) => s + statSync(f).size, 0);
-    expect(total).toBeLessThan(1024 * 1024);
+    expect(total).toBeLessThan(1_000_000);
     const index = JSON.parse(readFileSync(files[1]!, 'utf8')) as { sha256: string };
     expect(sha256Hex(readFileSync(files[0]!))).toBe(index.sha256);
     expect(micro.config.text_config.vocab_size).toBe(micro.tokenizer.tokens.length);
