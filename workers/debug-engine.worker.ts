@@ -118,6 +118,7 @@ const exposed: EngineApi & DebugApi = {
   unload: api.unload,
   status: api.status,
   chat: api.chat,
+  prepare: api.prepare,
   forget: api.forget,
   debugCounters: () => ({ ...counters }),
   debugLoseDevice: loseDevice,

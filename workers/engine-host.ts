@@ -13,6 +13,7 @@ import type {
   LoadProgressEvent,
   ModelRef,
   OperationOptions,
+  PrepareResult,
 } from '../src/shared/protocol';
 import { endOperation } from '../src/shared/transfer-handlers';
 import type { DeviceLoss, GpuError, GpuFaultSource } from './gpu-faults';
@@ -256,6 +257,32 @@ export function createEngineHost(engine: EngineApi, backend: GpuFaultSource): En
     throw error;
   }
 
+  /**
+   * Work ahead is skipped on a lost device (the next chat recovers first); a GPU error while it runs drops the
+   * conversation's cache, since that work may have written garbage into it.
+   */
+  async function prepare(request: ChatRequest, op?: OperationOptions<never>): Promise<PrepareResult> {
+    if (pendingLoss) return { cachedTokens: 0 };
+    const onGpu = modelOnGpu;
+    const log = faultLog('chat');
+    if (onGpu) await backend.settle();
+    if (onGpu) watch = log;
+    const signal = AbortSignal.any([lossAbort.signal, log.fault.signal, ...(op?.signal ? [op.signal] : [])]);
+    let result: Outcome<PrepareResult>;
+    try {
+      result = await outcomeOf(() => engine.prepare(request, { signal }));
+      if (onGpu) await backend.settle();
+    } finally {
+      if (watch === log) watch = null;
+    }
+    if (log.errors.length > 0 || log.fault.signal.aborted || lossAbort.signal.aborted) {
+      await engine.forget(request.conversationId).catch(() => undefined);
+      return { cachedTokens: 0 };
+    }
+    if (!result.ok) throw result.error;
+    return result.value;
+  }
+
   // One operation at a time here too (the engine queues its own): a fault then belongs to the one that is running.
   let queue: Promise<unknown> = Promise.resolve();
   function serial<T>(work: () => Promise<T>): Promise<T> {
@@ -275,5 +302,6 @@ export function createEngineHost(engine: EngineApi, backend: GpuFaultSource): En
     status: () => engine.status(),
     forget: (conversationId) => serial(() => engine.forget(conversationId)),
     chat: (request, op) => withOperation(op, () => serial(() => chat(request, op))),
+    prepare: (request, op) => withOperation(op, () => serial(() => prepare(request, op))),
   };
 }

@@ -13,6 +13,7 @@ import type {
   LoadProgressEvent,
   ModelRef,
   OperationOptions,
+  PrepareResult,
 } from '../shared/protocol';
 import { operationSettled, registerTransferHandlers } from '../shared/transfer-handlers';
 
@@ -175,6 +176,10 @@ export function createEngineClient(options: EngineClientOptions = {}): EngineCli
     chat(request: ChatRequest, op?: OperationOptions<GenerationEvent>): Promise<ChatResult> {
       const wire = wireOptions(op, onDeviceLost);
       return call((remote) => remote.chat(request, wire), wire);
+    },
+    prepare(request: ChatRequest, op?: OperationOptions<never>): Promise<PrepareResult> {
+      const wire = wireOptions(op);
+      return call((remote) => remote.prepare(request, wire), wire);
     },
     forget: (conversationId?: string) => call((remote) => remote.forget(conversationId)),
     onNotice(listener) {

@@ -5,6 +5,7 @@ import { abortError, isAbortError, throwIfAborted } from '../shared/abort';
 import { EngineError, isEngineError } from '../shared/errors';
 import type {
   BackendName,
+  ChatMessage,
   ChatRequest,
   ChatResult,
   Component,
@@ -18,11 +19,13 @@ import type {
   LoadProgressEvent,
   ModelRef,
   OperationOptions,
+  PrepareResult,
   RawImage,
 } from '../shared/protocol';
 import { TextBatcher } from './event-batcher';
 import { FeatureCache, imageKey } from './feature-cache';
-import { generateTurn } from './generate';
+import { markDraftEnd, textBeforeMark } from './draft-mark';
+import { generateTurn, prefillPrompt } from './generate';
 import { preprocessImage, validateRawImage } from './image-preprocess';
 import { KvCacheStore } from './kv-cache';
 import { loadModel, type LoadedModel } from './model-loader';
@@ -194,6 +197,65 @@ export function createEngine(deps: EngineDeps): EngineApi {
     return { key: await imageKey(raw), preprocess: () => preprocessImage(raw, m.config.image) };
   }
 
+  async function keyedImages(
+    messages: readonly ChatMessage[],
+    m: LoadedModel,
+    signal?: AbortSignal,
+  ): Promise<KeyedImage[]> {
+    const images: KeyedImage[] = [];
+    for (const msg of messages) {
+      if (typeof msg.content === 'string') continue;
+      for (const part of msg.content)
+        if (part.type === 'image') images.push(await toKeyedImage(part.image, m, signal));
+    }
+    return images;
+  }
+
+  /**
+   * Encodes the draft's pictures and prefills the conversation up to the end of its words. The finished message's
+   * chat then reuses all of it that still matches (a word typed on only re-runs its last token or two).
+   */
+  async function prepare(request: ChatRequest, op: OperationOptions<never> = {}): Promise<PrepareResult> {
+    const { signal } = op;
+    throwIfAborted(signal);
+    const m = model;
+    if (!m) throw new EngineError('model-not-loaded', 'No model is loaded. Load a model first.');
+    const marked = markDraftEnd(request.messages);
+    if (!marked) return { cachedTokens: 0 };
+    await setBudget(request.kvCacheBudgetBytes);
+    const images = await keyedImages(marked, m, signal);
+    const conversation = request.conversationId ?? ANONYMOUS;
+    const transcript = transcripts.take(conversation);
+    let input;
+    try {
+      input = await buildTurnInput(m, marked, request.template ?? 'model', images, features, signal, {
+        resolveIds: (rendered, imageKeys) => {
+          const text = textBeforeMark(rendered.text);
+          if (text === null) throw new EngineError('inference-failed', 'The chat template dropped the draft.');
+          return transcript.resolve(
+            { ...rendered, text },
+            { encode: m.tokenizer.encode, imageTokenId: m.config.imageTokenId, imageKeys },
+          ).ids;
+        },
+      });
+    } catch (error) {
+      throw wrapError(error, 'inference-failed', 'Preparing the prompt failed. Try again.');
+    }
+    throwIfAborted(signal);
+    const kv = kvStore.take(conversation);
+    if (input.ids.length > 0 && kv.commonPrefix(input.ids, input.spans) < input.ids.length) {
+      try {
+        await prefillPrompt(deps.ort, m.decoder, m.config.text.hiddenSize, kv, input);
+      } catch (error) {
+        kv.clear();
+        throw wrapError(error, 'inference-failed', 'Working ahead on the message failed.');
+      } finally {
+        await kvStore.settle(deps.ort);
+      }
+    }
+    return { cachedTokens: kvStore.holds(conversation) ? kv.length : 0 };
+  }
+
   /** Runs in the call queue right after a chat: extends its cache with what every follow-up starts with. */
   async function closeTurn(m: LoadedModel, conversation: string, turn: FinishedTurn): Promise<void> {
     if (model !== m || !kvStore.holds(conversation)) return;
@@ -218,12 +280,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
       throw new EngineError('inference-failed', 'There is no question to answer. Type a message first.');
     }
     await setBudget(request.kvCacheBudgetBytes);
-    const images: KeyedImage[] = [];
-    for (const msg of request.messages) {
-      if (typeof msg.content === 'string') continue;
-      for (const part of msg.content)
-        if (part.type === 'image') images.push(await toKeyedImage(part.image, m, signal));
-    }
+    const images = await keyedImages(request.messages, m, signal);
     const conversation = request.conversationId ?? ANONYMOUS;
     const transcript = transcripts.take(conversation);
     // Set by buildTurnInput through resolveIds (a closure assignment TypeScript's narrowing cannot see).
@@ -348,6 +405,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
     unload: () => serial(dropModel),
     status: () => Promise.resolve(status()),
     chat: (request, op) => serial(() => chat(request, op)),
+    prepare: (request, op) => serial(() => prepare(request, op)),
     forget: (conversationId?: string) =>
       serial(async () => {
         kvStore.forget(conversationId);

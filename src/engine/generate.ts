@@ -78,6 +78,37 @@ export function mergeImageRows(
 }
 
 /**
+ * Runs the part of `input` that `kv` does not hold yet (cutting the cache back to the longest shared prefix first) and
+ * returns the last position's logits and how many prompt ids came from the cache. At least the last id always runs,
+ * since its logits start the answer. The cache then holds all of `input.ids`.
+ * @throws EngineError('inference-failed' | 'bad-model') from the runtime; the caller clears the cache then.
+ */
+export async function prefillPrompt(
+  ort: OrtRuntime,
+  decoder: Decoder,
+  hidden: number,
+  kv: ConversationKv,
+  input: TurnInput,
+): Promise<{ logits: Float32Array; reused: number }> {
+  const { ids } = input;
+  let reused = kv.commonPrefix(ids, input.spans);
+  if (reused >= ids.length) reused = ids.length - 1;
+  await kv.truncate(ort, reused);
+  const fresh = ids.slice(reused);
+  const embeds = await decoder.embed(fresh);
+  mergeImageRows(embeds, hidden, reused, input.spans, input.features, decoder.embedType);
+  const empty = kv.past === null ? decoder.emptyPast() : null;
+  let step;
+  try {
+    step = await decoder.step(embeds, fresh.length, kv.past ?? (empty as NonNullable<typeof empty>), reused);
+  } finally {
+    if (empty) for (const t of empty.values()) t.dispose();
+  }
+  kv.append(step.present, fresh, input.spans);
+  return { logits: step.logits, reused };
+}
+
+/**
  * Generates one answer, reusing the longest prefix `kv` already holds. The cache is left holding the prompt
  * and every token fed back (so a follow-up turn can reuse it); it is cleared if a step fails.
  * Abort is checked between tokens and reported as finishReason 'abort' (the caller raises the AbortError).
@@ -92,29 +123,11 @@ export async function generateTurn(
   o: TurnOptions,
 ): Promise<TurnResult> {
   const { ids } = input;
-  let reused = kv.commonPrefix(ids, input.spans);
-  // The last prompt position must run to give the first logits.
-  if (reused >= ids.length) reused = ids.length - 1;
   const stream = new TextStream(o.decode, o.stops);
   try {
-    await kv.truncate(ort, reused);
-    const fresh = ids.slice(reused);
-    const embeds = await decoder.embed(fresh);
-    mergeImageRows(embeds, hidden, reused, input.spans, input.features, decoder.embedType);
-    const empty = kv.past === null ? decoder.emptyPast() : null;
-    let step;
-    try {
-      step = await decoder.step(
-        embeds,
-        fresh.length,
-        kv.past ?? (empty as NonNullable<typeof empty>),
-        reused,
-      );
-    } finally {
-      if (empty) for (const t of empty.values()) t.dispose();
-    }
-    kv.append(step.present, fresh, input.spans);
-    let logits = step.logits;
+    const prefilled = await prefillPrompt(ort, decoder, hidden, kv, input);
+    const reused = prefilled.reused;
+    let logits = prefilled.logits;
 
     const generated: number[] = [];
     const seen = [...ids];

@@ -88,6 +88,12 @@ export interface SamplingOptions {
 /** Conversation templates: the model's own chat_template, or LLaVA's Vicuna v1 / LLaVA v1 formats. */
 export type TemplateName = 'model' | 'vicuna_v1' | 'llava_v1';
 
+/** What `prepare` left ready for the next `chat` of that conversation. */
+export interface PrepareResult {
+  /** Prompt tokens now held in the conversation's KV cache. */
+  cachedTokens: number;
+}
+
 export interface ChatRequest {
   messages: ChatMessage[];
   sampling?: SamplingOptions;
@@ -177,6 +183,13 @@ export interface EngineApi {
   status(): Promise<EngineStatus>;
   /** Answers the last user message. Throws model-not-loaded, bad-image, context-overflow, inference-failed, device-lost. */
   chat(request: ChatRequest, op?: OperationOptions<GenerationEvent>): Promise<ChatResult>;
+  /**
+   * Works ahead on a message still being written: encodes its pictures and runs the conversation up to the end of
+   * the draft's words through the decoder, so that `chat` with the finished message prefills only what changed
+   * since. Never generates. Best effort: a caller may ignore its errors (model-not-loaded, bad-image,
+   * context-overflow, inference-failed).
+   */
+  prepare(request: ChatRequest, op?: OperationOptions<never>): Promise<PrepareResult>;
   /** Drops cached KV state and image features (e.g. when a conversation is deleted). */
   forget(conversationId?: string): Promise<void>;
 }
