@@ -24,7 +24,6 @@ import type {
 } from '../shared/protocol';
 import { TextBatcher } from './event-batcher';
 import { FeatureCache, imageKey } from './feature-cache';
-import { markDraftEnd, textBeforeMark } from './draft-mark';
 import { generateTurn, prefillPrompt } from './generate';
 import { preprocessImage, validateRawImage } from './image-preprocess';
 import { KvCacheStore } from './kv-cache';
@@ -212,38 +211,59 @@ export function createEngine(deps: EngineDeps): EngineApi {
   }
 
   /**
-   * Encodes the draft's pictures and prefills the conversation up to the end of its words. The finished message's
-   * chat then reuses all of it that still matches (a word typed on only re-runs its last token or two).
+   * The decoder input of a request, its answer ids reused through the conversation's transcript.
+   * @throws EngineError('context-overflow' | 'bad-image' | 'inference-failed' | 'bad-model'), AbortError
+   */
+  async function turnInputOf(
+    m: LoadedModel,
+    request: ChatRequest,
+    conversation: string,
+    signal?: AbortSignal,
+  ) {
+    const images = await keyedImages(request.messages, m, signal);
+    const transcript = transcripts.take(conversation);
+    // Set by buildTurnInput through resolveIds (a closure assignment TypeScript's narrowing cannot see).
+    const resolved: { prompt?: ResolvedPrompt } = {};
+    try {
+      const input = await buildTurnInput(
+        m,
+        request.messages,
+        request.template ?? 'model',
+        images,
+        features,
+        signal,
+        {
+          resolveIds: (rendered, imageKeys) =>
+            (resolved.prompt = transcript.resolve(rendered, {
+              encode: m.tokenizer.encode,
+              imageTokenId: m.config.imageTokenId,
+              imageKeys,
+            })).ids,
+        },
+      );
+      return { input, transcript, resolved: resolved.prompt };
+    } catch (error) {
+      throw wrapError(error, 'inference-failed', 'Preparing the prompt failed. Try again.');
+    }
+  }
+
+  /**
+   * Prefills the prompt `chat` would build for this request (the draft as the last user message, its pictures
+   * encoded) and keeps the logits after it: sent unchanged, the answer starts at once; typed on, the next call or the
+   * chat cuts the cache back to what still matches (the draft's earlier words) and runs only the rest.
    */
   async function prepare(request: ChatRequest, op: OperationOptions<never> = {}): Promise<PrepareResult> {
     const { signal } = op;
     throwIfAborted(signal);
     const m = model;
     if (!m) throw new EngineError('model-not-loaded', 'No model is loaded. Load a model first.');
-    const marked = markDraftEnd(request.messages);
-    if (!marked) return { cachedTokens: 0 };
+    if (request.messages[request.messages.length - 1]?.role !== 'user') return { cachedTokens: 0 };
     await setBudget(request.kvCacheBudgetBytes);
-    const images = await keyedImages(marked, m, signal);
     const conversation = request.conversationId ?? ANONYMOUS;
-    const transcript = transcripts.take(conversation);
-    let input;
-    try {
-      input = await buildTurnInput(m, marked, request.template ?? 'model', images, features, signal, {
-        resolveIds: (rendered, imageKeys) => {
-          const text = textBeforeMark(rendered.text);
-          if (text === null) throw new EngineError('inference-failed', 'The chat template dropped the draft.');
-          return transcript.resolve(
-            { ...rendered, text },
-            { encode: m.tokenizer.encode, imageTokenId: m.config.imageTokenId, imageKeys },
-          ).ids;
-        },
-      });
-    } catch (error) {
-      throw wrapError(error, 'inference-failed', 'Preparing the prompt failed. Try again.');
-    }
+    const { input } = await turnInputOf(m, request, conversation, signal);
     throwIfAborted(signal);
     const kv = kvStore.take(conversation);
-    if (input.ids.length > 0 && kv.commonPrefix(input.ids, input.spans) < input.ids.length) {
+    if (!kv.logitsAfter(input.ids, input.spans)) {
       try {
         await prefillPrompt(deps.ort, m.decoder, m.config.text.hiddenSize, kv, input);
       } catch (error) {
@@ -280,32 +300,8 @@ export function createEngine(deps: EngineDeps): EngineApi {
       throw new EngineError('inference-failed', 'There is no question to answer. Type a message first.');
     }
     await setBudget(request.kvCacheBudgetBytes);
-    const images = await keyedImages(request.messages, m, signal);
     const conversation = request.conversationId ?? ANONYMOUS;
-    const transcript = transcripts.take(conversation);
-    // Set by buildTurnInput through resolveIds (a closure assignment TypeScript's narrowing cannot see).
-    const resolved: { prompt?: ResolvedPrompt } = {};
-    let input;
-    try {
-      input = await buildTurnInput(
-        m,
-        request.messages,
-        request.template ?? 'model',
-        images,
-        features,
-        signal,
-        {
-          resolveIds: (rendered, imageKeys) =>
-            (resolved.prompt = transcript.resolve(rendered, {
-              encode: m.tokenizer.encode,
-              imageTokenId: m.config.imageTokenId,
-              imageKeys,
-            })).ids,
-        },
-      );
-    } catch (error) {
-      throw wrapError(error, 'inference-failed', 'Preparing the prompt failed. Try again.');
-    }
+    const { input, transcript, resolved } = await turnInputOf(m, request, conversation, signal);
     const s = request.sampling ?? {};
     const context = m.config.text.contextLength;
     const batcher = new TextBatcher(
@@ -335,7 +331,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
       });
     } catch (error) {
       batcher.flush();
-      if (resolved.prompt) transcript.record(resolved.prompt, null);
+      if (resolved) transcript.record(resolved, null);
       await kvStore.settle(deps.ort);
       throw wrapError(
         error,
@@ -343,18 +339,18 @@ export function createEngine(deps: EngineDeps): EngineApi {
         'Generating the answer failed. Try again or reload the model.',
       );
     }
-    if (resolved.prompt) transcript.record(resolved.prompt, reusableAnswer(result.ids, result.text, m));
+    if (resolved) transcript.record(resolved, reusableAnswer(result.ids, result.text, m));
     batcher.flush();
     onEvent?.({ kind: 'done', usage: result.usage, finishReason: result.finishReason });
     // After 'done': fitting the caches into the budget may copy tensors and is no part of the answer.
     await kvStore.settle(deps.ort);
-    if (deps.prefeedNextTurn !== false && resolved.prompt && kvStore.holds(conversation)) {
+    if (deps.prefeedNextTurn !== false && resolved && kvStore.holds(conversation)) {
       const finished: FinishedTurn = {
         // A copy: callers may append the answer and the next question to their array as soon as this returns.
         messages: [...request.messages],
         template: request.template ?? 'model',
         answer: result.text,
-        imageKeys: resolved.prompt.imageKeys,
+        imageKeys: resolved.imageKeys,
         features: input.features,
         spans: input.spans,
       };

@@ -79,8 +79,8 @@ export function mergeImageRows(
 
 /**
  * Runs the part of `input` that `kv` does not hold yet (cutting the cache back to the longest shared prefix first) and
- * returns the last position's logits and how many prompt ids came from the cache. At least the last id always runs,
- * since its logits start the answer. The cache then holds all of `input.ids`.
+ * returns the last position's logits and how many prompt ids came from the cache. The last id runs again unless the
+ * cache kept the logits after it. The cache then holds all of `input.ids`, and those logits.
  * @throws EngineError('inference-failed' | 'bad-model') from the runtime; the caller clears the cache then.
  */
 export async function prefillPrompt(
@@ -91,6 +91,9 @@ export async function prefillPrompt(
   input: TurnInput,
 ): Promise<{ logits: Float32Array; reused: number }> {
   const { ids } = input;
+  // Prepared ahead to the last id (EngineApi.prepare): the answer starts without a step.
+  const ready = kv.logitsAfter(ids, input.spans);
+  if (ready) return { logits: ready, reused: ids.length };
   let reused = kv.commonPrefix(ids, input.spans);
   if (reused >= ids.length) reused = ids.length - 1;
   await kv.truncate(ort, reused);
@@ -104,8 +107,9 @@ export async function prefillPrompt(
   } finally {
     if (empty) for (const t of empty.values()) t.dispose();
   }
-  kv.append(step.present, fresh, input.spans);
-  return { logits: step.logits, reused };
+  // The sampler may change the logits it gets (repetition penalty): the cache keeps the untouched ones.
+  kv.append(step.present, fresh, input.spans, step.logits);
+  return { logits: step.logits.slice(), reused };
 }
 
 /**

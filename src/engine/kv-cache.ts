@@ -17,6 +17,8 @@ export class ConversationKv {
   private ids: number[] = [];
   private spans: ImageSpan[] = [];
   private tensors: KvTensors | null = null;
+  /** Logits for the position after the last cached one, when the step that cached it kept them. */
+  private logits: Float32Array | null = null;
 
   get length(): number {
     return this.ids.length;
@@ -40,6 +42,15 @@ export class ConversationKv {
   /** The cached tensors, or null when nothing is cached. */
   get past(): KvTensors | null {
     return this.tensors;
+  }
+
+  /**
+   * A copy of the logits that follow the cached sequence when this cache holds exactly (`ids`, `spans`) and the
+   * step that filled it kept them; null otherwise. Lets a prompt prepared ahead start its answer without a step.
+   */
+  logitsAfter(ids: readonly number[], spans: readonly ImageSpan[]): Float32Array | null {
+    if (!this.logits || ids.length !== this.ids.length) return null;
+    return this.commonPrefix(ids, spans) === ids.length ? this.logits.slice() : null;
   }
 
   /**
@@ -69,6 +80,7 @@ export class ConversationKv {
     for (const [name, t] of this.tensors) next.set(name, await sliceSequence(ort, t, length));
     this.disposeTensors();
     this.tensors = next;
+    this.logits = null;
     this.ids = this.ids.slice(0, length);
     this.spans = this.spans
       .filter((s) => s.start < length)
@@ -77,11 +89,18 @@ export class ConversationKv {
 
   /**
    * Replaces the tensors after a decoder step that appended `ids` (with image runs `spans`, positions absolute)
-   * to the cached sequence. Disposes the previous tensors.
+   * to the cached sequence. Disposes the previous tensors. `logits` (the step's last-position logits, which the
+   * caller must not change afterwards) are kept for {@link logitsAfter}.
    */
-  append(present: KvTensors, ids: readonly number[], spans: readonly ImageSpan[] = []): void {
+  append(
+    present: KvTensors,
+    ids: readonly number[],
+    spans: readonly ImageSpan[] = [],
+    logits: Float32Array | null = null,
+  ): void {
     this.disposeTensors();
     this.tensors = present;
+    this.logits = logits;
     const start = this.ids.length;
     for (const id of ids) this.ids.push(id);
     for (const s of spans) {
@@ -97,6 +116,7 @@ export class ConversationKv {
   /** Forgets everything and frees the tensors. */
   clear(): void {
     this.disposeTensors();
+    this.logits = null;
     this.ids = [];
     this.spans = [];
   }

@@ -7,10 +7,12 @@ import type { ChatMessage, TemplateName } from '../shared/protocol';
 import type { Decoder } from './decoder';
 import type { ConversationKv, ImageSpan } from './kv-cache';
 import type { LoadedModel } from './model-loader';
-import { textBeforeMark, WORDS_END } from './draft-mark';
 import { expandImageTokens, renderPrompt } from './prompt';
 import type { Transcript } from './transcript';
 import type { ImageFeatures } from './vision';
+
+/** Stands for the next question while rendering; a private-use character no one types. */
+const NEXT_QUESTION = '\uE000';
 
 /** More than this many ids to close a turn means the template did something unexpected: leave it to the next turn. */
 const MAX_CLOSING_IDS = 16;
@@ -38,11 +40,12 @@ export function nextTurnOpening(
   const probe: ChatMessage[] = [
     ...turn.messages,
     { role: 'assistant', content: turn.answer },
-    { role: 'user', content: WORDS_END },
+    { role: 'user', content: NEXT_QUESTION },
   ];
   const rendered = renderPrompt(probe, turn.template, model.tokenizer, model.imageToken);
-  const text = textBeforeMark(rendered.text);
-  if (text === null) return null;
+  const cut = rendered.text.indexOf(NEXT_QUESTION);
+  if (cut < 0) return null;
+  const text = rendered.text.slice(0, cut).trimEnd();
   const raw = transcript.resolve(
     { ...rendered, text },
     { encode: model.tokenizer.encode, imageTokenId: model.config.imageTokenId, imageKeys: turn.imageKeys },

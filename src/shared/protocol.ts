@@ -184,10 +184,10 @@ export interface EngineApi {
   /** Answers the last user message. Throws model-not-loaded, bad-image, context-overflow, inference-failed, device-lost. */
   chat(request: ChatRequest, op?: OperationOptions<GenerationEvent>): Promise<ChatResult>;
   /**
-   * Works ahead on a message still being written: encodes its pictures and runs the conversation up to the end of
-   * the draft's words through the decoder, so that `chat` with the finished message prefills only what changed
-   * since. Never generates. Best effort: a caller may ignore its errors (model-not-loaded, bad-image,
-   * context-overflow, inference-failed).
+   * Works ahead on a message still being written (the draft as the last user message): encodes its pictures and runs
+   * the prompt `chat` would build through the decoder, keeping the logits after it. A `chat` with the same messages
+   * then answers without a prefill; one with more words typed runs only what changed. Never generates. Best effort: a
+   * caller may ignore its errors (model-not-loaded, bad-image, context-overflow, inference-failed).
    */
   prepare(request: ChatRequest, op?: OperationOptions<never>): Promise<PrepareResult>;
   /** Drops cached KV state and image features (e.g. when a conversation is deleted). */

@@ -3,7 +3,7 @@
 // engine worker through the e2e harness (test/e2e/harness); transformers.js in the benchmark's own page. Peak RSS is
 // the browser's whole process tree, sampled from /proc.
 //
-//   tsx test/bench/browser-contender.ts --contender ours|tjs --device wasm|webgpu --dtype q4 --model DIR
+//   tsx test/bench/browser-contender.ts --contender ours|ahead|tjs --device wasm|webgpu --dtype q4 --model DIR
 //                                       [--new-tokens 96,32,24]
 
 import { createRequire } from 'node:module';
@@ -17,11 +17,14 @@ import type { ChatResult, Dtype } from '../../src/shared/protocol';
 import { buildBenchPages } from './browser-build';
 import {
   benchImagePixels,
+  contenderName,
   DEFAULT_NEW_TOKENS,
   IMAGE_HEIGHT,
   IMAGE_WIDTH,
   QUESTIONS,
   thinkTime,
+  typeAhead,
+  withDraft,
   type ContenderResult,
   type TurnTiming,
 } from './conversation';
@@ -38,7 +41,7 @@ const { values } = parseArgs({
   },
   strict: true,
 });
-const contender = values.contender === 'tjs' ? 'transformers.js' : 'ours';
+const contender = contenderName(values.contender);
 const device = values.device === 'webgpu' ? 'webgpu' : 'wasm';
 const dtype = values.dtype as Dtype;
 const modelDir = path.resolve(values.model ?? '');
@@ -72,7 +75,16 @@ async function runOurs(): Promise<Measured> {
         ],
       },
     ];
+    const ahead = contender === 'ours, typed ahead';
+    const prepare = async (draft: string) => {
+      const run = await env.call('prepare', {
+        messages: withDraft(messages, draft),
+        conversationId: 'bench',
+      });
+      if (!run.ok) throw new Error(`prepare failed: ${JSON.stringify(run.error)}`);
+    };
     const turns: TurnTiming[] = [];
+    let lateMs = ahead ? await typeAhead(QUESTIONS[0], prepare) : 0;
     for (let k = 0; k < QUESTIONS.length; k++) {
       const request: TestChatRequest = {
         messages,
@@ -84,7 +96,7 @@ async function runOurs(): Promise<Measured> {
       const r: ChatResult = run.outcome.value;
       turns.push({
         promptTokens: r.usage.promptTokens,
-        ttftMs: r.usage.timeToFirstTokenMs,
+        ttftMs: lateMs + r.usage.timeToFirstTokenMs,
         newTokens: r.usage.completionTokens,
         decodeTokPerS: r.usage.decodeTokensPerS,
         reusedPromptTokens: r.usage.reusedPromptTokens ?? 0,
@@ -93,7 +105,8 @@ async function runOurs(): Promise<Measured> {
       const next = QUESTIONS[k + 1];
       if (next) {
         messages.push({ role: 'assistant', content: r.message.content }, { role: 'user', content: next });
-        await thinkTime();
+        if (ahead) lateMs = await typeAhead(next, prepare);
+        else await thinkTime();
       }
     }
     const status = await env.call('status');
@@ -146,7 +159,7 @@ async function main(): Promise<void> {
   const memory = watchPeakRss();
   let result: ContenderResult;
   try {
-    const r = contender === 'ours' ? await runOurs() : await runTransformers();
+    const r = contender === 'transformers.js' ? await runTransformers() : await runOurs();
     result = { ...r, peakRssBytes: memory.stop() };
   } catch (error) {
     result = {

@@ -19,7 +19,50 @@ export const DEFAULT_NEW_TOKENS = [96, 32, 24] as const;
 export const THINK_TIME_MS = 2000;
 
 export function thinkTime(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, THINK_TIME_MS));
+  return sleep(THINK_TIME_MS);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+interface MessageLike {
+  content: string | readonly ({ type: 'text'; text: string } | { type: 'image' })[];
+}
+
+/** The conversation with its last message's words replaced by `draft` (pictures kept). */
+export function withDraft<M extends MessageLike>(messages: readonly M[], draft: string): M[] {
+  const last = messages[messages.length - 1] as M;
+  const content =
+    typeof last.content === 'string'
+      ? draft
+      : last.content.map((p) => (p.type === 'text' ? { ...p, text: draft } : p));
+  return [...messages.slice(0, -1), { ...last, content }];
+}
+
+/** The draft a typist has written part-way through a question: its first half of words. */
+export function halfTyped(question: string): string {
+  const words = question.split(' ');
+  return words.slice(0, Math.ceil(words.length / 2)).join(' ');
+}
+
+/**
+ * The think time of a contender that works ahead while the question is typed (the app does so through the engine's
+ * `prepare`, debounced): reading until 1.0 s, half the question written at 1.0 s, all of it at 1.6 s, Enter at
+ * 2.0 s. `prepare` is awaited; returns by how many ms that work overran the Enter press (charged to the TTFT).
+ */
+export async function typeAhead(
+  question: string,
+  prepare: (draft: string) => Promise<void>,
+): Promise<number> {
+  const t0 = performance.now();
+  await sleep(1000);
+  await prepare(halfTyped(question));
+  await sleep(t0 + 1600 - performance.now());
+  await prepare(question);
+  const late = performance.now() - (t0 + THINK_TIME_MS);
+  await sleep(-late);
+  return Math.max(0, late);
 }
 
 /** Photo-sized input (resized to the model's 224 px by both contenders' preprocessing). */
@@ -59,9 +102,23 @@ export interface TurnTiming {
   decodeSplit?: { steps: number; wallMs: number; ortMs: number };
 }
 
+/**
+ * Ours, ours working ahead while each question is typed (`typeAhead`; also the first one, with the picture already
+ * attached), and transformers.js.
+ */
+export type ContenderName = 'ours' | 'ours, typed ahead' | 'transformers.js';
+
+/** Command-line ids of the contenders. */
+export type ContenderId = 'ours' | 'ahead' | 'tjs';
+
+export function contenderName(id: string | undefined): ContenderName {
+  if (id === 'tjs') return 'transformers.js';
+  return id === 'ahead' ? 'ours, typed ahead' : 'ours';
+}
+
 /** What one contender measured on one backend. */
 export interface ContenderResult {
-  contender: 'ours' | 'transformers.js';
+  contender: ContenderName;
   backend: string;
   dtype: string;
   loadMs: number;

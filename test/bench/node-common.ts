@@ -6,7 +6,14 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { ChatMessage, Dtype, RawImage } from '../../src/shared/protocol';
 import { decodeSplit } from './run-log';
-import { benchImagePixels, DEFAULT_NEW_TOKENS, IMAGE_HEIGHT, IMAGE_WIDTH, QUESTIONS } from './conversation';
+import {
+  benchImagePixels,
+  contenderName,
+  DEFAULT_NEW_TOKENS,
+  IMAGE_HEIGHT,
+  IMAGE_WIDTH,
+  QUESTIONS,
+} from './conversation';
 
 const { values } = parseArgs({
   options: {
@@ -21,7 +28,7 @@ const { values } = parseArgs({
 });
 
 export const args = {
-  contender: values.contender === 'tjs' ? ('transformers.js' as const) : ('ours' as const),
+  contender: contenderName(values.contender),
   runtime: values.runtime === 'web' ? ('web' as const) : ('node' as const),
   dtype: values.dtype as Dtype,
   modelDir: path.resolve(values.model ?? ''),

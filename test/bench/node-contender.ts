@@ -3,7 +3,7 @@
 // ContenderResult as a `RESULT {json}` line. One contender a process, so peak RSS belongs to it alone. Each
 // contender's code is imported only when it runs (transformers.js must load after its runtime hook is set).
 //
-//   tsx test/bench/node-contender.ts --contender ours|tjs --runtime node|web --dtype fp32|q4 --model DIR
+//   tsx test/bench/node-contender.ts --contender ours|ahead|tjs --runtime node|web --dtype fp32|q4 --model DIR
 //                                    [--threads N] [--new-tokens 96,32,24]
 
 import type { ContenderResult } from './conversation';
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   let result: ContenderResult;
   try {
     const r =
-      args.contender === 'ours'
+      args.contender !== 'transformers.js'
         ? await (await import('./node-ours')).runOurs()
         : await (await import('./node-tjs')).runTransformers();
     result = { ...r, peakRssBytes: process.resourceUsage().maxRSS * 1024 };

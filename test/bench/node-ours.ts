@@ -4,7 +4,14 @@
 import { createEngine } from '../../src/engine/engine';
 import type { BackendDescriptor, OrtRuntime } from '../../src/engine/runtime';
 import { folderSource } from '../../src/node/folder-source';
-import { QUESTIONS, thinkTime, type ContenderResult, type TurnTiming } from './conversation';
+import {
+  QUESTIONS,
+  thinkTime,
+  typeAhead,
+  withDraft,
+  type ContenderResult,
+  type TurnTiming,
+} from './conversation';
 import { args, backendLabel, benchImage, firstTurn, ortWeb, withSplit } from './node-common';
 import { instrumentOrt, runMark } from './run-log';
 
@@ -31,15 +38,21 @@ export async function runOurs(): Promise<Omit<ContenderResult, 'peakRssBytes'>> 
   const loadMs = performance.now() - t0;
   const img = benchImage();
   const messages = firstTurn(img);
+  const ahead = args.contender === 'ours, typed ahead';
+  /** Hands the engine the conversation with `draft` in place of the last question's words. */
+  const prepare = async (draft: string) => {
+    await engine.prepare({ messages: withDraft(messages, draft), conversationId: 'bench' });
+  };
   const turns: TurnTiming[] = [];
+  let lateMs = ahead ? await typeAhead(QUESTIONS[0], prepare) : 0;
   for (let k = 0; k < QUESTIONS.length; k++) {
     // Work the engine queued after the last answer (closing the turn ahead) and that the think time did not cover
     // counts toward this turn: forget() of an unknown conversation runs only after that work.
-    let queuedMs = 0;
+    let queuedMs = lateMs;
     if (k > 0) {
       const t = performance.now();
       await engine.forget('\u0000bench-idle-probe');
-      queuedMs = performance.now() - t;
+      queuedMs += performance.now() - t;
     }
     const mark = runMark();
     const r = await engine.chat({
@@ -59,7 +72,8 @@ export async function runOurs(): Promise<Omit<ContenderResult, 'peakRssBytes'>> 
     const next = QUESTIONS[k + 1];
     if (next) {
       messages.push({ role: 'assistant', content: r.message.content }, { role: 'user', content: next });
-      await thinkTime();
+      if (ahead) lateMs = await typeAhead(next, prepare);
+      else await thinkTime();
     }
   }
   await engine.unload();

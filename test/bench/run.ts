@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { getTinyModel } from '../fixtures/tiny-model';
 import { measureBandwidth } from './bandwidth';
 import { bytesPerToken, ensureBenchModel, REPO_ROOT, type BenchModel } from './bench-model';
-import { DEFAULT_NEW_TOKENS, type ContenderResult } from './conversation';
+import { DEFAULT_NEW_TOKENS, type ContenderId, type ContenderResult } from './conversation';
 import { renderMachine, renderTables, type BackendRow, type MachineInfo } from './report';
 
 interface BackendSpec {
@@ -70,7 +70,7 @@ const BACKENDS: readonly BackendSpec[] = [
 const { values } = parseArgs({
   options: {
     only: { type: 'string' },
-    contenders: { type: 'string', default: 'ours,tjs' },
+    contenders: { type: 'string', default: 'ours,ahead,tjs' },
     repeat: { type: 'string', default: '3' },
     'new-tokens': { type: 'string', default: DEFAULT_NEW_TOKENS.join(',') },
     'no-write': { type: 'boolean', default: false },
@@ -118,7 +118,7 @@ function runChild(script: string, args: string[]): Promise<ContenderResult> {
   });
 }
 
-function childArgs(spec: BackendSpec, contender: 'ours' | 'tjs', modelDir: string, newTokens: string) {
+function childArgs(spec: BackendSpec, contender: ContenderId, modelDir: string, newTokens: string) {
   const common = [
     '--contender',
     contender,
@@ -232,6 +232,7 @@ async function correctnessRow(spec: BackendSpec, newTokens: string): Promise<Bac
     id: spec.id,
     label: spec.label,
     ours: browser,
+    ahead: null,
     theirs: null,
     bytesPerToken: null,
     correctnessOnly: { reference: 'ours, Node CPU fp32', same, detail },
@@ -250,9 +251,11 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   const started = performance.now();
   const backends = chooseBackends();
-  const contenders = values.contenders.split(',').map((c) => (c.trim() === 'tjs' ? 'tjs' : 'ours')) as (
-    'ours' | 'tjs'
-  )[];
+  const ids: readonly ContenderId[] = ['ours', 'ahead', 'tjs'];
+  const contenders = values.contenders
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c): c is ContenderId => (ids as readonly string[]).includes(c));
   const repeat = Math.max(1, Number(values.repeat));
   const newTokens = values['new-tokens'];
 
@@ -269,7 +272,7 @@ async function main(): Promise<void> {
       rows.push(await correctnessRow(spec, newTokens));
       continue;
     }
-    const runs: Record<'ours' | 'tjs', ContenderResult[]> = { ours: [], tjs: [] };
+    const runs: Record<ContenderId, ContenderResult[]> = { ours: [], ahead: [], tjs: [] };
     for (let r = 0; r < repeat; r++) {
       for (const c of contenders) {
         const t0 = performance.now();
@@ -293,6 +296,7 @@ async function main(): Promise<void> {
       id: spec.id,
       label: spec.label,
       ours,
+      ahead: bestOf(runs.ahead),
       theirs: bestOf(runs.tjs),
       bytesPerToken: bytesPerToken(model, spec.dtype, context),
     });

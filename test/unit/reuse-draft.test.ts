@@ -1,6 +1,7 @@
-// Working ahead on a draft: `prepare` encodes the draft's picture and prefills the conversation up to the end of its
-// words, and the chat that sends the finished message prefills only the rest. Answers must equal those of an engine
-// that keeps no cache (greedy), whatever the draft looked like before it was sent.
+// Working ahead on a draft: `prepare` encodes the draft's picture and prefills the prompt the chat would build, keeping
+// the logits after it; the chat that sends the message unchanged runs no prefill, one with more words runs only what
+// changed. Answers must equal those of an engine that keeps no cache (greedy), whatever the draft was before it was
+// sent.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage, ChatRequest, ChatResult, EngineApi } from '../../src/shared/protocol';
 import { getTinyModel } from '../fixtures/tiny-model';
@@ -35,39 +36,59 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as const) {
     it('a first message: the picture is encoded and prefilled while the words are typed', async () => {
       const { engine, log } = await countedEngine(dir, { prefeedNextTurn: false });
       const final = [imageQuestion(image, 'What colour is the square?')];
-      // Only the picture so far: it is encoded, and the prompt up to the question's first word runs.
+      // Only the picture so far: it is encoded, and the prompt with an empty question runs.
       const early = await engine.prepare(ask([imageQuestion(image, '')]));
       expect(log.runs.vision).toBe(1);
       expect(early.cachedTokens).toBeGreaterThan(0);
-      // Typing on: only the new words run.
+      // Typing on: the picture is not encoded again.
       const mid = await engine.prepare(ask([imageQuestion(image, 'What colour is')]));
       expect(mid.cachedTokens).toBeGreaterThan(early.cachedTokens);
+      expect(log.runs.vision).toBe(1);
       const decoderRuns = log.runs.decoder;
       // The same draft again is free.
-      expect((await engine.prepare(ask([imageQuestion(image, 'What colour is')]))).cachedTokens).toBe(mid.cachedTokens);
+      expect((await engine.prepare(ask([imageQuestion(image, 'What colour is')]))).cachedTokens).toBe(
+        mid.cachedTokens,
+      );
       expect(log.runs.decoder).toBe(decoderRuns);
 
+      // Sent with more words than were prepared: only the words after the shared start run.
       const sent = await engine.chat(ask(final));
       const expected = await freshAnswer(final);
       expect(log.runs.vision).toBe(1);
       expect(sent.message.content).toBe(expected.message.content);
       expect(sent.usage.promptTokens).toBe(expected.usage.promptTokens);
-      expect(sent.usage.reusedPromptTokens).toBeGreaterThanOrEqual(mid.cachedTokens - 1);
+      // Shared with the prepared draft: all but its template tail after the words (a few tokens).
+      expect(sent.usage.reusedPromptTokens).toBeGreaterThanOrEqual(mid.cachedTokens - 8);
       expect(sent.usage.reusedPromptTokens).toBeLessThan(sent.usage.promptTokens);
     });
 
-    it('a follow-up typed in full before it is sent prefills only the generation prompt', async () => {
-      const { engine } = await countedEngine(dir, { prefeedNextTurn: false });
+    it('a message sent as it was prepared starts its answer without a prefill', async () => {
+      const { engine, log } = await countedEngine(dir, { prefeedNextTurn: false });
       const h1 = [imageQuestion(image, 'Describe the picture.')];
       const a1 = await firstTurn(engine, h1);
       const h2 = followUp(h1, a1.message.content, 'And the colours?');
       const ready = await engine.prepare(ask(h2));
+      const runs = log.runs.decoder;
       const a2 = await engine.chat(ask(h2));
-      expect(a2.message.content).toBe((await freshAnswer(h2)).message.content);
-      expect(a2.usage.reusedPromptTokens).toBe(ready.cachedTokens);
-      // What is left is the template's words after the question (" ASSISTANT:" and the like).
-      expect(a2.usage.promptTokens - ready.cachedTokens).toBeGreaterThan(0);
-      expect(a2.usage.promptTokens - ready.cachedTokens).toBeLessThanOrEqual(8);
+      const expected = await freshAnswer(h2);
+      expect(a2.message.content).toBe(expected.message.content);
+      expect(ready.cachedTokens).toBe(a2.usage.promptTokens);
+      expect(a2.usage.reusedPromptTokens).toBe(a2.usage.promptTokens);
+      // One decoder run per token fed back; none for the prompt (the last sampled token is never fed).
+      expect(log.runs.decoder - runs).toBe(a2.usage.completionTokens - 1);
+    });
+
+    it('a prepared prompt answers like a fresh one with a repetition penalty, and again when regenerated', async () => {
+      const { engine } = await countedEngine(dir, { prefeedNextTurn: false });
+      const h1 = [imageQuestion(image, 'Name the shapes.')];
+      const penalised: ChatRequest = {
+        ...ask(h1),
+        sampling: { maxNewTokens: MAX_NEW, repetitionPenalty: 1.5 },
+      };
+      const expected = (await fresh.chat(penalised)).message.content;
+      await engine.prepare(penalised);
+      expect((await engine.chat(penalised)).message.content).toBe(expected);
+      expect((await engine.chat(penalised)).message.content).toBe(expected);
     });
 
     it('a draft rewritten from its first word, then sent, still gives the fresh answer', async () => {
@@ -113,4 +134,3 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as const) {
     });
   });
 }
-

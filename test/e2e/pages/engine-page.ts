@@ -160,6 +160,12 @@ const harness = {
     return { outcome: result, events, startedAt, endedAt: performance.now() };
   },
 
+  /** Works ahead on a draft (the last user message), as the app does while a question is typed. */
+  prepare: async (request: TestChatRequest) => {
+    const prepared = await toRequest(request);
+    return outcome(() => client.prepare(prepared));
+  },
+
   status: () => outcome(() => client.status()),
   unload: () => outcome(() => client.unload()),
   counters: () => requireDebug().debugCounters(),
