@@ -2,16 +2,9 @@
 // model folder (offline: local files, runtime files from /ort/) and runs the benchmark conversation on the main thread,
 // re-prefilling the whole conversation every turn as generate() does. Built only by test/bench/browser-build.ts.
 import * as hf from '@huggingface/transformers';
-import { templateUsesContentParts, toTemplateMessages } from '../../../src/engine/prompt';
-import type { ChatMessage, RawImage } from '../../../src/shared/protocol';
-import {
-  benchImagePixels,
-  IMAGE_HEIGHT,
-  IMAGE_WIDTH,
-  QUESTIONS,
-  thinkTime,
-  type TurnTiming,
-} from '../conversation';
+import type { RawImage } from '../../../src/shared/protocol';
+import { benchImagePixels, IMAGE_HEIGHT, IMAGE_WIDTH, type TurnTiming } from '../conversation';
+import { tjsConversation } from '../tjs-conversation';
 
 export interface TjsRun {
   modelId: string;
@@ -49,58 +42,7 @@ async function run(config: TjsRun): Promise<TjsOutcome> {
   });
   const loadMs = performance.now() - t0;
   const image: RawImage = { width: IMAGE_WIDTH, height: IMAGE_HEIGHT, data: benchImagePixels() };
-  const hfImage = new hf.RawImage(image.data, image.width, image.height, 4);
-  const tokenizer = processor.tokenizer as NonNullable<typeof processor.tokenizer>;
-  const template = typeof tokenizer.chat_template === 'string' ? tokenizer.chat_template : '';
-  const messages: ChatMessage[] = [
-    {
-      role: 'user',
-      content: [
-        { type: 'image', image },
-        { type: 'text', text: QUESTIONS[0] },
-      ],
-    },
-  ];
-  const turns: TurnTiming[] = [];
-  for (let k = 0; k < QUESTIONS.length; k++) {
-    const prompt = tokenizer.apply_chat_template(
-      toTemplateMessages(messages, templateUsesContentParts(template), '<image>'),
-      { tokenize: false, add_generation_prompt: true },
-    ) as string;
-    const stamps: number[] = [];
-    // A chat UI streams text as it comes: transformers.js's own TextStreamer (it decodes as it goes, as ours does).
-    const streamer = new hf.TextStreamer(tokenizer, {
-      skip_prompt: true,
-      skip_special_tokens: true,
-      callback_function: () => undefined,
-      token_callback_function: () => stamps.push(performance.now()),
-    });
-    const start = performance.now();
-    const inputs = await processor(hfImage, prompt);
-    const promptTokens = inputs.input_ids.dims[1] as number;
-    const out = (await model.generate({
-      ...inputs,
-      max_new_tokens: config.newTokens[k] ?? 16,
-      do_sample: false,
-      streamer,
-    })) as hf.Tensor;
-    const ids = Array.from(out.data as BigInt64Array, Number).slice(promptTokens);
-    const first = stamps[0] ?? start;
-    const last = stamps[stamps.length - 1] ?? first;
-    const text = tokenizer.decode(ids, { skip_special_tokens: true });
-    turns.push({
-      promptTokens,
-      ttftMs: first - start,
-      newTokens: stamps.length,
-      decodeTokPerS: stamps.length > 1 && last > first ? (stamps.length - 1) / ((last - first) / 1000) : 0,
-      text,
-    });
-    const next = QUESTIONS[k + 1];
-    if (next) {
-      messages.push({ role: 'assistant', content: text }, { role: 'user', content: next });
-      await thinkTime();
-    }
-  }
+  const turns = await tjsConversation(hf, processor, model, image, config.newTokens);
   await model.dispose();
   return { loadMs, turns, threads };
 }
