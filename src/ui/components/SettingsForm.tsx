@@ -1,5 +1,5 @@
 // Owns the generation settings form: temperature, top_p, max new tokens, system prompt, template, device, and the
-// KV-cache budget for follow-up questions.
+// KV-cache budget for follow-up questions, and working ahead while the user types.
 import type { JSX } from 'solid-js';
 import type { BackendName, TemplateName } from '../../shared/protocol';
 import { MAX_KV_CACHE_MIB, useSettings } from '../stores/settings-store';
@@ -108,6 +108,22 @@ export function SettingsForm(): JSX.Element {
         <p id="set-kv-cache-hint" class="hint">
           The model’s working memory (KV cache) of recent chats is kept so a follow-up only reads the new
           words. 0 keeps none: every answer reads the whole chat again. Applies from the next answer.
+        </p>
+      </div>
+      <div class="field field-check">
+        <label for="set-work-ahead">
+          <input
+            id="set-work-ahead"
+            type="checkbox"
+            checked={settings.workAhead}
+            aria-describedby="set-work-ahead-hint"
+            onChange={(e) => update({ workAhead: e.currentTarget.checked })}
+          />
+          Work ahead while I type
+        </label>
+        <p id="set-work-ahead-hint" class="hint">
+          Reads the picture and the question as they are written, so answers start sooner. Costs some GPU/CPU
+          work while you type.
         </p>
       </div>
       <button type="button" class="button" onClick={reset}>

@@ -10,6 +10,7 @@ import { createModelStore, type WeightsApi } from './model-store';
 import { createNoticeStore } from './notice-store';
 import { createPwaStore } from './pwa-store';
 import { createSettingsStore } from './settings-store';
+import { createWorkAhead } from './work-ahead';
 
 export interface AppDeps {
   connectEngine: () => EngineClient;
@@ -25,8 +26,9 @@ export function createAppStores(deps: AppDeps) {
   const models = createModelStore({ weights: deps.weights, hasShaderF16, engine, settings, notices });
   const composer = createComposerStore(notices);
   const chat = createChatStore({ engine, conversations, settings, ensureModel: models.ensureModel });
+  const workAhead = createWorkAhead({ composer, chat });
   const pwa = createPwaStore(notices);
-  return { notices, settings, engine, conversations, models, composer, chat, pwa };
+  return { notices, settings, engine, conversations, models, composer, chat, workAhead, pwa };
 }
 
 export type AppStores = ReturnType<typeof createAppStores>;

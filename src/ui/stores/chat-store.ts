@@ -1,10 +1,10 @@
 // Owns a chat turn: building the request from the open conversation, streaming the answer into it, stop,
-// regenerate and edit-and-resend. It reaches the engine through the engine store and storage through the
-// conversations store; it never touches either directly.
+// regenerate and edit-and-resend, and working ahead on a draft with the request its send would make. It reaches the
+// engine through the engine store and storage through the conversations store; it never touches either directly.
 import { createContext, createSignal, useContext } from 'solid-js';
 import { isAbortError } from '../../shared/abort';
 import { isEngineError } from '../../shared/errors';
-import type { ChatMessage, ContentPart, GenerationEvent } from '../../shared/protocol';
+import type { ChatMessage, ChatRequest, ContentPart, GenerationEvent } from '../../shared/protocol';
 import type { Conversation, StoredMessage } from '../../store/conversations';
 import { newId } from '../lib/ids';
 import { tooManyPictures } from '../lib/picture-limit';
@@ -19,6 +19,21 @@ export interface ChatDeps {
   settings: SettingsStore;
   /** Makes sure a model is loaded (loading the chosen one if needed); else says why none is. */
   ensureModel: () => Promise<true | { code: string; message: string }>;
+}
+
+/** Where a draft would be worked ahead on: what it would be sent into, so that a change there makes it stale. */
+export interface DraftTarget {
+  conversationId: string;
+  /** Messages already in that conversation. */
+  turns: number;
+  modelId: string;
+}
+
+/** A user message as the engine reads it: its pictures, then its words. */
+function userContent(images: readonly Blob[], text: string): ContentPart[] {
+  const parts: ContentPart[] = images.map((image) => ({ type: 'image', image }));
+  parts.push({ type: 'text', text });
+  return parts;
 }
 
 function errorText(error: unknown): { code: string; message: string } {
@@ -59,12 +74,25 @@ export function createChatStore(deps: ChatDeps) {
         out.push({ role: 'assistant', content: m.text });
         continue;
       }
-      const images = await convs.imageViews(m.imageIds);
-      const parts: ContentPart[] = images.map((img) => ({ type: 'image', image: img.blob }));
-      parts.push({ type: 'text', text: m.text });
-      out.push({ role: 'user', content: parts });
+      const blobs = (await convs.imageViews(m.imageIds)).map((img) => img.blob);
+      out.push({ role: 'user', content: userContent(blobs, m.text) });
     }
     return out;
+  }
+
+  /**
+   * The request for `messages` in the open conversation under the current settings. Answers and work ahead share it:
+   * the engine only reuses a prepared draft when the template, conversation and history match what is then sent.
+   */
+  function chatRequest(messages: ChatMessage[]): ChatRequest {
+    const s = settings.settings;
+    return {
+      messages,
+      sampling: { temperature: s.temperature, topP: s.topP, maxNewTokens: s.maxNewTokens },
+      template: convs.current.template ?? s.template,
+      conversationId: convs.current.id,
+      kvCacheBudgetBytes: s.kvCacheMiB * 1024 * 1024,
+    };
   }
 
   /** Streams an answer into the (already stored, empty) assistant message `messageId`. */
@@ -122,29 +150,19 @@ export function createChatStore(deps: ChatDeps) {
   async function stream(messageId: string, abort: AbortController): Promise<void> {
     const index = convs.current.messages.findIndex((m) => m.id === messageId);
     const messages = await buildMessages(convs.current, index);
-    const s = settings.settings;
     let text = '';
     const modelId = engine.status()?.model?.id;
     try {
-      const result = await engine.engine().chat(
-        {
-          messages,
-          sampling: { temperature: s.temperature, topP: s.topP, maxNewTokens: s.maxNewTokens },
-          template: convs.current.template ?? s.template,
-          conversationId: convs.current.id,
-          kvCacheBudgetBytes: s.kvCacheMiB * 1024 * 1024,
+      const result = await engine.engine().chat(chatRequest(messages), {
+        signal: abort.signal,
+        onEvent: (event: GenerationEvent) => {
+          // device-lost also arrives as an engine notice, which the engine store handles.
+          if (event.kind === 'token') {
+            text += event.text;
+            void convs.streamText(messageId, text);
+          }
         },
-        {
-          signal: abort.signal,
-          onEvent: (event: GenerationEvent) => {
-            // device-lost also arrives as an engine notice, which the engine store handles.
-            if (event.kind === 'token') {
-              text += event.text;
-              void convs.streamText(messageId, text);
-            }
-          },
-        },
-      );
+      });
       await convs.endStream(messageId, (c) => {
         const m = c.messages.find((x) => x.id === messageId);
         if (!m) return;
@@ -200,6 +218,43 @@ export function createChatStore(deps: ChatDeps) {
     await run(next.id);
   }
 
+  /**
+   * Where a draft of `text` with `pictures` would be worked ahead on now, or null when it should not be: the setting
+   * is off, no model is loaded, an answer is on its way, the draft is empty or its pictures would be refused, or the
+   * conversation does not end with a finished answer. Reactive: an effect calling it reruns when any of that changes.
+   */
+  function draftTarget(text: string, pictures: number): DraftTarget | null {
+    if (text.trim() === '' && pictures === 0) return null;
+    if (!settings.settings.workAhead || generating() !== null) return null;
+    const modelId = engine.status()?.model?.id;
+    if (!modelId || pictureProblem(pictures) !== null) return null;
+    const { id, messages } = convs.current;
+    const last = messages[messages.length - 1];
+    // A question with no answer after it, or an answer still being stored, is not what a send would extend.
+    if (last && (last.role === 'user' || last.status === 'streaming')) return null;
+    return { conversationId: id, turns: messages.length, modelId };
+  }
+
+  /**
+   * Works ahead on the draft: has the engine read the request `send` would make of it (its pictures encoded, the
+   * prompt prefilled), so that its answer starts sooner. Best effort: never rejects, does nothing when
+   * `draftTarget` says no, and stops early when `signal` is aborted.
+   */
+  async function prepareDraft(text: string, images: Attachment[], signal: AbortSignal): Promise<void> {
+    const target = draftTarget(text, images.length);
+    if (!target) return;
+    try {
+      const history = await buildMessages(convs.current, target.turns);
+      // The conversation may have changed while its pictures were read: that request would be for nothing.
+      if (signal.aborted || convs.current.id !== target.conversationId) return;
+      const blobs = images.map((a) => a.blob);
+      const draft: ChatMessage = { role: 'user', content: userContent(blobs, text) };
+      await engine.engine().prepare(chatRequest([...history, draft]), { signal });
+    } catch {
+      // Only a head start is lost: the answer reads whatever was not prepared itself.
+    }
+  }
+
   function stop(): void {
     controller?.abort();
     // A model still loading for this answer is cancelled too.
@@ -239,7 +294,17 @@ export function createChatStore(deps: ChatDeps) {
     await run(next.id);
   }
 
-  return { generating, pictureProblem, send, stop, settle, regenerate, editAndResend };
+  return {
+    generating,
+    pictureProblem,
+    send,
+    draftTarget,
+    prepareDraft,
+    stop,
+    settle,
+    regenerate,
+    editAndResend,
+  };
 }
 
 export type ChatStore = ReturnType<typeof createChatStore>;

@@ -20,6 +20,11 @@ export interface Settings {
    * (every turn reads the whole conversation again); more keeps more conversations warm, in GPU or WASM memory.
    */
   kvCacheMiB: number;
+  /**
+   * Read the picture and the question while they are being written, so that the answer starts sooner once sent; it
+   * costs GPU/CPU work while typing (and battery), so it can be turned off.
+   */
+  workAhead: boolean;
   /** Models added by address (hub repo or folder URL), shown beside the catalog. */
   addedModels: AddedModel[];
 }
@@ -38,6 +43,7 @@ export const DEFAULT_SETTINGS: Settings = {
   modelId: null,
   welcomed: false,
   kvCacheMiB: DEFAULT_KV_CACHE_MIB,
+  workAhead: true,
   addedModels: [],
 };
 
@@ -83,6 +89,7 @@ export function readSettings(raw: string | null): Settings {
     modelId: typeof data.modelId === 'string' ? data.modelId : null,
     welcomed: data.welcomed === true,
     kvCacheMiB: Math.round(clamp(data.kvCacheMiB, 0, MAX_KV_CACHE_MIB, d.kvCacheMiB)),
+    workAhead: typeof data.workAhead === 'boolean' ? data.workAhead : d.workAhead,
     addedModels: readAddedModels(data.addedModels),
   };
 }
