@@ -56,14 +56,14 @@ function toNodeRequest(request: TestChatRequest): ChatRequest {
       content:
         typeof message.content === 'string'
           ? message.content
-          : message.content.map((part) =>
-              part.type === 'text'
-                ? part
-                : {
-                    type: 'image' as const,
-                    image: { width, height, data: Uint8ClampedArray.from(part.image.rgba) },
-                  },
-            ),
+          : message.content.map((part) => {
+              if (part.type === 'text') return part;
+              if (part.image.as === 'stored') throw new Error('the Node reference takes raw pixels only');
+              return {
+                type: 'image' as const,
+                image: { width, height, data: Uint8ClampedArray.from(part.image.rgba) },
+              };
+            }),
     })),
   };
 }

@@ -24,7 +24,13 @@ export interface TestImage {
   rgba: number[];
 }
 
-export type TestPart = { type: 'text'; text: string } | { type: 'image'; image: TestImage };
+/** An image handed over once with `storeImage`, so a request need not carry its pixels through page.evaluate. */
+export interface StoredTestImage {
+  as: 'stored';
+  key: string;
+}
+
+export type TestPart = { type: 'text'; text: string } | { type: 'image'; image: TestImage | StoredTestImage };
 export interface TestMessage {
   role: ChatMessage['role'];
   content: string | TestPart[];
@@ -91,7 +97,14 @@ async function outcome<T>(run: () => Promise<T>): Promise<Outcome<T>> {
   }
 }
 
-async function toImage(image: TestImage): Promise<ContentPart & { type: 'image' }> {
+const storedImages = new Map<string, ContentPart & { type: 'image' }>();
+
+async function toImage(image: TestImage | StoredTestImage): Promise<ContentPart & { type: 'image' }> {
+  if (image.as === 'stored') {
+    const part = storedImages.get(image.key);
+    if (!part) throw new Error(`no image stored as ${image.key}`);
+    return part;
+  }
   const data = Uint8ClampedArray.from(image.rgba);
   if (image.as === 'raw') return { type: 'image', image: { width: image.width, height: image.height, data } };
   if (image.as === 'corrupt')
@@ -164,6 +177,10 @@ const harness = {
   prepare: async (request: TestChatRequest) => {
     const prepared = await toRequest(request);
     return outcome(() => client.prepare(prepared));
+  },
+
+  storeImage: async (key: string, image: TestImage) => {
+    storedImages.set(key, await toImage(image));
   },
 
   status: () => outcome(() => client.status()),
