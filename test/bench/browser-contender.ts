@@ -87,7 +87,7 @@ async function runOurs(): Promise<Measured> {
       if (!run.ok) throw new Error(`prepare failed: ${JSON.stringify(run.error)}`);
     };
     const turns: TurnTiming[] = [];
-    let lateMs = ahead ? await typeAhead(QUESTIONS[0], prepare) : 0;
+    let lateMs = ahead ? await typeAhead(QUESTIONS[0], prepare, true) : 0;
     for (let k = 0; k < QUESTIONS.length; k++) {
       const request: TestChatRequest = {
         messages,

@@ -48,15 +48,21 @@ export function halfTyped(question: string): string {
 
 /**
  * The think time of a contender that works ahead while the question is typed (the app does so through the engine's
- * `prepare`, debounced): reading until 1.0 s, half the question written at 1.0 s, all of it at 1.6 s, Enter at
- * 2.0 s. `prepare` is awaited; returns by how many ms that work overran the Enter press (charged to the TTFT).
+ * `prepare`, 400 ms after the draft or its pictures last changed): a picture attached at 0 s is worked on from 0.4 s
+ * (`picture`, turn 1), half the question is written at 1.0 s, all of it at 1.6 s, Enter at 2.0 s. `prepare` is
+ * awaited; returns by how many ms that work overran the Enter press (charged to the TTFT).
  */
 export async function typeAhead(
   question: string,
   prepare: (draft: string) => Promise<void>,
+  picture = false,
 ): Promise<number> {
   const t0 = performance.now();
-  await sleep(1000);
+  if (picture) {
+    await sleep(400);
+    await prepare('');
+  }
+  await sleep(t0 + 1000 - performance.now());
   await prepare(halfTyped(question));
   await sleep(t0 + 1600 - performance.now());
   await prepare(question);

@@ -44,7 +44,7 @@ export async function runOurs(): Promise<Omit<ContenderResult, 'peakRssBytes'>> 
     await engine.prepare({ messages: withDraft(messages, draft), conversationId: 'bench' });
   };
   const turns: TurnTiming[] = [];
-  let lateMs = ahead ? await typeAhead(QUESTIONS[0], prepare) : 0;
+  let lateMs = ahead ? await typeAhead(QUESTIONS[0], prepare, true) : 0;
   for (let k = 0; k < QUESTIONS.length; k++) {
     // Work the engine queued after the last answer (closing the turn ahead) and that the think time did not cover
     // counts toward this turn: forget() of an unknown conversation runs only after that work.
