@@ -22,6 +22,7 @@ import type {
   PrepareResult,
   RawImage,
 } from '../shared/protocol';
+import { answerReserve, DroppedTurns, fitToContext } from './context-window';
 import { TextBatcher } from './event-batcher';
 import { FeatureCache, imageKey } from './feature-cache';
 import { generateTurn, prefillPrompt } from './generate';
@@ -33,7 +34,8 @@ import type { BackendDescriptor, OrtRuntime } from './runtime';
 import { Sampler, samplerSettings } from './sampler';
 import { TranscriptStore, type RecordedAnswer, type ResolvedPrompt } from './transcript';
 import { nextTurnOpening, prefeed, type FinishedTurn } from './turn-close';
-import { buildTurnInput, type KeyedImage } from './turn-input';
+import { buildTurnInput, type FeatureStore, type KeyedImage } from './turn-input';
+import type { ImageFeatures } from './vision';
 
 /** What the engine is built from; the worker passes browser implementations, Node tests local ones. */
 export interface EngineDeps {
@@ -113,6 +115,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
     deps.kvCacheBudgetBytes ?? DEFAULT_KV_CACHE_BYTES,
   );
   const transcripts = new TranscriptStore();
+  const droppedTurns = new DroppedTurns();
   let model: LoadedModel | null = null;
   let loadedFrom: LoadedFrom | null = null;
   let queue: Promise<unknown> = Promise.resolve();
@@ -126,6 +129,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
   async function dropModel(): Promise<void> {
     kvStore.forget();
     transcripts.forget();
+    droppedTurns.forget();
     features.clear();
     const m = model;
     model = null;
@@ -211,7 +215,9 @@ export function createEngine(deps: EngineDeps): EngineApi {
   }
 
   /**
-   * The decoder input of a request, its answer ids reused through the conversation's transcript.
+   * The decoder input of a request, its answer ids reused through the conversation's transcript. With
+   * `contextOverflow: 'drop-oldest-turns'` the prompt leaves out the oldest middle turns that keep it from leaving
+   * room for an answer; `messages` is what the prompt kept.
    * @throws EngineError('context-overflow' | 'bad-image' | 'inference-failed' | 'bad-model'), AbortError
    */
   async function turnInputOf(
@@ -220,28 +226,52 @@ export function createEngine(deps: EngineDeps): EngineApi {
     conversation: string,
     signal?: AbortSignal,
   ) {
+    // Pictures are never left out, so every candidate prompt has the same images as the whole conversation.
     const images = await keyedImages(request.messages, m, signal);
     const transcript = transcripts.take(conversation);
-    // Set by buildTurnInput through resolveIds (a closure assignment TypeScript's narrowing cannot see).
-    const resolved: { prompt?: ResolvedPrompt } = {};
+    const template = request.template ?? 'model';
+    // Candidates are measured by building them: a conversation with more pictures than the feature cache holds must
+    // not encode them again for each candidate.
+    const encoded = new Map<string, ImageFeatures>();
+    const store: FeatureStore = {
+      get: (key) => encoded.get(key) ?? features.get(key),
+      set: (key, f) => {
+        encoded.set(key, f);
+        features.set(key, f);
+      },
+    };
+    const build = async (messages: ChatMessage[], checkContext: boolean) => {
+      // Set by buildTurnInput through resolveIds (a closure assignment TypeScript's narrowing cannot see).
+      const resolved: { prompt?: ResolvedPrompt } = {};
+      const input = await buildTurnInput(m, messages, template, images, store, signal, {
+        checkContext,
+        resolveIds: (rendered, imageKeys) =>
+          (resolved.prompt = transcript.resolve(rendered, {
+            encode: m.tokenizer.encode,
+            imageTokenId: m.config.imageTokenId,
+            imageKeys,
+          })).ids,
+      });
+      return { input, resolved: resolved.prompt, messages };
+    };
     try {
-      const input = await buildTurnInput(
-        m,
+      if (request.contextOverflow !== 'drop-oldest-turns') {
+        return { ...(await build(request.messages, true)), transcript, droppedMessages: 0 };
+      }
+      const context = m.config.text.contextLength;
+      const maxNewTokens = request.sampling?.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
+      const fitted = await fitToContext(
         request.messages,
-        request.template ?? 'model',
-        images,
-        features,
-        signal,
+        (candidate) => build(candidate, false),
+        (built) => built.input.ids.length,
         {
-          resolveIds: (rendered, imageKeys) =>
-            (resolved.prompt = transcript.resolve(rendered, {
-              encode: m.tokenizer.encode,
-              imageTokenId: m.config.imageTokenId,
-              imageKeys,
-            })).ids,
+          contextLength: context,
+          reserve: answerReserve(context, maxNewTokens),
+          previousDroppedTurns: droppedTurns.get(conversation),
         },
       );
-      return { input, transcript, resolved: resolved.prompt };
+      droppedTurns.set(conversation, fitted.droppedTurns);
+      return { ...fitted.measured, transcript, droppedMessages: fitted.droppedMessages };
     } catch (error) {
       throw wrapError(error, 'inference-failed', 'Preparing the prompt failed. Try again.');
     }
@@ -282,7 +312,10 @@ export function createEngine(deps: EngineDeps): EngineApi {
     const kv = kvStore.take(conversation);
     try {
       const opening = nextTurnOpening(m, transcripts.take(conversation), turn);
-      if (opening) await prefeed(m.decoder, kv, opening, turn.spans);
+      // A conversation that filled the window has no position left for the next turn's opening.
+      if (opening && opening.length < m.config.text.contextLength) {
+        await prefeed(m.decoder, kv, opening, turn.spans);
+      }
     } catch {
       // Only a head start was lost: the next turn prefills these ids itself.
       kv.clear();
@@ -301,7 +334,12 @@ export function createEngine(deps: EngineDeps): EngineApi {
     }
     await setBudget(request.kvCacheBudgetBytes);
     const conversation = request.conversationId ?? ANONYMOUS;
-    const { input, transcript, resolved } = await turnInputOf(m, request, conversation, signal);
+    const { input, transcript, resolved, messages, droppedMessages } = await turnInputOf(
+      m,
+      request,
+      conversation,
+      signal,
+    );
     const s = request.sampling ?? {};
     const context = m.config.text.contextLength;
     const batcher = new TextBatcher(
@@ -341,13 +379,15 @@ export function createEngine(deps: EngineDeps): EngineApi {
     }
     if (resolved) transcript.record(resolved, reusableAnswer(result.ids, result.text, m));
     batcher.flush();
-    onEvent?.({ kind: 'done', usage: result.usage, finishReason: result.finishReason });
+    const usage = droppedMessages > 0 ? { ...result.usage, droppedMessages } : result.usage;
+    onEvent?.({ kind: 'done', usage, finishReason: result.finishReason });
     // After 'done': fitting the caches into the budget may copy tensors and is no part of the answer.
     await kvStore.settle(deps.ort);
     if (deps.prefeedNextTurn !== false && resolved && kvStore.holds(conversation)) {
       const finished: FinishedTurn = {
-        // A copy: callers may append the answer and the next question to their array as soon as this returns.
-        messages: [...request.messages],
+        // What the prompt kept, so the head start matches the next prompt when it leaves out the same turns. A copy:
+        // callers may append the answer and the next question to their array as soon as this returns.
+        messages: [...messages],
         template: request.template ?? 'model',
         answer: result.text,
         imageKeys: resolved.imageKeys,
@@ -359,7 +399,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
     if (result.finishReason === 'abort') throw abortError(signal?.reason);
     return {
       message: { role: 'assistant', content: result.text },
-      usage: result.usage,
+      usage,
       finishReason: result.finishReason,
     };
   }
@@ -406,6 +446,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
       serial(async () => {
         kvStore.forget(conversationId);
         transcripts.forget(conversationId);
+        droppedTurns.forget(conversationId);
         if (conversationId === undefined) features.clear();
       }),
   };

@@ -2,8 +2,8 @@
 // identity), the rendered prompt and its expanded ids. It must not decode images from files or run the decoder.
 
 import { throwIfAborted } from '../shared/abort';
-import { EngineError } from '../shared/errors';
 import type { ChatMessage, TemplateName } from '../shared/protocol';
+import { contextOverflowError } from './context-window';
 import { pixelKey, type FeatureCache } from './feature-cache';
 import type { TurnInput } from './generate';
 import type { PixelValues } from './image-preprocess';
@@ -24,7 +24,15 @@ export type TurnImage = PixelValues | KeyedImage;
 export interface TurnInputOptions {
   /** Raw prompt ids for the rendered text (default: tokenise it); the engine reuses generated ids through this. */
   resolveIds?: (rendered: RenderedPrompt, imageKeys: readonly string[]) => number[];
+  /**
+   * Refuse a prompt that fills the context window (default true). Off for a caller that measures candidate prompts
+   * and shortens the conversation itself.
+   */
+  checkContext?: boolean;
 }
+
+/** Where features are looked up and kept: the engine's cache, or a view over it. */
+export type FeatureStore = Pick<FeatureCache, 'get' | 'set'>;
 
 /** The decoder input plus what it was built from. */
 export interface BuiltTurn extends TurnInput {
@@ -40,15 +48,15 @@ function isKeyed(image: TurnImage): image is KeyedImage {
 /**
  * Encodes the conversation's images (reusing cached features) and tokenises the prompt with `<image>` expanded to
  * each image's real feature count.
- * @throws EngineError('context-overflow') when the prompt leaves no room for an answer; 'inference-failed' /
- * 'bad-model' from the encoder or a template that does not place every image.
+ * @throws EngineError('context-overflow') when the prompt leaves no room for an answer (unless `checkContext` is
+ * off); 'inference-failed' / 'bad-model' from the encoder or a template that does not place every image.
  */
 export async function buildTurnInput(
   model: LoadedModel,
   messages: readonly ChatMessage[],
   template: TemplateName,
   images: readonly TurnImage[],
-  cache: FeatureCache | null,
+  cache: FeatureStore | null,
   signal?: AbortSignal,
   options: TurnInputOptions = {},
 ): Promise<BuiltTurn> {
@@ -76,13 +84,8 @@ export async function buildTurnInput(
     features.map((f) => f.rows),
   );
   const context = model.config.text.contextLength;
-  if (tokens.ids.length >= context) {
-    throw new EngineError(
-      'context-overflow',
-      `The conversation is ${tokens.ids.length} tokens long but the model's context window is ${context} tokens. ` +
-        'Start a new conversation or remove an image.',
-      { details: { promptTokens: tokens.ids.length, contextLength: context } },
-    );
+  if (options.checkContext !== false && tokens.ids.length >= context) {
+    throw contextOverflowError(tokens.ids.length, context);
   }
   const spans: ImageSpan[] = tokens.imageSpans.map((s, k) => ({ ...s, key: keys[k] as string }));
   return { ids: tokens.ids, spans, features, rendered, rawIds };

@@ -102,6 +102,16 @@ export interface ChatRequest {
   conversationId?: string;
   /** Changes the KV cache budget (as LoadOptions.kvCacheBudgetBytes) from this request on. */
   kvCacheBudgetBytes?: number;
+  /**
+   * What to do when the conversation leaves too little room for an answer. 'error' (the default) answers while the
+   * prompt leaves room for one token and otherwise throws context-overflow. 'drop-oldest-turns' leaves whole middle
+   * turns (a question and its answer) out of the prompt, oldest first, until the answer has room
+   * (min(maxNewTokens, max(64, context / 4)) tokens), and then some more, so the next turns keep the same prompt start
+   * and reuse its KV cache. System messages, the first question and its answer, the last question and any message
+   * with a picture are always kept. It still throws context-overflow when even that prompt fills the window.
+   * `prepare` shortens its draft's conversation the same way.
+   */
+  contextOverflow?: 'drop-oldest-turns' | 'error';
 }
 
 export interface Usage {
@@ -111,6 +121,11 @@ export interface Usage {
   decodeTokensPerS: number;
   /** Prompt tokens whose KV cache was reused instead of prefilled again. */
   reusedPromptTokens?: number;
+  /**
+   * Messages of the conversation left out of this answer's prompt to fit the context window
+   * (`contextOverflow: 'drop-oldest-turns'`); absent when none were.
+   */
+  droppedMessages?: number;
 }
 
 export type FinishReason = 'stop' | 'length' | 'abort';

@@ -34,6 +34,16 @@ export function AnswerStats(props: { message: StoredMessage }): JSX.Element {
                 </span>
               )}
             </Show>
+            <Show when={u().droppedMessages}>
+              {(n) => (
+                <span
+                  class="answer-dropped"
+                  title="The chat still keeps these messages; only the model no longer sees them, so that the conversation fits its context window"
+                >
+                  {n()} earlier {n() === 1 ? 'message' : 'messages'} left out to fit the context
+                </span>
+              )}
+            </Show>
           </>
         )}
       </Show>

@@ -92,6 +92,7 @@ export function createChatStore(deps: ChatDeps) {
       template: convs.current.template ?? s.template,
       conversationId: convs.current.id,
       kvCacheBudgetBytes: s.kvCacheMiB * 1024 * 1024,
+      contextOverflow: 'drop-oldest-turns',
     };
   }
 
