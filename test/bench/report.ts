@@ -30,7 +30,8 @@ export interface MachineInfo {
   date: string;
 }
 
-const s = (ms: number) => (ms / 1000).toFixed(2);
+/** Seconds; three decimals below 0.1 s, where work done ahead leaves only milliseconds. */
+const s = (ms: number) => (ms / 1000).toFixed(ms < 100 ? 3 : 2);
 const gib = (b: number | null) => (b === null || b === 0 ? '–' : (b / 1024 ** 3).toFixed(2));
 const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(v >= 10 ? 0 : 2)}×` : '–');
 
