@@ -353,10 +353,16 @@ export function createEngine(deps: EngineDeps): EngineApi {
       result = await generateTurn(deps.ort, m.decoder, m.config.text.hiddenSize, kv, input, {
         sampler: new Sampler(samplerSettings(s)),
         // No more than the window holds: prompt + answer stay within the context, and a full window ends the answer
-        // with 'length' (buildTurnInput already refused a prompt that leaves no room for one token).
+        // with 'length' (buildTurnInput already refused a prompt that leaves no room for one token). A conversation
+        // meant to go on ('drop-oldest-turns') gives one answer at most half the window, or the answer alone could
+        // leave no room for the next question.
         maxNewTokens: Math.max(
           1,
-          Math.min(s.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, context - input.ids.length),
+          Math.min(
+            s.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
+            context - input.ids.length,
+            request.contextOverflow === 'drop-oldest-turns' ? Math.floor(context / 2) : Infinity,
+          ),
         ),
         eosIds: new Set(m.config.eosTokenIds),
         stops: s.stop ?? [],

@@ -108,7 +108,8 @@ export interface ChatRequest {
    * turns (a question and its answer) out of the prompt, oldest first, until the answer has room
    * (min(maxNewTokens, max(64, context / 4)) tokens), and then some more, so the next turns keep the same prompt start
    * and reuse its KV cache. System messages, the first question and its answer, the last question and any message
-   * with a picture are always kept. It still throws context-overflow when even that prompt fills the window.
+   * with a picture are always kept. It still throws context-overflow when even that prompt fills the window. An
+   * answer then takes at most half the window, so that the question after it still fits.
    * `prepare` shortens its draft's conversation the same way.
    */
   contextOverflow?: 'drop-oldest-turns' | 'error';

@@ -278,13 +278,37 @@ describe('engine: drop-oldest-turns on the tiny model (512-token window, greedy)
 
   it('leaves out the middle turn and answers as a fresh engine answers the shortened conversation', async () => {
     const r = await engine.chat(ask(long, 'drop-oldest-turns', 'long'));
-    const expected = await fresh.chat(ask(shortened));
+    // The same answer budget: under 'drop-oldest-turns' an answer takes at most half the window.
+    const expected = await fresh.chat({
+      ...ask(shortened),
+      sampling: { temperature: 0, maxNewTokens: CONTEXT / 2 },
+    });
     expect(r.usage.droppedMessages).toBe(2);
     expect(r.usage.promptTokens + RESERVE).toBeLessThanOrEqual(CONTEXT);
     expect(r.usage.promptTokens).toBe(expected.usage.promptTokens);
     expect(r.message.content).toBe(expected.message.content);
     expect(r.finishReason).toBe(expected.finishReason);
     expect(expected.usage.droppedMessages).toBeUndefined();
+  });
+
+  it('keeps a demo chat going: an answer takes at most half the window, and the follow-up is answered', async () => {
+    const first: ChatMessage[] = [imageQuestion(image, 'Describe it.')];
+    const a1 = await engine.chat(ask(first, 'drop-oldest-turns', 'demo'));
+    expect(a1.usage.completionTokens).toBeLessThanOrEqual(CONTEXT / 2);
+    // Under 'error' the same default budget fills the window, and the follow-up cannot be asked.
+    const filled = await fresh.chat(ask(first));
+    expect(filled.usage.promptTokens + filled.usage.completionTokens).toBe(CONTEXT);
+    const next = (answer: string): ChatMessage[] => [
+      ...first,
+      { role: 'assistant', content: answer },
+      { role: 'user', content: 'And the colours?' },
+    ];
+    await expect(fresh.chat(ask(next(filled.message.content)))).rejects.toMatchObject({
+      code: 'context-overflow',
+    });
+    const a2 = await engine.chat(ask(next(a1.message.content), 'drop-oldest-turns', 'demo'));
+    expect(a2.usage.completionTokens).toBeGreaterThan(0);
+    expect(a2.usage.reusedPromptTokens).toBeGreaterThan(0);
   });
 
   it('a conversation that fits reports no dropped messages', async () => {
