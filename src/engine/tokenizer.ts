@@ -23,6 +23,28 @@ export interface TextTokenizer {
   readonly eosTokenId: number | null;
 }
 
+/** Encodings kept, most recent last. */
+const RECENT_ENCODINGS = 16;
+
+/**
+ * The last few encodings by text. A turn tokenises the same conversation text more than once (the draft worked
+ * ahead on and the message sent; the turn closed ahead and the next prompt's checkpoint), and a long conversation
+ * costs milliseconds per pass. Callers get their own copy.
+ */
+class RecentEncodings {
+  private readonly entries = new Map<string, number[]>();
+
+  get(text: string, addSpecialTokens: boolean, encode: () => number[]): number[] {
+    const key = `${addSpecialTokens ? 1 : 0}${text}`;
+    let ids = this.entries.get(key);
+    if (ids) this.entries.delete(key);
+    else ids = encode();
+    this.entries.set(key, ids);
+    if (this.entries.size > RECENT_ENCODINGS) this.entries.delete(this.entries.keys().next().value as string);
+    return ids.slice();
+  }
+}
+
 type TokenizerClass = new (json: unknown, config: unknown) => hf.PreTrainedTokenizer;
 
 function tokenizerClass(config: Record<string, unknown>): TokenizerClass {
@@ -62,8 +84,10 @@ export function createTokenizer(
   }
   const template = typeof tok.chat_template === 'string' ? tok.chat_template : null;
   const vocab = tok.get_vocab();
+  const encoded = new RecentEncodings();
   return {
-    encode: (text, addSpecialTokens) => tok.encode(text, { add_special_tokens: addSpecialTokens }),
+    encode: (text, addSpecialTokens) =>
+      encoded.get(text, addSpecialTokens, () => tok.encode(text, { add_special_tokens: addSpecialTokens })),
     decode: (ids) =>
       ids.length === 0
         ? ''
