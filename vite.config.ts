@@ -35,7 +35,19 @@ export default defineConfig({
       injectManifest: {
         rollupFormat: 'iife',
         globPatterns: ['**/*.{html,js,mjs,css,wasm,svg,png,ico,webmanifest}'],
-        globIgnores: ['models/**', 'test/**', 'test-*.html', '**/*.map'],
+        // The training page (train.html) is not part of the offline app: its page, worker, TF.js WASM runtime and
+        // the micro model's weights load from the network when it is opened.
+        globIgnores: [
+          'models/**',
+          'test/**',
+          'test-*.html',
+          '**/*.map',
+          'train.html',
+          'assets/train-*',
+          'assets/train.worker-*',
+          'assets/tfjs-backend-wasm*',
+          'assets/micro-llava*',
+        ],
         // ORT's WASM runtime is ~27 MB: above Workbox's 2 MiB default, and needed offline.
         maximumFileSizeToCacheInBytes: 64 * 1024 * 1024,
       },
@@ -56,9 +68,19 @@ export default defineConfig({
   optimizeDeps: {
     // Pre-bundling would rewrite ORT's `import.meta.url` lookups; the worker loads it as shipped.
     exclude: ['onnxruntime-web', '@huggingface/transformers'],
+    // The training worker's TF.js, found up front: discovered on the first Start, it would reload the page mid-run.
+    include: [
+      '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-core/dist/register_all_gradients',
+      '@tensorflow/tfjs-backend-wasm',
+    ],
   },
   build: {
     target: 'es2022',
+    // Two pages: the chat app (index.html, the default) and the in-browser training demo (train.html).
+    rolldownOptions: {
+      input: { index: 'index.html', train: 'train.html' },
+    },
     // ORT's runtime is 27 MB of WASM; a size warning on it says nothing new.
     chunkSizeWarningLimit: 2048,
   },

@@ -5,8 +5,11 @@ import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from '
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuiltTokenizer, TokenizerJson } from '../modelgen/llava/tokenizer-builder';
+import { builtTokenizerFromJson } from './fixture-tokenizer';
 import type { LlavaHfConfig, WeightMap } from '../modelgen/llava/types';
 import { readTensorFile } from './model/tensor-file';
+
+export { builtTokenizerFromJson } from './fixture-tokenizer';
 
 /** Where the committed weights live. */
 export const FIXTURE_DIR = path.resolve(
@@ -38,32 +41,6 @@ export async function installFixture(
   }
   const { index } = readTensorFile(path.join(dir, FIXTURE_BASE));
   return { bin, bytes: statSync(bin).size, sha256: index.sha256 };
-}
-
-/** Rebuilds the builder's tokenizer description from a tokenizer.json it wrote (Llama flavour). */
-export function builtTokenizerFromJson(json: TokenizerJson): BuiltTokenizer {
-  const tokens: string[] = [];
-  for (const [t, id] of Object.entries(json.model.vocab)) tokens[id] = t;
-  for (const a of json.added_tokens) tokens[a.id] = a.content;
-  const idOf = (content: string): number => {
-    const a = json.added_tokens.find((t) => t.content === content);
-    if (!a) throw new Error(`tokenizer has no ${content} token`);
-    return a.id;
-  };
-  return {
-    family: 'llama',
-    json,
-    tokens,
-    ids: {
-      unk: idOf('<unk>'),
-      bos: idOf('<s>'),
-      eos: idOf('</s>'),
-      image: idOf('<image>'),
-      pad: idOf('<pad>'),
-    },
-    special: { bos: '<s>', eos: '</s>', unk: '<unk>', pad: '<pad>', image: '<image>' },
-    learnedMerges: json.model.merges.length,
-  };
 }
 
 export interface MicroModel {

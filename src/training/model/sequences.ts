@@ -18,8 +18,11 @@ export interface TokenSequence {
   imageStart: number;
 }
 
-export interface SequenceContext {
-  tokenizer: TrainingTokenizer;
+/** What sequences need of a tokenizer: the fast encoder (the browser worker has no transformers.js tokenizer). */
+export type SequenceTokenizer = Pick<TrainingTokenizer, 'encodeCached'>;
+
+export interface SequenceContext<T extends SequenceTokenizer = TrainingTokenizer> {
+  tokenizer: T;
   imageTokenId: number;
   eosTokenId: number;
   /** Feature rows per image (16 for 32 px / 8 px patches, CLS dropped). */
@@ -57,7 +60,7 @@ function startsWith(ids: readonly number[], prefix: readonly number[]): boolean 
 function finish(
   raw: number[],
   answer: Uint8Array,
-  ctx: SequenceContext,
+  ctx: SequenceContext<SequenceTokenizer>,
   image: string | null,
 ): TokenSequence {
   const at = raw.indexOf(ctx.imageTokenId);
@@ -83,7 +86,7 @@ function finish(
 export function conversationSequence(
   record: LlavaRecord,
   system: string,
-  ctx: SequenceContext,
+  ctx: SequenceContext<SequenceTokenizer>,
 ): TokenSequence {
   const messages = toMessages(record);
   const full = renderLlavaConversation(messages, system, IMAGE_PLACEHOLDER).text.replace(/ASSISTANT:$/, '');

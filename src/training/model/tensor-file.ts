@@ -5,24 +5,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WeightMap } from '../../modelgen/llava/types';
+import { unpackTensors, type TensorFileIndex, type TensorIndexEntry } from './tensor-pack';
 
-export interface TensorIndexEntry {
-  name: string;
-  dims: number[];
-  /** Offset in float32 elements. */
-  offset: number;
-}
-
-export interface TensorFileIndex {
-  format: 'micro-llava-tensors';
-  version: 1;
-  dtype: 'float32';
-  /** sha256 of the .bin file. */
-  sha256: string;
-  bytes: number;
-  tensors: TensorIndexEntry[];
-  meta: Record<string, unknown>;
-}
+export type { TensorFileIndex, TensorIndexEntry } from './tensor-pack';
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -87,11 +72,6 @@ export function readTensorFile(base: string): { weights: WeightMap; index: Tenso
   const digest = sha256Hex(bin);
   if (digest !== index.sha256)
     throw new Error(`${base}.bin: sha256 ${digest} does not match ${index.sha256}`);
-  const all = new Float32Array(bin.slice().buffer);
-  const weights: WeightMap = new Map();
-  for (const t of index.tensors) {
-    const size = t.dims.reduce((a, b) => a * b, 1);
-    weights.set(t.name, { dims: t.dims, data: all.slice(t.offset, t.offset + size) });
-  }
+  const weights = unpackTensors(index, bin);
   return { weights, index };
 }

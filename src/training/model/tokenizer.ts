@@ -4,13 +4,12 @@
 import { buildLlamaTokenizer, type BuiltTokenizer } from '../../modelgen/llava/tokenizer-builder';
 import { createTokenizer, type TextTokenizer } from '../../engine/tokenizer';
 import { tokenizerConfigJson } from '../../modelgen/llava/config-files';
-import { LLAVA_V1_SYSTEM, VICUNA_V1_SYSTEM } from '../../engine/prompt';
 import type { LlavaHfConfig } from '../../modelgen/llava/types';
 import type { LlavaRecord } from '../data/llava-format';
 import { microConfig } from './config';
+import { SYSTEM_PROMPTS } from './system-prompts';
 
-/** The two system prompts the engine's templates write (vicuna_v1: "user"; llava_v1 and the model's template: "human"). */
-export const SYSTEM_PROMPTS: readonly string[] = [VICUNA_V1_SYSTEM, LLAVA_V1_SYSTEM];
+export { SYSTEM_PROMPTS } from './system-prompts';
 
 /** The text the tokenizer's merges are learned from: every string the data set and the prompt format use. */
 export function tokenizerCorpus(records: readonly LlavaRecord[]): string[] {

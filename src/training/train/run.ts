@@ -18,15 +18,15 @@ import { sampleScene } from '../data/scene';
 import { renderScene, toRgba } from '../data/render';
 import { preprocessImage } from '../../engine/image-preprocess';
 import { initTf } from '../model/backend';
-import { batchIndices, disposeBatch, makeBatch, type PixelStore } from '../model/batches';
+import { batchIndices, type PixelStore } from '../model/batches';
 import { dimsOf } from '../model/config';
-import { llavaLogits, maskedCrossEntropy } from '../model/forward';
 import { initParams, loadInto, toWeightMap, type Params } from '../model/params';
 import { readTensorFile, writeTensorFile } from '../model/tensor-file';
 import type { TokenSequence } from '../model/sequences';
 import { conversationSequences, loadData, pixelStore, type LoadedData } from './data-loader';
 import { SYSTEM_PROMPTS } from '../model/tokenizer';
 import { clearPartial, runStage, type LossFn } from './trainer';
+import { sequenceLoss } from './step';
 import { scaledStages, type StageName, type StageSpec } from './stages';
 import {
   PATCH_CLASSES,
@@ -123,18 +123,14 @@ function lossFor(
       lengths[v]!,
       poolFactor,
     );
-    const batch = makeBatch(
+    return sequenceLoss(
+      params,
+      d,
       idx.map((i) => seqs[i]!),
       data.tokenizer.ids.pad,
       data.ctx.imageFeatures,
       withImages ? pixels : null,
-      true,
     );
-    return {
-      loss: () => maskedCrossEntropy(llavaLogits(params, d, batch), batch.targets, batch.mask, d.vocab),
-      tokens: batch.tokens,
-      dispose: () => disposeBatch(batch),
-    };
   };
 }
 

@@ -1,16 +1,15 @@
 // Owns running one training stage: the seeded step loop, loss and learning rate, progress lines, and resumable
 // mid-stage checkpoints (weights + optimiser moments). What each stage trains on is handed in as a step function.
 
-import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, rmSync } from 'node:fs';
 import { AdamW, scheduledLr } from '../model/optimizer';
 import { loadInto, toWeightMap, type Params } from '../model/params';
 import { readTensorFile, writeTensorFile } from '../model/tensor-file';
 import type { StageSpec } from './stages';
 import type { WeightMap } from '../../modelgen/llava/types';
+import { trainStep, type LossFn } from './step';
 
-/** Builds the loss of step `step` (inside a tidy/gradient scope) and says how many target tokens it covered. */
-export type LossFn = (step: number) => { loss: () => tf.Scalar; tokens: number; dispose: () => void };
+export type { LossFn } from './step';
 
 export interface StageRunOptions {
   spec: StageSpec;
@@ -78,14 +77,7 @@ export function runStage(o: StageRunOptions): StageResult {
   for (let step = start; step < spec.steps; step++) {
     const lr = scheduledLr(spec.lr, step, spec.steps, spec.warmup);
     const item = o.lossAt(step);
-    const { value, grads } = tf.variableGrads(item.loss, trainable);
-    const loss = value.dataSync()[0]!;
-    value.dispose();
-    // Parameters off the loss path (the vision layers after the selected one) get no gradient and stay as they are.
-    const named = params.byName(grads);
-    opt.apply(vars, named, lr);
-    tf.dispose(Object.values(grads).filter((g) => g));
-    item.dispose();
+    const loss = trainStep(params, trainable, opt, item, lr);
     tokens += item.tokens;
     ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
     const done = step + 1;

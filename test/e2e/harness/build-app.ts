@@ -13,6 +13,8 @@ const buildsDir = path.join(projectRoot, '.cache/e2e/builds');
 /** Files whose change means the app must be built again. */
 const inputs = [
   'index.html',
+  'train.html',
+  'test/fixtures/micro-model',
   'vite.config.ts',
   'package-lock.json',
   'src',

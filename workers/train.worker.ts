@@ -1,0 +1,162 @@
+// The training page's module worker: stage 1 of the micro recipe (align a fresh projector; vision and language
+// frozen) on TF.js's WASM backend, single-threaded, with its .wasm files served by the app itself. Plain
+// postMessage: 'start' (steps, seed, eval scene count) and 'stop' in; status, progress per step, exact-match
+// results before and after, and 'done' or 'error' out. Never precached by the service worker (vite.config.ts).
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import indexUrl from '../test/fixtures/micro-model/micro-llava.json?url';
+import binUrl from '../test/fixtures/micro-model/micro-llava.bin?url';
+import tokenizerUrl from '../test/fixtures/micro-model/micro-llava-tokenizer.json?url';
+import { builtTokenizerFromJson } from '../src/training/fixture-tokenizer';
+import type { BuiltTokenizer, TokenizerJson } from '../src/modelgen/llava/tokenizer-json';
+import type { LlavaHfConfig, WeightMap } from '../src/modelgen/llava/types';
+import { unpackTensors, type TensorFileIndex } from '../src/training/model/tensor-pack';
+import {
+  alignModel,
+  alignProjector,
+  captionScenes,
+  evalScenes,
+  type CaptionResult,
+} from '../src/training/train/browser-align';
+import type { TrainRequest, TrainEvent, CaptionSample } from '../src/train-page/protocol';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const post = (event: TrainEvent) => self.postMessage(event);
+
+let stopRequested = false;
+let running = false;
+
+async function initBackend(): Promise<void> {
+  // One thread: the threaded build would need its own worker script; the single-threaded ones are all this serves.
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  setThreadsCount(1);
+  // TF.js wants an entry for every build; the threaded one is never chosen with multithreading off above.
+  setWasmPaths({
+    'tfjs-backend-wasm.wasm': wasmUrl,
+    'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
+    'tfjs-backend-wasm-threaded-simd.wasm': wasmSimdUrl,
+  });
+  if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js WASM backend failed to start');
+  await tf.ready();
+}
+
+async function fetchOk(url: string): Promise<Response> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return res;
+}
+
+async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+interface Fixture {
+  config: LlavaHfConfig;
+  weights: WeightMap;
+  tokenizer: BuiltTokenizer;
+}
+
+let fixture: Promise<Fixture> | null = null;
+
+/** The committed micro model (sha256-checked), fetched once per worker. */
+async function loadFixture(): Promise<Fixture> {
+  await initBackend();
+  const [index, bin, tokJson] = await Promise.all([
+    fetchOk(indexUrl).then((r) => r.json() as Promise<TensorFileIndex>),
+    fetchOk(binUrl).then(async (r) => new Uint8Array(await r.arrayBuffer())),
+    fetchOk(tokenizerUrl).then((r) => r.json() as Promise<TokenizerJson>),
+  ]);
+  const digest = await sha256Hex(bin);
+  if (digest !== index.sha256)
+    throw new Error(`micro-llava.bin: sha256 ${digest} does not match ${index.sha256}`);
+  return {
+    config: index.meta.config as LlavaHfConfig,
+    weights: unpackTensors(index, bin),
+    tokenizer: builtTokenizerFromJson(tokJson),
+  };
+}
+
+function samples(results: readonly CaptionResult[], count: number): CaptionSample[] {
+  return results.slice(0, count).map((r) => ({
+    width: r.scene.width,
+    height: r.scene.height,
+    rgba: r.scene.rgba,
+    truth: r.scene.caption,
+    answer: r.answer,
+    exact: r.exact,
+  }));
+}
+
+async function run(req: Extract<TrainRequest, { type: 'start' }>): Promise<void> {
+  running = true;
+  stopRequested = false;
+  const t0 = performance.now();
+  try {
+    post({ type: 'status', text: 'Loading the micro model and TF.js (WebAssembly)…' });
+    fixture ??= loadFixture();
+    const f = await fixture.catch((error: unknown) => {
+      fixture = null;
+      throw error;
+    });
+    // A fresh projector for every run, seeded; vision and language weights from the fixture.
+    const m = alignModel(f.config, f.weights, f.tokenizer, req.seed);
+    try {
+      const scenes = evalScenes(m, req.seed, req.evalScenes);
+      post({ type: 'status', text: `Captioning ${scenes.length} fresh scenes with the random projector…` });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const before = captionScenes(m, scenes);
+      post({
+        type: 'eval',
+        phase: 'before',
+        exact: before.filter((r) => r.exact).length,
+        total: before.length,
+        samples: samples(before, req.samples),
+      });
+      post({ type: 'status', text: 'Training the projector (stage 1)…' });
+      const tTrain = performance.now();
+      const steps = await alignProjector(m, {
+        steps: req.steps,
+        seed: req.seed,
+        ...(req.batch ? { batch: req.batch } : {}),
+        shouldStop: () => stopRequested,
+        onStep: (r) => post({ type: 'progress', ...r }),
+      });
+      const trainSeconds = (performance.now() - tTrain) / 1000;
+      if (stopRequested) {
+        post({ type: 'done', stopped: true, steps, trainSeconds, seconds: (performance.now() - t0) / 1000 });
+        return;
+      }
+      post({
+        type: 'status',
+        text: `Captioning the same ${scenes.length} scenes with the trained projector…`,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const after = captionScenes(m, scenes);
+      post({
+        type: 'eval',
+        phase: 'after',
+        exact: after.filter((r) => r.exact).length,
+        total: after.length,
+        samples: samples(after, req.samples),
+      });
+      post({ type: 'done', stopped: false, steps, trainSeconds, seconds: (performance.now() - t0) / 1000 });
+    } finally {
+      m.params.dispose();
+    }
+  } catch (error) {
+    post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+  } finally {
+    running = false;
+  }
+}
+
+self.onmessage = (e: MessageEvent<TrainRequest>) => {
+  const req = e.data;
+  if (req.type === 'stop') stopRequested = true;
+  else if (req.type === 'start' && !running) void run(req);
+};
