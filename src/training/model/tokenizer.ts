@@ -8,6 +8,7 @@ import type { LlavaHfConfig } from '../../modelgen/llava/types';
 import type { LlavaRecord } from '../data/llava-format';
 import { microConfig } from './config';
 import { SYSTEM_PROMPTS } from './system-prompts';
+import { encodeWords, specialSplitter } from './word-tokenizer';
 
 export { SYSTEM_PROMPTS } from './system-prompts';
 
@@ -57,7 +58,7 @@ export function engineTokenizer(tok: BuiltTokenizer, config: LlavaHfConfig): Tra
   const inner = createTokenizer(tok.json, tokenizerConfigJson(config, tok));
   const specials = tok.json.added_tokens.map((t) => t.content);
   const specialIds = new Map(tok.json.added_tokens.map((t) => [t.content, t.id]));
-  const splitter = new RegExp(`(${specials.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`);
+  const splitter = specialSplitter(specials);
   const space = inner.tokenToId('\u2581');
   const words = new Map<string, number[]>();
   const word = (w: string): number[] => {
@@ -69,16 +70,8 @@ export function engineTokenizer(tok: BuiltTokenizer, config: LlavaHfConfig): Tra
     return ids;
   };
   return Object.assign(inner, {
-    encodeCached(text: string, special: boolean): number[] {
-      const out: number[] = special ? inner.encode('', true) : [];
-      for (const part of text.split(splitter)) {
-        if (part === '') continue;
-        const id = specialIds.get(part);
-        if (id !== undefined) out.push(id);
-        else for (const w of part.split(' ')) out.push(...word(w));
-      }
-      return out;
-    },
+    encodeCached: (text: string, special: boolean): number[] =>
+      encodeWords(text, special ? inner.encode('', true) : [], splitter, specialIds, word),
   });
 }
 

@@ -13,6 +13,32 @@ export interface WordTokenizer extends SequenceTokenizer {
 
 const SPACE = '\u2581';
 
+/** A regex that splits text around the given special tokens, keeping them. */
+export function specialSplitter(specials: Iterable<string>): RegExp {
+  return new RegExp(`(${[...specials].map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`);
+}
+
+/**
+ * Ids of `text` word by word: special tokens by id, every other space-separated word through `word`. Both micro
+ * tokenizers encode this way, since the micro vocabulary never merges across a space.
+ */
+export function encodeWords(
+  text: string,
+  lead: readonly number[],
+  splitter: RegExp,
+  specialIds: ReadonlyMap<string, number>,
+  word: (w: string) => number[],
+): number[] {
+  const out = [...lead];
+  for (const part of text.split(splitter)) {
+    if (part === '') continue;
+    const id = specialIds.get(part);
+    if (id !== undefined) out.push(id);
+    else for (const w of part.split(' ')) out.push(...word(w));
+  }
+  return out;
+}
+
 /** The word-by-word BPE encoder over a built tokenizer's JSON. */
 export function wordTokenizer(tok: BuiltTokenizer): WordTokenizer {
   const vocab = tok.json.model.vocab;
@@ -20,9 +46,7 @@ export function wordTokenizer(tok: BuiltTokenizer): WordTokenizer {
   tok.json.model.merges.forEach((m, i) => ranks.set(m, i));
   const specialIds = new Map(tok.json.added_tokens.map((t) => [t.content, t.id]));
   const specialSet = new Set(specialIds.values());
-  const splitter = new RegExp(
-    `(${[...specialIds.keys()].map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`,
-  );
+  const splitter = specialSplitter(specialIds.keys());
   const unk = tok.ids.unk;
   const bpe = (text: string): number[] => {
     let parts = [...text];
@@ -63,16 +87,8 @@ export function wordTokenizer(tok: BuiltTokenizer): WordTokenizer {
     return ids;
   };
   return {
-    encodeCached(text: string, special: boolean): number[] {
-      const out: number[] = special ? [tok.ids.bos] : [];
-      for (const part of text.split(splitter)) {
-        if (part === '') continue;
-        const id = specialIds.get(part);
-        if (id !== undefined) out.push(id);
-        else for (const w of part.split(' ')) out.push(...word(w));
-      }
-      return out;
-    },
+    encodeCached: (text: string, special: boolean): number[] =>
+      encodeWords(text, special ? [tok.ids.bos] : [], splitter, specialIds, word),
     decode(ids: readonly number[]): string {
       const bytes: number[] = [];
       const enc = new TextEncoder();
