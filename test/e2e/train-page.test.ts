@@ -122,3 +122,27 @@ describe('train.html', () => {
     expect(paths.some((p) => /\/assets\/micro-llava-[\w-]+\.bin$/.test(p))).toBe(true);
   });
 });
+
+describe('the way there from the app', () => {
+  it("the model panel links to the training page, relative to the app's own address", async () => {
+    const dist = await buildApp({ target: 'product' });
+    const server = await startStaticServer([{ prefix: '/', dir: dist }]);
+    const browser = await launchBrowser({ webgpu: false });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.origin}/`);
+      // A first visit shows the welcome screen; "Choose later" closes it and opens the model panel.
+      await page.locator('.first-run-actions button').first().click();
+      await page.waitForSelector('.model-panel');
+      const link = page.locator('.training-link a');
+      expect(await link.getAttribute('href')).toBe('train.html');
+      const [popup] = await Promise.all([page.waitForEvent('popup'), link.click()]);
+      await popup.waitForSelector('#start');
+      expect(new URL(popup.url()).pathname).toBe('/train.html');
+      expect(browser.blockedRequests).toEqual([]);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+});

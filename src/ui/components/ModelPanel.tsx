@@ -7,6 +7,7 @@ import { Icon } from './Icon';
 import { ModelCatalog } from './ModelCatalog';
 import { SettingsForm } from './SettingsForm';
 import { StorageInfo } from './StorageInfo';
+import { TrainingLink } from './TrainingLink';
 
 export function ModelPanel(props: { onClose: () => void }): JSX.Element {
   const models = useModels();
@@ -44,6 +45,7 @@ export function ModelPanel(props: { onClose: () => void }): JSX.Element {
       <ModelCatalog />
       <StorageInfo />
       <SettingsForm />
+      <TrainingLink />
     </aside>
   );
 }
