@@ -30,7 +30,11 @@ export class EngineError extends Error {
   readonly code: EngineErrorCode;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: EngineErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    code: EngineErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'EngineError';
     this.code = code;
@@ -44,7 +48,11 @@ export class EngineError extends Error {
   }
 
   static fromJSON(data: EngineErrorData): EngineError {
-    return new EngineError(data.code, data.message, data.details === undefined ? undefined : { details: data.details });
+    return new EngineError(
+      data.code,
+      data.message,
+      data.details === undefined ? undefined : { details: data.details },
+    );
   }
 }
 
