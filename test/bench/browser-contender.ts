@@ -13,7 +13,7 @@ import { openEnginePage } from '../e2e/harness/engine-page';
 import { launchBrowser } from '../e2e/harness/browser';
 import { startStaticServer } from '../e2e/harness/static-server';
 import type { TestChatRequest, TestMessage } from '../e2e/pages/engine-page';
-import type { ChatResult, Dtype } from '../../src/shared/protocol';
+import type { Dtype } from '../../src/shared/protocol';
 import { buildBenchPages } from './browser-build';
 import {
   benchImagePixels,
@@ -22,13 +22,10 @@ import {
   IMAGE_HEIGHT,
   IMAGE_WIDTH,
   QUESTIONS,
-  thinkTime,
-  typeAhead,
-  withDraft,
   type ContenderResult,
-  type TurnTiming,
 } from './conversation';
 import type { TjsOutcome, TjsRun } from './pages/tjs-bench-page';
+import { oursConversation } from './ours-conversation';
 import { watchPeakRss } from './process-memory';
 
 const { values } = parseArgs({
@@ -78,40 +75,27 @@ async function runOurs(): Promise<Measured> {
         ],
       },
     ];
-    const ahead = contender === 'ours, typed ahead';
-    const prepare = async (draft: string) => {
-      const run = await env.call('prepare', {
-        messages: withDraft(messages, draft),
-        conversationId: 'bench',
-      });
-      if (!run.ok) throw new Error(`prepare failed: ${JSON.stringify(run.error)}`);
-    };
-    const turns: TurnTiming[] = [];
-    let lateMs = ahead ? await typeAhead(QUESTIONS[0], prepare, true) : 0;
-    for (let k = 0; k < QUESTIONS.length; k++) {
-      const request: TestChatRequest = {
-        messages,
-        sampling: { maxNewTokens: newTokens[k] ?? 16 },
-        conversationId: 'bench',
-      };
-      const run = await env.call('chat', request);
-      if (!run.outcome.ok) throw new Error(`chat failed: ${JSON.stringify(run.outcome.error)}`);
-      const r: ChatResult = run.outcome.value;
-      turns.push({
-        promptTokens: r.usage.promptTokens,
-        ttftMs: lateMs + r.usage.timeToFirstTokenMs,
-        newTokens: r.usage.completionTokens,
-        decodeTokPerS: r.usage.decodeTokensPerS,
-        reusedPromptTokens: r.usage.reusedPromptTokens ?? 0,
-        text: r.message.content,
-      });
-      const next = QUESTIONS[k + 1];
-      if (next) {
-        messages.push({ role: 'assistant', content: r.message.content }, { role: 'user', content: next });
-        if (ahead) lateMs = await typeAhead(next, prepare);
-        else await thinkTime();
-      }
-    }
+    const turns = await oursConversation(
+      messages,
+      {
+        chat: async (history, maxNewTokens) => {
+          const request: TestChatRequest = {
+            messages: history,
+            sampling: { maxNewTokens },
+            conversationId: 'bench',
+          };
+          const run = await env.call('chat', request);
+          if (!run.outcome.ok) throw new Error(`chat failed: ${JSON.stringify(run.outcome.error)}`);
+          return run.outcome.value;
+        },
+        prepare: async (history) => {
+          const run = await env.call('prepare', { messages: history, conversationId: 'bench' });
+          if (!run.ok) throw new Error(`prepare failed: ${JSON.stringify(run.error)}`);
+        },
+      },
+      contender === 'ours, typed ahead',
+      newTokens,
+    );
     const status = await env.call('status');
     const threads = status.ok ? status.value.threads : 0;
     return { contender, backend, dtype, loadMs, turns, threads };

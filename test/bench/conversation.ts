@@ -26,7 +26,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
-interface MessageLike {
+/** A chat message as either runtime's driver spells it (the engine's own, or the browser harness's). */
+export interface MessageLike {
+  role: 'system' | 'user' | 'assistant';
   content: string | readonly ({ type: 'text'; text: string } | { type: 'image' })[];
 }
 

@@ -13,6 +13,8 @@ import {
   IMAGE_HEIGHT,
   IMAGE_WIDTH,
   QUESTIONS,
+  type ContenderResult,
+  type TurnTiming,
 } from './conversation';
 
 const { values } = parseArgs({
@@ -69,4 +71,16 @@ export function firstTurn(img: RawImage): ChatMessage[] {
 export function withSplit(mark: number): { decodeSplit?: { steps: number; wallMs: number; ortMs: number } } {
   const split = decodeSplit(mark);
   return split ? { decodeSplit: split } : {};
+}
+
+/** A Node contender's result (the parent adds peak RSS). */
+export function nodeResult(loadMs: number, turns: TurnTiming[]): Omit<ContenderResult, 'peakRssBytes'> {
+  return {
+    contender: args.contender,
+    backend: backendLabel,
+    dtype: args.dtype,
+    loadMs,
+    turns,
+    threads: args.threads,
+  };
 }

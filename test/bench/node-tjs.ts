@@ -3,7 +3,7 @@
 // Imported by node-contender.ts only when this contender runs, so transformers.js loads after the hook is set.
 
 import type { ContenderResult } from './conversation';
-import { args, backendLabel, benchImage, ortWeb, withSplit } from './node-common';
+import { args, nodeResult, benchImage, ortWeb, withSplit } from './node-common';
 import { instrumentOrt, runMark } from './run-log';
 import { tjsConversation } from './tjs-conversation';
 
@@ -35,12 +35,5 @@ export async function runTransformers(): Promise<Omit<ContenderResult, 'peakRssB
     end: withSplit,
   });
   await model.dispose();
-  return {
-    contender: args.contender,
-    backend: backendLabel,
-    dtype: args.dtype,
-    loadMs,
-    turns,
-    threads: args.threads,
-  };
+  return nodeResult(loadMs, turns);
 }
