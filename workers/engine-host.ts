@@ -209,24 +209,47 @@ export function createEngineHost(engine: EngineApi, backend: GpuFaultSource): En
     return track(result.value);
   }
 
-  async function chat(request: ChatRequest, op?: OperationOptions<GenerationEvent>): Promise<ChatResult> {
-    await recover(op?.onEvent);
+  /**
+   * Runs one engine operation with the GPU's faults attributed to it (on a model that lives on the GPU): faults of
+   * earlier work are let in first, and the signal `work` gets also fires on a device loss or a fault while it runs.
+   * `whileWatched` runs before the watch ends, to let faults that arrive late still count.
+   */
+  async function watchedRun<T>(
+    callerSignal: AbortSignal | undefined,
+    work: (signal: AbortSignal) => Promise<T>,
+    whileWatched: (outcome: Outcome<T>, cut: AbortSignal) => Promise<void>,
+  ): Promise<{ result: Outcome<T>; log: FaultLog; cut: AbortSignal }> {
     const cut = lossAbort.signal;
     const onGpu = modelOnGpu;
     const log = faultLog('chat');
-    // Errors from before this chat may still be on their way: let them arrive (and be ignored) first.
+    // Errors from before this operation may still be on their way: let them arrive (and be ignored) first.
     if (onGpu) await backend.settle();
     if (onGpu) watch = log;
-    const signal = AbortSignal.any([cut, log.fault.signal, ...(op?.signal ? [op.signal] : [])]);
-    const inner: OperationOptions<GenerationEvent> = { signal };
-    if (op?.onEvent) inner.onEvent = op.onEvent;
-    let result: Outcome<ChatResult>;
+    const signal = AbortSignal.any([cut, log.fault.signal, ...(callerSignal ? [callerSignal] : [])]);
+    let result: Outcome<T>;
     try {
-      result = await outcomeOf(() => engine.chat(request, inner));
-      if (!result.ok && !op?.signal?.aborted && onGpu) await abortedWithin(cut, lossGraceMs);
+      result = await outcomeOf(() => work(signal));
+      if (onGpu) await whileWatched(result, cut);
     } finally {
       if (watch === log) watch = null;
     }
+    return { result, log, cut };
+  }
+
+  async function chat(request: ChatRequest, op?: OperationOptions<GenerationEvent>): Promise<ChatResult> {
+    await recover(op?.onEvent);
+    const { result, log, cut } = await watchedRun(
+      op?.signal,
+      (signal) => {
+        const inner: OperationOptions<GenerationEvent> = { signal };
+        if (op?.onEvent) inner.onEvent = op.onEvent;
+        return engine.chat(request, inner);
+      },
+      // A run on a destroyed device may fail before the loss is reported: give the loss a moment to arrive.
+      async (outcome, cut) => {
+        if (!outcome.ok && !op?.signal?.aborted) await abortedWithin(cut, lossGraceMs);
+      },
+    );
     if (result.ok && log.errors.length === 0) return result.value;
     const error = result.ok ? undefined : result.error;
     if (op?.signal?.aborted) throw error;
@@ -263,19 +286,13 @@ export function createEngineHost(engine: EngineApi, backend: GpuFaultSource): En
    */
   async function prepare(request: ChatRequest, op?: OperationOptions<never>): Promise<PrepareResult> {
     if (pendingLoss) return { cachedTokens: 0 };
-    const onGpu = modelOnGpu;
-    const log = faultLog('chat');
-    if (onGpu) await backend.settle();
-    if (onGpu) watch = log;
-    const signal = AbortSignal.any([lossAbort.signal, log.fault.signal, ...(op?.signal ? [op.signal] : [])]);
-    let result: Outcome<PrepareResult>;
-    try {
-      result = await outcomeOf(() => engine.prepare(request, { signal }));
-      if (onGpu) await backend.settle();
-    } finally {
-      if (watch === log) watch = null;
-    }
-    if (log.errors.length > 0 || log.fault.signal.aborted || lossAbort.signal.aborted) {
+    const { result, log, cut } = await watchedRun(
+      op?.signal,
+      (signal) => engine.prepare(request, { signal }),
+      // Nothing waits on this work: let every fault it caused arrive before judging it.
+      () => backend.settle(),
+    );
+    if (log.errors.length > 0 || log.fault.signal.aborted || cut.aborted) {
       await engine.forget(request.conversationId).catch(() => undefined);
       return { cachedTokens: 0 };
     }

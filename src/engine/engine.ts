@@ -293,15 +293,14 @@ export function createEngine(deps: EngineDeps): EngineApi {
     const { input } = await turnInputOf(m, request, conversation, signal);
     throwIfAborted(signal);
     const kv = kvStore.take(conversation);
-    if (!kv.logitsAfter(input.ids, input.spans)) {
-      try {
-        await prefillPrompt(deps.ort, m.decoder, m.config.text.hiddenSize, kv, input);
-      } catch (error) {
-        kv.clear();
-        throw wrapError(error, 'inference-failed', 'Working ahead on the message failed.');
-      } finally {
-        await kvStore.settle(deps.ort);
-      }
+    try {
+      // Runs nothing when the cache already holds this prompt and the logits after it (the same draft again).
+      await prefillPrompt(deps.ort, m.decoder, m.config.text.hiddenSize, kv, input);
+    } catch (error) {
+      kv.clear();
+      throw wrapError(error, 'inference-failed', 'Working ahead on the message failed.');
+    } finally {
+      await kvStore.settle(deps.ort);
     }
     return { cachedTokens: kvStore.holds(conversation) ? kv.length : 0 };
   }
