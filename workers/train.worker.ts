@@ -107,16 +107,21 @@ async function run(req: Extract<TrainRequest, { type: 'start' }>): Promise<void>
     const m = alignModel(f.config, f.weights, f.tokenizer, req.seed);
     try {
       const scenes = evalScenes(m, req.seed, req.evalScenes);
-      post({ type: 'status', text: `Captioning ${scenes.length} fresh scenes with the random projector…` });
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      const before = captionScenes(m, scenes);
-      post({
-        type: 'eval',
-        phase: 'before',
-        exact: before.filter((r) => r.exact).length,
-        total: before.length,
-        samples: samples(before, req.samples),
-      });
+      /** Captions the evaluation scenes and reports how many came out exactly right. */
+      const evaluate = async (phase: 'before' | 'after', status: string) => {
+        post({ type: 'status', text: status });
+        // Lets the status reach the page before captioning holds the worker.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        const results = captionScenes(m, scenes);
+        post({
+          type: 'eval',
+          phase,
+          exact: results.filter((r) => r.exact).length,
+          total: results.length,
+          samples: samples(results, req.samples),
+        });
+      };
+      await evaluate('before', `Captioning ${scenes.length} fresh scenes with the random projector…`);
       post({ type: 'status', text: 'Training the projector (stage 1)…' });
       const tTrain = performance.now();
       const steps = await alignProjector(m, {
@@ -131,19 +136,7 @@ async function run(req: Extract<TrainRequest, { type: 'start' }>): Promise<void>
         post({ type: 'done', stopped: true, steps, trainSeconds, seconds: (performance.now() - t0) / 1000 });
         return;
       }
-      post({
-        type: 'status',
-        text: `Captioning the same ${scenes.length} scenes with the trained projector…`,
-      });
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      const after = captionScenes(m, scenes);
-      post({
-        type: 'eval',
-        phase: 'after',
-        exact: after.filter((r) => r.exact).length,
-        total: after.length,
-        samples: samples(after, req.samples),
-      });
+      await evaluate('after', `Captioning the same ${scenes.length} scenes with the trained projector…`);
       post({ type: 'done', stopped: false, steps, trainSeconds, seconds: (performance.now() - t0) / 1000 });
     } finally {
       m.params.dispose();
