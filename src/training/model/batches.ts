@@ -59,6 +59,18 @@ export function sharedPrefixLength(seqs: readonly TokenSequence[]): number {
 }
 
 /**
+ * Where each sequence's image feature rows go: [B, T, N] one-hot rows putting feature j of sequence b at position
+ * `starts[b] + j` (the forward pass multiplies the features in with it).
+ */
+export function imagePlacement(starts: readonly number[], T: number, N: number): tf.Tensor3D {
+  const placement = new Float32Array(starts.length * T * N);
+  starts.forEach((start, b) => {
+    for (let j = 0; j < N; j++) placement[(b * T + start + j) * N + j] = 1;
+  });
+  return tf.tensor3d(placement, [starts.length, T, N]);
+}
+
+/**
  * Builds the tensors of one batch (caller disposes them). With `sharePrefix`, the common prefix goes in `prefixIds`
  * and every other tensor covers only the rows after it.
  */
@@ -76,8 +88,6 @@ export function makeBatch(
   const targets = new Int32Array(B * T);
   const mask = new Float32Array(B * T);
   const withImage = pixels !== null && seqs.every((s) => s.image !== null);
-  const N = imageFeatures;
-  const placement = withImage ? new Float32Array(B * T * N) : null;
   const S = pixels?.size ?? 0;
   const pix = withImage ? new Float32Array(B * 3 * S * S) : null;
   let tokens = 0;
@@ -90,10 +100,7 @@ export function makeBatch(
         tokens++;
       }
     }
-    if (placement && pix && s.image !== null) {
-      for (let j = 0; j < N; j++) placement[(b * T + s.imageStart - P + j) * N + j] = 1;
-      pix.set(pixels!.get(s.image), b * 3 * S * S);
-    }
+    if (pix && s.image !== null) pix.set(pixels!.get(s.image), b * 3 * S * S);
   });
   const batch: TrainBatch = {
     ids: tf.tensor2d(ids, [B, T], 'int32'),
@@ -102,8 +109,12 @@ export function makeBatch(
     tokens,
   };
   if (P > 0) batch.prefixIds = tf.tensor2d(seqs[0]!.ids.slice(0, P), [1, P], 'int32');
-  if (placement && pix) {
-    batch.placement = tf.tensor3d(placement, [B, T, N]);
+  if (pix) {
+    batch.placement = imagePlacement(
+      seqs.map((s) => s.imageStart - P),
+      T,
+      imageFeatures,
+    );
     batch.pixels = tf.tensor4d(pix, [B, 3, S, S]);
   }
   return batch;

@@ -14,7 +14,7 @@ import { captionRecord } from '../data/llava-format';
 import { renderScene, toRgba } from '../data/render';
 import { Rng, deriveSeed } from '../data/rng';
 import { sampleScene } from '../data/scene';
-import type { PixelStore } from '../model/batches';
+import { imagePlacement, type PixelStore } from '../model/batches';
 import { dimsOf, type Dims } from '../model/config';
 import { llavaLogits } from '../model/forward';
 import { AdamW, scheduledLr } from '../model/optimizer';
@@ -155,13 +155,14 @@ export function captionScenes(m: AlignModel, scenes: readonly DrawnScene[], maxN
     const T = rows[0]!.length;
     const next = tf.tidy(() => {
       const ids = tf.tensor2d(Int32Array.from(rows.flat()), [B, T], 'int32');
-      const place = new Float32Array(B * T * N);
-      for (let b = 0; b < B; b++)
-        for (let j = 0; j < N; j++) place[(b * T + prompts[b]!.imageStart + j) * N + j] = 1;
       const logits = llavaLogits(m.params, m.d, {
         ids,
         pixels,
-        placement: tf.tensor3d(place, [B, T, N]),
+        placement: imagePlacement(
+          prompts.map((p) => p.imageStart),
+          T,
+          N,
+        ),
       });
       const last = tf.slice(logits, [0, T - 1, 0], [B, 1, m.d.vocab]);
       return tf.argMax(tf.reshape(last, [B, m.d.vocab]), -1).dataSync();
