@@ -13,6 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { formatBytes } from '../../src/modelgen/convert/byte-size';
 import os from 'node:os';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../e2e/harness/browser';
 import { startStaticServer } from '../e2e/harness/static-server';
 
 interface Shard {
@@ -214,14 +215,7 @@ async function main(): Promise<void> {
     for (const ep of values.ep.split(',')) {
       // Launched here rather than through the e2e harness, to know the profile folder and so our processes.
       const profileDir = mkdtempSync(path.join(os.tmpdir(), 'convert-bench-'));
-      const args = [
-        '--no-sandbox',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-quic',
-      ];
+      const args = [...CHROMIUM_ARGS];
       if (ep === 'webgpu') args.push('--enable-unsafe-webgpu');
       const context = await chromium.launchPersistentContext(profileDir, {
         executablePath: '/usr/bin/chromium',
