@@ -4,14 +4,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { throwIfAborted } from '../../shared/abort';
-import type { LlavaComponent } from '../llava/build-all';
+import {
+  decoderShardPath,
+  LLAVA_BROWSER_FORMAT,
+  onnxPath,
+  type Component,
+  type DecoderShardInfo,
+} from '../../shared/model-layout';
 import { buildDecoder } from '../llava/decoder-graph';
 import { buildEmbedTokens } from '../llava/embed-graph';
 import type { GraphDtype } from '../llava/linear';
 import type { LlavaHfConfig } from '../llava/types';
 import { buildVisionEncoder } from '../llava/vision-graph';
 import type { GraphBuilder } from '../onnx/graph-builder';
-import { browserConfigJson, LLAVA_BROWSER_FORMAT, type DecoderShardInfo } from './browser-config';
+import { browserConfigJson } from './browser-config';
 import { Checkpoint } from './checkpoint';
 import { CheckpointWeights } from './checkpoint-weights';
 import { ConvertError } from './errors';
@@ -23,7 +29,7 @@ import { planTokenizer, supportFiles } from './side-files';
 import { readSourceConfig, type ConfigFamily } from './source-config';
 
 export const CONVERTER_VERSION = 1;
-/** Default decoder shard budget: DESIGN §7 measured 0.5–0.8 GB sessions as the sweet spot in browsers. */
+/** Default decoder shard budget: 0.5–0.8 GB sessions measured best in browsers (docs/browser-limits.md). */
 export const DEFAULT_SHARD_BYTES = 800_000_000;
 
 export interface ConvertOptions {
@@ -78,7 +84,7 @@ export interface ConvertResult {
 /** Room for the few shape constants a shard's layers add beyond the layer-less graph (shared across layers). */
 const SHARD_SLACK_BYTES = 4096;
 
-const SUFFIX: Record<ConvertDtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4' };
+const CONVERT_DTYPES: readonly ConvertDtype[] = ['fp32', 'fp16', 'q8', 'q4'];
 const graphDtype = (d: ConvertDtype): GraphDtype => (d === 'fp16' ? 'fp32' : d);
 
 function readConfigFile(dir: string, what: string): unknown {
@@ -96,7 +102,7 @@ function readConfigFile(dir: string, what: string): unknown {
 }
 
 function checkArguments(o: ConvertOptions): void {
-  const quants = Object.keys(SUFFIX);
+  const quants: readonly string[] = CONVERT_DTYPES;
   if (!quants.includes(o.quant))
     throw new ConvertError('bad-argument', `--quant must be one of ${quants.join(', ')}, not "${o.quant}".`);
   if (o.visionQuant !== undefined && !quants.includes(o.visionQuant))
@@ -208,22 +214,19 @@ export async function convertCheckpoint(o: ConvertOptions): Promise<ConvertResul
     };
 
     await write(
-      `onnx/vision_encoder${SUFFIX[visionQuant]}.onnx`,
+      onnxPath('vision_encoder', visionQuant),
       () => buildVisionEncoder(config, weights, { dtype: graphDtype(visionQuant) }),
       visionQuant === 'fp16',
     );
     await write(
-      `onnx/embed_tokens${SUFFIX[embedQuant]}.onnx`,
+      onnxPath('embed_tokens', embedQuant),
       () => buildEmbedTokens(config, weights, { dtype: graphDtype(embedQuant) }),
       embedQuant === 'fp16',
     );
     const shards: DecoderShardInfo[] = [];
     const n = plan.length;
     for (const [k, entry] of plan.entries()) {
-      const file =
-        n === 1
-          ? `onnx/decoder_model_merged${SUFFIX[quant]}.onnx`
-          : `onnx/decoder_shard_${k + 1}_of_${n}${SUFFIX[quant]}.onnx`;
+      const file = n === 1 ? onnxPath('decoder_model_merged', quant) : decoderShardPath(k + 1, n, quant);
       const written = await write(
         file,
         () =>
@@ -253,7 +256,7 @@ export async function convertCheckpoint(o: ConvertOptions): Promise<ConvertResul
     )) {
       if (!tokenizerFiles.has(name)) out.writeFile(name, bytes);
     }
-    const dtypes: Record<LlavaComponent, ConvertDtype> = {
+    const dtypes: Record<Component, ConvertDtype> = {
       vision_encoder: visionQuant,
       embed_tokens: embedQuant,
       decoder_model_merged: quant,
