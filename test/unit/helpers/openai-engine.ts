@@ -30,8 +30,9 @@ export function pngEngine(dir: string): Promise<EngineApi> {
   return loadedEngine(dir, { decodeImage: decodePngInput, tokenEventIntervalMs: 0 });
 }
 
-export function pngOf(image: RgbImage): Uint8Array {
-  return encodePng(image);
+/** The picture as PNG bytes (in an ArrayBuffer of their own, as Blob parts must be). */
+export function pngOf(image: RgbImage): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(encodePng(image));
 }
 
 export function dataUrlOf(png: Uint8Array): string {
