@@ -7,7 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatCompletions, type ChatCompletions } from '../../src/openai/completions';
 import type { OpenAIApiError } from '../../src/openai/errors';
-import type { ChatCompletionChunk, ChatCompletionCreateParams } from '../../src/openai/types';
+import type {
+  ChatCompletionChunk,
+  ChatCompletionCreateParams,
+  ChatCompletionCreateParamsNonStreaming,
+} from '../../src/openai/types';
 import { isAbortError } from '../../src/shared/abort';
 import type {
   ChatMessage,
@@ -169,13 +173,13 @@ describe('request validation', () => {
   it('accepts the no-op values OpenAI clients send (n: 1, logprobs: false, null fields, developer role)', async () => {
     const done = await completions.create({
       model: modelId,
-      messages: [{ role: 'developer', content: 'Be brief.' } as never, ...ask()],
+      messages: [{ role: 'developer', content: 'Be brief.' }, ...ask()],
       n: 1,
       logprobs: false,
       seed: null,
       max_completion_tokens: 2,
       ...greedy,
-    } as ChatCompletionCreateParams);
+    } as ChatCompletionCreateParamsNonStreaming);
     expect(done.choices[0]!.message.role).toBe('assistant');
     expect(calls.at(-1)!.request.messages[0]!.role).toBe('system');
   });
