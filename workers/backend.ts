@@ -1,7 +1,7 @@
 // Owns choosing where sessions run in the browser: a WebGPU device of our own (watched for loss) or the WASM EP.
 // It must not create sessions or know about models: it hands the engine a BackendDescriptor and reports device loss.
 import type { BackendDescriptor } from '../src/engine/runtime';
-import { EngineError } from '../src/shared/errors';
+import { EngineError, errorMessage } from '../src/shared/errors';
 import type { AdapterInfo, BackendName } from '../src/shared/protocol';
 import type { DeviceLoss, GpuError, GpuFaultSource } from './gpu-faults';
 import { wasmThreadCount } from './ort-env';
@@ -99,7 +99,7 @@ export function createBackendSelector(): BackendSelector {
         label: 'llava-engine',
       });
     } catch (error) {
-      return `The GPU refused to open a device: ${error instanceof Error ? error.message : String(error)}`;
+      return `The GPU refused to open a device: ${errorMessage(error)}`;
     }
     const descriptor: BackendDescriptor = {
       name: 'webgpu',

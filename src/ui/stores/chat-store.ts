@@ -3,7 +3,7 @@
 // engine through the engine store and storage through the conversations store; it never touches either directly.
 import { createContext, createSignal, useContext } from 'solid-js';
 import { isAbortError } from '../../shared/abort';
-import { isEngineError } from '../../shared/errors';
+import { errorMessage, isEngineError } from '../../shared/errors';
 import type { ChatMessage, ChatRequest, ContentPart, GenerationEvent } from '../../shared/protocol';
 import type { Conversation, StoredMessage } from '../../store/conversations';
 import { newId } from '../lib/ids';
@@ -38,7 +38,7 @@ function userContent(images: readonly Blob[], text: string): ContentPart[] {
 
 function errorText(error: unknown): { code: string; message: string } {
   if (isEngineError(error)) return { code: error.code, message: error.message };
-  return { code: 'inference-failed', message: error instanceof Error ? error.message : String(error) };
+  return { code: 'inference-failed', message: errorMessage(error) };
 }
 
 export function createChatStore(deps: ChatDeps) {

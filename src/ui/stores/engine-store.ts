@@ -3,7 +3,7 @@
 import { createContext, createSignal, useContext } from 'solid-js';
 import { createStore, reconcile } from 'solid-js/store';
 import { isAbortError } from '../../shared/abort';
-import { isEngineError } from '../../shared/errors';
+import { errorMessage } from '../../shared/errors';
 import type { EngineStatus, LoadOptions, LoadProgressEvent, ModelRef } from '../../shared/protocol';
 import type { EngineClient } from '../../client/engine-client';
 import type { NoticeStore } from './notice-store';
@@ -146,11 +146,7 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
         },
         (error: unknown) => {
           const cancelled = isAbortError(error);
-          const message = isEngineError(error)
-            ? error.message
-            : error instanceof Error
-              ? error.message
-              : String(error);
+          const message = errorMessage(error);
           setLoad(
             'current',
             reconcile({
