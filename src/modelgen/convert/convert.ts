@@ -148,10 +148,14 @@ export async function convertCheckpoint(o: ConvertOptions): Promise<ConvertResul
     const tokenizerDir = o.tokenizer ?? o.input;
     const tokens = planTokenizer(tokenizerDir, config, source.imageTokenFixed);
     config.image_token_index = tokens.imageTokenId;
-    if (tokens.added && config.text_config.tie_word_embeddings) {
+    // Rows come from the checked config (weights.check compares the table's shape with it below).
+    const tableRows = config.text_config.vocab_size;
+    const padRows = tokens.maxTokenId >= tableRows ? tokens.maxTokenId + 1 : undefined;
+    if (padRows !== undefined && config.text_config.tie_word_embeddings) {
       throw new ConvertError(
         'unsupported-architecture',
-        'The tokenizer has no <image> token and the model ties lm_head to embed_tokens, so none can be added.',
+        `The tokenizer names ids up to ${tokens.maxTokenId} but embed_tokens has ${tableRows} rows, and the model ` +
+          'ties lm_head to embed_tokens, so no rows can be added. Use the tokenizer of this very checkpoint.',
       );
     }
     const weights = new CheckpointWeights({
@@ -159,7 +163,7 @@ export async function convertCheckpoint(o: ConvertOptions): Promise<ConvertResul
       clip,
       naming,
       projector: config.mm_projector_type ?? 'mlp2x_gelu',
-      ...(tokens.added ? { embedRows: tokens.imageTokenId + 1 } : {}),
+      ...(padRows !== undefined ? { embedRows: padRows } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
     });
     weights.check(config);
@@ -250,6 +254,7 @@ export async function convertCheckpoint(o: ConvertOptions): Promise<ConvertResul
       { input: o.input, tokenizer: tokenizerDir, clip: o.clip ?? null },
       config,
       source.family,
+      tokens.endOfTurnIds,
     )) {
       if (!tokenizerFiles.has(name)) out.writeFile(name, bytes);
     }

@@ -29,8 +29,16 @@ const COPIED = [
 export interface TokenizerPlan {
   /** Id of `<image>` (existing, or added at the end of the vocabulary). */
   imageTokenId: number;
-  /** True when `<image>` was added, so embed_tokens needs padding to `imageTokenId + 1` rows. */
+  /** True when `<image>` was added at the end of the vocabulary. */
   added: boolean;
+  /**
+   * The highest id the tokenizer names (`<image>` included). When it is at or past embed_tokens' rows (llava-hf's
+   * tokenizer, which holds `<image>` = 32000 and `<pad>` = 32001, given to an original 32000-row checkpoint), the
+   * table must be padded to `maxTokenId + 1` rows or the engine's Gather fails on the first picture.
+   */
+  maxTokenId: number;
+  /** Ids of the tokenizer's special tokens that end a chat turn in the chat template (e.g. `<|eot_id|>`). */
+  endOfTurnIds: number[];
   /** tokenizer.json, tokenizer_config.json (and added_tokens.json when present), possibly with `<image>` added. */
   files: Map<string, Uint8Array>;
 }
@@ -74,7 +82,10 @@ export function planTokenizer(dir: string, config: LlavaHfConfig, imageTokenFixe
       `${dir} has no tokenizer.json${existsSync(path.join(dir, 'tokenizer.model')) ? ' (only the SentencePiece tokenizer.model)' : ''}. ` +
         'Write one with Python: python -c "from transformers import AutoTokenizer as T; ' +
         `T.from_pretrained('${dir}').save_pretrained('${dir}')" — or pass --tokenizer DIR pointing at a folder that ` +
-        'has the same tokenizer as tokenizer.json (e.g. llava-hf/llava-1.5-7b-hf for Vicuna-7B LLaVA-1.5).',
+        'holds the same vocabulary as tokenizer.json: for LLaVA-1.5 (Vicuna, 32000 ids) the tokenizer files of ' +
+        'llava-hf/llava-1.5-7b-hf (huggingface-cli download llava-hf/llava-1.5-7b-hf --include "*token*" ' +
+        '"chat_template.json" --local-dir DIR); its <image> (32000) and <pad> (32001) ids are kept and ' +
+        'embed_tokens gets zero rows for them.',
     );
   }
   const tokenizer = readJson(file);
@@ -128,11 +139,65 @@ export function planTokenizer(dir: string, config: LlavaHfConfig, imageTokenFixe
       config.text_config.model_type === 'qwen2' ? CHATML_CHAT_TEMPLATE : VICUNA_CHAT_TEMPLATE;
   }
   tokConfig.processor_class ??= 'LlavaProcessor';
+  const template = chatTemplateText(dir, tokConfig);
   files.set('tokenizer.json', added ? jsonBytes(tokenizer) : readFileSync(file));
   files.set('tokenizer_config.json', jsonBytes(tokConfig));
   if (!files.has('added_tokens.json') && existsSync(path.join(dir, 'added_tokens.json')))
     files.set('added_tokens.json', readFileSync(path.join(dir, 'added_tokens.json')));
-  return { imageTokenId, added, files };
+  return {
+    imageTokenId,
+    added,
+    maxTokenId: Math.max(maxTokenId(tokenizer), imageTokenId),
+    endOfTurnIds: endOfTurnIds(tokenizer, template),
+    files,
+  };
+}
+
+/** The chat template as text, from tokenizer_config.json, chat_template.json or chat_template.jinja. */
+function chatTemplateText(dir: string, tokConfig: Json): string {
+  const parts: string[] = [];
+  if (typeof tokConfig.chat_template === 'string') parts.push(tokConfig.chat_template);
+  const jsonFile = path.join(dir, 'chat_template.json');
+  if (existsSync(jsonFile)) {
+    const t = readJson(jsonFile).chat_template;
+    if (typeof t === 'string') parts.push(t);
+  }
+  const jinja = path.join(dir, 'chat_template.jinja');
+  if (existsSync(jinja)) parts.push(readFileSync(jinja, 'utf8'));
+  return parts.join('\n');
+}
+
+/**
+ * Special tokens the chat template writes that close a turn: Llama-3's `<|eot_id|>`, ChatML's `<|im_end|>`,
+ * Gemma's `<end_of_turn>`, Phi's `<|end|>`. A checkpoint's generation_config may list only the end-of-text id
+ * (xtuner's Llama-3 LLaVA lists 128001 while turns end with 128009), and then answers would never stop.
+ */
+function endOfTurnIds(tokenizer: Json, template: string): number[] {
+  const ids: number[] = [];
+  for (const t of (tokenizer.added_tokens as Json[] | undefined) ?? []) {
+    const content = t.content;
+    if (typeof content !== 'string' || typeof t.id !== 'number' || t.special !== true) continue;
+    if (END_OF_TURN.test(content) && template.includes(content)) ids.push(t.id);
+  }
+  return ids;
+}
+
+const END_OF_TURN = /^<(\|eot_id\||\|im_end\||end_of_turn|\|end\||\|eot\|)>$/;
+
+/**
+ * generation_config.json with the chat template's end-of-turn ids added to `eos_token_id` (a list when more than
+ * one), so generation stops at the end of an answer. Unchanged when they are already there.
+ */
+export function withEndOfTurnIds(generation: Json, endOfTurn: readonly number[]): Json {
+  const current = generation.eos_token_id;
+  const eos = Array.isArray(current)
+    ? current.filter((x): x is number => typeof x === 'number')
+    : typeof current === 'number'
+      ? [current]
+      : [];
+  const missing = endOfTurn.filter((id) => !eos.includes(id));
+  if (missing.length === 0) return generation;
+  return { ...generation, eos_token_id: [...eos, ...missing] };
 }
 
 /**
@@ -144,6 +209,7 @@ export function supportFiles(
   dirs: { input: string; tokenizer: string; clip: string | null },
   config: LlavaHfConfig,
   family: ConfigFamily,
+  endOfTurn: readonly number[] = [],
 ): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   const firstOf = (name: string, from: Array<string | null>): string | null => {
@@ -177,5 +243,9 @@ export function supportFiles(
       }),
     );
   }
+  const generation = out.get('generation_config.json') as Uint8Array;
+  const parsed = JSON.parse(new TextDecoder().decode(generation)) as Json;
+  const fixed = withEndOfTurnIds(parsed, endOfTurn);
+  if (fixed !== parsed) out.set('generation_config.json', jsonBytes(fixed));
   return out;
 }
