@@ -1,8 +1,7 @@
 // Owns the non-ONNX files of a converted folder: tokenizer files copied (with an `<image>` token added when the
 // checkpoint never had one), processor and generation configs copied or derived, and config.json in llava-hf shape
-// with our shard description. Node-only reads; it returns bytes and never writes.
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+// with our shard description. Reads through SourceFolders; it returns bytes and never writes.
+import { fileLabel, readText, type SourceFolder } from './byte-source';
 import {
   jsonBytes,
   preprocessorConfigJson,
@@ -43,11 +42,13 @@ export interface TokenizerPlan {
   files: Map<string, Uint8Array>;
 }
 
-function readJson(file: string): Json {
+function readJson(dir: SourceFolder, name: string): Json {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Json;
+    return JSON.parse(readText(dir, name)) as Json;
   } catch (cause) {
-    throw new ConvertError('bad-config', `${file} is not valid JSON. Download it again.`, { cause });
+    throw new ConvertError('bad-config', `${fileLabel(dir, name)} is not valid JSON. Download it again.`, {
+      cause,
+    });
   }
 }
 
@@ -74,23 +75,26 @@ function findToken(tokenizer: Json, content: string): number | null {
  * none, so `<image>` is added as a special token after the last id (the id llava-hf uses: 32000 for Vicuna).
  * @throws ConvertError 'missing-file' | 'bad-config'
  */
-export function planTokenizer(dir: string, config: LlavaHfConfig, imageTokenFixed: boolean): TokenizerPlan {
-  const file = path.join(dir, 'tokenizer.json');
-  if (!existsSync(file)) {
+export function planTokenizer(
+  dir: SourceFolder,
+  config: LlavaHfConfig,
+  imageTokenFixed: boolean,
+): TokenizerPlan {
+  const where = dir.label;
+  if (!dir.has('tokenizer.json')) {
     throw new ConvertError(
       'missing-file',
-      `${dir} has no tokenizer.json${existsSync(path.join(dir, 'tokenizer.model')) ? ' (only the SentencePiece tokenizer.model)' : ''}. ` +
+      `${where} has no tokenizer.json${dir.has('tokenizer.model') ? ' (only the SentencePiece tokenizer.model)' : ''}. ` +
         'Write one with Python: python -c "from transformers import AutoTokenizer as T; ' +
-        `T.from_pretrained('${dir}').save_pretrained('${dir}')" — or pass --tokenizer DIR pointing at a folder that ` +
+        `T.from_pretrained('${where}').save_pretrained('${where}')" — or pass --tokenizer DIR pointing at a folder that ` +
         'holds the same vocabulary as tokenizer.json: for LLaVA-1.5 (Vicuna, 32000 ids) the tokenizer files of ' +
         'llava-hf/llava-1.5-7b-hf (huggingface-cli download llava-hf/llava-1.5-7b-hf --include "*token*" ' +
         '"chat_template.json" --local-dir DIR); its <image> (32000) and <pad> (32001) ids are kept and ' +
         'embed_tokens gets zero rows for them.',
     );
   }
-  const tokenizer = readJson(file);
-  const configFile = path.join(dir, 'tokenizer_config.json');
-  const tokConfig: Json = existsSync(configFile) ? readJson(configFile) : {};
+  const tokenizer = readJson(dir, 'tokenizer.json');
+  const tokConfig: Json = dir.has('tokenizer_config.json') ? readJson(dir, 'tokenizer_config.json') : {};
   const files = new Map<string, Uint8Array>();
   const found = findToken(tokenizer, IMAGE_TOKEN);
   let imageTokenId: number;
@@ -125,14 +129,16 @@ export function planTokenizer(dir: string, config: LlavaHfConfig, imageTokenFixe
       ...((tokConfig.added_tokens_decoder as Json | undefined) ?? {}),
       [String(imageTokenId)]: rest,
     };
-    const addedFile = path.join(dir, 'added_tokens.json');
-    if (existsSync(addedFile))
-      files.set('added_tokens.json', jsonBytes({ ...readJson(addedFile), [IMAGE_TOKEN]: imageTokenId }));
+    if (dir.has('added_tokens.json'))
+      files.set(
+        'added_tokens.json',
+        jsonBytes({ ...readJson(dir, 'added_tokens.json'), [IMAGE_TOKEN]: imageTokenId }),
+      );
   }
   if (
     typeof tokConfig.chat_template !== 'string' &&
-    !existsSync(path.join(dir, 'chat_template.json')) &&
-    !existsSync(path.join(dir, 'chat_template.jinja'))
+    !dir.has('chat_template.json') &&
+    !dir.has('chat_template.jinja')
   ) {
     // The original LLaVA repo formats prompts in Python; LLaVA-1.5 was trained on the Vicuna-v1 conversation.
     tokConfig.chat_template =
@@ -140,10 +146,10 @@ export function planTokenizer(dir: string, config: LlavaHfConfig, imageTokenFixe
   }
   tokConfig.processor_class ??= 'LlavaProcessor';
   const template = chatTemplateText(dir, tokConfig);
-  files.set('tokenizer.json', added ? jsonBytes(tokenizer) : readFileSync(file));
+  files.set('tokenizer.json', added ? jsonBytes(tokenizer) : dir.readBytes('tokenizer.json'));
   files.set('tokenizer_config.json', jsonBytes(tokConfig));
-  if (!files.has('added_tokens.json') && existsSync(path.join(dir, 'added_tokens.json')))
-    files.set('added_tokens.json', readFileSync(path.join(dir, 'added_tokens.json')));
+  if (!files.has('added_tokens.json') && dir.has('added_tokens.json'))
+    files.set('added_tokens.json', dir.readBytes('added_tokens.json'));
   return {
     imageTokenId,
     added,
@@ -154,16 +160,14 @@ export function planTokenizer(dir: string, config: LlavaHfConfig, imageTokenFixe
 }
 
 /** The chat template as text, from tokenizer_config.json, chat_template.json or chat_template.jinja. */
-function chatTemplateText(dir: string, tokConfig: Json): string {
+function chatTemplateText(dir: SourceFolder, tokConfig: Json): string {
   const parts: string[] = [];
   if (typeof tokConfig.chat_template === 'string') parts.push(tokConfig.chat_template);
-  const jsonFile = path.join(dir, 'chat_template.json');
-  if (existsSync(jsonFile)) {
-    const t = readJson(jsonFile).chat_template;
+  if (dir.has('chat_template.json')) {
+    const t = readJson(dir, 'chat_template.json').chat_template;
     if (typeof t === 'string') parts.push(t);
   }
-  const jinja = path.join(dir, 'chat_template.jinja');
-  if (existsSync(jinja)) parts.push(readFileSync(jinja, 'utf8'));
+  if (dir.has('chat_template.jinja')) parts.push(readText(dir, 'chat_template.jinja'));
   return parts.join('\n');
 }
 
@@ -206,30 +210,24 @@ export function withEndOfTurnIds(generation: Json, endOfTurn: readonly number[])
  * makes transformers.js expand `<image>` to exactly the encoder's feature count, generation ids from the tokenizer).
  */
 export function supportFiles(
-  dirs: { input: string; tokenizer: string; clip: string | null },
+  dirs: { input: SourceFolder; tokenizer: SourceFolder; clip: SourceFolder | null },
   config: LlavaHfConfig,
   family: ConfigFamily,
   endOfTurn: readonly number[] = [],
 ): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
-  const firstOf = (name: string, from: Array<string | null>): string | null => {
-    for (const d of from) if (d !== null && existsSync(path.join(d, name))) return path.join(d, name);
+  const firstOf = (name: string, from: Array<SourceFolder | null>): Uint8Array | null => {
+    for (const d of from) if (d !== null && d.has(name)) return d.readBytes(name);
     return null;
   };
   for (const name of COPIED) {
     const f = firstOf(name, [dirs.tokenizer, dirs.input]);
-    if (f !== null) out.set(name, readFileSync(f));
+    if (f !== null) out.set(name, f);
   }
   const pre = firstOf('preprocessor_config.json', [dirs.input, dirs.clip]);
-  out.set(
-    'preprocessor_config.json',
-    pre !== null ? readFileSync(pre) : jsonBytes(preprocessorConfigJson(config)),
-  );
+  out.set('preprocessor_config.json', pre ?? jsonBytes(preprocessorConfigJson(config)));
   const proc = family === 'llava-hf' ? firstOf('processor_config.json', [dirs.input]) : null;
-  out.set(
-    'processor_config.json',
-    proc !== null ? readFileSync(proc) : jsonBytes(processorConfigJson(config)),
-  );
+  out.set('processor_config.json', proc ?? jsonBytes(processorConfigJson(config)));
   if (!out.has('generation_config.json')) {
     const t = config.text_config;
     const eos = typeof t.eos_token_id === 'number' ? t.eos_token_id : 2;
