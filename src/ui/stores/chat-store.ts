@@ -71,7 +71,7 @@ export function createChatStore(deps: ChatDeps) {
     for (const m of conv.messages.slice(0, upTo)) {
       if (m.role === 'assistant') {
         if (m.status === 'error' && m.text === '') continue;
-        out.push({ role: 'assistant', content: m.text });
+        out.push({ role: 'assistant', content: m.text, ...(m.tokens ? { tokens: m.tokens } : {}) });
         continue;
       }
       const blobs = (await convs.imageViews(m.imageIds)).map((img) => img.blob);
@@ -172,6 +172,7 @@ export function createChatStore(deps: ChatDeps) {
         m.finishReason = result.finishReason;
         m.status = result.finishReason === 'abort' ? 'stopped' : 'done';
         if (modelId) m.modelId = modelId;
+        if (result.message.tokens) m.tokens = result.message.tokens;
       });
     } catch (error) {
       const stopped = isAbortError(error);
