@@ -6,7 +6,7 @@ import { encodeModel } from '../onnx/codec';
 import { toModelProto } from '../onnx/serialize';
 import { TensorDataType } from '../onnx/proto-types';
 import { float32ToHalf } from './float-bits';
-import type { ManifestEntry, OutputFolder, StreamedFile } from './output-folder';
+import type { FileSink, ManifestEntry, SinkFile } from './file-sink';
 
 export interface WriteGraphOptions {
   /** Largest external data file (default 1e9 bytes: browsers and WASM32 offsets need files well under 4 GiB). */
@@ -33,7 +33,7 @@ export interface WrittenGraph {
  * Throws RangeError when one tensor alone exceeds `maxDataFileBytes`.
  */
 export function writeGraph(
-  folder: OutputFolder,
+  folder: FileSink,
   relPath: string,
   graph: GraphBuilder,
   options: WriteGraphOptions = {},
@@ -48,7 +48,7 @@ export function writeGraph(
   const placed = new Map<string, { location: string; offset: number; length: number }>();
   const entries: ManifestEntry[] = [];
   const data: string[] = [];
-  let current: StreamedFile | null = null;
+  let current: SinkFile | null = null;
   let weightBytes = 0;
   for (const init of graph.initializers.values()) {
     const size = init.byteLength;
