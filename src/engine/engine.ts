@@ -108,7 +108,8 @@ function reusableAnswer(ids: readonly number[], text: string, m: LoadedModel): R
 function storedAnswers(messages: readonly ChatMessage[], modelId: string): RecordedAnswer[] {
   const out: RecordedAnswer[] = [];
   for (const msg of messages) {
-    if (msg.role !== 'assistant' || msg.tokens?.model !== modelId || typeof msg.content !== 'string') continue;
+    if (msg.role !== 'assistant' || msg.tokens?.model !== modelId || typeof msg.content !== 'string')
+      continue;
     out.push({ text: msg.content, ids: msg.tokens.ids });
   }
   return out;
@@ -362,7 +363,10 @@ export function createEngine(deps: EngineDeps): EngineApi {
     // No more than the window holds: prompt + answer stay within the context, and a full window ends the answer with
     // 'length' (buildTurnInput already refused a prompt that leaves no room for one token). Usage reports both
     // limits, so the caller can say which one ended an answer.
-    const budget = Math.max(1, Math.min(s.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, context - input.ids.length));
+    const budget = Math.max(
+      1,
+      Math.min(s.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, context - input.ids.length),
+    );
     const kv = kvStore.take(conversation);
     let result;
     try {

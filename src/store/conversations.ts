@@ -1,6 +1,17 @@
 // Owns conversation persistence in IndexedDB: a small record per conversation, one record per message, image blobs
 // apart, so that a streamed save writes one message, not the whole chat. It knows nothing of the UI or the engine.
-import { createStore, del, delMany, entries, get, getMany, set, setMany, values, type UseStore } from 'idb-keyval';
+import {
+  createStore,
+  del,
+  delMany,
+  entries,
+  get,
+  getMany,
+  set,
+  setMany,
+  values,
+  type UseStore,
+} from 'idb-keyval';
 import type { AnswerTokens, FinishReason, TemplateName, Usage } from '../shared/protocol';
 
 /** One stored picture, kept apart from the conversation record so that streaming writes stay small. */
@@ -128,7 +139,11 @@ export async function saveChanges(db: ConversationDb, changes: ConversationChang
     );
   }
   if (changes.conversation) await set(id, recordOf(changes.conversation), db.conversations);
-  if (changes.removed.length > 0) await delMany(changes.removed.map((m) => messageKey(id, m)), db.messages);
+  if (changes.removed.length > 0)
+    await delMany(
+      changes.removed.map((m) => messageKey(id, m)),
+      db.messages,
+    );
 }
 
 /** Writes the whole conversation (its record and every message); resolves once IndexedDB has committed it. */

@@ -314,7 +314,9 @@ describe('engine: drop-oldest-turns on the tiny model (512-token window, greedy)
     expect(a2.usage.droppedMessages).toBe(1);
     expect(a2.usage.completionTokens).toBeGreaterThan(0);
     // It is the answer a fresh engine gives to the question and the picture without the first answer.
-    const expected = await fresh.chat(ask([first[0] as ChatMessage, { role: 'user', content: 'And the colours?' }]));
+    const expected = await fresh.chat(
+      ask([first[0] as ChatMessage, { role: 'user', content: 'And the colours?' }]),
+    );
     expect(a2.message.content).toBe(expected.message.content);
   });
 

@@ -32,7 +32,11 @@ describe('a reloaded chat continues (tiny demo model, 512-token window, greedy)'
       answer,
       { role: 'user', content: 'And the colours?' },
     ];
-    const withIds: ChatMessage = { role: 'assistant', content: a1.message.content, tokens: a1.message.tokens };
+    const withIds: ChatMessage = {
+      role: 'assistant',
+      content: a1.message.content,
+      tokens: a1.message.tokens,
+    };
     const liveNext = await live.chat(ask(follow(withIds), 'chat'));
     // After a reload: a fresh engine, no transcript, no cache; only what the app stored.
     const next = await reloaded.chat(ask(follow(withIds), 'chat'));

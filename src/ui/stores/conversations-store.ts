@@ -100,7 +100,9 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
         pendingRecord = false;
         const ids = current.messages.map((m) => m.id);
         const kept = new Set(ids);
-        const conversation = writeRecord ? { ...unwrap(current), messages: [...unwrap(current).messages] } : null;
+        const conversation = writeRecord
+          ? { ...unwrap(current), messages: [...unwrap(current).messages] }
+          : null;
         await saveChanges(db, {
           conversation,
           conversationId: id,
@@ -189,7 +191,11 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
     storedIds = found.messages.map((m) => m.id);
     setCurrent(reconcile(conversation));
     setPersisted(true);
-    if (changed) await save(conversation.messages.map((m) => m.id), true);
+    if (changed)
+      await save(
+        conversation.messages.map((m) => m.id),
+        true,
+      );
   }
 
   function startNew(): void {
