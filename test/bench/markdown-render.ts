@@ -6,8 +6,7 @@ import type { Page } from 'playwright-core';
 import { launchBrowser } from '../e2e/harness/browser';
 import { buildApp } from '../e2e/harness/build-app';
 import { startStaticServer } from '../e2e/harness/static-server';
-import { chunked, markdownAnswer } from '../e2e/ui-harness/markdown-sample';
-import type { Mode, StreamMetrics } from '../e2e/pages/markdown-page';
+import { chunked, markdownAnswer, type Mode, type StreamMetrics } from '../e2e/ui-harness/markdown-sample';
 
 function arg(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);

@@ -32,10 +32,12 @@ describe('a reloaded chat continues (tiny demo model, 512-token window, greedy)'
       answer,
       { role: 'user', content: 'And the colours?' },
     ];
+    const tokens = a1.message.tokens;
+    if (!tokens) throw new Error('the answer came back without its ids');
     const withIds: ChatMessage = {
       role: 'assistant',
       content: a1.message.content,
-      tokens: a1.message.tokens,
+      tokens,
     };
     const liveNext = await live.chat(ask(follow(withIds), 'chat'));
     // After a reload: a fresh engine, no transcript, no cache; only what the app stored.
@@ -50,7 +52,7 @@ describe('a reloaded chat continues (tiny demo model, 512-token window, greedy)'
     expect(plain.usage.droppedMessages ?? 0).toBeGreaterThan(0);
     // Ids of another model are not used.
     const other = await reloaded.chat(
-      ask(follow({ ...withIds, tokens: { model: 'another', ids: a1.message.tokens?.ids ?? [] } }), 'other'),
+      ask(follow({ ...withIds, tokens: { model: 'another', ids: tokens.ids } }), 'other'),
     );
     expect(other.usage.promptTokens).toBe(plain.usage.promptTokens);
   });

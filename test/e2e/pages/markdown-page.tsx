@@ -7,18 +7,7 @@ import { render } from 'solid-js/web';
 import { MarkdownView } from '../../../src/ui/components/MarkdownView';
 import { renderMarkdown } from '../../../src/ui/lib/markdown';
 import '../../../src/ui/styles/index.css';
-
-export type Mode = 'incremental' | 'full';
-
-export interface StreamMetrics {
-  updates: number;
-  /** Main-thread milliseconds of each update (render + layout), in order. */
-  updateMs: number[];
-  /** Milliseconds to finish the answer (code toolbars included for the incremental view). */
-  finishMs: number;
-  longTasks: number;
-  longestTaskMs: number;
-}
+import type { Mode, StreamMetrics } from '../ui-harness/markdown-sample';
 
 const host = document.getElementById('answer') as HTMLDivElement;
 const [text, setText] = createSignal('');

@@ -1,6 +1,19 @@
 // Owns the long Markdown answer the rendering test and benchmark stream: headings, paragraphs with inline marks, lists,
 // tables, quotes and fenced code in several languages (an HTML page among them), cut into token-sized chunks.
-// Deterministic, so runs compare like with like.
+// Deterministic, so runs compare like with like. Also the types of what the test page (pages/markdown-page) measures.
+
+/** The app's answer view ('incremental') or the previous way: the whole text rendered again on every update. */
+export type Mode = 'incremental' | 'full';
+
+export interface StreamMetrics {
+  updates: number;
+  /** Main-thread milliseconds of each update (render + layout), in order. */
+  updateMs: number[];
+  /** Milliseconds to finish the answer (code toolbars included for the incremental view). */
+  finishMs: number;
+  longTasks: number;
+  longestTaskMs: number;
+}
 
 const WORDS = [
   'the',
