@@ -1,6 +1,7 @@
 // Owns writing one graph to the output folder as `<name>.onnx` plus external data files of at most a given size,
 // streaming each initializer to disk (no second in-memory copy of the weights, unlike serializeModel) and hashing
 // on the way. Also the optional fp16 weight storage. It knows no model structure.
+import { externalDataPath } from '../../shared/model-layout';
 import { initializerBytes, type GraphBuilder, type InitializerSpec } from '../onnx/graph-builder';
 import { encodeModel } from '../onnx/codec';
 import { toModelProto } from '../onnx/serialize';
@@ -42,7 +43,7 @@ export function writeGraph(
   const minBytes = options.minExternalBytes ?? 1024;
   const align = options.alignment ?? 64;
   const base = relPath.slice(relPath.lastIndexOf('/') + 1);
-  const dataName = (i: number): string => `${base}_data${i === 0 ? '' : `_${i}`}`;
+  const dataName = (i: number): string => externalDataPath(base, i);
   const dir = relPath.slice(0, relPath.lastIndexOf('/') + 1);
 
   const placed = new Map<string, { location: string; offset: number; length: number }>();
