@@ -53,6 +53,7 @@ async function toCatalogModel(entry: CatalogEntry): Promise<CatalogModel> {
     randomWeights: entry.randomWeights,
     bundled: isBundled(entry),
     unverified: !entry.randomWeights && unverified(entry),
+    checkedAgainstPublishedFiles: entry.checkedAgainstPublishedFiles !== null,
   };
 }
 
