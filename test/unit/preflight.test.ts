@@ -86,7 +86,9 @@ describe('preflight on published files', () => {
       }),
     ).rejects.toMatchObject({
       code: 'unsupported',
-      message: expect.stringMatching(/embed_tokens \[152000 × 1024\] \(fp32\) takes at least 623 MB.*\(134 MB\)/),
+      message: expect.stringMatching(
+        /embed_tokens \[152000 × 1024\] \(fp32\) takes at least 623 MB.*\(134 MB\)/,
+      ),
     });
   });
 
