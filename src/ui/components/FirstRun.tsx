@@ -22,7 +22,8 @@ export function FirstRun(props: { onDone: (openPanel: boolean) => void }): JSX.E
     if (modelId) void models.load(modelId);
   };
 
-  const size = (m: CatalogModel) => (m.downloadBytes === null ? 'size unknown' : formatBytes(m.downloadBytes));
+  const size = (m: CatalogModel) =>
+    m.downloadBytes === null ? 'size unknown' : formatBytes(m.downloadBytes);
 
   return (
     <div class="first-run-backdrop">
@@ -52,8 +53,8 @@ export function FirstRun(props: { onDone: (openPanel: boolean) => void }): JSX.E
         </ul>
         <Show when={downloads().length > 0}>
           <p>
-            For photos, a real model is <strong>downloaded once</strong> into this browser’s storage; after that
-            it works offline too:
+            For photos, a real model is <strong>downloaded once</strong> into this browser’s storage; after
+            that it works offline too:
           </p>
           <ul class="first-run-models" aria-label="Models to download">
             <For each={downloads()}>
