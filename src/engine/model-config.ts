@@ -2,7 +2,8 @@
 // Pure: it parses objects handed to it and never reads files or fetches anything.
 
 import { EngineError } from '../shared/errors';
-import type { Component, Dtype, DtypeChoice } from '../shared/protocol';
+import { COMPONENTS, isDtype, type Component, type Dtype } from '../shared/model-layout';
+import type { DtypeChoice } from '../shared/protocol';
 
 /** How pixels become `pixel_values`; see image-preprocess.ts. */
 export interface ImagePreprocessConfig {
@@ -102,17 +103,13 @@ function hw(value: unknown): { height: number; width: number } | undefined {
   return h !== undefined && w !== undefined ? { height: h, width: w } : undefined;
 }
 
-const DTYPES: readonly Dtype[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];
-const COMPONENTS: readonly Component[] = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'];
-
 function parseDtypeChoice(value: unknown): DtypeChoice | null {
-  if (typeof value === 'string')
-    return (DTYPES as readonly string[]).includes(value) ? (value as Dtype) : null;
+  if (typeof value === 'string') return isDtype(value) ? value : null;
   const o = obj(value);
   const out: Partial<Record<Component, Dtype>> = {};
   for (const c of COMPONENTS) {
     const v = o[c];
-    if (typeof v === 'string' && (DTYPES as readonly string[]).includes(v)) out[c] = v as Dtype;
+    if (isDtype(v)) out[c] = v;
   }
   return Object.keys(out).length > 0 ? out : null;
 }

@@ -1,11 +1,10 @@
 // Owns the one typed API between the UI and the engine worker, and the events it pushes.
 // Pure types and constants: no DOM, no worker globals, no onnxruntime.
 
-/** Weight precisions in the transformers.js file-name convention (suffixes '', '_fp16', '_quantized', '_q4', '_q4f16'). */
-export type Dtype = 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
+import type { Component, Dtype } from './model-layout';
 
-/** The three ONNX components of a LLaVA model in the transformers.js layout. */
-export type Component = 'vision_encoder' | 'embed_tokens' | 'decoder_model_merged';
+// The model layout's names are part of the API (load options, load results); they live in model-layout.ts.
+export type { Component, Dtype } from './model-layout';
 
 export type DtypeChoice = Dtype | Partial<Record<Component, Dtype>>;
 

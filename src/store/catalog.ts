@@ -3,7 +3,7 @@
 // placing the app's own demo model under the app's base URL.
 /// <reference types="vite/client" />
 import type { Component, Dtype, ModelRef } from '../shared/protocol';
-import { COMPONENTS, onnxPath } from './file-select';
+import { COMPONENTS, onnxPath } from '../shared/model-layout';
 
 /** A fact with its provenance: `verified` means it was read from the source named (a hub page at that commit). */
 export interface Fact<T> {
@@ -169,7 +169,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     architecture: fact('llava', `${GENERATED} (generated here)`),
     recommendedDtype: fact(dtypes('fp32', 'fp32', 'fp32'), GENERATED),
     fallbackDtype: fact(dtypes('fp32', 'fp32', 'fp32'), GENERATED),
-    // Sizes come from the manifest.json the generator writes; about 700 KB in all (DESIGN.md §5).
+    // Sizes come from the manifest.json the generator writes; about 700 KB in all (docs/browser-limits.md).
     files: [],
     gpuMemoryBytes: fact(16 * 1024 * 1024, null),
     randomWeights: true,
@@ -305,7 +305,7 @@ const DEFAULT_VICUNA_DTYPES = dtypes('fp16', 'fp32', 'q4');
 
 /**
  * A Vicuna-based LLaVA-1.5 that the app cannot download ready-made: no browser export exists and a 7B decoder needs
- * sharding (DESIGN §7). Sizes and memory are computed from the llava-hf config (src/modelgen/convert/shard-plan.ts):
+ * sharding (docs/browser-limits.md, "Large models"). Sizes and memory are computed from the llava-hf config (src/modelgen/convert/shard-plan.ts):
  * q4 decoder (MatMulNBits, fp32 scales: 0.64 bytes/weight), fp32 embed_tokens, CLIP-L vision stored fp16 and widened
  * to fp32 on the GPU, plus an fp32 KV cache for one 2,048-token conversation (576 image tokens + text) and ~0.3 GB
  * of activations. Estimates, not measured on a GPU. Only the WebGPU backend can hold them (WASM stops at 4 GB).
