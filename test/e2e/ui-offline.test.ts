@@ -15,7 +15,7 @@ describe('first run, download and offline use', () => {
       /\d+(\.\d+)? (KB|MB)/.test(document.querySelector('.first-run-models')?.textContent ?? ''),
     );
     const text = (await dialog.textContent()) ?? '';
-    expect(text).toContain('downloads a model once');
+    expect(text).toContain('downloaded once');
     expect(text).toMatch(/Micro LLaVA[^]*\d+(\.\d+)? (KB|MB), nothing to download/);
     expect(text).toMatch(/Tiny LLaVA[^]*Random weights/);
     // Focus starts in the dialog, for keyboard users.
