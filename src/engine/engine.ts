@@ -160,6 +160,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
       shaderF16: b?.shaderF16 ?? false,
       crossOriginIsolated: b?.crossOriginIsolated ?? isolated,
       threads: b?.threads ?? 1,
+      ...(b?.note ? { backendNote: b.note } : {}),
       model: model && {
         id: model.id,
         dtype: { ...model.dtypes },

@@ -154,17 +154,40 @@ export function parseImagePreprocess(
 }
 
 /**
+ * What transformers' LlamaConfig / Qwen2Config assume for keys a config.json leaves out. llava-hf's LLaVA-1.5
+ * configs rely on them: their text_config names only the vocabulary and context sizes.
+ */
+const TEXT_CONFIG_DEFAULTS: Record<string, Json> = {
+  llama: {
+    vocab_size: 32000,
+    hidden_size: 4096,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    max_position_embeddings: 2048,
+  },
+  qwen2: {
+    vocab_size: 151936,
+    hidden_size: 4096,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 32,
+    max_position_embeddings: 32768,
+  },
+};
+
+/**
  * Parses a LLaVA-family model folder's configs into camelCase.
  * @throws EngineError('bad-model') when config.json lacks what the engine needs.
  */
 export function parseModelConfig(files: RawModelFiles): ModelConfig {
   const c = obj(files.config);
-  const t = obj(c.text_config);
+  const given = obj(c.text_config);
+  const t = { ...(TEXT_CONFIG_DEFAULTS[str(given.model_type) ?? 'llama'] ?? {}), ...given };
   const v = obj(c.vision_config);
   const gen = obj(files.generationConfig);
   const proc = obj(files.processorConfig);
   const tjs = obj(c['transformers.js_config']);
-  if (Object.keys(t).length === 0) {
+  if (Object.keys(given).length === 0) {
     throw new EngineError(
       'bad-model',
       'The model has no text_config in config.json; it is not a LLaVA-family model.',

@@ -155,6 +155,8 @@ export interface EngineStatus {
   shaderF16: boolean;
   crossOriginIsolated: boolean;
   threads: number;
+  /** Why the backend in use was chosen, when Auto passed over an adapter (e.g. a software WebGPU one). */
+  backendNote?: string;
   model: { id: string; dtype: Record<Component, Dtype>; maxImages: number; contextLength: number } | null;
   /** Bytes of weights held by the loaded sessions. */
   memoryEstimateBytes: number;

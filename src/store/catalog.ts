@@ -40,6 +40,11 @@ export interface CatalogEntry {
   randomWeights: boolean;
   /** For a model with no browser export on the hub: how to convert it yourself, then import the folder. */
   convert?: ConvertRecipe;
+  /**
+   * Whether the engine was run on a replica built from this model's published files (config, tokenizer and
+   * processor files, special token ids, chat template): the test file that does it, or null where none does.
+   */
+  checkedAgainstPublishedFiles: string | null;
 }
 
 /** Commands that turn a hub checkpoint into a folder the app imports (see src/modelgen/convert/README.md). */
@@ -107,6 +112,8 @@ interface HubModel {
   unverified?: readonly string[];
   graphs: CatalogFile[];
   gpuMemoryBytes: number;
+  /** The replica test run on this model's published files (see CatalogEntry). */
+  replicaTest: string;
 }
 
 function hubEntry(m: HubModel): CatalogEntry {
@@ -128,6 +135,7 @@ function hubEntry(m: HubModel): CatalogEntry {
     ],
     gpuMemoryBytes: fact(m.gpuMemoryBytes, null),
     randomWeights: false,
+    checkedAgainstPublishedFiles: m.replicaTest,
   };
 }
 
@@ -158,6 +166,8 @@ export const CATALOG: readonly CatalogEntry[] = [
     files: [],
     gpuMemoryBytes: fact(16 * 1024 * 1024, null),
     randomWeights: false,
+    // Trained here: its meaning is tested through the engine (test/unit/micro-meaning.test.ts) and in the app.
+    checkedAgainstPublishedFiles: null,
   },
   {
     key: 'tiny-llava-random',
@@ -173,6 +183,8 @@ export const CATALOG: readonly CatalogEntry[] = [
     files: [],
     gpuMemoryBytes: fact(16 * 1024 * 1024, null),
     randomWeights: true,
+    // Generated here: the engine is tested on it directly, token for token (test/unit/parity-transformers.test.ts).
+    checkedAgainstPublishedFiles: null,
   },
   hubEntry({
     key: 'llava-interleave-qwen-0.5b',
@@ -218,12 +230,15 @@ export const CATALOG: readonly CatalogEntry[] = [
       file('onnx/decoder_model_merged_q4.onnx', 308 * MB, INTERLEAVE_ONNX),
     ],
     gpuMemoryBytes: 1.8e9,
+    replicaTest: 'test/unit/replica-interleave.test.ts',
   }),
   hubEntry({
     key: 'llava-onevision-qwen2-0.5b-ov',
     label: 'LLaVA-OneVision Qwen2 0.5B',
     description:
-      'llava-hf export of LLaVA-OneVision (SigLIP + Qwen2-0.5B) with multi-crop "anyres" image tiling: more image tokens per picture. About 1.4 GB to download.',
+      'llava-hf export of LLaVA-OneVision (SigLIP + Qwen2-0.5B). Pictures are seen as a single 384 px view ' +
+      '(729 image tokens), as transformers.js feeds it; the Python model adds tiles of the picture on top, which this ' +
+      'export cannot. About 1.4 GB to download.',
     repo: 'llava-hf/llava-onevision-qwen2-0.5b-ov-hf',
     architecture: 'llava_onevision',
     recommended: dtypes('fp16', 'fp16', 'q4'),
@@ -256,12 +271,14 @@ export const CATALOG: readonly CatalogEntry[] = [
       file('onnx/decoder_model_merged_q4.onnx', 327 * MB, ONEVISION_ONNX),
     ],
     gpuMemoryBytes: 1.9e9,
+    replicaTest: 'test/unit/replica-onevision.test.ts',
   }),
   hubEntry({
     key: 'nanollava',
     label: 'nanoLLaVA (Qwen1.5 0.5B + SigLIP)',
     description:
-      "Xenova's transformers.js export of qnguyen3/nanoLLaVA: SigLIP-so400m vision tower + Qwen1.5-0.5B. About 1.4 GB to download.",
+      "Xenova's transformers.js export of qnguyen3/nanoLLaVA: SigLIP-so400m vision tower + Qwen1.5-0.5B. Pictures are " +
+      'padded to a square first, as it was trained. About 1.4 GB to download.',
     repo: 'Xenova/nanoLLaVA',
     architecture: 'llava',
     recommended: dtypes('fp16', 'fp16', 'q4'),
@@ -298,6 +315,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       file('onnx/decoder_model_merged_q4.onnx', 308 * MB, NANO_ONNX),
     ],
     gpuMemoryBytes: 1.8e9,
+    replicaTest: 'test/unit/replica-nanollava.test.ts',
   }),
 ];
 
@@ -333,6 +351,9 @@ function vicunaRecipe(
     files: [],
     gpuMemoryBytes: fact(facts.gpu, null),
     randomWeights: false,
+    // The converter's output for llava-hf's 7B files is replicated by test/unit/replica-llava15.test.ts; the 13B
+    // differs only in sizes.
+    checkedAgainstPublishedFiles: 'test/unit/replica-llava15.test.ts',
     convert: {
       sourceRepo: repo,
       commands: [

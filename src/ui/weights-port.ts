@@ -53,6 +53,7 @@ async function toCatalogModel(entry: CatalogEntry): Promise<CatalogModel> {
     randomWeights: entry.randomWeights,
     bundled: isBundled(entry),
     unverified: !isBundled(entry) && unverified(entry),
+    checkedAgainstPublishedFiles: entry.checkedAgainstPublishedFiles !== null,
   };
 }
 
