@@ -76,12 +76,12 @@ describe('the first answer, with no download', () => {
       const now = [...document.querySelectorAll('.scene-starter')].map((e) => e.getAttribute('data-seed'));
       return now.length === 3 && now.every((s, i) => s !== old[i]);
     }, before);
-    const loaded = await page.$$eval('.scene-starter img', (imgs) =>
-      imgs.every(
-        (img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth === 32,
+    // Each new scene is a 32-pixel picture drawn in the page.
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLImageElement>('.scene-starter img')].every(
+        (img) => img.complete && img.naturalWidth === 32,
       ),
     );
-    expect(loaded).toBe(true);
   });
 
   it('answers a photo too, with a one-line hint that this model knows only shapes', async () => {
