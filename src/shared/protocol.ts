@@ -79,9 +79,22 @@ export type ImageInput = Blob | ImageBitmap | string | RawImage;
 
 export type ContentPart = { type: 'text'; text: string } | { type: 'image'; image: ImageInput };
 
+/**
+ * The ids a model generated for an answer (ChatResult.message.tokens). Kept with the answer and sent back with it, they
+ * let a later prompt feed the model exactly what it wrote, instead of tokenising the text again (which usually gives
+ * other, often many more, ids), also after a reload or on another branch of the chat.
+ */
+export interface AnswerTokens {
+  /** The model (EngineStatus.model.id) whose tokenizer the ids belong to; other models tokenise the text. */
+  model: string;
+  ids: number[];
+}
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string | ContentPart[];
+  /** On an assistant message: the ids its model generated for this very text. */
+  tokens?: AnswerTokens;
 }
 
 export interface SamplingOptions {
@@ -119,9 +132,9 @@ export interface ChatRequest {
    * turns (a question and its answer) out of the prompt, oldest first, until the answer has room
    * (min(maxNewTokens, max(64, context / 4)) tokens), and then some more, so the next turns keep the same prompt start
    * and reuse its KV cache. System messages, the first question and its answer, the last question and any message
-   * with a picture are always kept. It still throws context-overflow when even that prompt fills the window. An
-   * answer then takes at most half the window, so that the question after it still fits.
-   * `prepare` shortens its draft's conversation the same way.
+   * with a picture are always kept, except that as a last resort, when nothing else is left to leave out, the answer
+   * to the first question goes too (the question and its picture stay). It still throws context-overflow when even
+   * that prompt fills the window. `prepare` shortens its draft's conversation the same way.
    */
   contextOverflow?: 'drop-oldest-turns' | 'error';
 }
@@ -138,6 +151,13 @@ export interface Usage {
    * (`contextOverflow: 'drop-oldest-turns'`); absent when none were.
    */
   droppedMessages?: number;
+  /** The model's context window in tokens (prompt and answer together), set by `chat`. */
+  contextLength?: number;
+  /**
+   * The most tokens this answer could have: the request's maxNewTokens, or the room the prompt left in the context
+   * window when that was less. An answer that ended with 'length' reached it.
+   */
+  maxNewTokens?: number;
 }
 
 export type FinishReason = 'stop' | 'length' | 'abort';
@@ -149,7 +169,8 @@ export type GenerationEvent =
   | { kind: 'device-lost'; message: string };
 
 export interface ChatResult {
-  message: { role: 'assistant'; content: string };
+  /** `tokens` is absent when the ids do not spell the text exactly (e.g. a stop string cut it). */
+  message: { role: 'assistant'; content: string; tokens?: AnswerTokens };
   usage: Usage;
   finishReason: FinishReason;
 }

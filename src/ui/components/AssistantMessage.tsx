@@ -6,6 +6,7 @@ import { useEngine } from '../stores/engine-store';
 import { AnswerStats } from './AnswerStats';
 import { Icon } from './Icon';
 import { MarkdownView } from './MarkdownView';
+import { PhotoHint } from './PhotoHint';
 
 export function AssistantMessage(props: { message: StoredMessage; last: boolean }): JSX.Element {
   const chat = useChat();
@@ -45,6 +46,9 @@ export function AssistantMessage(props: { message: StoredMessage; last: boolean 
       <Show when={props.message.text !== ''}>
         <MarkdownView text={props.message.text} streaming={streaming()} />
       </Show>
+      <Show when={props.message.text === '' && props.message.status === 'done'}>
+        <p class="message-empty">The model gave an empty answer (it ended its reply at once).</p>
+      </Show>
       <Show when={props.message.status === 'error' && props.message.error}>
         {(err) => (
           <p class="message-error" role="alert">
@@ -53,6 +57,7 @@ export function AssistantMessage(props: { message: StoredMessage; last: boolean 
         )}
       </Show>
       <Show when={!streaming()}>
+        <PhotoHint message={props.message} />
         <AnswerStats message={props.message} />
         <div class="message-actions">
           <Show when={props.message.text !== ''}>
