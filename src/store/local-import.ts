@@ -237,6 +237,8 @@ export async function importLocalFiles(
       retries: 0,
       retryBaseMs: 0,
       stallTimeoutMs: 120_000,
+      maxRetryAfterMs: 0,
+      maxQueuedChunks: 3,
     };
     const progress = new ProgressTracker({ onProgress: options.onProgress });
     for (const f of chosen) progress.register(f.path, f.size, 0);
