@@ -15,12 +15,13 @@ export class ChunkCommitter {
   private issued: FileRecord;
   private tail: Promise<void> = Promise.resolve();
   private waiting: Promise<void>[] = [];
+  private queuedBytes = 0;
   private error: { error: unknown } | null = null;
 
   constructor(
     private readonly job: DownloadJob,
     private readonly state: AttemptState,
-    private readonly maxQueued: number,
+    private readonly maxQueuedBytes: number,
   ) {
     this.issued = state.record;
   }
@@ -28,11 +29,15 @@ export class ChunkCommitter {
   /** Queues a chunk; resolves once there is room for the next one. Throws an earlier chunk's failure. */
   async push(chunk: PendingChunk): Promise<void> {
     this.rethrow();
+    const bytes = chunk.bytes.byteLength;
+    this.queuedBytes += bytes;
     this.tail = this.tail
       .then(() => this.commit(chunk))
-      .catch((error: unknown) => void (this.error ??= { error }));
+      .catch((error: unknown) => void (this.error ??= { error }))
+      .finally(() => void (this.queuedBytes -= bytes));
     this.waiting.push(this.tail);
-    while (this.waiting.length > Math.max(1, this.maxQueued)) await this.waiting.shift();
+    // Wait for the oldest chunks while too much waits; one chunk may always wait, so a small queue still moves.
+    while (this.queuedBytes > Math.max(this.maxQueuedBytes, bytes)) await this.waiting.shift();
     this.rethrow();
   }
 

@@ -6,7 +6,14 @@ import { EngineError } from '../shared/errors';
 import { openChunkHasher, type ChunkHasher } from './chunk-hasher';
 import { ChunkCommitter } from './chunk-committer';
 import type { RemoteFile } from './file-select';
-import { authHeaders, isRetryableStatus, requestInit, retryAfterMs, statusError, type FetchLike } from './http';
+import {
+  authHeaders,
+  isRetryableStatus,
+  requestInit,
+  retryAfterMs,
+  statusError,
+  type FetchLike,
+} from './http';
 import {
   isModelDeleted,
   isQuotaError,
@@ -29,8 +36,8 @@ export interface DownloadSettings {
   stallTimeoutMs: number;
   /** Longest `Retry-After` obeyed; a server asking for more is asked again after this long. */
   maxRetryAfterMs: number;
-  /** Chunks waiting to be hashed and stored while the network is read on (memory: this many chunks, plus one). */
-  maxQueuedChunks: number;
+  /** Bytes waiting to be hashed and stored while the network is read on (memory: this, plus the chunk filling). */
+  maxQueuedBytes: number;
   /** Hub access token; sent only to `hubHost`. */
   hubToken?: string | undefined;
   /** Host (host:port) of the hub endpoint: the only one that ever sees the token. */
@@ -234,7 +241,7 @@ async function transferBody(
   const chunkSize = state.record.chunkSize;
   // The network is read on while earlier chunks are hashed and stored (the committer's queue), so bytes the browser
   // has received are taken in at once rather than left in its buffers, where a dropped connection would lose them.
-  const committer = new ChunkCommitter(job, state, settings.maxQueuedChunks);
+  const committer = new ChunkCommitter(job, state, settings.maxQueuedBytes);
   let index = state.record.chunkCount;
   let buffer = new Uint8Array(chunkSize);
   let fill = 0;
@@ -260,7 +267,8 @@ async function transferBody(
       state.buffered += value.byteLength;
       const size = state.record.size;
       // More bytes than the file has: the server sends something else. Start the file over.
-      if (size !== null && index * chunkSize + fill + value.byteLength > size) throw new RestartFile('too many bytes');
+      if (size !== null && index * chunkSize + fill + value.byteLength > size)
+        throw new RestartFile('too many bytes');
       let at = 0;
       while (at < value.byteLength) {
         const n = Math.min(chunkSize - fill, value.byteLength - at);

@@ -37,6 +37,8 @@ import { checkQuota, defaultStorage, requestPersistence, type StorageLike } from
 import { openStoreSource, readStoredFile, type StoreSource } from './store-source';
 
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
+/** Peak memory of a download's pipeline, above the chunk being filled: what may wait for hashing and storing. */
+export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 /** Options every store function takes: which weight store (tests and tools pass their own). */
 export interface StoreOptions {
@@ -61,8 +63,11 @@ export interface EnsureCachedOptions extends StoreOptions {
   stallTimeoutMs?: number;
   /** Longest Retry-After obeyed (default 60 s). */
   maxRetryAfterMs?: number;
-  /** Chunks that may wait to be hashed and stored while the network is read on (default 3). */
-  maxQueuedChunks?: number;
+  /**
+   * Bytes that may wait to be hashed and stored while the network is read on (default 64 MiB, at least one chunk).
+   * The reader only stops when this much is waiting; bytes the browser holds unread are lost if the connection drops.
+   */
+  maxQueuedBytes?: number;
   /**
    * Hub access token for gated and private repositories, sent only to the hub endpoint's host. Default: the one
    * saved in Settings (hub-token.ts); null: none.
@@ -263,7 +268,9 @@ async function cancelledError(store: WeightStore, id: string): Promise<DOMExcept
   const mb = kept / 1e6;
   const shown = mb < 1 ? mb.toFixed(2) : mb < 10 ? mb.toFixed(1) : String(Math.round(mb));
   return abortError(
-    kept === 0 ? 'Download cancelled; nothing was stored yet.' : `Download cancelled; ${shown} MB kept for later.`,
+    kept === 0
+      ? 'Download cancelled; nothing was stored yet.'
+      : `Download cancelled; ${shown} MB kept for later.`,
   );
 }
 
@@ -331,7 +338,7 @@ async function downloadModel(
     retryBaseMs: options.retryBaseMs ?? 500,
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
     maxRetryAfterMs: options.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS,
-    maxQueuedChunks: options.maxQueuedChunks ?? 3,
+    maxQueuedBytes: options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
     hubToken,
     hubHost: ref.kind === 'hub' ? new URL(hubEndpoint(ref)).host : undefined,
   };

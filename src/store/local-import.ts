@@ -238,7 +238,7 @@ export async function importLocalFiles(
       retryBaseMs: 0,
       stallTimeoutMs: 120_000,
       maxRetryAfterMs: 0,
-      maxQueuedChunks: 3,
+      maxQueuedBytes: 3 * (options.chunkSize ?? DEFAULT_CHUNK_SIZE),
     };
     const progress = new ProgressTracker({ onProgress: options.onProgress });
     for (const f of chosen) progress.register(f.path, f.size, 0);
