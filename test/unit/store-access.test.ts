@@ -3,7 +3,7 @@
 // expired CDN URL re-resolves (bounded), and Retry-After is obeyed up to a cap. Asserted on the server's request log.
 import { describe, expect, it } from 'vitest';
 import { ensureCached, type EnsureCachedOptions } from '../../src/store/ensure-cached';
-import { retryAfterMs } from '../../src/store/http';
+import { authHeaders, retryAfterMs } from '../../src/store/http';
 import type { ModelRef } from '../../src/shared/protocol';
 import { CHUNK, expectNothingCorrupt, freshStore, modelFolder } from './helpers/store-fixtures';
 import { type HubAccess, serversClosedAfterEach, type StoreTestServer } from './helpers/store-server';
@@ -66,6 +66,16 @@ describe('hub token', () => {
     await ensureCached(hubRef(server), options({ hubToken: null }));
     expect(server.seen.length).toBeGreaterThan(5);
     expect(server.seen.filter((r) => r.authorization !== null)).toEqual([]);
+  });
+
+  it('is attached only to URLs on the hub endpoint host', () => {
+    expect(authHeaders('https://huggingface.co/a/b/resolve/main/x', 'huggingface.co', TOKEN)).toEqual({
+      authorization: `Bearer ${TOKEN}`,
+    });
+    expect(authHeaders('https://cdn-lfs.huggingface.co/x', 'huggingface.co', TOKEN)).toEqual({});
+    expect(authHeaders('https://huggingface.co.evil.example/x', 'huggingface.co', TOKEN)).toEqual({});
+    expect(authHeaders('http://huggingface.co:8080/x', 'huggingface.co', TOKEN)).toEqual({});
+    expect(authHeaders('https://huggingface.co/x', 'huggingface.co', undefined)).toEqual({});
   });
 });
 

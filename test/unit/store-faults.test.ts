@@ -424,6 +424,20 @@ describe('concurrent use of one model', () => {
     await expectStaysDeleted(s, store);
   });
 
+  it('a delete stops a download waiting out a Retry-After at once, not when it next writes', async () => {
+    const { s, store } = await setup({
+      path: 'onnx/vision_encoder.onnx',
+      fault: { kind: 'status', status: 429, retryAfter: '30' },
+    });
+    const run = ensureCached(folderRef(s), options(store, { concurrency: 1 })).catch((e: unknown) => e);
+    while (!s.requests.some((r) => r.status === 429)) await new Promise((r) => setTimeout(r, 5));
+    const t0 = performance.now();
+    await deleteCachedModel('tiny', { store });
+    expect(await run).toMatchObject({ code: 'aborted', message: expect.stringContaining('deleted') });
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    await expectStaysDeleted(s, store);
+  });
+
   it('a delete from a second tab wins even without its message: the download finds its writes refused', async () => {
     const { s, store } = await setup();
     for (const path of FP32_FILES)
