@@ -26,7 +26,13 @@ export type HashRequest =
   | { op: 'close'; id: number; session: number };
 
 export type HashReply =
-  | { id: number; ok: true; states?: HashStates; buffer?: ArrayBuffer; digest?: { sha256: string; gitSha1?: string } }
+  | {
+      id: number;
+      ok: true;
+      states?: HashStates;
+      buffer?: ArrayBuffer;
+      digest?: { sha256: string; gitSha1?: string };
+    }
   | { id: number; ok: false; error: string; buffer?: ArrayBuffer };
 
 function inThread(hasher: FileHasher): ChunkHasher {
@@ -129,7 +135,8 @@ function workerHasher(target: NonNullable<typeof shared>, session: number): Chun
     },
     digest: async () => {
       const reply = await ask(target, { op: 'digest', id: nextId++, session });
-      if (!reply.ok || !reply.digest) throw new Error(`hashing failed: ${reply.ok ? 'no digest' : reply.error}`);
+      if (!reply.ok || !reply.digest)
+        throw new Error(`hashing failed: ${reply.ok ? 'no digest' : reply.error}`);
       return reply.digest;
     },
     close: () => target.worker.postMessage({ op: 'close', id: nextId++, session }),

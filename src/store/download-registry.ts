@@ -30,7 +30,8 @@ function deletesChannel(): typeof channel {
   const opened = new Ctor(CHANNEL);
   opened.onmessage = (event: MessageEvent<Partial<Deleted>>) => {
     const { db, modelId } = event.data ?? {};
-    if (typeof db === 'string' && (typeof modelId === 'string' || modelId === null)) stopHere({ db, modelId });
+    if (typeof db === 'string' && (typeof modelId === 'string' || modelId === null))
+      stopHere({ db, modelId });
   };
   // Node keeps a process alive while a channel is open; nothing here should.
   (opened as { unref?: () => void }).unref?.();

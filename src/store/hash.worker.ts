@@ -21,7 +21,9 @@ function handle(request: HashRequest): Promise<void> {
       );
       return (sessions.get(request.session) as Promise<FileHasher | null>).then((hasher) =>
         scope.postMessage(
-          hasher ? { id: request.id, ok: true } : { id: request.id, ok: false, error: 'saved states did not load' },
+          hasher
+            ? { id: request.id, ok: true }
+            : { id: request.id, ok: false, error: 'saved states did not load' },
         ),
       );
     case 'update':

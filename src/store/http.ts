@@ -48,7 +48,9 @@ export function isRetryableStatus(status: number): boolean {
 
 /** The hub's repo page for a resolve or API URL (`…/org/name/resolve/…`, `…/api/models/org/name/tree/…`). */
 function repoPageOf(url: string): string | null {
-  const match = /^(https?:\/\/[^/]+(?:\/[^/]+)*?)\/(?:api\/models\/)?([^/]+\/[^/]+)\/(?:resolve|tree)\//.exec(url);
+  const match = /^(https?:\/\/[^/]+(?:\/[^/]+)*?)\/(?:api\/models\/)?([^/]+\/[^/]+)\/(?:resolve|tree)\//.exec(
+    url,
+  );
   return match ? `${match[1]}/${match[2]}` : null;
 }
 

@@ -228,7 +228,11 @@ export function openWeightStore(options: { dbName?: string; useStore?: UseStore 
         promisifyRequest(s.get(modelKey(id)) as IDBRequest<ModelRecord | undefined>),
       ),
     putModel: (record, options) =>
-      guardedWrite(useStore, tokenChecks(record.id, options?.token), (s) => void s.put(record, modelKey(record.id))),
+      guardedWrite(
+        useStore,
+        tokenChecks(record.id, options?.token),
+        (s) => void s.put(record, modelKey(record.id)),
+      ),
     listModels: () => getAllInRange<ModelRecord>(prefixRange(['m'])),
     getFile: (modelId, path) =>
       useStore('readonly', (s) =>
