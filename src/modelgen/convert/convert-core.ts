@@ -2,15 +2,21 @@
 // (files, config, names, shapes, tokenizer, shard plan), then builds and writes one graph at a time from tensors read
 // on demand, and publishes the output only when complete. Runtime-agnostic: it reads SourceFolders and writes a
 // FileSink (Node: convert.ts; the browser: the conversion worker). The graphs come from src/modelgen/llava.
+import {
+  decoderShardPath,
+  LLAVA_BROWSER_FORMAT,
+  onnxPath,
+  type Component,
+  type DecoderShardInfo,
+} from '../../shared/model-layout';
 import { throwIfAborted } from '../../shared/abort';
-import type { LlavaComponent } from '../llava/build-all';
 import { buildDecoder } from '../llava/decoder-graph';
 import { buildEmbedTokens } from '../llava/embed-graph';
 import type { GraphDtype } from '../llava/linear';
 import type { LlavaHfConfig } from '../llava/types';
 import { buildVisionEncoder } from '../llava/vision-graph';
 import type { GraphBuilder } from '../onnx/graph-builder';
-import { browserConfigJson, LLAVA_BROWSER_FORMAT, type DecoderShardInfo } from './browser-config';
+import { browserConfigJson } from './browser-config';
 import { Checkpoint } from './checkpoint';
 import { CheckpointWeights } from './checkpoint-weights';
 import { readText, type SourceFolder } from './byte-source';
@@ -23,7 +29,7 @@ import { planTokenizer, supportFiles } from './side-files';
 import { readSourceConfig, type ConfigFamily } from './source-config';
 
 export const CONVERTER_VERSION = 1;
-/** Default decoder shard budget: DESIGN §7 measured 0.5–0.8 GB sessions as the sweet spot in browsers. */
+/** Default decoder shard budget: 0.5–0.8 GB sessions measured best in browsers (docs/browser-limits.md). */
 export const DEFAULT_SHARD_BYTES = 800_000_000;
 
 /** What every front end chooses: precisions, shard and data-file sizes. */
@@ -81,7 +87,7 @@ export interface ConvertResult {
 /** Room for the few shape constants a shard's layers add beyond the layer-less graph (shared across layers). */
 const SHARD_SLACK_BYTES = 4096;
 
-const SUFFIX: Record<ConvertDtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4' };
+const CONVERT_DTYPES: readonly ConvertDtype[] = ['fp32', 'fp16', 'q8', 'q4'];
 const graphDtype = (d: ConvertDtype): GraphDtype => (d === 'fp16' ? 'fp32' : d);
 
 function readConfigFile(dir: SourceFolder, what: string): unknown {
@@ -100,7 +106,7 @@ function readConfigFile(dir: SourceFolder, what: string): unknown {
 }
 
 export function checkArguments(o: ConvertChoices): void {
-  const quants = Object.keys(SUFFIX);
+  const quants: readonly string[] = CONVERT_DTYPES;
   if (!quants.includes(o.quant))
     throw new ConvertError('bad-argument', `--quant must be one of ${quants.join(', ')}, not "${o.quant}".`);
   if (o.visionQuant !== undefined && !quants.includes(o.visionQuant))
@@ -218,22 +224,19 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
     };
 
     await write(
-      `onnx/vision_encoder${SUFFIX[visionQuant]}.onnx`,
+      onnxPath('vision_encoder', visionQuant),
       () => buildVisionEncoder(config, weights, { dtype: graphDtype(visionQuant) }),
       visionQuant === 'fp16',
     );
     await write(
-      `onnx/embed_tokens${SUFFIX[embedQuant]}.onnx`,
+      onnxPath('embed_tokens', embedQuant),
       () => buildEmbedTokens(config, weights, { dtype: graphDtype(embedQuant) }),
       embedQuant === 'fp16',
     );
     const shards: DecoderShardInfo[] = [];
     const n = plan.length;
     for (const [k, entry] of plan.entries()) {
-      const file =
-        n === 1
-          ? `onnx/decoder_model_merged${SUFFIX[quant]}.onnx`
-          : `onnx/decoder_shard_${k + 1}_of_${n}${SUFFIX[quant]}.onnx`;
+      const file = n === 1 ? onnxPath('decoder_model_merged', quant) : decoderShardPath(k + 1, n, quant);
       const written = await write(
         file,
         () =>
@@ -264,7 +267,7 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
     )) {
       if (!tokenizerFiles.has(name)) out.writeFile(name, bytes);
     }
-    const dtypes: Record<LlavaComponent, ConvertDtype> = {
+    const dtypes: Record<Component, ConvertDtype> = {
       vision_encoder: visionQuant,
       embed_tokens: embedQuant,
       decoder_model_merged: quant,

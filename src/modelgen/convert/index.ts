@@ -25,5 +25,4 @@ export {
   type ConvertDtype,
   type ShardPlanEntry,
 } from './shard-plan';
-export { LLAVA_BROWSER_FORMAT, type DecoderShardInfo, type LlavaBrowserBlock } from './browser-config';
 export { parseByteSize, formatBytes } from './byte-size';
