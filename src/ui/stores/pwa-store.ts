@@ -1,14 +1,27 @@
 // Owns the service worker as the UI sees it: offline-ready, "update available" and applying the update, and the
 // one reload that makes the page cross-origin isolated on hosts that cannot send the headers themselves.
-import { createContext, createSignal, useContext } from 'solid-js';
+import { createContext, createEffect, createRoot, createSignal, useContext } from 'solid-js';
 import { registerSW } from 'virtual:pwa-register';
 import type { NoticeStore } from './notice-store';
 
 const ISOLATION_RELOAD_KEY = 'llava-browser:isolation-reload';
 
-export function createPwaStore(notices: NoticeStore) {
+/**
+ * `usableOffline` says whether something worth opening offline is stored (a complete model): the app shell alone
+ * opens offline but cannot answer, so "works offline" waits for both.
+ */
+export function createPwaStore(notices: NoticeStore, usableOffline: () => boolean) {
   const [needRefresh, setNeedRefresh] = createSignal(false);
   const [offlineReady, setOfflineReady] = createSignal(false);
+  let announced = false;
+  // Lives as long as the app: the store is created once, outside any component.
+  createRoot(() =>
+    createEffect(() => {
+      if (announced || !offlineReady() || !usableOffline()) return;
+      announced = true;
+      notices.info('Ready offline: the app and your stored model now open without a connection.');
+    }),
+  );
   let update: (reload?: boolean) => Promise<void> = async () => undefined;
 
   /**
@@ -27,10 +40,7 @@ export function createPwaStore(notices: NoticeStore) {
     update = registerSW({
       immediate: true,
       onNeedRefresh: () => setNeedRefresh(true),
-      onOfflineReady: () => {
-        setOfflineReady(true);
-        notices.info('Installed: the app now opens offline.');
-      },
+      onOfflineReady: () => setOfflineReady(true),
     });
     isolateIfNeeded();
     navigator.serviceWorker.addEventListener('controllerchange', isolateIfNeeded);
