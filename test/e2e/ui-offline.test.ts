@@ -95,7 +95,7 @@ describe('first run, download and offline use', () => {
     expect(cached.some((u) => u.includes('/models/'))).toBe(false);
     // Now a model is stored as well: that is when the app says it works offline.
     await page.waitForFunction(() =>
-      /Ready offline/.test(document.querySelector('.notices')?.textContent ?? ''),
+      (window as unknown as { __notices: string[] }).__notices.some((t) => t.includes('Ready offline')),
     );
 
     await app.server.close();

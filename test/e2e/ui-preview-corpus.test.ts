@@ -99,7 +99,7 @@ describe('HTML preview: nothing leaves the browser', () => {
   it('with scripts off (the default), no payload reaches the outside host', async () => {
     const { page } = app;
     const buttons = page.locator('button[aria-label^="Preview HTML code block"]');
-    for (let i = 0; i < names.length; i++) await buttons.nth(i).click();
+    for (let i = 0; i < names.length; i++) await buttons.first().click();
     const frames = page.locator('iframe.html-preview-frame');
     await expect.poll(() => frames.count()).toBe(names.length);
     for (let i = 0; i < names.length; i++) expect(await frames.nth(i).getAttribute('sandbox')).toBe('');

@@ -6,6 +6,11 @@ import type { NoticeStore } from './notice-store';
 
 const ISOLATION_RELOAD_KEY = 'llava-browser:isolation-reload';
 
+/** Chromium's install offer; not in TypeScript's DOM types. */
+interface InstallPromptEvent extends Event {
+  prompt(): Promise<unknown>;
+}
+
 /**
  * `usableOffline` says whether something worth opening offline is stored (a complete model): the app shell alone
  * opens offline but cannot answer, so "works offline" waits for both.
@@ -35,7 +40,27 @@ export function createPwaStore(notices: NoticeStore, usableOffline: () => boolea
     location.reload();
   }
 
+  // The browser's offer to install the app (Chromium's beforeinstallprompt), kept until the user takes it.
+  const [installOffer, setInstallOffer] = createSignal<InstallPromptEvent | null>(null);
+  function listenForInstallOffer(): void {
+    window.addEventListener('beforeinstallprompt', (event) => {
+      // Without this the browser shows its own mini-infobar; the app offers the same with its Install button.
+      event.preventDefault();
+      setInstallOffer(event as InstallPromptEvent);
+    });
+    window.addEventListener('appinstalled', () => setInstallOffer(null));
+  }
+
+  /** Shows the browser's install dialog; the offer is spent either way. */
+  async function install(): Promise<void> {
+    const offer = installOffer();
+    if (!offer) return;
+    setInstallOffer(null);
+    await offer.prompt();
+  }
+
   function start(): void {
+    listenForInstallOffer();
     if (!('serviceWorker' in navigator)) return;
     update = registerSW({
       immediate: true,
@@ -53,6 +78,9 @@ export function createPwaStore(notices: NoticeStore, usableOffline: () => boolea
     /** Activates the waiting version; the page reloads into it. */
     applyUpdate: () => update(true),
     dismiss: () => setNeedRefresh(false),
+    /** True while the browser offers to install the app. */
+    canInstall: () => installOffer() !== null,
+    install,
   };
 }
 
