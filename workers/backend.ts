@@ -3,6 +3,7 @@
 import type { BackendDescriptor } from '../src/engine/runtime';
 import { EngineError } from '../src/shared/errors';
 import type { AdapterInfo, BackendName } from '../src/shared/protocol';
+import { softwareAdapterReason, wasmOverSoftwareNote } from '../src/shared/software-adapter';
 import type { DeviceLoss, GpuError, GpuFaultSource } from './gpu-faults';
 import { wasmThreadCount } from './ort-env';
 
@@ -10,7 +11,8 @@ export type { DeviceLoss, GpuError } from './gpu-faults';
 
 export interface BackendSelector extends GpuFaultSource {
   /**
-   * Picks a backend for `requested`: 'auto' takes WebGPU when an adapter and device can be had, else WASM.
+   * Picks a backend for `requested`: 'auto' takes WebGPU when a hardware adapter and device can be had, else WASM
+   * (a software adapter is passed over, with the reason in the descriptor's note); 'webgpu' takes any adapter.
    * Throws EngineError 'webgpu-unavailable' when 'webgpu' was asked for and cannot be had.
    */
   select(requested: BackendName | 'auto'): Promise<BackendDescriptor>;
@@ -64,8 +66,18 @@ function adapterInfoOf(adapter: GPUAdapter): AdapterInfo {
   };
 }
 
-function wasmDescriptor(): BackendDescriptor {
+/** Why `adapter` runs on the CPU, or null for a real GPU (Chromium's optional info.type counts too). */
+function softwareReasonOf(adapter: GPUAdapter): string | null {
+  const type = (adapter.info as unknown as { type?: unknown }).type;
+  return softwareAdapterReason({
+    ...adapterInfoOf(adapter),
+    ...(typeof type === 'string' ? { type } : {}),
+  });
+}
+
+function wasmDescriptor(note?: string): BackendDescriptor {
   return {
+    ...(note ? { note } : {}),
     name: 'wasm',
     executionProviders: ['wasm'],
     keepKvOnDevice: false,
@@ -83,11 +95,23 @@ export function createBackendSelector(): BackendSelector {
   const listeners = new Set<(loss: DeviceLoss) => void>();
   const errorListeners = new Set<(error: GpuError) => void>();
 
-  async function openWebGpu(): Promise<BackendDescriptor | string> {
-    if (!('gpu' in navigator) || !navigator.gpu) return 'This browser has no WebGPU.';
-    if (current) return current.descriptor;
+  /**
+   * The WebGPU descriptor, or why there is none. With `skipSoftware` (Auto), a software adapter is refused with a
+   * note for the WASM descriptor instead: WASM runs the same work many times faster on the same CPU.
+   */
+  async function openWebGpu(
+    skipSoftware: boolean,
+  ): Promise<BackendDescriptor | { reason: string; note?: string }> {
+    if (!('gpu' in navigator) || !navigator.gpu) return { reason: 'This browser has no WebGPU.' };
+    if (current) {
+      const reason =
+        skipSoftware && current.descriptor.adapter ? softwareAdapterReason(current.descriptor.adapter) : null;
+      return reason ? { reason, note: wasmOverSoftwareNote(reason) } : current.descriptor;
+    }
     const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (!adapter) return 'No WebGPU adapter was found (the GPU may be blocklisted or disabled).';
+    if (!adapter) return { reason: 'No WebGPU adapter was found (the GPU may be blocklisted or disabled).' };
+    const software = skipSoftware ? softwareReasonOf(adapter) : null;
+    if (software) return { reason: software, note: wasmOverSoftwareNote(software) };
     const shaderF16 = adapter.features.has('shader-f16');
     const requiredLimits: Record<string, number> = {};
     for (const name of wantedLimits) requiredLimits[name] = adapter.limits[name];
@@ -99,7 +123,9 @@ export function createBackendSelector(): BackendSelector {
         label: 'llava-engine',
       });
     } catch (error) {
-      return `The GPU refused to open a device: ${error instanceof Error ? error.message : String(error)}`;
+      return {
+        reason: `The GPU refused to open a device: ${error instanceof Error ? error.message : String(error)}`,
+      };
     }
     const descriptor: BackendDescriptor = {
       name: 'webgpu',
@@ -137,15 +163,15 @@ export function createBackendSelector(): BackendSelector {
   return {
     async select(requested) {
       if (requested === 'wasm' || requested === 'cpu') return wasmDescriptor();
-      const webgpu = await openWebGpu();
-      if (typeof webgpu !== 'string') return webgpu;
+      const webgpu = await openWebGpu(requested === 'auto');
+      if (!('reason' in webgpu)) return webgpu;
       if (requested === 'webgpu') {
         throw new EngineError(
           'webgpu-unavailable',
-          `${webgpu} Choose the WASM backend, or try a browser with WebGPU enabled.`,
+          `${webgpu.reason} Choose the WASM backend, or try a browser with WebGPU enabled.`,
         );
       }
-      return wasmDescriptor();
+      return wasmDescriptor(webgpu.note);
     },
     device: () => current?.device ?? null,
     onDeviceLost(listener) {

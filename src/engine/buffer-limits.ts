@@ -1,5 +1,5 @@
-// Owns refusing, before a session is created, a model with a weight too big for one GPU buffer (DESIGN §7: such a
-// session is created with only a logged device error and fails at its first run). It must not create sessions.
+// Owns refusing, before a session is created, a model with a weight too big for one GPU buffer (docs/browser-limits.md,
+// "Large models": such a session is created with only a logged device error and fails at its first run). It must not create sessions.
 
 import { EngineError } from '../shared/errors';
 import type { ModelSource } from './model-source';

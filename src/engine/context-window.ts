@@ -54,6 +54,24 @@ export function droppableTurns(messages: readonly ChatMessage[]): number[][] {
   return turns.filter((t) => !t.some((i) => hasImage(messages[i] as ChatMessage)));
 }
 
+/**
+ * The replies to the first question (the messages between it and the next user message, system messages aside):
+ * what a prompt leaves out last, when an answer that filled most of the window would otherwise leave no room for any
+ * follow-up. The first question itself, and its picture, stay.
+ */
+export function firstAnswers(messages: readonly ChatMessage[]): number[] {
+  const firstUser = messages.findIndex((m) => m.role === 'user');
+  let lastUser = messages.length - 1;
+  while (lastUser >= 0 && messages[lastUser]?.role !== 'user') lastUser--;
+  const out: number[] = [];
+  for (let i = firstUser + 1; firstUser >= 0 && i < lastUser; i++) {
+    const role = messages[i]?.role;
+    if (role === 'user') break;
+    if (role === 'assistant' && !hasImage(messages[i] as ChatMessage)) out.push(i);
+  }
+  return out;
+}
+
 export interface FitOptions {
   contextLength: number;
   /** Tokens the answer needs room for ({@link answerReserve}). */
@@ -135,6 +153,9 @@ export async function fitToContext<T>(
   }
   if (high < 0) {
     const shortest = await probe(turns.length);
+    if (shortest.tokens < roomy) return result(turns.length);
+    const last = await lastResort(messages, turns, measure, tokensOf, contextLength);
+    if (last) return last;
     if (shortest.tokens >= contextLength) throw contextOverflowError(shortest.tokens, contextLength);
     return result(turns.length);
   }
@@ -144,6 +165,38 @@ export async function fitToContext<T>(
     else low = mid;
   }
   return result(high);
+}
+
+/**
+ * Every droppable turn and the first question's answer left out, when that prompt leaves room for an answer; null
+ * when there is no such answer, the prompt still fills the window, or the template refuses two questions in a row.
+ */
+async function lastResort<T>(
+  messages: readonly ChatMessage[],
+  turns: readonly number[][],
+  measure: (candidate: ChatMessage[]) => Promise<T>,
+  tokensOf: (measured: T) => number,
+  contextLength: number,
+): Promise<Fitted<T> | null> {
+  const answers = firstAnswers(messages);
+  if (answers.length === 0) return null;
+  const out = new Set([...turns.flat(), ...answers]);
+  const kept = messages.filter((_, i) => !out.has(i));
+  let measured: T;
+  try {
+    measured = await measure(kept);
+  } catch (error) {
+    // A chat template that insists on alternating roles cannot render it: the conversation is simply too long.
+    if ((error as { code?: unknown } | null)?.code !== undefined) throw error;
+    return null;
+  }
+  if (tokensOf(measured) >= contextLength) return null;
+  return {
+    messages: kept,
+    droppedMessages: messages.length - kept.length,
+    droppedTurns: turns.length + 1,
+    measured,
+  };
 }
 
 /** Turns left out of each conversation's last prompt, for the few conversations that needed it (least recent go first). */

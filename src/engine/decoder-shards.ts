@@ -3,75 +3,15 @@
 // wraps them in a ShardedSession. Models without shards go to createComponentSession unchanged. No inference here.
 import { throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
-import type { Dtype } from '../shared/protocol';
+import { parseDecoderShards, type DecoderShard } from '../shared/model-layout';
 import { assertTensorsFit } from './buffer-limits';
 import type { ModelSource } from './model-source';
 import type { OrtSession, SessionOptions } from './runtime';
 import { createComponentSession, type CreateSessionArgs, type LoadedSession } from './sessions';
 import { SHARD_HIDDEN_OUTPUT, ShardedSession } from './sharded-session';
 
-/** The newest `llava_browser.format` this engine reads. */
-export const DECODER_SHARDS_FORMAT = 1;
-
-export interface DecoderShard {
-  file: string;
-  /** Global layers [start, end). */
-  layers: [number, number];
-  externalData: string[];
-}
-
-export interface DecoderShardList {
-  dtype: Dtype;
-  shards: DecoderShard[];
-}
-
-const DTYPES: readonly string[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];
-
 function bad(message: string): EngineError {
   return new EngineError('bad-model', `${message} Convert the model again with this app's converter.`);
-}
-
-/**
- * The decoder shards config.json describes, or null for an ordinary model (no block, or a single shard, which is the
- * plain decoder_model_merged file). Pure.
- * @throws EngineError('bad-model') on a malformed block or one from a newer converter.
- */
-export function parseDecoderShards(config: unknown): DecoderShardList | null {
-  const block = (config as { llava_browser?: unknown } | null)?.llava_browser;
-  if (typeof block !== 'object' || block === null) return null;
-  const b = block as Record<string, unknown>;
-  if (typeof b.format !== 'number' || b.format > DECODER_SHARDS_FORMAT)
-    throw bad(`config.json's llava_browser block has format ${String(b.format)}, newer than this app reads.`);
-  if (
-    !Array.isArray(b.decoder_shards) ||
-    typeof b.decoder_dtype !== 'string' ||
-    !DTYPES.includes(b.decoder_dtype)
-  )
-    throw bad("config.json's llava_browser block lists no decoder shards.");
-  if (b.decoder_shards.length <= 1) return null;
-  let next = 0;
-  const shards = b.decoder_shards.map((raw: unknown, k: number): DecoderShard => {
-    const s = (raw ?? {}) as { file?: unknown; layers?: unknown; external_data?: unknown };
-    const layers = s.layers;
-    if (
-      typeof s.file !== 'string' ||
-      !Array.isArray(layers) ||
-      layers[0] !== next ||
-      typeof layers[1] !== 'number' ||
-      layers[1] <= next ||
-      (s.external_data !== undefined &&
-        !(Array.isArray(s.external_data) && s.external_data.every((f) => typeof f === 'string')))
-    ) {
-      throw bad(`Decoder shard ${k + 1} in config.json is malformed or out of layer order.`);
-    }
-    next = layers[1];
-    return {
-      file: s.file,
-      layers: [layers[0], layers[1]],
-      externalData: (s.external_data as string[] | undefined) ?? [],
-    };
-  });
-  return { dtype: b.decoder_dtype as Dtype, shards };
 }
 
 /** Output locations for one shard: its own present.* as the loader asked, and the hidden states on the device too. */

@@ -156,7 +156,13 @@ export class Decoder {
   }
 
   private async runEmbed(ids: readonly number[]): Promise<FloatData> {
-    const input = int64Tensor(this.ort, ids, [1, ids.length]);
+    // A placeholder outside the table (LLaVA's image index -200) is looked up as row 0, not left to Gather's
+    // count-from-the-end rule, which not every execution provider honours: its rows become image features anyway.
+    const input = int64Tensor(
+      this.ort,
+      ids.map((id) => (id < 0 ? 0 : id)),
+      [1, ids.length],
+    );
     try {
       const inName = this.embedSession.inputNames[0] as string;
       const outName = this.embedSession.outputNames.includes('inputs_embeds')

@@ -2,7 +2,8 @@
 // Pure: it parses objects handed to it and never reads files or fetches anything.
 
 import { EngineError } from '../shared/errors';
-import type { Component, Dtype, DtypeChoice } from '../shared/protocol';
+import { COMPONENTS, isDtype, type Component, type Dtype } from '../shared/model-layout';
+import type { DtypeChoice } from '../shared/protocol';
 
 /** How pixels become `pixel_values`; see image-preprocess.ts. */
 export interface ImagePreprocessConfig {
@@ -102,17 +103,13 @@ function hw(value: unknown): { height: number; width: number } | undefined {
   return h !== undefined && w !== undefined ? { height: h, width: w } : undefined;
 }
 
-const DTYPES: readonly Dtype[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];
-const COMPONENTS: readonly Component[] = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'];
-
 function parseDtypeChoice(value: unknown): DtypeChoice | null {
-  if (typeof value === 'string')
-    return (DTYPES as readonly string[]).includes(value) ? (value as Dtype) : null;
+  if (typeof value === 'string') return isDtype(value) ? value : null;
   const o = obj(value);
   const out: Partial<Record<Component, Dtype>> = {};
   for (const c of COMPONENTS) {
     const v = o[c];
-    if (typeof v === 'string' && (DTYPES as readonly string[]).includes(v)) out[c] = v as Dtype;
+    if (isDtype(v)) out[c] = v;
   }
   return Object.keys(out).length > 0 ? out : null;
 }
@@ -157,17 +154,40 @@ export function parseImagePreprocess(
 }
 
 /**
+ * What transformers' LlamaConfig / Qwen2Config assume for keys a config.json leaves out. llava-hf's LLaVA-1.5
+ * configs rely on them: their text_config names only the vocabulary and context sizes.
+ */
+const TEXT_CONFIG_DEFAULTS: Record<string, Json> = {
+  llama: {
+    vocab_size: 32000,
+    hidden_size: 4096,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    max_position_embeddings: 2048,
+  },
+  qwen2: {
+    vocab_size: 151936,
+    hidden_size: 4096,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 32,
+    max_position_embeddings: 32768,
+  },
+};
+
+/**
  * Parses a LLaVA-family model folder's configs into camelCase.
  * @throws EngineError('bad-model') when config.json lacks what the engine needs.
  */
 export function parseModelConfig(files: RawModelFiles): ModelConfig {
   const c = obj(files.config);
-  const t = obj(c.text_config);
+  const given = obj(c.text_config);
+  const t = { ...(TEXT_CONFIG_DEFAULTS[str(given.model_type) ?? 'llama'] ?? {}), ...given };
   const v = obj(c.vision_config);
   const gen = obj(files.generationConfig);
   const proc = obj(files.processorConfig);
   const tjs = obj(c['transformers.js_config']);
-  if (Object.keys(t).length === 0) {
+  if (Object.keys(given).length === 0) {
     throw new EngineError(
       'bad-model',
       'The model has no text_config in config.json; it is not a LLaVA-family model.',

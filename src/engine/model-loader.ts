@@ -3,13 +3,14 @@
 
 import { throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
-import type { Component, Dtype, DtypeChoice, LoadProgressEvent } from '../shared/protocol';
+import { COMPONENTS, onnxPath, type Component, type Dtype } from '../shared/model-layout';
+import type { DtypeChoice, LoadProgressEvent } from '../shared/protocol';
 import { Decoder } from './decoder';
 import { parseModelConfig, type ModelConfig } from './model-config';
 import type { ModelSource } from './model-source';
 import type { BackendDescriptor, OrtRuntime, SessionOptions } from './runtime';
 import { createDecoderAwareSession } from './decoder-shards';
-import { componentFile, dtypeCandidates, type LoadedSession } from './sessions';
+import { dtypeCandidates, type LoadedSession } from './sessions';
 import { createTokenizer, type TextTokenizer } from './tokenizer';
 import { VisionEncoder } from './vision';
 
@@ -74,8 +75,6 @@ function findImageToken(config: ModelConfig, tokenizer: TextTokenizer): string {
   );
 }
 
-const COMPONENTS: readonly Component[] = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'];
-
 /**
  * Loads configs, tokenizer and sessions. Sessions are created one after another so only one file's bytes are held.
  * @throws EngineError('bad-model') for missing or unreadable files; AbortError when aborted.
@@ -101,7 +100,7 @@ export async function loadModel(args: LoadModelArgs): Promise<LoadedModel> {
   let total = 0;
   for (const c of COMPONENTS) {
     for (const d of dtypeCandidates(c, choice, backend)) {
-      const size = await source.size?.(componentFile(c, d));
+      const size = await source.size?.(onnxPath(c, d));
       if (size != null) {
         total += size;
         break;

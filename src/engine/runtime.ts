@@ -40,6 +40,8 @@ export interface BackendDescriptor {
    * either limit cannot run; the loader refuses such a model before creating its session. Absent: no limit.
    */
   bufferLimits?: BufferLimits;
+  /** Why this backend and not the other, when the choice was not the obvious one (shown with the backend). */
+  note?: string;
 }
 
 /** WebGPU `device.limits` that bound one tensor's size, in bytes. */

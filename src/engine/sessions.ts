@@ -3,19 +3,11 @@
 
 import { throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
-import type { Component, Dtype, DtypeChoice } from '../shared/protocol';
+import { externalDataPath, onnxPath, type Component, type Dtype } from '../shared/model-layout';
+import type { DtypeChoice } from '../shared/protocol';
 import { assertTensorsFit } from './buffer-limits';
 import type { ModelSource } from './model-source';
 import type { BackendDescriptor, OrtRuntime, OrtSession, SessionOptions } from './runtime';
-
-/** transformers.js file-name suffixes. */
-export const DTYPE_SUFFIX: Record<Dtype, string> = {
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  q4: '_q4',
-  q4f16: '_q4f16',
-};
 
 const FALLBACKS: Record<Dtype, Dtype[]> = {
   q4: ['q8', 'fp32', 'q4f16', 'fp16'],
@@ -47,10 +39,6 @@ export function dtypeCandidates(
   return list.filter((d) => !(noF16 && (d === 'fp16' || d === 'q4f16')));
 }
 
-export function componentFile(component: Component, dtype: Dtype): string {
-  return `onnx/${component}${DTYPE_SUFFIX[dtype]}.onnx`;
-}
-
 /** External data files of a model file: from transformers.js_config when it says, else probed. */
 async function externalDataFiles(
   source: ModelSource,
@@ -63,7 +51,7 @@ async function externalDataFiles(
   else if (configured) count = configured[base] ?? configured[base.replace(/\.onnx$/, '')] ?? null;
   const names: string[] = [];
   for (let i = 0; count === null ? true : i < count; i++) {
-    const name = `${file}_data${i === 0 ? '' : `_${i}`}`;
+    const name = externalDataPath(file, i);
     if (count === null && !(await source.has(name))) break;
     names.push(name);
   }
@@ -93,12 +81,12 @@ export interface CreateSessionArgs {
 
 async function pickFile(source: ModelSource, component: Component, candidates: readonly Dtype[]) {
   for (const dtype of candidates) {
-    const file = componentFile(component, dtype);
+    const file = onnxPath(component, dtype);
     if (await source.has(file)) return { dtype, file };
   }
   throw new EngineError(
     'bad-model',
-    `The model has no ${component} file (tried ${candidates.map((d) => componentFile(component, d)).join(', ')}). ` +
+    `The model has no ${component} file (tried ${candidates.map((d) => onnxPath(component, d)).join(', ')}). ` +
       'Pick another model or precision.',
   );
 }

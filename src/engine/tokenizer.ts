@@ -11,7 +11,11 @@ export interface TextTokenizer {
   encode(text: string, addSpecialTokens: boolean): number[];
   /** Text of `ids` with special tokens skipped and no clean-up of spaces, so streaming stays append-only. */
   decode(ids: readonly number[]): string;
-  /** Id of an exact token string, or null when the vocabulary has no such token. */
+  /**
+   * Id of an exact token string, or null when the tokenizer has no such token. Looks in the vocabulary, then asks
+   * the tokenizer how it encodes the string alone: an added token with a negative id (nanoLLaVA's `<image>` is
+   * -200, LLaVA's IMAGE_TOKEN_INDEX) is missing from `get_vocab()` but still encodes to that one id.
+   */
   tokenToId(token: string): number | null;
   /** Renders a Jinja chat template (the model's own unless `template` is given) without tokenising. */
   renderChatTemplate(
@@ -57,6 +61,12 @@ function tokenizerClass(config: Record<string, unknown>): TokenizerClass {
   return hf.PreTrainedTokenizer as unknown as TokenizerClass;
 }
 
+/** The one id `token` encodes to on its own, or null when it takes several (it is then no single token). */
+function singleTokenId(tok: hf.PreTrainedTokenizer, token: string): number | null {
+  const ids = tok.encode(token, { add_special_tokens: false });
+  return ids.length === 1 ? (ids[0] as number) : null;
+}
+
 /**
  * Builds the tokenizer from tokenizer.json and tokenizer_config.json (already parsed).
  * `chatTemplate` (from chat_template.json / .jinja) is used when tokenizer_config.json has none.
@@ -92,7 +102,7 @@ export function createTokenizer(
       ids.length === 0
         ? ''
         : tok.decode([...ids], { skip_special_tokens: true, clean_up_tokenization_spaces: false }),
-    tokenToId: (token) => vocab.get(token) ?? null,
+    tokenToId: (token) => vocab.get(token) ?? singleTokenId(tok, token),
     renderChatTemplate: (messages, { addGenerationPrompt, template: override }) =>
       tok.apply_chat_template(messages, {
         tokenize: false,

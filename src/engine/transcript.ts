@@ -28,6 +28,12 @@ export interface ResolveContext {
   imageTokenId: number;
   /** Content keys of the request's images, in placeholder order. */
   imageKeys: readonly string[];
+  /**
+   * Answers the caller kept with the ids this model generated for them (ChatMessage.tokens), in message order. Where
+   * the prompt carries one past the remembered checkpoint (a chat reopened after a reload, another branch), its ids
+   * are fed back instead of tokenising its text again.
+   */
+  answers?: readonly RecordedAnswer[];
 }
 
 /** The answer the engine returned, with the ids it generated for it. */
@@ -42,6 +48,59 @@ function startsWithIds(ids: readonly number[], prefix: readonly number[]): boole
   if (prefix.length > ids.length) return false;
   for (let i = 0; i < prefix.length; i++) if (ids[i] !== prefix[i]) return false;
   return true;
+}
+
+/** Where a prompt's ids are known up to: `chars` of its text are spelled by `ids`, and `full[fullAt]` comes next. */
+interface Resumed {
+  chars: number;
+  ids: number[];
+  marks: Mark[];
+  fullAt: number;
+}
+
+/**
+ * The prompt's ids from `from` on: the full tokenisation, except that each stored answer found in the text after
+ * `from` keeps its generated ids. An answer is spliced in only where the full tokenisation has token boundaries just
+ * before it and just after it, so every other id is exactly what tokenising the whole text gives. Costs two encodes
+ * of a prefix per answer spliced; answers before `from` (the remembered checkpoint) cost nothing.
+ */
+function spliceAnswers(
+  text: string,
+  addSpecialTokens: boolean,
+  full: readonly number[],
+  from: Resumed,
+  answers: readonly RecordedAnswer[],
+  encode: EncodeFn,
+): { ids: number[]; marks: Mark[] } {
+  let { chars, fullAt } = from;
+  const ids = [...from.ids];
+  const marks = [...from.marks];
+  for (const a of answers) {
+    if (a.text === '' || a.ids.length === 0) continue;
+    const at = text.indexOf(a.text, chars);
+    // Not in this prompt (left out to fit the window) or not after what is already known.
+    if (at < 0) continue;
+    const end = at + a.text.length;
+    const after = encode(text.slice(0, end), addSpecialTokens);
+    if (!startsWithIds(full, after)) continue;
+    // As in a live chat, the answer's ids follow the generation prompt directly: a space the template put between
+    // them is not fed (the first id usually carries it), while newlines belong to the generation prompt (ChatML,
+    // Llama 3). Where the full tokenisation has no boundary there, the ids start at the answer's own text.
+    let trimmed = at;
+    while (trimmed > chars && /[ \t]/.test(text[trimmed - 1] as string)) trimmed--;
+    for (const gap of trimmed < at ? [trimmed, at] : [at]) {
+      const before = encode(text.slice(0, gap), addSpecialTokens);
+      if (before.length < fullAt || !startsWithIds(full, before)) continue;
+      ids.push(...full.slice(fullAt, before.length), ...a.ids);
+      chars = end;
+      fullAt = after.length;
+      marks.push({ chars: end, ids: ids.length });
+      break;
+    }
+  }
+  ids.push(...full.slice(fullAt));
+  if (text.length > chars) marks.push({ chars: text.length, ids: ids.length });
+  return { ids, marks };
 }
 
 /** How many encodes one request may spend looking for a checkpoint (each tokenises a prefix of the prompt). */
@@ -74,7 +133,15 @@ export class Transcript {
       reusedIds: 0,
       imageKeys,
     };
-    if (this.ids.length === 0 || addSpecialTokens !== this.addSpecialTokens) return plain;
+    const answers = context.answers ?? [];
+    const spliced = (from: Resumed): ResolvedPrompt => {
+      const { ids, marks } = spliceAnswers(text, addSpecialTokens, full, from, answers, encode);
+      return { text, addSpecialTokens, ids, marks, reusedIds: from.ids.length, imageKeys };
+    };
+    const start: Resumed = { chars: 0, ids: [], marks: [], fullAt: 0 };
+    if (this.ids.length === 0 || addSpecialTokens !== this.addSpecialTokens) {
+      return answers.length > 0 ? spliced(start) : plain;
+    }
     let probes = 0;
     for (const c of this.candidates(text)) {
       // The same text around other pictures is another conversation: answers about them are not ours to reuse.
@@ -82,13 +149,15 @@ export class Transcript {
       if (probes++ >= MAX_PROBES) break;
       const prefix = encode(text.slice(0, c.chars), addSpecialTokens);
       if (!startsWithIds(full, prefix)) continue;
-      const ids = [...c.head, ...full.slice(prefix.length)];
       const kept = this.marks.filter((m) => m.chars < c.chars);
-      const marks = [...kept, { chars: c.chars, ids: c.head.length }];
-      if (text.length > c.chars) marks.push({ chars: text.length, ids: ids.length });
-      return { text, addSpecialTokens, ids, marks, reusedIds: c.head.length, imageKeys };
+      return spliced({
+        chars: c.chars,
+        ids: [...c.head],
+        marks: [...kept, { chars: c.chars, ids: c.head.length }],
+        fullAt: prefix.length,
+      });
     }
-    return plain;
+    return answers.length > 0 ? spliced(start) : plain;
   }
 
   /** Remembers the prompt a turn ran on and the answer it produced (null when it cannot be reused). */

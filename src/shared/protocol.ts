@@ -1,11 +1,10 @@
 // Owns the one typed API between the UI and the engine worker, and the events it pushes.
 // Pure types and constants: no DOM, no worker globals, no onnxruntime.
 
-/** Weight precisions in the transformers.js file-name convention (suffixes '', '_fp16', '_quantized', '_q4', '_q4f16'). */
-export type Dtype = 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
+import type { Component, Dtype } from './model-layout';
 
-/** The three ONNX components of a LLaVA model in the transformers.js layout. */
-export type Component = 'vision_encoder' | 'embed_tokens' | 'decoder_model_merged';
+// The model layout's names are part of the API (load options, load results); they live in model-layout.ts.
+export type { Component, Dtype } from './model-layout';
 
 export type DtypeChoice = Dtype | Partial<Record<Component, Dtype>>;
 
@@ -68,9 +67,22 @@ export type ImageInput = Blob | ImageBitmap | string | RawImage;
 
 export type ContentPart = { type: 'text'; text: string } | { type: 'image'; image: ImageInput };
 
+/**
+ * The ids a model generated for an answer (ChatResult.message.tokens). Kept with the answer and sent back with it, they
+ * let a later prompt feed the model exactly what it wrote, instead of tokenising the text again (which usually gives
+ * other, often many more, ids), also after a reload or on another branch of the chat.
+ */
+export interface AnswerTokens {
+  /** The model (EngineStatus.model.id) whose tokenizer the ids belong to; other models tokenise the text. */
+  model: string;
+  ids: number[];
+}
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string | ContentPart[];
+  /** On an assistant message: the ids its model generated for this very text. */
+  tokens?: AnswerTokens;
 }
 
 export interface SamplingOptions {
@@ -108,9 +120,9 @@ export interface ChatRequest {
    * turns (a question and its answer) out of the prompt, oldest first, until the answer has room
    * (min(maxNewTokens, max(64, context / 4)) tokens), and then some more, so the next turns keep the same prompt start
    * and reuse its KV cache. System messages, the first question and its answer, the last question and any message
-   * with a picture are always kept. It still throws context-overflow when even that prompt fills the window. An
-   * answer then takes at most half the window, so that the question after it still fits.
-   * `prepare` shortens its draft's conversation the same way.
+   * with a picture are always kept, except that as a last resort, when nothing else is left to leave out, the answer
+   * to the first question goes too (the question and its picture stay). It still throws context-overflow when even
+   * that prompt fills the window. `prepare` shortens its draft's conversation the same way.
    */
   contextOverflow?: 'drop-oldest-turns' | 'error';
 }
@@ -127,6 +139,13 @@ export interface Usage {
    * (`contextOverflow: 'drop-oldest-turns'`); absent when none were.
    */
   droppedMessages?: number;
+  /** The model's context window in tokens (prompt and answer together), set by `chat`. */
+  contextLength?: number;
+  /**
+   * The most tokens this answer could have: the request's maxNewTokens, or the room the prompt left in the context
+   * window when that was less. An answer that ended with 'length' reached it.
+   */
+  maxNewTokens?: number;
 }
 
 export type FinishReason = 'stop' | 'length' | 'abort';
@@ -138,7 +157,8 @@ export type GenerationEvent =
   | { kind: 'device-lost'; message: string };
 
 export interface ChatResult {
-  message: { role: 'assistant'; content: string };
+  /** `tokens` is absent when the ids do not spell the text exactly (e.g. a stop string cut it). */
+  message: { role: 'assistant'; content: string; tokens?: AnswerTokens };
   usage: Usage;
   finishReason: FinishReason;
 }
@@ -156,6 +176,8 @@ export interface EngineStatus {
   shaderF16: boolean;
   crossOriginIsolated: boolean;
   threads: number;
+  /** Why the backend in use was chosen, when Auto passed over an adapter (e.g. a software WebGPU one). */
+  backendNote?: string;
   model: { id: string; dtype: Record<Component, Dtype>; maxImages: number; contextLength: number } | null;
   /** Bytes of weights held by the loaded sessions. */
   memoryEstimateBytes: number;

@@ -3,7 +3,7 @@
 // placing the app's own demo model under the app's base URL.
 /// <reference types="vite/client" />
 import type { Component, Dtype, ModelRef } from '../shared/protocol';
-import { COMPONENTS, onnxPath } from './file-select';
+import { COMPONENTS, onnxPath } from '../shared/model-layout';
 
 /** A fact with its provenance: `verified` means it was read from the source named (a hub page at that commit). */
 export interface Fact<T> {
@@ -40,6 +40,11 @@ export interface CatalogEntry {
   randomWeights: boolean;
   /** For a model with no browser export on the hub: how to convert it yourself, then import the folder. */
   convert?: ConvertRecipe;
+  /**
+   * Whether the engine was run on a replica built from this model's published files (config, tokenizer and
+   * processor files, special token ids, chat template): the test file that does it, or null where none does.
+   */
+  checkedAgainstPublishedFiles: string | null;
 }
 
 /** Commands that turn a hub checkpoint into a folder the app imports (see src/modelgen/convert/README.md). */
@@ -107,6 +112,8 @@ interface HubModel {
   unverified?: readonly string[];
   graphs: CatalogFile[];
   gpuMemoryBytes: number;
+  /** The replica test run on this model's published files (see CatalogEntry). */
+  replicaTest: string;
 }
 
 function hubEntry(m: HubModel): CatalogEntry {
@@ -128,6 +135,7 @@ function hubEntry(m: HubModel): CatalogEntry {
     ],
     gpuMemoryBytes: fact(m.gpuMemoryBytes, null),
     randomWeights: false,
+    checkedAgainstPublishedFiles: m.replicaTest,
   };
 }
 
@@ -150,10 +158,12 @@ export const CATALOG: readonly CatalogEntry[] = [
     architecture: fact('llava', `${GENERATED} (generated here)`),
     recommendedDtype: fact(dtypes('fp32', 'fp32', 'fp32'), GENERATED),
     fallbackDtype: fact(dtypes('fp32', 'fp32', 'fp32'), GENERATED),
-    // Sizes come from the manifest.json the generator writes; about 700 KB in all (DESIGN.md §5).
+    // Sizes come from the manifest.json the generator writes; about 700 KB in all (docs/browser-limits.md).
     files: [],
     gpuMemoryBytes: fact(16 * 1024 * 1024, null),
     randomWeights: true,
+    // Generated here: the engine is tested on it directly, token for token (test/unit/parity-transformers.test.ts).
+    checkedAgainstPublishedFiles: null,
   },
   hubEntry({
     key: 'llava-interleave-qwen-0.5b',
@@ -199,12 +209,15 @@ export const CATALOG: readonly CatalogEntry[] = [
       file('onnx/decoder_model_merged_q4.onnx', 308 * MB, INTERLEAVE_ONNX),
     ],
     gpuMemoryBytes: 1.8e9,
+    replicaTest: 'test/unit/replica-interleave.test.ts',
   }),
   hubEntry({
     key: 'llava-onevision-qwen2-0.5b-ov',
     label: 'LLaVA-OneVision Qwen2 0.5B',
     description:
-      'llava-hf export of LLaVA-OneVision (SigLIP + Qwen2-0.5B) with multi-crop "anyres" image tiling: more image tokens per picture. About 1.4 GB to download.',
+      'llava-hf export of LLaVA-OneVision (SigLIP + Qwen2-0.5B). Pictures are seen as a single 384 px view ' +
+      '(729 image tokens), as transformers.js feeds it; the Python model adds tiles of the picture on top, which this ' +
+      'export cannot. About 1.4 GB to download.',
     repo: 'llava-hf/llava-onevision-qwen2-0.5b-ov-hf',
     architecture: 'llava_onevision',
     recommended: dtypes('fp16', 'fp16', 'q4'),
@@ -237,12 +250,14 @@ export const CATALOG: readonly CatalogEntry[] = [
       file('onnx/decoder_model_merged_q4.onnx', 327 * MB, ONEVISION_ONNX),
     ],
     gpuMemoryBytes: 1.9e9,
+    replicaTest: 'test/unit/replica-onevision.test.ts',
   }),
   hubEntry({
     key: 'nanollava',
     label: 'nanoLLaVA (Qwen1.5 0.5B + SigLIP)',
     description:
-      "Xenova's transformers.js export of qnguyen3/nanoLLaVA: SigLIP-so400m vision tower + Qwen1.5-0.5B. About 1.4 GB to download.",
+      "Xenova's transformers.js export of qnguyen3/nanoLLaVA: SigLIP-so400m vision tower + Qwen1.5-0.5B. Pictures are " +
+      'padded to a square first, as it was trained. About 1.4 GB to download.',
     repo: 'Xenova/nanoLLaVA',
     architecture: 'llava',
     recommended: dtypes('fp16', 'fp16', 'q4'),
@@ -279,6 +294,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       file('onnx/decoder_model_merged_q4.onnx', 308 * MB, NANO_ONNX),
     ],
     gpuMemoryBytes: 1.8e9,
+    replicaTest: 'test/unit/replica-nanollava.test.ts',
   }),
 ];
 
@@ -286,7 +302,7 @@ const DEFAULT_VICUNA_DTYPES = dtypes('fp16', 'fp32', 'q4');
 
 /**
  * A Vicuna-based LLaVA-1.5 that the app cannot download ready-made: no browser export exists and a 7B decoder needs
- * sharding (DESIGN §7). Sizes and memory are computed from the llava-hf config (src/modelgen/convert/shard-plan.ts):
+ * sharding (docs/browser-limits.md, "Large models"). Sizes and memory are computed from the llava-hf config (src/modelgen/convert/shard-plan.ts):
  * q4 decoder (MatMulNBits, fp32 scales: 0.64 bytes/weight), fp32 embed_tokens, CLIP-L vision stored fp16 and widened
  * to fp32 on the GPU, plus an fp32 KV cache for one 2,048-token conversation (576 image tokens + text) and ~0.3 GB
  * of activations. Estimates, not measured on a GPU. Only the WebGPU backend can hold them (WASM stops at 4 GB).
@@ -314,6 +330,9 @@ function vicunaRecipe(
     files: [],
     gpuMemoryBytes: fact(facts.gpu, null),
     randomWeights: false,
+    // The converter's output for llava-hf's 7B files is replicated by test/unit/replica-llava15.test.ts; the 13B
+    // differs only in sizes.
+    checkedAgainstPublishedFiles: 'test/unit/replica-llava15.test.ts',
     convert: {
       sourceRepo: repo,
       commands: [

@@ -142,6 +142,10 @@ function parseMessage(v: unknown, where: string): StoredMessage {
       timeToFirstTokenMs: num(u.timeToFirstTokenMs, `${where} usage`),
       decodeTokensPerS: num(u.decodeTokensPerS, `${where} usage`),
     };
+    for (const key of ['reusedPromptTokens', 'droppedMessages', 'contextLength', 'maxNewTokens'] as const) {
+      const value = u[key];
+      if (typeof value === 'number' && Number.isFinite(value)) message.usage[key] = value;
+    }
   }
   if (v.finishReason === 'stop' || v.finishReason === 'length' || v.finishReason === 'abort') {
     message.finishReason = v.finishReason;
@@ -153,6 +157,15 @@ function parseMessage(v: unknown, where: string): StoredMessage {
     };
   }
   if (typeof v.modelId === 'string') message.modelId = v.modelId;
+  const tokens = v.tokens;
+  if (
+    isRecord(tokens) &&
+    typeof tokens.model === 'string' &&
+    Array.isArray(tokens.ids) &&
+    tokens.ids.every((id) => Number.isInteger(id) && (id as number) >= 0)
+  ) {
+    message.tokens = { model: tokens.model, ids: tokens.ids as number[] };
+  }
   return message;
 }
 

@@ -1,6 +1,18 @@
-// Owns conversation persistence in IndexedDB (records + image blobs). It knows nothing of the UI or the engine.
-import { createStore, del, delMany, get, getMany, set, values, type UseStore } from 'idb-keyval';
-import type { FinishReason, TemplateName, Usage } from '../shared/protocol';
+// Owns conversation persistence in IndexedDB: a small record per conversation, one record per message, image blobs
+// apart, so that a streamed save writes one message, not the whole chat. It knows nothing of the UI or the engine.
+import {
+  createStore,
+  del,
+  delMany,
+  entries,
+  get,
+  getMany,
+  set,
+  setMany,
+  values,
+  type UseStore,
+} from 'idb-keyval';
+import type { AnswerTokens, FinishReason, TemplateName, Usage } from '../shared/protocol';
 
 /** One stored picture, kept apart from the conversation record so that streaming writes stay small. */
 export interface StoredImage {
@@ -27,6 +39,8 @@ export interface StoredMessage {
   finishReason?: FinishReason;
   error?: { code: string; message: string };
   modelId?: string;
+  /** An answer's generated ids, sent back with it so the model reads what it wrote (also after a reload). */
+  tokens?: AnswerTokens;
 }
 
 export interface Conversation {
@@ -46,9 +60,19 @@ export interface ConversationSummary {
   messageCount: number;
 }
 
-/** The two IndexedDB stores (separate databases: idb-keyval keeps one object store per database). */
+/**
+ * A conversation as stored: its messages are records of their own (keyed by {@link messageKey}), listed here in order.
+ * Records written before messages had their own (with `messages` inline) are still read.
+ */
+interface ConversationRecord extends Omit<Conversation, 'messages'> {
+  messageIds?: string[];
+  messages?: StoredMessage[];
+}
+
+/** The three IndexedDB stores (separate databases: idb-keyval keeps one object store per database). */
 export interface ConversationDb {
   conversations: UseStore;
+  messages: UseStore;
   images: UseStore;
 }
 
@@ -56,35 +80,107 @@ export interface ConversationDb {
 export function openConversationDb(prefix = 'llava-chat'): ConversationDb {
   return {
     conversations: createStore(`${prefix}-conversations`, 'conversations'),
+    messages: createStore(`${prefix}-messages`, 'messages'),
     images: createStore(`${prefix}-images`, 'images'),
   };
 }
 
-/** Conversations, newest first, without their messages' text. */
+/** The key of a message's record: its conversation's id, a separator no id contains, its own id. */
+export function messageKey(conversationId: string, messageId: string): string {
+  return `${conversationId}\u0000${messageId}`;
+}
+
+function recordOf(conversation: Conversation): ConversationRecord {
+  const { messages, ...rest } = conversation;
+  return { ...rest, messageIds: messages.map((m) => m.id) };
+}
+
+/** Conversations, newest first, without their messages. */
 export async function listConversations(db: ConversationDb): Promise<ConversationSummary[]> {
-  const all = await values<Conversation>(db.conversations);
+  const all = await values<ConversationRecord>(db.conversations);
   return all
-    .map((c) => ({ id: c.id, title: c.title, updatedAt: c.updatedAt, messageCount: c.messages.length }))
+    .map((c) => ({
+      id: c.id,
+      title: c.title,
+      updatedAt: c.updatedAt,
+      messageCount: c.messageIds?.length ?? c.messages?.length ?? 0,
+    }))
     .sort((a, b) => b.updatedAt - a.updatedAt);
 }
 
-export function getConversation(db: ConversationDb, id: string): Promise<Conversation | undefined> {
-  return get<Conversation>(id, db.conversations);
+export async function getConversation(db: ConversationDb, id: string): Promise<Conversation | undefined> {
+  const record = await get<ConversationRecord>(id, db.conversations);
+  if (!record) return undefined;
+  const { messageIds, messages: inline, ...rest } = record;
+  if (!messageIds) return { ...rest, messages: inline ?? [] };
+  const found = await getMany<StoredMessage | undefined>(
+    messageIds.map((m) => messageKey(id, m)),
+    db.messages,
+  );
+  return { ...rest, messages: found.filter((m): m is StoredMessage => m !== undefined) };
 }
 
-/** Writes the whole record; resolves once IndexedDB has committed it. */
-export function saveConversation(db: ConversationDb, conversation: Conversation): Promise<void> {
-  return set(conversation.id, conversation, db.conversations);
+/** What one save writes: the conversation's own record (when it changed), some messages, and messages removed. */
+export interface ConversationChanges {
+  /** The whole conversation, when its record (title, order of messages, …) must be written; else null. */
+  conversation: Conversation | null;
+  conversationId: string;
+  messages: readonly StoredMessage[];
+  removed: readonly string[];
 }
 
-/** Deletes a conversation and the images only it referenced. */
+/** Writes what changed; resolves once IndexedDB has committed it. A message's record is written before the list naming it. */
+export async function saveChanges(db: ConversationDb, changes: ConversationChanges): Promise<void> {
+  const id = changes.conversationId;
+  if (changes.messages.length > 0) {
+    await setMany(
+      changes.messages.map((m) => [messageKey(id, m.id), m]),
+      db.messages,
+    );
+  }
+  if (changes.conversation) await set(id, recordOf(changes.conversation), db.conversations);
+  if (changes.removed.length > 0)
+    await delMany(
+      changes.removed.map((m) => messageKey(id, m)),
+      db.messages,
+    );
+}
+
+/** Writes the whole conversation (its record and every message); resolves once IndexedDB has committed it. */
+export async function saveConversation(db: ConversationDb, conversation: Conversation): Promise<void> {
+  const before = await get<ConversationRecord>(conversation.id, db.conversations);
+  const kept = new Set(conversation.messages.map((m) => m.id));
+  await saveChanges(db, {
+    conversation,
+    conversationId: conversation.id,
+    messages: conversation.messages,
+    removed: (before?.messageIds ?? []).filter((m) => !kept.has(m)),
+  });
+}
+
+/** Rewrites a conversation stored before messages had records of their own in the current layout (else nothing). */
+export async function migrateInline(db: ConversationDb, id: string): Promise<void> {
+  const record = await get<ConversationRecord>(id, db.conversations);
+  if (!record || record.messageIds || !record.messages) return;
+  const { messages, ...rest } = record;
+  await saveConversation(db, { ...rest, messages });
+}
+
+/** Deletes a conversation, its messages and the images only it referenced. */
 export async function deleteConversation(db: ConversationDb, id: string): Promise<void> {
   const doomed = await getConversation(db, id);
   await del(id, db.conversations);
   if (!doomed) return;
+  await delMany(
+    doomed.messages.map((m) => messageKey(id, m.id)),
+    db.messages,
+  );
   const stillUsed = new Set<string>();
-  for (const other of await values<Conversation>(db.conversations)) {
-    for (const m of other.messages) for (const img of m.imageIds) stillUsed.add(img);
+  for (const other of await values<ConversationRecord>(db.conversations)) {
+    for (const m of other.messages ?? []) for (const img of m.imageIds) stillUsed.add(img);
+  }
+  for (const [, m] of await entries<string, StoredMessage>(db.messages)) {
+    for (const img of m.imageIds) stillUsed.add(img);
   }
   const orphans = doomed.messages.flatMap((m) => m.imageIds).filter((img) => !stillUsed.has(img));
   if (orphans.length > 0) await delMany(orphans, db.images);

@@ -5,13 +5,10 @@ import { EngineError } from '../shared/errors';
 import type { Component, Dtype, DtypeChoice, LoadProgressEvent, ModelRef } from '../shared/protocol';
 import { summarizeModels } from './cache-admin';
 import { downloadFile, type DownloadSettings } from './file-download';
+import { COMPONENTS, DTYPES, isExternalDataOf, onnxPath } from '../shared/model-layout';
 import {
-  COMPONENTS,
-  DTYPES,
   guessFiles,
-  isExternalDataOf,
   isSupportFile,
-  onnxPath,
   readTransformersJsConfig,
   resolveDtypes,
   selectFiles,

@@ -1,6 +1,16 @@
 // Owns which files of a model folder a given dtype choice needs (transformers.js layout). Pure: no I/O, no storage.
 import { EngineError } from '../shared/errors';
-import type { Component, Dtype, DtypeChoice } from '../shared/protocol';
+import {
+  COMPONENTS,
+  DTYPES,
+  externalDataPaths,
+  isDtype,
+  isExternalDataOf,
+  onnxPath,
+  type Component,
+  type Dtype,
+} from '../shared/model-layout';
+import type { DtypeChoice } from '../shared/protocol';
 import { decoderShardFiles, decoderShardFilesFromConfig } from './decoder-shard-files';
 
 /** One file a model folder offers, as a listing (hub tree API, manifest.json, a local folder) describes it. */
@@ -16,18 +26,6 @@ export interface RemoteFile {
   /** A 404 for this file is not an error (guessed listings only). */
   optional?: boolean;
 }
-
-export const COMPONENTS: readonly Component[] = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'];
-export const DTYPES: readonly Dtype[] = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'];
-
-/** transformers.js file-name suffixes. */
-export const DTYPE_SUFFIX: Readonly<Record<Dtype, string>> = {
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  q4: '_q4',
-  q4f16: '_q4f16',
-};
 
 /** When nothing says which dtype to take: small and runnable everywhere first, f16 ones last (need shader-f16). */
 const FALLBACK_ORDER: readonly Dtype[] = ['q8', 'q4', 'fp32', 'fp16', 'q4f16'];
@@ -56,26 +54,6 @@ export const GUESSED_SUPPORT_FILES: readonly string[] = [...SUPPORT_FILES].filte
 
 export function isSupportFile(path: string): boolean {
   return SUPPORT_FILES.has(path);
-}
-
-export function onnxPath(component: Component, dtype: Dtype): string {
-  return `onnx/${component}${DTYPE_SUFFIX[dtype]}.onnx`;
-}
-
-/** External data names in transformers.js order: `x.onnx_data`, `x.onnx_data_1`, … */
-export function externalDataPaths(onnxFile: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `${onnxFile}_data${i === 0 ? '' : `_${i}`}`);
-}
-
-/** True when `path` is an external data file of `onnxFile`. */
-export function isExternalDataOf(path: string, onnxFile: string): boolean {
-  if (!path.startsWith(`${onnxFile}_data`)) return false;
-  const rest = path.slice(onnxFile.length + '_data'.length);
-  return rest === '' || /^_\d+$/.test(rest);
-}
-
-function isDtype(value: unknown): value is Dtype {
-  return typeof value === 'string' && (DTYPES as readonly string[]).includes(value);
 }
 
 /**

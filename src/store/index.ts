@@ -45,6 +45,5 @@ export {
   type Fact,
 } from './catalog';
 export { modelIdOf, DEFAULT_HUB_ENDPOINT } from './model-ref';
-export { onnxPath, externalDataPaths, DTYPE_SUFFIX, COMPONENTS } from './file-select';
 export { formatBytes, type StorageLike } from './quota';
 export { openWeightStore, type WeightStore } from './idb-weight-store';

@@ -1,7 +1,7 @@
 // Owns adapting the weight store's public face (src/store/index.ts) to the WeightsApi the model panel uses:
 // catalog facts to display values, cache summaries, delete/verify/import, and the browser's storage estimate.
 import { isAbortError } from '../shared/abort';
-import type { Component, Dtype } from '../shared/protocol';
+import { COMPONENTS, isExternalDataOf, onnxPath, type Component, type Dtype } from '../shared/model-layout';
 import { CATALOG, CONVERT_RECIPES, catalogDownloadBytes, type CatalogEntry } from '../store/catalog';
 import { modelIdOf } from '../store/model-ref';
 import type { CachedModel, CatalogModel, RecipeModel, StorageInfo, WeightsApi } from './stores/model-store';
@@ -12,20 +12,10 @@ async function bundledBytes(baseUrl: string, dtype: Record<Component, Dtype>): P
     const res = await fetch(new URL('manifest.json', new URL(baseUrl, location.href)));
     if (!res.ok) return null;
     const manifest = (await res.json()) as { files?: { path: string; size: number }[] };
-    const suffix: Record<Dtype, string> = {
-      fp32: '',
-      fp16: '_fp16',
-      q8: '_quantized',
-      q4: '_q4',
-      q4f16: '_q4f16',
-    };
-    const graphs = new Set(Object.entries(dtype).map(([c, d]) => `onnx/${c}${suffix[d]}.onnx`));
+    const graphs = COMPONENTS.map((c) => onnxPath(c, dtype[c]));
     return (manifest.files ?? [])
       .filter(
-        (f) =>
-          !f.path.startsWith('onnx/') ||
-          graphs.has(f.path) ||
-          [...graphs].some((g) => f.path.startsWith(`${g}_data`)),
+        (f) => !f.path.startsWith('onnx/') || graphs.some((g) => f.path === g || isExternalDataOf(f.path, g)),
       )
       .reduce((n, f) => n + f.size, 0);
   } catch (error) {
@@ -63,6 +53,7 @@ async function toCatalogModel(entry: CatalogEntry): Promise<CatalogModel> {
     randomWeights: entry.randomWeights,
     bundled: isBundled(entry),
     unverified: !entry.randomWeights && unverified(entry),
+    checkedAgainstPublishedFiles: entry.checkedAgainstPublishedFiles !== null,
   };
 }
 

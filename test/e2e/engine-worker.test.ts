@@ -243,6 +243,12 @@ describe('engine worker in Chromium', () => {
     );
   });
 
+  it("'auto' passes over the software WebGPU adapter for WASM and says why", async () => {
+    const status = expectOk((await env.call('load', model, { dtype: 'fp32' })).outcome, env.browser.logs);
+    expect(status).toMatchObject({ backend: 'wasm', adapter: null });
+    expect(status.backendNote).toMatch(/Auto chose WebAssembly: .*software/);
+  });
+
   it('replaces a crashed worker: the call in flight rejects with a code, a fresh worker answers', async () => {
     const run = await env.call(
       'chat',

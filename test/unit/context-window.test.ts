@@ -1,6 +1,7 @@
 // Long conversations keep going: with contextOverflow 'drop-oldest-turns' whole middle turns are left out of the
 // prompt, oldest first, until the answer has room, and then some more so the next turns keep the prompt's start (and
-// its KV cache). The first question and its answer, the last question, system messages and pictures always stay.
+// its KV cache). The first question, the last question, system messages and pictures always stay; the first answer
+// goes only as a last resort. An answer may use all the room the prompt leaves, and usage says what bounded it.
 // The engine-level half runs the tiny demo model (512-token window; the default answer budget fills it).
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -195,27 +196,34 @@ describe('fitToContext (pure selection)', () => {
       m('assistant', 'A2', 10),
     ];
     msgs.push(m('user', 'U3', 100));
-    const err = await run(msgs, { contextLength: 120, reserve: 30 }).catch((e: unknown) => e);
-    // Without U2/A2: 12 + 12 + 102 = 126 tokens.
+    const err = await run(msgs, { contextLength: 110, reserve: 30 }).catch((e: unknown) => e);
+    // Without U2/A2: 12 + 12 + 102 = 126 tokens; without A1 too, 114: neither fits 110.
     expect(err).toMatchObject({
       name: 'EngineError',
       code: 'context-overflow',
-      details: { promptTokens: 126, contextLength: 120 },
+      details: { promptTokens: 126, contextLength: 110 },
     });
     expect((err as Error).message).toContain('126 tokens long');
   });
 
-  it('answers with what is left when nothing more can go but one token still fits', async () => {
+  it('leaves the first answer out as a last resort, keeping the first question', async () => {
     const msgs = [
       m('user', 'U1', 10),
       m('assistant', 'A1', 10),
       m('user', 'U2', 50),
       m('assistant', 'A2', 10),
+      m('user', 'U3', 100),
     ];
-    msgs.push(m('user', 'U3', 100));
     const r = await run(msgs, { contextLength: 127, reserve: 30 });
-    expect(r.tags).toEqual(['U1', 'A1', 'U3']);
-    expect(r.measured).toBe(126);
+    expect(r.tags).toEqual(['U1', 'U3']);
+    expect(r.measured).toBe(114);
+  });
+
+  it('answers with what is left when nothing more can go but one token still fits', async () => {
+    const msgs = [m('user', 'U1', 10), m('user', 'U2', 50), m('assistant', 'A2', 10), m('user', 'U3', 100)];
+    const r = await run(msgs, { contextLength: 115, reserve: 30 });
+    expect(r.tags).toEqual(['U1', 'U3']);
+    expect(r.measured).toBe(114);
   });
 
   it('remembers drop counts per conversation, forgetting the least recent past its capacity', () => {
@@ -278,11 +286,7 @@ describe('engine: drop-oldest-turns on the tiny model (512-token window, greedy)
 
   it('leaves out the middle turn and answers as a fresh engine answers the shortened conversation', async () => {
     const r = await engine.chat(ask(long, 'drop-oldest-turns', 'long'));
-    // The same answer budget: under 'drop-oldest-turns' an answer takes at most half the window.
-    const expected = await fresh.chat({
-      ...ask(shortened),
-      sampling: { temperature: 0, maxNewTokens: CONTEXT / 2 },
-    });
+    const expected = await fresh.chat(ask(shortened));
     expect(r.usage.droppedMessages).toBe(2);
     expect(r.usage.promptTokens + RESERVE).toBeLessThanOrEqual(CONTEXT);
     expect(r.usage.promptTokens).toBe(expected.usage.promptTokens);
@@ -291,24 +295,35 @@ describe('engine: drop-oldest-turns on the tiny model (512-token window, greedy)
     expect(expected.usage.droppedMessages).toBeUndefined();
   });
 
-  it('keeps a demo chat going: an answer takes at most half the window, and the follow-up is answered', async () => {
+  it('lets an answer fill the room the prompt leaves; the follow-up leaves the first answer out as a last resort', async () => {
     const first: ChatMessage[] = [imageQuestion(image, 'Describe it.')];
     const a1 = await engine.chat(ask(first, 'drop-oldest-turns', 'demo'));
-    expect(a1.usage.completionTokens).toBeLessThanOrEqual(CONTEXT / 2);
-    // Under 'error' the same default budget fills the window, and the follow-up cannot be asked.
-    const filled = await fresh.chat(ask(first));
-    expect(filled.usage.promptTokens + filled.usage.completionTokens).toBe(CONTEXT);
-    const next = (answer: string): ChatMessage[] => [
+    // The default budget (512) is more than the room left: the answer takes all of it, and says so.
+    expect(a1.usage.promptTokens + a1.usage.completionTokens).toBe(CONTEXT);
+    expect(a1.finishReason).toBe('length');
+    expect(a1.usage.contextLength).toBe(CONTEXT);
+    expect(a1.usage.maxNewTokens).toBe(CONTEXT - a1.usage.promptTokens);
+    const next: ChatMessage[] = [
       ...first,
-      { role: 'assistant', content: answer },
+      { role: 'assistant', content: a1.message.content },
       { role: 'user', content: 'And the colours?' },
     ];
-    await expect(fresh.chat(ask(next(filled.message.content)))).rejects.toMatchObject({
-      code: 'context-overflow',
-    });
-    const a2 = await engine.chat(ask(next(a1.message.content), 'drop-oldest-turns', 'demo'));
+    // Under 'error' the follow-up cannot be asked.
+    await expect(fresh.chat(ask(next))).rejects.toMatchObject({ code: 'context-overflow' });
+    const a2 = await engine.chat(ask(next, 'drop-oldest-turns', 'demo'));
+    expect(a2.usage.droppedMessages).toBe(1);
     expect(a2.usage.completionTokens).toBeGreaterThan(0);
-    expect(a2.usage.reusedPromptTokens).toBeGreaterThan(0);
+    // It is the answer a fresh engine gives to the question and the picture without the first answer.
+    const expected = await fresh.chat(
+      ask([first[0] as ChatMessage, { role: 'user', content: 'And the colours?' }]),
+    );
+    expect(a2.message.content).toBe(expected.message.content);
+  });
+
+  it('a budget below the room left is what bounds the answer', async () => {
+    const r = await engine.chat({ ...ask(shortened, 'drop-oldest-turns'), sampling: { maxNewTokens: 5 } });
+    expect(r.usage.maxNewTokens).toBe(5);
+    expect(r.usage.completionTokens).toBeLessThanOrEqual(5);
   });
 
   it('a conversation that fits reports no dropped messages', async () => {

@@ -99,6 +99,17 @@ describe('conversation store', () => {
 describe('export and import', () => {
   it('round-trips a conversation with its images through JSON', async () => {
     const c = conversation('r', 5, ['img1']);
+    // An answer's generated ids and its full usage go with it, so an imported chat continues like the original.
+    c.messages[1]!.tokens = { model: 'tiny-llava-random', ids: [5, 17, 2] };
+    c.messages[1]!.usage = {
+      promptTokens: 40,
+      completionTokens: 3,
+      timeToFirstTokenMs: 12,
+      decodeTokensPerS: 30,
+      reusedPromptTokens: 30,
+      contextLength: 512,
+      maxNewTokens: 472,
+    };
     const image = {
       id: 'img1',
       name: 'photo.png',

@@ -4,7 +4,8 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDecoderAwareSession, parseDecoderShards } from '../../src/engine/decoder-shards';
+import { createDecoderAwareSession } from '../../src/engine/decoder-shards';
+import { parseDecoderShards } from '../../src/shared/model-layout';
 import type { BackendDescriptor, OrtRuntime, SessionOptions } from '../../src/engine/runtime';
 import { ShardedSession } from '../../src/engine/sharded-session';
 import { convertCheckpoint } from '../../src/modelgen/convert/convert';

@@ -3,7 +3,7 @@
 // weights; the 1-, 2- and 3-shard conversions agree; q4 and fp16 stay within justified bounds; the folder's
 // config.json, tokenizer and manifest are complete and correct.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertCheckpoint, type ConvertResult } from '../../src/modelgen/convert/convert';
@@ -172,6 +172,102 @@ describe('converted tiny checkpoints match the float64 reference', () => {
       Array.from(tiny.weights.get('language_model.model.embed_tokens.weight')!.data.subarray(3 * D, 4 * D)),
     );
     await model.release();
+  });
+});
+
+describe('tokenizer ids past the embedding table, end-of-turn tokens', () => {
+  const tiny = getTinyModel('tiny');
+  const V = tiny.config.text_config.vocab_size;
+  const D = tiny.config.text_config.hidden_size;
+  type TokenizerJson = { added_tokens: Array<Record<string, unknown>> };
+
+  it("pads embed_tokens for llava-hf's tokenizer (<image> = V, <pad> = V + 1) given to an original checkpoint", async () => {
+    const root = tempDir('hf-tokenizer');
+    const ckpt = path.join(root, 'ckpt');
+    writeOriginalCheckpoint(ckpt, path.join(root, 'clip'), tiny.config, tiny.weights);
+    // llava-hf's tokenizer: Vicuna's plus <image> right after the last id and <pad> after it.
+    const tokDir = path.join(root, 'llava-hf-tokenizer');
+    mkdirSync(tokDir);
+    const tok = JSON.parse(readFileSync(path.join(ckpt, 'tokenizer.json'), 'utf8')) as TokenizerJson;
+    const special = { single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+    tok.added_tokens.push(
+      { id: V, content: '<image>', ...special },
+      { id: V + 1, content: '<pad>', ...special },
+    );
+    writeFileSync(path.join(tokDir, 'tokenizer.json'), JSON.stringify(tok));
+    const result = await convertCheckpoint({
+      input: ckpt,
+      clip: path.join(root, 'clip'),
+      tokenizer: tokDir,
+      output: path.join(root, 'out'),
+      quant: 'fp32',
+    });
+    const model = await ConvertedModel.open(result.dir);
+    try {
+      expect(model.imageTokenId).toBe(V);
+      // Both ids past the checkpoint's rows embed as zero rows; ordinary ids keep their rows.
+      const rows = await model.embed([V + 1, V, 3]);
+      expect(Array.from(rows.subarray(0, 2 * D)).every((v) => v === 0)).toBe(true);
+      expect(Array.from(rows.subarray(2 * D))).toEqual(
+        Array.from(tiny.weights.get('language_model.model.embed_tokens.weight')!.data.subarray(3 * D, 4 * D)),
+      );
+      // The recipe's failure was on every picture: a prompt with image tokens must run.
+      const px = seededPixels(32, 5);
+      const got = await model.prefill(prompt(V), { data: px, size: 32 });
+      const ref = referencePrefill(tiny.config, tiny.weights, prompt(tiny.config.image_token_index), {
+        data: px,
+      });
+      expect(maxAbsDiff(got, ref.logits)).toBeLessThan(TOL);
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('refuses to pad a tied table and names the ids', async () => {
+    const root = tempDir('hf-tokenizer-tied');
+    const ckpt = path.join(root, 'ckpt');
+    writeOriginalCheckpoint(ckpt, path.join(root, 'clip'), tiny.config, tiny.weights);
+    const file = path.join(ckpt, 'config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), tie_word_embeddings: true }),
+    );
+    const error = await convertCheckpoint({
+      input: ckpt,
+      clip: path.join(root, 'clip'),
+      output: path.join(root, 'out'),
+      quant: 'fp32',
+    }).then(
+      () => null,
+      (e: unknown) => e as Error & { code: string },
+    );
+    expect(error?.code).toBe('unsupported-architecture');
+    expect(error?.message).toMatch(new RegExp(`ids up to ${V} but embed_tokens has ${V} rows`));
+  });
+
+  it("stops at the chat template's end-of-turn token when generation_config names only end-of-text", async () => {
+    const root = tempDir('eot');
+    const ckpt = path.join(root, 'ckpt');
+    writeLlavaHfCheckpoint(ckpt, tiny.config, tiny.weights, 'llava-hf');
+    // Llama-3 style (xtuner/llava-llama-3-8b-v1_1-transformers): turns end with <|eot_id|>, eos is end-of-text.
+    const tok = JSON.parse(readFileSync(path.join(ckpt, 'tokenizer.json'), 'utf8')) as TokenizerJson;
+    const eot = V - 1;
+    const renamed = tok.added_tokens.map((t) => (t.id === eot ? { ...t, content: '<|eot_id|>' } : t));
+    writeFileSync(path.join(ckpt, 'tokenizer.json'), JSON.stringify({ ...tok, added_tokens: renamed }));
+    const tokConfigFile = path.join(ckpt, 'tokenizer_config.json');
+    const tokConfig = JSON.parse(readFileSync(tokConfigFile, 'utf8')) as Record<string, unknown>;
+    tokConfig.chat_template =
+      "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n{{ m['content'] }}<|eot_id|>{% endfor %}";
+    writeFileSync(tokConfigFile, JSON.stringify(tokConfig));
+    writeFileSync(
+      path.join(ckpt, 'generation_config.json'),
+      JSON.stringify({ bos_token_id: 1, eos_token_id: 2 }),
+    );
+    const result = await convertCheckpoint({ input: ckpt, output: path.join(root, 'out'), quant: 'fp32' });
+    const generation = JSON.parse(readFileSync(path.join(result.dir, 'generation_config.json'), 'utf8')) as {
+      eos_token_id: unknown;
+    };
+    expect(generation.eos_token_id).toEqual([2, eot]);
   });
 });
 

@@ -4,7 +4,7 @@
 import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Checkpoint } from '../../src/modelgen/convert/checkpoint';
+import { openCheckpoint, openSafetensors } from '../../src/modelgen/convert/node-source';
 import { isConvertError } from '../../src/modelgen/convert/errors';
 import {
   bfloat16ToFloat32,
@@ -13,7 +13,7 @@ import {
   float32ToHalfBits,
   halfToFloat32,
 } from '../../src/modelgen/convert/float-bits';
-import { SafetensorsFile } from '../../src/modelgen/convert/safetensors-reader';
+
 import {
   safetensorsHeader,
   writeSafetensors,
@@ -103,7 +103,7 @@ describe('safetensors files', () => {
       expect(statSync(file).size).toBe(size);
       const bytes = readFileSync(file);
       expect((8 + Number(bytes.readBigUInt64LE(0))) % 8).toBe(0);
-      const f = SafetensorsFile.open(file);
+      const f = openSafetensors(file);
       expect(f.metadata).toEqual({ format: 'pt' });
       expect(f.entries.get('a')?.dtype).toBe(dtype);
       const round = (x: Float32Array): Float32Array =>
@@ -133,7 +133,7 @@ describe('safetensors files', () => {
       },
     );
     expect(seen).toEqual(['x', 'y']);
-    const f = SafetensorsFile.open(file);
+    const f = openSafetensors(file);
     expect(Array.from(f.readFloat32('y').data)).toEqual([2, 2, 2]);
     f.close();
     const f64 = path.join(dir, 'f64.safetensors');
@@ -144,7 +144,7 @@ describe('safetensors files', () => {
     buf.writeDoubleLE(0.1, 8 + head.length);
     buf.writeDoubleLE(-3, 16 + head.length);
     writeFileSync(f64, buf);
-    const g = SafetensorsFile.open(f64);
+    const g = openSafetensors(f64);
     expect(Array.from(g.readFloat32('z').data)).toEqual([Math.fround(0.1), -3]);
     g.close();
   });
@@ -154,17 +154,17 @@ describe('safetensors files', () => {
     writeTensorsSafetensors(file, [['w', { dims: [64, 64], data: values(4096, 9) }]]);
     const full = statSync(file).size;
     truncateSync(file, full - 100);
-    expectCode(() => SafetensorsFile.open(file), 'truncated');
+    expectCode(() => openSafetensors(file), 'truncated');
     truncateSync(file, 20);
-    expectCode(() => SafetensorsFile.open(file), 'truncated');
+    expectCode(() => openSafetensors(file), 'truncated');
     truncateSync(file, 5);
-    expectCode(() => SafetensorsFile.open(file), 'truncated');
+    expectCode(() => openSafetensors(file), 'truncated');
   });
 
   it('refuses headers that lie about offsets: wrong byte count, overlap, gap, trailing bytes, bad JSON', () => {
     const file = path.join(dir, 'lie.safetensors');
     rawFile(file, { w: { dtype: 'F32', shape: [4], data_offsets: [0, 12] } }, 12);
-    expectCode(() => SafetensorsFile.open(file), 'bad-header');
+    expectCode(() => openSafetensors(file), 'bad-header');
     rawFile(
       file,
       {
@@ -173,25 +173,25 @@ describe('safetensors files', () => {
       },
       24,
     );
-    expectCode(() => SafetensorsFile.open(file), 'bad-header');
+    expectCode(() => openSafetensors(file), 'bad-header');
     rawFile(file, { a: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, 16);
-    expectCode(() => SafetensorsFile.open(file), 'bad-header');
+    expectCode(() => openSafetensors(file), 'bad-header');
     rawFile(file, { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, 12);
-    expectCode(() => SafetensorsFile.open(file), 'bad-header');
+    expectCode(() => openSafetensors(file), 'bad-header');
     rawFile(file, { a: { dtype: 'Q4', shape: [2], data_offsets: [0, 8] } }, 8);
-    expectCode(() => SafetensorsFile.open(file), 'bad-header');
+    expectCode(() => openSafetensors(file), 'bad-header');
     writeFileSync(file, Buffer.concat([Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{oops')]));
-    expectCode(() => SafetensorsFile.open(file), 'bad-header');
+    expectCode(() => openSafetensors(file), 'bad-header');
     const huge = Buffer.alloc(16);
     huge.writeBigUInt64LE(2n ** 40n, 0);
     writeFileSync(file, huge);
-    expectCode(() => SafetensorsFile.open(file), 'bad-header');
+    expectCode(() => openSafetensors(file), 'bad-header');
   });
 
   it('reads only what it is asked for and refuses integer tensors with a clear code', () => {
     const file = path.join(dir, 'int.safetensors');
     rawFile(file, { ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, 16);
-    const f = SafetensorsFile.open(file);
+    const f = openSafetensors(file);
     expectCode(() => f.readFloat32('ids'), 'unsupported-dtype');
     expectCode(() => f.readFloat32('nope'), 'missing-tensor');
     f.close();
@@ -207,14 +207,14 @@ describe('safetensors files', () => {
     const index = (map: Record<string, string>): void =>
       writeFileSync(path.join(ck, 'model.safetensors.index.json'), JSON.stringify({ weight_map: map }));
     index({ x: 'a.safetensors', y: 'b.safetensors' });
-    const c = Checkpoint.open(ck);
+    const c = openCheckpoint(ck);
     expect(c.names().sort()).toEqual(['x', 'y']);
     expect(Array.from(c.read('y').data)).toEqual([3]);
     c.close();
     index({ x: 'a.safetensors', y: 'a.safetensors' });
-    expectCode(() => Checkpoint.open(ck), 'missing-tensor');
+    expectCode(() => openCheckpoint(ck), 'missing-tensor');
     index({ x: 'a.safetensors', y: 'c.safetensors' });
-    expectCode(() => Checkpoint.open(ck), 'missing-file');
+    expectCode(() => openCheckpoint(ck), 'missing-file');
   });
 });
 

@@ -36,30 +36,53 @@ const llava15 = {
   processorConfig: { image_token: '<image>', num_additional_image_tokens: 1, patch_size: 14 },
 };
 
-// Shapes of llava-hf/llava-interleave-qwen-0.5b-hf's files.
+// llava-hf/llava-interleave-qwen-0.5b-hf as published (config.json, 1,251 bytes, at
+// https://huggingface.co/llava-hf/llava-interleave-qwen-0.5b-hf/blame/187fe5ebba14c29a67f99fe56f3351b058af3e10/config.json;
+// generation_config.json, 126 bytes, at .../blob/refs%2Fpr%2F6/generation_config.json), abridged to the keys the
+// engine reads. Qwen1.5-0.5B: 16 heads and 16 KV heads of 64, hidden 1024, one EOS id, no transformers.js_config.
 const interleaveQwen = {
   config: {
-    model_type: 'llava',
+    architectures: ['LlavaForConditionalGeneration'],
+    ignore_index: -100,
     image_token_index: 151646,
+    model_type: 'llava',
+    projector_hidden_act: 'gelu',
+    text_config: {
+      _name_or_path: 'Qwen/Qwen1.5-0.5B-Chat',
+      architectures: ['Qwen2ForCausalLM'],
+      bos_token_id: 151643,
+      eos_token_id: 151645,
+      hidden_size: 1024,
+      intermediate_size: 2816,
+      max_position_embeddings: 32768,
+      max_window_layers: 21,
+      model_type: 'qwen2',
+      num_attention_heads: 16,
+      num_hidden_layers: 24,
+      num_key_value_heads: 16,
+      rope_theta: 1000000.0,
+      sliding_window: 32768,
+      tie_word_embeddings: true,
+      torch_dtype: 'bfloat16',
+      use_sliding_window: false,
+      vocab_size: 152000,
+    },
+    vision_config: {
+      hidden_act: 'gelu_pytorch_tanh',
+      hidden_size: 1152,
+      image_size: 384,
+      intermediate_size: 4304,
+      layer_norm_eps: 1e-6,
+      model_type: 'siglip_vision_model',
+      num_attention_heads: 16,
+      num_hidden_layers: 26,
+      patch_size: 14,
+      vision_use_head: false,
+    },
     vision_feature_layer: -1,
     vision_feature_select_strategy: 'full',
-    vision_config: { model_type: 'siglip_vision_model', image_size: 384, patch_size: 14 },
-    text_config: {
-      model_type: 'qwen2',
-      vocab_size: 152000,
-      hidden_size: 896,
-      num_hidden_layers: 24,
-      num_attention_heads: 14,
-      num_key_value_heads: 2,
-      max_position_embeddings: 32768,
-      eos_token_id: 151645,
-    },
-    'transformers.js_config': {
-      dtype: { vision_encoder: 'fp16', decoder_model_merged: 'q4' },
-      use_external_data_format: { 'decoder_model_merged.onnx': 2 },
-    },
   },
-  generationConfig: { eos_token_id: [151645, 151643] },
+  generationConfig: { _from_model_config: true, bos_token_id: 151643, eos_token_id: 151645 },
   preprocessorConfig: {
     do_normalize: true,
     do_rescale: true,
@@ -70,6 +93,26 @@ const interleaveQwen = {
     resample: 3,
     size: { height: 384, width: 384 },
   },
+};
+
+// A SigLIP + Qwen2 folder with the keys interleave's files lack: an EOS list and transformers.js_config (as
+// transformers.js exports write them), GQA with 2 KV heads of 64 (Qwen2-0.5B's shape).
+const qwen2WithTjsConfig = {
+  ...interleaveQwen,
+  config: {
+    ...interleaveQwen.config,
+    text_config: {
+      ...interleaveQwen.config.text_config,
+      hidden_size: 896,
+      num_attention_heads: 14,
+      num_key_value_heads: 2,
+    },
+    'transformers.js_config': {
+      dtype: { vision_encoder: 'fp16', decoder_model_merged: 'q4' },
+      use_external_data_format: { 'decoder_model_merged.onnx': 2 },
+    },
+  },
+  generationConfig: { eos_token_id: [151645, 151643] },
 };
 
 describe('model config', () => {
@@ -102,21 +145,40 @@ describe('model config', () => {
     expect(c.preferredDtype).toBeNull();
   });
 
-  it('reads a SigLIP + Qwen2 folder: fixed size, no crop, EOS list, GQA, transformers.js_config', () => {
+  it("reads llava-interleave-qwen-0.5b's published config: SigLIP 384 px, Qwen1.5 MHA, one EOS", () => {
     const c = parseModelConfig(interleaveQwen);
-    expect(c.eosTokenIds).toEqual([151645, 151643]);
-    expect(c.text.numKeyValueHeads).toBe(2);
-    expect(c.text.headDim).toBe(64);
-    expect(c.text.contextLength).toBe(32768);
+    expect(c.imageTokenId).toBe(151646);
+    expect(c.text).toEqual({
+      modelType: 'qwen2',
+      vocabSize: 152000,
+      hiddenSize: 1024,
+      numLayers: 24,
+      numAttentionHeads: 16,
+      numKeyValueHeads: 16,
+      headDim: 64,
+      contextLength: 32768,
+    });
+    expect(c.eosTokenIds).toEqual([151645]);
+    expect(c.bosTokenId).toBe(151643);
+    // 27×27 patches, all kept by the "full" strategy (SigLIP has no CLS).
     expect(c.estimatedImageFeatures).toBe(729);
     expect(c.image).toMatchObject({ mode: 'plain', size: { height: 384, width: 384 }, doCenterCrop: false });
     expect(c.image.imageStd).toEqual([0.5, 0.5, 0.5]);
+    expect(c.preferredDtype).toBeNull();
+    expect(c.externalDataChunks).toBeNull();
+  });
+
+  it('reads an EOS list, GQA and transformers.js_config where a folder has them', () => {
+    const c = parseModelConfig(qwen2WithTjsConfig);
+    expect(c.eosTokenIds).toEqual([151645, 151643]);
+    expect(c.text.numKeyValueHeads).toBe(2);
+    expect(c.text.headDim).toBe(64);
     expect(c.preferredDtype).toEqual({ vision_encoder: 'fp16', decoder_model_merged: 'q4' });
     expect(c.externalDataChunks).toEqual({ 'decoder_model_merged.onnx': 2 });
   });
 
   it('falls back to text_config EOS and rejects configs the engine cannot use', () => {
-    const c = parseModelConfig({ config: interleaveQwen.config });
+    const c = parseModelConfig({ config: qwen2WithTjsConfig.config });
     expect(c.eosTokenIds).toEqual([151645]);
     expect(() => parseModelConfig({ config: { model_type: 'llama' } })).toThrowError(
       expect.objectContaining({ code: 'bad-model' }),

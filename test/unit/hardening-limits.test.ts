@@ -1,4 +1,4 @@
-// GPU buffer limits (DESIGN §7): every weight of a model is measured from its protobuf (the same sizes the ONNX
+// GPU buffer limits (docs/browser-limits.md, "Large models"): every weight of a model is measured from its protobuf (the same sizes the ONNX
 // decoder sees, external data included) and a model with a weight over the backend's limit is refused with
 // EngineError 'unsupported' before its session exists, releasing what was built and naming the tensor.
 import { readdirSync, readFileSync } from 'node:fs';

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildComponent, LLAVA_COMPONENTS } from '../../src/modelgen/llava/build-all';
+import { buildComponent } from '../../src/modelgen/llava/build-all';
+import { COMPONENTS } from '../../src/shared/model-layout';
 import { buildDecoder } from '../../src/modelgen/llava/decoder-graph';
 import { getPreset } from '../../src/modelgen/llava/presets';
 import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
@@ -64,7 +65,7 @@ describe('ONNX protobuf codec', () => {
       const config = getPreset(preset);
       const weights = createRandomWeights(config, 1);
       for (const dtype of ['fp32', 'q8', 'q4'] as const) {
-        for (const component of LLAVA_COMPONENTS) {
+        for (const component of COMPONENTS) {
           const model = decodeModel(
             serializeModel(buildComponent(config, weights, component, dtype), 'm.onnx')[0]!.bytes,
           );

@@ -12,7 +12,7 @@ import {
 import { parseLinkNext, parseManifest, parseTreeEntry } from '../../src/store/listing';
 import { fileUrl, isSafeRelativePath, modelIdOf, treeApiUrl } from '../../src/store/model-ref';
 import { pathFromCacheKey } from '../../src/store/store-source';
-import { COMPONENTS, onnxPath } from '../../src/store/file-select';
+import { COMPONENTS, onnxPath } from '../../src/shared/model-layout';
 
 const listing = (paths: string[]): RemoteFile[] => paths.map((path) => ({ path, size: 1 }));
 

@@ -1,13 +1,14 @@
 // Owns opening a checkpoint folder: a single or sharded (model.safetensors.index.json) safetensors checkpoint, with
-// a clear refusal of pickle files. It maps tensor names to files and reads tensors on demand; no model knowledge.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
+// a clear refusal of pickle files. It maps tensor names to files and reads tensors on demand; no model knowledge and
+// no I/O of its own (the SourceFolder reads).
 import type { F32Tensor } from '../llava/types';
+import { fileLabel, readText, type SourceFolder } from './byte-source';
 import { ConvertError } from './errors';
 import { SafetensorsFile, type SafetensorsEntry } from './safetensors-reader';
 
 const INDEX = 'model.safetensors.index.json';
-const PICKLE = /^(pytorch_model.*\.bin|.*\.pt|.*\.pth|.*\.ckpt|mm_projector\.bin)$/;
+export const SAFETENSORS_INDEX = INDEX;
+export const PICKLE = /^(pytorch_model.*\.bin|.*\.pt|.*\.pth|.*\.ckpt|mm_projector\.bin)$/;
 
 /** How to re-save a pickle checkpoint as safetensors (torch must be installed; shown in the error). */
 export function pickleRecipe(dir: string): string {
@@ -26,6 +27,7 @@ export function pickleRecipe(dir: string): string {
 /** An open checkpoint: every tensor name, its file, and reads on demand. Close it when done. */
 export class Checkpoint {
   private constructor(
+    /** The folder in messages. */
     readonly dir: string,
     private readonly files: SafetensorsFile[],
     private readonly where: Map<string, SafetensorsFile>,
@@ -36,29 +38,24 @@ export class Checkpoint {
    * hold the tensors it assigns), else every `*.safetensors` file of the folder.
    * @throws ConvertError 'missing-file' | 'pickle-checkpoint' | 'truncated' | 'bad-header' | 'missing-tensor'
    */
-  static open(dir: string): Checkpoint {
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new ConvertError(
-        'missing-file',
-        `${dir} is not a folder. Pass the checkpoint folder with --input.`,
-      );
-    }
-    const names = readdirSync(dir).sort();
+  static open(folder: SourceFolder): Checkpoint {
+    const dir = folder.label;
+    const names = folder.list();
     const opened = new Map<string, SafetensorsFile>();
     const where = new Map<string, SafetensorsFile>();
     const openFile = (name: string): SafetensorsFile => {
       let f = opened.get(name);
       if (f === undefined) {
-        f = SafetensorsFile.open(path.join(dir, name));
+        f = SafetensorsFile.open(folder.open(name));
         opened.set(name, f);
       }
       return f;
     };
     try {
       if (names.includes(INDEX)) {
-        const index = readIndex(path.join(dir, INDEX));
+        const index = readIndex(folder);
         for (const [tensor, file] of Object.entries(index)) {
-          if (!existsSync(path.join(dir, file))) {
+          if (!folder.has(file)) {
             throw new ConvertError(
               'missing-file',
               `${INDEX} in ${dir} assigns ${tensor} to ${file}, which is missing. Download every shard.`,
@@ -98,7 +95,7 @@ export class Checkpoint {
             if (prev !== undefined) {
               throw new ConvertError(
                 'bad-header',
-                `${tensor} appears in both ${path.basename(prev.path)} and ${s} in ${dir}. Remove the stray file.`,
+                `${tensor} appears in both ${prev.path} and ${s} in ${dir}. Remove the stray file.`,
               );
             }
             where.set(tensor, f);
@@ -152,10 +149,11 @@ export class Checkpoint {
   }
 }
 
-function readIndex(file: string): Record<string, string> {
+function readIndex(folder: SourceFolder): Record<string, string> {
+  const file = fileLabel(folder, INDEX);
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(readText(folder, INDEX));
   } catch (cause) {
     throw new ConvertError('bad-header', `${file} is not valid JSON. Download it again.`, { cause });
   }

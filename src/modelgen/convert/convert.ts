@@ -1,32 +1,18 @@
-// Owns converting a LLaVA safetensors checkpoint into our browser folder: checks everything it can before writing
-// (files, config, names, shapes, tokenizer, shard plan), then builds and writes one graph at a time from tensors read
-// on demand, and publishes the folder only when complete. Node-only; the graphs come from src/modelgen/llava.
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { throwIfAborted } from '../../shared/abort';
-import type { LlavaComponent } from '../llava/build-all';
-import { buildDecoder } from '../llava/decoder-graph';
-import { buildEmbedTokens } from '../llava/embed-graph';
-import type { GraphDtype } from '../llava/linear';
-import type { LlavaHfConfig } from '../llava/types';
-import { buildVisionEncoder } from '../llava/vision-graph';
-import type { GraphBuilder } from '../onnx/graph-builder';
-import { browserConfigJson, LLAVA_BROWSER_FORMAT, type DecoderShardInfo } from './browser-config';
-import { Checkpoint } from './checkpoint';
-import { CheckpointWeights } from './checkpoint-weights';
-import { ConvertError } from './errors';
-import { detectNaming, ORIGINAL_EMBEDDED_VISION_PROBE, type CheckpointNaming } from './naming';
-import { storeWeightsAsHalf, writeGraph } from './onnx-writer';
-import { OutputFolder, type ManifestEntry } from './output-folder';
-import { planShards, type ConvertDtype, type ShardPlanEntry } from './shard-plan';
-import { planTokenizer, supportFiles } from './side-files';
-import { readSourceConfig, type ConfigFamily } from './source-config';
+// Owns the Node front end of the converter (`npm run convert`): checkpoint folders on disk in, an output folder on
+// disk out (`<out>.partial`, renamed when complete). The conversion itself is convert-core.ts, shared with the
+// browser's conversion worker. Node-only.
+import { checkArguments, convertFromSources, type ConvertChoices, type ConvertResult } from './convert-core';
+import { nodeSourceFolder } from './node-source';
+import { OutputFolder } from './output-folder';
 
-export const CONVERTER_VERSION = 1;
-/** Default decoder shard budget: DESIGN §7 measured 0.5–0.8 GB sessions as the sweet spot in browsers. */
-export const DEFAULT_SHARD_BYTES = 800_000_000;
+export {
+  CONVERTER_VERSION,
+  DEFAULT_SHARD_BYTES,
+  type ConvertProgress,
+  type ConvertResult,
+} from './convert-core';
 
-export interface ConvertOptions {
+export interface ConvertOptions extends ConvertChoices {
   /** Checkpoint folder (config.json + *.safetensors [+ model.safetensors.index.json] + tokenizer files). */
   input: string;
   /** Output folder; written as `<output>.partial` and renamed when complete. */
@@ -35,258 +21,25 @@ export interface ConvertOptions {
   clip?: string;
   /** Folder to take tokenizer files from instead of `input`. */
   tokenizer?: string;
-  /** Decoder precision. */
-  quant: ConvertDtype;
-  /** Vision encoder + projector precision (default fp32). */
-  visionQuant?: ConvertDtype;
-  /** embed_tokens precision (default: q8 for a q8 decoder, fp16 for fp16, else fp32 as in real `_q4` exports). */
-  embedQuant?: 'fp32' | 'fp16' | 'q8';
-  /** Most bytes of weights per decoder shard (default {@link DEFAULT_SHARD_BYTES}). */
-  shardSize?: number;
-  /** Most bytes per external data file (default 1e9). */
-  maxDataFileBytes?: number;
   /** Replace an existing output folder. */
   force?: boolean;
-  signal?: AbortSignal;
-  onProgress?: (event: ConvertProgress) => void;
-}
-
-export type ConvertProgress =
-  | {
-      kind: 'plan';
-      naming: CheckpointNaming;
-      family: ConfigFamily;
-      shards: ShardPlanEntry[];
-      checkpointBytes: number;
-    }
-  | { kind: 'file-start'; file: string }
-  | { kind: 'file-done'; file: string; weightBytes: number; tensorsRead: number; bytesRead: number }
-  | { kind: 'done'; dir: string };
-
-export interface ConvertResult {
-  dir: string;
-  config: LlavaHfConfig;
-  naming: CheckpointNaming;
-  family: ConfigFamily;
-  shards: DecoderShardInfo[];
-  files: ManifestEntry[];
-  /** Tensors and float32 bytes read from the checkpoint. */
-  tensorsRead: number;
-  bytesRead: number;
-}
-
-/** Room for the few shape constants a shard's layers add beyond the layer-less graph (shared across layers). */
-const SHARD_SLACK_BYTES = 4096;
-
-const SUFFIX: Record<ConvertDtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4' };
-const graphDtype = (d: ConvertDtype): GraphDtype => (d === 'fp16' ? 'fp32' : d);
-
-function readConfigFile(dir: string, what: string): unknown {
-  const file = path.join(dir, 'config.json');
-  if (!existsSync(file))
-    throw new ConvertError(
-      'missing-file',
-      `${dir} has no config.json. Pass the ${what} folder, with its config.json.`,
-    );
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (cause) {
-    throw new ConvertError('bad-config', `${file} is not valid JSON. Download it again.`, { cause });
-  }
-}
-
-function checkArguments(o: ConvertOptions): void {
-  const quants = Object.keys(SUFFIX);
-  if (!quants.includes(o.quant))
-    throw new ConvertError('bad-argument', `--quant must be one of ${quants.join(', ')}, not "${o.quant}".`);
-  if (o.visionQuant !== undefined && !quants.includes(o.visionQuant))
-    throw new ConvertError(
-      'bad-argument',
-      `--vision-quant must be one of ${quants.join(', ')}, not "${o.visionQuant}".`,
-    );
-  if (o.embedQuant !== undefined && !['fp32', 'fp16', 'q8'].includes(o.embedQuant))
-    throw new ConvertError('bad-argument', `--embed-quant must be fp32, fp16 or q8, not "${o.embedQuant}".`);
-  for (const [flag, v] of [
-    ['--shard-size', o.shardSize],
-    ['--max-data-file', o.maxDataFileBytes],
-  ] as const) {
-    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0))
-      throw new ConvertError('bad-argument', `${flag} must be a positive number of bytes.`);
-  }
 }
 
 /**
- * Converts a checkpoint. Every check that needs only headers and JSON runs before the first byte is written, so a
- * bad input leaves nothing behind; a failure later removes `<output>.partial`. Abort is honoured between files.
+ * Converts a checkpoint folder into an output folder. Every check that needs only headers and JSON runs before the
+ * first byte is written; a failure later removes `<output>.partial`.
  * @throws ConvertError (see its codes); DOMException 'AbortError' when aborted.
  */
-export async function convertCheckpoint(o: ConvertOptions): Promise<ConvertResult> {
+export function convertCheckpoint(o: ConvertOptions): Promise<ConvertResult> {
   checkArguments(o);
-  throwIfAborted(o.signal);
-  const opened: Checkpoint[] = [];
-  let folder: OutputFolder | null = null;
-  try {
-    const main = Checkpoint.open(o.input);
-    opened.push(main);
-    const source = readSourceConfig(
-      readConfigFile(o.input, 'checkpoint'),
-      o.clip === undefined ? null : readConfigFile(o.clip, 'CLIP'),
-    );
-    const naming = detectNaming((n) => main.has(n), main.names());
-    // The CLIP folder's weights matter only when the LLaVA checkpoint does not carry its own tower.
-    const clipWeights =
-      o.clip !== undefined && !(naming === 'original' && main.has(ORIGINAL_EMBEDDED_VISION_PROBE));
-    const clip = clipWeights ? Checkpoint.open(o.clip as string) : null;
-    if (clip) opened.push(clip);
-    if ((source.family === 'original') !== (naming === 'original')) {
-      throw new ConvertError(
-        'unsupported-architecture',
-        `config.json is a ${source.family} config but the tensors use ${naming} names. The config and the weights come from different exports.`,
-      );
-    }
-    const config = source.config;
-    const tokenizerDir = o.tokenizer ?? o.input;
-    const tokens = planTokenizer(tokenizerDir, config, source.imageTokenFixed);
-    config.image_token_index = tokens.imageTokenId;
-    if (tokens.added && config.text_config.tie_word_embeddings) {
-      throw new ConvertError(
-        'unsupported-architecture',
-        'The tokenizer has no <image> token and the model ties lm_head to embed_tokens, so none can be added.',
-      );
-    }
-    const weights = new CheckpointWeights({
-      main,
-      clip,
-      naming,
-      projector: config.mm_projector_type ?? 'mlp2x_gelu',
-      ...(tokens.added ? { embedRows: tokens.imageTokenId + 1 } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
-    });
-    weights.check(config);
-    const quant = o.quant;
-    const visionQuant = o.visionQuant ?? 'fp32';
-    const embedQuant = o.embedQuant ?? (quant === 'q8' || quant === 'fp16' ? quant : 'fp32');
-    // Every shard graph carries the same tables (RoPE caches, mask constants): measure them on a layer-less graph.
-    const fixed = buildDecoder(config, new Map(), {
-      layers: [0, 0],
-      input: 'hidden_states',
-      output: 'hidden_states',
-    }).weightBytes();
-    const plan = planShards(config, quant, o.shardSize ?? DEFAULT_SHARD_BYTES, fixed + SHARD_SLACK_BYTES);
-    o.onProgress?.({
-      kind: 'plan',
-      naming,
-      family: source.family,
-      shards: plan,
-      checkpointBytes: main.bytes() + (clip?.bytes() ?? 0),
-    });
-
-    folder = OutputFolder.create(o.output, o.force === true);
-    const out = folder;
-    const chunks: Record<string, number> = {};
-    const write = async (file: string, build: () => GraphBuilder, half: boolean) => {
-      await new Promise((resolve) => setImmediate(resolve));
-      throwIfAborted(o.signal);
-      o.onProgress?.({ kind: 'file-start', file });
-      const graph = build();
-      if (half) storeWeightsAsHalf(graph, (name) => weights.has(name));
-      const written = writeGraph(
-        out,
-        file,
-        graph,
-        o.maxDataFileBytes === undefined ? {} : { maxDataFileBytes: o.maxDataFileBytes },
-      );
-      if (written.data.length > 0) chunks[path.posix.basename(file)] = written.data.length;
-      o.onProgress?.({
-        kind: 'file-done',
-        file,
-        weightBytes: written.weightBytes,
-        tensorsRead: weights.reads,
-        bytesRead: weights.bytesRead,
-      });
-      return written;
-    };
-
-    await write(
-      `onnx/vision_encoder${SUFFIX[visionQuant]}.onnx`,
-      () => buildVisionEncoder(config, weights, { dtype: graphDtype(visionQuant) }),
-      visionQuant === 'fp16',
-    );
-    await write(
-      `onnx/embed_tokens${SUFFIX[embedQuant]}.onnx`,
-      () => buildEmbedTokens(config, weights, { dtype: graphDtype(embedQuant) }),
-      embedQuant === 'fp16',
-    );
-    const shards: DecoderShardInfo[] = [];
-    const n = plan.length;
-    for (const [k, entry] of plan.entries()) {
-      const file =
-        n === 1
-          ? `onnx/decoder_model_merged${SUFFIX[quant]}.onnx`
-          : `onnx/decoder_shard_${k + 1}_of_${n}${SUFFIX[quant]}.onnx`;
-      const written = await write(
-        file,
-        () =>
-          buildDecoder(config, weights, {
-            dtype: graphDtype(quant),
-            layers: entry.layers,
-            input: k === 0 ? 'inputs_embeds' : 'hidden_states',
-            output: k === n - 1 ? 'logits' : 'hidden_states',
-          }),
-        quant === 'fp16',
-      );
-      shards.push({
-        file,
-        layers: entry.layers,
-        external_data: written.data,
-        weight_bytes: written.weightBytes,
-      });
-    }
-
-    throwIfAborted(o.signal);
-    for (const [name, bytes] of tokens.files) out.writeFile(name, bytes);
-    const tokenizerFiles = new Set(tokens.files.keys());
-    for (const [name, bytes] of supportFiles(
-      { input: o.input, tokenizer: tokenizerDir, clip: o.clip ?? null },
-      config,
-      source.family,
-    )) {
-      if (!tokenizerFiles.has(name)) out.writeFile(name, bytes);
-    }
-    const dtypes: Record<LlavaComponent, ConvertDtype> = {
-      vision_encoder: visionQuant,
-      embed_tokens: embedQuant,
-      decoder_model_merged: quant,
-    };
-    const checkpointDtypes = [...new Set(main.names().map((name) => main.entry(name).dtype))].sort();
-    const browserConfig = browserConfigJson(config, source.carry, dtypes, chunks, {
-      format: LLAVA_BROWSER_FORMAT,
-      decoder_dtype: quant,
-      decoder_shards: shards,
-      converted_from: { naming, family: source.family, checkpoint_dtypes: checkpointDtypes },
-    });
-    out.writeFile('config.json', new TextEncoder().encode(`${JSON.stringify(browserConfig, null, 2)}\n`));
-    const manifest = out.finish({
-      converter: { name: 'llava-browser-convert', version: CONVERTER_VERSION },
-      source: { naming, family: source.family, checkpoint_dtypes: checkpointDtypes },
-      dtypes,
-      shardSize: o.shardSize ?? DEFAULT_SHARD_BYTES,
-    });
-    o.onProgress?.({ kind: 'done', dir: out.outDir });
-    return {
-      dir: out.outDir,
-      config,
-      naming,
-      family: source.family,
-      shards,
-      files: manifest.files,
-      tensorsRead: weights.reads,
-      bytesRead: weights.bytesRead,
-    };
-  } catch (error) {
-    folder?.abandon();
-    throw error;
-  } finally {
-    for (const c of opened) c.close();
-  }
+  const { input, output, clip, tokenizer, force, ...choices } = o;
+  return convertFromSources({
+    ...choices,
+    input: nodeSourceFolder(input, 'checkpoint folder with --input'),
+    ...(clip === undefined ? {} : { clip: nodeSourceFolder(clip, 'CLIP folder with --clip') }),
+    ...(tokenizer === undefined
+      ? {}
+      : { tokenizer: nodeSourceFolder(tokenizer, 'tokenizer folder with --tokenizer') }),
+    createSink: () => OutputFolder.create(output, force === true),
+  });
 }

@@ -8,8 +8,12 @@ export {
   type ConvertResult,
 } from './convert';
 export { ConvertError, isConvertError, type ConvertErrorCode } from './errors';
+export { convertFromSources, type CoreConvertOptions, type ConvertChoices } from './convert-core';
 export { Checkpoint, pickleRecipe } from './checkpoint';
 export { SafetensorsFile, parseSafetensorsHeader, type SafetensorsEntry } from './safetensors-reader';
+export { nodeSourceFolder, nodeByteSource, openSafetensors, openCheckpoint } from './node-source';
+export type { ByteSource, SourceFolder } from './byte-source';
+export type { FileSink, SinkFile, ManifestEntry } from './file-sink';
 export { writeSafetensors, writeTensorsSafetensors, type SafetensorsWriteDtype } from './safetensors-writer';
 export { detectNaming, sourceName, type CheckpointNaming } from './naming';
 export { readSourceConfig, type SourceConfig } from './source-config';
@@ -21,5 +25,4 @@ export {
   type ConvertDtype,
   type ShardPlanEntry,
 } from './shard-plan';
-export { LLAVA_BROWSER_FORMAT, type DecoderShardInfo, type LlavaBrowserBlock } from './browser-config';
 export { parseByteSize, formatBytes } from './byte-size';

@@ -5,8 +5,10 @@ import { ConvertError } from './errors';
 
 /**
  * - `llava-hf`: `language_model.model.layers.N…`, `vision_tower.vision_model…`, `multi_modal_projector.linear_1/2`.
- * - `llava-hf-v2`: what transformers ≥ 4.52 saves: `model.language_model.layers.N…`, `model.vision_tower…`,
- *   `model.multi_modal_projector…`, `lm_head.weight`.
+ * - `llava-hf-v2`: the in-memory module names of newer transformers (`model.language_model.layers.N…`,
+ *   `model.vision_tower…`, `model.multi_modal_projector…`, `lm_head.weight`). `save_pretrained` normally converts
+ *   them back to the llava-hf names; files carry them when saved from a raw state dict or by a few releases that
+ *   skipped that conversion.
  * - `original`: haotian-liu/LLaVA: `model.layers.N…`, `model.mm_projector.0/2` (or `model.mm_projector` for a
  *   linear projector), `lm_head.weight`; the CLIP tower is a separate checkpoint (`vision_model…`) unless the
  *   LLaVA checkpoint carries it as `model.vision_tower.vision_tower.vision_model…`.

@@ -1,12 +1,13 @@
 // Owns writing one graph to the output folder as `<name>.onnx` plus external data files of at most a given size,
 // streaming each initializer to disk (no second in-memory copy of the weights, unlike serializeModel) and hashing
 // on the way. Also the optional fp16 weight storage. It knows no model structure.
+import { externalDataPath } from '../../shared/model-layout';
 import { initializerBytes, type GraphBuilder, type InitializerSpec } from '../onnx/graph-builder';
 import { encodeModel } from '../onnx/codec';
 import { toModelProto } from '../onnx/serialize';
 import { TensorDataType } from '../onnx/proto-types';
 import { float32ToHalf } from './float-bits';
-import type { ManifestEntry, OutputFolder, StreamedFile } from './output-folder';
+import type { FileSink, ManifestEntry, SinkFile } from './file-sink';
 
 export interface WriteGraphOptions {
   /** Largest external data file (default 1e9 bytes: browsers and WASM32 offsets need files well under 4 GiB). */
@@ -33,7 +34,7 @@ export interface WrittenGraph {
  * Throws RangeError when one tensor alone exceeds `maxDataFileBytes`.
  */
 export function writeGraph(
-  folder: OutputFolder,
+  folder: FileSink,
   relPath: string,
   graph: GraphBuilder,
   options: WriteGraphOptions = {},
@@ -42,13 +43,13 @@ export function writeGraph(
   const minBytes = options.minExternalBytes ?? 1024;
   const align = options.alignment ?? 64;
   const base = relPath.slice(relPath.lastIndexOf('/') + 1);
-  const dataName = (i: number): string => `${base}_data${i === 0 ? '' : `_${i}`}`;
+  const dataName = (i: number): string => externalDataPath(base, i);
   const dir = relPath.slice(0, relPath.lastIndexOf('/') + 1);
 
   const placed = new Map<string, { location: string; offset: number; length: number }>();
   const entries: ManifestEntry[] = [];
   const data: string[] = [];
-  let current: StreamedFile | null = null;
+  let current: SinkFile | null = null;
   let weightBytes = 0;
   for (const init of graph.initializers.values()) {
     const size = init.byteLength;

@@ -1,6 +1,6 @@
-// Owns the converter's output folder: everything is written into `<out>.partial` (with a marker), each file hashed
-// as it is written, and only `finish()` writes manifest.json and renames the folder into place, so a folder named
-// `<out>` is always complete. Node-only; it knows nothing of models.
+// Owns the converter's output folder (Node's FileSink): everything is written into `<out>.partial` (with a marker),
+// each file hashed as it is written, and only `finish()` writes manifest.json and renames the folder into place, so a
+// folder named `<out>` is always complete. Node-only; it knows nothing of models.
 import { createHash, type Hash } from 'node:crypto';
 import {
   closeSync,
@@ -14,19 +14,15 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { ConvertError } from './errors';
+import { manifestBytes, sortedEntries, type FileSink, type ManifestEntry, type SinkFile } from './file-sink';
 
-/** A written file as manifest.json lists it. */
-export interface ManifestEntry {
-  path: string;
-  size: number;
-  sha256: string;
-}
+export type { ManifestEntry } from './file-sink';
 
 /** Present only in a folder still being written; lets a later run remove an abandoned `.partial` safely. */
 export const PARTIAL_MARKER = '.llava-convert-partial';
 
 /** A file being written sequentially, hashed on the way. */
-export class StreamedFile {
+export class StreamedFile implements SinkFile {
   private readonly hash: Hash = createHash('sha256');
   private size = 0;
 
@@ -65,7 +61,7 @@ export class StreamedFile {
 }
 
 /** The folder under construction. Call `finish` on success, `abandon` on failure. */
-export class OutputFolder {
+export class OutputFolder implements FileSink {
   readonly partialDir: string;
   private readonly entries: ManifestEntry[] = [];
 
@@ -121,15 +117,27 @@ export class OutputFolder {
     return this.entries;
   }
 
+  get location(): string {
+    return this.outDir;
+  }
+
+  /** Writes are synchronous: nothing is ever queued. */
+  drain(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /**
    * Writes manifest.json (`fields` plus the sorted file list) last and moves the folder to `<out>` (replacing an
    * existing one only with `force`). Returns the manifest object.
    */
-  finish<T extends Record<string, unknown>>(fields: T): T & { files: ManifestEntry[] } {
-    const files = [...this.entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const manifest = { ...fields, files };
+  finish<T extends Record<string, unknown>>(fields: T): Promise<T & { files: ManifestEntry[] }> {
+    return Promise.resolve(this.finishNow(fields));
+  }
+
+  private finishNow<T extends Record<string, unknown>>(fields: T): T & { files: ManifestEntry[] } {
+    const manifest = { ...fields, files: sortedEntries(this.entries) };
     rmSync(path.join(this.partialDir, PARTIAL_MARKER), { force: true });
-    writeFileSync(path.join(this.partialDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    writeFileSync(path.join(this.partialDir, 'manifest.json'), manifestBytes(manifest));
     if (existsSync(this.outDir)) {
       if (!this.force)
         throw new ConvertError(
@@ -147,7 +155,8 @@ export class OutputFolder {
   }
 
   /** Removes the partial folder (after an error or abort); never touches `<out>`. */
-  abandon(): void {
+  abandon(): Promise<void> {
     rmSync(this.partialDir, { recursive: true, force: true });
+    return Promise.resolve();
   }
 }

@@ -1,7 +1,8 @@
 // Owns reading safetensors files by streaming: the header is parsed and checked once, then each tensor's byte range
-// is read on demand and widened to float32. It never holds a whole file in memory and knows nothing of model names.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+// is read on demand and widened to float32. It never holds a whole file in memory and knows nothing of model names
+// or of where the bytes come from (a ByteSource: a file on disk, or HTTP Range requests).
 import type { F32Tensor } from '../llava/types';
+import type { ByteSource } from './byte-source';
 import { ConvertError } from './errors';
 import { bfloat16ToFloat32, halfToFloat32 } from './float-bits';
 
@@ -129,72 +130,53 @@ export function parseSafetensorsHeader(
   return { entries, metadata };
 }
 
-/** Reads exactly `length` bytes at `position` (looping: one read call is capped near 2 GiB). */
-function readRange(fd: number, file: string, position: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, out, done, Math.min(length - done, 1 << 30), position + done);
-    if (n === 0) {
-      throw new ConvertError('truncated', `${file} ended early while reading; download the file again.`, {
-        details: { file },
-      });
-    }
-    done += n;
+/** The first 8 bytes' little-endian header length, checked against the format's cap and the file's size. */
+export function headerLength(name: string, size: number, first8: Uint8Array): number {
+  const length = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
+  if (length > MAX_HEADER_BYTES) throw bad(name, `the header claims ${length} bytes`);
+  if (8 + length > size) {
+    throw new ConvertError(
+      'truncated',
+      `${name} is truncated: its header alone should take ${length} bytes but the file has ${size}. ` +
+        'Download the file again.',
+      { details: { file: name } },
+    );
   }
-  return out;
+  return length;
 }
 
 /** An open safetensors file: a checked header and tensor reads by byte range. Close it when done. */
 export class SafetensorsFile {
   readonly entries: ReadonlyMap<string, SafetensorsEntry>;
   readonly metadata: Readonly<Record<string, string>>;
-  private fd: number | null;
+  private source: ByteSource | null;
+  readonly path: string;
 
-  private constructor(
-    readonly path: string,
-    fd: number,
-    parsed: ReturnType<typeof parseSafetensorsHeader>,
-  ) {
-    this.fd = fd;
+  private constructor(source: ByteSource, parsed: ReturnType<typeof parseSafetensorsHeader>) {
+    this.source = source;
+    this.path = source.name;
     this.entries = parsed.entries;
     this.metadata = parsed.metadata;
   }
 
   /**
-   * Opens `path` and checks its header (only the header is read).
-   * @throws ConvertError 'truncated' | 'bad-header' | 'missing-file'
+   * Checks the header of `source` (only the header is read) and keeps the source for tensor reads.
+   * @throws ConvertError 'truncated' | 'bad-header'
    */
-  static open(path: string): SafetensorsFile {
-    let fd: number;
+  static open(source: ByteSource): SafetensorsFile {
     try {
-      fd = openSync(path, 'r');
-    } catch (cause) {
-      throw new ConvertError('missing-file', `Cannot open ${path}: it is missing or unreadable.`, { cause });
-    }
-    try {
-      const size = fstatSync(fd).size;
+      const size = source.size;
       if (size < 8) {
         throw new ConvertError(
           'truncated',
-          `${path} is truncated (${size} bytes, not even a header length). Download it again.`,
+          `${source.name} is truncated (${size} bytes, not even a header length). Download it again.`,
         );
       }
-      const lengthBytes = readRange(fd, path, 0, 8);
-      const headerLength = Number(new DataView(lengthBytes.buffer).getBigUint64(0, true));
-      if (headerLength > MAX_HEADER_BYTES) throw bad(path, `the header claims ${headerLength} bytes`);
-      if (8 + headerLength > size) {
-        throw new ConvertError(
-          'truncated',
-          `${path} is truncated: its header alone should take ${headerLength} bytes but the file has ${size}. ` +
-            'Download the file again.',
-          { details: { file: path } },
-        );
-      }
-      const parsed = parseSafetensorsHeader(path, size, readRange(fd, path, 8, headerLength));
-      return new SafetensorsFile(path, fd, parsed);
+      const length = headerLength(source.name, size, source.read(0, 8));
+      const parsed = parseSafetensorsHeader(source.name, size, source.read(8, length));
+      return new SafetensorsFile(source, parsed);
     } catch (error) {
-      closeSync(fd);
+      source.close();
       throw error;
     }
   }
@@ -202,8 +184,8 @@ export class SafetensorsFile {
   /** The raw little-endian bytes of one tensor. @throws ConvertError 'missing-tensor' | 'truncated' */
   readBytes(name: string): Uint8Array {
     const e = this.entry(name);
-    if (this.fd === null) throw new Error(`${this.path} is closed`);
-    return readRange(this.fd, this.path, e.offset, e.byteLength);
+    if (this.source === null) throw new Error(`${this.path} is closed`);
+    return this.source.read(e.offset, e.byteLength);
   }
 
   /**
@@ -236,8 +218,8 @@ export class SafetensorsFile {
   }
 
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    this.source?.close();
+    this.source = null;
   }
 
   private entry(name: string): SafetensorsEntry {

@@ -1,8 +1,7 @@
 // Owns the non-ONNX files of a converted folder: tokenizer files copied (with an `<image>` token added when the
 // checkpoint never had one), processor and generation configs copied or derived, and config.json in llava-hf shape
-// with our shard description. Node-only reads; it returns bytes and never writes.
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+// with our shard description. Reads through SourceFolders; it returns bytes and never writes.
+import { fileLabel, readText, type SourceFolder } from './byte-source';
 import {
   jsonBytes,
   preprocessorConfigJson,
@@ -29,17 +28,27 @@ const COPIED = [
 export interface TokenizerPlan {
   /** Id of `<image>` (existing, or added at the end of the vocabulary). */
   imageTokenId: number;
-  /** True when `<image>` was added, so embed_tokens needs padding to `imageTokenId + 1` rows. */
+  /** True when `<image>` was added at the end of the vocabulary. */
   added: boolean;
+  /**
+   * The highest id the tokenizer names (`<image>` included). When it is at or past embed_tokens' rows (llava-hf's
+   * tokenizer, which holds `<image>` = 32000 and `<pad>` = 32001, given to an original 32000-row checkpoint), the
+   * table must be padded to `maxTokenId + 1` rows or the engine's Gather fails on the first picture.
+   */
+  maxTokenId: number;
+  /** Ids of the tokenizer's special tokens that end a chat turn in the chat template (e.g. `<|eot_id|>`). */
+  endOfTurnIds: number[];
   /** tokenizer.json, tokenizer_config.json (and added_tokens.json when present), possibly with `<image>` added. */
   files: Map<string, Uint8Array>;
 }
 
-function readJson(file: string): Json {
+function readJson(dir: SourceFolder, name: string): Json {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Json;
+    return JSON.parse(readText(dir, name)) as Json;
   } catch (cause) {
-    throw new ConvertError('bad-config', `${file} is not valid JSON. Download it again.`, { cause });
+    throw new ConvertError('bad-config', `${fileLabel(dir, name)} is not valid JSON. Download it again.`, {
+      cause,
+    });
   }
 }
 
@@ -66,20 +75,26 @@ function findToken(tokenizer: Json, content: string): number | null {
  * none, so `<image>` is added as a special token after the last id (the id llava-hf uses: 32000 for Vicuna).
  * @throws ConvertError 'missing-file' | 'bad-config'
  */
-export function planTokenizer(dir: string, config: LlavaHfConfig, imageTokenFixed: boolean): TokenizerPlan {
-  const file = path.join(dir, 'tokenizer.json');
-  if (!existsSync(file)) {
+export function planTokenizer(
+  dir: SourceFolder,
+  config: LlavaHfConfig,
+  imageTokenFixed: boolean,
+): TokenizerPlan {
+  const where = dir.label;
+  if (!dir.has('tokenizer.json')) {
     throw new ConvertError(
       'missing-file',
-      `${dir} has no tokenizer.json${existsSync(path.join(dir, 'tokenizer.model')) ? ' (only the SentencePiece tokenizer.model)' : ''}. ` +
+      `${where} has no tokenizer.json${dir.has('tokenizer.model') ? ' (only the SentencePiece tokenizer.model)' : ''}. ` +
         'Write one with Python: python -c "from transformers import AutoTokenizer as T; ' +
-        `T.from_pretrained('${dir}').save_pretrained('${dir}')" — or pass --tokenizer DIR pointing at a folder that ` +
-        'has the same tokenizer as tokenizer.json (e.g. llava-hf/llava-1.5-7b-hf for Vicuna-7B LLaVA-1.5).',
+        `T.from_pretrained('${where}').save_pretrained('${where}')" — or pass --tokenizer DIR pointing at a folder that ` +
+        'holds the same vocabulary as tokenizer.json: for LLaVA-1.5 (Vicuna, 32000 ids) the tokenizer files of ' +
+        'llava-hf/llava-1.5-7b-hf (huggingface-cli download llava-hf/llava-1.5-7b-hf --include "*token*" ' +
+        '"chat_template.json" --local-dir DIR); its <image> (32000) and <pad> (32001) ids are kept and ' +
+        'embed_tokens gets zero rows for them.',
     );
   }
-  const tokenizer = readJson(file);
-  const configFile = path.join(dir, 'tokenizer_config.json');
-  const tokConfig: Json = existsSync(configFile) ? readJson(configFile) : {};
+  const tokenizer = readJson(dir, 'tokenizer.json');
+  const tokConfig: Json = dir.has('tokenizer_config.json') ? readJson(dir, 'tokenizer_config.json') : {};
   const files = new Map<string, Uint8Array>();
   const found = findToken(tokenizer, IMAGE_TOKEN);
   let imageTokenId: number;
@@ -114,25 +129,79 @@ export function planTokenizer(dir: string, config: LlavaHfConfig, imageTokenFixe
       ...((tokConfig.added_tokens_decoder as Json | undefined) ?? {}),
       [String(imageTokenId)]: rest,
     };
-    const addedFile = path.join(dir, 'added_tokens.json');
-    if (existsSync(addedFile))
-      files.set('added_tokens.json', jsonBytes({ ...readJson(addedFile), [IMAGE_TOKEN]: imageTokenId }));
+    if (dir.has('added_tokens.json'))
+      files.set(
+        'added_tokens.json',
+        jsonBytes({ ...readJson(dir, 'added_tokens.json'), [IMAGE_TOKEN]: imageTokenId }),
+      );
   }
   if (
     typeof tokConfig.chat_template !== 'string' &&
-    !existsSync(path.join(dir, 'chat_template.json')) &&
-    !existsSync(path.join(dir, 'chat_template.jinja'))
+    !dir.has('chat_template.json') &&
+    !dir.has('chat_template.jinja')
   ) {
     // The original LLaVA repo formats prompts in Python; LLaVA-1.5 was trained on the Vicuna-v1 conversation.
     tokConfig.chat_template =
       config.text_config.model_type === 'qwen2' ? CHATML_CHAT_TEMPLATE : VICUNA_CHAT_TEMPLATE;
   }
   tokConfig.processor_class ??= 'LlavaProcessor';
-  files.set('tokenizer.json', added ? jsonBytes(tokenizer) : readFileSync(file));
+  const template = chatTemplateText(dir, tokConfig);
+  files.set('tokenizer.json', added ? jsonBytes(tokenizer) : dir.readBytes('tokenizer.json'));
   files.set('tokenizer_config.json', jsonBytes(tokConfig));
-  if (!files.has('added_tokens.json') && existsSync(path.join(dir, 'added_tokens.json')))
-    files.set('added_tokens.json', readFileSync(path.join(dir, 'added_tokens.json')));
-  return { imageTokenId, added, files };
+  if (!files.has('added_tokens.json') && dir.has('added_tokens.json'))
+    files.set('added_tokens.json', dir.readBytes('added_tokens.json'));
+  return {
+    imageTokenId,
+    added,
+    maxTokenId: Math.max(maxTokenId(tokenizer), imageTokenId),
+    endOfTurnIds: endOfTurnIds(tokenizer, template),
+    files,
+  };
+}
+
+/** The chat template as text, from tokenizer_config.json, chat_template.json or chat_template.jinja. */
+function chatTemplateText(dir: SourceFolder, tokConfig: Json): string {
+  const parts: string[] = [];
+  if (typeof tokConfig.chat_template === 'string') parts.push(tokConfig.chat_template);
+  if (dir.has('chat_template.json')) {
+    const t = readJson(dir, 'chat_template.json').chat_template;
+    if (typeof t === 'string') parts.push(t);
+  }
+  if (dir.has('chat_template.jinja')) parts.push(readText(dir, 'chat_template.jinja'));
+  return parts.join('\n');
+}
+
+/**
+ * Special tokens the chat template writes that close a turn: Llama-3's `<|eot_id|>`, ChatML's `<|im_end|>`,
+ * Gemma's `<end_of_turn>`, Phi's `<|end|>`. A checkpoint's generation_config may list only the end-of-text id
+ * (xtuner's Llama-3 LLaVA lists 128001 while turns end with 128009), and then answers would never stop.
+ */
+function endOfTurnIds(tokenizer: Json, template: string): number[] {
+  const ids: number[] = [];
+  for (const t of (tokenizer.added_tokens as Json[] | undefined) ?? []) {
+    const content = t.content;
+    if (typeof content !== 'string' || typeof t.id !== 'number' || t.special !== true) continue;
+    if (END_OF_TURN.test(content) && template.includes(content)) ids.push(t.id);
+  }
+  return ids;
+}
+
+const END_OF_TURN = /^<(\|eot_id\||\|im_end\||end_of_turn|\|end\||\|eot\|)>$/;
+
+/**
+ * generation_config.json with the chat template's end-of-turn ids added to `eos_token_id` (a list when more than
+ * one), so generation stops at the end of an answer. Unchanged when they are already there.
+ */
+export function withEndOfTurnIds(generation: Json, endOfTurn: readonly number[]): Json {
+  const current = generation.eos_token_id;
+  const eos = Array.isArray(current)
+    ? current.filter((x): x is number => typeof x === 'number')
+    : typeof current === 'number'
+      ? [current]
+      : [];
+  const missing = endOfTurn.filter((id) => !eos.includes(id));
+  if (missing.length === 0) return generation;
+  return { ...generation, eos_token_id: [...eos, ...missing] };
 }
 
 /**
@@ -141,29 +210,24 @@ export function planTokenizer(dir: string, config: LlavaHfConfig, imageTokenFixe
  * makes transformers.js expand `<image>` to exactly the encoder's feature count, generation ids from the tokenizer).
  */
 export function supportFiles(
-  dirs: { input: string; tokenizer: string; clip: string | null },
+  dirs: { input: SourceFolder; tokenizer: SourceFolder; clip: SourceFolder | null },
   config: LlavaHfConfig,
   family: ConfigFamily,
+  endOfTurn: readonly number[] = [],
 ): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
-  const firstOf = (name: string, from: Array<string | null>): string | null => {
-    for (const d of from) if (d !== null && existsSync(path.join(d, name))) return path.join(d, name);
+  const firstOf = (name: string, from: Array<SourceFolder | null>): Uint8Array | null => {
+    for (const d of from) if (d !== null && d.has(name)) return d.readBytes(name);
     return null;
   };
   for (const name of COPIED) {
     const f = firstOf(name, [dirs.tokenizer, dirs.input]);
-    if (f !== null) out.set(name, readFileSync(f));
+    if (f !== null) out.set(name, f);
   }
   const pre = firstOf('preprocessor_config.json', [dirs.input, dirs.clip]);
-  out.set(
-    'preprocessor_config.json',
-    pre !== null ? readFileSync(pre) : jsonBytes(preprocessorConfigJson(config)),
-  );
+  out.set('preprocessor_config.json', pre ?? jsonBytes(preprocessorConfigJson(config)));
   const proc = family === 'llava-hf' ? firstOf('processor_config.json', [dirs.input]) : null;
-  out.set(
-    'processor_config.json',
-    proc !== null ? readFileSync(proc) : jsonBytes(processorConfigJson(config)),
-  );
+  out.set('processor_config.json', proc ?? jsonBytes(processorConfigJson(config)));
   if (!out.has('generation_config.json')) {
     const t = config.text_config;
     const eos = typeof t.eos_token_id === 'number' ? t.eos_token_id : 2;
@@ -177,5 +241,9 @@ export function supportFiles(
       }),
     );
   }
+  const generation = out.get('generation_config.json') as Uint8Array;
+  const parsed = JSON.parse(new TextDecoder().decode(generation)) as Json;
+  const fixed = withEndOfTurnIds(parsed, endOfTurn);
+  if (fixed !== parsed) out.set('generation_config.json', jsonBytes(fixed));
   return out;
 }

@@ -1,5 +1,6 @@
 // Owns assembling the three transformers.js LLaVA components, per dtype, into ONNX files under `onnx/`. It does not
 // write to disk and knows nothing of tokenizers or config files (the model-folder writer does).
+import { COMPONENTS, onnxPath, type Component } from '../../shared/model-layout';
 import type { GraphBuilder } from '../onnx/graph-builder';
 import { serializeModel, type OnnxFile, type SerializeOptions } from '../onnx/serialize';
 import { buildDecoder } from './decoder-graph';
@@ -8,20 +9,11 @@ import type { GraphDtype } from './linear';
 import type { LlavaHfConfig, WeightMap } from './types';
 import { buildVisionEncoder } from './vision-graph';
 
-/** The transformers.js LLaVA components, in the order they run. */
-export const LLAVA_COMPONENTS = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'] as const;
-export type LlavaComponent = (typeof LLAVA_COMPONENTS)[number];
-
-/** transformers.js file suffix of a dtype: fp32 '', q8 '_quantized', q4 '_q4'. */
-export function dtypeSuffix(dtype: GraphDtype): string {
-  return { fp32: '', q8: '_quantized', q4: '_q4' }[dtype];
-}
-
 /** Builds one component's graph in one dtype. */
 export function buildComponent(
   config: LlavaHfConfig,
   weights: WeightMap,
-  component: LlavaComponent,
+  component: Component,
   dtype: GraphDtype,
 ): GraphBuilder {
   switch (component) {
@@ -38,7 +30,7 @@ export interface BuildLlavaOptions {
   /** Dtypes to emit; default ['fp32']. */
   dtypes?: readonly GraphDtype[];
   /** Components to emit; default all three. */
-  components?: readonly LlavaComponent[];
+  components?: readonly Component[];
   /** Passed to serializeModel (external data policy, file size cap). */
   serialize?: SerializeOptions;
 }
@@ -53,9 +45,10 @@ export function* buildLlavaGraphs(
   options: BuildLlavaOptions = {},
 ): Generator<OnnxFile[], void, undefined> {
   for (const dtype of options.dtypes ?? ['fp32']) {
-    for (const component of options.components ?? LLAVA_COMPONENTS) {
+    for (const component of options.components ?? COMPONENTS) {
       const graph = buildComponent(config, weights, component, dtype);
-      const files = serializeModel(graph, `${component}${dtypeSuffix(dtype)}.onnx`, options.serialize);
+      const file = onnxPath(component, dtype);
+      const files = serializeModel(graph, file.slice('onnx/'.length), options.serialize);
       yield files.map((f) => ({ path: `onnx/${f.path}`, bytes: f.bytes }));
     }
   }

@@ -1,7 +1,7 @@
 // Owns the JSON side files of a generated LLaVA folder (config, generation, tokenizer, image processor, processor)
 // in the shapes llava-hf repos on the hub carry. Pure: returns objects; writing them is model-folder.ts's job.
 
-import type { LlavaComponent } from './build-all';
+import type { Component } from '../../shared/model-layout';
 import type { GraphDtype } from './linear';
 import type { LlavaHfConfig } from './types';
 import type { BuiltTokenizer } from './tokenizer-json';
@@ -61,7 +61,7 @@ export const VICUNA_CHAT_TEMPLATE = [
  */
 export function configJson(
   config: LlavaHfConfig,
-  dtype: GenDtype | Partial<Record<LlavaComponent, GenDtype>>,
+  dtype: GenDtype | Partial<Record<Component, GenDtype>>,
   externalDataChunks: Record<string, number> = {},
 ): JsonObject {
   const tjs: JsonObject = { dtype };

@@ -22,14 +22,7 @@ export {
 export { createRandomWeights, fillNormal } from './random-weights';
 export { getPreset, presets, PRESET_NAMES, type PresetName } from './presets';
 export { listWeights, llavaDims, type LlavaDims, type WeightSpec, type WeightRole } from './weight-spec';
-export {
-  buildLlavaGraphs,
-  buildComponent,
-  LLAVA_COMPONENTS,
-  dtypeSuffix,
-  type LlavaComponent,
-  type BuildLlavaOptions,
-} from './build-all';
+export { buildLlavaGraphs, buildComponent, type BuildLlavaOptions } from './build-all';
 export {
   serializeModel,
   decodeModel,

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildLlavaGraphs, type LlavaComponent } from './build-all';
+import type { Component } from '../../shared/model-layout';
+import { buildLlavaGraphs } from './build-all';
 import {
   configJson,
   generationConfigJson,
@@ -40,7 +41,7 @@ export interface ModelFolderOptions {
    * config.json's `transformers.js_config.dtype`: what transformers.js loads when not told. Default: 'fp32' when
    * written, else the first written dtype. A per-component map may mix precisions (e.g. fp32 vision, q4 decoder).
    */
-  defaultDtype?: GenDtype | Partial<Record<LlavaComponent, GenDtype>>;
+  defaultDtype?: GenDtype | Partial<Record<Component, GenDtype>>;
   /**
    * Files written instead of the generated ones of the same path, or added (e.g. a converted checkpoint's own
    * tokenizer.json and tokenizer_config.json). Listed in the manifest like the rest.
@@ -63,7 +64,7 @@ export interface Manifest {
   seed: number | null;
   source: string | null;
   dtypes: GenDtype[];
-  defaultDtype: GenDtype | Partial<Record<LlavaComponent, GenDtype>> | null;
+  defaultDtype: GenDtype | Partial<Record<Component, GenDtype>> | null;
   externalData: ExternalDataMode;
   files: ManifestFile[];
 }

@@ -8,6 +8,7 @@ import {
   type InitializerSpec,
   type ValueDecl,
 } from './graph-builder';
+import { externalDataPath } from '../../shared/model-layout';
 import { encodeModel } from './codec';
 import type { AttributeProto, ModelProto, TensorProto, ValueInfoProto } from './proto-types';
 import { AttributeType, DataLocation, TensorDataType } from './proto-types';
@@ -97,7 +98,7 @@ export function serializeModel(
     }
   }
 
-  const dataName = (i: number): string => `${fileName}_data${i === 0 ? '' : `_${i}`}`;
+  const dataName = (i: number): string => externalDataPath(fileName, i);
   const model = toModelProto(
     graph,
     (init) => {

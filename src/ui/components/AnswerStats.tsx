@@ -1,7 +1,25 @@
 // Owns the line under an answer: time to first token, tokens per second, token counts, how it ended.
 import { Show, type JSX } from 'solid-js';
+import type { Usage } from '../../shared/protocol';
 import type { StoredMessage } from '../../store/conversations';
 import { formatMs } from '../lib/format';
+
+/**
+ * Why an answer that ended with 'length' stopped, in words: the user's own limit, or the model's context window
+ * (which no setting can raise), so that nobody blames the wrong one.
+ */
+export function lengthEnding(usage: Usage | undefined): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  if (usage?.maxNewTokens === undefined) return 'stopped at the length limit';
+  const { contextLength, promptTokens, maxNewTokens } = usage;
+  if (contextLength !== undefined && promptTokens + maxNewTokens >= contextLength) {
+    return (
+      `stopped because the model’s context is full: it holds ${n(contextLength)} tokens and this chat used ` +
+      `${n(promptTokens)} of them before the answer`
+    );
+  }
+  return `stopped at your limit of ${n(maxNewTokens)} new tokens (Settings → Max new tokens)`;
+}
 
 export function AnswerStats(props: { message: StoredMessage }): JSX.Element {
   const ending = () => {
@@ -11,7 +29,7 @@ export function AnswerStats(props: { message: StoredMessage }): JSX.Element {
       case 'interrupted':
         return 'interrupted (the page was closed while it was answering)';
       default:
-        return props.message.finishReason === 'length' ? 'hit the token limit' : undefined;
+        return props.message.finishReason === 'length' ? lengthEnding(props.message.usage) : undefined;
     }
   };
   return (

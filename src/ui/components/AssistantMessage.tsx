@@ -45,6 +45,9 @@ export function AssistantMessage(props: { message: StoredMessage; last: boolean 
       <Show when={props.message.text !== ''}>
         <MarkdownView text={props.message.text} streaming={streaming()} />
       </Show>
+      <Show when={props.message.text === '' && props.message.status === 'done'}>
+        <p class="message-empty">The model gave an empty answer (it ended its reply at once).</p>
+      </Show>
       <Show when={props.message.status === 'error' && props.message.error}>
         {(err) => (
           <p class="message-error" role="alert">

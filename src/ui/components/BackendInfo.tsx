@@ -13,6 +13,14 @@ export function BackendInfo(): JSX.Element {
       <dl class="facts">
         <dt>Backend</dt>
         <dd data-testid="backend">{backendName(engine.status()?.backend)}</dd>
+        <Show when={engine.status()?.backendNote}>
+          {(note) => (
+            <>
+              <dt>Why this backend</dt>
+              <dd data-testid="backend-note">{note()}</dd>
+            </>
+          )}
+        </Show>
         <Show when={engine.status()?.adapter}>
           {(a) => (
             <>

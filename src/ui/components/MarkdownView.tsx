@@ -1,9 +1,10 @@
 // Owns showing one answer's Markdown: sanitized HTML, a cursor while it streams, and per-code-block Copy and
-// (for HTML) Preview buttons once it is finished. All markup comes from lib/markdown (sanitized); buttons are
-// built with DOM calls, never from strings.
+// (for HTML) Preview buttons once it is finished. While it streams, finished blocks stay in the page as they are and
+// only the growing last block is replaced. All markup comes from lib/markdown (sanitized); buttons are built with
+// DOM calls, never from strings.
 import { createEffect, onCleanup, type JSX } from 'solid-js';
 import { render } from 'solid-js/web';
-import { isHtmlBlock, renderMarkdown } from '../lib/markdown';
+import { IncrementalMarkdown, isHtmlBlock } from '../lib/markdown';
 import { HtmlPreview } from './HtmlPreview';
 
 const CURSOR_HOSTS = new Set([
@@ -126,15 +127,48 @@ function enhance(root: HTMLElement): () => void {
   return () => disposers.forEach((d) => d());
 }
 
+/** Parses sanitized HTML into nodes (a template's content is inert: nothing in it loads or runs). */
+function nodesOf(html: string): Node[] {
+  const template = document.createElement('template');
+  template.innerHTML = html;
+  return [...template.content.childNodes];
+}
+
 export function MarkdownView(props: { text: string; streaming?: boolean }): JSX.Element {
   let root!: HTMLDivElement;
   let cleanup: () => void = () => undefined;
+  const markdown = new IncrementalMarkdown();
+  // The growing block's nodes, replaced on every update; finished blocks' nodes are never touched again.
+  let tail: Node[] = [];
+  let enhanced = false;
+  const startOver = () => {
+    root.replaceChildren();
+    markdown.reset();
+    tail = [];
+    enhanced = false;
+  };
   createEffect(() => {
+    const text = props.text;
+    const streaming = props.streaming === true;
     cleanup();
     cleanup = () => undefined;
-    root.innerHTML = renderMarkdown(props.text);
-    if (props.streaming) appendCursor(root);
-    else cleanup = enhance(root);
+    // Toolbars rewrap code blocks, so a finished answer that changes again is drawn from scratch.
+    if (enhanced) startOver();
+    let update = markdown.update(text);
+    if (!update) {
+      startOver();
+      update = markdown.update(text) ?? { finished: [], tail: '' };
+    }
+    root.querySelector(':scope .cursor')?.remove();
+    for (const node of tail) node.parentNode?.removeChild(node);
+    for (const html of update.finished) root.append(...nodesOf(html));
+    tail = nodesOf(update.tail);
+    root.append(...tail);
+    if (streaming) appendCursor(root);
+    else {
+      cleanup = enhance(root);
+      enhanced = true;
+    }
   });
   onCleanup(() => cleanup());
   return <div class="markdown" ref={root} />;

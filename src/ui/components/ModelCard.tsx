@@ -62,6 +62,14 @@ export function ModelCard(props: {
         <Show when={props.entry?.added}>
           <span class="badge badge-added">Added by you</span>
         </Show>
+        <Show when={props.entry?.checkedAgainstPublishedFiles}>
+          <span
+            class="badge"
+            title="The engine was run on a replica of this repository's published config, tokenizer and template"
+          >
+            checked against published files
+          </span>
+        </Show>
         <Show when={props.entry?.unverified}>
           <span class="badge badge-muted" title="Sizes or files not checked against the repository">
             unverified

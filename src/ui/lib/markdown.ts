@@ -1,7 +1,7 @@
 // Owns turning untrusted model text into safe HTML: marked for Markdown, highlight.js for code, DOMPurify last.
 // Never trusts its input: raw HTML is shown as text, and everything that comes out goes through the sanitizer.
 import DOMPurify from 'dompurify';
-import { Marked, type Tokens } from 'marked';
+import { Marked, type Token, type Tokens } from 'marked';
 import hljs from 'highlight.js/lib/core';
 import bash from 'highlight.js/lib/languages/bash';
 import c from 'highlight.js/lib/languages/c';
@@ -122,4 +122,59 @@ const PURIFY_CONFIG = {
 export function renderMarkdown(text: string): string {
   const html = marked.parse(text, { async: false });
   return purifier.sanitize(html, PURIFY_CONFIG);
+}
+
+/** Sanitized HTML for already lexed top-level Markdown tokens. */
+function renderTokens(tokens: Token[]): string {
+  return purifier.sanitize(marked.parser(tokens), PURIFY_CONFIG);
+}
+
+/** What changed in a growing answer since the last update, as sanitized HTML. */
+export interface MarkdownUpdate {
+  /** Blocks that were finished by this update, in order: they will not change again. */
+  finished: string[];
+  /** The last block, still growing ('' when the text ends between blocks). */
+  tail: string;
+}
+
+/**
+ * Renders a growing Markdown answer block by block: every top-level block but the last is finished (the text after it
+ * has started another), so it is lexed, rendered and sanitized once; an update lexes, renders and sanitizes only the
+ * text from the last block's start. The cost of an update follows the last block, not the whole answer. Reference
+ * links (`[x][ref]` with `[ref]: url` in another block) are not resolved across blocks: they show as text.
+ */
+export class IncrementalMarkdown {
+  private text = '';
+  /** Characters of `text` that belong to finished blocks. */
+  private stable = 0;
+
+  /**
+   * The blocks `text` finished and its growing tail; null when `text` does not extend the text of the last update
+   * (another answer, an edited text): the caller starts over with {@link reset}.
+   */
+  update(text: string): MarkdownUpdate | null {
+    if (!text.startsWith(this.text)) return null;
+    this.text = text;
+    const tokens = marked.lexer(text.slice(this.stable));
+    let last = tokens.length - 1;
+    while (last >= 0 && tokens[last]?.type === 'space') last--;
+    const finished: string[] = [];
+    for (let i = 0; i < last; i++) {
+      const token = tokens[i] as Token;
+      // The lexer may normalise what it read (line endings); only text it kept verbatim can be skipped next time.
+      if (!text.startsWith(token.raw, this.stable)) return { finished, tail: this.renderFrom(tokens, i) };
+      this.stable += token.raw.length;
+      if (token.type !== 'space') finished.push(renderTokens([token]));
+    }
+    return { finished, tail: last >= 0 ? this.renderFrom(tokens, last) : '' };
+  }
+
+  reset(): void {
+    this.text = '';
+    this.stable = 0;
+  }
+
+  private renderFrom(tokens: Token[], from: number): string {
+    return renderTokens(tokens.slice(from));
+  }
 }

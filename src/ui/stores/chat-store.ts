@@ -2,6 +2,7 @@
 // regenerate and edit-and-resend, and working ahead on a draft with the request its send would make. It reaches the
 // engine through the engine store and storage through the conversations store; it never touches either directly.
 import { createContext, createSignal, useContext } from 'solid-js';
+import { unwrap } from 'solid-js/store';
 import { isAbortError } from '../../shared/abort';
 import { isEngineError } from '../../shared/errors';
 import type { ChatMessage, ChatRequest, ContentPart, GenerationEvent } from '../../shared/protocol';
@@ -71,7 +72,9 @@ export function createChatStore(deps: ChatDeps) {
     for (const m of conv.messages.slice(0, upTo)) {
       if (m.role === 'assistant') {
         if (m.status === 'error' && m.text === '') continue;
-        out.push({ role: 'assistant', content: m.text });
+        // A plain copy: the store's proxies cannot be posted to the worker.
+        const tokens = m.tokens && { model: m.tokens.model, ids: [...unwrap(m.tokens).ids] };
+        out.push({ role: 'assistant', content: m.text, ...(tokens ? { tokens } : {}) });
         continue;
       }
       const blobs = (await convs.imageViews(m.imageIds)).map((img) => img.blob);
@@ -172,6 +175,7 @@ export function createChatStore(deps: ChatDeps) {
         m.finishReason = result.finishReason;
         m.status = result.finishReason === 'abort' ? 'stopped' : 'done';
         if (modelId) m.modelId = modelId;
+        if (result.message.tokens) m.tokens = result.message.tokens;
       });
     } catch (error) {
       const stopped = isAbortError(error);

@@ -1,6 +1,7 @@
 // Owns the conversation list and the open conversation as reactive state, and when they are written to IndexedDB.
-// Saves are serialized; text streamed into an answer is shown only after it was committed, so a reload or crash
-// keeps everything up to the last token on screen. It never calls the engine.
+// Saves are serialized and write only what changed (a streamed token rewrites its one message, not the chat); text
+// streamed into an answer is shown only after it was committed, so a reload or crash keeps everything up to the last
+// token on screen. It never calls the engine.
 import { createContext, createSignal, useContext } from 'solid-js';
 import { createStore, produce, reconcile, unwrap } from 'solid-js/store';
 import {
@@ -9,14 +10,17 @@ import {
   getImages,
   listConversations,
   markInterrupted,
+  migrateInline,
   openConversationDb,
   putImage,
+  saveChanges,
   saveConversation,
   titleFrom,
   type Conversation,
   type ConversationDb,
   type ConversationSummary,
   type StoredImage,
+  type StoredMessage,
 } from '../../store/conversations';
 import { exportJson, exportMarkdown, parseExport } from '../../store/conversations-export';
 import { newId } from '../lib/ids';
@@ -68,21 +72,52 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
 
   let running: Promise<void> | null = null;
   let dirty = false;
+  // What the next save must write for the open conversation: some messages, and maybe its own record.
+  let pendingMessages = new Set<string>();
+  let pendingRecord = false;
+  // Message ids in the open conversation's stored record, so that a save can delete the ones no longer there.
+  let storedIds: string[] = [];
+
+  function messageSnapshot(id: string): StoredMessage | undefined {
+    const m = unwrap(current).messages.find((x) => x.id === id);
+    if (!m) return undefined;
+    const copy = structuredClone(m) as StoredMessage;
+    const text = streaming.get(id);
+    if (text !== undefined) copy.text = text;
+    return copy;
+  }
 
   async function saveLoop(): Promise<void> {
     try {
       while (dirty) {
         dirty = false;
-        const snap = snapshot();
-        await saveConversation(db, snap);
+        const id = current.id;
+        const messages = [...pendingMessages]
+          .map(messageSnapshot)
+          .filter((m): m is StoredMessage => m !== undefined);
+        const writeRecord = pendingRecord;
+        pendingMessages = new Set();
+        pendingRecord = false;
+        const ids = current.messages.map((m) => m.id);
+        const kept = new Set(ids);
+        const conversation = writeRecord
+          ? { ...unwrap(current), messages: [...unwrap(current).messages] }
+          : null;
+        await saveChanges(db, {
+          conversation,
+          conversationId: id,
+          messages,
+          removed: writeRecord ? storedIds.filter((m) => !kept.has(m)) : [],
+        });
+        if (writeRecord) storedIds = ids;
         setPersisted(true);
-        if (snap.id !== current.id) continue;
+        if (id !== current.id) continue;
         // Show what is now safely stored, no more.
         setCurrent(
           produce((c) => {
-            for (const m of c.messages) {
-              const saved = snap.messages.find((s) => s.id === m.id);
-              if (saved && streaming.has(m.id)) m.text = saved.text;
+            for (const saved of messages) {
+              const m = c.messages.find((x) => x.id === saved.id);
+              if (m && streaming.has(m.id)) m.text = saved.text;
             }
           }),
         );
@@ -92,15 +127,23 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
     }
   }
 
-  /** Writes the open conversation; resolves when everything asked for so far is committed. */
-  function save(): Promise<void> {
+  /** Writes what changed in the open conversation; resolves when everything asked for so far is committed. */
+  function save(messageIds: Iterable<string>, record: boolean): Promise<void> {
+    for (const m of messageIds) pendingMessages.add(m);
+    pendingRecord ||= record;
     dirty = true;
     running ??= saveLoop();
     return running;
   }
 
-  /** Changes the open conversation and saves it. */
-  function change(fn: (draft: Conversation) => void): Promise<void> {
+  /**
+   * Changes the open conversation and saves it: its record (title, order of messages), and the messages `fn` added
+   * or changed (found by comparing them before and after, unless `touched` names them).
+   */
+  function change(fn: (draft: Conversation) => void, touched?: readonly string[]): Promise<void> {
+    const before = touched
+      ? null
+      : new Map(unwrap(current).messages.map((m) => [m.id, JSON.stringify(m)] as const));
     setCurrent(
       produce((c) => {
         fn(c);
@@ -108,13 +151,18 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
       }),
     );
     summarize(current);
-    return save();
+    const changed =
+      touched ??
+      unwrap(current)
+        .messages.filter((m) => before?.get(m.id) !== JSON.stringify(m))
+        .map((m) => m.id);
+    return save(changed, true);
   }
 
   /** Queues streamed text for a message; it appears on screen once stored. */
   function streamText(messageId: string, text: string): Promise<void> {
     streaming.set(messageId, text);
-    return save();
+    return save([messageId], false);
   }
 
   /** Ends streaming for a message: its final fields are applied and stored. */
@@ -133,17 +181,28 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
   }
 
   async function open(id: string): Promise<void> {
+    await migrateInline(db, id);
     const found = await getConversation(db, id);
     if (!found) throw new Error('That conversation no longer exists.');
     const { conversation, changed } = markInterrupted(found);
     streaming.clear();
+    pendingMessages = new Set();
+    pendingRecord = false;
+    storedIds = found.messages.map((m) => m.id);
     setCurrent(reconcile(conversation));
     setPersisted(true);
-    if (changed) await save();
+    if (changed)
+      await save(
+        conversation.messages.map((m) => m.id),
+        true,
+      );
   }
 
   function startNew(): void {
     streaming.clear();
+    pendingMessages = new Set();
+    pendingRecord = false;
+    storedIds = [];
     setCurrent(reconcile(blank()));
     setPersisted(false);
   }

@@ -29,6 +29,8 @@ export interface CatalogModel {
   bundled: boolean;
   /** Sizes or files not checked against the real repository. */
   unverified: boolean;
+  /** The engine was run on a replica of the repository's published files (config, tokenizer, template). */
+  checkedAgainstPublishedFiles?: boolean;
   /** Added by the user by address (hub repo or folder URL); its size is known once the download lists its files. */
   added?: boolean;
 }

@@ -1,4 +1,4 @@
-// Owns launching Debian's Chromium for e2e tests (DESIGN §4 recipe) with every non-local request blocked and counted.
+// Owns launching Debian's Chromium for e2e tests (the recipe in docs/browser-limits.md) with every non-local request blocked and counted.
 // It must not download browsers or reach the network: a test reads `blockedRequests` and fails if it is not empty.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';

@@ -1,0 +1,39 @@
+// Owns the converter's view of its input: a folder of named files (a checkpoint on disk, a hub repo read over HTTP)
+// whose small files are read whole and whose safetensors files are read by byte range. Interfaces only, runtime-
+// agnostic: Node's implementation is node-source.ts, the browser's reads the hub with HTTP Range requests.
+
+/** One file read by byte range. Reads are synchronous: the graph builders ask for tensors synchronously. */
+export interface ByteSource {
+  /** The file's name in messages (a path, or a repo and file). */
+  readonly name: string;
+  readonly size: number;
+  /**
+   * Exactly `length` bytes from `offset`, in a fresh array (byteOffset 0, so typed views of it are aligned).
+   * @throws ConvertError 'truncated' when the file ends first.
+   */
+  read(offset: number, length: number): Uint8Array;
+  close(): void;
+}
+
+/** A checkpoint folder (flat: the files a hub repo or a download folder holds at its top level). */
+export interface SourceFolder {
+  /** The folder in messages (a path, or a hub repo id). */
+  readonly label: string;
+  /** File names, sorted. */
+  list(): string[];
+  has(name: string): boolean;
+  /** A whole small file (JSON, tokenizer). @throws ConvertError 'missing-file' */
+  readBytes(name: string): Uint8Array;
+  /** A large file for range reads. @throws ConvertError 'missing-file' */
+  open(name: string): ByteSource;
+}
+
+/** `label/name` for messages. */
+export function fileLabel(folder: SourceFolder, name: string): string {
+  return `${folder.label.replace(/\/+$/, '')}/${name}`;
+}
+
+/** A small file as text (UTF-8). */
+export function readText(folder: SourceFolder, name: string): string {
+  return new TextDecoder().decode(folder.readBytes(name));
+}

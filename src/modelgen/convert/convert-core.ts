@@ -1,0 +1,307 @@
+// Owns converting a LLaVA safetensors checkpoint into our browser layout: checks everything it can before writing
+// (files, config, names, shapes, tokenizer, shard plan), then builds and writes one graph at a time from tensors read
+// on demand, and publishes the output only when complete. Runtime-agnostic: it reads SourceFolders and writes a
+// FileSink (Node: convert.ts; the browser: the conversion worker). The graphs come from src/modelgen/llava.
+import {
+  decoderShardPath,
+  LLAVA_BROWSER_FORMAT,
+  onnxPath,
+  type Component,
+  type DecoderShardInfo,
+} from '../../shared/model-layout';
+import { throwIfAborted } from '../../shared/abort';
+import { buildDecoder } from '../llava/decoder-graph';
+import { buildEmbedTokens } from '../llava/embed-graph';
+import type { GraphDtype } from '../llava/linear';
+import type { LlavaHfConfig } from '../llava/types';
+import { buildVisionEncoder } from '../llava/vision-graph';
+import type { GraphBuilder } from '../onnx/graph-builder';
+import { browserConfigJson } from './browser-config';
+import { Checkpoint } from './checkpoint';
+import { CheckpointWeights } from './checkpoint-weights';
+import { readText, type SourceFolder } from './byte-source';
+import { ConvertError } from './errors';
+import type { FileSink, ManifestEntry } from './file-sink';
+import { detectNaming, ORIGINAL_EMBEDDED_VISION_PROBE, type CheckpointNaming } from './naming';
+import { storeWeightsAsHalf, writeGraph } from './onnx-writer';
+import { planShards, type ConvertDtype, type ShardPlanEntry } from './shard-plan';
+import { planTokenizer, supportFiles } from './side-files';
+import { readSourceConfig, type ConfigFamily } from './source-config';
+
+export const CONVERTER_VERSION = 1;
+/** Default decoder shard budget: 0.5–0.8 GB sessions measured best in browsers (docs/browser-limits.md). */
+export const DEFAULT_SHARD_BYTES = 800_000_000;
+
+/** What every front end chooses: precisions, shard and data-file sizes. */
+export interface ConvertChoices {
+  /** Decoder precision. */
+  quant: ConvertDtype;
+  /** Vision encoder + projector precision (default fp32). */
+  visionQuant?: ConvertDtype;
+  /** embed_tokens precision (default: q8 for a q8 decoder, fp16 for fp16, else fp32 as in real `_q4` exports). */
+  embedQuant?: 'fp32' | 'fp16' | 'q8';
+  /** Most bytes of weights per decoder shard (default {@link DEFAULT_SHARD_BYTES}). */
+  shardSize?: number;
+  /** Most bytes per external data file (default 1e9). */
+  maxDataFileBytes?: number;
+  signal?: AbortSignal;
+  onProgress?: (event: ConvertProgress) => void;
+}
+
+export interface CoreConvertOptions extends ConvertChoices {
+  /** The checkpoint (config.json + *.safetensors [+ model.safetensors.index.json] + tokenizer files). */
+  input: SourceFolder;
+  /** Separate CLIP checkpoint (original LLaVA naming). */
+  clip?: SourceFolder;
+  /** Where tokenizer files come from instead of `input`. */
+  tokenizer?: SourceFolder;
+  /** Makes the output, called only once every check has passed (so a bad input leaves nothing behind). */
+  createSink: () => FileSink | Promise<FileSink>;
+}
+
+export type ConvertProgress =
+  | {
+      kind: 'plan';
+      naming: CheckpointNaming;
+      family: ConfigFamily;
+      shards: ShardPlanEntry[];
+      checkpointBytes: number;
+    }
+  | { kind: 'file-start'; file: string }
+  | { kind: 'file-done'; file: string; weightBytes: number; tensorsRead: number; bytesRead: number }
+  | { kind: 'done'; dir: string };
+
+export interface ConvertResult {
+  /** Where the output is (the folder on disk, or the model id in the browser's store). */
+  dir: string;
+  config: LlavaHfConfig;
+  naming: CheckpointNaming;
+  family: ConfigFamily;
+  shards: DecoderShardInfo[];
+  files: ManifestEntry[];
+  /** Tensors and float32 bytes read from the checkpoint. */
+  tensorsRead: number;
+  bytesRead: number;
+}
+
+/** Room for the few shape constants a shard's layers add beyond the layer-less graph (shared across layers). */
+const SHARD_SLACK_BYTES = 4096;
+
+const CONVERT_DTYPES: readonly ConvertDtype[] = ['fp32', 'fp16', 'q8', 'q4'];
+const graphDtype = (d: ConvertDtype): GraphDtype => (d === 'fp16' ? 'fp32' : d);
+
+function readConfigFile(dir: SourceFolder, what: string): unknown {
+  if (!dir.has('config.json'))
+    throw new ConvertError(
+      'missing-file',
+      `${dir.label} has no config.json. Pass the ${what} folder, with its config.json.`,
+    );
+  try {
+    return JSON.parse(readText(dir, 'config.json'));
+  } catch (cause) {
+    throw new ConvertError('bad-config', `${dir.label}/config.json is not valid JSON. Download it again.`, {
+      cause,
+    });
+  }
+}
+
+export function checkArguments(o: ConvertChoices): void {
+  const quants: readonly string[] = CONVERT_DTYPES;
+  if (!quants.includes(o.quant))
+    throw new ConvertError('bad-argument', `--quant must be one of ${quants.join(', ')}, not "${o.quant}".`);
+  if (o.visionQuant !== undefined && !quants.includes(o.visionQuant))
+    throw new ConvertError(
+      'bad-argument',
+      `--vision-quant must be one of ${quants.join(', ')}, not "${o.visionQuant}".`,
+    );
+  if (o.embedQuant !== undefined && !['fp32', 'fp16', 'q8'].includes(o.embedQuant))
+    throw new ConvertError('bad-argument', `--embed-quant must be fp32, fp16 or q8, not "${o.embedQuant}".`);
+  for (const [flag, v] of [
+    ['--shard-size', o.shardSize],
+    ['--max-data-file', o.maxDataFileBytes],
+  ] as const) {
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0))
+      throw new ConvertError('bad-argument', `${flag} must be a positive number of bytes.`);
+  }
+}
+
+/**
+ * Converts a checkpoint. Every check that needs only headers and JSON runs before the sink exists, so a bad input
+ * leaves nothing behind; a failure later abandons the sink. Abort is honoured between tensors.
+ * @throws ConvertError (see its codes); DOMException 'AbortError' when aborted.
+ */
+export async function convertFromSources(o: CoreConvertOptions): Promise<ConvertResult> {
+  checkArguments(o);
+  throwIfAborted(o.signal);
+  const opened: Checkpoint[] = [];
+  let folder: FileSink | null = null;
+  try {
+    const main = Checkpoint.open(o.input);
+    opened.push(main);
+    const source = readSourceConfig(
+      readConfigFile(o.input, 'checkpoint'),
+      o.clip === undefined ? null : readConfigFile(o.clip, 'CLIP'),
+    );
+    const naming = detectNaming((n) => main.has(n), main.names());
+    // The CLIP folder's weights matter only when the LLaVA checkpoint does not carry its own tower.
+    const clipWeights =
+      o.clip !== undefined && !(naming === 'original' && main.has(ORIGINAL_EMBEDDED_VISION_PROBE));
+    const clip = clipWeights ? Checkpoint.open(o.clip as SourceFolder) : null;
+    if (clip) opened.push(clip);
+    if ((source.family === 'original') !== (naming === 'original')) {
+      throw new ConvertError(
+        'unsupported-architecture',
+        `config.json is a ${source.family} config but the tensors use ${naming} names. The config and the weights come from different exports.`,
+      );
+    }
+    const config = source.config;
+    const tokenizerDir = o.tokenizer ?? o.input;
+    const tokens = planTokenizer(tokenizerDir, config, source.imageTokenFixed);
+    config.image_token_index = tokens.imageTokenId;
+    // Rows come from the checked config (weights.check compares the table's shape with it below).
+    const tableRows = config.text_config.vocab_size;
+    const padRows = tokens.maxTokenId >= tableRows ? tokens.maxTokenId + 1 : undefined;
+    if (padRows !== undefined && config.text_config.tie_word_embeddings) {
+      throw new ConvertError(
+        'unsupported-architecture',
+        `The tokenizer names ids up to ${tokens.maxTokenId} but embed_tokens has ${tableRows} rows, and the model ` +
+          'ties lm_head to embed_tokens, so no rows can be added. Use the tokenizer of this very checkpoint.',
+      );
+    }
+    const weights = new CheckpointWeights({
+      main,
+      clip,
+      naming,
+      projector: config.mm_projector_type ?? 'mlp2x_gelu',
+      ...(padRows !== undefined ? { embedRows: padRows } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    weights.check(config);
+    const quant = o.quant;
+    const visionQuant = o.visionQuant ?? 'fp32';
+    const embedQuant = o.embedQuant ?? (quant === 'q8' || quant === 'fp16' ? quant : 'fp32');
+    // Every shard graph carries the same tables (RoPE caches, mask constants): measure them on a layer-less graph.
+    const fixed = buildDecoder(config, new Map(), {
+      layers: [0, 0],
+      input: 'hidden_states',
+      output: 'hidden_states',
+    }).weightBytes();
+    const plan = planShards(config, quant, o.shardSize ?? DEFAULT_SHARD_BYTES, fixed + SHARD_SLACK_BYTES);
+    o.onProgress?.({
+      kind: 'plan',
+      naming,
+      family: source.family,
+      shards: plan,
+      checkpointBytes: main.bytes() + (clip?.bytes() ?? 0),
+    });
+
+    folder = await o.createSink();
+    const out = folder;
+    const chunks: Record<string, number> = {};
+    const write = async (file: string, build: () => GraphBuilder, half: boolean) => {
+      // Let abort (and, in a worker, messages) through between graphs.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      throwIfAborted(o.signal);
+      o.onProgress?.({ kind: 'file-start', file });
+      const graph = build();
+      if (half) storeWeightsAsHalf(graph, (name) => weights.has(name));
+      const written = writeGraph(
+        out,
+        file,
+        graph,
+        o.maxDataFileBytes === undefined ? {} : { maxDataFileBytes: o.maxDataFileBytes },
+      );
+      if (written.data.length > 0) chunks[file.slice(file.lastIndexOf('/') + 1)] = written.data.length;
+      await out.drain();
+      o.onProgress?.({
+        kind: 'file-done',
+        file,
+        weightBytes: written.weightBytes,
+        tensorsRead: weights.reads,
+        bytesRead: weights.bytesRead,
+      });
+      return written;
+    };
+
+    await write(
+      onnxPath('vision_encoder', visionQuant),
+      () => buildVisionEncoder(config, weights, { dtype: graphDtype(visionQuant) }),
+      visionQuant === 'fp16',
+    );
+    await write(
+      onnxPath('embed_tokens', embedQuant),
+      () => buildEmbedTokens(config, weights, { dtype: graphDtype(embedQuant) }),
+      embedQuant === 'fp16',
+    );
+    const shards: DecoderShardInfo[] = [];
+    const n = plan.length;
+    for (const [k, entry] of plan.entries()) {
+      const file = n === 1 ? onnxPath('decoder_model_merged', quant) : decoderShardPath(k + 1, n, quant);
+      const written = await write(
+        file,
+        () =>
+          buildDecoder(config, weights, {
+            dtype: graphDtype(quant),
+            layers: entry.layers,
+            input: k === 0 ? 'inputs_embeds' : 'hidden_states',
+            output: k === n - 1 ? 'logits' : 'hidden_states',
+          }),
+        quant === 'fp16',
+      );
+      shards.push({
+        file,
+        layers: entry.layers,
+        external_data: written.data,
+        weight_bytes: written.weightBytes,
+      });
+    }
+
+    throwIfAborted(o.signal);
+    for (const [name, bytes] of tokens.files) out.writeFile(name, bytes);
+    const tokenizerFiles = new Set(tokens.files.keys());
+    for (const [name, bytes] of supportFiles(
+      { input: o.input, tokenizer: tokenizerDir, clip: o.clip ?? null },
+      config,
+      source.family,
+      tokens.endOfTurnIds,
+    )) {
+      if (!tokenizerFiles.has(name)) out.writeFile(name, bytes);
+    }
+    const dtypes: Record<Component, ConvertDtype> = {
+      vision_encoder: visionQuant,
+      embed_tokens: embedQuant,
+      decoder_model_merged: quant,
+    };
+    const checkpointDtypes = [...new Set(main.names().map((name) => main.entry(name).dtype))].sort();
+    const browserConfig = browserConfigJson(config, source.carry, dtypes, chunks, {
+      format: LLAVA_BROWSER_FORMAT,
+      decoder_dtype: quant,
+      decoder_shards: shards,
+      converted_from: { naming, family: source.family, checkpoint_dtypes: checkpointDtypes },
+    });
+    out.writeFile('config.json', new TextEncoder().encode(`${JSON.stringify(browserConfig, null, 2)}\n`));
+    await out.drain();
+    const manifest = await out.finish({
+      converter: { name: 'llava-browser-convert', version: CONVERTER_VERSION },
+      source: { naming, family: source.family, checkpoint_dtypes: checkpointDtypes },
+      dtypes,
+      shardSize: o.shardSize ?? DEFAULT_SHARD_BYTES,
+    });
+    o.onProgress?.({ kind: 'done', dir: out.location });
+    return {
+      dir: out.location,
+      config,
+      naming,
+      family: source.family,
+      shards,
+      files: manifest.files,
+      tensorsRead: weights.reads,
+      bytesRead: weights.bytesRead,
+    };
+  } catch (error) {
+    await folder?.abandon();
+    throw error;
+  } finally {
+    for (const c of opened) c.close();
+  }
+}

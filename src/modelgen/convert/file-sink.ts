@@ -1,0 +1,50 @@
+// Owns the converter's view of its output: files written sequentially and hashed on the way, listed in a manifest
+// written last. Interfaces only, runtime-agnostic: Node writes a folder (output-folder.ts), the browser writes the
+// IndexedDB weight store. A sink never decides what to write.
+
+/** A written file as manifest.json lists it. */
+export interface ManifestEntry {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** A file being written sequentially, hashed on the way. */
+export interface SinkFile {
+  readonly relPath: string;
+  /** Bytes written so far. */
+  readonly written: number;
+  /** Takes `bytes` (the sink may keep the view until `drain`; callers do not reuse it). */
+  write(bytes: Uint8Array): void;
+  /** Appends zeros up to a multiple of `alignment`. */
+  pad(alignment: number): void;
+  close(): ManifestEntry;
+}
+
+/** Where a conversion's files go. Call `finish` on success, `abandon` on failure. */
+export interface FileSink {
+  /** Opens `relPath` (e.g. 'onnx/x.onnx') for sequential writing. */
+  open(relPath: string): SinkFile;
+  /** Writes a whole small file. */
+  writeFile(relPath: string, bytes: Uint8Array): ManifestEntry;
+  /** Files closed so far. */
+  readonly files: readonly ManifestEntry[];
+  /** Waits until every byte written so far is stored (an asynchronous store queues writes). */
+  drain(): Promise<void>;
+  /** Writes manifest.json (`fields` plus the sorted file list) last and publishes the output. */
+  finish<T extends Record<string, unknown>>(fields: T): Promise<T & { files: ManifestEntry[] }>;
+  /** Removes what was written (after an error or abort). */
+  abandon(): Promise<void>;
+  /** Where the output is, in messages and results. */
+  readonly location: string;
+}
+
+/** Sorts manifest entries by path (byte order, as every front end must write them identically). */
+export function sortedEntries(entries: readonly ManifestEntry[]): ManifestEntry[] {
+  return [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** manifest.json's bytes: the same for every sink, so a converted model hashes the same everywhere. */
+export function manifestBytes(manifest: Record<string, unknown>): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
+}

@@ -1,0 +1,122 @@
+// Shared steps of the replica tests: load a replica through our loader and through transformers.js, run one greedy
+// turn on each from the same pixel values, and render a conversation through the model's own template. Test-only;
+// assertions stay in the test files.
+import {
+  AutoProcessor,
+  AutoTokenizer,
+  LlavaForConditionalGeneration,
+  RawImage as HfRawImage,
+  Tensor,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  type Processor,
+} from '@huggingface/transformers';
+import * as ort from 'onnxruntime-node';
+import { generateTurn, type TurnInput } from '../../../src/engine/generate';
+import { ConversationKv } from '../../../src/engine/kv-cache';
+import { loadModel, type LoadedModel } from '../../../src/engine/model-loader';
+import { Sampler, samplerSettings } from '../../../src/engine/sampler';
+import { folderSource } from '../../../src/node/folder-source';
+import type { ChatMessage, RawImage } from '../../../src/shared/protocol';
+import type { PublishedModel } from '../../fixtures/replicas/published';
+import { getReplicaModel, type ReplicaModel } from '../../fixtures/replicas/replica-model';
+import { offlineModelId } from '../../fixtures/transformers-offline';
+import { CPU_BACKEND } from '../engine-helpers';
+
+export const MAX_NEW = 6;
+
+export interface ReplicaSides {
+  replica: ReplicaModel;
+  ours: LoadedModel;
+  tokenizer: PreTrainedTokenizer;
+  processor: Processor;
+  model: PreTrainedModel;
+}
+
+export async function openReplica(p: PublishedModel): Promise<ReplicaSides> {
+  const replica = getReplicaModel(p);
+  const id = offlineModelId(replica.dir);
+  return {
+    replica,
+    ours: await loadModel({ ort, source: folderSource(replica.dir), backend: CPU_BACKEND, dtype: 'fp32' }),
+    tokenizer: await AutoTokenizer.from_pretrained(id),
+    processor: await AutoProcessor.from_pretrained(id),
+    model: await LlavaForConditionalGeneration.from_pretrained(id, { dtype: 'fp32', device: 'cpu' }),
+  };
+}
+
+/** A deterministic picture (RGBA noise). */
+export function picture(w: number, h: number, seed = 1): RawImage {
+  const data = new Uint8ClampedArray(w * h * 4).map(
+    (_, i) => (i * i * 7 + i * (31 + seed) + 11 * seed) % 256,
+  );
+  return { width: w, height: h, data };
+}
+
+export function imageTurn(image: RawImage, text: string): ChatMessage {
+  return {
+    role: 'user',
+    content: [
+      { type: 'image', image },
+      { type: 'text', text },
+    ],
+  };
+}
+
+/** transformers.js's pixel_values for `image` (its own processor), in the engine's PixelValues shape. */
+export async function theirPixels(side: ReplicaSides, image: RawImage) {
+  const inputs = await side.processor(new HfRawImage(image.data, image.width, image.height, 4));
+  const t = inputs.pixel_values as Tensor;
+  return { data: t.data as Float32Array, height: t.dims[2] as number, width: t.dims[3] as number };
+}
+
+/** transformers.js generate() on the given ids and pixels: its greedy tokens (EOS included when it stopped). */
+export async function theirGreedy(
+  side: ReplicaSides,
+  ids: readonly number[],
+  pixels: { data: Float32Array; height: number; width: number },
+): Promise<number[]> {
+  const inputIds = new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
+  const mask = new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
+  const pixelValues = new Tensor('float32', pixels.data, [1, 3, pixels.height, pixels.width]);
+  const out = (await side.model.generate({
+    input_ids: inputIds,
+    attention_mask: mask,
+    pixel_values: pixelValues,
+    max_new_tokens: MAX_NEW,
+    do_sample: false,
+  })) as Tensor;
+  return Array.from(out.data as BigInt64Array, Number).slice(ids.length);
+}
+
+/** Our greedy turn on a built input; the EOS is reported as the finish reason, so it is appended like theirs. */
+export async function ourGreedy(side: ReplicaSides, input: TurnInput, kv = new ConversationKv()) {
+  const m = side.ours;
+  const r = await generateTurn(ort, m.decoder, m.config.text.hiddenSize, kv, input, {
+    sampler: new Sampler(samplerSettings({ seed: 0 })),
+    maxNewTokens: MAX_NEW,
+    eosIds: new Set(m.config.eosTokenIds),
+    stops: [],
+    contextLength: m.config.text.contextLength,
+    decode: m.tokenizer.decode,
+    onText: () => undefined,
+    now: () => 0,
+    startedAt: 0,
+  });
+  const ids = r.finishReason === 'stop' ? [...r.ids, m.config.eosTokenIds[0] as number] : r.ids;
+  return { ...r, withEos: ids };
+}
+
+/** transformers.js's rendering of the model's own template for messages in its content-parts form. */
+export function theirTemplate(side: ReplicaSides, messages: unknown[]): string {
+  return side.tokenizer.apply_chat_template(messages as never, {
+    tokenize: false,
+    add_generation_prompt: true,
+    ...(side.replica.published.chatTemplate ? { chat_template: side.replica.published.chatTemplate } : {}),
+  }) as string;
+}
+
+export async function closeReplica(side: ReplicaSides | undefined): Promise<void> {
+  await side?.ours.release();
+  await side?.model.dispose();
+}
