@@ -108,8 +108,10 @@ export default defineConfig({
     format: 'es',
   },
   optimizeDeps: {
-    // Pre-bundling would rewrite ORT's `import.meta.url` lookups; the worker loads it as shipped.
-    exclude: ['onnxruntime-web', '@huggingface/transformers'],
+    // Pre-bundling would rewrite ORT's `import.meta.url` lookups; the worker loads it as shipped. onnxruntime-common
+    // is the alias above: left to the optimiser it is found only when the worker first loads a model, and the
+    // dev server then reloads the page, swallowing the click that asked for the model.
+    exclude: ['onnxruntime-web', 'onnxruntime-common', '@huggingface/transformers'],
     // The training worker's TF.js, found up front: discovered on the first Start, it would reload the page mid-run.
     include: [
       '@tensorflow/tfjs-core',
