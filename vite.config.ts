@@ -61,6 +61,17 @@ function securityPolicy(): Plugin {
  */
 const ortExternWasmCondition = 'onnxruntime-web-use-extern-wasm';
 
+/** How the engine's imports resolve; the library build (vite.lib.config.ts) uses the same. */
+export const engineResolve = {
+  conditions: [...defaultClientConditions, ortExternWasmCondition],
+  alias: {
+    // transformers.js imports `Tensor` from onnxruntime-common; npm resolves that to the 1.30 copy that
+    // onnxruntime-node needs. Point it at onnxruntime-web (which re-exports the same API) so the bundle holds
+    // one ORT, the version transformers.js itself runs on.
+    'onnxruntime-common': 'onnxruntime-web/webgpu',
+  },
+};
+
 export default defineConfig({
   plugins: [
     solid(),
@@ -95,15 +106,7 @@ export default defineConfig({
       },
     }),
   ],
-  resolve: {
-    conditions: [...defaultClientConditions, ortExternWasmCondition],
-    alias: {
-      // transformers.js imports `Tensor` from onnxruntime-common; npm resolves that to the 1.30 copy that
-      // onnxruntime-node needs. Point it at onnxruntime-web (which re-exports the same API) so the bundle holds
-      // one ORT, the version transformers.js itself runs on.
-      'onnxruntime-common': 'onnxruntime-web/webgpu',
-    },
-  },
+  resolve: engineResolve,
   worker: {
     format: 'es',
   },
