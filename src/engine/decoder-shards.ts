@@ -2,7 +2,7 @@
 // the shard list, creates one session per shard one at a time (dropping each shard's bytes before the next), and
 // wraps them in a ShardedSession. Models without shards go to createComponentSession unchanged. No inference here.
 import { throwIfAborted } from '../shared/abort';
-import { EngineError } from '../shared/errors';
+import { EngineError, isEngineError } from '../shared/errors';
 import { parseDecoderShards, type DecoderShard } from '../shared/model-layout';
 import { assertTensorsFit } from './buffer-limits';
 import type { ModelSource } from './model-source';
@@ -112,7 +112,7 @@ export async function createDecoderAwareSession(args: CreateSessionArgs): Promis
         sessions.push(created.session);
         bytes += created.bytes;
       } catch (cause) {
-        if (signal?.aborted || cause instanceof EngineError) throw cause;
+        if (signal?.aborted || isEngineError(cause)) throw cause;
         throw new EngineError(
           'bad-model',
           `The decoder shard ${shard.file} could not be opened on ${backend.name}. Re-download the model or pick another precision.`,

@@ -150,11 +150,6 @@ export class Decoder {
     return out;
   }
 
-  /** Forgets cached embedding rows (nothing else depends on them). */
-  clearEmbeddingRows(): void {
-    this.rows.clear();
-  }
-
   private async runEmbed(ids: readonly number[]): Promise<FloatData> {
     // A placeholder outside the table (LLaVA's image index -200) is looked up as row 0, not left to Gather's
     // count-from-the-end rule, which not every execution provider honours: its rows become image features anyway.

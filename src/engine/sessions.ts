@@ -2,7 +2,7 @@
 // component's dtype file and its external data. It must not run inference or fetch anything itself.
 
 import { throwIfAborted } from '../shared/abort';
-import { EngineError } from '../shared/errors';
+import { EngineError, isEngineError } from '../shared/errors';
 import { externalDataPath, onnxPath, type Component, type Dtype } from '../shared/model-layout';
 import type { DtypeChoice } from '../shared/protocol';
 import { assertTensorsFit } from './buffer-limits';
@@ -135,7 +135,7 @@ export async function createComponentSession(args: CreateSessionArgs): Promise<L
     }
   } catch (cause) {
     if (signal?.aborted) throw cause;
-    if (cause instanceof EngineError) throw cause;
+    if (isEngineError(cause)) throw cause;
     throw new EngineError(
       'bad-model',
       `The model file ${file} could not be opened on ${backend.name}. ` +

@@ -172,7 +172,8 @@ export interface ChatResult {
   /** `tokens` is absent when the ids do not spell the text exactly (e.g. a stop string cut it). */
   message: { role: 'assistant'; content: string; tokens?: AnswerTokens };
   usage: Usage;
-  finishReason: FinishReason;
+  /** Never 'abort': an aborted chat rejects with an AbortError instead. */
+  finishReason: Exclude<FinishReason, 'abort'>;
 }
 
 export interface AdapterInfo {

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint, DEFAULT_SHARD_BYTES, type ConvertOptions } from '../convert/convert';
-import { ConvertError } from '../convert/errors';
+import { isConvertError } from '../convert/errors';
 import type { ConvertDtype } from '../convert/shard-plan';
 import { formatBytes } from '../../shared/format-bytes';
 import { parseByteSize } from '../convert/byte-size';
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
         `peak rss ${formatBytes(process.resourceUsage().maxRSS * 1024)}`,
     );
   } catch (error) {
-    if (error instanceof ConvertError)
+    if (isConvertError(error))
       fail(`${error.message} [${error.code}]`, error.code === 'bad-argument' ? 2 : 1);
     if (controller.signal.aborted) fail('aborted; nothing was written', 130);
     throw error;

@@ -45,5 +45,13 @@ export class ConvertError extends Error {
 
 /** True for a {@link ConvertError}, optionally of one code. */
 export function isConvertError(value: unknown, code?: ConvertErrorCode): value is ConvertError {
-  return value instanceof ConvertError && (code === undefined || value.code === code);
+  // By shape, not instanceof: a ConvertError that crossed a worker boundary is a copy of another class.
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { name?: unknown; code?: unknown; message?: unknown };
+  return (
+    v.name === 'ConvertError' &&
+    typeof v.code === 'string' &&
+    typeof v.message === 'string' &&
+    (code === undefined || v.code === code)
+  );
 }

@@ -173,7 +173,7 @@ export function createChatStore(deps: ChatDeps) {
         m.text = result.message.content;
         m.usage = result.usage;
         m.finishReason = result.finishReason;
-        m.status = result.finishReason === 'abort' ? 'stopped' : 'done';
+        m.status = 'done';
         if (modelId) m.modelId = modelId;
         if (result.message.tokens) m.tokens = result.message.tokens;
       });
