@@ -1,7 +1,7 @@
 // Test builds only: the engine worker plus the debug hooks of debug-api.ts (counters, run records, buffer limits,
 // forced GPU faults, crash). Only test/e2e/pages imports it, so the app's bundle never contains these hooks.
 import { expose } from 'comlink';
-import type { ModelSource } from '../src/engine/model-source';
+import type { ModelSource } from '../src/shared/model-source';
 import type {
   BackendDescriptor,
   BufferLimits,

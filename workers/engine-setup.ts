@@ -1,7 +1,7 @@
 // Owns assembling the engine inside the worker: ORT settings, backend selector, weight-store source, image decoder, host.
 // It must not expose anything itself (the worker entry files do) and holds no test hooks (debug-engine.worker.ts adds them).
 import { createEngine } from '../src/engine/engine';
-import type { ModelSource } from '../src/engine/model-source';
+import type { ModelSource } from '../src/shared/model-source';
 import type { BackendDescriptor, OrtRuntime } from '../src/engine/runtime';
 import type { EngineApi } from '../src/shared/protocol';
 import { openCachedSource } from '../src/store';

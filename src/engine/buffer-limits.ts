@@ -2,7 +2,7 @@
 // "Large models": such a session is created with only a logged device error and fails at its first run). It must not create sessions.
 
 import { EngineError } from '../shared/errors';
-import type { ModelSource } from './model-source';
+import type { ModelSource } from '../shared/model-source';
 import { onnxTensorSizes, type TensorSize } from './onnx-tensor-sizes';
 import type { BackendDescriptor, BufferLimits } from './runtime';
 

@@ -5,7 +5,7 @@ import { throwIfAborted } from '../shared/abort';
 import { EngineError, isEngineError } from '../shared/errors';
 import { parseDecoderShards, type DecoderShard } from '../shared/model-layout';
 import { assertTensorsFit } from './buffer-limits';
-import type { ModelSource } from './model-source';
+import type { ModelSource } from '../shared/model-source';
 import type { OrtSession, SessionOptions } from './runtime';
 import { createComponentSession, type CreateSessionArgs, type LoadedSession } from './sessions';
 import { SHARD_HIDDEN_OUTPUT, ShardedSession } from './sharded-session';

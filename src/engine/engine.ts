@@ -32,7 +32,7 @@ import { preprocessImage, validateRawImage } from './image-preprocess';
 import { KvCacheStore } from './kv-cache';
 import { loadModel, type LoadedModel } from './model-loader';
 import { preflightModel } from './preflight';
-import type { ModelSource } from './model-source';
+import type { ModelSource } from '../shared/model-source';
 import type { BackendDescriptor, OrtRuntime } from './runtime';
 import { Sampler, samplerSettings } from './sampler';
 import { TranscriptStore, type RecordedAnswer, type ResolvedPrompt } from './transcript';

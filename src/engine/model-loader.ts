@@ -7,7 +7,7 @@ import { COMPONENTS, onnxPath, type Component, type Dtype } from '../shared/mode
 import type { DtypeChoice, LoadProgressEvent } from '../shared/protocol';
 import { Decoder } from './decoder';
 import { parseModelConfig, type ModelConfig } from './model-config';
-import type { ModelSource } from './model-source';
+import type { ModelSource } from '../shared/model-source';
 import type { BackendDescriptor, OrtRuntime, SessionOptions } from './runtime';
 import { createDecoderAwareSession } from './decoder-shards';
 import { dtypeCandidates, type LoadedSession } from './sessions';

@@ -6,7 +6,7 @@ import { EngineError, isEngineError } from '../shared/errors';
 import { externalDataPath, onnxPath, type Component, type Dtype } from '../shared/model-layout';
 import type { DtypeChoice } from '../shared/protocol';
 import { assertTensorsFit } from './buffer-limits';
-import type { ModelSource } from './model-source';
+import type { ModelSource } from '../shared/model-source';
 import type { BackendDescriptor, OrtRuntime, OrtSession, SessionOptions } from './runtime';
 
 const FALLBACKS: Record<Dtype, Dtype[]> = {

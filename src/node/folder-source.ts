@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve, sep } from 'node:path';
 import { throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
-import type { ModelSource } from '../engine/model-source';
+import type { ModelSource } from '../shared/model-source';
 
 /**
  * A model folder in the transformers.js layout on disk. Sessions are created from file paths so that

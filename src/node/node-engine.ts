@@ -3,7 +3,7 @@
 // tests, command-line tools and the library's Node entry build their engines here.
 import * as ort from 'onnxruntime-node';
 import { createEngine, type EngineDeps } from '../engine/engine';
-import type { ModelSource } from '../engine/model-source';
+import type { ModelSource } from '../shared/model-source';
 import type { BackendDescriptor } from '../engine/runtime';
 import { EngineError } from '../shared/errors';
 import type { EngineApi, LoadOptions } from '../shared/protocol';

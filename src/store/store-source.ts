@@ -3,7 +3,7 @@
 import { throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
 import type { ModelRef } from '../shared/protocol';
-import type { ModelSource } from '../engine/model-source';
+import type { ModelSource } from '../shared/model-source';
 import { getDefaultWeightStore, type FileRecord, type WeightStore } from './idb-weight-store';
 import { modelIdOf } from './model-ref';
 

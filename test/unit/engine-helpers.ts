@@ -4,7 +4,7 @@
 import type { EngineDeps } from '../../src/engine/engine';
 import type { TurnOptions } from '../../src/engine/generate';
 import type { LoadedModel } from '../../src/engine/model-loader';
-import type { ModelSource } from '../../src/engine/model-source';
+import type { ModelSource } from '../../src/shared/model-source';
 import { Sampler, samplerSettings } from '../../src/engine/sampler';
 import { createNodeEngine } from '../../src/node/node-engine';
 import type { ChatMessage, EngineApi, RawImage } from '../../src/shared/protocol';

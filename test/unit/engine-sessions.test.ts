@@ -9,7 +9,7 @@ import { generateTurn } from '../../src/engine/generate';
 import { preprocessImage } from '../../src/engine/image-preprocess';
 import { ConversationKv } from '../../src/engine/kv-cache';
 import { loadModel } from '../../src/engine/model-loader';
-import type { ModelSource } from '../../src/engine/model-source';
+import type { ModelSource } from '../../src/shared/model-source';
 import type { BackendDescriptor, OrtRuntime } from '../../src/engine/runtime';
 import { dtypeCandidates } from '../../src/engine/sessions';
 import { buildTurnInput } from '../../src/engine/turn-input';

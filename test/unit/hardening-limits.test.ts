@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oversizedTensors, tensorLimit } from '../../src/engine/buffer-limits';
 import { createDecoderAwareSession } from '../../src/engine/decoder-shards';
 import { createEngine } from '../../src/engine/engine';
-import type { ModelSource } from '../../src/engine/model-source';
+import type { ModelSource } from '../../src/shared/model-source';
 import { onnxTensorSizes } from '../../src/engine/onnx-tensor-sizes';
 import type { BackendDescriptor, OrtRuntime } from '../../src/engine/runtime';
 import { convertCheckpoint } from '../../src/modelgen/convert/convert';

@@ -4,7 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/engine';
-import type { ModelSource } from '../../src/engine/model-source';
+import type { ModelSource } from '../../src/shared/model-source';
 import type { OrtRuntime } from '../../src/engine/runtime';
 import { folderSource } from '../../src/node/folder-source';
 import { isAbortError } from '../../src/shared/abort';

@@ -3,7 +3,7 @@
 
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { ModelSource } from '../../engine/model-source';
+import type { ModelSource } from '../../shared/model-source';
 import type { EngineApi, RawImage, TemplateName } from '../../shared/protocol';
 import { readImage, readJsonl, FILES } from '../data/dataset';
 import { normalizeAnswer } from '../data/language';

@@ -1,4 +1,5 @@
-// Owns the ModelSource contract: how the engine gets the bytes of a model's files. It never fetches by itself.
+// Owns the ModelSource contract: how the engine gets the bytes of a model's files, and what the store (or a Node
+// folder, or a test) must offer it. Shared so that the store implements it without importing the engine. No I/O.
 
 /** A model folder in the transformers.js layout, addressed by relative paths such as 'onnx/vision_encoder_q4.onnx'. */
 export interface ModelSource {
