@@ -3,6 +3,7 @@
 import { For, type JSX } from 'solid-js';
 import { useModels } from '../stores/model-store';
 import { AddModelForm } from './AddModelForm';
+import { BrowserConversions } from './BrowserConversions';
 import { ConvertRecipes } from './ConvertRecipes';
 import { Icon } from './Icon';
 import { ModelCard } from './ModelCard';
@@ -48,6 +49,7 @@ export function ModelCatalog(): JSX.Element {
           into this browser’s storage; no network needed.
         </p>
       </section>
+      <BrowserConversions />
       <ConvertRecipes onImport={() => folder.click()} />
     </>
   );
