@@ -6,6 +6,7 @@ import { useEngine } from '../stores/engine-store';
 import { AnswerStats } from './AnswerStats';
 import { Icon } from './Icon';
 import { MarkdownView } from './MarkdownView';
+import { PhotoHint } from './PhotoHint';
 
 export function AssistantMessage(props: { message: StoredMessage; last: boolean }): JSX.Element {
   const chat = useChat();
@@ -56,6 +57,7 @@ export function AssistantMessage(props: { message: StoredMessage; last: boolean 
         )}
       </Show>
       <Show when={!streaming()}>
+        <PhotoHint message={props.message} />
         <AnswerStats message={props.message} />
         <div class="message-actions">
           <Show when={props.message.text !== ''}>
