@@ -2,7 +2,14 @@
 // the model record. It never builds ONNX sessions; a model already stored completely needs no network at all.
 import { abortError, isAbortError, throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
-import type { Component, Dtype, DtypeChoice, LoadProgressEvent, ModelRef } from '../shared/protocol';
+import type {
+  BeforeWeights,
+  Component,
+  Dtype,
+  DtypeChoice,
+  LoadProgressEvent,
+  ModelRef,
+} from '../shared/protocol';
 import { summarizeModels } from './cache-admin';
 import { downloadFile, type DownloadSettings } from './file-download';
 import { COMPONENTS, DTYPES, isExternalDataOf, onnxPath } from '../shared/model-layout';
@@ -72,6 +79,11 @@ export interface EnsureCachedOptions extends StoreOptions {
   hubToken?: string | null;
   /** `navigator.storage` by default; null skips the quota check. */
   storage?: StorageLike | null;
+  /**
+   * Run on a download once the small (support) files are stored, before any weight byte is fetched; what it throws
+   * stops the download (the engine passes its preflight, src/engine/preflight.ts). Not run for a model already stored.
+   */
+  beforeWeights?: BeforeWeights;
   progressIntervalMs?: number;
 }
 
@@ -451,9 +463,27 @@ async function downloadModel(
     });
   }
   const results = new Map<string, FileRecord | null>();
-  await runPool(files, options.concurrency ?? 2, signal, async (file, laneSignal) => {
-    results.set(file.path, await fetchInto(file, laneSignal));
-  });
+  const fetchAll = (list: readonly RemoteFile[]): Promise<void> =>
+    runPool(list, options.concurrency ?? 2, signal, async (file, laneSignal) => {
+      results.set(file.path, await fetchInto(file, laneSignal));
+    });
+  if (options.beforeWeights) {
+    // The small files first: the check judges them before a single weight byte moves.
+    await fetchAll(files.filter((f) => isSupportFile(f.path)));
+    try {
+      await options.beforeWeights(
+        async (path) => (results.get(path) ? readStoredFile(store, id, path, signal) : null),
+        { dtype: dtypes, ...(signal ? { signal } : {}) },
+      );
+    } catch (error) {
+      // A model refused on its first download leaves nothing behind; one stored before keeps what it had.
+      if (!existing) await store.deleteModel(id);
+      throw error;
+    }
+    await fetchAll(files.filter((f) => !isSupportFile(f.path)));
+  } else {
+    await fetchAll(files);
+  }
 
   const present = files.filter((f) => results.get(f.path) !== null);
   const final: ModelRecord = {

@@ -125,6 +125,9 @@ export function createModelStore(deps: ModelDeps) {
   const [busy, setBusy] = createSignal<string | null>(null);
   const [panelOpen, setPanelOpen] = createSignal(false);
   const [builtIn, setBuiltIn] = createSignal<CatalogModel[]>([]);
+  // False until the catalog and the cache list have been read once: screens that depend on them (the first-run
+  // dialog) wait, instead of showing empty and then growing under the user's eyes.
+  const [ready, setReady] = createSignal(false);
   // A memo would need a reactive root (the stores are made before render): keep the last result by its inputs, so
   // the list keeps its entries' identity (and the panel its cards) until the inputs change.
   let last: { base: CatalogModel[]; added: AddedModel[]; all: CatalogModel[] } | undefined;
@@ -160,6 +163,7 @@ export function createModelStore(deps: ModelDeps) {
     setBuiltIn(entries);
     setCached(list);
     setStorage(est);
+    setReady(true);
   }
 
   async function dtypeFor(model: {
@@ -283,6 +287,7 @@ export function createModelStore(deps: ModelDeps) {
   }
 
   return {
+    ready,
     catalog,
     recipes: () => weights.recipes(),
     addModel,
