@@ -70,6 +70,8 @@ export interface WeightsApi {
   catalog(): Promise<CatalogModel[]>;
   listCached(): Promise<CachedModel[]>;
   remove(id: string): Promise<void>;
+  /** Gives a stored model a new name. */
+  rename(id: string, label: string): Promise<void>;
   /** Re-hashes a cached model's files; resolves with the files that failed (and were dropped). */
   verify(id: string, signal?: AbortSignal): Promise<string[]>;
   /** Stores a model folder the user picked or dropped; resolves with its ref. */
@@ -237,6 +239,16 @@ export function createModelStore(deps: ModelDeps) {
     }
   }
 
+  async function rename(id: string, label: string): Promise<void> {
+    try {
+      await weights.rename(id, label);
+    } catch (error) {
+      notices.error(messageOf(error));
+    } finally {
+      await refresh();
+    }
+  }
+
   async function verify(id: string): Promise<void> {
     setBusy(id);
     try {
@@ -301,6 +313,7 @@ export function createModelStore(deps: ModelDeps) {
     load,
     ensureModel,
     remove,
+    rename,
     verify,
     importFolder,
     find,
