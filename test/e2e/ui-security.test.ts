@@ -1,6 +1,6 @@
 // Model output is untrusted: a conversation holding hostile Markdown is imported through the product's own import
-// and rendered by the product's renderer. Nothing in it runs; an HTML block previews in a sandbox that can run
-// scripts but cannot read the app's localStorage or IndexedDB, nor reach the network.
+// and rendered by the product's renderer. Nothing in it runs; an HTML block previews in a sandbox, scripts off until
+// the user turns them on, and even then it cannot read the app's localStorage or IndexedDB, nor reach the network.
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -135,7 +135,13 @@ describe('untrusted model output', () => {
     await page.click('button[aria-label^="Preview HTML code block"]');
     const frame = page.locator('iframe.html-preview-frame');
     await frame.waitFor();
-    expect(await frame.getAttribute('sandbox')).toBe('allow-scripts');
+    // Scripts are off until the user turns them on for this preview.
+    expect(await frame.getAttribute('sandbox')).toBe('');
+    expect(await page.frameLocator('iframe.html-preview-frame').locator('#t').textContent()).toBe(
+      'Hello from the preview',
+    );
+    await page.check('.html-preview-scripts input');
+    await page.locator('iframe.html-preview-frame[sandbox="allow-scripts"]').waitFor();
     const got = await report;
     expect(got.ran).toBe(true);
     expect(got.storage).toBe('SecurityError');
@@ -148,6 +154,44 @@ describe('untrusted model output', () => {
     expect(await page.evaluate(() => localStorage.getItem('secret-for-test'))).toBe('app data');
     await page.locator('.html-preview').scrollIntoViewIfNeeded();
     await screenshot(page, 'preview');
+  });
+
+  it('keeps a hub access token on the device only: saved, never shown back, not in localStorage, removable', async () => {
+    const { page } = app;
+    const token = 'hf_uiTestToken0123456789abcdef';
+    await page.click('.model-button');
+    const field = page.locator('#set-hub-token');
+    await field.scrollIntoViewIfNeeded();
+    await field.fill(`  Bearer ${token} `);
+    await page.getByRole('button', { name: 'Save token' }).click();
+    await expect
+      .poll(() => page.locator('#set-hub-token-hint').textContent())
+      .toBe('Token saved on this device.');
+    expect(await field.inputValue()).toBe('');
+    expect(await field.getAttribute('placeholder')).toContain('A token is saved');
+    await screenshot(page, 'settings-hub-token');
+    const stored = await page.evaluate(
+      () =>
+        new Promise<unknown>((resolve, reject) => {
+          const open = indexedDB.open('llava-settings');
+          open.onsuccess = () => {
+            const get = open.result.transaction('kv').objectStore('kv').get('hub-token');
+            get.onsuccess = () => resolve(get.result);
+            get.onerror = () => reject(get.error);
+          };
+          open.onerror = () => reject(open.error);
+        }),
+    );
+    // Trimmed, without the "Bearer " a pasted header line may carry; and nowhere in localStorage.
+    expect(stored).toBe(token);
+    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain(token);
+    expect(await page.content()).not.toContain(token);
+    await page.getByRole('button', { name: 'Remove token' }).click();
+    await expect
+      .poll(() => page.locator('#set-hub-token-hint').textContent())
+      .toBe('Token removed from this device.');
+    expect(await field.getAttribute('placeholder')).not.toContain('A token is saved');
+    await page.keyboard.press('Escape');
   });
 
   it('sent no request outside localhost', () => {
