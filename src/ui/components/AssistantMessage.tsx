@@ -1,4 +1,4 @@
-// Owns one answer: streamed Markdown with a cursor, its error if it failed, its speed, and copy/regenerate.
+// Owns one answer: streamed Markdown with a cursor, its error if it failed, its speed, copy/regenerate, versions.
 import { createSignal, Show, type JSX } from 'solid-js';
 import type { StoredMessage } from '../../store/conversations';
 import { useChat } from '../stores/chat-store';
@@ -6,6 +6,7 @@ import { useEngine } from '../stores/engine-store';
 import { AnswerStats } from './AnswerStats';
 import { Icon } from './Icon';
 import { MarkdownView } from './MarkdownView';
+import { VersionSwitch } from './VersionSwitch';
 
 export function AssistantMessage(props: { message: StoredMessage; last: boolean }): JSX.Element {
   const chat = useChat();
@@ -58,6 +59,7 @@ export function AssistantMessage(props: { message: StoredMessage; last: boolean 
       <Show when={!streaming()}>
         <AnswerStats message={props.message} />
         <div class="message-actions">
+          <VersionSwitch messageId={props.message.id} what="answer" />
           <Show when={props.message.text !== ''}>
             <button
               type="button"
