@@ -2,7 +2,7 @@
 // answer, with no network involved beyond the app itself.
 import { describe, expect, it } from 'vitest';
 import { getTinyModel } from '../fixtures/tiny-model';
-import { appForSuite, sendAndWait } from './ui-harness/app-page';
+import { appForSuite, sendAndWait, setSetting } from './ui-harness/app-page';
 
 const app = appForSuite({ welcomed: false });
 
@@ -28,9 +28,8 @@ describe('local model import', () => {
       (await page.locator('.model-card:has(.badge:has-text("Imported folder"))').textContent()) ?? '';
     expect(card).toContain('On this device');
     expect(loaded).not.toContain('tiny-llava-random');
-    await page.fill('#set-max', '8');
-    await page.press('#set-max', 'Tab');
-    await page.keyboard.press('Escape');
+    if (await page.locator('.model-panel').count()) await page.keyboard.press('Escape');
+    await setSetting(page, '#set-max', '8');
     const answer = await sendAndWait(page, 'Hello from an imported model');
     expect(answer.error).toBe('');
     expect(answer.status).toBe('done');

@@ -1,5 +1,6 @@
 // Owns the page layout and the page-wide gestures: paste a picture, drop files anywhere, Esc to stop or close.
-import { createSignal, onCleanup, onMount, Show, type JSX } from 'solid-js';
+import { createEffect, createSignal, onCleanup, onMount, Show, type JSX } from 'solid-js';
+import { applyTheme } from '../lib/theme';
 import { useChat } from '../stores/chat-store';
 import { useComposer } from '../stores/composer-store';
 import { useConversations } from '../stores/conversations-store';
@@ -14,6 +15,7 @@ import { FirstRun } from './FirstRun';
 import { Header } from './Header';
 import { MessageList } from './MessageList';
 import { ModelPanel } from './ModelPanel';
+import { SettingsDialog } from './SettingsDialog';
 import { Notices } from './Notices';
 import { UpdatePrompt } from './UpdatePrompt';
 
@@ -27,6 +29,8 @@ export function App(): JSX.Element {
   const notices = useNotices();
   const { settings } = useSettings();
   const [sidebarOpen, setSidebarOpen] = createSignal(wide());
+  const [settingsOpen, setSettingsOpen] = createSignal(false);
+  createEffect(() => onCleanup(applyTheme(settings.theme)));
   let input: HTMLTextAreaElement | undefined;
   const focusInput = () => input?.focus();
   const closePanel = () => {
@@ -61,7 +65,8 @@ export function App(): JSX.Element {
     void composer.addFiles(files);
   };
   const onKey = (e: KeyboardEvent) => {
-    if (e.key !== 'Escape' || e.defaultPrevented) return;
+    // A modal dialog handles its own Esc.
+    if (e.key !== 'Escape' || e.defaultPrevented || settingsOpen()) return;
     if (chat.generating() !== null) {
       e.preventDefault();
       chat.stop();
@@ -94,6 +99,7 @@ export function App(): JSX.Element {
         sidebarOpen={sidebarOpen()}
         onToggleSidebar={() => setSidebarOpen(!sidebarOpen())}
         onNewChat={() => void newChat()}
+        onOpenSettings={() => setSettingsOpen(true)}
       />
       <div class="app-body">
         <div id="sidebar" class="sidebar" hidden={!sidebarOpen()}>
@@ -112,6 +118,14 @@ export function App(): JSX.Element {
         </Show>
       </div>
       <DropOverlay onFiles={(files) => void composer.addFiles(files)} />
+      <Show when={settingsOpen()}>
+        <SettingsDialog
+          onClose={() => {
+            setSettingsOpen(false);
+            document.querySelector<HTMLButtonElement>('.settings-button')?.focus();
+          }}
+        />
+      </Show>
       <Notices />
       <UpdatePrompt />
       <Show when={showFirstRun()}>
