@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'public/**', '.cache/**', 'test-results/**', 'dev-dist/**'] },
+  { ignores: ['dist/**', 'dist-lib/**', 'node_modules/**', 'public/**', '.cache/**', 'test-results/**', 'dev-dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -20,6 +20,17 @@ export const isolationHeaders: Record<string, string> = {
  */
 const ortExternWasmCondition = 'onnxruntime-web-use-extern-wasm';
 
+/** How the engine's imports resolve; the library build (vite.lib.config.ts) uses the same. */
+export const engineResolve = {
+  conditions: [...defaultClientConditions, ortExternWasmCondition],
+  alias: {
+    // transformers.js imports `Tensor` from onnxruntime-common; npm resolves that to the 1.30 copy that
+    // onnxruntime-node needs. Point it at onnxruntime-web (which re-exports the same API) so the bundle holds
+    // one ORT, the version transformers.js itself runs on.
+    'onnxruntime-common': 'onnxruntime-web/webgpu',
+  },
+};
+
 export default defineConfig({
   plugins: [
     solid(),
@@ -53,21 +64,15 @@ export default defineConfig({
       },
     }),
   ],
-  resolve: {
-    conditions: [...defaultClientConditions, ortExternWasmCondition],
-    alias: {
-      // transformers.js imports `Tensor` from onnxruntime-common; npm resolves that to the 1.30 copy that
-      // onnxruntime-node needs. Point it at onnxruntime-web (which re-exports the same API) so the bundle holds
-      // one ORT, the version transformers.js itself runs on.
-      'onnxruntime-common': 'onnxruntime-web/webgpu',
-    },
-  },
+  resolve: engineResolve,
   worker: {
     format: 'es',
   },
   optimizeDeps: {
-    // Pre-bundling would rewrite ORT's `import.meta.url` lookups; the worker loads it as shipped.
-    exclude: ['onnxruntime-web', '@huggingface/transformers'],
+    // Pre-bundling would rewrite ORT's `import.meta.url` lookups; the worker loads it as shipped. onnxruntime-common
+    // is the alias above: left to the optimiser it is found only when the worker first loads a model, and the
+    // dev server then reloads the page, swallowing the click that asked for the model.
+    exclude: ['onnxruntime-web', 'onnxruntime-common', '@huggingface/transformers'],
     // The training worker's TF.js, found up front: discovered on the first Start, it would reload the page mid-run.
     include: [
       '@tensorflow/tfjs-core',

@@ -1,5 +1,6 @@
 // Owns starting the app: the stores with their real engine client and weight store, the service worker, the render.
 import { render } from 'solid-js/web';
+import { appEngineWorker } from './client/app-worker';
 import { createEngineClient } from './client/engine-client';
 import { App } from './ui/components/App';
 import { AppProviders } from './ui/components/AppProviders';
@@ -10,7 +11,10 @@ import './ui/styles/index.css';
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');
 
-const stores = createAppStores({ connectEngine: () => createEngineClient(), weights: createWeightsPort() });
+const stores = createAppStores({
+  connectEngine: () => createEngineClient({ createWorker: appEngineWorker }),
+  weights: createWeightsPort(),
+});
 stores.pwa.start();
 
 render(

@@ -11,7 +11,7 @@ import { createBackendSelector } from './backend';
 import type { BackendSelector } from './backend';
 import { decodeImage } from './decode-image';
 import { createEngineHost } from './engine-host';
-import { configureOrt } from './ort-env';
+import { configureOrt, type OrtFiles } from './ort-env';
 import { yieldingRuntime } from './yielding-runtime';
 
 export interface WorkerEngineOptions {
@@ -23,6 +23,8 @@ export interface WorkerEngineOptions {
   wrapBackend?: (backend: BackendDescriptor) => BackendDescriptor;
   /** Weight-store settings for every download (test builds use small chunks and short retries). */
   storeOptions?: Omit<EnsureCachedOptions, 'dtype' | 'signal' | 'onProgress'>;
+  /** ORT runtime files other than the ones bundled beside the worker (the library's override). */
+  ortFiles?: Partial<OrtFiles>;
 }
 
 export interface WorkerEngine {
@@ -34,7 +36,7 @@ export interface WorkerEngine {
 /** Builds the worker's engine. Call once, at the worker's start. */
 export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEngine {
   registerTransferHandlers();
-  const ort = configureOrt();
+  const ort = configureOrt(options.ortFiles);
   const backend = createBackendSelector();
   const wrapSource = options.wrapSource ?? ((source: ModelSource) => source);
   const wrapBackend = options.wrapBackend ?? ((descriptor: BackendDescriptor) => descriptor);

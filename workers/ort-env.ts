@@ -16,13 +16,23 @@ export function wasmThreadCount(): number {
   return Math.max(1, Math.min(maxThreads, navigator.hardwareConcurrency || 2));
 }
 
+/** Where ORT's runtime glue (`.mjs`) and WebAssembly binary (`.wasm`) are fetched from. */
+export interface OrtFiles {
+  mjs: string;
+  wasm: string;
+}
+
 /**
  * Points ORT at the one `.mjs` + `.wasm` pair the app itself serves (Vite emits both into dist/assets), so nothing is
- * fetched from a CDN and the page works offline. Call once, before the first session.
+ * fetched from a CDN and the page works offline; `files`
+ * overrides either URL (relative to the worker). Call once, before the first session.
  */
-export function configureOrt(): Ort {
+export function configureOrt(files: Partial<OrtFiles> = {}): Ort {
   const origin = self.location.href;
-  ort.env.wasm.wasmPaths = { mjs: new URL(ortMjsUrl, origin).href, wasm: new URL(ortWasmUrl, origin).href };
+  ort.env.wasm.wasmPaths = {
+    mjs: new URL(files.mjs ?? ortMjsUrl, origin).href,
+    wasm: new URL(files.wasm ?? ortWasmUrl, origin).href,
+  };
   ort.env.wasm.numThreads = wasmThreadCount();
   // The worker already is off the main thread; ORT's own proxy worker would only add a hop.
   ort.env.wasm.proxy = false;

@@ -9,6 +9,7 @@ import {
   type PrecacheEntry,
 } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { registerOpenAIRoute } from './openai-route';
 
 declare let self: ServiceWorkerGlobalScope & { __WB_MANIFEST: (string | PrecacheEntry)[] };
 
@@ -43,6 +44,10 @@ registerRoute(
     allowlist: [new RegExp(`^${escaped}(index\\.html)?$`)],
   }),
 );
+
+// `/v1/*` (OpenAI's API) goes to a page of this origin that serves it with the library's serveOpenAI(); for any
+// other page the request passes through as if the route were not here.
+registerOpenAIRoute(self);
 
 self.addEventListener('message', (event: ExtendableMessageEvent) => {
   const data: unknown = event.data;

@@ -25,8 +25,8 @@ export type EngineNotice =
   | { kind: 'worker-restarted'; reason: string };
 
 export interface EngineClientOptions {
-  /** Starts the worker. Tests pass one that adds debug hooks; the app uses the default. */
-  createWorker?: () => Worker;
+  /** Starts the worker: the app passes `appEngineWorker` (app-worker.ts), tests one with debug hooks, the library its own. */
+  createWorker: () => Worker;
   /** How long a worker that reported an uncaught error may take to answer before it is declared dead. */
   pingTimeoutMs?: number;
 }
@@ -50,12 +50,6 @@ interface LiveWorker {
 
 /** Longest wait for the last events of an operation after its result arrived (they travel on another port). */
 const settleTimeoutMs = 2_000;
-
-const defaultWorker = () =>
-  new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), {
-    type: 'module',
-    name: 'llava-engine',
-  });
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -83,9 +77,9 @@ function wireOptions<E>(
  * Creates the client. The worker starts on the first call. Every method rejects with EngineError (branch on `code`)
  * or, when its signal fires, with DOMException 'AbortError'.
  */
-export function createEngineClient(options: EngineClientOptions = {}): EngineClient {
+export function createEngineClient(options: EngineClientOptions): EngineClient {
   registerTransferHandlers();
-  const createWorker = options.createWorker ?? defaultWorker;
+  const createWorker = options.createWorker;
   const pingTimeoutMs = options.pingTimeoutMs ?? 15_000;
   const listeners = new Set<(notice: EngineNotice) => void>();
   let live: LiveWorker | null = null;

@@ -207,31 +207,44 @@ class ChunkQueue implements AsyncIterable<ChatCompletionChunk> {
   }
 }
 
+/**
+ * An OpenAI request in the engine's terms, its pictures fetched, checked against the loaded model (also the
+ * library's way to `prepare` an OpenAI-shaped draft).
+ * @throws OpenAIApiError naming the field at fault; AbortError
+ */
+export async function translateRequest(
+  deps: Pick<ChatCompletionsDeps, 'engine' | 'fetchImage'>,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<{ parsed: ParsedChatRequest; request: ChatRequest; modelId: string }> {
+  const parsed = parseChatRequest(body);
+  const loaded = (await deps.engine.status()).model;
+  if (!loaded)
+    throw new OpenAIApiError(404, {
+      message: 'No model is loaded. Load one first (createLlava({model}) or load()).',
+      type: 'not_found_error',
+      param: 'model',
+      code: 'model_not_found',
+    });
+  if (parsed.model !== undefined && parsed.model !== loaded.id)
+    throw new OpenAIApiError(404, {
+      message: `The model '${parsed.model}' is not loaded; the loaded model is '${loaded.id}'.`,
+      type: 'not_found_error',
+      param: 'model',
+      code: 'model_not_found',
+    });
+  const messages = await resolveMessages(parsed.messages, deps.fetchImage ?? defaultFetchImage, signal);
+  return { parsed, request: engineRequest(parsed, messages), modelId: loaded.id };
+}
+
 /** The OpenAI chat-completions face of an engine. */
 export function createChatCompletions(deps: ChatCompletionsDeps): ChatCompletions {
-  const fetchImage = deps.fetchImage ?? defaultFetchImage;
   const now = deps.now ?? Date.now;
 
   async function prepared(body: unknown, signal: AbortSignal | undefined) {
-    const parsed = parseChatRequest(body);
-    const loaded = (await deps.engine.status()).model;
-    if (!loaded)
-      throw new OpenAIApiError(404, {
-        message: 'No model is loaded. Load one first (createLlava({model}) or load()).',
-        type: 'not_found_error',
-        param: 'model',
-        code: 'model_not_found',
-      });
-    if (parsed.model !== undefined && parsed.model !== loaded.id)
-      throw new OpenAIApiError(404, {
-        message: `The model '${parsed.model}' is not loaded; the loaded model is '${loaded.id}'.`,
-        type: 'not_found_error',
-        param: 'model',
-        code: 'model_not_found',
-      });
-    const messages = await resolveMessages(parsed.messages, fetchImage, signal);
-    const who: Identity = { id: completionId(), created: Math.floor(now() / 1000), model: loaded.id };
-    return { parsed, request: engineRequest(parsed, messages), who };
+    const { parsed, request, modelId } = await translateRequest(deps, body, signal);
+    const who: Identity = { id: completionId(), created: Math.floor(now() / 1000), model: modelId };
+    return { parsed, request, who };
   }
 
   async function complete(body: unknown, signal: AbortSignal | undefined): Promise<ChatCompletion> {

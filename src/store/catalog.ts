@@ -147,7 +147,28 @@ const ONEVISION_ONNX = `${hubTree('llava-hf/llava-onevision-qwen2-0.5b-ov-hf', '
 const NANO_ONNX = `${hubTree('Xenova/nanoLLaVA', 'main')}/onnx`;
 const GENERATED = 'src/modelgen';
 
+/** The id of the app's built-in model: the micro LLaVA trained by `npm run train:micro`. */
+export const BUILT_IN_MODEL_ID = 'micro-llava';
+
 export const CATALOG: readonly CatalogEntry[] = [
+  {
+    key: BUILT_IN_MODEL_ID,
+    label: 'Micro LLaVA (trained here on coloured shapes)',
+    description:
+      'Knows coloured circles, squares and triangles on a grey background: their colours, shapes, positions and ' +
+      'number, and short descriptions. Knows nothing of photos, text or code. Trained in this project ' +
+      '(npm run train:micro), served by the app itself: no download, works offline.',
+    ref: { kind: 'url', baseUrl: bundledModelUrl(BUILT_IN_MODEL_ID), id: BUILT_IN_MODEL_ID },
+    architecture: fact('llava', 'src/training (trained here)'),
+    recommendedDtype: fact(dtypes('fp32', 'fp32', 'fp32'), 'src/training'),
+    fallbackDtype: fact(dtypes('fp32', 'fp32', 'fp32'), 'src/training'),
+    // Sizes come from the manifest.json the export writes beside the files (about 1 MB in all).
+    files: [],
+    gpuMemoryBytes: fact(16 * 1024 * 1024, null),
+    randomWeights: false,
+    // Trained here: its meaning is tested through the engine (test/unit/micro-meaning.test.ts) and in the app.
+    checkedAgainstPublishedFiles: null,
+  },
   {
     key: 'tiny-llava-random',
     label: 'Tiny LLaVA (random weights, for checking the pipeline offline)',

@@ -52,7 +52,7 @@ async function toCatalogModel(entry: CatalogEntry): Promise<CatalogModel> {
     gpuMemoryBytes: entry.gpuMemoryBytes.value,
     randomWeights: entry.randomWeights,
     bundled: isBundled(entry),
-    unverified: !entry.randomWeights && unverified(entry),
+    unverified: !isBundled(entry) && unverified(entry),
     checkedAgainstPublishedFiles: entry.checkedAgainstPublishedFiles !== null,
   };
 }

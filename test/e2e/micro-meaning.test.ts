@@ -1,15 +1,9 @@
 // Meaning through the real app path: the product page in Chromium, its worker and engine, loading the trained micro
-// LLaVA (served where the demo model lives), a dropped PNG, a typed question. The answer must say what is there.
+// LLaVA (the app's built-in model), a dropped PNG, a typed question. The answer must say what is there.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEMO_PREFIX,
-  dropFiles,
-  lastAnswer,
-  openApp,
-  waitAnswerDone,
-  type AppPage,
-} from './ui-harness/app-page';
-import { drawScene, microModelDir } from '../fixtures/micro-model';
+import { dropFiles, lastAnswer, openApp, waitAnswerDone, type AppPage } from './ui-harness/app-page';
+import { drawScene } from '../fixtures/micro-model';
+import { BUILT_IN_MODEL_ID } from '../../src/store/catalog';
 import { encodePng } from '../../src/training/data/png';
 import type { RgbImage } from '../../src/training/data/render';
 
@@ -36,8 +30,10 @@ async function askAbout(name: string, image: RgbImage, question: string): Promis
 
 describe('the trained micro model in the app', () => {
   beforeAll(async () => {
-    // Mounted before the demo folder, so the app's demo entry loads the trained model instead.
-    app = await openApp({ mounts: [{ prefix: DEMO_PREFIX, dir: microModelDir() }], maxNewTokens: 80 });
+    // The app's built-in model (served from BUILT_IN_PREFIX by the harness), greedy.
+    app = await openApp({
+      settings: { welcomed: true, modelId: BUILT_IN_MODEL_ID, temperature: 0, maxNewTokens: 80 },
+    });
   });
   afterAll(async () => {
     await app?.close();

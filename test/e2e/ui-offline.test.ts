@@ -7,7 +7,7 @@ import { DEMO_PREFIX, appForSuite, screenshot, sendAndWait, setSetting } from '.
 const app = appForSuite({ welcomed: false });
 
 describe('first run, download and offline use', () => {
-  it('explains on first run what will be downloaded and how big, with the demo labelled as random weights', async () => {
+  it('explains on first run what will be downloaded and how big, with the test model labelled as random weights', async () => {
     const { page } = app;
     const dialog = page.locator('.first-run[role="dialog"]');
     await dialog.waitFor();
@@ -15,9 +15,9 @@ describe('first run, download and offline use', () => {
       /\d+(\.\d+)? (KB|MB)/.test(document.querySelector('.first-run-models')?.textContent ?? ''),
     );
     const text = (await dialog.textContent()) ?? '';
-    expect(text).toContain('downloads a model once');
-    expect(text).toMatch(/Tiny LLaVA[^]*\d+(\.\d+)? (KB|MB) to download/);
-    expect(text).toContain('Random weights');
+    expect(text).toContain('downloaded once');
+    expect(text).toMatch(/Micro LLaVA[^]*\d+(\.\d+)? (KB|MB), nothing to download/);
+    expect(text).toMatch(/Tiny LLaVA[^]*Random weights/);
     // Focus starts in the dialog, for keyboard users.
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('first-run-title');
     await screenshot(page, 'first-run');
@@ -32,7 +32,9 @@ describe('first run, download and offline use', () => {
       await held;
       await route.continue();
     });
-    await page.click('.first-run button:has-text("Try the demo")');
+    // The random-weights model waits under "Test models"; its download opens the model panel.
+    await page.click('.first-run details.test-models summary');
+    await page.click('.first-run button:has-text("Load test model")');
     const download = page.locator('.download');
     await download.waitFor();
     await page.waitForFunction(() =>

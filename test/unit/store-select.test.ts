@@ -1,6 +1,6 @@
 // Pure parts of the weight store: file selection per dtype, hub/manifest parsing, URLs, cache keys, the catalog.
 import { describe, expect, it } from 'vitest';
-import { CATALOG, catalogDownloadBytes } from '../../src/store/catalog';
+import { BUILT_IN_MODEL_ID, CATALOG, catalogDownloadBytes } from '../../src/store/catalog';
 import { parseContentRange } from '../../src/store/file-download';
 import {
   externalDataCount,
@@ -201,16 +201,24 @@ describe('catalog', () => {
     expect(tiny?.label).toContain('random weights, for checking the pipeline offline');
   });
 
+  it('offers the trained micro LLaVA first, served by the app, saying what it knows and what not', () => {
+    const first = CATALOG[0];
+    expect(first?.key).toBe(BUILT_IN_MODEL_ID);
+    expect(first?.ref).toEqual({ kind: 'url', baseUrl: '/models/micro-llava/', id: 'micro-llava' });
+    expect(first?.randomWeights).toBe(false);
+    expect(first?.description).toMatch(/circles, squares and triangles/);
+    expect(first?.description).toMatch(/nothing of photos, text or code/);
+  });
+
   it('lists the real repos with the graphs of both dtype choices, sizes, GPU memory and provenance', () => {
-    const repos = CATALOG.filter((e) => !e.randomWeights).map((e) =>
-      e.ref.kind === 'hub' ? e.ref.repo : '',
-    );
+    const hub = CATALOG.filter((e) => e.ref.kind === 'hub');
+    const repos = hub.map((e) => (e.ref.kind === 'hub' ? e.ref.repo : ''));
     expect(repos).toEqual([
       'llava-hf/llava-interleave-qwen-0.5b-hf',
       'llava-hf/llava-onevision-qwen2-0.5b-ov-hf',
       'Xenova/nanoLLaVA',
     ]);
-    for (const entry of CATALOG.filter((e) => !e.randomWeights)) {
+    for (const entry of hub) {
       for (const dtype of [entry.recommendedDtype.value, entry.fallbackDtype.value]) {
         for (const c of COMPONENTS)
           expect(

@@ -18,7 +18,8 @@ export interface SinkFile {
   write(bytes: Uint8Array): void;
   /** Appends zeros up to a multiple of `alignment`. */
   pad(alignment: number): void;
-  close(): ManifestEntry;
+  /** Ends the file; its entry appears in `files` once stored (after `drain`). */
+  close(): void;
 }
 
 /** Where a conversion's files go. Call `finish` on success, `abandon` on failure. */
@@ -26,8 +27,8 @@ export interface FileSink {
   /** Opens `relPath` (e.g. 'onnx/x.onnx') for sequential writing. */
   open(relPath: string): SinkFile;
   /** Writes a whole small file. */
-  writeFile(relPath: string, bytes: Uint8Array): ManifestEntry;
-  /** Files closed so far. */
+  writeFile(relPath: string, bytes: Uint8Array): void;
+  /** Files closed and stored so far. */
   readonly files: readonly ManifestEntry[];
   /** Waits until every byte written so far is stored (an asynchronous store queues writes). */
   drain(): Promise<void>;

@@ -7,7 +7,7 @@ import { encodeModel } from '../onnx/codec';
 import { toModelProto } from '../onnx/serialize';
 import { TensorDataType } from '../onnx/proto-types';
 import { float32ToHalf } from './float-bits';
-import type { FileSink, ManifestEntry, SinkFile } from './file-sink';
+import type { FileSink, SinkFile } from './file-sink';
 
 export interface WriteGraphOptions {
   /** Largest external data file (default 1e9 bytes: browsers and WASM32 offsets need files well under 4 GiB). */
@@ -25,7 +25,6 @@ export interface WrittenGraph {
   data: string[];
   /** Bytes of all initializers (the graph's weights). */
   weightBytes: number;
-  entries: ManifestEntry[];
 }
 
 /**
@@ -47,7 +46,6 @@ export function writeGraph(
   const dir = relPath.slice(0, relPath.lastIndexOf('/') + 1);
 
   const placed = new Map<string, { location: string; offset: number; length: number }>();
-  const entries: ManifestEntry[] = [];
   const data: string[] = [];
   let current: SinkFile | null = null;
   let weightBytes = 0;
@@ -60,7 +58,7 @@ export function writeGraph(
     if (current !== null) {
       current.pad(align);
       if (current.written + size > maxFile) {
-        entries.push(current.close());
+        current.close();
         current = null;
       }
     }
@@ -72,14 +70,14 @@ export function writeGraph(
     // A deferred initializer computes its bytes here, and they are dropped once written.
     current.write(initializerBytes(init));
   }
-  if (current !== null) entries.push(current.close());
+  if (current !== null) current.close();
   const model = toModelProto(
     graph,
     (init: InitializerSpec) => placed.get(init.name),
     'llava-browser-convert',
   );
-  entries.unshift(folder.writeFile(relPath, encodeModel(model)));
-  return { file: relPath, data, weightBytes, entries };
+  folder.writeFile(relPath, encodeModel(model));
+  return { file: relPath, data, weightBytes };
 }
 
 /**

@@ -6,6 +6,7 @@ import { useEngine } from '../stores/engine-store';
 import { AnswerStats } from './AnswerStats';
 import { Icon } from './Icon';
 import { MarkdownView } from './MarkdownView';
+import { PhotoHint } from './PhotoHint';
 import { VersionSwitch } from './VersionSwitch';
 
 export function AssistantMessage(props: { message: StoredMessage; last: boolean }): JSX.Element {
@@ -57,6 +58,7 @@ export function AssistantMessage(props: { message: StoredMessage; last: boolean 
         )}
       </Show>
       <Show when={!streaming()}>
+        <PhotoHint message={props.message} />
         <AnswerStats message={props.message} />
         <div class="message-actions">
           <VersionSwitch messageId={props.message.id} what="answer" />

@@ -1,8 +1,14 @@
-// Owns what a new chat shows: how to start, and the prompt starters.
-import type { JSX } from 'solid-js';
+// Owns what a new chat shows: how to start, and the starters — sample scenes for the built-in micro model (or when no
+// model is chosen yet), the showcase prompts for a real model.
+import { Show, type JSX } from 'solid-js';
+import { BUILT_IN_MODEL_ID } from '../../store/catalog';
+import { useSettings } from '../stores/settings-store';
 import { PromptStarters } from './PromptStarters';
+import { SampleScenes } from './SampleScenes';
 
 export function EmptyState(props: { onPick: () => void }): JSX.Element {
+  const { settings } = useSettings();
+  const builtIn = () => settings.modelId === null || settings.modelId === BUILT_IN_MODEL_ID;
   return (
     <section class="empty-state" aria-labelledby="empty-title">
       <h2 id="empty-title">Chat about a picture</h2>
@@ -10,7 +16,13 @@ export function EmptyState(props: { onPick: () => void }): JSX.Element {
         Drop a photo anywhere on this page, paste one, or attach it below — then ask a question. The model
         runs on your own device; nothing is uploaded.
       </p>
-      <PromptStarters onPick={props.onPick} />
+      <Show when={builtIn()} fallback={<PromptStarters onPick={props.onPick} />}>
+        <p class="small">
+          The built-in micro model knows only coloured circles, squares and triangles on a grey background.
+          For photos, download a real model in the model panel.
+        </p>
+        <SampleScenes />
+      </Show>
     </section>
   );
 }

@@ -15,6 +15,7 @@ export function MessageImages(props: { ids: string[] }): JSX.Element {
           {(img) => (
             <a href={img.url} target="_blank" rel="noopener" class="message-image">
               <img
+                classList={{ 'pixel-art': img.width <= 64 && img.height <= 64 }}
                 src={img.url}
                 alt={`Attached picture ${img.name}`}
                 width={img.width}

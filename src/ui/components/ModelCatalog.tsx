@@ -1,7 +1,8 @@
-// Owns the list of models: the catalog, models added by address, imported folders, importing a model folder from
+// Owns the list of models: the catalog (test models folded away), models added by address, imported folders, importing a model folder from
 // disk, and the convert-it-yourself recipes that end in that import.
-import { For, type JSX } from 'solid-js';
+import { For, Show, type JSX } from 'solid-js';
 import { useModels } from '../stores/model-store';
+import { useSettings } from '../stores/settings-store';
 import { AddModelForm } from './AddModelForm';
 import { ConvertRecipes } from './ConvertRecipes';
 import { Icon } from './Icon';
@@ -10,17 +11,31 @@ import { ModelCard } from './ModelCard';
 export function ModelCatalog(): JSX.Element {
   const models = useModels();
   let folder!: HTMLInputElement;
+  const { settings } = useSettings();
+  const testModels = () => models.catalog().filter((e) => e.randomWeights);
   const imported = () => models.cached().filter((c) => !models.catalog().some((e) => e.id === c.id));
   return (
     <>
       <section class="catalog" aria-labelledby="catalog-title">
         <h3 id="catalog-title">Models</h3>
         <ul class="model-list">
-          <For each={models.catalog()}>
+          <For each={models.catalog().filter((e) => !e.randomWeights)}>
             {(entry) => <ModelCard entry={entry} cached={models.cached().find((c) => c.id === entry.id)} />}
           </For>
           <For each={imported()}>{(c) => <ModelCard cached={c} />}</For>
         </ul>
+        <Show when={testModels().length > 0}>
+          <details class="test-models" open={testModels().some((e) => e.id === settings.modelId)}>
+            <summary>Test models (random weights, for checking the pipeline)</summary>
+            <ul class="model-list">
+              <For each={testModels()}>
+                {(entry) => (
+                  <ModelCard entry={entry} cached={models.cached().find((c) => c.id === entry.id)} />
+                )}
+              </For>
+            </ul>
+          </details>
+        </Show>
         <AddModelForm />
         <input
           ref={(el) => {

@@ -10,6 +10,7 @@ import { buildApp, projectRoot } from '../harness/build-app';
 import { startStaticServer } from '../harness/static-server';
 import type { Mount, StaticServer } from '../harness/static-server';
 import { getTinyModel } from '../../fixtures/tiny-model';
+import { microModelDir } from '../../fixtures/micro-model';
 
 export interface AppPage {
   browser: TestBrowser;
@@ -27,6 +28,8 @@ export interface OpenAppOptions extends LaunchOptions {
   welcomed?: boolean;
   /** Max new tokens in those settings (default 24: enough to watch it stream, quick on a software GPU). */
   maxNewTokens?: number;
+  /** Exact settings to start from instead (a first visit with, say, greedy decoding); overrides `welcomed`. */
+  settings?: Record<string, unknown>;
   viewport?: { width: number; height: number };
   colorScheme?: 'light' | 'dark';
 }
@@ -36,6 +39,9 @@ export const screenshotDir = path.join(projectRoot, 'test-results/screenshots');
 /** The demo model's catalog address; the tests serve the same generated folder `npm run fixtures:demo` writes. */
 export const DEMO_PREFIX = '/models/tiny-llava-random/';
 
+/** The built-in micro model's address; the tests serve the folder `npm run fixtures:demo` exports there. */
+export const BUILT_IN_PREFIX = '/models/micro-llava/';
+
 /** Builds the app (cached), serves it with the generated demo model, and opens it in Chromium. */
 export async function openApp(options: OpenAppOptions = {}): Promise<AppPage> {
   const dist = await buildApp({ target: 'app' });
@@ -43,13 +49,19 @@ export async function openApp(options: OpenAppOptions = {}): Promise<AppPage> {
   const server = await startStaticServer([
     ...(options.mounts ?? []),
     { prefix: DEMO_PREFIX, dir: demo.dir },
+    { prefix: BUILT_IN_PREFIX, dir: microModelDir() },
     { prefix: '/', dir: dist },
   ]);
   const browser = await launchBrowser(options);
   const page = await browser.newPage();
   await page.setViewportSize(options.viewport ?? { width: 1280, height: 800 });
   if (options.colorScheme) await page.emulateMedia({ colorScheme: options.colorScheme });
-  if (options.welcomed ?? true) {
+  if (options.settings) {
+    await page.addInitScript((value) => {
+      const key = 'llava-browser:settings';
+      if (!localStorage.getItem(key)) localStorage.setItem(key, value);
+    }, JSON.stringify(options.settings));
+  } else if (options.welcomed ?? true) {
     const settings = {
       welcomed: true,
       modelId: 'tiny-llava-random',

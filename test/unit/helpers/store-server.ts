@@ -192,7 +192,8 @@ export async function startStoreServer(
     }
     let start = 0;
     let status = 200;
-    const match = range ? /^bytes=(\d+)-$/.exec(range) : null;
+    // `bytes=N-` (resumed downloads) or `bytes=N-M` (the in-browser converter's tensor reads).
+    const match = range ? /^bytes=(\d+)-(\d*)$/.exec(range) : null;
     const rangeHonoured =
       match &&
       !active.some((f) => f.kind === 'ignore-range') &&
@@ -211,9 +212,11 @@ export async function startStoreServer(
       }
       status = 206;
     }
-    let body = bytes.subarray(start);
+    const last =
+      status === 206 && match?.[2] ? Math.min(Number(match[2]), bytes.byteLength - 1) : bytes.byteLength - 1;
+    let body = bytes.subarray(start, last + 1);
     const corrupt = active.find((f) => f.kind === 'corrupt');
-    if (corrupt?.kind === 'corrupt' && corrupt.offset >= start && corrupt.offset < bytes.byteLength) {
+    if (corrupt?.kind === 'corrupt' && corrupt.offset >= start && corrupt.offset <= last) {
       body = body.slice();
       body[corrupt.offset - start] = (body[corrupt.offset - start] ?? 0) ^ 0xff;
     }
@@ -223,8 +226,7 @@ export async function startStoreServer(
       'accept-ranges': 'bytes',
     };
     if (!active.some((f) => f.kind === 'no-length')) headers['content-length'] = String(body.byteLength);
-    if (status === 206)
-      headers['content-range'] = `bytes ${start}-${bytes.byteLength - 1}/${bytes.byteLength}`;
+    if (status === 206) headers['content-range'] = `bytes ${start}-${last}/${bytes.byteLength}`;
     log(status);
     res.writeHead(status, headers);
     const drop = active.find((f) => f.kind === 'drop');

@@ -1,0 +1,98 @@
+// Owns converting a llava-hf checkpoint from the hub into the weight store, inside a worker: list the repo, refuse
+// what cannot be converted before any tensor byte (no config.json, pickle-only, unknown architecture: the core
+// checks config and headers before it makes its sink), then run the one converter core over HTTP Range reads into
+// a StoreSink. It never runs on the page (the reads are synchronous XHRs) and never downloads a whole checkpoint.
+import {
+  convertFromSources,
+  type ConvertChoices,
+  type ConvertResult,
+} from '../modelgen/convert/convert-core';
+import { PICKLE } from '../modelgen/convert/checkpoint';
+import { isConvertError, type ConvertErrorCode } from '../modelgen/convert/errors';
+import { EngineError, type EngineErrorCode } from '../shared/errors';
+import { StoreSink } from './converted-sink';
+import { DEFAULT_CHUNK_SIZE } from './ensure-cached';
+import type { FetchLike } from './http';
+import { httpSourceFolder } from './http-checkpoint-source';
+import { getDefaultWeightStore, type WeightStore } from './idb-weight-store';
+import { listHubFiles } from './listing';
+import { fileUrl, modelIdOf } from './model-ref';
+
+export interface HubConversionOptions extends ConvertChoices {
+  ref: { kind: 'hub'; repo: string; revision?: string; endpoint?: string };
+  /** The name it is stored under, as `{kind: 'local', id}` (default: `converted/<repo>-<quant>`). */
+  id?: string;
+  label?: string;
+  store?: WeightStore;
+  chunkSize?: number;
+  fetch?: FetchLike;
+  /** Bytes fetched per source file (headers, small files and tensor ranges). */
+  onBytes?: (path: string, bytes: number) => void;
+}
+
+export interface HubConversionResult {
+  /** Load it as `{kind: 'local', id}`. */
+  id: string;
+  result: ConvertResult;
+}
+
+/** The converter's codes as the app's: what a person can fix (the repo) vs what the app cannot do. */
+const CODES: Partial<Record<ConvertErrorCode, EngineErrorCode>> = {
+  'unsupported-architecture': 'unsupported',
+  'unsupported-dtype': 'unsupported',
+  'pickle-checkpoint': 'unsupported',
+  truncated: 'integrity',
+  'bad-header': 'integrity',
+};
+
+/** The stored id of a conversion: one per repo, revision and decoder precision. */
+export function convertedModelId(ref: HubConversionOptions['ref'], quant: string): string {
+  return `converted/${modelIdOf(ref).replace(/^hub\//, '')}-${quant}`;
+}
+
+/**
+ * Converts `ref` into the weight store. Resolves with the stored id (ref `{kind: 'local', id}`).
+ * @throws EngineError 'unsupported' (pickle-only, unknown architecture: before any tensor byte), 'bad-model',
+ *   'integrity', 'download-failed', 'quota-exceeded'; AbortError (nothing half-converted is kept).
+ */
+export async function convertHubCheckpoint(o: HubConversionOptions): Promise<HubConversionResult> {
+  const fetchFn = o.fetch ?? ((input, init) => fetch(input, init));
+  const files = await listHubFiles(o.ref, { fetch: fetchFn, signal: o.signal });
+  const names = files.map((f) => f.path);
+  if (!names.includes('config.json'))
+    throw new EngineError('bad-model', `${o.ref.repo} has no config.json: it is not a model repository.`);
+  if (!names.some((n) => n.endsWith('.safetensors'))) {
+    const pickles = names.filter((n) => PICKLE.test(n));
+    throw new EngineError(
+      pickles.length > 0 ? 'unsupported' : 'bad-model',
+      pickles.length > 0
+        ? `${o.ref.repo} holds only PyTorch pickle weights (${pickles.join(', ')}), which a browser cannot read ` +
+            'safely or tensor by tensor. Pick its llava-hf safetensors version, or convert it on a computer ' +
+            '(npm run convert, see the README).'
+        : `${o.ref.repo} has no safetensors weights.`,
+    );
+  }
+  const { ref, id: wantedId, label, store, chunkSize, fetch: _fetch, onBytes, ...choices } = o;
+  const id = wantedId ?? convertedModelId(ref, o.quant);
+  const sink = new StoreSink({
+    store: store ?? getDefaultWeightStore(),
+    name: id,
+    chunkSize: chunkSize ?? DEFAULT_CHUNK_SIZE,
+    ...(label === undefined ? {} : { label }),
+  });
+  const folder = httpSourceFolder({
+    label: ref.repo,
+    files,
+    url: (path) => fileUrl(ref, path),
+    ...(onBytes === undefined ? {} : { onBytes }),
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
+  });
+  try {
+    const result = await convertFromSources({ ...choices, input: folder, createSink: () => sink.start() });
+    return { id, result };
+  } catch (error) {
+    if (isConvertError(error))
+      throw new EngineError(CODES[error.code] ?? 'bad-model', error.message, { cause: error });
+    throw error;
+  }
+}

@@ -1,0 +1,209 @@
+// Converting a checkpoint inside Chromium: the product's conversion worker reads a tiny bf16 llava-hf checkpoint from
+// the hub look-alike by HTTP Range and writes the weight store. Every output file has the sha256 `npm run convert`
+// gives with the same options, the stored model chats the same greedy tokens as the Node engine on the Node folder,
+// a dropped connection is retried, a worker killed mid-conversion leaves nothing listed, and a pickle-only repo or an
+// unknown architecture is refused with no tensor byte fetched.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertCheckpoint } from '../../src/modelgen/convert/convert';
+import { getPreset } from '../../src/modelgen/llava/presets';
+import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
+import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from '../unit/convert-helpers';
+import { startStoreServer, type StoreTestServer } from '../unit/helpers/store-server';
+import { launchBrowser, type TestBrowser } from './harness/browser';
+import { buildApp } from './harness/build-app';
+import { createNodeEngine } from './harness/node-reference';
+import type { ConvertHarness } from './pages/convert-e2e-page';
+
+const REPO = 'test-org/tiny-llava-bf16';
+const PROMPT = 'Describe the scene.';
+const config = getPreset('tiny');
+config.text_config.num_hidden_layers = 3;
+const weights = createRandomWeights(config, 5);
+// Two decoder shards: each shard carries about 74 kB of tables; 150 kB holds them, the head and two q4 layers of
+// this config, not three (the expectation below checks it).
+const choices = {
+  quant: 'q4',
+  visionQuant: 'fp16',
+  shardSize: 150_000,
+  maxDataFileBytes: 256 * 1024,
+} as const;
+
+function folderFiles(dir: string, prefix = ''): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory())
+      for (const [p, b] of folderFiles(full, `${prefix}${name}/`)) out.set(p, b);
+    else out.set(`${prefix}${name}`, new Uint8Array(readFileSync(full)));
+  }
+  return out;
+}
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+type Call = <K extends keyof ConvertHarness>(
+  name: K,
+  ...args: Parameters<ConvertHarness[K]>
+) => Promise<Awaited<ReturnType<ConvertHarness[K]>>>;
+
+describe('in-browser conversion from the hub look-alike', () => {
+  let server: StoreTestServer;
+  let browser: TestBrowser;
+  let page: Page;
+  let checkpoint: Map<string, Uint8Array>;
+  let nodeOut: Map<string, Uint8Array>;
+  let nodeDir: string;
+  const ref = () => ({ kind: 'hub', repo: REPO, endpoint: server.hubEndpoint }) as const;
+  const call: Call = (name, ...args) =>
+    page.evaluate(
+      ([method, params]) => {
+        const h = (globalThis as unknown as { convertHarness: Record<string, (...a: unknown[]) => unknown> })
+          .convertHarness;
+        return h[method]!(...params);
+      },
+      [name, args] as [string, unknown[]],
+    ) as never;
+  /** Bytes the server sent from the safetensors files beyond their headers (tensor bytes). */
+  const tensorBytesSent = (): number => {
+    let n = 0;
+    for (const [p, b] of checkpoint) {
+      if (!p.endsWith('.safetensors')) continue;
+      const header = 8 + Number(new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true));
+      n += Math.max(0, server.bytesSent(p) - header);
+    }
+    return n;
+  };
+
+  beforeAll(async () => {
+    const root = tempDir('browser-convert');
+    const input = path.join(root, 'ckpt');
+    writeLlavaHfCheckpoint(input, config, weights, 'llava-hf', { dtype: 'BF16', shards: 2 });
+    checkpoint = folderFiles(input);
+    const result = await convertCheckpoint({ input, output: path.join(root, 'node-out'), ...choices });
+    expect(result.shards.length).toBe(2);
+    nodeDir = result.dir;
+    nodeOut = folderFiles(result.dir);
+    const dist = await buildApp();
+    server = await startStoreServer(new Map(checkpoint), {
+      repo: REPO,
+      staticDir: dist,
+      isLfs: (p) => p.endsWith('.safetensors'),
+    });
+    browser = await launchBrowser({ webgpu: false });
+    page = await browser.newPage();
+    await page.goto(`${server.origin}/test/e2e/pages/convert-e2e.html`);
+    await page.waitForFunction(() => 'convertHarness' in globalThis);
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    removeTempDirs();
+  });
+
+  it('writes every file with the sha256 npm run convert gives, and chats the same greedy tokens', async () => {
+    server.resetCounts();
+    const run = await call('convert', { ref: ref(), id: 'converted/tiny', chunkSize: 64 * 1024, ...choices });
+    expect(run.error).toBeNull();
+    expect(run.phases[0]).toBe('plan');
+    expect(run.phases.at(-1)).toBe('done');
+    const stored = await call('records', 'converted/tiny');
+    expect(stored.map((r) => r.path)).toEqual([...nodeOut.keys()].sort());
+    for (const r of stored) {
+      const node = nodeOut.get(r.path)!;
+      expect({ path: r.path, size: r.size, sha256: r.sha256, complete: r.complete }).toEqual({
+        path: r.path,
+        size: node.byteLength,
+        sha256: sha256(node),
+        complete: true,
+      });
+    }
+    const listed = (await call('list')).find((m) => m.id === 'local:converted/tiny');
+    expect(listed?.complete).toBe(true);
+    // Tensor reads only: nothing fetched a safetensors file whole (that would be its size once more).
+    const safetensorsSize = [...checkpoint].filter(([p]) => p.endsWith('.safetensors'));
+    for (const [p, b] of safetensorsSize) expect(run.bytes[p]).toBeLessThanOrEqual(b.byteLength);
+
+    const browserChat = await call('chat', 'converted/tiny', PROMPT, 8, { device: 'wasm' });
+    expect(browserChat.error).toBeNull();
+    const engine = createNodeEngine(nodeDir);
+    await engine.load({ kind: 'local', id: 'node' }, { device: 'cpu' });
+    const nodeTokens: string[] = [];
+    const nodeResult = await engine.chat(
+      { messages: [{ role: 'user', content: PROMPT }], sampling: { maxNewTokens: 8 } },
+      { onEvent: (e) => void (e.kind === 'token' && nodeTokens.push(e.text)) },
+    );
+    await engine.unload();
+    // The browser's event batcher may merge tokens into one event, so compare the text and the token count.
+    expect(nodeResult.usage.completionTokens).toBe(8);
+    expect(browserChat.count).toBe(nodeResult.usage.completionTokens);
+    expect(browserChat.text).toBe(nodeTokens.join(''));
+  }, 240_000);
+
+  it('retries a connection dropped mid-tensor and still matches', async () => {
+    const file = [...checkpoint.keys()].find((p) => p.endsWith('00002.safetensors'))!;
+    server.faults.push({
+      path: file,
+      fault: { kind: 'drop', at: checkpoint.get(file)!.byteLength - 100 },
+      times: 1,
+      after: 3,
+    });
+    const run = await call('convert', { ref: ref(), id: 'converted/drop', chunkSize: 64 * 1024, ...choices });
+    server.faults.length = 0;
+    expect(run.error).toBeNull();
+    const stored = await call('records', 'converted/drop');
+    expect(stored.find((r) => r.path === 'manifest.json')?.sha256).toBe(
+      sha256(nodeOut.get('manifest.json')!),
+    );
+  }, 240_000);
+
+  it('lists nothing when the worker dies mid-conversion (tab closed, Cancel); a later run completes', async () => {
+    const killed = await call(
+      'convert',
+      { ref: ref(), id: 'converted/killed', chunkSize: 64 * 1024, ...choices },
+      2,
+    );
+    expect(killed.phases.filter((p) => p === 'file-done').length).toBe(2);
+    expect((await call('list')).some((m) => m.id === 'local:converted/killed')).toBe(false);
+    const again = await call('convert', {
+      ref: ref(),
+      id: 'converted/killed',
+      chunkSize: 64 * 1024,
+      ...choices,
+    });
+    expect(again.error).toBeNull();
+    const stored = await call('records', 'converted/killed');
+    expect(stored.map((r) => r.sha256)).toEqual(
+      [...nodeOut.keys()].sort().map((p) => sha256(nodeOut.get(p)!)),
+    );
+  }, 240_000);
+
+  it('refuses an unknown architecture and a pickle-only repo before any tensor byte', async () => {
+    const original = server.files.get('config.json')!;
+    const next = JSON.parse(new TextDecoder().decode(original)) as Record<string, unknown>;
+    next.architectures = ['LlavaNextForConditionalGeneration'];
+    next.model_type = 'llava_next';
+    server.files.set('config.json', new TextEncoder().encode(JSON.stringify(next)));
+    server.resetCounts();
+    const unknown = await call('convert', { ref: ref(), id: 'converted/next', ...choices });
+    expect(unknown.error?.code).toBe('unsupported');
+    expect(unknown.error?.message).toMatch(/llava_next|LLaVA-NeXT|LlavaNext/i);
+    expect(tensorBytesSent()).toBe(0);
+    server.files.set('config.json', original);
+
+    for (const p of checkpoint.keys()) if (p.includes('safetensors')) server.files.delete(p);
+    server.files.set('pytorch_model-00001-of-00002.bin', new Uint8Array(4096));
+    server.resetCounts();
+    const pickle = await call('convert', { ref: ref(), id: 'converted/pickle', ...choices });
+    expect(pickle.error?.code).toBe('unsupported');
+    expect(pickle.error?.message).toMatch(/pickle/);
+    expect(server.bytesSent('pytorch_model-00001-of-00002.bin')).toBe(0);
+    expect(
+      (await call('list')).some((m) => ['local:converted/next', 'local:converted/pickle'].includes(m.id)),
+    ).toBe(false);
+  }, 120_000);
+});

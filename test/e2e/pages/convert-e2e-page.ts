@@ -1,0 +1,93 @@
+// Test page script for test/e2e/convert-browser.test.ts: runs the product's conversion worker against the hub
+// look-alike, reads what it stored, then loads the stored model in the engine worker (through the weight store) and
+// chats greedily, returning plain results to Playwright.
+import { createEngineClient } from '../../../src/client/engine-client';
+import { isEngineError } from '../../../src/shared/errors';
+import type { GenerationEvent, LoadOptions } from '../../../src/shared/protocol';
+import { listCachedModels, modelIdOf, openWeightStore, type CachedModelSummary } from '../../../src/store';
+import type { ConvertWorkerEvent, ConvertWorkerRequest } from '../../../src/store/hub-conversion-protocol';
+
+type Options = Extract<ConvertWorkerRequest, { type: 'convert' }>['options'];
+
+export interface ConvertRun {
+  ok: boolean;
+  id: string | null;
+  error: { name: string; code: string | null; message: string } | null;
+  /** Progress kinds in order ('plan', 'file-start', 'file-done', 'done'). */
+  phases: string[];
+  /** Bytes the worker fetched per source file. */
+  bytes: Record<string, number>;
+}
+
+let worker: Worker | null = null;
+
+const harness = {
+  /** Converts; with `cancelAfterFiles`, terminates the worker (as a closed tab or Cancel does) after that many files. */
+  convert: (options: Options, cancelAfterFiles?: number): Promise<ConvertRun> =>
+    new Promise((resolve) => {
+      const run: ConvertRun = { ok: false, id: null, error: null, phases: [], bytes: {} };
+      worker = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
+        type: 'module',
+        name: 'llava-convert',
+      });
+      const w = worker;
+      w.onmessage = (message: MessageEvent<ConvertWorkerEvent>) => {
+        const e = message.data;
+        if (e.type === 'progress') {
+          run.phases.push(e.event.kind);
+          const done = run.phases.filter((p) => p === 'file-done').length;
+          if (cancelAfterFiles !== undefined && done >= cancelAfterFiles) {
+            w.terminate();
+            run.error = { name: 'AbortError', code: null, message: 'terminated' };
+            resolve(run);
+          }
+        } else if (e.type === 'bytes') {
+          run.bytes[e.path] = (run.bytes[e.path] ?? 0) + e.bytes;
+        } else if (e.type === 'done') {
+          run.ok = true;
+          run.id = e.id;
+          w.terminate();
+          resolve(run);
+        } else {
+          run.error = { name: e.name, code: e.code, message: e.message };
+          w.terminate();
+          resolve(run);
+        }
+      };
+      w.postMessage({ type: 'convert', options } satisfies ConvertWorkerRequest);
+    }),
+  /** Every stored file of a converted model (by its local name): path, size, sha256, complete. */
+  records: async (name: string) =>
+    (await openWeightStore().listFiles(modelIdOf({ kind: 'local', id: name })))
+      .map((r) => ({ path: r.path, size: r.size, sha256: r.sha256 ?? null, complete: r.complete }))
+      .sort((a, b) => (a.path < b.path ? -1 : 1)),
+  list: (): Promise<CachedModelSummary[]> => listCachedModels(),
+  /** Loads the stored model in the engine worker and answers one message greedily: the text and token count. */
+  chat: async (id: string, text: string, maxNewTokens: number, options: LoadOptions) => {
+    const client = createEngineClient({
+      createWorker: () =>
+        new Worker(new URL('./store-engine.worker.ts', import.meta.url), { type: 'module' }),
+    });
+    try {
+      await client.load({ kind: 'local', id }, options);
+      const tokens: string[] = [];
+      const result = await client.chat(
+        { messages: [{ role: 'user', content: text }], sampling: { maxNewTokens } },
+        { onEvent: (e: GenerationEvent) => void (e.kind === 'token' && tokens.push(e.text)) },
+      );
+      return { ok: true, text: tokens.join(''), count: result.usage.completionTokens, error: null };
+    } catch (error) {
+      return {
+        ok: false,
+        text: '',
+        count: 0,
+        error: `${isEngineError(error) ? error.code : ''} ${(error as Error).message}`,
+      };
+    } finally {
+      client.dispose();
+    }
+  },
+};
+
+export type ConvertHarness = typeof harness;
+(globalThis as unknown as { convertHarness: ConvertHarness }).convertHarness = harness;
