@@ -129,10 +129,12 @@ export async function getConversation(db: ConversationDb, id: string): Promise<C
   const { messageIds, branchIds, messages: inline, ...rest } = record;
   if (!messageIds) return { ...rest, messages: inline ?? [] };
   const read = async (ids: string[]) =>
-    (await getMany<StoredMessage | undefined>(
-      ids.map((m) => messageKey(id, m)),
-      db.messages,
-    )).filter((m): m is StoredMessage => m !== undefined);
+    (
+      await getMany<StoredMessage | undefined>(
+        ids.map((m) => messageKey(id, m)),
+        db.messages,
+      )
+    ).filter((m): m is StoredMessage => m !== undefined);
   const conversation: Conversation = { ...rest, messages: await read(messageIds) };
   if (branchIds && branchIds.length > 0) conversation.branches = await read(branchIds);
   return conversation;
