@@ -1,4 +1,5 @@
-// Owns the page layout and the page-wide gestures: paste a picture, drop files anywhere, Esc to stop or close.
+// Owns the page layout and the page-wide gestures: paste a picture, drop files anywhere, Esc to stop or close, and
+// the keyboard shortcuts (the sheet behind "?" lists them).
 import { createEffect, createSignal, onCleanup, onMount, Show, type JSX } from 'solid-js';
 import { applyTheme } from '../lib/theme';
 import { useChat } from '../stores/chat-store';
@@ -16,6 +17,7 @@ import { Header } from './Header';
 import { MessageList } from './MessageList';
 import { ModelPanel } from './ModelPanel';
 import { SettingsDialog } from './SettingsDialog';
+import { ShortcutsDialog } from './ShortcutsDialog';
 import { Notices } from './Notices';
 import { UpdatePrompt } from './UpdatePrompt';
 
@@ -30,6 +32,7 @@ export function App(): JSX.Element {
   const { settings } = useSettings();
   const [sidebarOpen, setSidebarOpen] = createSignal(wide());
   const [settingsOpen, setSettingsOpen] = createSignal(false);
+  const [shortcutsOpen, setShortcutsOpen] = createSignal(false);
   createEffect(() => onCleanup(applyTheme(settings.theme)));
   let input: HTMLTextAreaElement | undefined;
   const focusInput = () => input?.focus();
@@ -64,9 +67,27 @@ export function App(): JSX.Element {
     e.preventDefault();
     void composer.addFiles(files);
   };
+  /** The app's own shortcuts (listed in ShortcutsDialog); keys typed into a field are left to it. */
+  const onShortcut = (e: KeyboardEvent): boolean => {
+    const target = e.target as HTMLElement | null;
+    const typing = !!target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    const mod = e.ctrlKey || e.metaKey;
+    if (mod && e.shiftKey && e.key.toLowerCase() === 'o') void newChat();
+    else if (mod && e.shiftKey && e.key.toLowerCase() === 's') setSettingsOpen(true);
+    else if (typing || mod || e.altKey) return false;
+    else if (e.key === '?') setShortcutsOpen(true);
+    else if (e.key === '/') focusInput();
+    else return false;
+    return true;
+  };
   const onKey = (e: KeyboardEvent) => {
+    if (e.defaultPrevented || settingsOpen() || shortcutsOpen()) return;
+    if (onShortcut(e)) {
+      e.preventDefault();
+      return;
+    }
     // A modal dialog handles its own Esc.
-    if (e.key !== 'Escape' || e.defaultPrevented || settingsOpen()) return;
+    if (e.key !== 'Escape') return;
     if (chat.generating() !== null) {
       e.preventDefault();
       chat.stop();
@@ -125,6 +146,9 @@ export function App(): JSX.Element {
             document.querySelector<HTMLButtonElement>('.settings-button')?.focus();
           }}
         />
+      </Show>
+      <Show when={shortcutsOpen()}>
+        <ShortcutsDialog onClose={() => setShortcutsOpen(false)} />
       </Show>
       <Notices />
       <UpdatePrompt />

@@ -147,7 +147,7 @@ export class IncrementalMarkdown {
   private text = '';
   /** Characters of `text` that belong to finished blocks. */
   private stable = 0;
-  /** Link definitions met so far, for references in later blocks. */
+  /** Link definitions of finished blocks, for references in later blocks. */
   private links: Lexer['tokens']['links'] = Object.create(null) as Lexer['tokens']['links'];
 
   /**
@@ -160,7 +160,6 @@ export class IncrementalMarkdown {
     const lexer = new Lexer(marked.defaults);
     Object.assign(lexer.tokens.links, this.links);
     const tokens = lexer.lex(text.slice(this.stable));
-    this.links = { ...tokens.links };
     let last = tokens.length - 1;
     while (last >= 0 && tokens[last]?.type === 'space') last--;
     const finished: string[] = [];
@@ -169,6 +168,8 @@ export class IncrementalMarkdown {
       // The lexer may normalise what it read (line endings); only text it kept verbatim can be skipped next time.
       if (!text.startsWith(token.raw, this.stable)) return { finished, tail: this.renderFrom(tokens, i) };
       this.stable += token.raw.length;
+      // Only a finished definition is final: one still being written may have half its address.
+      if (token.type === 'def') this.links[token.tag] ??= { href: token.href, title: token.title };
       if (token.type !== 'space') finished.push(renderTokens([token]));
     }
     return { finished, tail: last >= 0 ? this.renderFrom(tokens, last) : '' };
