@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-lib/**', 'node_modules/**', 'public/**', '.cache/**', 'test-results/**', 'dev-dist/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'dist-lib/**',
+      'node_modules/**',
+      'public/**',
+      '.cache/**',
+      'test-results/**',
+      'dev-dist/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -21,6 +31,18 @@ export default tseslint.config(
         'error',
         { patterns: ['onnxruntime-*', 'comlink', 'idb-keyval', '**/engine/**', '**/store/idb*'] },
       ],
+    },
+  },
+  {
+    // The examples are plain browser scripts served as they are (no TypeScript, no bundler).
+    files: ['examples/**/*.js'],
+    languageOptions: {
+      globals: {
+        document: 'readonly',
+        location: 'readonly',
+        URLSearchParams: 'readonly',
+        AbortController: 'readonly',
+      },
     },
   },
 );

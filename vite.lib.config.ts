@@ -41,8 +41,8 @@ export default defineConfig({
     target: 'es2022',
     outDir: 'dist-lib',
     emptyOutDir: true,
-    // Not minified: a library is minified by the page that bundles it; readable stack traces help its users.
-    minify: false,
+    // Minified: the worker and its chunk are loaded as they are, never re-bundled by the page that uses them.
+    minify: true,
     lib: {
       entry: { llava: 'src/lib/index.ts', 'openai-route': 'workers/openai-route.ts' },
       formats: ['es'],

@@ -5,6 +5,7 @@ import { abortError, isAbortError, throwIfAborted } from '../shared/abort';
 import { EngineError, isEngineError } from '../shared/errors';
 import type {
   BackendName,
+  BeforeWeights,
   ChatMessage,
   ChatRequest,
   ChatResult,
@@ -30,6 +31,7 @@ import { generateTurn, prefillPrompt } from './generate';
 import { preprocessImage, validateRawImage } from './image-preprocess';
 import { KvCacheStore } from './kv-cache';
 import { loadModel, type LoadedModel } from './model-loader';
+import { preflightModel } from './preflight';
 import type { ModelSource } from './model-source';
 import type { BackendDescriptor, OrtRuntime } from './runtime';
 import { Sampler, samplerSettings } from './sampler';
@@ -47,7 +49,13 @@ export interface EngineDeps {
    */
   openSource(
     model: ModelRef,
-    op: { signal?: AbortSignal; onProgress?: (e: LoadProgressEvent) => void; dtype?: DtypeChoice },
+    op: {
+      signal?: AbortSignal;
+      onProgress?: (e: LoadProgressEvent) => void;
+      dtype?: DtypeChoice;
+      /** The engine's preflight: a store that downloads runs it between the small files and the weights. */
+      beforeWeights?: BeforeWeights;
+    },
   ): Promise<ModelSource>;
   /** Decodes a Blob / ImageBitmap / data URL into RGBA. Throw EngineError('bad-image') when it cannot. */
   decodeImage(input: ImageInput, signal?: AbortSignal): Promise<RawImage>;
@@ -432,13 +440,17 @@ export function createEngine(deps: EngineDeps): EngineApi {
         const { signal, onEvent } = op;
         throwIfAborted(signal);
         const progress = onEvent ? { onProgress: onEvent } : {};
-        // Files first, while the current model stays loaded: a failed or aborted download costs nothing.
+        // The backend first: a download's preflight checks the weights against its GPU's buffer limits.
+        const backend = await deps.selectBackend(options.device ?? 'auto');
+        // Files next, while the current model stays loaded: a failed, refused or aborted download costs nothing.
         const source = await deps.openSource(ref, {
           ...(signal ? { signal } : {}),
           ...progress,
           ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
+          beforeWeights: async (read, plan) => {
+            await preflightModel(read, { dtype: plan.dtype, bufferLimits: backend.bufferLimits, signal });
+          },
         });
-        const backend = await deps.selectBackend(options.device ?? 'auto');
         throwIfAborted(signal);
         const previous: LoadedFrom | null = model && loadedFrom;
         // Two models rarely fit in memory at once: the old sessions go before the new ones are built.

@@ -25,6 +25,8 @@ export interface ImagePreprocessConfig {
 
 export interface ModelConfig {
   modelType: string;
+  /** What the engine does differently from the model's Python processor, in plain words; null when nothing. */
+  caveat: string | null;
   imageTokenId: number;
   /** The placeholder string the prompt uses for an image (processor_config.image_token, else the token's text). */
   imageToken: string | null;
@@ -153,6 +155,39 @@ export function parseImagePreprocess(
   };
 }
 
+/** config.json model types the engine runs, and what it does differently for each. */
+const RUNNABLE: Record<string, string | null> = {
+  llava: null,
+  llava_qwen2: null,
+  llava_onevision:
+    'Pictures are seen as a single 384 px view; the Python model adds tiles of the picture on top (anyres).',
+};
+
+/** Model types that look like LLaVA but need processing the engine does not do, with the reason. */
+const REFUSED: Record<string, string> = {
+  llava_next:
+    'LLaVA-NeXT needs its "anyres" picture tiles and an image_newline row per line, which this engine does not build.',
+  llava_next_video: 'LLaVA-NeXT-Video needs video frames and anyres tiles, which this engine does not build.',
+};
+
+/**
+ * The caveat of a model type the engine runs.
+ * @throws EngineError('unsupported') naming why for any other type.
+ */
+export function modelTypeCaveat(modelType: string): string | null {
+  const refused = REFUSED[modelType];
+  if (refused)
+    throw new EngineError('unsupported', `${refused} Pick another model.`, { details: { modelType } });
+  if (!(modelType in RUNNABLE)) {
+    throw new EngineError(
+      'unsupported',
+      `This model's type "${modelType}" is not a LLaVA model this app runs (it runs ${Object.keys(RUNNABLE).join(', ')}).`,
+      { details: { modelType } },
+    );
+  }
+  return RUNNABLE[modelType] ?? null;
+}
+
 /**
  * What transformers' LlamaConfig / Qwen2Config assume for keys a config.json leaves out. llava-hf's LLaVA-1.5
  * configs rely on them: their text_config names only the vocabulary and context sizes.
@@ -177,7 +212,8 @@ const TEXT_CONFIG_DEFAULTS: Record<string, Json> = {
 
 /**
  * Parses a LLaVA-family model folder's configs into camelCase.
- * @throws EngineError('bad-model') when config.json lacks what the engine needs.
+ * @throws EngineError('bad-model') when config.json lacks what the engine needs; 'unsupported' for a model type
+ * the engine does not run (see {@link modelTypeCaveat}).
  */
 export function parseModelConfig(files: RawModelFiles): ModelConfig {
   const c = obj(files.config);
@@ -193,6 +229,8 @@ export function parseModelConfig(files: RawModelFiles): ModelConfig {
       'The model has no text_config in config.json; it is not a LLaVA-family model.',
     );
   }
+  const modelType = str(c.model_type) ?? 'llava';
+  const caveat = modelTypeCaveat(modelType);
   const imageTokenId = num(c.image_token_index) ?? num(c.image_token_id);
   if (imageTokenId === undefined) {
     throw new EngineError(
@@ -216,7 +254,8 @@ export function parseModelConfig(files: RawModelFiles): ModelConfig {
         ? idList(t.eos_token_id)
         : idList(c.eos_token_id);
   return {
-    modelType: str(c.model_type) ?? 'llava',
+    modelType,
+    caveat,
     imageTokenId,
     imageToken: str(proc.image_token) ?? null,
     visionFeatureSelectStrategy: strategy,

@@ -66,7 +66,12 @@ async function readChatTemplate(source: ModelSource, signal?: AbortSignal): Prom
   return null;
 }
 
-function findImageToken(config: ModelConfig, tokenizer: TextTokenizer): string {
+/**
+ * The prompt's image placeholder: processor_config's image_token, else "<image>", whichever the tokenizer encodes to
+ * config.json's image token id.
+ * @throws EngineError('bad-model') when neither does.
+ */
+export function findImageToken(config: ModelConfig, tokenizer: TextTokenizer): string {
   const candidates = [config.imageToken, '<image>'].filter((t): t is string => typeof t === 'string');
   for (const t of candidates) if (tokenizer.tokenToId(t) === config.imageTokenId) return t;
   throw new EngineError(

@@ -8,6 +8,18 @@ export type { Component, Dtype } from './model-layout';
 
 export type DtypeChoice = Dtype | Partial<Record<Component, Dtype>>;
 
+/** Reads one of a model's small files (JSON, tokenizer, template) already fetched; null when the model has none. */
+export type SmallFileReader = (path: string) => Promise<Uint8Array | null>;
+
+/**
+ * A check a download runs once the model's small files are stored and before any weight byte is fetched (the
+ * engine's preflight, src/engine/preflight.ts). It throws an EngineError naming why the model cannot run.
+ */
+export type BeforeWeights = (
+  read: SmallFileReader,
+  plan: { dtype: Record<Component, Dtype>; signal?: AbortSignal },
+) => Promise<void>;
+
 /** Where a model's files come from. All of them end in the weight store before the engine reads them. */
 export type ModelRef =
   | { kind: 'hub'; repo: string; revision?: string; endpoint?: string }

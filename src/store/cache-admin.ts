@@ -2,6 +2,7 @@
 // demand. It never downloads; a file that fails re-verification is deleted so that the next download replaces it.
 import { throwIfAborted } from '../shared/abort';
 import type { Component, Dtype, LoadProgressEvent, ModelRef } from '../shared/protocol';
+import { cancelDownloads } from './download-registry';
 import { createFileHasher } from './file-hasher';
 import { getDefaultWeightStore, type FileRecord, type WeightStore } from './idb-weight-store';
 import { ProgressTracker } from './progress';
@@ -68,14 +69,21 @@ export function listCachedModels(options: { store?: WeightStore } = {}): Promise
   return summarizeModels(options.store ?? getDefaultWeightStore());
 }
 
-/** Deletes one stored model (all its files, partial ones included). */
+/**
+ * Deletes one stored model (all its files, partial ones included). A download of it, in this tab or another, stops
+ * and rejects; nothing it had in flight is written after the delete.
+ */
 export async function deleteCachedModel(id: string, options: { store?: WeightStore } = {}): Promise<void> {
-  await (options.store ?? getDefaultWeightStore()).deleteModel(id);
+  const store = options.store ?? getDefaultWeightStore();
+  cancelDownloads(store.dbName, id);
+  await store.deleteModel(id);
 }
 
-/** Deletes every stored model. */
+/** Deletes every stored model, stopping every download as {@link deleteCachedModel} does. */
 export async function deleteAllCachedModels(options: { store?: WeightStore } = {}): Promise<void> {
-  await (options.store ?? getDefaultWeightStore()).deleteAll();
+  const store = options.store ?? getDefaultWeightStore();
+  cancelDownloads(store.dbName, null);
+  await store.deleteAll();
 }
 
 export interface VerifyFileResult {

@@ -1,11 +1,28 @@
 // Owns one HTTP attempt at a file: the Range request, checking the answer, and streaming the body into stored chunks
-// with the hash running alongside. It does not retry, restart or verify the whole file: file-download.ts does.
+// with the hash running alongside. It does not retry, restart or verify the whole file: file-download.ts does; the
+// pipeline that hashes and stores chunks while the network is read lives in chunk-committer.ts.
 import { abortError, throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
-import { createFileHasher, type FileHasher } from './file-hasher';
+import { openChunkHasher, type ChunkHasher } from './chunk-hasher';
+import { ChunkCommitter } from './chunk-committer';
 import type { RemoteFile } from './file-select';
-import { isRetryableStatus, requestInit, statusError, type FetchLike } from './http';
-import { isQuotaError, type FileRecord, type HashSource, type WeightStore } from './idb-weight-store';
+import {
+  authHeaders,
+  isRetryableStatus,
+  requestInit,
+  retryAfterMs,
+  statusError,
+  type FetchLike,
+} from './http';
+import {
+  isModelDeleted,
+  isQuotaError,
+  StoreConflictError,
+  type FileRecord,
+  type HashSource,
+  type WeightStore,
+  type WriteToken,
+} from './idb-weight-store';
 import type { ProgressTracker } from './progress';
 
 export interface DownloadSettings {
@@ -17,6 +34,14 @@ export interface DownloadSettings {
   retryBaseMs: number;
   /** No byte for this long → the attempt is dropped and resumed with Range. */
   stallTimeoutMs: number;
+  /** Longest `Retry-After` obeyed; a server asking for more is asked again after this long. */
+  maxRetryAfterMs: number;
+  /** Bytes waiting to be hashed and stored while the network is read on (memory: this, plus the chunk filling). */
+  maxQueuedBytes: number;
+  /** Hub access token; sent only to `hubHost`. */
+  hubToken?: string | undefined;
+  /** Host (host:port) of the hub endpoint: the only one that ever sees the token. */
+  hubHost?: string | undefined;
 }
 
 export interface DownloadJob {
@@ -28,6 +53,8 @@ export interface DownloadJob {
   url: () => string;
   progress: ProgressTracker;
   signal?: AbortSignal | undefined;
+  /** Carried by every write: a delete of the model after it was taken makes them fail (ModelDeletedError). */
+  token?: WriteToken | undefined;
 }
 
 /** Thrown inside one attempt when the stream must be resumed from the last stored chunk. */
@@ -36,6 +63,16 @@ export class RetryAttempt extends Error {}
 export class RestartFile extends Error {}
 /** A status worth asking again (5xx, 429); `error` is what the caller gets when the retries run out. */
 export class RetryableStatus extends Error {
+  constructor(
+    readonly error: EngineError,
+    /** The server's Retry-After, when it sent one it can be read from. */
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(error.message);
+  }
+}
+/** A refusal (403) from the host a request was redirected to: a signed URL that expired. Resolve it again. */
+export class ExpiredRedirect extends Error {
   constructor(readonly error: EngineError) {
     super(error.message);
   }
@@ -44,7 +81,7 @@ export class RetryableStatus extends Error {
 /** What one attempt has stored so far; the caller reads it back when the attempt fails. */
 export interface AttemptState {
   record: FileRecord;
-  hasher: FileHasher;
+  hasher: ChunkHasher;
   /** Bytes received but not yet in a stored chunk (lost if the attempt fails). */
   buffered: number;
 }
@@ -80,23 +117,27 @@ function validatorOf(response: Response): string | undefined {
   return response.headers.get('last-modified') ?? undefined;
 }
 
-export async function hasherFor(job: DownloadJob, record: FileRecord): Promise<FileHasher> {
+export async function hasherFor(job: DownloadJob, record: FileRecord): Promise<ChunkHasher> {
   const gitBlobSize = record.gitSha1 && record.size !== null ? record.size : undefined;
   if (record.storedBytes > 0) {
     const saved = record.sha256State
       ? { sha256State: record.sha256State, ...(record.sha1State ? { sha1State: record.sha1State } : {}) }
       : undefined;
-    const resumed = saved ? await createFileHasher({ gitBlobSize, saved }) : null;
+    const resumed = saved ? await openChunkHasher({ gitBlobSize, saved }) : null;
     if (resumed) return resumed;
   }
-  const hasher = await createFileHasher({ gitBlobSize });
+  const hasher = await openChunkHasher({ gitBlobSize });
   if (!hasher) throw new Error('hash-wasm could not start a hasher');
   // Saved states unusable (another hash-wasm build wrote them): re-hash what is stored; it costs reads, no network.
   for (let i = 0; i < record.chunkCount; i++) {
+    if (job.signal?.aborted) hasher.close();
     throwIfAborted(job.signal);
     const chunk = await job.store.readChunk(job.modelId, job.file.path, i);
-    if (!chunk) throw new RestartFile();
-    hasher.update(chunk);
+    if (!chunk) {
+      hasher.close();
+      throw new RestartFile();
+    }
+    await hasher.update(chunk);
   }
   return hasher;
 }
@@ -121,7 +162,10 @@ export async function transfer(
     if (state.record.validator) headers['if-range'] = state.record.validator;
   }
   const url = job.url();
-  const response = await settings.fetch(url, requestInit(signal, headers));
+  const response = await settings.fetch(
+    url,
+    requestInit(signal, { ...headers, ...authHeaders(url, settings.hubHost, settings.hubToken) }),
+  );
   // Single-page-app servers answer unknown paths with their index.html: a web page is never a model file.
   const isPage = response.ok && (response.headers.get('content-type') ?? '').includes('text/html');
   if ((response.status === 404 || isPage) && job.file.optional) {
@@ -142,16 +186,20 @@ export async function transfer(
   }
   if (!response.ok) {
     await response.body?.cancel();
-    const error = statusError(response, url, path);
-    throw isRetryableStatus(response.status) ? new RetryableStatus(error) : error;
+    const error = statusError(response, url, path, { token: settings.hubToken !== undefined });
+    if (response.status === 403 && response.redirected) throw new ExpiredRedirect(error);
+    if (isRetryableStatus(response.status))
+      throw new RetryableStatus(error, retryAfterMs(response.headers.get('retry-after')));
+    throw error;
   }
   if (offset > 0 && response.status !== 206) {
     // The server ignored Range (or If-Range said the file changed): this body is the whole file, start over with it.
     progress.discard(path, offset);
     await store.deleteFile(job.modelId, path);
     state.record = freshRecord(job, settings.chunkSize);
+    state.hasher.close();
     state.hasher = await hasherFor(job, state.record);
-    return transferBody(job, state, response, signal, onBytes);
+    return transferBody(job, settings, state, response, signal, onBytes);
   }
   if (response.status === 206) {
     const range = parseContentRange(response.headers.get('content-range'));
@@ -166,11 +214,12 @@ export async function transfer(
     if (state.record.size === null && range.total !== null)
       state.record = { ...state.record, size: range.total };
   }
-  return transferBody(job, state, response, signal, onBytes);
+  return transferBody(job, settings, state, response, signal, onBytes);
 }
 
 async function transferBody(
   job: DownloadJob,
+  settings: DownloadSettings,
   state: AttemptState,
   response: Response,
   signal: AbortSignal,
@@ -189,41 +238,25 @@ async function transferBody(
     if (validator) state.record = { ...state.record, validator };
   }
   if (!response.body) throw new RetryAttempt('no body');
-  const reader = response.body.getReader();
   const chunkSize = state.record.chunkSize;
-  // Two buffers: one fills from the network while the other is being written, so IndexedDB's commit (done out of
-  // the page's thread in browsers) overlaps the download instead of pausing it. One write at a time keeps order.
-  const buffers = [new Uint8Array(chunkSize), new Uint8Array(chunkSize)];
-  let filling = 0;
+  // The network is read on while earlier chunks are hashed and stored (the committer's queue), so bytes the browser
+  // has received are taken in at once rather than left in its buffers, where a dropped connection would lose them.
+  const committer = new ChunkCommitter(job, state, settings.maxQueuedBytes);
+  let index = state.record.chunkCount;
+  let buffer = new Uint8Array(chunkSize);
   let fill = 0;
-  /** The record including every chunk handed to the store (state.record only counts committed ones). */
-  let issued = state.record;
-  let writing: Promise<void> | null = null;
+  let hashFrom = 0;
+  const partial = state.record.storedBytes - chunkSize * state.record.chunkCount + chunkSize;
+  if (state.record.chunkCount > 0 && partial < chunkSize) {
+    // The last stored chunk is partly filled (an earlier attempt kept what it had when it stopped): fill it on.
+    index = state.record.chunkCount - 1;
+    const tail = await store.readChunk(job.modelId, path, index);
+    if (tail?.byteLength !== partial) throw new RestartFile('partial chunk missing');
+    buffer.set(tail);
+    fill = hashFrom = partial;
+  }
 
-  const settle = async (): Promise<void> => {
-    const pending = writing;
-    writing = null;
-    if (pending) await pending;
-  };
-  const flush = async (bytes: Uint8Array): Promise<void> => {
-    await settle();
-    state.hasher.update(bytes);
-    const next: FileRecord = {
-      ...issued,
-      ...state.hasher.save(),
-      chunkCount: issued.chunkCount + 1,
-      storedBytes: issued.storedBytes + bytes.byteLength,
-      updatedAt: Date.now(),
-    };
-    issued = next;
-    writing = store.putChunk(next, next.chunkCount - 1, bytes).then(() => {
-      state.record = next;
-      state.buffered -= bytes.byteLength;
-    });
-    // Observed by settle(); this only keeps an early failure from being reported as unhandled meanwhile.
-    writing.catch(() => undefined);
-  };
-
+  const reader = response.body.getReader();
   let failure: { error: unknown } | null = null;
   try {
     for (;;) {
@@ -234,36 +267,43 @@ async function transferBody(
       state.buffered += value.byteLength;
       const size = state.record.size;
       // More bytes than the file has: the server sends something else. Start the file over.
-      if (size !== null && issued.storedBytes + fill + value.byteLength > size)
+      if (size !== null && index * chunkSize + fill + value.byteLength > size)
         throw new RestartFile('too many bytes');
       let at = 0;
       while (at < value.byteLength) {
-        const buffer = buffers[filling] as Uint8Array;
         const n = Math.min(chunkSize - fill, value.byteLength - at);
         buffer.set(value.subarray(at, at + n), fill);
         fill += n;
         at += n;
         if (fill === chunkSize) {
-          await flush(buffer);
-          filling = 1 - filling;
-          fill = 0;
+          await committer.push({ index, bytes: buffer, hashFrom });
+          index++;
+          buffer = new Uint8Array(chunkSize);
+          fill = hashFrom = 0;
         }
       }
     }
     if (signal.aborted) throw abortError(signal.reason);
-    if (fill > 0) await flush((buffers[filling] as Uint8Array).slice(0, fill));
-    await settle();
+    if (fill > hashFrom) await committer.push({ index, bytes: buffer.slice(0, fill), hashFrom });
+    fill = hashFrom = 0;
+    await committer.drain();
   } catch (error) {
     failure = { error };
   } finally {
     reader.releaseLock();
   }
   if (failure) {
-    // Let the write in flight finish: its chunk is whole and verified-so-far, so it is kept for the resume.
+    // Keep what arrived: the queued chunks, then the partly filled one (unless the model is being deleted).
     try {
-      await settle();
+      const deleted = isModelDeleted(failure.error) || isModelDeleted(signal.reason);
+      if (fill > hashFrom && !deleted && !committer.failed()) {
+        await committer.push({ index, bytes: buffer.slice(0, fill), hashFrom });
+      }
+      await committer.drain();
     } catch (writeError) {
-      if (isQuotaError(writeError)) throw writeError;
+      // Storage trouble (full, the model deleted, another writer) says more than the network error did.
+      if (isQuotaError(writeError) || isModelDeleted(writeError) || writeError instanceof StoreConflictError)
+        throw writeError;
     }
     throw failure.error;
   }

@@ -1,8 +1,15 @@
 // Owns getting a whole model into the weight store: listing, dtype choice, quota, parallel resumable downloads and
 // the model record. It never builds ONNX sessions; a model already stored completely needs no network at all.
-import { abortError, throwIfAborted } from '../shared/abort';
+import { abortError, isAbortError, throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
-import type { Component, Dtype, DtypeChoice, LoadProgressEvent, ModelRef } from '../shared/protocol';
+import type {
+  BeforeWeights,
+  Component,
+  Dtype,
+  DtypeChoice,
+  LoadProgressEvent,
+  ModelRef,
+} from '../shared/protocol';
 import { summarizeModels } from './cache-admin';
 import { downloadFile, type DownloadSettings } from './file-download';
 import { COMPONENTS, DTYPES, isExternalDataOf, onnxPath } from '../shared/model-layout';
@@ -14,22 +21,28 @@ import {
   selectFiles,
   type RemoteFile,
 } from './file-select';
-import type { FetchLike } from './http';
+import { trackDownload } from './download-registry';
+import { fetchBytes, MAX_RETRY_AFTER_MS, type FetchLike } from './http';
+import { readHubToken } from './hub-token';
 import {
   getDefaultWeightStore,
+  isModelDeleted,
   type FileRecord,
   type HashSource,
   type ModelRecord,
   type WeightStore,
+  type WriteToken,
 } from './idb-weight-store';
 import { listHubFiles, listManifest } from './listing';
-import { baseUrlOf, fileUrl, modelIdOf } from './model-ref';
+import { baseUrlOf, fileUrl, hubEndpoint, modelIdOf } from './model-ref';
 import { withModelLock } from './model-lock';
 import { ProgressTracker } from './progress';
 import { checkQuota, defaultStorage, requestPersistence, type StorageLike } from './quota';
 import { openStoreSource, readStoredFile, type StoreSource } from './store-source';
 
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
+/** Peak memory of a download's pipeline, above the chunk being filled: what may wait for hashing and storing. */
+export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 /** Options every store function takes: which weight store (tests and tools pass their own). */
 export interface StoreOptions {
@@ -52,8 +65,25 @@ export interface EnsureCachedOptions extends StoreOptions {
   retries?: number;
   retryBaseMs?: number;
   stallTimeoutMs?: number;
+  /** Longest Retry-After obeyed (default 60 s). */
+  maxRetryAfterMs?: number;
+  /**
+   * Bytes that may wait to be hashed and stored while the network is read on (default 64 MiB, at least one chunk).
+   * The reader only stops when this much is waiting; bytes the browser holds unread are lost if the connection drops.
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Hub access token for gated and private repositories, sent only to the hub endpoint's host. Default: the one
+   * saved in Settings (hub-token.ts); null: none.
+   */
+  hubToken?: string | null;
   /** `navigator.storage` by default; null skips the quota check. */
   storage?: StorageLike | null;
+  /**
+   * Run on a download once the small (support) files are stored, before any weight byte is fetched; what it throws
+   * stops the download (the engine passes its preflight, src/engine/preflight.ts). Not run for a model already stored.
+   */
+  beforeWeights?: BeforeWeights;
   progressIntervalMs?: number;
 }
 
@@ -180,6 +210,7 @@ export async function reserveModel(
   neededBytes: number,
   cachedModels: () => Promise<{ id: string; bytes: number }[]>,
   planned: PlannedModel,
+  token?: WriteToken,
 ): Promise<ModelRecord> {
   await checkQuota(storage, neededBytes, cachedModels);
   await requestPersistence(storage);
@@ -193,7 +224,7 @@ export async function reserveModel(
     updatedAt: now,
   };
   if (planned.label !== undefined) record.label = planned.label;
-  await store.putModel(record);
+  await store.putModel(record, { token });
   return record;
 }
 
@@ -216,10 +247,39 @@ export async function ensureCached(ref: ModelRef, options: EnsureCachedOptions =
     );
   }
   // One download per model at a time (tabs, workers): whoever waited finds the model stored when its turn comes.
-  return withModelLock(
-    id,
-    options.signal,
-    async () => (await storedCopy(store, id, ref, options.dtype)) ?? download(ref, id, store, options),
+  try {
+    return await withModelLock(
+      id,
+      options.signal,
+      async () => (await storedCopy(store, id, ref, options.dtype)) ?? download(ref, id, store, options),
+    );
+  } catch (error) {
+    if (isModelDeleted(error)) throw deletedError(options.label ?? id);
+    if (options.signal?.aborted && isAbortError(error)) throw await cancelledError(store, id);
+    throw error;
+  }
+}
+
+/** What a download stopped by a delete rejects with. */
+function deletedError(name: string): EngineError {
+  return new EngineError(
+    'aborted',
+    `${name} was deleted while it was downloading: the download stopped and nothing more was stored.`,
+  );
+}
+
+/** The AbortError a cancelled download rejects with, saying how much stays stored for the next try. */
+async function cancelledError(store: WeightStore, id: string): Promise<DOMException> {
+  const kept = await store
+    .listFiles(id)
+    .then((files) => files.reduce((n, f) => n + f.storedBytes, 0))
+    .catch(() => 0);
+  const mb = kept / 1e6;
+  const shown = mb < 1 ? mb.toFixed(2) : mb < 10 ? mb.toFixed(1) : String(Math.round(mb));
+  return abortError(
+    kept === 0
+      ? 'Download cancelled; nothing was stored yet.'
+      : `Download cancelled; ${shown} MB kept for later.`,
   );
 }
 
@@ -237,27 +297,69 @@ async function storedCopy(
   return completeCopy(store, existing);
 }
 
+/** Runs a download that a delete of the model (in any tab) stops: its signal fires and its writes are refused. */
 async function download(
   ref: ModelRef & { kind: 'hub' | 'url' },
   id: string,
   store: WeightStore,
   options: EnsureCachedOptions,
 ): Promise<CachedModel> {
+  // Taken before anything is read: a delete from now on makes every write of this download fail.
+  const token = await store.writeToken(id);
+  const controller = new AbortController();
+  const outer = options.signal;
+  const onAbort = (): void => controller.abort(outer?.reason);
+  if (outer?.aborted) onAbort();
+  outer?.addEventListener('abort', onAbort, { once: true });
+  const untrack = trackDownload(store.dbName, id, controller);
+  try {
+    return await downloadModel(ref, id, store, { ...options, signal: controller.signal }, token);
+  } catch (error) {
+    if (isModelDeleted(controller.signal.reason)) throw controller.signal.reason;
+    throw error;
+  } finally {
+    untrack();
+    outer?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function downloadModel(
+  ref: ModelRef & { kind: 'hub' | 'url' },
+  id: string,
+  store: WeightStore,
+  options: EnsureCachedOptions,
+  token: WriteToken,
+): Promise<CachedModel> {
   const signal = options.signal;
   const existing = await store.getModel(id);
   const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const storage = options.storage === undefined ? defaultStorage() : options.storage;
+  const hubToken =
+    ref.kind !== 'hub'
+      ? undefined
+      : options.hubToken === undefined
+        ? await readHubToken()
+        : (options.hubToken ?? undefined);
   const settings: DownloadSettings = {
     fetch: fetchFn,
     chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
     retries: options.retries ?? 4,
     retryBaseMs: options.retryBaseMs ?? 500,
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+    maxRetryAfterMs: options.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS,
+    maxQueuedBytes: options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
+    hubToken,
+    hubHost: ref.kind === 'hub' ? new URL(hubEndpoint(ref)).host : undefined,
   };
-  const listOptions = { fetch: fetchFn, signal, retryBaseMs: settings.retryBaseMs };
+  const listOptions = {
+    fetch: fetchFn,
+    signal,
+    retryBaseMs: settings.retryBaseMs,
+    maxRetryAfterMs: settings.maxRetryAfterMs,
+  };
   const listing =
     ref.kind === 'hub'
-      ? await listHubFiles(ref, listOptions)
+      ? await listHubFiles(ref, { ...listOptions, hubToken })
       : await listManifest(baseUrlOf(ref), listOptions);
   const cachedModels = (): Promise<{ id: string; bytes: number }[]> =>
     summarizeModels(store).then((models) =>
@@ -270,15 +372,23 @@ async function download(
     onProgress: options.onProgress,
     ...(options.progressIntervalMs === undefined ? {} : { intervalMs: options.progressIntervalMs }),
   });
-  const job = (file: RemoteFile, jobSignal: AbortSignal | undefined) => ({
-    store,
-    modelId: id,
-    file,
-    hashSource: hashSourceOf(ref, file),
-    url: () => fileUrl(ref, file.path),
-    progress,
-    signal: jobSignal,
+  const job = (file: RemoteFile, jobSignal: AbortSignal | undefined, fetchSettings = settings) => ({
+    job: {
+      store,
+      modelId: id,
+      file,
+      hashSource: hashSourceOf(ref, file),
+      url: () => fileUrl(ref, file.path),
+      progress,
+      signal: jobSignal,
+      token,
+    },
+    settings: fetchSettings,
   });
+  const fetchInto = (file: RemoteFile, jobSignal: AbortSignal | undefined, fetchSettings = settings) => {
+    const run = job(file, jobSignal, fetchSettings);
+    return downloadFile(run.job, run.settings);
+  };
 
   // Refuse early, before any model byte moves, when even the smallest choice cannot fit.
   if (listing)
@@ -288,13 +398,26 @@ async function download(
       cachedModels,
     );
 
-  // config.json decides the default dtype and, without a listing, which external data files exist.
+  // config.json decides the default dtype and, without a listing, which external data files exist. With a listing it
+  // is read into memory only, so that the quota for the chosen files is checked before anything is stored.
   let config: unknown = null;
+  let configBytes: Uint8Array<ArrayBuffer> | null = null;
   const configEntry = listing?.find((f) => f.path === 'config.json') ?? { path: 'config.json', size: null };
   if (!listing || !fullyChosen(options.dtype ?? existing?.dtype ?? undefined)) {
-    await downloadFile(job(configEntry, signal), settings);
+    const storedConfig = await store.getFile(id, 'config.json');
+    if (listing && !storedConfig?.complete) {
+      configBytes = await fetchBytes(fetchFn, fileUrl(ref, 'config.json'), 'config.json', {
+        ...listOptions,
+        retries: settings.retries,
+        hubHost: settings.hubHost,
+        hubToken,
+      });
+    } else {
+      await fetchInto(configEntry, signal);
+    }
     try {
-      config = JSON.parse(new TextDecoder().decode(await readStoredFile(store, id, 'config.json', signal)));
+      const text = configBytes ?? (await readStoredFile(store, id, 'config.json', signal));
+      config = JSON.parse(new TextDecoder().decode(text));
     } catch (error) {
       if (error instanceof EngineError) throw error;
       throw new EngineError('bad-model', "The model's config.json is not valid JSON. Pick another model.", {
@@ -311,23 +434,56 @@ async function download(
   const files = listing ? selectFiles(listing, dtypes) : [configEntry, ...guessFiles(config, dtypes)];
 
   const stored = await storedNow();
-  const record = await reserveModel(store, storage, bytesStillNeeded(files, stored), cachedModels, {
-    id,
-    ref,
-    dtype: dtypes,
-    files,
-    createdAt: existing?.createdAt,
-    label: options.label ?? existing?.label,
-  });
+  const record = await reserveModel(
+    store,
+    storage,
+    bytesStillNeeded(files, stored),
+    cachedModels,
+    {
+      id,
+      ref,
+      dtype: dtypes,
+      files,
+      createdAt: existing?.createdAt,
+      label: options.label ?? existing?.label,
+    },
+    token,
+  );
 
   for (const f of files) {
     const s = stored.get(f.path);
     progress.register(f.path, f.size ?? s?.size ?? null, s?.storedBytes ?? 0);
   }
+  if (configBytes) {
+    // Stored (and checked against the listing's hash) from the copy already read: no second request.
+    const bytes = configBytes;
+    await fetchInto(configEntry, signal, {
+      ...settings,
+      fetch: () => Promise.resolve(new Response(bytes, { status: 200 })),
+    });
+  }
   const results = new Map<string, FileRecord | null>();
-  await runPool(files, options.concurrency ?? 2, signal, async (file, laneSignal) => {
-    results.set(file.path, await downloadFile(job(file, laneSignal), settings));
-  });
+  const fetchAll = (list: readonly RemoteFile[]): Promise<void> =>
+    runPool(list, options.concurrency ?? 2, signal, async (file, laneSignal) => {
+      results.set(file.path, await fetchInto(file, laneSignal));
+    });
+  if (options.beforeWeights) {
+    // The small files first: the check judges them before a single weight byte moves.
+    await fetchAll(files.filter((f) => isSupportFile(f.path)));
+    try {
+      await options.beforeWeights(
+        async (path) => (results.get(path) ? readStoredFile(store, id, path, signal) : null),
+        { dtype: dtypes, ...(signal ? { signal } : {}) },
+      );
+    } catch (error) {
+      // A model refused on its first download leaves nothing behind; one stored before keeps what it had.
+      if (!existing) await store.deleteModel(id);
+      throw error;
+    }
+    await fetchAll(files.filter((f) => !isSupportFile(f.path)));
+  } else {
+    await fetchAll(files);
+  }
 
   const present = files.filter((f) => results.get(f.path) !== null);
   const final: ModelRecord = {
@@ -335,7 +491,7 @@ async function download(
     files: present.map((f) => ({ path: f.path, size: results.get(f.path)?.size ?? f.size })),
     updatedAt: Date.now(),
   };
-  await store.putModel(final);
+  await store.putModel(final, { token });
   const sized = final.files.map((f) => ({ path: f.path, size: f.size ?? 0 }));
   return { id, ref, dtype: dtypes, files: sized, bytes: sized.reduce((n, f) => n + f.size, 0) };
 }

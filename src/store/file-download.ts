@@ -4,6 +4,7 @@
 import { abortError, throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
 import {
+  ExpiredRedirect,
   RestartFile,
   RetryableStatus,
   RetryAttempt,
@@ -14,10 +15,13 @@ import {
   type DownloadJob,
   type DownloadSettings,
 } from './download-attempt';
-import type { FileHasher } from './file-hasher';
+import type { ChunkHasher } from './chunk-hasher';
 import type { RemoteFile } from './file-select';
-import { backoffMs, networkError, sleep } from './http';
-import { isQuotaError, StoreConflictError, type FileRecord } from './idb-weight-store';
+import { networkError, retryDelayMs, sleep } from './http';
+import { isModelDeleted, isQuotaError, StoreConflictError, type FileRecord } from './idb-weight-store';
+
+/** Fresh resolves after a redirect target refused (an expired signed URL) before giving up on a file. */
+const MAX_RERESOLVES = 3;
 
 export type { DownloadJob, DownloadSettings } from './download-attempt';
 export { parseContentRange } from './download-attempt';
@@ -61,6 +65,7 @@ export async function downloadFile(job: DownloadJob, settings: DownloadSettings)
   progress.emit('file-start', path);
 
   let failures = 0;
+  let reresolves = 0;
   let restarts = 0;
   let integrityRetries = 1;
   // Failures are forgiven only when an attempt stores bytes never stored before, so a server that drops every
@@ -111,13 +116,21 @@ export async function downloadFile(job: DownloadJob, settings: DownloadSettings)
         if (result === 'absent') return null;
       }
       const done = await finish(job, state.record, state.hasher);
+      state.hasher.close();
       if (done) return done;
       if (integrityRetries-- <= 0) throw integrityError(job);
       record = await restart(state.record);
     } catch (error) {
+      state.hasher.close();
       record = state.record;
       progress.discard(path, state.buffered);
+      if (isModelDeleted(error)) throw error;
       if (job.signal?.aborted) throw abortError(job.signal.reason);
+      if (error instanceof ExpiredRedirect) {
+        // job.url() is the hub's resolve URL: asking it again hands out a freshly signed CDN URL.
+        if (++reresolves > MAX_RERESOLVES) throw error.error;
+        continue;
+      }
       if (error instanceof RestartFile) {
         record = await restart(record);
         continue;
@@ -153,7 +166,11 @@ export async function downloadFile(job: DownloadJob, settings: DownloadSettings)
           path,
         );
       }
-      await sleep(backoffMs(failures - 1, settings.retryBaseMs), job.signal);
+      const retryAfter = error instanceof RetryableStatus ? error.retryAfterMs : null;
+      await sleep(
+        retryDelayMs(failures - 1, settings.retryBaseMs, retryAfter, settings.maxRetryAfterMs),
+        job.signal,
+      );
     } finally {
       clearTimeout(stall);
       job.signal?.removeEventListener('abort', onOuterAbort);
@@ -170,8 +187,8 @@ function integrityError(job: DownloadJob): EngineError {
 }
 
 /** Checks the digest; on success stores the record as complete and returns it, on mismatch deletes the file. */
-async function finish(job: DownloadJob, record: FileRecord, hasher: FileHasher): Promise<FileRecord | null> {
-  const digest = hasher.digest();
+async function finish(job: DownloadJob, record: FileRecord, hasher: ChunkHasher): Promise<FileRecord | null> {
+  const digest = await hasher.digest();
   const bad =
     (record.hashSource !== 'computed' && record.sha256 !== undefined && digest.sha256 !== record.sha256) ||
     (record.gitSha1 !== undefined && digest.gitSha1 !== record.gitSha1);
@@ -195,7 +212,7 @@ async function finish(job: DownloadJob, record: FileRecord, hasher: FileHasher):
   };
   if (record.gitSha1) complete.gitSha1 = record.gitSha1;
   if (record.validator) complete.validator = record.validator;
-  await job.store.putFile(complete, { expectChunkCount: record.chunkCount });
+  await job.store.putFile(complete, { expectChunkCount: record.chunkCount, token: job.token });
   job.progress.emit('file-done', job.file.path);
   if (checked) job.progress.emit('verified', job.file.path);
   return complete;

@@ -1,11 +1,29 @@
-// Owns how the store talks HTTP: request defaults (no credentials, no HTTP cache), status → EngineError, retry delays.
+// Owns how the store talks HTTP: request defaults (no cookies, no HTTP cache), the hub token's one destination,
+// status → EngineError, retry delays (Retry-After included).
 import { abortError, isAbortError, throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 /**
- * Request defaults for model files. No cookies or auth go to a hub or CDN (they allow any origin and need none);
+ * The Authorization header for a request to `url`: only when a token is set and `url` is on the hub endpoint's own
+ * host, so a CDN, a mirror or any other host never sees it. (Browsers also drop it on cross-origin redirects.)
+ */
+export function authHeaders(
+  url: string,
+  hubHost: string | undefined,
+  token: string | undefined,
+): Record<string, string> {
+  if (!token || !hubHost) return {};
+  try {
+    return new URL(url).host === hubHost ? { authorization: `Bearer ${token}` } : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Request defaults for model files. No cookies go to a hub or CDN (they allow any origin and need none);
  * `no-store` keeps multi-GB bodies out of the browser's HTTP cache, which would otherwise hold a second copy.
  */
 export function requestInit(signal: AbortSignal | undefined, headers?: Record<string, string>): RequestInit {
@@ -28,16 +46,60 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
+/** The hub's repo page for a resolve or API URL (`…/org/name/resolve/…`, `…/api/models/org/name/tree/…`). */
+function repoPageOf(url: string): string | null {
+  const match = /^(https?:\/\/[^/]+(?:\/[^/]+)*?)\/(?:api\/models\/)?([^/]+\/[^/]+)\/(?:resolve|tree)\//.exec(
+    url,
+  );
+  return match ? `${match[1]}/${match[2]}` : null;
+}
+
+/**
+ * How the hub refuses access, told apart by its X-Error-Code: gated (terms not accepted), private or misspelt (an
+ * anonymous 401), a token it does not accept. Null for other refusals.
+ */
+function hubRefusal(response: Response, url: string, what: string, hasToken: boolean): string | null {
+  const code = response.headers.get('x-error-code') ?? '';
+  const errorMessage = response.headers.get('x-error-message') ?? '';
+  const page = repoPageOf(url) ?? 'its page on the hub';
+  if (code === 'GatedRepo') {
+    return hasToken
+      ? `Could not download ${what}: the model is gated and the account of your hub token has no access yet. Open ${page}, accept its terms with that account (some need the authors' approval), then try again.`
+      : `Could not download ${what}: the model is gated. Open ${page}, sign in and accept its terms, then create a read access token on the hub and paste it in Settings → Hub access token.`;
+  }
+  if (response.status === 401 && /credentials|token/i.test(errorMessage) && hasToken) {
+    return `Could not download ${what}: the hub did not accept your access token (401). Paste a valid read token in Settings → Hub access token, or clear it.`;
+  }
+  if (response.status === 401 && code === 'RepositoryNotFound') {
+    return hasToken
+      ? `Could not download ${what}: the repository is private and your hub token has no access to it (401). Check the name, or use a token of an account that can read it.`
+      : `Could not download ${what}: the repository is private or its name is misspelt (401). Check the name; if it is private, paste a read access token in Settings → Hub access token.`;
+  }
+  return null;
+}
+
 /** An EngineError('download-failed') that says what the status means for the person waiting. */
-export function statusError(response: Response, url: string, what: string): EngineError {
+export function statusError(
+  response: Response,
+  url: string,
+  what: string,
+  options: { token?: boolean } = {},
+): EngineError {
   const code = response.headers.get('x-error-code') ?? '';
   const details = { status: response.status, url, errorCode: code };
+  const refused =
+    response.status === 401 || response.status === 403
+      ? hubRefusal(response, url, what, options.token === true)
+      : null;
+  if (refused) return new EngineError('download-failed', refused, { details });
   if (response.status === 404) {
     const why =
       code === 'RevisionNotFound'
         ? 'that revision does not exist'
         : code === 'RepositoryNotFound'
-          ? 'the repository does not exist or is private'
+          ? options.token
+            ? 'no such repository, or none your hub token can see'
+            : 'no such repository'
           : 'the server has no such file';
     return new EngineError(
       'download-failed',
@@ -46,13 +108,9 @@ export function statusError(response: Response, url: string, what: string): Engi
     );
   }
   if (response.status === 401 || response.status === 403) {
-    const gated =
-      code === 'GatedRepo'
-        ? ' It is a gated repository: accept its terms on the hub, or pick another model.'
-        : '';
     return new EngineError(
       'download-failed',
-      `Could not download ${what}: ${hostOf(url)} refused access (${response.status}). The model may be private or gated.${gated}`,
+      `Could not download ${what}: ${hostOf(url)} refused access (${response.status}). If the link was shared with you, ask for a fresh one; on the hub, check that the model is public or that your access token can read it.`,
       { details },
     );
   }
@@ -102,17 +160,48 @@ export function backoffMs(attempt: number, baseMs: number): number {
   return Math.min(baseMs * 2 ** attempt, baseMs * 16);
 }
 
-/**
- * GET a JSON document; network and status failures become download-failed, with up to `retries` retries on 5xx/429.
- * With `allow404`, a 404 (or a web page from a single-page-app fallback) means "absent" and returns null.
- */
-export async function fetchJson(
+/** A longest wait for Retry-After: beyond it the person waiting would rather see a message than a frozen bar. */
+export const MAX_RETRY_AFTER_MS = 60_000;
+
+/** Milliseconds a `Retry-After` header asks for (delay-seconds or an HTTP date), or null when absent or unreadable. */
+export function retryAfterMs(header: string | null, now: number = Date.now()): number | null {
+  if (header === null) return null;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/** The wait before the next attempt: the server's Retry-After (capped at `maxMs`) when it sent one, else backoff. */
+export function retryDelayMs(
+  attempt: number,
+  baseMs: number,
+  retryAfter: number | null,
+  maxMs: number = MAX_RETRY_AFTER_MS,
+): number {
+  return retryAfter === null ? backoffMs(attempt, baseMs) : Math.min(retryAfter, maxMs);
+}
+
+export interface FetchDocumentOptions {
+  signal?: AbortSignal | undefined;
+  retries?: number;
+  retryBaseMs?: number;
+  /** A 404 (or a web page from a single-page-app fallback) means "absent": the answer is null. */
+  allow404?: boolean;
+  maxRetryAfterMs?: number;
+  /** Authorization for the hub host only (see authHeaders). */
+  hubHost?: string | undefined;
+  hubToken?: string | undefined;
+}
+
+/** GET with up to `retries` retries on network failures and 5xx/429 (Retry-After obeyed); the OK response or null. */
+async function fetchAnswer(
   fetchFn: FetchLike,
   url: string,
   what: string,
-  /** allow404: a 404 (or a web page from a single-page-app fallback) means "absent" and returns null. */
-  options: { signal?: AbortSignal | undefined; retries?: number; retryBaseMs?: number; allow404?: boolean },
-): Promise<{ json: unknown; response: Response } | null> {
+  accept: string,
+  options: FetchDocumentOptions,
+): Promise<Response | null> {
   const retries = options.retries ?? 2;
   for (let attempt = 0; ; attempt++) {
     throwIfAborted(options.signal);
@@ -120,7 +209,7 @@ export async function fetchJson(
     try {
       response = await fetchFn(url, {
         ...requestInit(options.signal),
-        headers: { accept: 'application/json' },
+        headers: { accept, ...authHeaders(url, options.hubHost, options.hubToken) },
       });
     } catch (error) {
       if (attempt < retries && !isAbortError(error)) {
@@ -134,23 +223,55 @@ export async function fetchJson(
       await response.body?.cancel();
       return null;
     }
-    if (!response.ok) {
-      await response.body?.cancel();
-      if (attempt < retries && isRetryableStatus(response.status)) {
-        await sleep(backoffMs(attempt, options.retryBaseMs ?? 500), options.signal);
-        continue;
-      }
-      throw statusError(response, url, what);
-    }
-    try {
-      return { json: (await response.json()) as unknown, response };
-    } catch (error) {
-      if (isAbortError(error)) throw error;
-      throw new EngineError(
-        'download-failed',
-        `${what} from ${hostOf(url)} is not valid JSON. The server may be misconfigured.`,
-        { cause: error },
+    if (response.ok) return response;
+    await response.body?.cancel();
+    if (attempt < retries && isRetryableStatus(response.status)) {
+      const wait = retryDelayMs(
+        attempt,
+        options.retryBaseMs ?? 500,
+        retryAfterMs(response.headers.get('retry-after')),
+        options.maxRetryAfterMs,
       );
+      await sleep(wait, options.signal);
+      continue;
     }
+    throw statusError(response, url, what, { token: options.hubToken !== undefined });
+  }
+}
+
+/** GET a JSON document (see fetchAnswer for retries); null when absent and `allow404`. */
+export async function fetchJson(
+  fetchFn: FetchLike,
+  url: string,
+  what: string,
+  options: FetchDocumentOptions,
+): Promise<{ json: unknown; response: Response } | null> {
+  const response = await fetchAnswer(fetchFn, url, what, 'application/json', options);
+  if (!response) return null;
+  try {
+    return { json: (await response.json()) as unknown, response };
+  } catch (error) {
+    if (isAbortError(error)) throw error;
+    throw new EngineError(
+      'download-failed',
+      `${what} from ${hostOf(url)} is not valid JSON. The server may be misconfigured.`,
+      { cause: error },
+    );
+  }
+}
+
+/** GET a small file whole, into memory (see fetchAnswer for retries); null when absent and `allow404`. */
+export async function fetchBytes(
+  fetchFn: FetchLike,
+  url: string,
+  what: string,
+  options: FetchDocumentOptions,
+): Promise<Uint8Array<ArrayBuffer> | null> {
+  const response = await fetchAnswer(fetchFn, url, what, '*/*', options);
+  if (!response) return null;
+  try {
+    return new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    throw networkError(error, url, what);
   }
 }

@@ -43,10 +43,25 @@ export interface ModelRecord {
   updatedAt: number;
 }
 
+/**
+ * How many times a model (and the whole store) had been deleted when a download began. A write that carries a
+ * token fails with ModelDeletedError once either count moved on, so a delete always wins over a running download,
+ * whichever tab or worker runs it.
+ */
+export interface WriteToken {
+  model: number;
+  all: number;
+}
+
+export interface WriteOptions {
+  /** Refuse (ModelDeletedError) when the model was deleted since this token was taken. */
+  token?: WriteToken | undefined;
+}
+
 export interface WeightStore {
   readonly dbName: string;
   getModel(id: string): Promise<ModelRecord | undefined>;
-  putModel(record: ModelRecord): Promise<void>;
+  putModel(record: ModelRecord, options?: WriteOptions): Promise<void>;
   listModels(): Promise<ModelRecord[]>;
   getFile(modelId: string, path: string): Promise<FileRecord | undefined>;
   listFiles(modelId: string): Promise<FileRecord[]>;
@@ -54,17 +69,25 @@ export interface WeightStore {
    * Stores a file record. With `expectChunkCount`, only if the stored record still has that many chunks (else
    * rejects with StoreConflictError and writes nothing), so a file deleted or advanced meanwhile is not overwritten.
    */
-  putFile(record: FileRecord, options?: { expectChunkCount?: number }): Promise<void>;
+  putFile(record: FileRecord, options?: WriteOptions & { expectChunkCount?: number }): Promise<void>;
   /**
    * Writes chunk `index` and the record describing it in one transaction, so neither exists without the other.
-   * Rejects with StoreConflictError (writing nothing) unless the stored record has exactly `index` chunks: another
-   * writer (a second tab) or a delete got there first.
+   * Rejects with StoreConflictError (writing nothing) unless the stored record has exactly `index` chunks, or,
+   * with `expectStoredBytes` (rewriting a partly filled last chunk), exactly that many bytes: another writer (a
+   * second tab) or a delete got there first.
    */
-  putChunk(record: FileRecord, index: number, bytes: Uint8Array): Promise<void>;
+  putChunk(
+    record: FileRecord,
+    index: number,
+    bytes: Uint8Array,
+    options?: WriteOptions & { expectStoredBytes?: number },
+  ): Promise<void>;
   readChunk(modelId: string, path: string, index: number): Promise<Uint8Array | undefined>;
+  /** The deletion counts writes of a download of `modelId` must carry (see WriteToken). */
+  writeToken(modelId: string): Promise<WriteToken>;
   /** Removes a file's chunks and its record. */
   deleteFile(modelId: string, path: string): Promise<void>;
-  /** Removes everything stored under a model id. */
+  /** Removes everything stored under a model id; downloads of it holding an older token can write nothing more. */
   deleteModel(modelId: string): Promise<void>;
   deleteAll(): Promise<void>;
 }
@@ -78,6 +101,9 @@ export const chunkKey = (modelId: string, path: string, index: number): IDBValid
   path,
   index,
 ];
+/** Deletion counters (see WriteToken): per model, and one for "delete everything". */
+const deletionsKey = (modelId: string): IDBValidKey => ['d', modelId];
+const ALL_DELETIONS_KEY: IDBValidKey = ['d*'];
 
 /** Object-store name inside the database (one store: chunks and records share transactions). */
 export const OBJECT_STORE = 'kv';
@@ -108,11 +134,40 @@ export class StoreConflictError extends Error {
   }
 }
 
-/** In one transaction: checks that the file's stored record has `chunkCount` chunks, then runs `write`. */
-function conditionalWrite(
+/** A delete of the model (or of everything) happened after the writer took its WriteToken. */
+export class ModelDeletedError extends Error {
+  constructor(readonly modelId: string) {
+    super(`${modelId} was deleted while being written`);
+    this.name = 'ModelDeletedError';
+  }
+}
+
+/** True for {@link ModelDeletedError} (by name: it may come back through a structured clone). */
+export function isModelDeleted(error: unknown): boolean {
+  return (
+    typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'ModelDeletedError'
+  );
+}
+
+interface Precondition {
+  key: IDBValidKey;
+  holds: (value: unknown) => boolean;
+  error: () => Error;
+}
+
+function tokenChecks(modelId: string, token: WriteToken | undefined): Precondition[] {
+  if (!token) return [];
+  const error = (): Error => new ModelDeletedError(modelId);
+  return [
+    { key: deletionsKey(modelId), holds: (v) => ((v as number | undefined) ?? 0) === token.model, error },
+    { key: ALL_DELETIONS_KEY, holds: (v) => ((v as number | undefined) ?? 0) === token.all, error },
+  ];
+}
+
+/** In one transaction: reads every precondition's key, and runs `write` only when all of them hold. */
+function guardedWrite(
   useStore: UseStore,
-  record: FileRecord,
-  chunkCount: number,
+  checks: readonly Precondition[],
   write: (store: IDBObjectStore) => void,
 ): Promise<void> {
   return useStore(
@@ -120,10 +175,12 @@ function conditionalWrite(
     (s) =>
       new Promise<void>((resolve, reject) => {
         let failure: unknown = null;
-        const current = s.get(fileKey(record.modelId, record.path)) as IDBRequest<FileRecord | undefined>;
-        current.onsuccess = () => {
+        let pending = checks.length;
+        const values: unknown[] = [];
+        const decide = (): void => {
           try {
-            if ((current.result?.chunkCount ?? 0) !== chunkCount) throw new StoreConflictError(record.path);
+            const broken = checks.find((c, i) => !c.holds(values[i]));
+            if (broken) throw broken.error();
             write(s);
           } catch (error) {
             // A put can throw at once (e.g. QuotaExceededError, DataCloneError): keep that error, not the abort's.
@@ -131,11 +188,26 @@ function conditionalWrite(
             s.transaction.abort();
           }
         };
+        checks.forEach((check, i) => {
+          const request = s.get(check.key);
+          request.onsuccess = () => {
+            values[i] = request.result;
+            if (--pending === 0) decide();
+          };
+        });
+        if (checks.length === 0) decide();
         s.transaction.oncomplete = () => resolve();
-        s.transaction.onabort = () =>
-          reject(failure ?? s.transaction.error ?? new StoreConflictError(record.path));
+        s.transaction.onabort = () => reject(failure ?? s.transaction.error ?? new Error('write aborted'));
       }),
   );
+}
+
+function fileCheck(record: FileRecord, holds: (stored: FileRecord | undefined) => boolean): Precondition {
+  return {
+    key: fileKey(record.modelId, record.path),
+    holds: (v) => holds(v as FileRecord | undefined),
+    error: () => new StoreConflictError(record.path),
+  };
 }
 
 /**
@@ -155,27 +227,36 @@ export function openWeightStore(options: { dbName?: string; useStore?: UseStore 
       useStore('readonly', (s) =>
         promisifyRequest(s.get(modelKey(id)) as IDBRequest<ModelRecord | undefined>),
       ),
-    putModel: (record) => tx(useStore, 'readwrite', (s) => void s.put(record, modelKey(record.id))),
+    putModel: (record, options) =>
+      guardedWrite(
+        useStore,
+        tokenChecks(record.id, options?.token),
+        (s) => void s.put(record, modelKey(record.id)),
+      ),
     listModels: () => getAllInRange<ModelRecord>(prefixRange(['m'])),
     getFile: (modelId, path) =>
       useStore('readonly', (s) =>
         promisifyRequest(s.get(fileKey(modelId, path)) as IDBRequest<FileRecord | undefined>),
       ),
     listFiles: (modelId) => getAllInRange<FileRecord>(prefixRange(['f', modelId])),
-    putFile: (record, options) =>
-      options?.expectChunkCount === undefined
-        ? tx(useStore, 'readwrite', (s) => void s.put(record, fileKey(record.modelId, record.path)))
-        : conditionalWrite(
-            useStore,
-            record,
-            options.expectChunkCount,
-            (s) => void s.put(record, fileKey(record.modelId, record.path)),
-          ),
-    putChunk: (record, index, bytes) => {
+    putFile: (record, options) => {
+      const expect = options?.expectChunkCount;
+      const checks = tokenChecks(record.modelId, options?.token);
+      if (expect !== undefined) checks.push(fileCheck(record, (f) => (f?.chunkCount ?? 0) === expect));
+      return guardedWrite(useStore, checks, (s) => void s.put(record, fileKey(record.modelId, record.path)));
+    },
+    putChunk: (record, index, bytes, options) => {
       // A view into a larger buffer would be cloned with its whole buffer: store exact-size copies only.
       const exact =
         bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-      return conditionalWrite(useStore, record, index, (s) => {
+      const from = options?.expectStoredBytes;
+      const checks = [
+        ...tokenChecks(record.modelId, options?.token),
+        fileCheck(record, (f) =>
+          from === undefined ? (f?.chunkCount ?? 0) === index : (f?.storedBytes ?? 0) === from,
+        ),
+      ];
+      return guardedWrite(useStore, checks, (s) => {
         s.put(exact, chunkKey(record.modelId, record.path, index));
         s.put(record, fileKey(record.modelId, record.path));
       });
@@ -189,13 +270,30 @@ export function openWeightStore(options: { dbName?: string; useStore?: UseStore 
         s.delete(prefixRange(['c', modelId, path]));
         s.delete(fileKey(modelId, path));
       }),
+    writeToken: (modelId) =>
+      useStore('readonly', async (s) => {
+        const [model, all] = await Promise.all([
+          promisifyRequest(s.get(deletionsKey(modelId)) as IDBRequest<number | undefined>),
+          promisifyRequest(s.get(ALL_DELETIONS_KEY) as IDBRequest<number | undefined>),
+        ]);
+        return { model: model ?? 0, all: all ?? 0 };
+      }),
     deleteModel: (modelId) =>
-      tx(useStore, 'readwrite', (s) => {
+      useStore('readwrite', async (s) => {
+        const count = await promisifyRequest(s.get(deletionsKey(modelId)) as IDBRequest<number | undefined>);
         s.delete(prefixRange(['c', modelId]));
         s.delete(prefixRange(['f', modelId]));
         s.delete(modelKey(modelId));
+        s.put((count ?? 0) + 1, deletionsKey(modelId));
+        await promisifyRequest(s.transaction);
       }),
-    deleteAll: () => tx(useStore, 'readwrite', (s) => void s.clear()),
+    deleteAll: () =>
+      useStore('readwrite', async (s) => {
+        const count = await promisifyRequest(s.get(ALL_DELETIONS_KEY) as IDBRequest<number | undefined>);
+        s.clear();
+        s.put((count ?? 0) + 1, ALL_DELETIONS_KEY);
+        await promisifyRequest(s.transaction);
+      }),
   };
 }
 

@@ -2,7 +2,7 @@
 import { EngineError } from '../shared/errors';
 import type { RemoteFile } from './file-select';
 import { fetchJson, type FetchLike } from './http';
-import { isSafeRelativePath, treeApiUrl } from './model-ref';
+import { hubEndpoint, isSafeRelativePath, treeApiUrl } from './model-ref';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX40 = /^[0-9a-f]{40}$/;
@@ -40,8 +40,16 @@ export function parseTreeEntry(entry: unknown): RemoteFile | null {
  */
 export async function listHubFiles(
   ref: { repo: string; revision?: string; endpoint?: string },
-  options: { fetch: FetchLike; signal?: AbortSignal | undefined; retryBaseMs?: number },
+  options: {
+    fetch: FetchLike;
+    signal?: AbortSignal | undefined;
+    retryBaseMs?: number;
+    maxRetryAfterMs?: number;
+    /** Sent as Authorization to the hub endpoint's host only. */
+    hubToken?: string | undefined;
+  },
 ): Promise<RemoteFile[]> {
+  const hubHost = new URL(hubEndpoint(ref)).host;
   const files: RemoteFile[] = [];
   let url: string | null = treeApiUrl(ref);
   const seen = new Set<string>();
@@ -49,7 +57,10 @@ export async function listHubFiles(
     seen.add(url);
     const page = await fetchJson(options.fetch, url, `the file list of ${ref.repo}`, {
       signal: options.signal,
+      hubHost,
+      hubToken: options.hubToken,
       ...(options.retryBaseMs === undefined ? {} : { retryBaseMs: options.retryBaseMs }),
+      ...(options.maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs: options.maxRetryAfterMs }),
     });
     if (page === null) break;
     if (!Array.isArray(page.json)) {
@@ -108,13 +119,19 @@ export function parseManifest(json: unknown): RemoteFile[] {
 /** The manifest.json of a folder URL, or null when the server has none (404). */
 export async function listManifest(
   folderUrl: string,
-  options: { fetch: FetchLike; signal?: AbortSignal | undefined; retryBaseMs?: number },
+  options: {
+    fetch: FetchLike;
+    signal?: AbortSignal | undefined;
+    retryBaseMs?: number;
+    maxRetryAfterMs?: number;
+  },
 ): Promise<RemoteFile[] | null> {
   const url = new URL('manifest.json', folderUrl).href;
   const result = await fetchJson(options.fetch, url, 'the model manifest', {
     signal: options.signal,
     allow404: true,
     ...(options.retryBaseMs === undefined ? {} : { retryBaseMs: options.retryBaseMs }),
+    ...(options.maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs: options.maxRetryAfterMs }),
   });
   return result === null ? null : parseManifest(result.json);
 }

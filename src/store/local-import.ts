@@ -237,6 +237,8 @@ export async function importLocalFiles(
       retries: 0,
       retryBaseMs: 0,
       stallTimeoutMs: 120_000,
+      maxRetryAfterMs: 0,
+      maxQueuedBytes: 3 * (options.chunkSize ?? DEFAULT_CHUNK_SIZE),
     };
     const progress = new ProgressTracker({ onProgress: options.onProgress });
     for (const f of chosen) progress.register(f.path, f.size, 0);

@@ -5,6 +5,7 @@
 // With --browser the same measurements run in headless Chromium (real IndexedDB) on the e2e store test page, memory
 // being the summed RSS of Chromium's processes.
 // Usage: npx tsx test/bench/store-throughput.ts [sizeMB=200] [chunkMiB=16] [rounds=3] [--browser]
+// In the browser, chunkMiB may list several sizes ("4,16,32") to compare them in one run.
 import 'fake-indexeddb/auto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -18,7 +19,8 @@ import type { StoreBench as Bench } from '../e2e/pages/store-e2e-page';
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const inBrowser = process.argv.includes('--browser');
 const sizeMB = Number(args[0] ?? 200);
-const chunkMiB = Number(args[1] ?? 16);
+const chunkList = (args[1] ?? '16').split(',').map(Number);
+const chunkMiB = chunkList[0] ?? 16;
 // Several rounds: the machine may be shared, so compare plain and store within a round and look at the spread.
 const ROUNDS = Number(args[2] ?? 3);
 const SIZE = Math.round(sizeMB * 1e6);
@@ -199,19 +201,42 @@ async function browserMain(): Promise<void> {
   // A new id each time: every run downloads from scratch into the same (real) IndexedDB.
   const refNamed = (id: string) => ({ kind: 'url', baseUrl: '/models/bench/', id }) as const;
   const big = `/models/bench/onnx/decoder_model_merged.onnx`;
-  console.log(`browser: headless Chromium, real IndexedDB; file ${mb(SIZE)}, chunk ${chunkMiB} MiB`);
+  console.log(
+    `browser: headless Chromium, real IndexedDB; file ${mb(SIZE)}, chunks ${chunkList.join(', ')} MiB, ${ROUNDS} rounds each`,
+  );
   await run('plainFetch', '/models/bench/onnx/vision_encoder.onnx');
-  for (let round = 0; round < ROUNDS; round++) {
-    const plain = await run('plainFetch', big);
-    const stored = await peakWhile(() => run('store', refNamed(`bench-${round}`), CHUNK, 4));
-    if (!stored.result.ok) throw new Error('store download failed');
-    const loaded = await peakWhile(() => run('read', `bench-${round}`, 'onnx/decoder_model_merged.onnx'));
-    console.log(
-      `round ${round + 1}: plain fetch ${rate(SIZE, plain.ms)} | through store ${rate(SIZE, stored.result.ms)} | ratio store/plain ` +
-        `${(plain.ms / stored.result.ms).toFixed(2)} | load from store ${rate(SIZE, loaded.result.ms)}\n` +
-        `         Chromium RSS (all processes) peak above start: storing +${mb(stored.peak)}, loading +${mb(loaded.peak)} (from ${mb(stored.base)})`,
+  const summary: string[] = [];
+  let n = 0;
+  for (const chunk of chunkList) {
+    const ratios: number[] = [];
+    const peaks: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const id = `bench-${n++}`;
+      // Alternate which goes first, so that a machine getting busier or quieter does not favour one side.
+      const plainFirst = round % 2 === 0;
+      const plainA = plainFirst ? await run('plainFetch', big) : null;
+      const stored = await peakWhile(() => run('store', refNamed(id), chunk * MiB, 4));
+      if (!stored.result.ok) throw new Error('store download failed');
+      const plain = plainA ?? (await run('plainFetch', big));
+      const loaded = await peakWhile(() => run('read', id, 'onnx/decoder_model_merged.onnx'));
+      const ratio = plain.ms / stored.result.ms;
+      ratios.push(ratio);
+      peaks.push(stored.peak);
+      console.log(
+        `chunk ${chunk} MiB round ${round + 1}: plain fetch ${rate(SIZE, plain.ms)} | through store ${rate(SIZE, stored.result.ms)} | ratio store/plain ` +
+          `${ratio.toFixed(2)} | load from store ${rate(SIZE, loaded.result.ms)}\n` +
+          `         Chromium RSS (all processes) peak above start: storing +${mb(stored.peak)}, loading +${mb(loaded.peak)} (from ${mb(stored.base)})`,
+      );
+      await run('remove', id);
+    }
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+    summary.push(
+      `chunk ${chunk} MiB: store/plain median ${median.toFixed(2)} (min ${(sorted[0] ?? 0).toFixed(2)}, max ${(sorted.at(-1) ?? 0).toFixed(2)}, ${ratios.length} rounds); ` +
+        `peak Chromium RSS while storing +${mb(Math.max(...peaks))}`,
     );
   }
+  console.log(`summary (${mb(SIZE)} file, headless Chromium):\n  ${summary.join('\n  ')}`);
   server.resetCounts();
   const dropAt = Math.round(SIZE * 0.55);
   server.faults.push({
@@ -219,13 +244,14 @@ async function browserMain(): Promise<void> {
     fault: { kind: 'drop', at: dropAt },
     times: 1,
   });
-  await run('store', refNamed('bench-resume'), CHUNK, 0);
+  await run('store', refNamed('bench-resume'), chunkMiB * MiB, 0);
   const partial = await run('partialBytes', 'bench-resume');
-  await run('store', refNamed('bench-resume'), CHUNK, 4);
+  await run('store', refNamed('bench-resume'), chunkMiB * MiB, 4);
   const sent = server.bytesSent('onnx/decoder_model_merged.onnx');
   console.log(
-    `resume: dropped at ${mb(dropAt)}, ${mb(partial)} stored; server sent ${mb(sent)} in all → re-fetched ${mb(sent - SIZE)} (${sent - SIZE} bytes; bound one chunk = ${mb(CHUNK)})`,
+    `resume: dropped at ${mb(dropAt)}, ${mb(partial)} stored; server sent ${mb(sent)} in all → re-fetched ${mb(sent - SIZE)} (${sent - SIZE} bytes; bound one chunk = ${mb(chunkMiB * MiB)})`,
   );
+  await run('remove', 'bench-resume');
   await browser.close();
   await server.close();
 }

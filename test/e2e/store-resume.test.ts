@@ -1,12 +1,15 @@
 // The weight store in real Chromium: the engine worker downloads the tiny model into IndexedDB, the page is reloaded
 // in the middle of the download, the next load resumes with Range from the last stored chunk, re-verification passes,
-// and with the model server unreachable the model loads from IndexedDB alone and answers a chat.
+// and with the model server unreachable the model loads from IndexedDB alone and answers a chat. Then, on a bigger
+// file: a dropped connection at many offsets re-fetches at most one chunk, counted by the server, and a delete from a
+// second tab wins over the running download.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadProgressEvent } from '../../src/shared/protocol';
 import { getTinyModel } from '../fixtures/tiny-model';
+import { seededBytes } from '../unit/helpers/store-fixtures';
 import { startStoreServer, type StoreTestServer } from '../unit/helpers/store-server';
 import { launchBrowser, type TestBrowser } from './harness/browser';
 import { buildApp } from './harness/build-app';
@@ -44,6 +47,17 @@ describe('weight store in Chromium', () => {
     await page.goto(`${server.origin}/test/e2e/pages/store-e2e.html`);
     await page.waitForFunction(() => 'storeHarness' in globalThis);
   };
+  const callOn =
+    (on: () => Page): Call =>
+    (name, ...args) =>
+      on().evaluate(
+        ([method, params]) => {
+          const h = (globalThis as unknown as { storeHarness: Record<string, (...a: unknown[]) => unknown> })
+            .storeHarness;
+          return h[method]!(...params);
+        },
+        [name, args] as [string, unknown[]],
+      ) as never;
   const call: Call = (name, ...args) =>
     page.evaluate(
       ([method, params]) => {
@@ -65,7 +79,33 @@ describe('weight store in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    await bigServer?.close();
   });
+
+  let bigServer: StoreTestServer | undefined;
+  const BIG = 'onnx/decoder_model_merged.onnx';
+  const BIG_SIZE = 24_000_000;
+  const BIG_CHUNK = 4 * 1024 * 1024;
+  /** A second origin serving a model with one 24 MB file, and two pages (tabs) on it. */
+  const bigModelTabs = async (): Promise<{ s: StoreTestServer; tabs: [Page, Page] }> => {
+    if (!bigServer) {
+      const files = new Map<string, Uint8Array>([
+        ['config.json', new TextEncoder().encode('{"model_type":"llava"}')],
+        ['onnx/vision_encoder.onnx', seededBytes(1000, 1)],
+        ['onnx/embed_tokens.onnx', seededBytes(1000, 2)],
+        [BIG, seededBytes(BIG_SIZE, 3)],
+      ]);
+      bigServer = await startStoreServer(files, { name: 'big', staticDir: await buildApp() });
+    }
+    const open = async (): Promise<Page> => {
+      const tab = await browser.newPage();
+      await tab.goto(`${bigServer!.origin}/test/e2e/pages/store-e2e.html`);
+      await tab.waitForFunction(() => 'storeHarness' in globalThis);
+      return tab;
+    };
+    return { s: bigServer, tabs: [await open(), await open()] };
+  };
+  const bigRef = (id: string) => ({ kind: 'url', baseUrl: '/models/big/', id }) as const;
 
   it('resumes after a reload mid-download, verifies, then loads from IndexedDB with the network gone and chats', async () => {
     const decoder = 'onnx/decoder_model_merged.onnx';
@@ -140,6 +180,58 @@ describe('weight store in Chromium', () => {
     expect(chat.tokens).toBeGreaterThan(0);
     expect(server.refusedWhileOffline).toEqual([]);
     expect(browser.blockedRequests).toEqual([]);
+  });
+
+  it('a drop at any of 8 offsets of a 24 MB file re-fetches at most one chunk, counted by the server', async () => {
+    const { s, tabs } = await bigModelTabs();
+    const run = callOn(() => tabs[0]);
+    const refetched: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      // Spread over the file, on and off chunk boundaries.
+      const at = i % 4 === 0 ? BIG_CHUNK * (1 + i / 2) : Math.round(BIG_SIZE * ((i * 0.618) % 1));
+      s.resetCounts();
+      s.faults.length = 0;
+      s.faults.push({ path: BIG, fault: { kind: 'drop', at }, times: 1 });
+      const done = await run('download', bigRef(`drop-${i}`), BIG_CHUNK);
+      if (!done.ok) throw new Error(`${done.error.code}: ${done.error.message}`);
+      const again = s.bytesSent(BIG) - BIG_SIZE;
+      refetched.push(again);
+      expect(s.requests.filter((r) => r.path === BIG).length, `drop at ${at}`).toBe(2);
+      expect(again, `drop at ${at}`).toBeLessThanOrEqual(BIG_CHUNK);
+      await run('remove', `drop-${i}`);
+    }
+    console.info(
+      `store e2e: re-fetched after a drop (bytes, 8 offsets, chunk ${BIG_CHUNK}): ${refetched.join(' ')}`,
+    );
+    await Promise.all(tabs.map((t) => t.close()));
+  });
+
+  it('a delete from a second tab wins over the download running in the first', async () => {
+    const { s, tabs } = await bigModelTabs();
+    s.resetCounts();
+    s.faults.length = 0;
+    s.faults.push({ path: BIG, fault: { kind: 'slow', bytesPerTick: 256 * 1024, tickMs: 20 } });
+    const running = callOn(() => tabs[0])('download', bigRef('doomed'), 1024 * 1024, 'Big model');
+    while (s.bytesSent(BIG) < 4_000_000) await new Promise((r) => setTimeout(r, 20));
+    const second = callOn(() => tabs[1]);
+    expect(await second('storedBytes', 'doomed')).toBeGreaterThan(0);
+    await second('remove', 'doomed');
+    const outcome = await running;
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: {
+        code: 'aborted',
+        message: expect.stringContaining('Big model was deleted while it was downloading'),
+      },
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const sent = s.bytesSent(BIG);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(s.bytesSent(BIG)).toBe(sent);
+    expect(sent).toBeLessThan(BIG_SIZE);
+    for (const tab of tabs) expect(await callOn(() => tab)('storedBytes', 'doomed')).toBeNull();
+    s.faults.length = 0;
+    await Promise.all(tabs.map((t) => t.close()));
   });
 
   it('imports a model folder chosen with <input webkitdirectory>, checked against its manifest, and chats offline', async () => {

@@ -73,6 +73,44 @@ describe('quota', () => {
     expect(storage.persistCalls).toBe(0);
   });
 
+  it('refuses the chosen dtype that cannot fit with no request beyond the file list, even if a smaller one would', async () => {
+    const files = modelFolder();
+    const server = await startServer(files);
+    const store = freshStore();
+    const fp32 = FP32_FILES.reduce((n, p) => n + (files.get(p)?.byteLength ?? 0), 0);
+    // Room for the q4 decoder's choice (the smallest) but not for fp32.
+    const storage = fakeStorage(fp32 - 10_000, 0);
+    const error = await ensureCached(folderRef(server), {
+      store,
+      storage,
+      chunkSize: CHUNK,
+      dtype: 'fp32',
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'quota-exceeded' });
+    expect(server.seen.map((r) => r.path)).toEqual(['/models/tiny/manifest.json']);
+    expect(await store.listFiles('tiny')).toEqual([]);
+    expect(storage.persistCalls).toBe(0);
+  });
+
+  it('with no dtype chosen: only config.json (read into memory) before the refusal, and nothing stored', async () => {
+    const files = modelFolder();
+    const server = await startServer(files);
+    const store = freshStore();
+    const fp32 = FP32_FILES.reduce((n, p) => n + (files.get(p)?.byteLength ?? 0), 0);
+    const storage = fakeStorage(fp32 - 10_000, 0);
+    const error = await ensureCached(folderRef(server), { store, storage, chunkSize: CHUNK }).catch(
+      (e: unknown) => e,
+    );
+    // config.json names fp32 as the default: that is what must fit.
+    expect(error).toMatchObject({ code: 'quota-exceeded' });
+    expect(server.seen.map((r) => r.path)).toEqual([
+      '/models/tiny/manifest.json',
+      '/models/tiny/config.json',
+    ]);
+    expect(await store.listFiles('tiny')).toEqual([]);
+    expect(await store.getModel('tiny')).toBeUndefined();
+  });
+
   it('downloads when it fits, and asks for persistent storage first', async () => {
     const files = modelFolder();
     const server = await startServer(files);

@@ -1,8 +1,10 @@
 // Owns the settings form: theme, temperature, top_p, max new tokens, system prompt, template, device, the KV-cache
-// budget for follow-up questions, and working ahead while the user types.
+// budget for follow-up questions, and working ahead while the user types. The hub token field is its own component
+// (HubTokenField), kept on the device rather than in these settings.
 import type { JSX } from 'solid-js';
 import type { BackendName, TemplateName } from '../../shared/protocol';
 import { MAX_KV_CACHE_MIB, useSettings, type Theme } from '../stores/settings-store';
+import { HubTokenField } from './HubTokenField';
 
 export function SettingsForm(): JSX.Element {
   const { settings, update, reset } = useSettings();
@@ -142,6 +144,7 @@ export function SettingsForm(): JSX.Element {
           work while you type.
         </p>
       </div>
+      <HubTokenField />
       <button type="button" class="button" onClick={reset}>
         Reset to defaults
       </button>

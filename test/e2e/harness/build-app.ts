@@ -33,9 +33,10 @@ async function* walk(entry: string): AsyncGenerator<string> {
   for (const name of (await readdir(entry)).sort()) yield* walk(path.join(entry, name));
 }
 
-async function fingerprint(): Promise<string> {
+/** A hash of the names, sizes and times of every file under `files` (paths relative to the project root). */
+export async function fingerprint(files: readonly string[] = inputs): Promise<string> {
   const hash = createHash('sha256');
-  for (const input of inputs) {
+  for (const input of files) {
     for await (const file of walk(path.join(projectRoot, input))) {
       const info = await stat(file);
       hash.update(`${path.relative(projectRoot, file)}\0${info.size}\0${info.mtimeMs}\n`);

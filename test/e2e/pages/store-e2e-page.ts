@@ -10,6 +10,7 @@ import type {
   ModelRef,
 } from '../../../src/shared/protocol';
 import {
+  deleteCachedModel,
   ensureCached,
   filesFromFileList,
   importLocalFiles,
@@ -79,6 +80,19 @@ const harness = {
       return { id: imported.id, ref: imported.ref, files: imported.files.length };
     }),
   verify: (id: string): Promise<VerifyReport> => verifyCachedModel(id),
+  /** A download in this page (not the worker), reporting how it ended. */
+  download: (model: ModelRef, chunkSize: number, label?: string) =>
+    outcome(async () => {
+      const cached = await ensureCached(model, {
+        chunkSize,
+        retryBaseMs: 20,
+        dtype: 'fp32',
+        ...(label ? { label } : {}),
+      });
+      return cached.bytes;
+    }),
+  remove: (id: string) => deleteCachedModel(id),
+  storedBytes: async (id: string) => (await listCachedModels()).find((m) => m.id === id)?.bytes ?? null,
   storedFiles: async (id: string) => {
     const source = openStoreSource(id);
     const out: { path: string; size: number | null }[] = [];
@@ -112,6 +126,7 @@ const bench = {
     return { bytes: bytes.byteLength, ms: performance.now() - t0 };
   },
   partialBytes: async (id: string) => (await listCachedModels()).find((m) => m.id === id)?.bytes ?? 0,
+  remove: (id: string) => deleteCachedModel(id),
 };
 (globalThis as unknown as { storeBench: typeof bench }).storeBench = bench;
 

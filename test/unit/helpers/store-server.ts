@@ -11,7 +11,7 @@ import type { ModelRef } from '../../../src/shared/protocol';
 export type Fault =
   | { kind: 'drop'; at: number } // close the connection after `at` body bytes
   | { kind: 'stall'; at: number } // send `at` body bytes, then nothing (connection stays open)
-  | { kind: 'status'; status: number }
+  | { kind: 'status'; status: number; retryAfter?: string }
   | { kind: 'corrupt'; offset: number } // flip one byte at this file offset
   | { kind: 'no-length' } // chunked transfer, no Content-Length
   | { kind: 'slow'; bytesPerTick: number; tickMs: number }
@@ -33,6 +33,27 @@ export interface ServedRequest {
   ifRange: string | null;
   status: number;
   credentials: boolean;
+  /** When it arrived (performance.now()). */
+  at: number;
+}
+
+/** Every request the server saw (hub API, resolve, CDN, folder), with the host it was addressed to. */
+export interface SeenRequest {
+  /** 'hub-api' | 'resolve' | 'cdn' | 'folder' | 'other' */
+  route: string;
+  path: string;
+  host: string;
+  authorization: string | null;
+  status: number;
+}
+
+/** How the hub look-alike guards its repo, answering as the hub does (status and X-Error-Code). */
+export interface HubAccess {
+  mode: 'public' | 'gated' | 'private';
+  /** The one token the hub accepts; another one gets 401 "Invalid credentials". */
+  token?: string;
+  /** Gated only: whether the token's account accepted the terms. */
+  granted?: boolean;
 }
 
 export interface StoreTestServer {
@@ -51,6 +72,10 @@ export interface StoreTestServer {
   resetCounts(): void;
   /** Makes every CDN URL handed out so far invalid (as signed URLs expire). */
   expireCdnUrls(): void;
+  /** The next `n` CDN requests answer 403, as an expired signed URL does. */
+  refuseCdn(n: number): void;
+  /** Every request, whatever its route. */
+  seen: SeenRequest[];
   /** While true, every model request is cut off before an answer (the network is gone); they are counted here. */
   offline: boolean;
   refusedWhileOffline: string[];
@@ -71,6 +96,9 @@ export interface ServerOptions {
   staticDir?: string;
   /** Answer missing model files with 200 and an HTML page, as single-page-app hosts do. */
   spaFallback?: boolean;
+  /** Redirect CDN downloads to this host name (same port) so that they go to another origin (e.g. 'localhost'). */
+  cdnHost?: string;
+  access?: HubAccess;
 }
 
 const SPA_PAGE = '<!doctype html><html><body>app</body></html>';
@@ -172,6 +200,7 @@ export async function startStoreServer(
         ifRange,
         status,
         credentials: req.headers['cookie'] !== undefined || req.headers['authorization'] !== undefined,
+        at: performance.now(),
       });
     const statusFault = active.find((f) => f.kind === 'status');
     if (!bytes && !statusFault && options.spaFallback) {
@@ -182,12 +211,13 @@ export async function startStoreServer(
     if (!bytes || statusFault) {
       const status = statusFault?.kind === 'status' ? statusFault.status : 404;
       log(status);
-      res
-        .writeHead(status, {
-          'content-type': 'text/plain',
-          'x-error-code': status === 404 ? 'EntryNotFound' : '',
-        })
-        .end('no');
+      const headers: Record<string, string> = {
+        'content-type': 'text/plain',
+        'x-error-code': status === 404 ? 'EntryNotFound' : '',
+      };
+      if (statusFault?.kind === 'status' && statusFault.retryAfter !== undefined)
+        headers['retry-after'] = statusFault.retryAfter;
+      res.writeHead(status, headers).end('no');
       return;
     }
     let start = 0;
@@ -288,13 +318,54 @@ export async function startStoreServer(
         : { type: 'file', path, size: bytes.byteLength, oid: gitSha1Hex(bytes) },
     );
 
-  const state = { offline: false, refused: [] as string[] };
+  const state = { offline: false, refused: [] as string[], cdnRefusals: 0 };
+  const seen: SeenRequest[] = [];
   let peak = 0;
+  /** The hub's answer to a request for the guarded repo, or null when it may go on. */
+  const hubGuard = (req: IncomingMessage): { status: number; headers: Record<string, string> } | null => {
+    const access = options.access;
+    if (!access || access.mode === 'public') return null;
+    const auth = req.headers['authorization'];
+    if (auth !== undefined && auth !== `Bearer ${access.token}`)
+      return {
+        status: 401,
+        headers: { 'x-error-code': '', 'x-error-message': 'Invalid credentials in Authorization header' },
+      };
+    if (access.mode === 'private')
+      return auth === undefined ? { status: 401, headers: { 'x-error-code': 'RepositoryNotFound' } } : null;
+    if (auth === undefined) return { status: 401, headers: { 'x-error-code': 'GatedRepo' } };
+    return access.granted ? null : { status: 403, headers: { 'x-error-code': 'GatedRepo' } };
+  };
   const server = createServer((req, res) => {
     for (const [header, value] of Object.entries(ISOLATION)) res.setHeader(header, value);
     const url = new URL(req.url ?? '/', 'http://x');
     const path = decodeURIComponent(url.pathname);
     const folder = `/models/${name}/`;
+    const route = path.startsWith('/hub/api/')
+      ? 'hub-api'
+      : path.startsWith('/hub/')
+        ? 'resolve'
+        : path.startsWith('/cdn/')
+          ? 'cdn'
+          : path.startsWith(folder)
+            ? 'folder'
+            : 'other';
+    const entry: SeenRequest = {
+      route,
+      path,
+      host: req.headers.host ?? '',
+      authorization: req.headers['authorization'] ?? null,
+      status: 0,
+    };
+    seen.push(entry);
+    res.on('finish', () => void (entry.status = res.statusCode));
+    // Cross-origin requests from a page (the CDN on another host name): allow them, as the hub's CDN does.
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-expose-headers', 'content-range, content-length, etag, x-error-code');
+    if (req.method === 'OPTIONS') {
+      res.setHeader('access-control-allow-headers', 'range, if-range, authorization, accept');
+      return void res.writeHead(204).end();
+    }
     if (state.offline && (path.startsWith(folder) || path.startsWith('/hub/') || path.startsWith('/cdn/'))) {
       state.refused.push(path);
       req.socket.destroy();
@@ -320,6 +391,8 @@ export async function startStoreServer(
       return serveFile(req, res, rel);
     }
     const treePrefix = `/hub/api/models/${repo}/tree/main`;
+    const guarded = path === treePrefix || path.startsWith(`/hub/${repo}/`) ? hubGuard(req) : null;
+    if (guarded) return void res.writeHead(guarded.status, guarded.headers).end('{}');
     if (path === treePrefix) {
       const cursor = Number(url.searchParams.get('cursor') ?? '0');
       const all = treeEntries();
@@ -329,18 +402,27 @@ export async function startStoreServer(
         headers['link'] = `<${origin}${treePrefix}?recursive=true&cursor=${cursor + pageSize}>; rel="next"`;
       return void res.writeHead(200, headers).end(JSON.stringify(page));
     }
-    if (path.startsWith(`/hub/api/models/`))
-      return void res.writeHead(404, { 'x-error-code': 'RepositoryNotFound' }).end('{}');
+    if (path.startsWith(`/hub/api/models/`)) {
+      // As the hub: an anonymous request for a missing repo gets 401 (it might be private), a signed-in one 404.
+      const status = req.headers['authorization'] === undefined ? 401 : 404;
+      return void res.writeHead(status, { 'x-error-code': 'RepositoryNotFound' }).end('{}');
+    }
     const resolvePrefix = `/hub/${repo}/resolve/main/`;
     if (path.startsWith(resolvePrefix)) {
       const rel = path.slice(resolvePrefix.length);
       if (!files.has(rel)) return void res.writeHead(404, { 'x-error-code': 'EntryNotFound' }).end();
-      if (isLfs(rel))
-        return void res.writeHead(302, { location: `${origin}/cdn/${cdnGeneration}/${rel}` }).end();
+      if (isLfs(rel)) {
+        const cdnOrigin = options.cdnHost ? origin.replace('127.0.0.1', options.cdnHost) : origin;
+        return void res.writeHead(302, { location: `${cdnOrigin}/cdn/${cdnGeneration}/${rel}` }).end();
+      }
       return serveFile(req, res, rel);
     }
     const cdn = /^\/cdn\/(\d+)\/(.+)$/.exec(path);
     if (cdn) {
+      if (state.cdnRefusals > 0) {
+        state.cdnRefusals--;
+        return void res.writeHead(403).end('expired');
+      }
       if (Number(cdn[1]) !== cdnGeneration) return void res.writeHead(403).end('expired');
       return serveFile(req, res, cdn[2] ?? '');
     }
@@ -366,8 +448,11 @@ export async function startStoreServer(
       sent.clear();
       hits.clear();
       requests.length = 0;
+      seen.length = 0;
     },
     expireCdnUrls: () => void cdnGeneration++,
+    refuseCdn: (n) => void (state.cdnRefusals = n),
+    seen,
     get offline() {
       return state.offline;
     },
