@@ -1,8 +1,9 @@
 // Owns how the app is built and served: Solid, cross-origin isolation headers, the module worker and ORT's runtime files.
 // It must not fetch anything from a CDN at build or run time: every ORT file is emitted into the app itself.
-import { defaultClientConditions, defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 import solid from 'vite-plugin-solid';
 import { VitePWA } from 'vite-plugin-pwa';
+import { appContentSecurityPolicy, securityHeaders } from './src/shared/security-policy';
 
 /**
  * Cross-origin isolation lets ORT use SharedArrayBuffer and so several WASM threads.
@@ -13,6 +14,46 @@ export const isolationHeaders: Record<string, string> = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
+
+/**
+ * The app's security policy (src/shared/security-policy.ts): a CSP meta tag at the top of every page's head, for
+ * static hosts that send no headers, and the full header set from the dev and preview servers.
+ */
+function securityPolicy(): Plugin {
+  const sendHeaders = (
+    req: { url?: string | undefined },
+    res: { setHeader(n: string, v: string): unknown },
+  ) => {
+    for (const [name, value] of Object.entries(securityHeaders(req.url ?? '/'))) res.setHeader(name, value);
+  };
+  return {
+    name: 'llava-security-policy',
+    // The product's pages only; the test and bench pages are not served to users.
+    transformIndexHtml: (_html, ctx) =>
+      !/(^|\/)(index|train)\.html$/.test(ctx.path)
+        ? []
+        : [
+            {
+              tag: 'meta',
+              attrs: { 'http-equiv': 'Content-Security-Policy', content: appContentSecurityPolicy() },
+              injectTo: 'head-prepend',
+            },
+            { tag: 'meta', attrs: { name: 'referrer', content: 'no-referrer' }, injectTo: 'head-prepend' },
+          ],
+    configureServer: (server) => {
+      server.middlewares.use((req, res, next) => {
+        sendHeaders(req, res);
+        next();
+      });
+    },
+    configurePreviewServer: (server) => {
+      server.middlewares.use((req, res, next) => {
+        sendHeaders(req, res);
+        next();
+      });
+    },
+  };
+}
 
 /**
  * Resolve onnxruntime-web to its build that does not embed the WASM glue: the worker then loads exactly one
@@ -34,6 +75,7 @@ export const engineResolve = {
 export default defineConfig({
   plugins: [
     solid(),
+    securityPolicy(),
     // The PWA (owned by the UI): workers/service-worker.ts precaches the app shell and ORT's .mjs/.wasm, never model
     // weights (they live in the weight store), and adds the isolation headers where a host cannot send them.
     VitePWA({

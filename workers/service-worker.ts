@@ -8,7 +8,7 @@ import {
   precacheAndRoute,
   type PrecacheEntry,
 } from 'workbox-precaching';
-import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { registerRoute } from 'workbox-routing';
 import { registerOpenAIRoute } from './openai-route';
 
 declare let self: ServiceWorkerGlobalScope & { __WB_MANIFEST: (string | PrecacheEntry)[] };
@@ -36,13 +36,48 @@ addPlugins([{ handlerWillRespond: async ({ response }) => withIsolation(response
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
 
-// Navigations inside the app's scope get the precached page (offline too); other pages are left to the network.
 const scopePath = new URL(self.registration.scope).pathname;
-const escaped = scopePath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Whether a navigation opens the chat app: its scope root or index.html, whatever the query string or fragment
+ * (bookmarks, shared links, `?ref=…`). Other pages of the origin are not the app's to answer.
+ */
+function isAppPageNavigation(url: URL, scope: string = scopePath): boolean {
+  return url.pathname === scope || url.pathname === `${scope}index.html`;
+}
+
+/** The training page is not stored for offline use (its runtime and weights load when it opens). */
+function isTrainingPageNavigation(url: URL, scope: string = scopePath): boolean {
+  return url.pathname === `${scope}train.html`;
+}
+
+// Navigations to the app get the precached page, offline too.
 registerRoute(
-  new NavigationRoute(createHandlerBoundToURL('index.html'), {
-    allowlist: [new RegExp(`^${escaped}(index\\.html)?$`)],
-  }),
+  ({ request, url }) => request.mode === 'navigate' && isAppPageNavigation(url),
+  createHandlerBoundToURL('index.html'),
+);
+
+/** What the training page shows when it cannot be fetched: why, and the way back to the app that does work. */
+function trainingNeedsConnection(): Response {
+  const body = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Training needs a connection</title>
+<body style="font: 1rem/1.5 system-ui, sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem">
+<h1>Training needs a connection</h1>
+<p>The in-browser training demo is not stored for offline use: its runtime and the micro model load when it opens.
+Open it again when you are online.</p>
+<p><a href="${scopePath}">Open the chat app</a>, which works offline.</p></body></html>`;
+  return new Response(body, { status: 503, headers: { 'Content-Type': 'text/html; charset=utf-8' } });
+}
+
+registerRoute(
+  ({ request, url }) => request.mode === 'navigate' && isTrainingPageNavigation(url),
+  async ({ request }) => {
+    try {
+      return await fetch(request);
+    } catch {
+      return trainingNeedsConnection();
+    }
+  },
 );
 
 // `/v1/*` (OpenAI's API) goes to a page of this origin that serves it with the library's serveOpenAI(); for any

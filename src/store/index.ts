@@ -17,6 +17,7 @@ export {
 export {
   listCachedModels,
   deleteCachedModel,
+  renameCachedModel,
   deleteAllCachedModels,
   verifyCachedModel,
   type CachedModelSummary,

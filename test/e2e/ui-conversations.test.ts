@@ -94,7 +94,7 @@ describe('conversation management', () => {
 
     const [md] = await Promise.all([
       page.waitForEvent('download'),
-      page.click('button[aria-label="Export chat as Markdown"]'),
+      page.click('button[aria-label="Export chat as MD (Markdown)"]'),
     ]);
     const mdPath = path.join(dir, 'out.md');
     await md.saveAs(mdPath);

@@ -21,6 +21,19 @@ describe('first run, download and offline use', () => {
     // Focus starts in the dialog, for keyboard users.
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('first-run-title');
     await screenshot(page, 'first-run');
+    // The app shell is stored, but with no model nothing works offline yet: no claim that it does.
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60_000 });
+    await page.waitForTimeout(500);
+    expect(await page.locator('.notices').textContent()).not.toMatch(/offline/i);
+    // Notices fade after a few seconds: keep every one shown from now on.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { __notices: string[] }).__notices = seen;
+      new MutationObserver(() => {
+        const text = document.querySelector('.notices')?.textContent ?? '';
+        if (text && !seen.includes(text)) seen.push(text);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
   });
 
   it('shows download progress in bytes while the demo model downloads', async () => {
@@ -81,6 +94,10 @@ describe('first run, download and offline use', () => {
     expect(cached.some((u) => u.endsWith('.wasm'))).toBe(true);
     expect(cached.some((u) => /index\.html$/.test(u))).toBe(true);
     expect(cached.some((u) => u.includes('/models/'))).toBe(false);
+    // Now a model is stored as well: that is when the app says it works offline.
+    await page.waitForFunction(() =>
+      (window as unknown as { __notices: string[] }).__notices.some((t) => t.includes('Ready offline')),
+    );
 
     await app.server.close();
     await page.context().setOffline(true);
@@ -92,6 +109,22 @@ describe('first run, download and offline use', () => {
     expect(answer.status).toBe('done');
     expect(answer.text.length).toBeGreaterThan(0);
     expect(app.server.requests.length).toBe(served);
+  });
+
+  it('opens offline from deep links with any query string; the training page says it needs a connection', async () => {
+    const { page } = app;
+    const origin = app.server.origin;
+    for (const link of ['/?ref=bookmark', '/index.html?x=1', '/?utm_source=x#top']) {
+      await page.goto(`${origin}${link}`);
+      await page.waitForSelector('#composer-input', { timeout: 20_000 });
+      expect(await page.locator('.message-assistant').count(), link).toBeGreaterThan(0);
+    }
+    // The browser's offline switch does not reach the service worker's own fetches: fail them like a dead network.
+    await page.context().route('**/train.html', (route) => route.abort('internetdisconnected'));
+    await page.goto(`${origin}/train.html`);
+    expect(await page.locator('h1').textContent()).toBe('Training needs a connection');
+    await page.click('a:has-text("Open the chat app")');
+    await page.waitForSelector('#composer-input', { timeout: 20_000 });
   });
 
   it('sent no request outside localhost', () => {

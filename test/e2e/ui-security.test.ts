@@ -1,6 +1,6 @@
 // Model output is untrusted: a conversation holding hostile Markdown is imported through the product's own import
-// and rendered by the product's renderer. Nothing in it runs; an HTML block previews in a sandbox that can run
-// scripts but cannot read the app's localStorage or IndexedDB, nor reach the network.
+// and rendered by the product's renderer. Nothing in it runs; an HTML block previews in a sandbox, scripts off until
+// the user turns them on, and even then it cannot read the app's localStorage or IndexedDB, nor reach the network.
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -135,7 +135,13 @@ describe('untrusted model output', () => {
     await page.click('button[aria-label^="Preview HTML code block"]');
     const frame = page.locator('iframe.html-preview-frame');
     await frame.waitFor();
-    expect(await frame.getAttribute('sandbox')).toBe('allow-scripts');
+    // Scripts are off until the user turns them on for this preview.
+    expect(await frame.getAttribute('sandbox')).toBe('');
+    expect(await page.frameLocator('iframe.html-preview-frame').locator('#t').textContent()).toBe(
+      'Hello from the preview',
+    );
+    await page.check('.html-preview-scripts input');
+    await page.locator('iframe.html-preview-frame[sandbox="allow-scripts"]').waitFor();
     const got = await report;
     expect(got.ran).toBe(true);
     expect(got.storage).toBe('SecurityError');

@@ -42,7 +42,11 @@ export function App(): JSX.Element {
   };
 
   const showFirstRun = () =>
-    convs.ready() && !settings.welcomed && convs.list().length === 0 && models.cached().length === 0;
+    convs.ready() &&
+    models.ready() &&
+    !settings.welcomed &&
+    convs.list().length === 0 &&
+    models.cached().length === 0;
 
   const openConversation = async (id: string) => {
     await chat.settle();

@@ -113,7 +113,7 @@ export function ConversationItem(props: {
             <button
               type="button"
               class="icon-button"
-              aria-label="Export chat as Markdown"
+              aria-label="Export chat as MD (Markdown)"
               title="Export Markdown"
               onClick={() => doExport('md')}
             >

@@ -81,7 +81,7 @@ function RecipeCard(props: { recipe: RecipeModel; onImport: () => void }): JSX.E
         <button
           type="button"
           class="button recipe-copy"
-          aria-label={`Copy the commands for ${props.recipe.name}`}
+          aria-label={`${copied() ? 'Copied commands' : 'Copy commands'} for ${props.recipe.name}`}
           onClick={copy}
         >
           <Icon name={copied() ? 'check' : 'copy'} size={16} /> {copied() ? 'Copied' : 'Copy commands'}

@@ -4,6 +4,7 @@ import { Show, type JSX } from 'solid-js';
 import { shortModelName } from '../lib/format';
 import { useEngine } from '../stores/engine-store';
 import { useModels } from '../stores/model-store';
+import { usePwa } from '../stores/pwa-store';
 import { useSettings } from '../stores/settings-store';
 import { Icon } from './Icon';
 
@@ -15,6 +16,7 @@ export function Header(props: {
 }): JSX.Element {
   const engine = useEngine();
   const models = useModels();
+  const pwa = usePwa();
   const { settings } = useSettings();
   // The bar shows the short name; the panel shows the whole label with its explanation.
   const short = shortModelName;
@@ -51,6 +53,11 @@ export function Header(props: {
       <h1 class="app-title">
         LLaVA<span class="app-title-rest"> in the browser</span>
       </h1>
+      <Show when={pwa.canInstall()}>
+        <button type="button" class="button install-button" onClick={() => void pwa.install()}>
+          <Icon name="download" size={16} /> Install
+        </button>
+      </Show>
       <button
         type="button"
         class="icon-button"

@@ -81,10 +81,15 @@ function enhance(root: HTMLElement): () => void {
         void navigator.clipboard.writeText(source).then(
           () => {
             b.textContent = 'Copied';
-            setTimeout(() => (b.textContent = 'Copy'), 1500);
+            b.setAttribute('aria-label', `Copied code block ${i + 1}`);
+            setTimeout(() => {
+              b.textContent = 'Copy';
+              b.setAttribute('aria-label', `Copy code block ${i + 1}`);
+            }, 1500);
           },
           () => {
             b.textContent = 'Copy failed';
+            b.setAttribute('aria-label', `Copy failed for code block ${i + 1}`);
           },
         );
       }),
@@ -99,6 +104,7 @@ function enhance(root: HTMLElement): () => void {
             mount.remove();
             mount = null;
             b.textContent = 'Preview';
+            b.setAttribute('aria-label', `Preview HTML code block ${i + 1}`);
             b.setAttribute('aria-expanded', 'false');
             return;
           }
@@ -107,6 +113,8 @@ function enhance(root: HTMLElement): () => void {
           dispose = render(() => <HtmlPreview html={source} css={css} js={js} />, mount);
           disposers.push(() => dispose?.());
           b.textContent = 'Close preview';
+          // The accessible name keeps the words shown (WCAG 2.5.3).
+          b.setAttribute('aria-label', `Close preview of HTML code block ${i + 1}`);
           b.setAttribute('aria-expanded', 'true');
         }),
       );

@@ -10,14 +10,22 @@ export function MessageList(): JSX.Element {
   const chat = useChat();
   let list!: HTMLDivElement;
   let pinned = true;
+  let shownCount = 0;
+  let shownStatus: string | undefined;
 
   createEffect(() => {
     // Track the last message's text so streaming keeps the view at the bottom.
     const msgs = convs.current.messages;
-    void msgs[msgs.length - 1]?.text;
-    void msgs[msgs.length - 1]?.status;
-    void msgs.length;
+    const last = msgs[msgs.length - 1];
+    void last?.text;
     void chat.generating();
+    // A new message (a question sent, an answer started) or an answer that just failed is always brought into
+    // view, even when the user had scrolled up: otherwise pressing Enter can look like nothing happened.
+    const added = msgs.length > shownCount;
+    const failed = last?.status === 'error' && shownStatus !== 'error';
+    shownCount = msgs.length;
+    shownStatus = last?.status;
+    if (added || failed) pinned = true;
     if (pinned) requestAnimationFrame(() => list.scrollTo({ top: list.scrollHeight }));
   });
 

@@ -27,7 +27,7 @@ export function createAppStores(deps: AppDeps) {
   const composer = createComposerStore(notices);
   const chat = createChatStore({ engine, conversations, settings, ensureModel: models.ensureModel });
   const workAhead = createWorkAhead({ composer, chat });
-  const pwa = createPwaStore(notices);
+  const pwa = createPwaStore(notices, () => models.cached().some((m) => m.complete));
   return { notices, settings, engine, conversations, models, composer, chat, workAhead, pwa };
 }
 

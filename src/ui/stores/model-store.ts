@@ -70,6 +70,8 @@ export interface WeightsApi {
   catalog(): Promise<CatalogModel[]>;
   listCached(): Promise<CachedModel[]>;
   remove(id: string): Promise<void>;
+  /** Gives a stored model a new name. */
+  rename(id: string, label: string): Promise<void>;
   /** Re-hashes a cached model's files; resolves with the files that failed (and were dropped). */
   verify(id: string, signal?: AbortSignal): Promise<string[]>;
   /** Stores a model folder the user picked or dropped; resolves with its ref. */
@@ -125,6 +127,9 @@ export function createModelStore(deps: ModelDeps) {
   const [busy, setBusy] = createSignal<string | null>(null);
   const [panelOpen, setPanelOpen] = createSignal(false);
   const [builtIn, setBuiltIn] = createSignal<CatalogModel[]>([]);
+  // False until the catalog and the cache list have been read once: screens that depend on them (the first-run
+  // dialog) wait, instead of showing empty and then growing under the user's eyes.
+  const [ready, setReady] = createSignal(false);
   // A memo would need a reactive root (the stores are made before render): keep the last result by its inputs, so
   // the list keeps its entries' identity (and the panel its cards) until the inputs change.
   let last: { base: CatalogModel[]; added: AddedModel[]; all: CatalogModel[] } | undefined;
@@ -160,6 +165,7 @@ export function createModelStore(deps: ModelDeps) {
     setBuiltIn(entries);
     setCached(list);
     setStorage(est);
+    setReady(true);
   }
 
   async function dtypeFor(model: {
@@ -233,6 +239,16 @@ export function createModelStore(deps: ModelDeps) {
     }
   }
 
+  async function rename(id: string, label: string): Promise<void> {
+    try {
+      await weights.rename(id, label);
+    } catch (error) {
+      notices.error(messageOf(error));
+    } finally {
+      await refresh();
+    }
+  }
+
   async function verify(id: string): Promise<void> {
     setBusy(id);
     try {
@@ -283,6 +299,7 @@ export function createModelStore(deps: ModelDeps) {
   }
 
   return {
+    ready,
     catalog,
     recipes: () => weights.recipes(),
     addModel,
@@ -296,6 +313,7 @@ export function createModelStore(deps: ModelDeps) {
     load,
     ensureModel,
     remove,
+    rename,
     verify,
     importFolder,
     find,

@@ -1,14 +1,32 @@
 // Owns the service worker as the UI sees it: offline-ready, "update available" and applying the update, and the
 // one reload that makes the page cross-origin isolated on hosts that cannot send the headers themselves.
-import { createContext, createSignal, useContext } from 'solid-js';
+import { createContext, createEffect, createRoot, createSignal, useContext } from 'solid-js';
 import { registerSW } from 'virtual:pwa-register';
 import type { NoticeStore } from './notice-store';
 
 const ISOLATION_RELOAD_KEY = 'llava-browser:isolation-reload';
 
-export function createPwaStore(notices: NoticeStore) {
+/** Chromium's install offer; not in TypeScript's DOM types. */
+interface InstallPromptEvent extends Event {
+  prompt(): Promise<unknown>;
+}
+
+/**
+ * `usableOffline` says whether something worth opening offline is stored (a complete model): the app shell alone
+ * opens offline but cannot answer, so "works offline" waits for both.
+ */
+export function createPwaStore(notices: NoticeStore, usableOffline: () => boolean) {
   const [needRefresh, setNeedRefresh] = createSignal(false);
   const [offlineReady, setOfflineReady] = createSignal(false);
+  let announced = false;
+  // Lives as long as the app: the store is created once, outside any component.
+  createRoot(() =>
+    createEffect(() => {
+      if (announced || !offlineReady() || !usableOffline()) return;
+      announced = true;
+      notices.info('Ready offline: the app and your stored model now open without a connection.');
+    }),
+  );
   let update: (reload?: boolean) => Promise<void> = async () => undefined;
 
   /**
@@ -22,15 +40,32 @@ export function createPwaStore(notices: NoticeStore) {
     location.reload();
   }
 
+  // The browser's offer to install the app (Chromium's beforeinstallprompt), kept until the user takes it.
+  const [installOffer, setInstallOffer] = createSignal<InstallPromptEvent | null>(null);
+  function listenForInstallOffer(): void {
+    window.addEventListener('beforeinstallprompt', (event) => {
+      // Without this the browser shows its own mini-infobar; the app offers the same with its Install button.
+      event.preventDefault();
+      setInstallOffer(event as InstallPromptEvent);
+    });
+    window.addEventListener('appinstalled', () => setInstallOffer(null));
+  }
+
+  /** Shows the browser's install dialog; the offer is spent either way. */
+  async function install(): Promise<void> {
+    const offer = installOffer();
+    if (!offer) return;
+    setInstallOffer(null);
+    await offer.prompt();
+  }
+
   function start(): void {
+    listenForInstallOffer();
     if (!('serviceWorker' in navigator)) return;
     update = registerSW({
       immediate: true,
       onNeedRefresh: () => setNeedRefresh(true),
-      onOfflineReady: () => {
-        setOfflineReady(true);
-        notices.info('Installed: the app now opens offline.');
-      },
+      onOfflineReady: () => setOfflineReady(true),
     });
     isolateIfNeeded();
     navigator.serviceWorker.addEventListener('controllerchange', isolateIfNeeded);
@@ -43,6 +78,9 @@ export function createPwaStore(notices: NoticeStore) {
     /** Activates the waiting version; the page reloads into it. */
     applyUpdate: () => update(true),
     dismiss: () => setNeedRefresh(false),
+    /** True while the browser offers to install the app. */
+    canInstall: () => installOffer() !== null,
+    install,
   };
 }
 

@@ -12,6 +12,11 @@ export interface TestBrowser {
   blockedRequests: string[];
   /** Console lines and uncaught errors of every page (and its workers), for failure messages. */
   logs: string[];
+  /**
+   * Content-Security-Policy violations Chromium reported for the app's own documents and workers (console lines
+   * naming the policy). The HTML preview's documents (about:srcdoc, preview.html) are left out: blocking is their job.
+   */
+  cspViolations: string[];
   newPage(): Promise<Page>;
   close(): Promise<void>;
 }
@@ -29,6 +34,14 @@ function isLocal(url: string): boolean {
   const { protocol, hostname } = new URL(url);
   if (protocol === 'data:' || protocol === 'blob:' || protocol === 'about:') return true;
   return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+}
+
+/** Marks the console line a top-level page writes for each violation of its policy (see launchBrowser). */
+const VIOLATION_TAG = '[csp-violation]';
+
+/** Console lines of workers carry their script's URL; documents' lines (the preview frames' too) do not. */
+function isScript(url: string): boolean {
+  return /\.m?js(?:[?#]|$)/.test(url);
 }
 
 /** Headless Chromium as this project runs it: no sandbox (containers), nothing that calls home on its own. */
@@ -57,6 +70,16 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
   });
   const blockedRequests: string[] = [];
   const logs: string[] = [];
+  const cspViolations: string[] = [];
+  // Each top-level page reports violations of its own policy; frames (the HTML preview) report to themselves.
+  await context.addInitScript((tag) => {
+    if (window !== window.top) return;
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.warn(
+        `${tag} ${e.effectiveDirective} refused ${e.blockedURI || 'inline code'} (${e.sourceFile}:${e.lineNumber})`,
+      );
+    });
+  }, VIOLATION_TAG);
   await context.route('**/*', async (route) => {
     const url = route.request().url();
     if (isLocal(url)) return route.continue();
@@ -68,7 +91,13 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
       logs.push(line);
       if (options.echoConsole) console.log(line);
     };
-    page.on('console', (message) => log(`[${message.type()}] ${message.text()}`));
+    page.on('console', (message) => {
+      log(`[${message.type()}] ${message.text()}`);
+      const text = message.text();
+      const from = message.location().url;
+      if (text.startsWith(VIOLATION_TAG) || (/Content Security Policy/i.test(text) && isScript(from)))
+        cspViolations.push(`${from}: ${text}`);
+    });
     // Chromium reports a dedicated worker's console lines on its page too.
     page.on('pageerror', (error) => log(`[pageerror] ${error.message}`));
   };
@@ -78,6 +107,7 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
     context,
     blockedRequests,
     logs,
+    cspViolations,
     newPage: () => context.newPage(),
     close: async () => {
       await context.close();

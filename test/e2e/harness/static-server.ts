@@ -86,8 +86,20 @@ function resolveFile(mounts: Mount[], urlPath: string): string | undefined {
   return undefined;
 }
 
-async function answer(mounts: Mount[], req: IncomingMessage, res: ServerResponse): Promise<number> {
+export interface ServerOptions {
+  /** Extra headers per request path, e.g. the app's security headers (src/shared/security-policy.ts). */
+  headers?: (urlPath: string) => Record<string, string>;
+}
+
+async function answer(
+  mounts: Mount[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: ServerOptions,
+): Promise<number> {
   for (const [name, value] of Object.entries(isolationHeaders)) res.setHeader(name, value);
+  for (const [name, value] of Object.entries(options.headers?.(req.url ?? '/') ?? {}))
+    res.setHeader(name, value);
   res.setHeader('Cache-Control', 'no-store');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { Allow: 'GET, HEAD' }).end();
@@ -134,10 +146,10 @@ async function answer(mounts: Mount[], req: IncomingMessage, res: ServerResponse
 }
 
 /** Starts a server on 127.0.0.1 (a free port) serving `mounts`, first matching prefix wins. */
-export async function startStaticServer(mounts: Mount[]): Promise<StaticServer> {
+export async function startStaticServer(mounts: Mount[], options: ServerOptions = {}): Promise<StaticServer> {
   const requests: ServedRequest[] = [];
   const server = createServer((req, res) => {
-    answer(mounts, req, res)
+    answer(mounts, req, res, options)
       .then((status) => {
         requests.push({
           method: req.method ?? 'GET',

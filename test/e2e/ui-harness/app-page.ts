@@ -10,6 +10,7 @@ import { buildApp, projectRoot } from '../harness/build-app';
 import { startStaticServer } from '../harness/static-server';
 import type { Mount, StaticServer } from '../harness/static-server';
 import { getTinyModel } from '../../fixtures/tiny-model';
+import { securityHeaders } from '../../../src/shared/security-policy';
 import { microModelDir } from '../../fixtures/micro-model';
 
 export interface AppPage {
@@ -46,12 +47,15 @@ export const BUILT_IN_PREFIX = '/models/micro-llava/';
 export async function openApp(options: OpenAppOptions = {}): Promise<AppPage> {
   const dist = await buildApp({ target: 'app' });
   const demo = getTinyModel('tiny', { dtypes: ['fp32', 'q8', 'q4'] });
-  const server = await startStaticServer([
-    ...(options.mounts ?? []),
-    { prefix: DEMO_PREFIX, dir: demo.dir },
-    { prefix: BUILT_IN_PREFIX, dir: microModelDir() },
-    { prefix: '/', dir: dist },
-  ]);
+  const server = await startStaticServer(
+    [
+      ...(options.mounts ?? []),
+      { prefix: DEMO_PREFIX, dir: demo.dir },
+      { prefix: BUILT_IN_PREFIX, dir: microModelDir() },
+      { prefix: '/', dir: dist },
+    ],
+    { headers: securityHeaders },
+  );
   const browser = await launchBrowser(options);
   const page = await browser.newPage();
   await page.setViewportSize(options.viewport ?? { width: 1280, height: 800 });
@@ -93,6 +97,11 @@ export async function openApp(options: OpenAppOptions = {}): Promise<AppPage> {
       await browser.close();
       // A test that went offline has closed the server already.
       await server.close().catch(() => undefined);
+      // Every UI test runs under the app's CSP (meta tag and headers, as deployed); a feature it blocks fails here.
+      if (browser.cspViolations.length > 0)
+        throw new Error(
+          `The app's Content-Security-Policy was violated:\n${browser.cspViolations.join('\n')}`,
+        );
     },
   };
 }
