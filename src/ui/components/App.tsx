@@ -1,6 +1,7 @@
 // Owns the page layout and the page-wide gestures: paste a picture, drop files anywhere, Esc to stop or close, and
 // the keyboard shortcuts (the sheet behind "?" lists them).
 import { createEffect, createSignal, onCleanup, onMount, Show, type JSX } from 'solid-js';
+import { errorMessage } from '../../shared/errors';
 import { applyTheme } from '../lib/theme';
 import { useChat } from '../stores/chat-store';
 import { useComposer } from '../stores/composer-store';
@@ -53,7 +54,7 @@ export function App(): JSX.Element {
     try {
       await convs.open(id);
     } catch (error) {
-      notices.error(error instanceof Error ? error.message : String(error));
+      notices.error(errorMessage(error));
     }
     if (!wide()) setSidebarOpen(false);
     focusInput();
