@@ -2,7 +2,7 @@
 // loading it when a chat needs it. Storage goes through the WeightsApi port, the engine through the engine store.
 import { createContext, createSignal, useContext } from 'solid-js';
 import { isAbortError } from '../../shared/abort';
-import { isEngineError } from '../../shared/errors';
+import { errorMessage } from '../../shared/errors';
 import type { DtypeChoice, LoadProgressEvent, ModelRef } from '../../shared/protocol';
 import type { AddedModel } from '../lib/model-address';
 import type { EngineStore } from './engine-store';
@@ -91,11 +91,6 @@ export interface ModelDeps {
   engine: EngineStore;
   settings: SettingsStore;
   notices: NoticeStore;
-}
-
-function messageOf(error: unknown): string {
-  if (isEngineError(error)) return error.message;
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** An added model as the panel lists it: nothing is known about its size until its files are listed. */
@@ -197,7 +192,7 @@ export function createModelStore(deps: ModelDeps) {
       );
       return true;
     } catch (error) {
-      if (!isAbortError(error)) notices.error(messageOf(error));
+      if (!isAbortError(error)) notices.error(errorMessage(error));
       return false;
     } finally {
       void refresh();
@@ -232,7 +227,7 @@ export function createModelStore(deps: ModelDeps) {
       if (settings.settings.modelId === id) settings.update({ modelId: null });
       notices.info('The model was deleted from this device.');
     } catch (error) {
-      notices.error(messageOf(error));
+      notices.error(errorMessage(error));
     } finally {
       setBusy(null);
       await refresh();
@@ -259,7 +254,7 @@ export function createModelStore(deps: ModelDeps) {
           `${bad.length} file(s) were damaged and removed: ${bad.join(', ')}. Download the model again.`,
         );
     } catch (error) {
-      notices.error(messageOf(error));
+      notices.error(errorMessage(error));
     } finally {
       setBusy(null);
       await refresh();
@@ -275,7 +270,7 @@ export function createModelStore(deps: ModelDeps) {
       await refresh();
       await load(model.id);
     } catch (error) {
-      if (!isAbortError(error)) notices.error(messageOf(error));
+      if (!isAbortError(error)) notices.error(errorMessage(error));
     } finally {
       setBusy(null);
       await refresh();
