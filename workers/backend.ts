@@ -1,7 +1,7 @@
 // Owns choosing where sessions run in the browser: a WebGPU device of our own (watched for loss) or the WASM EP.
 // It must not create sessions or know about models: it hands the engine a BackendDescriptor and reports device loss.
 import type { BackendDescriptor } from '../src/engine/runtime';
-import { EngineError } from '../src/shared/errors';
+import { EngineError, errorMessage } from '../src/shared/errors';
 import type { AdapterInfo, BackendName } from '../src/shared/protocol';
 import { softwareAdapterReason, wasmOverSoftwareNote } from '../src/shared/software-adapter';
 import type { DeviceLoss, GpuError, GpuFaultSource } from './gpu-faults';
@@ -123,9 +123,7 @@ export function createBackendSelector(): BackendSelector {
         label: 'llava-engine',
       });
     } catch (error) {
-      return {
-        reason: `The GPU refused to open a device: ${error instanceof Error ? error.message : String(error)}`,
-      };
+      return { reason: `The GPU refused to open a device: ${errorMessage(error)}` };
     }
     const descriptor: BackendDescriptor = {
       name: 'webgpu',

@@ -11,6 +11,7 @@ import indexUrl from '../test/fixtures/micro-model/micro-llava.json?url';
 import binUrl from '../test/fixtures/micro-model/micro-llava.bin?url';
 import tokenizerUrl from '../test/fixtures/micro-model/micro-llava-tokenizer.json?url';
 import { builtTokenizerFromJson } from '../src/training/fixture-tokenizer';
+import { errorMessage } from '../src/shared/errors';
 import type { BuiltTokenizer, TokenizerJson } from '../src/modelgen/llava/tokenizer-json';
 import type { LlavaHfConfig, WeightMap } from '../src/modelgen/llava/types';
 import { unpackTensors, type TensorFileIndex } from '../src/training/model/tensor-pack';
@@ -142,7 +143,7 @@ async function run(req: Extract<TrainRequest, { type: 'start' }>): Promise<void>
       m.params.dispose();
     }
   } catch (error) {
-    post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+    post({ type: 'error', message: errorMessage(error) });
   } finally {
     running = false;
   }

@@ -1,63 +1,17 @@
-// Owns small typed-array helpers for ORT tensors: float16 <-> float32, int64 ids, and slicing the sequence axis of a
-// KV tensor. Pure except for reading a tensor's data (which may live on the GPU); it never runs a session.
+// Owns small typed-array helpers for ORT tensors: float16 <-> float32 (the bits: src/shared/float16.ts), int64 ids,
+// and slicing the sequence axis of a KV tensor. Pure except for reading a tensor's data (which may live on the GPU); it never runs a session.
 
+import { float32ToHalf, halfToFloat32 } from '../shared/float16';
 import type { OrtRuntime, OrtTensor } from './runtime';
 
 /** Element data of the float tensors the engine handles (float16 travels as raw Uint16 bits). */
 export type FloatData = Float32Array | Uint16Array;
 export type FloatType = 'float32' | 'float16';
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** IEEE half bits of a number, rounding to nearest even as hardware conversions do. */
-export function toHalf(value: number): number {
-  f32[0] = value;
-  const x = u32[0] as number;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  // A carry out of the mantissa correctly bumps the exponent (up to infinity).
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  return sign | half;
-}
-
-/** The number whose IEEE half bits are `h`. */
-export function fromHalf(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
 /** Converts float data to the wanted element type (copying only when the types differ). */
 export function convertFloat(data: FloatData, from: FloatType, to: FloatType): FloatData {
   if (from === to) return data;
-  if (to === 'float16') {
-    const out = new Uint16Array(data.length);
-    for (let i = 0; i < data.length; i++) out[i] = toHalf(data[i] as number);
-    return out;
-  }
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = fromHalf(data[i] as number);
-  return out;
+  return to === 'float16' ? float32ToHalf(data) : halfToFloat32(data as Uint16Array);
 }
 
 /** Logits as float32, whatever the graph returned. */
@@ -81,7 +35,7 @@ export async function readFloatData(tensor: OrtTensor): Promise<{ data: FloatDat
   if (tensor.type === 'float32') return { data: new Float32Array(raw as Float32Array), type: 'float32' };
   if (tensor.type === 'float16') {
     if (raw instanceof Uint16Array) return { data: new Uint16Array(raw), type: 'float16' };
-    return { data: Uint16Array.from(raw as ArrayLike<number>, toHalf), type: 'float16' };
+    return { data: float32ToHalf(raw as ArrayLike<number>), type: 'float16' };
   }
   throw new Error(`Expected a float tensor, got ${tensor.type}.`);
 }

@@ -66,3 +66,12 @@ export function isEngineError(value: unknown): value is EngineError {
     (value as { name?: unknown }).name === 'EngineError'
   );
 }
+
+/**
+ * The words to show a person for anything thrown: an EngineError's (or any error's) own message, else the value as
+ * text. Only for display; code branches on `code`.
+ */
+export function errorMessage(error: unknown): string {
+  if (isEngineError(error) || error instanceof Error) return error.message;
+  return String(error);
+}

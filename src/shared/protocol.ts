@@ -52,7 +52,7 @@ export interface OverallProgress {
 
 /** Progress of downloading, verifying and instantiating a model, counted in bytes. */
 export type LoadProgressEvent =
-  | { kind: 'file-start'; file: string; loaded: number; total: number; overall?: OverallProgress }
+  | { kind: 'file-start'; file: string; loaded: number; total: number; overall: OverallProgress }
   | {
       kind: 'file-progress';
       file: string;
@@ -60,10 +60,10 @@ export type LoadProgressEvent =
       total: number;
       bytesPerS?: number;
       etaS?: number;
-      overall?: OverallProgress;
+      overall: OverallProgress;
     }
-  | { kind: 'file-done'; file: string; loaded: number; total: number; overall?: OverallProgress }
-  | { kind: 'verified'; file: string; loaded: number; total: number; overall?: OverallProgress }
+  | { kind: 'file-done'; file: string; loaded: number; total: number; overall: OverallProgress }
+  | { kind: 'verified'; file: string; loaded: number; total: number; overall: OverallProgress }
   | { kind: 'session'; file: string; loaded: number; total: number }
   | { kind: 'ready'; file: ''; loaded: number; total: number };
 

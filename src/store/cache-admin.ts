@@ -1,6 +1,7 @@
 // Owns managing what is stored: listing models (complete or partial, bytes), deleting, and re-verifying hashes on
 // demand. It never downloads; a file that fails re-verification is deleted so that the next download replaces it.
 import { throwIfAborted } from '../shared/abort';
+import { EngineError } from '../shared/errors';
 import type { Component, Dtype, LoadProgressEvent, ModelRef } from '../shared/protocol';
 import { cancelDownloads } from './download-registry';
 import { createFileHasher } from './file-hasher';
@@ -77,6 +78,18 @@ export async function deleteCachedModel(id: string, options: { store?: WeightSto
   const store = options.store ?? getDefaultWeightStore();
   cancelDownloads(store.dbName, id);
   await store.deleteModel(id);
+}
+
+/** Gives a stored model the name lists show for it; its files and id stay as they are. */
+export async function renameCachedModel(
+  id: string,
+  label: string,
+  options: { store?: WeightStore } = {},
+): Promise<void> {
+  const store = options.store ?? getDefaultWeightStore();
+  const record = await store.getModel(id);
+  if (!record) throw new EngineError('bad-model', 'That model is no longer stored on this device.');
+  await store.putModel({ ...record, label: label.trim() || record.label || id, updatedAt: Date.now() });
 }
 
 /** Deletes every stored model, stopping every download as {@link deleteCachedModel} does. */

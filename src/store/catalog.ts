@@ -3,6 +3,7 @@
 // placing the app's own demo model under the app's base URL.
 /// <reference types="vite/client" />
 import type { Component, Dtype, ModelRef } from '../shared/protocol';
+import { formatBytes } from '../shared/format-bytes';
 import { COMPONENTS, onnxPath } from '../shared/model-layout';
 
 /** A fact with its provenance: `verified` means it was read from the source named (a hub page at that commit). */
@@ -339,9 +340,9 @@ function vicunaRecipe(
     label: `LLaVA-1.5 ${size.toUpperCase()} (Vicuna) — convert it yourself`,
     description:
       `The original LLaVA-1.5 ${size.toUpperCase()} (CLIP ViT-L/14-336 + Vicuna-${size.toUpperCase()} v1.5). No browser export exists: ` +
-      `download the checkpoint and convert it on your computer (about ${Math.round(facts.download / 1e9)} GB download), then ` +
-      `import the ${Math.round((facts.output / 1e9) * 10) / 10} GB folder here. Needs WebGPU and a GPU with about ` +
-      `${Math.round(facts.gpu / 1e9)} GB of memory.`,
+      `download the checkpoint and convert it on your computer (about ${formatBytes(facts.download)} download), then ` +
+      `import the ${formatBytes(facts.output)} folder here. Needs WebGPU and a GPU with about ` +
+      `${formatBytes(facts.gpu)} of memory.`,
     ref: { kind: 'local', id: out },
     architecture: fact('llava', null),
     recommendedDtype: fact(DEFAULT_VICUNA_DTYPES, null),

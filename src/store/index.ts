@@ -17,6 +17,7 @@ export {
 export {
   listCachedModels,
   deleteCachedModel,
+  renameCachedModel,
   deleteAllCachedModels,
   verifyCachedModel,
   type CachedModelSummary,
@@ -45,5 +46,5 @@ export {
   type Fact,
 } from './catalog';
 export { modelIdOf, DEFAULT_HUB_ENDPOINT } from './model-ref';
-export { formatBytes, type StorageLike } from './quota';
+export { type StorageLike } from './quota';
 export { openWeightStore, type WeightStore } from './idb-weight-store';

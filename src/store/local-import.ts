@@ -165,6 +165,18 @@ export interface ImportOptions {
 }
 
 /**
+ * A name for an imported folder a person recognises: the model the config says it came from (`_name_or_path`, as
+ * transformers writes it), else the folder's name, else the architecture the config names.
+ */
+export function importedModelName(config: unknown, folderName: string | undefined): string {
+  const c = (config ?? {}) as { _name_or_path?: unknown; model_type?: unknown };
+  const origin = typeof c._name_or_path === 'string' ? c._name_or_path.split('/').filter(Boolean).pop() : '';
+  if (origin) return origin;
+  if (folderName) return folderName;
+  return typeof c.model_type === 'string' ? `Imported ${c.model_type} model` : 'Imported model';
+}
+
+/**
  * Stores a model folder's files (the support files and the graphs of the chosen dtype) under `{kind:'local', id}`.
  * Every file is hashed; with a manifest.json each must match it. Returns the stored model and the ModelRef to load.
  * Throws bad-model (no config.json, missing graph), integrity (a file differs from manifest.json), quota-exceeded,
@@ -173,7 +185,7 @@ export interface ImportOptions {
 export async function importLocalFiles(
   input: readonly LocalFile[],
   options: ImportOptions = {},
-): Promise<CachedModel & { ref: ModelRef & { kind: 'local' } }> {
+): Promise<CachedModel & { ref: ModelRef & { kind: 'local' }; label: string }> {
   const store = options.store ?? getDefaultWeightStore();
   const files = modelRoot(input.filter((f) => isSafeRelativePath(f.path) && !IGNORED.test(f.path)));
   const byPath = new Map(files.map((f) => [f.path, f.file]));
@@ -218,6 +230,7 @@ export async function importLocalFiles(
 
   const folderName = input[0]?.file.webkitRelativePath?.split('/')[0];
   const ref = { kind: 'local', id: options.id ?? (folderName || 'imported-model') } as const;
+  const label = options.label ?? importedModelName(config, folderName);
   const id = modelIdOf(ref);
   // Never alongside a download or another import of the same id (other tabs included).
   await withModelLock(id, options.signal, async () => {
@@ -228,7 +241,7 @@ export async function importLocalFiles(
       storage,
       chosen.reduce((n, f) => n + (f.size ?? 0), 0),
       async () => [],
-      { id, ref, dtype: dtypes, files: chosen, label: options.label },
+      { id, ref, dtype: dtypes, files: chosen, label },
     );
 
     const settings: DownloadSettings = {
@@ -271,5 +284,5 @@ export async function importLocalFiles(
     }
   });
   const sized = chosen.map((f) => ({ path: f.path, size: f.size ?? 0 }));
-  return { id, ref, dtype: dtypes, files: sized, bytes: sized.reduce((n, f) => n + f.size, 0) };
+  return { id, ref, label, dtype: dtypes, files: sized, bytes: sized.reduce((n, f) => n + f.size, 0) };
 }

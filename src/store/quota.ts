@@ -1,5 +1,6 @@
 // Owns the storage-quota check before a download and the request for persistent storage. No fetching, no IndexedDB.
 import { EngineError } from '../shared/errors';
+import { formatBytes } from '../shared/format-bytes';
 
 /** The part of `navigator.storage` the store uses; tests pass their own. */
 export interface StorageLike {
@@ -12,18 +13,6 @@ export interface StorageLike {
 export function defaultStorage(): StorageLike | null {
   const nav = (globalThis as { navigator?: { storage?: StorageLike } }).navigator;
   return nav?.storage && typeof nav.storage.estimate === 'function' ? nav.storage : null;
-}
-
-/** Human-readable bytes (binary units), for messages. */
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
 }
 
 /**

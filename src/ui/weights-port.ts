@@ -93,6 +93,7 @@ export function createWeightsPort(): WeightsApi {
         complete: m.complete,
       })),
     remove: async (id) => (await store()).deleteCachedModel(id),
+    rename: async (id, label) => (await store()).renameCachedModel(id, label),
     verify: async (id, signal) => {
       const report = await (await store()).verifyCachedModel(id, signal ? { signal } : {});
       return report.files.filter((f) => !f.ok).map((f) => `${f.path} (${f.problem ?? 'damaged'})`);
@@ -103,7 +104,7 @@ export function createWeightsPort(): WeightsApi {
         ...(op.signal ? { signal: op.signal } : {}),
         ...(op.onEvent ? { onProgress: op.onEvent } : {}),
       });
-      return { id: stored.id, ref: stored.ref, label: stored.ref.id };
+      return { id: stored.id, ref: stored.ref, label: stored.label };
     },
     estimate: async (): Promise<StorageInfo | null> => {
       const est = await navigator.storage?.estimate?.();

@@ -11,7 +11,7 @@ import { getPreset } from '../../src/modelgen/llava/presets';
 import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
 import type { ChatRequest } from '../../src/shared/protocol';
 import { openEnginePage } from '../e2e/harness/engine-page';
-import { createNodeEngine } from '../e2e/harness/node-reference';
+import { createNodeEngine } from '../../src/node/node-engine';
 import type { TestChatRequest } from '../e2e/pages/engine-page';
 import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from '../unit/convert-helpers';
 

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { formatBytes } from '../../src/modelgen/convert/byte-size';
+import { formatBytes } from '../../src/shared/format-bytes';
 import os from 'node:os';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../e2e/harness/browser';

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { formatBytes } from '../../src/modelgen/convert/byte-size';
+import { formatBytes } from '../../src/shared/format-bytes';
 import { writeSafetensors } from '../../src/modelgen/convert/safetensors-writer';
 import {
   jsonBytes,

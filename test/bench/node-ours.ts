@@ -1,9 +1,8 @@
 // Benchmark contender "ours" in Node: our engine on onnxruntime-node or onnxruntime-web (WASM), driven through the
 // benchmark conversation. Imported by node-contender.ts only when this contender runs.
 
-import { createEngine } from '../../src/engine/engine';
 import type { BackendDescriptor, OrtRuntime } from '../../src/engine/runtime';
-import { folderSource } from '../../src/node/folder-source';
+import { createNodeEngine } from '../../src/node/node-engine';
 import type { ContenderResult } from './conversation';
 import { args, nodeResult, benchImage, firstTurn, ortWeb, withSplit } from './node-common';
 import { oursConversation } from './ours-conversation';
@@ -21,12 +20,7 @@ export async function runOurs(): Promise<Omit<ContenderResult, 'peakRssBytes'>> 
     shaderF16: false,
     threads: args.threads,
   };
-  const engine = createEngine({
-    ort,
-    openSource: async () => folderSource(args.modelDir),
-    decodeImage: () => Promise.reject(new Error('the benchmark hands raw pixels')),
-    selectBackend: async () => backend,
-  });
+  const engine = createNodeEngine(args.modelDir, { ort, selectBackend: async () => backend });
   const t0 = performance.now();
   await engine.load({ kind: 'local', id: 'bench' }, { dtype: args.dtype });
   const loadMs = performance.now() - t0;

@@ -15,7 +15,7 @@ import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from '../unit/convert
 import { startStoreServer, type StoreTestServer } from '../unit/helpers/store-server';
 import { launchBrowser, type TestBrowser } from './harness/browser';
 import { buildApp } from './harness/build-app';
-import { createNodeEngine } from './harness/node-reference';
+import { createNodeEngine } from '../../src/node/node-engine';
 import type { ConvertHarness } from './pages/convert-e2e-page';
 
 const REPO = 'test-org/tiny-llava-bf16';

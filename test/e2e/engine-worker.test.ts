@@ -8,7 +8,7 @@ import type { ChatRequest, ChatResult, GenerationEvent } from '../../src/shared/
 import { getTinyModel } from '../fixtures/tiny-model';
 import { openEnginePage } from './harness/engine-page';
 import type { EnginePage } from './harness/engine-page';
-import { createNodeEngine } from './harness/node-reference';
+import { createNodeEngine } from '../../src/node/node-engine';
 import type { Outcome, TestChatRequest, TestImage } from './pages/engine-page';
 
 const model = { kind: 'url', baseUrl: '/models/tiny/' } as const;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appForSuite, dropFiles, lastAnswer, screenshot, waitAnswerDone } from './ui-harness/app-page';
 import { makePng, spec } from './ui-harness/images';
 import { microModelDir } from '../fixtures/micro-model';
-import { nodeEngine } from '../../src/training/eval/node-engine';
+import { evaluationEngine } from '../../src/training/eval/evaluate';
 import { ask, rawImage } from '../../src/training/eval/evaluate';
 import { FIRST_SEEDS, samplePixels, sampleSceneFor } from '../../src/ui/lib/sample-scenes';
 import type { EngineApi } from '../../src/shared/protocol';
@@ -15,7 +15,7 @@ const app = appForSuite({ settings: { temperature: 0 }, viewport: { width: 1100,
 let engine: EngineApi;
 
 beforeAll(async () => {
-  engine = await nodeEngine(microModelDir());
+  engine = await evaluationEngine(microModelDir());
 });
 afterAll(async () => {
   await engine?.unload();

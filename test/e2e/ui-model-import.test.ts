@@ -1,5 +1,6 @@
 // A model folder picked from disk (folder input) is stored in the browser, listed as imported, loaded and used to
-// answer, with no network involved beyond the app itself.
+// answer, with no network involved beyond the app itself; it is named after its folder and can be renamed.
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getTinyModel } from '../fixtures/tiny-model';
 import { appForSuite, sendAndWait } from './ui-harness/app-page';
@@ -11,11 +12,12 @@ describe('local model import', () => {
     const { page } = app;
     await page.click('.first-run button:has-text("Choose later")');
     await page.waitForSelector('.model-panel');
-    await page.setInputFiles(
-      '#import-model-folder',
-      getTinyModel('tiny', { dtypes: ['fp32', 'q8', 'q4'] }).dir,
-    );
-    await page.waitForSelector('.model-card:has(.badge:has-text("Imported folder"))', { timeout: 60_000 });
+    const dir = getTinyModel('tiny', { dtypes: ['fp32', 'q8', 'q4'] }).dir;
+    await page.setInputFiles('#import-model-folder', dir);
+    const imported = page.locator('.model-card:has(.badge:has-text("Imported folder"))');
+    await imported.waitFor({ timeout: 60_000 });
+    // Named after the folder, not its storage id.
+    expect(await imported.locator('h4').textContent()).toBe(path.basename(dir));
     await page.waitForFunction(
       () => !document.querySelector('[data-testid="loaded-model"]')?.textContent?.includes('none loaded'),
       null,
@@ -28,6 +30,12 @@ describe('local model import', () => {
       (await page.locator('.model-card:has(.badge:has-text("Imported folder"))').textContent()) ?? '';
     expect(card).toContain('On this device');
     expect(loaded).not.toContain('tiny-llava-random');
+    await imported.locator('button:has-text("Rename")').click();
+    await imported.locator('.rename-form input').fill('My tiny model');
+    await imported.locator('.rename-form button:has-text("Save")').click();
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('.model-card h4')].some((h) => h.textContent === 'My tiny model'),
+    );
     await page.fill('#set-max', '8');
     await page.press('#set-max', 'Tab');
     await page.keyboard.press('Escape');

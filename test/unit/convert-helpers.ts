@@ -4,12 +4,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import {
-  bfloat16ToFloat32,
-  float32ToBfloat16,
-  float32ToHalf,
-  halfToFloat32,
-} from '../../src/modelgen/convert/float-bits';
+import { bfloat16ToFloat32, float32ToBfloat16 } from '../../src/modelgen/convert/float-bits';
+import { float32ToHalf, halfToFloat32 } from '../../src/shared/float16';
 import { sourceName, type CheckpointNaming } from '../../src/modelgen/convert/naming';
 import {
   writeTensorsSafetensors,

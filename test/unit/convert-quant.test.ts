@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertCheckpoint, type ConvertResult } from '../../src/modelgen/convert/convert';
-import { float32ToHalf, halfToFloat32 } from '../../src/modelgen/convert/float-bits';
+import { float32ToHalf, halfToFloat32 } from '../../src/shared/float16';
 import type { WeightMap } from '../../src/modelgen/llava/types';
 import { decodeModel } from '../../src/modelgen/onnx/codec';
 import type { ModelProto, TensorProto } from '../../src/modelgen/onnx/proto-types';

@@ -6,14 +6,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openCheckpoint, openSafetensors } from '../../src/modelgen/convert/node-source';
 import { isConvertError } from '../../src/modelgen/convert/errors';
-import {
-  bfloat16ToFloat32,
-  float32ToBfloat16,
-  float32ToHalf,
-  float32ToHalfBits,
-  halfToFloat32,
-} from '../../src/modelgen/convert/float-bits';
-
+import { bfloat16ToFloat32, float32ToBfloat16 } from '../../src/modelgen/convert/float-bits';
+import { float32ToHalf, float32ToHalfBits, halfToFloat32 } from '../../src/shared/float16';
 import {
   safetensorsHeader,
   writeSafetensors,

@@ -1,6 +1,7 @@
 // model-config: hub JSON (llava-hf CLIP/LLaMA and SigLIP/Qwen shapes) becomes one camelCase ModelConfig.
 import { describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../../src/engine/model-config';
+import { LLAVA_INTERLEAVE } from '../fixtures/replicas/published';
 
 // Shapes of llava-hf/llava-1.5-7b-hf's files (abridged to the keys the engine reads).
 const llava15 = {
@@ -36,63 +37,13 @@ const llava15 = {
   processorConfig: { image_token: '<image>', num_additional_image_tokens: 1, patch_size: 14 },
 };
 
-// llava-hf/llava-interleave-qwen-0.5b-hf as published (config.json, 1,251 bytes, at
-// https://huggingface.co/llava-hf/llava-interleave-qwen-0.5b-hf/blame/187fe5ebba14c29a67f99fe56f3351b058af3e10/config.json;
-// generation_config.json, 126 bytes, at .../blob/refs%2Fpr%2F6/generation_config.json), abridged to the keys the
-// engine reads. Qwen1.5-0.5B: 16 heads and 16 KV heads of 64, hidden 1024, one EOS id, no transformers.js_config.
+// llava-hf/llava-interleave-qwen-0.5b-hf as published (config.json and generation_config.json verbatim; sources
+// cited in test/fixtures/replicas/published.ts). Qwen1.5-0.5B: 16 heads and 16 KV heads of 64, hidden 1024, one EOS
+// id, no transformers.js_config.
 const interleaveQwen = {
-  config: {
-    architectures: ['LlavaForConditionalGeneration'],
-    ignore_index: -100,
-    image_token_index: 151646,
-    model_type: 'llava',
-    projector_hidden_act: 'gelu',
-    text_config: {
-      _name_or_path: 'Qwen/Qwen1.5-0.5B-Chat',
-      architectures: ['Qwen2ForCausalLM'],
-      bos_token_id: 151643,
-      eos_token_id: 151645,
-      hidden_size: 1024,
-      intermediate_size: 2816,
-      max_position_embeddings: 32768,
-      max_window_layers: 21,
-      model_type: 'qwen2',
-      num_attention_heads: 16,
-      num_hidden_layers: 24,
-      num_key_value_heads: 16,
-      rope_theta: 1000000.0,
-      sliding_window: 32768,
-      tie_word_embeddings: true,
-      torch_dtype: 'bfloat16',
-      use_sliding_window: false,
-      vocab_size: 152000,
-    },
-    vision_config: {
-      hidden_act: 'gelu_pytorch_tanh',
-      hidden_size: 1152,
-      image_size: 384,
-      intermediate_size: 4304,
-      layer_norm_eps: 1e-6,
-      model_type: 'siglip_vision_model',
-      num_attention_heads: 16,
-      num_hidden_layers: 26,
-      patch_size: 14,
-      vision_use_head: false,
-    },
-    vision_feature_layer: -1,
-    vision_feature_select_strategy: 'full',
-  },
-  generationConfig: { _from_model_config: true, bos_token_id: 151643, eos_token_id: 151645 },
-  preprocessorConfig: {
-    do_normalize: true,
-    do_rescale: true,
-    do_resize: true,
-    image_mean: [0.5, 0.5, 0.5],
-    image_processor_type: 'SiglipImageProcessor',
-    image_std: [0.5, 0.5, 0.5],
-    resample: 3,
-    size: { height: 384, width: 384 },
-  },
+  config: LLAVA_INTERLEAVE.config,
+  generationConfig: LLAVA_INTERLEAVE.generationConfig,
+  preprocessorConfig: LLAVA_INTERLEAVE.preprocessorConfig,
 };
 
 // A SigLIP + Qwen2 folder with the keys interleave's files lack: an EOS list and transformers.js_config (as
@@ -102,7 +53,7 @@ const qwen2WithTjsConfig = {
   config: {
     ...interleaveQwen.config,
     text_config: {
-      ...interleaveQwen.config.text_config,
+      ...(interleaveQwen.config.text_config as Record<string, unknown>),
       hidden_size: 896,
       num_attention_heads: 14,
       num_key_value_heads: 2,

@@ -1,24 +1,15 @@
 // Shared setup for the engine tests: a CPU backend, an engine over a generated model folder, test pictures and a
 // ModelSource wrapper that overrides JSON files. Test-only; no assertions here.
 
-import * as ort from 'onnxruntime-node';
-import { createEngine, type EngineDeps } from '../../src/engine/engine';
+import type { EngineDeps } from '../../src/engine/engine';
 import type { TurnOptions } from '../../src/engine/generate';
 import type { LoadedModel } from '../../src/engine/model-loader';
 import type { ModelSource } from '../../src/engine/model-source';
-import type { BackendDescriptor } from '../../src/engine/runtime';
 import { Sampler, samplerSettings } from '../../src/engine/sampler';
-import { folderSource } from '../../src/node/folder-source';
-import { EngineError } from '../../src/shared/errors';
+import { createNodeEngine } from '../../src/node/node-engine';
 import type { ChatMessage, EngineApi, RawImage } from '../../src/shared/protocol';
 
-export const CPU_BACKEND: BackendDescriptor = {
-  name: 'cpu',
-  executionProviders: ['cpu'],
-  keepKvOnDevice: false,
-  adapter: null,
-  shaderF16: false,
-};
+export { NODE_CPU_BACKEND as CPU_BACKEND } from '../../src/node/node-engine';
 
 /** generateTurn options for a plain greedy turn of `m` (seed 0, no stop strings, a clock stuck at 0). */
 export function greedyTurnOptions(m: LoadedModel, maxNewTokens: number): TurnOptions {
@@ -73,16 +64,7 @@ export function folderEngine(
   dir: string | ModelSource,
   extra: Partial<Omit<EngineDeps, 'ort' | 'openSource' | 'selectBackend'>> = {},
 ): EngineApi {
-  const source = typeof dir === 'string' ? folderSource(dir) : dir;
-  return createEngine({
-    ort,
-    openSource: async () => source,
-    decodeImage: async () => {
-      throw new EngineError('bad-image', 'This test engine decodes no files.');
-    },
-    selectBackend: async () => CPU_BACKEND,
-    ...extra,
-  });
+  return createNodeEngine(dir, extra);
 }
 
 export async function loadedEngine(

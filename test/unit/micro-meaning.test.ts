@@ -3,8 +3,7 @@
 // reach it with swapped channels or without normalisation, so these tests guard the image path.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawScene, microModelDir } from '../fixtures/micro-model';
-import { nodeEngine } from '../../src/training/eval/node-engine';
-import { ask, rawImage, withoutNormalisation } from '../../src/training/eval/evaluate';
+import { ask, evaluationEngine, rawImage, withoutNormalisation } from '../../src/training/eval/evaluate';
 import { folderSource } from '../../src/node/folder-source';
 import type { EngineApi } from '../../src/shared/protocol';
 
@@ -13,7 +12,7 @@ let dir = '';
 
 beforeAll(async () => {
   dir = microModelDir();
-  engine = await nodeEngine(dir);
+  engine = await evaluationEngine(dir);
 }, 120_000);
 
 afterAll(async () => {
@@ -59,7 +58,7 @@ describe('the same questions catch a broken image path', () => {
   });
 
   it('stops describing the scene right when normalisation is dropped', async () => {
-    const broken = await nodeEngine(withoutNormalisation(folderSource(dir)));
+    const broken = await evaluationEngine(withoutNormalisation(folderSource(dir)));
     try {
       const a = (await ask(broken, rawImage(redCircleLeft), 'Describe the image in detail.')).toLowerCase();
       const b = (await ask(broken, rawImage(threeShapes), 'How many shapes are there?')).toLowerCase();

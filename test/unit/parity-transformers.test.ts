@@ -11,26 +11,19 @@ import {
 } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine } from '../../src/engine/engine';
 import { generateTurn, type TurnInput } from '../../src/engine/generate';
 import { ConversationKv } from '../../src/engine/kv-cache';
 import { loadModel, type LoadedModel } from '../../src/engine/model-loader';
 import { renderPrompt } from '../../src/engine/prompt';
-import type { BackendDescriptor } from '../../src/engine/runtime';
 import { Sampler, samplerSettings } from '../../src/engine/sampler';
 import { buildTurnInput } from '../../src/engine/turn-input';
 import { folderSource } from '../../src/node/folder-source';
+import { createNodeEngine, NODE_CPU_BACKEND } from '../../src/node/node-engine';
 import type { ChatMessage, RawImage } from '../../src/shared/protocol';
 import { getTinyModel } from '../fixtures/tiny-model';
 import { offlineModelId } from '../fixtures/transformers-offline';
 
-const CPU: BackendDescriptor = {
-  name: 'cpu',
-  executionProviders: ['cpu'],
-  keepKvOnDevice: false,
-  adapter: null,
-  shaderF16: false,
-};
+const CPU = NODE_CPU_BACKEND;
 const MAX_NEW = 16;
 const LOGIT_TOLERANCE = 1e-4;
 
@@ -198,12 +191,7 @@ for (const preset of ['tiny', 'tiny-qwen-siglip'] as const) {
 describe('parity through the public engine API (our own preprocessing)', () => {
   it('chat() on a square image that needs no resize answers with the tokens transformers.js generates', async () => {
     const side = await setUp('tiny');
-    const engine = createEngine({
-      ort,
-      openSource: async () => folderSource(side.dir),
-      decodeImage: () => Promise.reject(new Error('tests hand raw pixels')),
-      selectBackend: async () => CPU,
-    });
+    const engine = createNodeEngine(side.dir);
     await engine.load({ kind: 'local', id: 'tiny' }, { dtype: 'fp32' });
     const image = picture(32, 32, 9);
     const messages: ChatMessage[] = [

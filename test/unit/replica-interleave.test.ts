@@ -2,7 +2,6 @@
 // the engine reads its facts, puts the prompt ids transformers.js's LlavaProcessor puts (729 image tokens), answers
 // with the same greedy tokens from the same pixels, and carries a conversation through the published template.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseModelConfig } from '../../src/engine/model-config';
 import { renderPrompt } from '../../src/engine/prompt';
 import { buildTurnInput } from '../../src/engine/turn-input';
 import { ConversationKv } from '../../src/engine/kv-cache';
@@ -14,6 +13,7 @@ import {
   closeReplica,
   imageTurn,
   openReplica,
+  publishedConfig,
   ourGreedy,
   picture,
   theirGreedy,
@@ -30,12 +30,7 @@ describe('replica: llava-interleave-qwen-0.5b (published files)', () => {
   afterAll(() => closeReplica(side));
 
   it('reads the published facts: <image> 151646, 729 features, EOS <|im_end|>, MHA 16×64, 32k context', () => {
-    const c = parseModelConfig({
-      config: P.config,
-      generationConfig: P.generationConfig,
-      preprocessorConfig: P.preprocessorConfig,
-      processorConfig: P.processorConfig,
-    });
+    const c = publishedConfig(P);
     expect(c.imageTokenId).toBe(151646);
     expect(c.estimatedImageFeatures).toBe(729);
     expect(c.eosTokenIds).toEqual([151645]);

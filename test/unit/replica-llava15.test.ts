@@ -6,7 +6,6 @@
 import { RawImage as HfRawImage } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationKv } from '../../src/engine/kv-cache';
-import { parseModelConfig } from '../../src/engine/model-config';
 import { renderPrompt } from '../../src/engine/prompt';
 import { buildTurnInput } from '../../src/engine/turn-input';
 import type { ChatMessage } from '../../src/shared/protocol';
@@ -15,6 +14,7 @@ import {
   closeReplica,
   imageTurn,
   openReplica,
+  publishedConfig,
   ourGreedy,
   picture,
   theirGreedy,
@@ -33,12 +33,7 @@ describe('replica: LLaVA-1.5 7B (llava-hf published files, converted layout)', (
   afterAll(() => closeReplica(side));
 
   it('reads the published facts: <image> 32000, 576 features (CLS dropped), BOS 1 / EOS 2, 4k context, CLIP crop', () => {
-    const c = parseModelConfig({
-      config: P.config,
-      generationConfig: P.generationConfig,
-      preprocessorConfig: P.preprocessorConfig,
-      processorConfig: P.processorConfig,
-    });
+    const c = publishedConfig(P);
     expect(c.imageTokenId).toBe(IMAGE);
     expect(c.estimatedImageFeatures).toBe(576);
     expect([c.bosTokenId, c.eosTokenIds, c.padTokenId]).toEqual([1, [2], 32001]);

@@ -8,7 +8,6 @@
 // pixel values on both sides, so that difference stays out of it and is checked on its own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocessImage } from '../../src/engine/image-preprocess';
-import { parseModelConfig } from '../../src/engine/model-config';
 import { renderPrompt } from '../../src/engine/prompt';
 import { buildTurnInput } from '../../src/engine/turn-input';
 import type { ChatMessage } from '../../src/shared/protocol';
@@ -17,6 +16,7 @@ import {
   closeReplica,
   imageTurn,
   openReplica,
+  publishedConfig,
   ourGreedy,
   picture,
   theirGreedy,
@@ -34,11 +34,7 @@ describe('replica: nanoLLaVA (published facts, <image> = -200)', () => {
   afterAll(() => closeReplica(side));
 
   it('loads: the image token is found by encoding "<image>" (-200), not in get_vocab()', () => {
-    const c = parseModelConfig({
-      config: P.config,
-      generationConfig: P.generationConfig,
-      preprocessorConfig: P.preprocessorConfig,
-    });
+    const c = publishedConfig(P);
     expect(c.imageTokenId).toBe(IMAGE);
     expect(c.estimatedImageFeatures).toBe(729);
     expect(c.eosTokenIds).toEqual([151645]);

@@ -5,7 +5,6 @@
 // transformers.js's use of the graphs shows, in no ONNX input or output), so the catalog says "single 384 px view".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationKv } from '../../src/engine/kv-cache';
-import { parseModelConfig } from '../../src/engine/model-config';
 import { renderPrompt } from '../../src/engine/prompt';
 import { buildTurnInput } from '../../src/engine/turn-input';
 import { catalogEntry } from '../../src/store/catalog';
@@ -15,6 +14,7 @@ import {
   closeReplica,
   imageTurn,
   openReplica,
+  publishedConfig,
   ourGreedy,
   picture,
   theirGreedy,
@@ -33,12 +33,7 @@ describe('replica: llava-onevision-qwen2-0.5b-ov (published facts, single 384 px
   afterAll(() => closeReplica(side));
 
   it('reads the published facts: Qwen2 GQA (2 KV heads of 64), <image> 151646, one 729-token view', () => {
-    const c = parseModelConfig({
-      config: P.config,
-      generationConfig: P.generationConfig,
-      preprocessorConfig: P.preprocessorConfig,
-      processorConfig: P.processorConfig,
-    });
+    const c = publishedConfig(P);
     expect(c.modelType).toBe('llava_onevision');
     expect(c.imageTokenId).toBe(IMAGE);
     expect(c.text).toMatchObject({ numAttentionHeads: 14, numKeyValueHeads: 2, headDim: 64 });

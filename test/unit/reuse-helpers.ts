@@ -2,12 +2,10 @@
 // the shape of every logits output, and an engine over it. Test-only; no assertions here.
 
 import * as ort from 'onnxruntime-node';
-import { createEngine, type EngineDeps } from '../../src/engine/engine';
+import type { EngineDeps } from '../../src/engine/engine';
 import type { OrtRuntime, OrtSession } from '../../src/engine/runtime';
-import { folderSource } from '../../src/node/folder-source';
-import { EngineError } from '../../src/shared/errors';
+import { createNodeEngine } from '../../src/node/node-engine';
 import type { ChatMessage, ChatResult, EngineApi } from '../../src/shared/protocol';
-import { CPU_BACKEND } from './engine-helpers';
 
 export interface RunLog {
   /** Runs per session kind: 'vision', 'embed', 'decoder'. */
@@ -46,15 +44,7 @@ export async function countedEngine(
   extra: Partial<Omit<EngineDeps, 'ort' | 'openSource' | 'selectBackend'>> = {},
 ): Promise<{ engine: EngineApi; log: RunLog }> {
   const { ort: counted, log } = countingOrt();
-  const engine = createEngine({
-    ort: counted,
-    openSource: async () => folderSource(dir),
-    decodeImage: async () => {
-      throw new EngineError('bad-image', 'This test engine decodes no files.');
-    },
-    selectBackend: async () => CPU_BACKEND,
-    ...extra,
-  });
+  const engine = createNodeEngine(dir, { ...extra, ort: counted });
   await engine.load({ kind: 'local', id: 'test' }, { dtype: 'fp32' });
   return { engine, log };
 }

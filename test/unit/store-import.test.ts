@@ -9,6 +9,7 @@ import {
   verifyCachedModel,
   deleteCachedModel,
   deleteAllCachedModels,
+  renameCachedModel,
 } from '../../src/store/cache-admin';
 import { chunkKey, OBJECT_STORE } from '../../src/store/idb-weight-store';
 import {
@@ -16,6 +17,7 @@ import {
   filesFromEntries,
   filesFromFileList,
   importLocalFiles,
+  importedModelName,
   type EntryLike,
   type FileLike,
 } from '../../src/store/local-import';
@@ -265,5 +267,30 @@ describe('cache management', () => {
     await deleteAllCachedModels({ store });
     expect(await listCachedModels({ store })).toEqual([]);
     expect(await store.listFiles('local:b')).toEqual([]);
+  });
+});
+
+describe('names of imported models', () => {
+  it('takes the name the config gives, else the folder, else the architecture', () => {
+    expect(importedModelName({ _name_or_path: 'llava-hf/llava-1.5-7b-hf' }, 'out')).toBe('llava-1.5-7b-hf');
+    expect(importedModelName({ model_type: 'llava' }, 'llava-1.5-7b-q4')).toBe('llava-1.5-7b-q4');
+    expect(importedModelName({ model_type: 'llava' }, undefined)).toBe('Imported llava model');
+  });
+
+  it('renames a stored model, keeping its id', async () => {
+    const store = freshStore();
+    await store.putModel({
+      id: 'local:x',
+      ref: { kind: 'local', id: 'x' },
+      dtype: null,
+      files: [],
+      label: 'x',
+      createdAt: 1,
+      updatedAt: 1,
+    });
+    await renameCachedModel('local:x', '  My model ', { store });
+    expect((await listCachedModels({ store })).map((m) => [m.id, m.label])).toEqual([
+      ['local:x', 'My model'],
+    ]);
   });
 });

@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { convertCheckpoint, DEFAULT_SHARD_BYTES, type ConvertOptions } from '../convert/convert';
 import { ConvertError } from '../convert/errors';
 import type { ConvertDtype } from '../convert/shard-plan';
-import { formatBytes, parseByteSize } from '../convert/byte-size';
+import { formatBytes } from '../../shared/format-bytes';
+import { parseByteSize } from '../convert/byte-size';
 
 const USAGE = `usage: npm run convert -- --input DIR --output DIR --quant q4|q8|fp16|fp32
          [--clip DIR] [--tokenizer DIR] [--vision-quant fp32|fp16|q8|q4] [--embed-quant fp32|fp16|q8]

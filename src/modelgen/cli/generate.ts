@@ -7,6 +7,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatBytes } from '../../shared/format-bytes';
 import {
   folderIsCurrent,
   normalizeDtypes,
@@ -23,13 +24,6 @@ const USAGE = `usage: generate --preset <${PRESET_NAMES.join('|')}> --out DIR [-
 function fail(message: string): never {
   console.error(`generate: ${message}\n${USAGE}`);
   process.exit(2);
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
 function main(): void {

@@ -2,6 +2,7 @@
 // Hugging Face's class defaults), `transformers.js_config` for the unsharded components, and our own
 // `llava_browser` block describing the decoder shards (its shape: src/shared/model-layout.ts). Pure: returns an object.
 import type { Component, LlavaBrowserBlock } from '../../shared/model-layout';
+import { configJson } from '../llava/config-files';
 import type { LlavaHfConfig } from '../llava/types';
 import type { ConvertDtype } from './shard-plan';
 
@@ -13,15 +14,6 @@ export function browserConfigJson(
   externalChunks: Record<string, number>,
   block: LlavaBrowserBlock,
 ): Record<string, unknown> {
-  const { 'transformers.js_config': _dropped, ...rest } = config;
-  const tjs: Record<string, unknown> = { dtype: dtypes };
-  if (Object.keys(externalChunks).length > 0) tjs.use_external_data_format = externalChunks;
-  return {
-    ...rest,
-    ...carry,
-    model_type: 'llava',
-    architectures: ['LlavaForConditionalGeneration'],
-    'transformers.js_config': tjs,
-    llava_browser: block,
-  };
+  // The same config.json the generator writes (config-files.ts), with the source's extra keys and our block added.
+  return { ...configJson({ ...config, ...carry }, dtypes, externalChunks), llava_browser: block };
 }

@@ -1,4 +1,4 @@
-// Owns reading and printing byte counts for the converter's command line ("800MB", "1.5GiB", "123456"). Pure.
+// Owns reading byte counts given on the converter's command line ("800MB", "1.5GiB", "123456"). Pure.
 import { ConvertError } from './errors';
 
 const UNITS: Record<string, number> = {
@@ -24,12 +24,4 @@ export function parseByteSize(text: string, flag: string): number {
     );
   }
   return value;
-}
-
-/** A short human-readable size (binary units). */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }

@@ -25,4 +25,4 @@ export {
   type ConvertDtype,
   type ShardPlanEntry,
 } from './shard-plan';
-export { parseByteSize, formatBytes } from './byte-size';
+export { parseByteSize } from './byte-size';

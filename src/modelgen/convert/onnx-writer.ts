@@ -6,7 +6,7 @@ import { initializerBytes, type GraphBuilder, type InitializerSpec } from '../on
 import { encodeModel } from '../onnx/codec';
 import { toModelProto } from '../onnx/serialize';
 import { TensorDataType } from '../onnx/proto-types';
-import { float32ToHalf } from './float-bits';
+import { float32ToHalf } from '../../shared/float16';
 import type { FileSink, SinkFile } from './file-sink';
 
 export interface WriteGraphOptions {

@@ -4,7 +4,8 @@
 import type { F32Tensor } from '../llava/types';
 import type { ByteSource } from './byte-source';
 import { ConvertError } from './errors';
-import { bfloat16ToFloat32, halfToFloat32 } from './float-bits';
+import { halfToFloat32 } from '../../shared/float16';
+import { bfloat16ToFloat32 } from './float-bits';
 
 /** Bytes per element of every dtype the safetensors format defines. */
 export const SAFETENSORS_DTYPE_BYTES: Readonly<Record<string, number>> = {

@@ -2,7 +2,8 @@
 // never holds more than one tensor; it knows nothing of model names.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { F32Tensor } from '../llava/types';
-import { float32ToBfloat16, float32ToHalf } from './float-bits';
+import { float32ToHalf } from '../../shared/float16';
+import { float32ToBfloat16 } from './float-bits';
 
 export type SafetensorsWriteDtype = 'F32' | 'F16' | 'BF16';
 

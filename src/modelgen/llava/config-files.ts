@@ -1,7 +1,7 @@
 // Owns the JSON side files of a generated LLaVA folder (config, generation, tokenizer, image processor, processor)
 // in the shapes llava-hf repos on the hub carry. Pure: returns objects; writing them is model-folder.ts's job.
 
-import type { Component } from '../../shared/model-layout';
+import type { Component, Dtype } from '../../shared/model-layout';
 import type { GraphDtype } from './linear';
 import type { LlavaHfConfig } from './types';
 import type { BuiltTokenizer } from './tokenizer-json';
@@ -56,12 +56,13 @@ export const VICUNA_CHAT_TEMPLATE = [
 ].join('');
 
 /**
- * config.json: the preset's config, llava-hf keys, and `transformers.js_config` with the default precision (a
- * string, or a per-component map) and, when weights are external, the number of data files of each .onnx.
+ * config.json: the preset's (or checkpoint's) config, llava-hf keys, and `transformers.js_config` with the default
+ * precision (a string, or a per-component map) and, when weights are external, the number of data files of each .onnx.
+ * The generator and the converter both write it through here.
  */
 export function configJson(
   config: LlavaHfConfig,
-  dtype: GenDtype | Partial<Record<Component, GenDtype>>,
+  dtype: Dtype | Partial<Record<Component, Dtype>>,
   externalDataChunks: Record<string, number> = {},
 ): JsonObject {
   const tjs: JsonObject = { dtype };

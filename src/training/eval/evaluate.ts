@@ -9,8 +9,21 @@ import { readImage, readJsonl, FILES } from '../data/dataset';
 import { normalizeAnswer } from '../data/language';
 import type { EvalAnswer, EvalQuestion, EvalReference } from '../data/llava-format';
 import { toRgba, type RgbImage } from '../data/render';
-import { nodeEngine } from './node-engine';
 import { folderSource } from '../../node/folder-source';
+import { NODE_CPU_BACKEND, nodeEngine } from '../../node/node-engine';
+
+/**
+ * Our engine as evaluation runs it, loaded fp32: one CPU thread (so scores are timed alike beside other jobs) and no
+ * streamed token events (answers are read whole).
+ */
+export function evaluationEngine(source: string | ModelSource, signal?: AbortSignal): Promise<EngineApi> {
+  const backend = { ...NODE_CPU_BACKEND, sessionOptions: { intraOpNumThreads: 1, interOpNumThreads: 1 } };
+  return nodeEngine(source, {
+    selectBackend: async () => backend,
+    tokenEventIntervalMs: 1e9,
+    ...(signal ? { signal } : {}),
+  });
+}
 
 /**
  * A deliberate image-path fault, to show that accuracy and the meaning tests notice one: 'bgr' hands the engine
@@ -116,7 +129,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   );
   if (o.limit !== undefined) questions = questions.slice(0, o.limit);
   const source = typeof o.model === 'string' ? folderSource(o.model) : o.model;
-  const engine = await nodeEngine(o.fault === 'no-normalize' ? withoutNormalisation(source) : source);
+  const engine = await evaluationEngine(o.fault === 'no-normalize' ? withoutNormalisation(source) : source);
   const t0 = performance.now();
   const report: EvalReport = {
     overall: { correct: 0, total: 0 },

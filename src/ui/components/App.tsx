@@ -1,5 +1,6 @@
 // Owns the page layout and the page-wide gestures: paste a picture, drop files anywhere, Esc to stop or close.
 import { createSignal, onCleanup, onMount, Show, type JSX } from 'solid-js';
+import { errorMessage } from '../../shared/errors';
 import { useChat } from '../stores/chat-store';
 import { useComposer } from '../stores/composer-store';
 import { useConversations } from '../stores/conversations-store';
@@ -46,7 +47,7 @@ export function App(): JSX.Element {
     try {
       await convs.open(id);
     } catch (error) {
-      notices.error(error instanceof Error ? error.message : String(error));
+      notices.error(errorMessage(error));
     }
     if (!wide()) setSidebarOpen(false);
     focusInput();

@@ -1,5 +1,6 @@
 // Owns the message box: text, attach/paste/drop pictures, Enter to send, Shift+Enter for a new line, Esc to stop.
 import { Show, type JSX } from 'solid-js';
+import { errorMessage } from '../../shared/errors';
 import { useChat } from '../stores/chat-store';
 import { useComposer } from '../stores/composer-store';
 import { useNotices } from '../stores/notice-store';
@@ -26,7 +27,7 @@ export function Composer(props: { ref?: (el: HTMLTextAreaElement) => void }): JS
     const { text, images } = composer.take();
     chat.send(text.trim() || 'Describe this image.', images).catch((error: unknown) => {
       composer.restore(text, images);
-      notices.error(error instanceof Error ? error.message : String(error));
+      notices.error(errorMessage(error));
     });
   };
 

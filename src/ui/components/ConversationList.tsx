@@ -1,5 +1,6 @@
 // Owns the sidebar of conversations: new chat, import of an exported file, and the list itself.
 import { For, Show, type JSX } from 'solid-js';
+import { errorMessage } from '../../shared/errors';
 import { useConversations } from '../stores/conversations-store';
 import { useNotices } from '../stores/notice-store';
 import { ConversationItem } from './ConversationItem';
@@ -44,9 +45,7 @@ export function ConversationList(props: { onOpen: (id: string) => void; onNew: (
             convs.importFile(file).then(
               (n) => notices.info(`Imported ${n} chat${n === 1 ? '' : 's'} from “${file.name}”.`),
               (error: unknown) =>
-                notices.error(
-                  `“${file.name}” could not be imported: ${error instanceof Error ? error.message : String(error)}`,
-                ),
+                notices.error(`“${file.name}” could not be imported: ${errorMessage(error)}`),
             );
           }}
         />

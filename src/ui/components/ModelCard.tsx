@@ -6,6 +6,7 @@ import { useEngine } from '../stores/engine-store';
 import { useModels, type CachedModel, type CatalogModel } from '../stores/model-store';
 import { useSettings } from '../stores/settings-store';
 import { ProgressBar } from './ProgressBar';
+import { RenameModel } from './RenameModel';
 
 /** Where an added model comes from, as the user would type it. */
 function addressOf(ref: ModelRef): string {
@@ -156,6 +157,9 @@ export function ModelCard(props: {
           >
             Remove from list
           </button>
+        </Show>
+        <Show when={!props.entry && props.cached}>
+          <RenameModel id={id()} name={name()} disabled={models.busy() !== null || loading()} />
         </Show>
         <Show when={props.cached}>
           <button

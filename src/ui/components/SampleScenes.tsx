@@ -1,6 +1,7 @@
 // Owns the sample-scene starters of the empty chat: three scenes drawn in the page by the training-data renderer,
 // each with a question the built-in micro model answers; clicking one asks it. "New scenes" draws fresh ones.
 import { createResource, createSignal, For, onCleanup, Show, type JSX } from 'solid-js';
+import { errorMessage } from '../../shared/errors';
 import { toRgba } from '../../training/data/render';
 import { BUILT_IN_MODEL_ID } from '../../store/catalog';
 import {
@@ -63,7 +64,7 @@ export function SampleScenes(): JSX.Element {
     const { text, images } = composer.take();
     chat.send(text, images).catch((error: unknown) => {
       composer.restore(text, images);
-      notices.error(error instanceof Error ? error.message : String(error));
+      notices.error(errorMessage(error));
     });
   };
 

@@ -1,19 +1,9 @@
 // Owns how numbers are shown to people (bytes, rates, durations). Pure functions, no DOM.
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
+import { formatBytes } from '../../shared/format-bytes';
 
-/** 1536 -> "1.5 KB" (powers of 1024, as file managers and quota APIs count). */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return '?';
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${value.toFixed(digits)} ${UNITS[unit]}`;
-}
+// Byte counts read the same in the UI as in the engine's and the store's messages.
+export { formatBytes };
 
 /** Bytes a second as "2.4 MB/s". */
 export function formatRate(bytesPerS: number | undefined): string {

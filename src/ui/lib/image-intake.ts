@@ -1,6 +1,7 @@
 // Owns checking and preparing a picture the user gives us, before anything reaches the engine: sniffs the bytes and
 // reads the size here, then decodes (EXIF orientation applied), downscales and re-encodes on the intake worker.
 // It never touches the chat or storage; a rejected file is reported by name and nothing else changes.
+import { formatBytes } from './format';
 
 /** Longest side the app keeps; LLaVA towers see 336–384 px, multi-crop models a few tiles of that. */
 export const MAX_SIDE = 2048;
@@ -108,7 +109,7 @@ export async function prepareImage(file: Blob, name: string): Promise<PreparedIm
   if (file.size > MAX_FILE_BYTES) {
     throw new ImageRejectedError(
       name,
-      `“${name}” is ${Math.round(file.size / 1048576)} MB; pictures up to ${MAX_FILE_BYTES / 1048576} MB are accepted.`,
+      `“${name}” is ${formatBytes(file.size)}; pictures up to ${formatBytes(MAX_FILE_BYTES)} are accepted.`,
     );
   }
   const kind = sniff(new Uint8Array(await file.slice(0, 32).arrayBuffer()));

@@ -4,7 +4,7 @@
 import { createContext, createSignal, useContext } from 'solid-js';
 import { unwrap } from 'solid-js/store';
 import { isAbortError } from '../../shared/abort';
-import { isEngineError } from '../../shared/errors';
+import { errorMessage, isEngineError } from '../../shared/errors';
 import type { ChatMessage, ChatRequest, ContentPart, GenerationEvent } from '../../shared/protocol';
 import type { Conversation, StoredMessage } from '../../store/conversations';
 import { newId } from '../lib/ids';
@@ -39,7 +39,7 @@ function userContent(images: readonly Blob[], text: string): ContentPart[] {
 
 function errorText(error: unknown): { code: string; message: string } {
   if (isEngineError(error)) return { code: error.code, message: error.message };
-  return { code: 'inference-failed', message: error instanceof Error ? error.message : String(error) };
+  return { code: 'inference-failed', message: errorMessage(error) };
 }
 
 export function createChatStore(deps: ChatDeps) {

@@ -3,7 +3,7 @@
 import { createContext, createSignal, useContext } from 'solid-js';
 import { createStore, reconcile } from 'solid-js/store';
 import { isAbortError } from '../../shared/abort';
-import { isEngineError } from '../../shared/errors';
+import { errorMessage } from '../../shared/errors';
 import type { EngineStatus, LoadOptions, LoadProgressEvent, ModelRef } from '../../shared/protocol';
 import type { EngineClient } from '../../client/engine-client';
 import type { NoticeStore } from './notice-store';
@@ -25,18 +25,6 @@ export interface LoadState {
   bytesPerS: number | undefined;
   etaS: number | undefined;
   error?: string;
-}
-
-/** Bytes a second over the last few seconds of samples; steadier than the last step alone. */
-export function createRateMeter(windowMs = 3000) {
-  const samples: { t: number; bytes: number }[] = [];
-  return (bytes: number, now = performance.now()): number | undefined => {
-    samples.push({ t: now, bytes });
-    while (samples.length > 2 && now - (samples[0]?.t ?? now) > windowMs) samples.shift();
-    const first = samples[0];
-    if (!first || now - first.t < 250) return undefined;
-    return ((bytes - first.bytes) * 1000) / (now - first.t);
-  };
 }
 
 export function createEngineStore(connect: () => EngineClient, notices: NoticeStore) {
@@ -70,11 +58,7 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
     return s;
   }
 
-  function applyProgress(
-    state: LoadState,
-    event: LoadProgressEvent,
-    rate: ReturnType<typeof createRateMeter>,
-  ): LoadState {
+  function applyProgress(state: LoadState, event: LoadProgressEvent): LoadState {
     const files = state.files.slice();
     if (event.kind !== 'ready') {
       const i = files.findIndex((f) => f.file === event.file);
@@ -99,23 +83,11 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
       if (i >= 0) files[i] = next;
       else files.push(next);
     }
-    // The store reports the whole download (re-fetched bytes included) when it can; else sum the downloaded files.
-    // Session events only say which graph is being instantiated: they leave the byte counts alone.
-    const overall = 'overall' in event && event.overall ? event.overall : undefined;
-    const downloads = files.filter((f) => f.state !== 'session');
-    let loaded =
-      overall?.loaded ??
-      (event.kind === 'session' || event.kind === 'ready'
-        ? state.loaded
-        : downloads.reduce((n, f) => n + f.loaded, 0));
-    const total =
-      overall?.total ??
-      (event.kind === 'session' || event.kind === 'ready'
-        ? state.total
-        : downloads.reduce((n, f) => n + f.total, 0));
-    if (event.kind === 'ready') loaded = total;
-    const measured = rate(loaded);
-    const bytesPerS = overall?.bytesPerS ?? measured;
+    // Every download event carries the whole download's bytes, rate and ETA (the store's one rate meter, re-fetched
+    // bytes included). Session events only say which graph is being instantiated: they leave the byte counts alone.
+    const overall = 'overall' in event ? event.overall : undefined;
+    const total = overall?.total ?? state.total;
+    const loaded = event.kind === 'ready' ? total : (overall?.loaded ?? state.loaded);
     const phase: LoadState['phase'] =
       event.kind === 'ready'
         ? 'ready'
@@ -130,10 +102,8 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
       loaded,
       total,
       phase,
-      bytesPerS,
-      etaS:
-        overall?.etaS ??
-        (bytesPerS && bytesPerS > 0 && total > loaded ? (total - loaded) / bytesPerS : undefined),
+      bytesPerS: overall?.bytesPerS,
+      etaS: overall?.etaS,
     };
   }
 
@@ -149,7 +119,6 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
   ): Promise<EngineStatus> {
     loading?.controller.abort();
     const controller = new AbortController();
-    const rate = createRateMeter();
     let state: LoadState = {
       modelId,
       label,
@@ -165,7 +134,7 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
       .load(ref, options, {
         signal: controller.signal,
         onEvent: (event) => {
-          state = applyProgress(state, event, rate);
+          state = applyProgress(state, event);
           setLoad('current', reconcile(state));
         },
       })
@@ -177,11 +146,7 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
         },
         (error: unknown) => {
           const cancelled = isAbortError(error);
-          const message = isEngineError(error)
-            ? error.message
-            : error instanceof Error
-              ? error.message
-              : String(error);
+          const message = errorMessage(error);
           setLoad(
             'current',
             reconcile({

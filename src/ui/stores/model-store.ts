@@ -2,7 +2,7 @@
 // loading it when a chat needs it. Storage goes through the WeightsApi port, the engine through the engine store.
 import { createContext, createSignal, useContext } from 'solid-js';
 import { isAbortError } from '../../shared/abort';
-import { isEngineError } from '../../shared/errors';
+import { errorMessage } from '../../shared/errors';
 import type { DtypeChoice, LoadProgressEvent, ModelRef } from '../../shared/protocol';
 import type { AddedModel } from '../lib/model-address';
 import type { EngineStore } from './engine-store';
@@ -70,6 +70,8 @@ export interface WeightsApi {
   catalog(): Promise<CatalogModel[]>;
   listCached(): Promise<CachedModel[]>;
   remove(id: string): Promise<void>;
+  /** Gives a stored model a new name. */
+  rename(id: string, label: string): Promise<void>;
   /** Re-hashes a cached model's files; resolves with the files that failed (and were dropped). */
   verify(id: string, signal?: AbortSignal): Promise<string[]>;
   /** Stores a model folder the user picked or dropped; resolves with its ref. */
@@ -89,11 +91,6 @@ export interface ModelDeps {
   engine: EngineStore;
   settings: SettingsStore;
   notices: NoticeStore;
-}
-
-function messageOf(error: unknown): string {
-  if (isEngineError(error)) return error.message;
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** An added model as the panel lists it: nothing is known about its size until its files are listed. */
@@ -195,7 +192,7 @@ export function createModelStore(deps: ModelDeps) {
       );
       return true;
     } catch (error) {
-      if (!isAbortError(error)) notices.error(messageOf(error));
+      if (!isAbortError(error)) notices.error(errorMessage(error));
       return false;
     } finally {
       void refresh();
@@ -230,9 +227,19 @@ export function createModelStore(deps: ModelDeps) {
       if (settings.settings.modelId === id) settings.update({ modelId: null });
       notices.info('The model was deleted from this device.');
     } catch (error) {
-      notices.error(messageOf(error));
+      notices.error(errorMessage(error));
     } finally {
       setBusy(null);
+      await refresh();
+    }
+  }
+
+  async function rename(id: string, label: string): Promise<void> {
+    try {
+      await weights.rename(id, label);
+    } catch (error) {
+      notices.error(messageOf(error));
+    } finally {
       await refresh();
     }
   }
@@ -247,7 +254,7 @@ export function createModelStore(deps: ModelDeps) {
           `${bad.length} file(s) were damaged and removed: ${bad.join(', ')}. Download the model again.`,
         );
     } catch (error) {
-      notices.error(messageOf(error));
+      notices.error(errorMessage(error));
     } finally {
       setBusy(null);
       await refresh();
@@ -263,7 +270,7 @@ export function createModelStore(deps: ModelDeps) {
       await refresh();
       await load(model.id);
     } catch (error) {
-      if (!isAbortError(error)) notices.error(messageOf(error));
+      if (!isAbortError(error)) notices.error(errorMessage(error));
     } finally {
       setBusy(null);
       await refresh();
@@ -301,6 +308,7 @@ export function createModelStore(deps: ModelDeps) {
     load,
     ensureModel,
     remove,
+    rename,
     verify,
     importFolder,
     find,

@@ -14,14 +14,17 @@ import {
 import * as ort from 'onnxruntime-node';
 import { generateTurn, type TurnInput } from '../../../src/engine/generate';
 import { ConversationKv } from '../../../src/engine/kv-cache';
+import { parseModelConfig, type ModelConfig } from '../../../src/engine/model-config';
 import { loadModel, type LoadedModel } from '../../../src/engine/model-loader';
 import { Sampler, samplerSettings } from '../../../src/engine/sampler';
 import { folderSource } from '../../../src/node/folder-source';
-import type { ChatMessage, RawImage } from '../../../src/shared/protocol';
+import type { RawImage } from '../../../src/shared/protocol';
 import type { PublishedModel } from '../../fixtures/replicas/published';
 import { getReplicaModel, type ReplicaModel } from '../../fixtures/replicas/replica-model';
 import { offlineModelId } from '../../fixtures/transformers-offline';
 import { CPU_BACKEND } from '../engine-helpers';
+
+export { imageQuestion as imageTurn, picture } from '../engine-helpers';
 
 export const MAX_NEW = 6;
 
@@ -45,22 +48,14 @@ export async function openReplica(p: PublishedModel): Promise<ReplicaSides> {
   };
 }
 
-/** A deterministic picture (RGBA noise). */
-export function picture(w: number, h: number, seed = 1): RawImage {
-  const data = new Uint8ClampedArray(w * h * 4).map(
-    (_, i) => (i * i * 7 + i * (31 + seed) + 11 * seed) % 256,
-  );
-  return { width: w, height: h, data };
-}
-
-export function imageTurn(image: RawImage, text: string): ChatMessage {
-  return {
-    role: 'user',
-    content: [
-      { type: 'image', image },
-      { type: 'text', text },
-    ],
-  };
+/** The published config files parsed as the loader parses them (unshrunk: the real sizes). */
+export function publishedConfig(p: PublishedModel): ModelConfig {
+  return parseModelConfig({
+    config: p.config,
+    generationConfig: p.generationConfig,
+    preprocessorConfig: p.preprocessorConfig,
+    processorConfig: p.processorConfig ?? undefined,
+  });
 }
 
 /** transformers.js's pixel_values for `image` (its own processor), in the engine's PixelValues shape. */
