@@ -238,7 +238,7 @@ export function createModelStore(deps: ModelDeps) {
     try {
       await weights.rename(id, label);
     } catch (error) {
-      notices.error(messageOf(error));
+      notices.error(errorMessage(error));
     } finally {
       await refresh();
     }
