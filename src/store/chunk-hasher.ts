@@ -58,10 +58,10 @@ let nextId = 1;
 /** The one hash worker of this thread, started on first use; null where workers cannot be started. */
 function hashWorker(): typeof shared {
   if (shared !== undefined) return shared;
-  const WorkerCtor = (globalThis as { Worker?: new (url: URL, options: WorkerOptions) => WorkerLike }).Worker;
-  if (typeof WorkerCtor !== 'function') return (shared = null);
+  if (typeof Worker !== 'function') return (shared = null);
   try {
-    const worker = new WorkerCtor(new URL('./hash.worker.ts', import.meta.url), {
+    // Written out literally: this is the form the bundler recognises and bundles as a worker of its own.
+    const worker: WorkerLike = new Worker(new URL('./hash.worker.ts', import.meta.url), {
       type: 'module',
       name: 'llava-hash',
     });
@@ -82,6 +82,11 @@ function hashWorker(): typeof shared {
     shared = null;
   }
   return shared;
+}
+
+/** Where downloads are hashed in this thread: 'worker', 'here' (no worker could start), or null before the first. */
+export function hashingThread(): 'worker' | 'here' | null {
+  return shared === undefined ? null : shared === null ? 'here' : 'worker';
 }
 
 function ask(

@@ -203,6 +203,8 @@ describe('weight store in Chromium', () => {
     console.info(
       `store e2e: re-fetched after a drop (bytes, 8 offsets, chunk ${BIG_CHUNK}): ${refetched.join(' ')}`,
     );
+    // sha256 ran in the hash worker, off the thread that reads the network.
+    expect(await run('hashingThread')).toBe('worker');
     await Promise.all(tabs.map((t) => t.close()));
   });
 
@@ -232,6 +234,45 @@ describe('weight store in Chromium', () => {
     for (const tab of tabs) expect(await callOn(() => tab)('storedBytes', 'doomed')).toBeNull();
     s.faults.length = 0;
     await Promise.all(tabs.map((t) => t.close()));
+  });
+
+  it('sends the hub token to the hub host and never to the CDN host the browser is redirected to', async () => {
+    const token = 'hf_e2eToken0123456789';
+    const files = new Map<string, Uint8Array>([
+      ['config.json', new TextEncoder().encode('{"model_type":"llava"}')],
+      ['onnx/vision_encoder.onnx', seededBytes(3000, 1)],
+      ['onnx/embed_tokens.onnx', seededBytes(3000, 2)],
+      ['onnx/decoder_model_merged.onnx', seededBytes(300_000, 3)],
+    ]);
+    // The page and the hub on 127.0.0.1, the CDN on localhost: another origin, as the hub's CDN is.
+    const hub = await startStoreServer(files, {
+      name: 'tok',
+      staticDir: await buildApp(),
+      cdnHost: 'localhost',
+      access: { mode: 'private', token },
+    });
+    try {
+      const tab = await browser.newPage();
+      await tab.goto(`${hub.origin}/test/e2e/pages/store-e2e.html`);
+      await tab.waitForFunction(() => 'storeHarness' in globalThis);
+      const ref = { kind: 'hub', repo: 'test-org/tiny-llava', endpoint: `${hub.origin}/hub` } as const;
+      const anonymous = await callOn(() => tab)('download', ref, 64 * 1024);
+      expect(anonymous).toMatchObject({ ok: false, error: { message: expect.stringContaining('private') } });
+      const done = await callOn(() => tab)('download', ref, 64 * 1024, undefined, token);
+      if (!done.ok) throw new Error(`${done.error.code}: ${done.error.message}`);
+      const hubHost = new URL(hub.origin).host;
+      const toHub = hub.seen.filter((r) => r.route === 'hub-api' || r.route === 'resolve');
+      const toCdn = hub.seen.filter((r) => r.route === 'cdn');
+      expect(toCdn.length).toBeGreaterThanOrEqual(3);
+      for (const r of toCdn) {
+        expect(r.host).not.toBe(hubHost);
+        expect(r.authorization, r.path).toBeNull();
+      }
+      expect(toHub.filter((r) => r.authorization === `Bearer ${token}`).length).toBeGreaterThanOrEqual(4);
+      await tab.close();
+    } finally {
+      await hub.close();
+    }
   });
 
   it('imports a model folder chosen with <input webkitdirectory>, checked against its manifest, and chats offline', async () => {

@@ -156,6 +156,44 @@ describe('untrusted model output', () => {
     await screenshot(page, 'preview');
   });
 
+  it('keeps a hub access token on the device only: saved, never shown back, not in localStorage, removable', async () => {
+    const { page } = app;
+    const token = 'hf_uiTestToken0123456789abcdef';
+    await page.click('.model-button');
+    const field = page.locator('#set-hub-token');
+    await field.scrollIntoViewIfNeeded();
+    await field.fill(`  Bearer ${token} `);
+    await page.getByRole('button', { name: 'Save token' }).click();
+    await expect
+      .poll(() => page.locator('#set-hub-token-hint').textContent())
+      .toBe('Token saved on this device.');
+    expect(await field.inputValue()).toBe('');
+    expect(await field.getAttribute('placeholder')).toContain('A token is saved');
+    await screenshot(page, 'settings-hub-token');
+    const stored = await page.evaluate(
+      () =>
+        new Promise<unknown>((resolve, reject) => {
+          const open = indexedDB.open('llava-settings');
+          open.onsuccess = () => {
+            const get = open.result.transaction('kv').objectStore('kv').get('hub-token');
+            get.onsuccess = () => resolve(get.result);
+            get.onerror = () => reject(get.error);
+          };
+          open.onerror = () => reject(open.error);
+        }),
+    );
+    // Trimmed, without the "Bearer " a pasted header line may carry; and nowhere in localStorage.
+    expect(stored).toBe(token);
+    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain(token);
+    expect(await page.content()).not.toContain(token);
+    await page.getByRole('button', { name: 'Remove token' }).click();
+    await expect
+      .poll(() => page.locator('#set-hub-token-hint').textContent())
+      .toBe('Token removed from this device.');
+    expect(await field.getAttribute('placeholder')).not.toContain('A token is saved');
+    await page.keyboard.press('Escape');
+  });
+
   it('sent no request outside localhost', () => {
     expect(app.browser.blockedRequests).toEqual([]);
   });

@@ -9,6 +9,7 @@ import type {
   LoadProgressEvent,
   ModelRef,
 } from '../../../src/shared/protocol';
+import { hashingThread } from '../../../src/store/chunk-hasher';
 import {
   deleteCachedModel,
   ensureCached,
@@ -81,17 +82,19 @@ const harness = {
     }),
   verify: (id: string): Promise<VerifyReport> => verifyCachedModel(id),
   /** A download in this page (not the worker), reporting how it ended. */
-  download: (model: ModelRef, chunkSize: number, label?: string) =>
+  download: (model: ModelRef, chunkSize: number, label?: string, hubToken?: string) =>
     outcome(async () => {
       const cached = await ensureCached(model, {
         chunkSize,
         retryBaseMs: 20,
         dtype: 'fp32',
+        hubToken: hubToken ?? null,
         ...(label ? { label } : {}),
       });
       return cached.bytes;
     }),
   remove: (id: string) => deleteCachedModel(id),
+  hashingThread: () => hashingThread(),
   storedBytes: async (id: string) => (await listCachedModels()).find((m) => m.id === id)?.bytes ?? null,
   storedFiles: async (id: string) => {
     const source = openStoreSource(id);
