@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChatCompletions, type ChatCompletions } from '../../src/openai/completions';
+import { createChatCompletions, translateRequest, type ChatCompletions } from '../../src/openai/completions';
 import type { OpenAIApiError } from '../../src/openai/errors';
 import type {
   ChatCompletionChunk,
@@ -387,5 +387,21 @@ describe('a multi-turn exchange', () => {
     });
     expect([a1, r2.choices[0]!.message.content]).toEqual([e1.message.content, e2.message.content]);
     expect(r2.usage.prompt_tokens).toBe(e2.usage.promptTokens);
+  });
+});
+
+describe('working ahead (the library’s prepare)', () => {
+  it('prefills an OpenAI-shaped draft so that the call that follows reuses the whole prompt', async () => {
+    const body = {
+      messages: ask('A question typed ahead?'),
+      max_tokens: 3,
+      llava: { conversation_id: 'ahead' },
+      ...greedy,
+    };
+    const { request } = await translateRequest({ engine }, body);
+    const prepared = await engine.prepare(request);
+    const done = await completions.create(body);
+    expect(prepared.cachedTokens).toBe(done.usage.prompt_tokens);
+    expect(done.usage.prompt_tokens_details.cached_tokens).toBe(done.usage.prompt_tokens);
   });
 });
