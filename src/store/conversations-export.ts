@@ -157,6 +157,8 @@ function parseMessage(v: unknown, where: string): StoredMessage {
     };
   }
   if (typeof v.modelId === 'string') message.modelId = v.modelId;
+  if (typeof v.parentId === 'string' || v.parentId === null) message.parentId = v.parentId;
+  if (typeof v.shownAt === 'number' && Number.isFinite(v.shownAt)) message.shownAt = v.shownAt;
   const tokens = v.tokens;
   if (
     isRecord(tokens) &&
@@ -180,6 +182,9 @@ function parseConversation(v: unknown, index: number): Conversation {
     updatedAt: typeof v.updatedAt === 'number' ? v.updatedAt : Date.now(),
     messages: v.messages.map((m, i) => parseMessage(m, `${where}, message ${i + 1},`)),
   };
+  if (Array.isArray(v.branches) && v.branches.length > 0) {
+    conversation.branches = v.branches.map((m, i) => parseMessage(m, `${where}, earlier version ${i + 1},`));
+  }
   if (typeof v.systemPrompt === 'string') conversation.systemPrompt = v.systemPrompt;
   if (v.template === 'model' || v.template === 'vicuna_v1' || v.template === 'llava_v1')
     conversation.template = v.template;

@@ -41,6 +41,10 @@ export interface StoredMessage {
   modelId?: string;
   /** An answer's generated ids, sent back with it so the model reads what it wrote (also after a reload). */
   tokens?: AnswerTokens;
+  /** The message this one follows (null: the first); absent on messages stored before chats had branches. */
+  parentId?: string | null;
+  /** When this version was last shown, for a message set aside among the branches. */
+  shownAt?: number;
 }
 
 export interface Conversation {
@@ -48,7 +52,10 @@ export interface Conversation {
   title: string;
   createdAt: number;
   updatedAt: number;
+  /** The path shown and sent to the model, in order. */
   messages: StoredMessage[];
+  /** Earlier versions of messages on the path (and what followed them), kept for switching back (store/branches). */
+  branches?: StoredMessage[];
   systemPrompt?: string;
   template?: TemplateName;
 }
@@ -64,8 +71,9 @@ export interface ConversationSummary {
  * A conversation as stored: its messages are records of their own (keyed by {@link messageKey}), listed here in order.
  * Records written before messages had their own (with `messages` inline) are still read.
  */
-interface ConversationRecord extends Omit<Conversation, 'messages'> {
+interface ConversationRecord extends Omit<Conversation, 'messages' | 'branches'> {
   messageIds?: string[];
+  branchIds?: string[];
   messages?: StoredMessage[];
 }
 
@@ -91,8 +99,15 @@ export function messageKey(conversationId: string, messageId: string): string {
 }
 
 function recordOf(conversation: Conversation): ConversationRecord {
-  const { messages, ...rest } = conversation;
-  return { ...rest, messageIds: messages.map((m) => m.id) };
+  const { messages, branches, ...rest } = conversation;
+  const record: ConversationRecord = { ...rest, messageIds: messages.map((m) => m.id) };
+  if (branches && branches.length > 0) record.branchIds = branches.map((m) => m.id);
+  return record;
+}
+
+/** Every message of a conversation: the path shown and the branches set aside. */
+export function everyMessage(conversation: Conversation): StoredMessage[] {
+  return [...conversation.messages, ...(conversation.branches ?? [])];
 }
 
 /** Conversations, newest first, without their messages. */
@@ -111,13 +126,18 @@ export async function listConversations(db: ConversationDb): Promise<Conversatio
 export async function getConversation(db: ConversationDb, id: string): Promise<Conversation | undefined> {
   const record = await get<ConversationRecord>(id, db.conversations);
   if (!record) return undefined;
-  const { messageIds, messages: inline, ...rest } = record;
+  const { messageIds, branchIds, messages: inline, ...rest } = record;
   if (!messageIds) return { ...rest, messages: inline ?? [] };
-  const found = await getMany<StoredMessage | undefined>(
-    messageIds.map((m) => messageKey(id, m)),
-    db.messages,
-  );
-  return { ...rest, messages: found.filter((m): m is StoredMessage => m !== undefined) };
+  const read = async (ids: string[]) =>
+    (
+      await getMany<StoredMessage | undefined>(
+        ids.map((m) => messageKey(id, m)),
+        db.messages,
+      )
+    ).filter((m): m is StoredMessage => m !== undefined);
+  const conversation: Conversation = { ...rest, messages: await read(messageIds) };
+  if (branchIds && branchIds.length > 0) conversation.branches = await read(branchIds);
+  return conversation;
 }
 
 /** What one save writes: the conversation's own record (when it changed), some messages, and messages removed. */
@@ -149,12 +169,13 @@ export async function saveChanges(db: ConversationDb, changes: ConversationChang
 /** Writes the whole conversation (its record and every message); resolves once IndexedDB has committed it. */
 export async function saveConversation(db: ConversationDb, conversation: Conversation): Promise<void> {
   const before = await get<ConversationRecord>(conversation.id, db.conversations);
-  const kept = new Set(conversation.messages.map((m) => m.id));
+  const all = everyMessage(conversation);
+  const kept = new Set(all.map((m) => m.id));
   await saveChanges(db, {
     conversation,
     conversationId: conversation.id,
-    messages: conversation.messages,
-    removed: (before?.messageIds ?? []).filter((m) => !kept.has(m)),
+    messages: all,
+    removed: [...(before?.messageIds ?? []), ...(before?.branchIds ?? [])].filter((m) => !kept.has(m)),
   });
 }
 
@@ -171,8 +192,9 @@ export async function deleteConversation(db: ConversationDb, id: string): Promis
   const doomed = await getConversation(db, id);
   await del(id, db.conversations);
   if (!doomed) return;
+  const doomedMessages = everyMessage(doomed);
   await delMany(
-    doomed.messages.map((m) => messageKey(id, m.id)),
+    doomedMessages.map((m) => messageKey(id, m.id)),
     db.messages,
   );
   const stillUsed = new Set<string>();
@@ -182,7 +204,7 @@ export async function deleteConversation(db: ConversationDb, id: string): Promis
   for (const [, m] of await entries<string, StoredMessage>(db.messages)) {
     for (const img of m.imageIds) stillUsed.add(img);
   }
-  const orphans = doomed.messages.flatMap((m) => m.imageIds).filter((img) => !stillUsed.has(img));
+  const orphans = doomedMessages.flatMap((m) => m.imageIds).filter((img) => !stillUsed.has(img));
   if (orphans.length > 0) await delMany(orphans, db.images);
 }
 

@@ -76,6 +76,32 @@ describe('picture intake', () => {
     expect(after.attachments).toEqual(['keep.png']);
   });
 
+  it('lists every refused file of a 7-file drop in one notice, and attaches the pictures in the order given', async () => {
+    const before = await snapshot();
+    const text = (n: string) => spec(n, 'text/plain', Buffer.from(`${n}\n`));
+    await dropFiles(app.page, [
+      // The big one decodes last but is dropped first.
+      spec('order-1.png', 'image/png', makePng(900, 700, 3)),
+      text('bad-1.txt'),
+      spec('order-2.png', 'image/png', makePng(40, 30, 4)),
+      text('bad-2.txt'),
+      spec('bad-3.png', 'image/png', makeCorruptPng()),
+      text('bad-4.txt'),
+      text('bad-5.txt'),
+    ]);
+    const message = await waitNotice('5 files were not added');
+    for (const name of ['bad-1.txt', 'bad-2.txt', 'bad-3.png', 'bad-4.txt', 'bad-5.txt']) {
+      expect(message).toContain(name);
+    }
+    await app.page.waitForSelector('.attachment img[alt="order-2.png"]');
+    const after = await snapshot();
+    expect(after.attachments).toEqual([...before.attachments, 'order-1.png', 'order-2.png']);
+    await screenshot(app.page, 'refused-files');
+    for (const name of ['order-1.png', 'order-2.png']) {
+      await app.page.click(`.attachment:has(img[alt="${name}"]) button`);
+    }
+  });
+
   it('downscales a 12000×12000 picture without freezing the page, and says so', async () => {
     const { page } = app;
     await page.evaluate(() => {

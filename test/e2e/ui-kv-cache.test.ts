@@ -3,7 +3,7 @@
 // the whole conversation again and the cache stays empty. The setting survives a reload.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { appForSuite, screenshot, sendAndWait } from './ui-harness/app-page';
+import { appForSuite, closeSettings, openSettings, screenshot, sendAndWait } from './ui-harness/app-page';
 
 const app = appForSuite({ maxNewTokens: 4 });
 
@@ -30,28 +30,31 @@ describe('KV-cache budget setting', () => {
     expect(reused).toBeGreaterThan(0);
     expect(reused).toBeLessThan(prompt);
     expect(await cacheFact(page)).toMatch(/^[1-9][\d.]* (B|KB|MB) of 512 MB · 1 chat$/);
-    expect(await page.inputValue('#set-kv-cache')).toBe('512');
     await screenshot(page, 'kv-cache-engine-facts');
+    await page.keyboard.press('Escape');
+    await openSettings(page);
+    expect(await page.inputValue('#set-kv-cache')).toBe('512');
   });
 
   it('keeps no cache and reuses nothing once the budget is set to 0 MiB', async () => {
     const { page } = app;
     await page.fill('#set-kv-cache', '0');
     await page.press('#set-kv-cache', 'Tab');
-    await page.keyboard.press('Escape');
-    await page.waitForSelector('.model-panel', { state: 'detached' });
+    await page.locator('#set-kv-cache').scrollIntoViewIfNeeded();
+    await screenshot(page, 'kv-cache-setting');
+    await closeSettings(page);
     const stats = await ask(page, 'Once more');
     expect(stats).toMatch(/\d+ \+ \d+ tokens/);
     expect(stats).not.toContain('reused');
     expect(await cacheFact(page)).toBe('0 B of 0 B · 0 chats');
-    await page.locator('#set-kv-cache').scrollIntoViewIfNeeded();
-    await screenshot(page, 'kv-cache-setting');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('.model-panel', { state: 'detached' });
   });
 
   it('remembers the budget across a reload, and refuses values out of range', async () => {
     const { page } = app;
     await app.reload();
-    await page.click('.model-button');
+    await openSettings(page);
     expect(await page.inputValue('#set-kv-cache')).toBe('0');
     await page.fill('#set-kv-cache', '-5');
     await page.press('#set-kv-cache', 'Tab');

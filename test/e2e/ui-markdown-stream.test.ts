@@ -45,6 +45,17 @@ describe('incremental Markdown rendering', () => {
     expect(browser.blockedRequests).toEqual([]);
   });
 
+  it('resolves a reference link whose definition came in an earlier, finished block', async () => {
+    // (A reference written before its definition stays text: its block was finished and is not drawn again.)
+    const text = '[d]: https://example.com/docs\n\nSee [the docs][d] now.\n\nAnd [again][d], once more.';
+    const result = await compare(chunked(text, 5));
+    expect(result.mismatches).toEqual([]);
+    const html = await page.evaluate(() =>
+      (globalThis as unknown as { markdownPage: { html(): string } }).markdownPage.html(),
+    );
+    expect(html.match(/href="https:\/\/example.com\/docs"/g)).toHaveLength(2);
+  });
+
   it('sanitizes hostile Markdown that arrives in pieces', async () => {
     const hostile = [
       'Intro paragraph.',

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getTinyModel } from '../fixtures/tiny-model';
-import { appForSuite, sendAndWait } from './ui-harness/app-page';
+import { appForSuite, sendAndWait, setSetting } from './ui-harness/app-page';
 
 const app = appForSuite({ welcomed: false });
 
@@ -36,9 +36,8 @@ describe('local model import', () => {
     await page.waitForFunction(() =>
       [...document.querySelectorAll('.model-card h4')].some((h) => h.textContent === 'My tiny model'),
     );
-    await page.fill('#set-max', '8');
-    await page.press('#set-max', 'Tab');
-    await page.keyboard.press('Escape');
+    if (await page.locator('.model-panel').count()) await page.keyboard.press('Escape');
+    await setSetting(page, '#set-max', '8');
     const answer = await sendAndWait(page, 'Hello from an imported model');
     expect(answer.error).toBe('');
     expect(answer.status).toBe('done');

@@ -2,7 +2,7 @@
 // the service worker installs, and then — with the server gone and the browser offline — a reload still opens the
 // app, loads the model from IndexedDB and answers. No request ever leaves localhost.
 import { describe, expect, it } from 'vitest';
-import { appForSuite, DEMO_PREFIX, screenshot, sendAndWait } from './ui-harness/app-page';
+import { DEMO_PREFIX, appForSuite, screenshot, sendAndWait, setSetting } from './ui-harness/app-page';
 
 const app = appForSuite({ welcomed: false });
 
@@ -76,9 +76,8 @@ describe('first run, download and offline use', () => {
   it('answers online, then offline after a reload with the server gone', async () => {
     const { page } = app;
     // Short answers: the demo's context window is 512 tokens.
-    await page.fill('#set-max', '16');
-    await page.press('#set-max', 'Tab');
-    await page.keyboard.press('Escape');
+    if (await page.locator('.model-panel').count()) await page.keyboard.press('Escape');
+    await setSetting(page, '#set-max', '16');
     const greeting = await sendAndWait(page, 'Hello?');
     expect(greeting.error).toBe('');
     expect(greeting.status).toBe('done');

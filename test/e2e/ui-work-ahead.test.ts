@@ -3,7 +3,14 @@
 // with the setting off, only the previous turn is reused and the question is read when it is sent.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { appForSuite, dropFiles, screenshot, sendAndWait } from './ui-harness/app-page';
+import {
+  appForSuite,
+  closeSettings,
+  dropFiles,
+  openSettings,
+  screenshot,
+  sendAndWait,
+} from './ui-harness/app-page';
 import { makePng, spec } from './ui-harness/images';
 
 const app = appForSuite({ maxNewTokens: 4 });
@@ -48,12 +55,11 @@ async function conversationWithFollowUp(page: Page): Promise<PromptUse> {
 }
 
 async function setWorkAhead(page: Page, on: boolean): Promise<void> {
-  await page.click('.model-button');
+  await openSettings(page);
   const box = page.locator('#set-work-ahead');
   expect(await box.isChecked()).toBe(!on);
   await box.setChecked(on);
-  await page.keyboard.press('Escape');
-  await page.waitForSelector('.model-panel', { state: 'detached' });
+  await closeSettings(page);
 }
 
 describe('work ahead while typing', () => {
@@ -82,10 +88,10 @@ describe('work ahead while typing', () => {
 
     // The choice is kept across a reload.
     await app.reload();
-    await page.click('.model-button');
+    await openSettings(page);
     expect(await page.locator('#set-work-ahead').isChecked()).toBe(false);
     await page.locator('#set-work-ahead').scrollIntoViewIfNeeded();
     await screenshot(page, 'work-ahead-setting');
-    await page.keyboard.press('Escape');
+    await closeSettings(page);
   });
 });

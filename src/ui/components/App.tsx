@@ -1,6 +1,8 @@
-// Owns the page layout and the page-wide gestures: paste a picture, drop files anywhere, Esc to stop or close.
-import { createSignal, onCleanup, onMount, Show, type JSX } from 'solid-js';
+// Owns the page layout and the page-wide gestures: paste a picture, drop files anywhere, Esc to stop or close, and
+// the keyboard shortcuts (the sheet behind "?" lists them).
+import { createEffect, createSignal, onCleanup, onMount, Show, type JSX } from 'solid-js';
 import { errorMessage } from '../../shared/errors';
+import { applyTheme } from '../lib/theme';
 import { useChat } from '../stores/chat-store';
 import { useComposer } from '../stores/composer-store';
 import { useConversations } from '../stores/conversations-store';
@@ -15,6 +17,8 @@ import { FirstRun } from './FirstRun';
 import { Header } from './Header';
 import { MessageList } from './MessageList';
 import { ModelPanel } from './ModelPanel';
+import { SettingsDialog } from './SettingsDialog';
+import { ShortcutsDialog } from './ShortcutsDialog';
 import { Notices } from './Notices';
 import { UpdatePrompt } from './UpdatePrompt';
 
@@ -28,6 +32,9 @@ export function App(): JSX.Element {
   const notices = useNotices();
   const { settings } = useSettings();
   const [sidebarOpen, setSidebarOpen] = createSignal(wide());
+  const [settingsOpen, setSettingsOpen] = createSignal(false);
+  const [shortcutsOpen, setShortcutsOpen] = createSignal(false);
+  createEffect(() => onCleanup(applyTheme(settings.theme)));
   let input: HTMLTextAreaElement | undefined;
   const focusInput = () => input?.focus();
   const closePanel = () => {
@@ -65,8 +72,27 @@ export function App(): JSX.Element {
     e.preventDefault();
     void composer.addFiles(files);
   };
+  /** The app's own shortcuts (listed in ShortcutsDialog); keys typed into a field are left to it. */
+  const onShortcut = (e: KeyboardEvent): boolean => {
+    const target = e.target as HTMLElement | null;
+    const typing = !!target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    const mod = e.ctrlKey || e.metaKey;
+    if (mod && e.shiftKey && e.key.toLowerCase() === 'o') void newChat();
+    else if (mod && e.shiftKey && e.key.toLowerCase() === 's') setSettingsOpen(true);
+    else if (typing || mod || e.altKey) return false;
+    else if (e.key === '?') setShortcutsOpen(true);
+    else if (e.key === '/') focusInput();
+    else return false;
+    return true;
+  };
   const onKey = (e: KeyboardEvent) => {
-    if (e.key !== 'Escape' || e.defaultPrevented) return;
+    if (e.defaultPrevented || settingsOpen() || shortcutsOpen()) return;
+    if (onShortcut(e)) {
+      e.preventDefault();
+      return;
+    }
+    // A modal dialog handles its own Esc.
+    if (e.key !== 'Escape') return;
     if (chat.generating() !== null) {
       e.preventDefault();
       chat.stop();
@@ -99,6 +125,7 @@ export function App(): JSX.Element {
         sidebarOpen={sidebarOpen()}
         onToggleSidebar={() => setSidebarOpen(!sidebarOpen())}
         onNewChat={() => void newChat()}
+        onOpenSettings={() => setSettingsOpen(true)}
       />
       <div class="app-body">
         <div id="sidebar" class="sidebar" hidden={!sidebarOpen()}>
@@ -117,6 +144,17 @@ export function App(): JSX.Element {
         </Show>
       </div>
       <DropOverlay onFiles={(files) => void composer.addFiles(files)} />
+      <Show when={settingsOpen()}>
+        <SettingsDialog
+          onClose={() => {
+            setSettingsOpen(false);
+            document.querySelector<HTMLButtonElement>('.settings-button')?.focus();
+          }}
+        />
+      </Show>
+      <Show when={shortcutsOpen()}>
+        <ShortcutsDialog onClose={() => setShortcutsOpen(false)} />
+      </Show>
       <Notices />
       <UpdatePrompt />
       <Show when={showFirstRun()}>

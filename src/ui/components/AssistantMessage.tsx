@@ -1,4 +1,4 @@
-// Owns one answer: streamed Markdown with a cursor, its error if it failed, its speed, and copy/regenerate.
+// Owns one answer: streamed Markdown with a cursor, its error if it failed, its speed, copy/regenerate, versions.
 import { createSignal, Show, type JSX } from 'solid-js';
 import type { StoredMessage } from '../../store/conversations';
 import { useChat } from '../stores/chat-store';
@@ -7,6 +7,7 @@ import { AnswerStats } from './AnswerStats';
 import { Icon } from './Icon';
 import { MarkdownView } from './MarkdownView';
 import { PhotoHint } from './PhotoHint';
+import { VersionSwitch } from './VersionSwitch';
 
 export function AssistantMessage(props: { message: StoredMessage; last: boolean }): JSX.Element {
   const chat = useChat();
@@ -60,6 +61,7 @@ export function AssistantMessage(props: { message: StoredMessage; last: boolean 
         <PhotoHint message={props.message} />
         <AnswerStats message={props.message} />
         <div class="message-actions">
+          <VersionSwitch messageId={props.message.id} what="answer" />
           <Show when={props.message.text !== ''}>
             <button
               type="button"

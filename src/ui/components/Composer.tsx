@@ -121,7 +121,7 @@ export function Composer(props: { ref?: (el: HTMLTextAreaElement) => void }): JS
       </div>
       <p id="composer-hint" class="composer-hint">
         <span class="composer-hint-extra">Drop, paste or attach pictures · </span>
-        Enter sends · Shift+Enter new line · Esc stops
+        Enter sends · Shift+Enter new line · Esc stops · ? shortcuts
         <span class="composer-hint-extra"> · Everything runs on this device.</span>
       </p>
     </form>

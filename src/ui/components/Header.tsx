@@ -1,4 +1,5 @@
-// Owns the top bar: chats toggle, the app's name, new chat, and the model button showing what is loaded and where.
+// Owns the top bar: chats toggle, the app's name, new chat, settings, and the model button showing what is loaded
+// and where.
 import { Show, type JSX } from 'solid-js';
 import { shortModelName } from '../lib/format';
 import { useEngine } from '../stores/engine-store';
@@ -11,6 +12,7 @@ export function Header(props: {
   sidebarOpen: boolean;
   onToggleSidebar: () => void;
   onNewChat: () => void;
+  onOpenSettings: () => void;
 }): JSX.Element {
   const engine = useEngine();
   const models = useModels();
@@ -64,6 +66,16 @@ export function Header(props: {
         onClick={() => props.onNewChat()}
       >
         <Icon name="plus" />
+      </button>
+      <button
+        type="button"
+        class="icon-button settings-button"
+        aria-label="Settings"
+        aria-haspopup="dialog"
+        title="Settings"
+        onClick={() => props.onOpenSettings()}
+      >
+        <Icon name="settings" />
       </button>
       <button
         type="button"

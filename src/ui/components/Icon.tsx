@@ -19,6 +19,7 @@ const PATHS = {
   play: 'M8 5v14l11-7z',
   folder: 'M3 6h6l2 2h10v11H3z',
   more: 'M5 12h.01M12 12h.01M19 12h.01',
+  settings: 'M4 7h10M18 7h2M4 17h2M10 17h10M14 5v4M6 15v4',
 } as const;
 
 export type IconName = keyof typeof PATHS;

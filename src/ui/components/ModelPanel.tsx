@@ -1,11 +1,11 @@
-// Owns the model panel: engine/backend facts, download progress, the catalog, storage, and settings.
+// Owns the model panel: engine/backend facts, download progress, the catalog and storage (settings have their own
+// dialog, opened from the header).
 import { onMount, type JSX } from 'solid-js';
 import { useModels } from '../stores/model-store';
 import { BackendInfo } from './BackendInfo';
 import { DownloadProgress } from './DownloadProgress';
 import { Icon } from './Icon';
 import { ModelCatalog } from './ModelCatalog';
-import { SettingsForm } from './SettingsForm';
 import { StorageInfo } from './StorageInfo';
 import { TrainingLink } from './TrainingLink';
 
@@ -29,7 +29,7 @@ export function ModelPanel(props: { onClose: () => void }): JSX.Element {
     >
       <div class="panel-head">
         <h2 id="model-panel-title" ref={heading} tabindex="-1">
-          Model and settings
+          Model
         </h2>
         <button
           type="button"
@@ -44,7 +44,6 @@ export function ModelPanel(props: { onClose: () => void }): JSX.Element {
       <BackendInfo />
       <ModelCatalog />
       <StorageInfo />
-      <SettingsForm />
       <TrainingLink />
     </aside>
   );

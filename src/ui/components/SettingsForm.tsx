@@ -1,17 +1,28 @@
-// Owns the generation settings form: temperature, top_p, max new tokens, system prompt, template, device, and the
-// KV-cache budget for follow-up questions, and working ahead while the user types. The hub token field is its own
-// component (HubTokenField), kept on the device rather than in these settings.
+// Owns the settings form: theme, temperature, top_p, max new tokens, system prompt, template, device, the KV-cache
+// budget for follow-up questions, and working ahead while the user types. The hub token field is its own component
+// (HubTokenField), kept on the device rather than in these settings.
 import type { JSX } from 'solid-js';
 import type { BackendName, TemplateName } from '../../shared/protocol';
-import { MAX_KV_CACHE_MIB, useSettings } from '../stores/settings-store';
+import { MAX_KV_CACHE_MIB, useSettings, type Theme } from '../stores/settings-store';
 import { HubTokenField } from './HubTokenField';
 
 export function SettingsForm(): JSX.Element {
   const { settings, update, reset } = useSettings();
   const num = (e: Event & { currentTarget: HTMLInputElement }) => Number(e.currentTarget.value);
   return (
-    <section class="settings" aria-labelledby="settings-title">
-      <h3 id="settings-title">Settings</h3>
+    <section class="settings" aria-label="Settings">
+      <div class="field">
+        <label for="set-theme">Theme</label>
+        <select
+          id="set-theme"
+          value={settings.theme}
+          onChange={(e) => update({ theme: e.currentTarget.value as Theme })}
+        >
+          <option value="system">As the system</option>
+          <option value="light">Light</option>
+          <option value="dark">Dark</option>
+        </select>
+      </div>
       <div class="field">
         <label for="set-temperature">
           Temperature <output for="set-temperature">{settings.temperature.toFixed(2)}</output>
@@ -53,8 +64,13 @@ export function SettingsForm(): JSX.Element {
           max="4096"
           step="1"
           value={settings.maxNewTokens}
+          aria-describedby="set-max-hint"
           onChange={(e) => update({ maxNewTokens: Math.max(1, Math.min(4096, Math.round(num(e)) || 1)) })}
         />
+        <p id="set-max-hint" class="hint">
+          The longest answer you allow. An answer also ends when the model’s context window is full; it then
+          says so.
+        </p>
       </div>
       <div class="field">
         <label for="set-system">System prompt</label>

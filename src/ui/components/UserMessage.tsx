@@ -1,9 +1,10 @@
-// Owns one message the user sent: its pictures and text, and editing it to ask again.
+// Owns one message the user sent: its pictures and text, editing it to ask again, and its other versions.
 import { createSignal, Show, type JSX } from 'solid-js';
 import type { StoredMessage } from '../../store/conversations';
 import { useChat } from '../stores/chat-store';
 import { Icon } from './Icon';
 import { MessageImages } from './MessageImages';
+import { VersionSwitch } from './VersionSwitch';
 
 export function UserMessage(props: { message: StoredMessage }): JSX.Element {
   const chat = useChat();
@@ -69,6 +70,7 @@ export function UserMessage(props: { message: StoredMessage }): JSX.Element {
       </form>
       <Show when={!editing()}>
         <div class="message-actions">
+          <VersionSwitch messageId={props.message.id} what="question" />
           <button
             ref={editButton}
             type="button"

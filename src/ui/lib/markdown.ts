@@ -1,7 +1,7 @@
 // Owns turning untrusted model text into safe HTML: marked for Markdown, highlight.js for code, DOMPurify last.
 // Never trusts its input: raw HTML is shown as text, and everything that comes out goes through the sanitizer.
 import DOMPurify from 'dompurify';
-import { Marked, type Token, type Tokens } from 'marked';
+import { Lexer, Marked, type Token, type Tokens } from 'marked';
 import hljs from 'highlight.js/lib/core';
 import bash from 'highlight.js/lib/languages/bash';
 import c from 'highlight.js/lib/languages/c';
@@ -140,13 +140,15 @@ export interface MarkdownUpdate {
 /**
  * Renders a growing Markdown answer block by block: every top-level block but the last is finished (the text after it
  * has started another), so it is lexed, rendered and sanitized once; an update lexes, renders and sanitizes only the
- * text from the last block's start. The cost of an update follows the last block, not the whole answer. Reference
- * links (`[x][ref]` with `[ref]: url` in another block) are not resolved across blocks: they show as text.
+ * text from the last block's start. The cost of an update follows the last block, not the whole answer. Link
+ * definitions (`[ref]: url`) carry over to later blocks; a reference written before its definition stays text.
  */
 export class IncrementalMarkdown {
   private text = '';
   /** Characters of `text` that belong to finished blocks. */
   private stable = 0;
+  /** Link definitions of finished blocks, for references in later blocks. */
+  private links: Lexer['tokens']['links'] = Object.create(null) as Lexer['tokens']['links'];
 
   /**
    * The blocks `text` finished and its growing tail; null when `text` does not extend the text of the last update
@@ -155,7 +157,9 @@ export class IncrementalMarkdown {
   update(text: string): MarkdownUpdate | null {
     if (!text.startsWith(this.text)) return null;
     this.text = text;
-    const tokens = marked.lexer(text.slice(this.stable));
+    const lexer = new Lexer(marked.defaults);
+    Object.assign(lexer.tokens.links, this.links);
+    const tokens = lexer.lex(text.slice(this.stable));
     let last = tokens.length - 1;
     while (last >= 0 && tokens[last]?.type === 'space') last--;
     const finished: string[] = [];
@@ -164,6 +168,8 @@ export class IncrementalMarkdown {
       // The lexer may normalise what it read (line endings); only text it kept verbatim can be skipped next time.
       if (!text.startsWith(token.raw, this.stable)) return { finished, tail: this.renderFrom(tokens, i) };
       this.stable += token.raw.length;
+      // Only a finished definition is final: one still being written may have half its address.
+      if (token.type === 'def') this.links[token.tag] ??= { href: token.href, title: token.title };
       if (token.type !== 'space') finished.push(renderTokens([token]));
     }
     return { finished, tail: last >= 0 ? this.renderFrom(tokens, last) : '' };
@@ -172,6 +178,7 @@ export class IncrementalMarkdown {
   reset(): void {
     this.text = '';
     this.stable = 0;
+    this.links = Object.create(null) as Lexer['tokens']['links'];
   }
 
   private renderFrom(tokens: Token[], from: number): string {

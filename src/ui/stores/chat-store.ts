@@ -1,11 +1,12 @@
 // Owns a chat turn: building the request from the open conversation, streaming the answer into it, stop,
-// regenerate and edit-and-resend, and working ahead on a draft with the request its send would make. It reaches the
+// regenerate and edit-and-resend (each keeping the earlier version as a branch), switching versions, and working ahead on a draft with the request its send would make. It reaches the
 // engine through the engine store and storage through the conversations store; it never touches either directly.
 import { createContext, createSignal, useContext } from 'solid-js';
 import { unwrap } from 'solid-js/store';
 import { isAbortError } from '../../shared/abort';
 import { errorMessage, isEngineError } from '../../shared/errors';
 import type { ChatMessage, ChatRequest, ContentPart, GenerationEvent } from '../../shared/protocol';
+import { parentOf, setAside, showSibling, siblingsOf } from '../../store/branches';
 import type { Conversation, StoredMessage } from '../../store/conversations';
 import { newId } from '../lib/ids';
 import { tooManyPictures } from '../lib/picture-limit';
@@ -189,7 +190,7 @@ export function createChatStore(deps: ChatDeps) {
     }
   }
 
-  function assistantMessage(): StoredMessage {
+  function assistantMessage(parentId: string): StoredMessage {
     return {
       id: newId('m'),
       role: 'assistant',
@@ -197,6 +198,7 @@ export function createChatStore(deps: ChatDeps) {
       imageIds: [],
       createdAt: Date.now(),
       status: 'streaming',
+      parentId,
     };
   }
 
@@ -208,8 +210,15 @@ export function createChatStore(deps: ChatDeps) {
     const imageIds = await convs.addImages(
       images.map((a) => ({ name: a.name, blob: a.blob, width: a.width, height: a.height })),
     );
-    const user: StoredMessage = { id: newId('m'), role: 'user', text, imageIds, createdAt: Date.now() };
-    const next = assistantMessage();
+    const user: StoredMessage = {
+      id: newId('m'),
+      role: 'user',
+      text,
+      imageIds,
+      createdAt: Date.now(),
+      parentId: convs.current.messages.at(-1)?.id ?? null,
+    };
+    const next = assistantMessage(user.id);
     const first = convs.current.messages.length === 0;
     await convs.change((c) => {
       if (first) {
@@ -272,31 +281,52 @@ export function createChatStore(deps: ChatDeps) {
     await running;
   }
 
-  /** Answers the last user message again, replacing the answer after it. */
+  /** Answers the last user message again; the earlier answer is kept as another version of it. */
   async function regenerate(): Promise<void> {
     if (generating()) return;
     const msgs = convs.current.messages;
     const lastUser = msgs.map((m) => m.role).lastIndexOf('user');
-    if (lastUser < 0) return;
-    const next = assistantMessage();
+    const question = msgs[lastUser];
+    if (!question) return;
+    const next = assistantMessage(question.id);
     await convs.change((c) => {
-      c.messages.splice(lastUser + 1, c.messages.length, next);
+      setAside(c, lastUser + 1);
+      c.messages.push(next);
     });
     await run(next.id);
   }
 
-  /** Replaces a user message's text, drops everything after it and asks again. */
+  /** Asks again with a user message's text changed; the earlier question and what followed it are kept as a branch. */
   async function editAndResend(messageId: string, text: string): Promise<void> {
     if (generating()) return;
     const at = convs.current.messages.findIndex((m) => m.id === messageId);
-    if (at < 0 || convs.current.messages[at]?.role !== 'user') return;
-    const next = assistantMessage();
+    const old = convs.current.messages[at];
+    if (!old || old.role !== 'user') return;
+    const edited: StoredMessage = {
+      id: newId('m'),
+      role: 'user',
+      text,
+      imageIds: [...old.imageIds],
+      createdAt: Date.now(),
+      parentId: parentOf(convs.current, old),
+    };
+    const next = assistantMessage(edited.id);
     await convs.change((c) => {
-      const m = c.messages[at];
-      if (m) m.text = text;
-      c.messages.splice(at + 1, c.messages.length, next);
+      setAside(c, at);
+      c.messages.push(edited, next);
     });
     await run(next.id);
+  }
+
+  /** Shows the previous (-1) or next (+1) version of a message on the path, with what followed it then. */
+  async function switchVersion(messageId: string, step: -1 | 1): Promise<void> {
+    if (generating()) return;
+    const { ids, index } = siblingsOf(convs.current, messageId);
+    const target = ids[index + step];
+    if (index < 0 || target === undefined) return;
+    await convs.change((c) => {
+      showSibling(c, target);
+    });
   }
 
   return {
@@ -309,6 +339,7 @@ export function createChatStore(deps: ChatDeps) {
     settle,
     regenerate,
     editAndResend,
+    switchVersion,
   };
 }
 

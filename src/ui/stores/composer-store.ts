@@ -29,29 +29,35 @@ export function createComposerStore(notices: NoticeStore) {
   const [pending, setPending] = createSignal(0);
 
   /** Checks and attaches files; resolves with how many were accepted. */
+  /**
+   * Reads dropped, pasted or picked files; the pictures are attached in the order given (not the order they finish
+   * decoding), and every file refused is named in one notice with its reason.
+   */
   async function addFiles(files: Iterable<File>): Promise<number> {
-    let accepted = 0;
-    const jobs = [...files].map(async (file) => {
+    const jobs = [...files].map(async (file): Promise<Attachment | string> => {
       const name = file.name || 'pasted image';
       setPending((n) => n + 1);
       try {
         const image = await prepareImage(file, name);
-        const attachment: Attachment = { ...image, key: newId('att'), url: URL.createObjectURL(image.blob) };
-        setAttachments((list) => [...list, attachment]);
         if (image.note) notices.info(image.note);
-        accepted++;
+        return { ...image, key: newId('att'), url: URL.createObjectURL(image.blob) };
       } catch (error) {
-        notices.error(
-          error instanceof ImageRejectedError
-            ? error.message
-            : `“${name}” could not be read: ${String(error)}`,
-        );
+        return error instanceof ImageRejectedError
+          ? error.message
+          : `“${name}” could not be read: ${String(error)}`;
       } finally {
         setPending((n) => n - 1);
       }
     });
-    await Promise.all(jobs);
-    return accepted;
+    const results = await Promise.all(jobs);
+    const accepted = results.filter((r): r is Attachment => typeof r !== 'string');
+    const refused = results.filter((r): r is string => typeof r === 'string');
+    if (accepted.length > 0) setAttachments((list) => [...list, ...accepted]);
+    if (refused.length === 1) notices.error(refused[0] as string);
+    else if (refused.length > 1) {
+      notices.error(`${refused.length} files were not added:\n${refused.map((r) => `• ${r}`).join('\n')}`);
+    }
+    return accepted.length;
   }
 
   function remove(key: string): void {

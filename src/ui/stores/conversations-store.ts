@@ -6,6 +6,7 @@ import { createContext, createSignal, useContext } from 'solid-js';
 import { createStore, produce, reconcile, unwrap } from 'solid-js/store';
 import {
   deleteConversation,
+  everyMessage,
   getConversation,
   getImages,
   listConversations,
@@ -79,7 +80,7 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
   let storedIds: string[] = [];
 
   function messageSnapshot(id: string): StoredMessage | undefined {
-    const m = unwrap(current).messages.find((x) => x.id === id);
+    const m = everyMessage(unwrap(current)).find((x) => x.id === id);
     if (!m) return undefined;
     const copy = structuredClone(m) as StoredMessage;
     const text = streaming.get(id);
@@ -98,7 +99,7 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
         const writeRecord = pendingRecord;
         pendingMessages = new Set();
         pendingRecord = false;
-        const ids = current.messages.map((m) => m.id);
+        const ids = everyMessage(unwrap(current)).map((m) => m.id);
         const kept = new Set(ids);
         const conversation = writeRecord
           ? { ...unwrap(current), messages: [...unwrap(current).messages] }
@@ -143,7 +144,7 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
   function change(fn: (draft: Conversation) => void, touched?: readonly string[]): Promise<void> {
     const before = touched
       ? null
-      : new Map(unwrap(current).messages.map((m) => [m.id, JSON.stringify(m)] as const));
+      : new Map(everyMessage(unwrap(current)).map((m) => [m.id, JSON.stringify(m)] as const));
     setCurrent(
       produce((c) => {
         fn(c);
@@ -153,8 +154,8 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
     summarize(current);
     const changed =
       touched ??
-      unwrap(current)
-        .messages.filter((m) => before?.get(m.id) !== JSON.stringify(m))
+      everyMessage(unwrap(current))
+        .filter((m) => before?.get(m.id) !== JSON.stringify(m))
         .map((m) => m.id);
     return save(changed, true);
   }
@@ -188,7 +189,7 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
     streaming.clear();
     pendingMessages = new Set();
     pendingRecord = false;
-    storedIds = found.messages.map((m) => m.id);
+    storedIds = everyMessage(found).map((m) => m.id);
     setCurrent(reconcile(conversation));
     setPersisted(true);
     if (changed)
@@ -263,7 +264,7 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
     if (!conv) throw new Error('That conversation no longer exists.');
     const imgs = await getImages(
       db,
-      conv.messages.flatMap((m) => m.imageIds),
+      everyMessage(conv).flatMap((m) => m.imageIds),
     );
     const base =
       conv.title
@@ -295,14 +296,16 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
     }
     let lastId: string | undefined;
     for (const conv of conversations) {
+      const remap = (m: StoredMessage): StoredMessage => ({
+        ...m,
+        imageIds: m.imageIds.map((i) => imageIds.get(i)).filter((i): i is string => !!i),
+      });
       const copy: Conversation = {
         ...conv,
         id: known.has(conv.id) ? newId('c') : conv.id,
-        messages: conv.messages.map((m) => ({
-          ...m,
-          imageIds: m.imageIds.map((i) => imageIds.get(i)).filter((i): i is string => !!i),
-        })),
+        messages: conv.messages.map(remap),
       };
+      if (conv.branches) copy.branches = conv.branches.map(remap);
       await saveConversation(db, copy);
       lastId = copy.id;
     }

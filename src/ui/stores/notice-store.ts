@@ -10,6 +10,9 @@ export interface Notice {
   text: string;
 }
 
+/** Info and warning notices shown at once. */
+const MAX_FADING = 3;
+
 export function createNoticeStore() {
   const [notices, setNotices] = createStore<Notice[]>([]);
   let next = 1;
@@ -21,10 +24,18 @@ export function createNoticeStore() {
     setNotices((list) => list.filter((n) => n.id !== id));
   };
 
-  /** Shows a message; errors stay until dismissed, others fade after a while. */
+  /**
+   * Shows a message; errors stay until dismissed, others fade after a while. Only the most recent few of those that
+   * fade are kept, so a burst of them never pushes an error out.
+   */
   const show = (kind: NoticeKind, text: string): number => {
     const id = next++;
-    setNotices((list) => [...list.slice(-4), { id, kind, text }]);
+    setNotices((list) => {
+      const all = [...list, { id, kind, text }];
+      const fading = all.filter((n) => n.kind !== 'error');
+      const dropped = new Set(fading.slice(0, Math.max(0, fading.length - MAX_FADING)).map((n) => n.id));
+      return all.filter((n) => !dropped.has(n.id));
+    });
     if (kind !== 'error')
       timers.set(
         id,

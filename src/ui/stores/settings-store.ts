@@ -27,7 +27,11 @@ export interface Settings {
   workAhead: boolean;
   /** Models added by address (hub repo or folder URL), shown beside the catalog. */
   addedModels: AddedModel[];
+  /** Colours: the system's choice, or always light / dark. */
+  theme: Theme;
 }
+
+export type Theme = 'system' | 'light' | 'dark';
 
 /** The engine's own default budget (src/engine: DEFAULT_KV_CACHE_BYTES), so that leaving it alone changes nothing. */
 export const DEFAULT_KV_CACHE_MIB = 512;
@@ -45,6 +49,7 @@ export const DEFAULT_SETTINGS: Settings = {
   kvCacheMiB: DEFAULT_KV_CACHE_MIB,
   workAhead: true,
   addedModels: [],
+  theme: 'system',
 };
 
 const KEY = 'llava-browser:settings';
@@ -91,6 +96,7 @@ export function readSettings(raw: string | null): Settings {
     kvCacheMiB: Math.round(clamp(data.kvCacheMiB, 0, MAX_KV_CACHE_MIB, d.kvCacheMiB)),
     workAhead: typeof data.workAhead === 'boolean' ? data.workAhead : d.workAhead,
     addedModels: readAddedModels(data.addedModels),
+    theme: data.theme === 'light' || data.theme === 'dark' ? data.theme : d.theme,
   };
 }
 

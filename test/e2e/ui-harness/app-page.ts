@@ -313,3 +313,23 @@ export async function dropUrls(
     }
   }, files);
 }
+
+/** Opens the settings dialog from its header button, as a person does, and waits until it shows. */
+export async function openSettings(page: Page): Promise<void> {
+  await page.click('.settings-button');
+  await page.waitForSelector('dialog.settings-dialog[open]');
+}
+
+/** Closes the settings dialog with Esc and waits until it is gone. */
+export async function closeSettings(page: Page): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('dialog.settings-dialog', { state: 'detached' });
+}
+
+/** Sets a number field of the settings dialog (opening and closing it). */
+export async function setSetting(page: Page, field: string, value: string): Promise<void> {
+  await openSettings(page);
+  await page.fill(field, value);
+  await page.press(field, 'Tab');
+  await closeSettings(page);
+}
