@@ -4,6 +4,7 @@ import { For, Show, type JSX } from 'solid-js';
 import { useModels } from '../stores/model-store';
 import { useSettings } from '../stores/settings-store';
 import { AddModelForm } from './AddModelForm';
+import { BrowserConversions } from './BrowserConversions';
 import { ConvertRecipes } from './ConvertRecipes';
 import { Icon } from './Icon';
 import { ModelCard } from './ModelCard';
@@ -63,6 +64,7 @@ export function ModelCatalog(): JSX.Element {
           into this browser’s storage; no network needed.
         </p>
       </section>
+      <BrowserConversions />
       <ConvertRecipes onImport={() => folder.click()} />
     </>
   );

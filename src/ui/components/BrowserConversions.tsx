@@ -1,0 +1,196 @@
+// Owns the "convert in this browser" cards: LLaVA checkpoints with no browser export (TinyLLaVA, LLaVA-1.5 7B/13B),
+// what converting one costs, and one progress bar while the conversion worker reads the hub tensor by tensor and
+// writes the weight store; Cancel; the converted model is then loaded. The conversion itself runs in
+// workers/convert.worker.ts, never on the page.
+import { createSignal, For, Show, type JSX } from 'solid-js';
+import type { ConvertWorkerEvent, ConvertWorkerRequest } from '../../store/hub-conversion-protocol';
+import { BROWSER_CONVERSIONS, shardBytesFor, type BrowserConversion } from '../../store/browser-conversions';
+import { deleteCachedModel, modelIdOf } from '../../store';
+import { formatBytes, formatEta, formatRate } from '../lib/format';
+import { useModels } from '../stores/model-store';
+import { useNotices } from '../stores/notice-store';
+import { Icon } from './Icon';
+import { ProgressBar } from './ProgressBar';
+
+interface Run {
+  phase: string;
+  fetched: number;
+  total: number;
+  filesDone: number;
+  filesTotal: number;
+  startedAt: number;
+}
+
+type Limits = { maxBufferSize: number; maxStorageBufferBindingSize: number };
+interface AdapterLike {
+  limits: Limits;
+  features: { has(name: string): boolean };
+}
+
+/** The GPU's buffer limits and shader-f16, when WebGPU exists (typed loosely: the page has no WebGPU typings). */
+async function adapterFacts(): Promise<{ limits: Limits | null; f16: boolean }> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<AdapterLike | null> } }).gpu;
+  const adapter = await gpu?.requestAdapter().catch(() => null);
+  return { limits: adapter?.limits ?? null, f16: adapter?.features.has('shader-f16') ?? false };
+}
+
+function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
+  const models = useModels();
+  const notices = useNotices();
+  const [run, setRun] = createSignal<Run | null>(null);
+  let worker: Worker | null = null;
+  const name = `converted/${props.entry.repo}-q4`;
+  const storedId = modelIdOf({ kind: 'local', id: name });
+  const stored = () => models.cached().some((c) => c.id === storedId);
+
+  const stop = async (message: string | null) => {
+    worker?.terminate();
+    worker = null;
+    setRun(null);
+    // Whatever a stopped conversion stored is never listed; free its space now.
+    await deleteCachedModel(storedId).catch(() => undefined);
+    if (message !== null) notices.error(message);
+  };
+
+  const start = async () => {
+    const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
+    const free = estimate?.quota !== undefined ? estimate.quota - (estimate.usage ?? 0) : null;
+    if (free !== null && free < props.entry.outputBytes) {
+      notices.error(
+        `Converting ${props.entry.label} needs ${formatBytes(props.entry.outputBytes)} of storage but this site may ` +
+          `use ${formatBytes(free)} more. Delete cached models or free disk space, then try again.`,
+      );
+      return;
+    }
+    const { limits, f16 } = await adapterFacts();
+    const request: ConvertWorkerRequest = {
+      type: 'convert',
+      options: {
+        ref: { kind: 'hub', repo: props.entry.repo },
+        id: name,
+        label: props.entry.label,
+        quant: 'q4',
+        // Half-precision vision weights only where the engine will load `_fp16` files (shader-f16).
+        visionQuant: f16 ? 'fp16' : 'q4',
+        shardSize: shardBytesFor(limits),
+      },
+    };
+    setRun({
+      phase: 'Reading the plan',
+      fetched: 0,
+      total: 0,
+      filesDone: 0,
+      filesTotal: 0,
+      startedAt: Date.now(),
+    });
+    worker = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'llava-convert',
+    });
+    worker.onmessage = (message: MessageEvent<ConvertWorkerEvent>) => {
+      const e = message.data;
+      const current = run();
+      if (current === null) return;
+      if (e.type === 'bytes') setRun({ ...current, fetched: current.fetched + e.bytes });
+      else if (e.type === 'progress') {
+        const ev = e.event;
+        if (ev.kind === 'plan')
+          setRun({
+            ...current,
+            phase: 'Downloading and converting',
+            total: ev.checkpointBytes,
+            filesTotal: 2 + ev.shards.length,
+          });
+        else if (ev.kind === 'file-done') setRun({ ...current, filesDone: current.filesDone + 1 });
+        else if (ev.kind === 'done') setRun({ ...current, phase: 'Writing the manifest' });
+      } else if (e.type === 'done') {
+        worker?.terminate();
+        worker = null;
+        setRun(null);
+        notices.info(`Converted “${props.entry.label}” (${formatBytes(e.bytes)}).`);
+        void models.refresh().then(() => models.load(storedId));
+      } else void stop(e.message);
+    };
+    worker.onerror = () => void stop('The conversion stopped unexpectedly. Try again.');
+    worker.postMessage(request);
+  };
+
+  const rate = () => {
+    const r = run();
+    if (!r) return undefined;
+    const s = (Date.now() - r.startedAt) / 1000;
+    return s > 0 ? r.fetched / s : undefined;
+  };
+  const valueText = () => {
+    const r = run();
+    if (!r) return '';
+    const eta = rate() && r.total > 0 ? (r.total - r.fetched) / (rate() as number) : undefined;
+    return (
+      `${r.phase}: part ${Math.min(r.filesDone + 1, Math.max(r.filesTotal, 1))} of ${r.filesTotal || '…'}, ` +
+      `${formatBytes(r.fetched)} of ${r.total > 0 ? formatBytes(r.total) : '…'}, ${formatRate(rate())}, ${formatEta(eta)}`
+    );
+  };
+
+  return (
+    <li class="model-card recipe-card" aria-label={props.entry.label}>
+      <div class="model-card-head">
+        <h4>{props.entry.label}</h4>
+        <span class="badge">Converted in your browser</span>
+      </div>
+      <p class="model-facts">
+        <span>Reads {formatBytes(props.entry.sourceBytes.value)} from the hub</span>
+        <span>Stores {formatBytes(props.entry.outputBytes)}</span>
+        <span>needs ~{formatBytes(props.entry.gpuMemoryBytes)} of GPU memory</span>
+      </p>
+      <p class="model-desc">{props.entry.description}</p>
+      <Show
+        when={run()}
+        fallback={
+          <div class="model-actions">
+            <Show
+              when={stored()}
+              fallback={
+                <button type="button" class="button primary" onClick={() => void start()}>
+                  <Icon name="download" size={16} /> Convert in this browser
+                </button>
+              }
+            >
+              <span class="muted small">On this device (listed with the models above)</span>
+              <button type="button" class="button primary" onClick={() => void models.load(storedId)}>
+                Load
+              </button>
+            </Show>
+          </div>
+        }
+      >
+        <ProgressBar
+          label={`Converting ${props.entry.label}`}
+          loaded={run()?.fetched ?? 0}
+          total={run()?.total ?? 0}
+          valueText={valueText()}
+        />
+        <p class="muted small conversion-status">{valueText()}</p>
+        <div class="model-actions">
+          <button type="button" class="button" onClick={() => void stop(null)}>
+            Cancel
+          </button>
+        </div>
+      </Show>
+    </li>
+  );
+}
+
+export function BrowserConversions(): JSX.Element {
+  return (
+    <section class="recipes" aria-labelledby="browser-conversions-title">
+      <h3 id="browser-conversions-title">Convert in this browser</h3>
+      <p class="muted small">
+        LLaVA checkpoints with no browser export: the app reads them from the hub one tensor at a time,
+        quantises them here and keeps the result in this browser’s storage. Nothing is uploaded.
+      </p>
+      <ul class="model-list">
+        <For each={BROWSER_CONVERSIONS}>{(entry) => <ConversionCard entry={entry} />}</For>
+      </ul>
+    </section>
+  );
+}
