@@ -47,6 +47,8 @@ document.getElementById('root')!.append(
   el(
     'main',
     {},
+    // Relative, like the app's link here: works under any base path the app is served from.
+    el('a', { href: './', className: 'back-to-chat', id: 'back-to-chat', textContent: '← Back to the chat' }),
     el('h1', { textContent: 'Align a fresh projector in your browser' }),
     el('p', {
       className: 'lead',

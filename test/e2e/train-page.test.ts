@@ -72,6 +72,10 @@ describe('train.html', () => {
 
   it('runs 20 steps of stage 1 to the end of the progress bar, with the loss falling', async () => {
     await page.goto(`${server.origin}/train.html?steps=20`);
+    // The way back to the chat, relative to the page's own address.
+    expect(await page.evaluate(() => document.querySelector<HTMLAnchorElement>('#back-to-chat')?.href)).toBe(
+      `${server.origin}/`,
+    );
     await page.click('#start');
     await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, {
       timeout: 150_000,

@@ -146,4 +146,21 @@ describe('HTML preview: nothing leaves the browser', () => {
     await page.locator('.html-preview').nth(names.indexOf('metaRefresh')).scrollIntoViewIfNeeded();
     await screenshot(page, 'preview-corpus');
   });
+
+  it('brings a new question into view even when the user had scrolled up the long chat', async () => {
+    const { page } = app;
+    await page.locator('.message-list').evaluate((list) => list.scrollTo({ top: 0 }));
+    await page.waitForTimeout(300);
+    await page.fill('#composer-input', 'One more?');
+    await page.press('#composer-input', 'Enter');
+    await page.waitForFunction(() => {
+      const users = document.querySelectorAll('.message-user');
+      const last = users[users.length - 1];
+      const list = document.querySelector('.message-list');
+      if (!last?.textContent?.includes('One more?') || !list) return false;
+      const box = last.getBoundingClientRect();
+      const view = list.getBoundingClientRect();
+      return box.top >= view.top && box.bottom <= view.bottom;
+    });
+  });
 });
