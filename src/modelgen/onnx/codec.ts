@@ -1,6 +1,7 @@
 // Owns turning ModelProto plain objects into protobuf bytes and back. It knows nothing about graphs or weights.
 import type { ModelProto, TensorProto } from './proto-types';
 import { FIELD, onnxType } from './onnx-schema';
+import { encodeOnnxMessage } from './proto-writer';
 
 const WIRE_LEN = 2;
 
@@ -30,25 +31,21 @@ function total(pieces: readonly Piece[]): number {
 
 /**
  * Serialises a ModelProto to protobuf bytes. Tensor raw_data is spliced in by hand (one copy into the final buffer)
- * because protobufjs copies large byte fields slowly; everything else goes through the reflected schema.
+ * because protobufjs copies large byte fields slowly; everything else goes through the eval-free schema writer.
  * Throws RangeError past protobuf's 2 GiB message limit.
  */
 export function encodeModel(model: ModelProto): Uint8Array {
   const { graph, ...rest } = model;
   const { initializer, ...graphRest } = graph;
-  const graphPieces: Piece[] = [
-    onnxType('GraphProto')
-      .encode({ ...graphRest, initializer: [] })
-      .finish(),
-  ];
+  const graphPieces: Piece[] = [encodeOnnxMessage('GraphProto', { ...graphRest, initializer: [] })];
   for (const tensor of initializer) {
     const { rawData, ...meta } = tensor as TensorProto;
-    const head = onnxType('TensorProto').encode(meta).finish();
+    const head = encodeOnnxMessage('TensorProto', meta);
     const tensorPieces: Piece[] =
       rawData === undefined ? [head] : [head, header(FIELD.tensorRawData, rawData.byteLength), rawData];
     graphPieces.push(header(FIELD.graphInitializer, total(tensorPieces)), ...tensorPieces);
   }
-  const modelHead = onnxType('ModelProto').encode(rest).finish();
+  const modelHead = encodeOnnxMessage('ModelProto', rest);
   const pieces: Piece[] = [modelHead, header(FIELD.modelGraph, total(graphPieces)), ...graphPieces];
   const size = total(pieces);
   if (size > 2 ** 31 - 1)
