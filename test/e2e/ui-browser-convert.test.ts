@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { getTinyModel } from '../fixtures/tiny-model';
 import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from '../unit/convert-helpers';
 import { startStoreServer } from '../unit/helpers/store-server';
-import { appForSuite, screenshotDir, sendAndWait } from './ui-harness/app-page';
+import { appForSuite, screenshotDir, sendAndWait, setSetting } from './ui-harness/app-page';
 
 const app = appForSuite({ welcomed: false });
 const REPO = 'bczhou/tiny-llava-v1-hf';
@@ -84,9 +84,8 @@ describe('in-browser conversion from the model panel', () => {
       // Tensors were read by range: no safetensors file was sent more than once over.
       for (const [p, b] of files)
         if (p.endsWith('.safetensors')) expect(hub.bytesSent(p)).toBeLessThanOrEqual(b.byteLength);
-      await page.fill('#set-max', '6');
-      await page.press('#set-max', 'Tab');
       await page.keyboard.press('Escape');
+      await setSetting(page, '#set-max', '6');
       const answer = await sendAndWait(page, 'What is in the picture?');
       expect(answer.error).toBe('');
       expect(answer.status).toBe('done');
