@@ -3,7 +3,7 @@
 import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 import solid from 'vite-plugin-solid';
 import { VitePWA } from 'vite-plugin-pwa';
-import { appContentSecurityPolicy, securityHeaders } from './src/shared/security-policy';
+import { appContentSecurityPolicy, modelHostsWith, securityHeaders } from './src/shared/security-policy';
 
 /**
  * Cross-origin isolation lets ORT use SharedArrayBuffer and so several WASM threads.
@@ -20,11 +20,13 @@ export const isolationHeaders: Record<string, string> = {
  * static hosts that send no headers, and the full header set from the dev and preview servers.
  */
 function securityPolicy(): Plugin {
+  const modelHosts = modelHostsWith(process.env['LLAVA_MODEL_HOSTS']);
   const sendHeaders = (
     req: { url?: string | undefined },
     res: { setHeader(n: string, v: string): unknown },
   ) => {
-    for (const [name, value] of Object.entries(securityHeaders(req.url ?? '/'))) res.setHeader(name, value);
+    for (const [name, value] of Object.entries(securityHeaders(req.url ?? '/', modelHosts)))
+      res.setHeader(name, value);
   };
   return {
     name: 'llava-security-policy',
@@ -35,7 +37,10 @@ function securityPolicy(): Plugin {
         : [
             {
               tag: 'meta',
-              attrs: { 'http-equiv': 'Content-Security-Policy', content: appContentSecurityPolicy() },
+              attrs: {
+                'http-equiv': 'Content-Security-Policy',
+                content: appContentSecurityPolicy(modelHosts),
+              },
               injectTo: 'head-prepend',
             },
             { tag: 'meta', attrs: { name: 'referrer', content: 'no-referrer' }, injectTo: 'head-prepend' },

@@ -36,11 +36,27 @@ export function appContentSecurityPolicy(modelHosts: readonly string[] = MODEL_H
   ].join('; ');
 }
 
+/**
+ * The deployment's model hosts: the hub's, plus the origins a deployment lists (space- or comma-separated, e.g.
+ * `LLAVA_MODEL_HOSTS="https://mirror.example.org"` at build time) for mirrors its users add. A page's policy cannot
+ * change after it loads, so a mirror must be named where the app is built and served.
+ */
+export function modelHostsWith(extra: string | undefined): string[] {
+  const added = (extra ?? '').split(/[\s,]+/).filter((host) => host !== '');
+  for (const host of added)
+    if (!/^https?:\/\/[a-z0-9.*-]+(:(\d+|\*))?$/i.test(host))
+      throw new Error(`Model host "${host}" is not an origin like https://mirror.example.org`);
+  return [...MODEL_HOSTS, ...added];
+}
+
 /** The page the scripted HTML preview runs in: it carries its own policy and must not get the app's. */
 export const PREVIEW_PAGE_PATH = '/preview.html';
 
 /** Headers a meta tag cannot carry, plus the whole CSP again (it also covers workers and the service worker). */
-export function securityHeaders(urlPath: string): Record<string, string> {
+export function securityHeaders(
+  urlPath: string,
+  modelHosts: readonly string[] = MODEL_HOSTS,
+): Record<string, string> {
   const path = urlPath.split(/[?#]/)[0] ?? '';
   const isPreviewPage = path.endsWith(PREVIEW_PAGE_PATH);
   return {
@@ -49,6 +65,6 @@ export function securityHeaders(urlPath: string): Record<string, string> {
     // The preview page is framed by the app; nothing else frames either.
     'Content-Security-Policy': isPreviewPage
       ? "frame-ancestors 'self'"
-      : `${appContentSecurityPolicy()}; frame-ancestors 'none'`,
+      : `${appContentSecurityPolicy(modelHosts)}; frame-ancestors 'none'`,
   };
 }

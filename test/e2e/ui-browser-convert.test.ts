@@ -53,7 +53,7 @@ describe('in-browser conversion from the model panel', () => {
       });
       await page.click('.first-run button:has-text("Choose later")');
       await page.waitForSelector('.model-panel');
-      const card = page.locator('.recipe-card[aria-label^="TinyLLaVA"]');
+      const card = page.locator('.conversion-card[aria-label^="TinyLLaVA"]');
       await card.locator('text=Reads').waitFor();
       await page.screenshot({ path: path.join(screenshotDir, 'browser-convert-card.png') });
       await card.locator('button:has-text("Convert in this browser")').click();

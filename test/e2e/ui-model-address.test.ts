@@ -161,7 +161,13 @@ describe('add a model by address', () => {
   beforeAll(async () => {
     const tiny = getTinyModel('tiny', { dtypes: ['fp32', 'q8', 'q4'] });
     hub = await startFakeHub(await readFolder(tiny.dir));
-    app = await openApp({ mounts: [{ prefix: '/mirror/tiny/', dir: tiny.dir }], maxNewTokens: 8 });
+    // The mirror is another local origin: like a deployment whose users add a mirror, this one lists it in the
+    // app's CSP (LLAVA_MODEL_HOSTS); the policy refuses hosts it does not name.
+    app = await openApp({
+      mounts: [{ prefix: '/mirror/tiny/', dir: tiny.dir }],
+      maxNewTokens: 8,
+      modelHosts: ['http://127.0.0.1:*'],
+    });
   });
   afterAll(async () => {
     await app?.close();

@@ -5,7 +5,7 @@ import { writeFile, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { appForSuite, screenshot } from './ui-harness/app-page';
+import { appForSuite, closeSettings, openSettings, screenshot } from './ui-harness/app-page';
 
 const app = appForSuite();
 let file: string;
@@ -159,7 +159,7 @@ describe('untrusted model output', () => {
   it('keeps a hub access token on the device only: saved, never shown back, not in localStorage, removable', async () => {
     const { page } = app;
     const token = 'hf_uiTestToken0123456789abcdef';
-    await page.click('.model-button');
+    await openSettings(page);
     const field = page.locator('#set-hub-token');
     await field.scrollIntoViewIfNeeded();
     await field.fill(`  Bearer ${token} `);
@@ -191,7 +191,7 @@ describe('untrusted model output', () => {
       .poll(() => page.locator('#set-hub-token-hint').textContent())
       .toBe('Token removed from this device.');
     expect(await field.getAttribute('placeholder')).not.toContain('A token is saved');
-    await page.keyboard.press('Escape');
+    await closeSettings(page);
   });
 
   it('sent no request outside localhost', () => {

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { previewDocument, previewPolicy } from '../../src/ui/lib/html-preview';
-import { appContentSecurityPolicy, securityHeaders } from '../../src/shared/security-policy';
+import { appContentSecurityPolicy, modelHostsWith, securityHeaders } from '../../src/shared/security-policy';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -66,5 +66,17 @@ describe('app policy', () => {
       expect(h['X-Content-Type-Options']).toBe('nosniff');
       expect(h['Referrer-Policy']).toBe('no-referrer');
     }
+  });
+
+  it('admits a mirror only where the deployment names it, and refuses what is not an origin', () => {
+    const hosts = modelHostsWith('https://mirror.example.org, http://127.0.0.1:*');
+    const csp = securityHeaders('/', hosts)['Content-Security-Policy'];
+    expect(csp).toMatch(
+      /connect-src 'self' https:\/\/huggingface\.co [^;]*https:\/\/mirror\.example\.org http:\/\/127\.0\.0\.1:\*;/,
+    );
+    expect(securityHeaders('/')['Content-Security-Policy']).not.toContain('mirror.example.org');
+    expect(modelHostsWith(undefined)).toEqual(modelHostsWith(''));
+    for (const bad of ["https://x.org; script-src 'unsafe-eval'", 'mirror.example.org', 'https://x.org/path'])
+      expect(() => modelHostsWith(bad)).toThrow(/not an origin/);
   });
 });

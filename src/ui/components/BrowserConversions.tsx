@@ -132,7 +132,7 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
   };
 
   return (
-    <li class="model-card recipe-card" aria-label={props.entry.label}>
+    <li class="model-card conversion-card" aria-label={props.entry.label}>
       <div class="model-card-head">
         <h4>{props.entry.label}</h4>
         <span class="badge">Converted in your browser</span>

@@ -62,6 +62,8 @@ export interface BuildOptions {
    * pages (UI tests). 'product': exactly what `npm run build` ships (index.html, mode 'production'), for bundle checks.
    */
   target?: 'pages' | 'app' | 'product';
+  /** Origins the build's CSP admits besides the hub's (LLAVA_MODEL_HOSTS, as a deployment with a mirror sets it). */
+  modelHosts?: readonly string[];
 }
 
 /**
@@ -70,18 +72,27 @@ export interface BuildOptions {
  */
 export async function buildApp(options: BuildOptions = {}): Promise<string> {
   const target = options.target ?? 'pages';
-  const key = `${target}-${await fingerprint()}`;
+  const hosts = (options.modelHosts ?? []).join(' ');
+  const hostsKey =
+    hosts === '' ? '' : `-hosts${createHash('sha256').update(hosts).digest('hex').slice(0, 8)}`;
+  const key = `${target}${hostsKey}-${await fingerprint()}`;
   const outDir = path.join(buildsDir, key);
   if (existsSync(path.join(outDir, '.complete'))) return outDir;
   const tmpDir = `${outDir}.tmp-${process.pid}`;
   await mkdir(buildsDir, { recursive: true });
   const input = target === 'product' ? undefined : await testInputs(target === 'app');
+  const previousHosts = process.env['LLAVA_MODEL_HOSTS'];
+  if (hosts === '') delete process.env['LLAVA_MODEL_HOSTS'];
+  else process.env['LLAVA_MODEL_HOSTS'] = hosts;
   await build({
     root: projectRoot,
     configFile: path.join(projectRoot, 'vite.config.ts'),
     mode: target === 'product' ? 'production' : 'e2e',
     logLevel: 'error',
     build: { outDir: tmpDir, emptyOutDir: true, ...(input ? { rolldownOptions: { input } } : {}) },
+  }).finally(() => {
+    if (previousHosts === undefined) delete process.env['LLAVA_MODEL_HOSTS'];
+    else process.env['LLAVA_MODEL_HOSTS'] = previousHosts;
   });
   await writeFile(path.join(tmpDir, '.complete'), key);
   await rename(tmpDir, outDir).catch(async () => rm(tmpDir, { recursive: true, force: true }));

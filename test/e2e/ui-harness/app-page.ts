@@ -10,7 +10,7 @@ import { buildApp, projectRoot } from '../harness/build-app';
 import { startStaticServer } from '../harness/static-server';
 import type { Mount, StaticServer } from '../harness/static-server';
 import { getTinyModel } from '../../fixtures/tiny-model';
-import { securityHeaders } from '../../../src/shared/security-policy';
+import { modelHostsWith, securityHeaders } from '../../../src/shared/security-policy';
 import { microModelDir } from '../../fixtures/micro-model';
 
 export interface AppPage {
@@ -33,6 +33,8 @@ export interface OpenAppOptions extends LaunchOptions {
   settings?: Record<string, unknown>;
   viewport?: { width: number; height: number };
   colorScheme?: 'light' | 'dark';
+  /** Origins the app's CSP admits besides the hub's, as a deployment whose users add a mirror configures them. */
+  modelHosts?: readonly string[];
 }
 
 export const screenshotDir = path.join(projectRoot, 'test-results/screenshots');
@@ -45,7 +47,9 @@ export const BUILT_IN_PREFIX = '/models/micro-llava/';
 
 /** Builds the app (cached), serves it with the generated demo model, and opens it in Chromium. */
 export async function openApp(options: OpenAppOptions = {}): Promise<AppPage> {
-  const dist = await buildApp({ target: 'app' });
+  const modelHosts = options.modelHosts ?? [];
+  const dist = await buildApp({ target: 'app', modelHosts });
+  const hosts = modelHostsWith(modelHosts.join(' '));
   const demo = getTinyModel('tiny', { dtypes: ['fp32', 'q8', 'q4'] });
   const server = await startStaticServer(
     [
@@ -54,7 +58,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<AppPage> {
       { prefix: BUILT_IN_PREFIX, dir: microModelDir() },
       { prefix: '/', dir: dist },
     ],
-    { headers: securityHeaders },
+    { headers: (urlPath: string) => securityHeaders(urlPath, hosts) },
   );
   const browser = await launchBrowser(options);
   const page = await browser.newPage();
