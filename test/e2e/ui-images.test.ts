@@ -165,9 +165,8 @@ describe('picture intake', () => {
       const img = document.querySelector('.attachment img[alt="rotated.jpg"]') as HTMLImageElement;
       await img.decode();
       // Draw the stored picture as is (no orientation applied again) and read the top and bottom colours.
-      const bmp = await createImageBitmap(await (await fetch(img.src)).blob(), {
-        imageOrientation: 'none' as ImageOrientation,
-      });
+      // From the element itself: the app's CSP (connect-src) does not let a page fetch blob: URLs.
+      const bmp = await createImageBitmap(img, { imageOrientation: 'none' as ImageOrientation });
       const c = new OffscreenCanvas(bmp.width, bmp.height).getContext('2d')!;
       c.drawImage(bmp, 0, 0);
       return {

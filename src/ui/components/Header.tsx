@@ -54,8 +54,15 @@ export function Header(props: {
         LLaVA<span class="app-title-rest"> in the browser</span>
       </h1>
       <Show when={pwa.canInstall()}>
-        <button type="button" class="button install-button" onClick={() => void pwa.install()}>
-          <Icon name="download" size={16} /> Install
+        <button
+          type="button"
+          class="button install-button"
+          aria-label="Install"
+          title="Install"
+          onClick={() => void pwa.install()}
+        >
+          <Icon name="download" size={16} />
+          <span class="install-label"> Install</span>
         </button>
       </Show>
       <button

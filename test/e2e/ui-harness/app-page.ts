@@ -263,11 +263,15 @@ export async function waitAnswerDone(page: Page, timeout = 120_000): Promise<voi
   );
 }
 
-/** Waits until an answer is being generated and shows at least `chars` characters. */
+/**
+ * Waits until the answer shows at least `chars` characters, while it is generated or, on a backend fast enough to
+ * finish between two polls (WASM with a short answer), once it is done.
+ */
 export async function waitAnswerText(page: Page, chars: number, timeout = 120_000): Promise<void> {
   await page.waitForFunction(
     (n) => {
-      const el = document.querySelector('.message-assistant[aria-busy="true"]');
+      const answers = document.querySelectorAll('.message-assistant');
+      const el = answers[answers.length - 1];
       return (el?.querySelector('.markdown')?.textContent?.length ?? 0) >= n;
     },
     chars,
