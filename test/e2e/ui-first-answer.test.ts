@@ -2,7 +2,14 @@
 // models folded away), a sample scene starter is answered exactly as our engine answers the same seeded scene in
 // Node, "New scenes" draws others, and a photo gets its answer plus a hint that this model only knows shapes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appForSuite, dropFiles, lastAnswer, screenshot, waitAnswerDone } from './ui-harness/app-page';
+import {
+  appForSuite,
+  dropFiles,
+  lastAnswer,
+  screenshot,
+  waitAnswerDone,
+  waitAnswerText,
+} from './ui-harness/app-page';
 import { makePng, spec } from './ui-harness/images';
 import { microModelDir } from '../fixtures/micro-model';
 import { evaluationEngine } from '../../src/training/eval/evaluate';
@@ -52,6 +59,8 @@ describe('the first answer, with no download', () => {
     const sample = sampleSceneFor(FIRST_SEEDS[2]!, 'detail');
     await page.click(`.scene-starter[data-seed="${sample.seed}"][data-kind="detail"]`);
     await page.waitForSelector('.message-assistant');
+    // The answer has begun (the model may still be loading when its message appears), then ends.
+    await waitAnswerText(page, 1);
     await waitAnswerDone(page);
     const answer = await lastAnswer(page);
     expect(answer.error).toBe('');
@@ -91,6 +100,8 @@ describe('the first answer, with no download', () => {
     await page.fill('#composer-input', 'What is in this picture?');
     await page.press('#composer-input', 'Enter');
     await page.waitForSelector('.message-assistant');
+    // The answer has begun (the model may still be loading when its message appears), then ends.
+    await waitAnswerText(page, 1);
     await waitAnswerDone(page);
     const answer = await lastAnswer(page);
     expect(answer.error).toBe('');
