@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Component } from '../../shared/model-layout';
+import { COMPONENTS, type Component } from '../../shared/model-layout';
 import { buildLlavaGraphs } from './build-all';
 import {
   configJson,
@@ -36,6 +36,11 @@ export interface ModelFolderOptions {
   weights?: WeightMap;
   /** Precisions to write, each for all three components (default ['fp32']). */
   dtypes?: readonly GenDtype[];
+  /**
+   * Narrows `dtypes` per component (e.g. a large decoder in q4 only, beside an fp32 vision tower), so a big model
+   * is not also written in precisions nobody loads. Components not named get every dtype of `dtypes`.
+   */
+  componentDtypes?: Partial<Record<Component, readonly GenDtype[]>>;
   externalData?: ExternalDataMode;
   /**
    * config.json's `transformers.js_config.dtype`: what transformers.js loads when not told. Default: 'fp32' when
@@ -64,6 +69,7 @@ export interface Manifest {
   seed: number | null;
   source: string | null;
   dtypes: GenDtype[];
+  componentDtypes?: Partial<Record<Component, readonly GenDtype[]>>;
   defaultDtype: GenDtype | Partial<Record<Component, GenDtype>> | null;
   externalData: ExternalDataMode;
   files: ManifestFile[];
@@ -151,10 +157,13 @@ export function* generateModelFiles(
   const given = new Map((options.files ?? []).map((f) => [f.path, f.bytes]));
   const externalChunks: Record<string, number> = {};
   const serialize = { externalData: options.externalData ?? 'auto' };
-  for (const files of buildLlavaGraphs(config, weights, { dtypes, serialize })) {
-    const [onnx, ...data] = files;
-    if (onnx && data.length > 0) externalChunks[path.posix.basename(onnx.path)] = data.length;
-    for (const f of files) if (!given.has(f.path)) yield f;
+  for (const dtype of dtypes) {
+    const components = COMPONENTS.filter((c) => options.componentDtypes?.[c]?.includes(dtype) ?? true);
+    for (const files of buildLlavaGraphs(config, weights, { dtypes: [dtype], components, serialize })) {
+      const [onnx, ...data] = files;
+      if (onnx && data.length > 0) externalChunks[path.posix.basename(onnx.path)] = data.length;
+      for (const f of files) if (!given.has(f.path)) yield f;
+    }
   }
   let built: BuiltTokenizer | null = null;
   const tokenizer = (): BuiltTokenizer => (built ??= buildTokenizer(config));
@@ -191,6 +200,7 @@ export function manifestStamp(options: ModelFolderOptions): Omit<Manifest, 'file
     seed: options.weights ? null : (options.seed ?? 0),
     source: options.source ?? null,
     dtypes: normalizeDtypes(options.dtypes),
+    ...(options.componentDtypes ? { componentDtypes: options.componentDtypes } : {}),
     defaultDtype: options.defaultDtype ?? null,
     externalData: options.externalData ?? 'auto',
   };
