@@ -85,10 +85,11 @@ export function ConversationList(props: { onOpen: (id: string) => void; onNew: (
         <button
           type="button"
           class="button"
+          aria-label="Import chats"
           title="Import chats from an exported JSON file; the chats here are kept"
           onClick={() => importer.click()}
         >
-          <Icon name="upload" size={16} /> Import chats
+          <Icon name="upload" size={16} /> Import
         </button>
         <Show when={convs.list().length > 0}>
           <button

@@ -26,6 +26,8 @@ export function Header(props: {
     if (load && (load.phase === 'downloading' || load.phase === 'verifying' || load.phase === 'starting'))
       return `Loading ${short(load.label)}…`;
     if (s?.model) return short(models.find(s.model.id)?.name ?? s.model.id);
+    // Until the model list is read, the chosen model's name is not known yet: say nothing wrong meanwhile.
+    if (settings.modelId && !models.ready()) return 'Model';
     const chosen = settings.modelId ? models.find(settings.modelId)?.name : undefined;
     if (!chosen) return 'Choose a model';
     if (load?.phase === 'failed' && load.modelId === settings.modelId)

@@ -202,6 +202,9 @@ export function createModelStore(deps: ModelDeps) {
     } catch (error) {
       if (!isAbortError(error) && !options.quiet && !panelOpen())
         failureNotices.push(notices.error(errorMessage(error)));
+      // The model loaded before still runs: it stays the chosen one, so that Send uses what works.
+      const still = (await engine.refresh().catch(() => null))?.model;
+      if (still && still.id !== id) settings.update({ modelId: still.id });
       return false;
     } finally {
       void refresh();
