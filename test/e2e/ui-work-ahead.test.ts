@@ -69,7 +69,7 @@ describe('work ahead while typing', () => {
     console.info(`work ahead on: ${prepared.reused} of ${prepared.prompt} prompt tokens reused`);
     expect(prepared.reused).toBeGreaterThan(0);
     expect(prepared.prompt - prepared.reused).toBeLessThanOrEqual(MAX_UNREAD);
-    await page.locator('.answer-reused').last().scrollIntoViewIfNeeded();
+    await page.locator('.answer-summary').last().scrollIntoViewIfNeeded();
     await screenshot(page, 'work-ahead-reused');
   });
 
