@@ -20,14 +20,14 @@ export interface ConversationMemory {
 
 export interface ConversationStateOptions {
   /** Conversations whose transcript and dropped turns are kept (default 64). */
-  maxConversations?: number;
+  maxConversations?: number | undefined;
   /** Conversations whose KV cache is kept at once (default 8; the byte budget usually binds first). */
-  maxKvConversations?: number;
+  maxKvConversations?: number | undefined;
   /** Bytes of KV cache kept between turns (default: no limit). */
-  kvBudgetBytes?: number;
+  kvBudgetBytes?: number | undefined;
   /** Images whose features are kept (default 16), and their most bytes (default 256 MiB). */
-  maxImages?: number;
-  imageBytes?: number;
+  maxImages?: number | undefined;
+  imageBytes?: number | undefined;
 }
 
 /**

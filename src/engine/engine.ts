@@ -6,7 +6,6 @@ import { asEngineError, EngineError } from '../shared/errors';
 import type {
   BackendName,
   BeforeWeights,
-  ChatMessage,
   ChatRequest,
   ChatResult,
   Component,
@@ -104,10 +103,10 @@ function reusableAnswer(ids: readonly number[], text: string, m: LoadedModel): R
 export function createEngine(deps: EngineDeps): EngineApi {
   const now = deps.now ?? (() => globalThis.performance.now());
   const state = new ConversationState({
-    maxKvConversations: deps.maxCachedConversations ?? 8,
+    maxKvConversations: deps.maxCachedConversations,
     kvBudgetBytes: deps.kvCacheBudgetBytes ?? DEFAULT_KV_CACHE_BYTES,
-    maxImages: deps.maxCachedImages ?? 16,
-    imageBytes: deps.featureCacheBytes ?? 256 * 1024 * 1024,
+    maxImages: deps.maxCachedImages,
+    imageBytes: deps.featureCacheBytes,
   });
   const { kv: kvStore, features } = state;
   let model: LoadedModel | null = null;
@@ -181,7 +180,12 @@ export function createEngine(deps: EngineDeps): EngineApi {
   }
 
   /** The request's input (see {@link chatInput}); remembers the turns it left out to fit the window. */
-  async function turnInputOf(m: LoadedModel, request: ChatRequest, conversation: string, signal?: AbortSignal) {
+  async function turnInputOf(
+    m: LoadedModel,
+    request: ChatRequest,
+    conversation: string,
+    signal?: AbortSignal,
+  ) {
     const memory = state.memory(conversation);
     const built = await chatInput(m, request, memory, { decodeImage: deps.decodeImage, features }, signal);
     memory.droppedTurns = built.droppedTurns;
