@@ -77,6 +77,11 @@ export interface EngineDeps {
   prefeedNextTurn?: boolean;
   /** Minimum milliseconds between token events (default 16, about one animation frame). */
   tokenEventIntervalMs?: number;
+  /**
+   * Tokenise prompts piece by piece, keeping each conversation's finished pieces (default true), so a turn costs
+   * work for what changed. Off tokenises every prompt whole, as before: the long-chat benchmark compares the two.
+   */
+  incrementalPrompt?: boolean;
 }
 
 /** What a loaded model was built from: enough to build it again without downloading. */
@@ -134,7 +139,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
     deps.maxCachedConversations ?? 8,
     deps.kvCacheBudgetBytes ?? DEFAULT_KV_CACHE_BYTES,
   );
-  const transcripts = new TranscriptStore();
+  const transcripts = new TranscriptStore(64, { pieces: deps.incrementalPrompt !== false });
   const droppedTurns = new DroppedTurns();
   let model: LoadedModel | null = null;
   let loadedFrom: LoadedFrom | null = null;
@@ -270,6 +275,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
         resolveIds: (rendered, imageKeys) =>
           (resolved.prompt = transcript.resolve(rendered, {
             encode: m.tokenizer.encode,
+            pieceStarts: m.tokenizer.pieceStarts ?? null,
             imageTokenId: m.config.imageTokenId,
             imageKeys,
             answers,
