@@ -20,7 +20,19 @@ const NEW_TOKENS = arg('new-tokens', 8);
 const WINDOW = arg('window', 5);
 const REPORTED = [1, 20, 50, 100, 150, 200].filter((t) => t <= TURNS);
 
-const WORDS = ['red', 'circle', 'left', 'corner', 'blue', 'square', 'how', 'many', 'shapes', 'bright', 'green'];
+const WORDS = [
+  'red',
+  'circle',
+  'left',
+  'corner',
+  'blue',
+  'square',
+  'how',
+  'many',
+  'shapes',
+  'bright',
+  'green',
+];
 
 /** The k-th question: different words each turn, so that every turn adds text of its own. */
 function question(k: number): string {
@@ -52,7 +64,11 @@ interface Side {
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? (s[s.length >> 1] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+  return s.length === 0
+    ? NaN
+    : s.length % 2
+      ? (s[s.length >> 1] as number)
+      : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
 
 /** Median of the `WINDOW` turns ending at turn `t` (1-based). */
