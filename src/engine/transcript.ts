@@ -218,32 +218,3 @@ export class Transcript {
     }
   }
 }
-
-/** Transcripts by conversation, least recently used forgotten first (each is only a few thousand numbers). */
-export class TranscriptStore {
-  private readonly entries = new Map<string, Transcript>();
-
-  /** `pieces: false` tokenises every prompt whole (the long-chat benchmark's "before"). */
-  constructor(
-    private readonly capacity = 64,
-    private readonly options: { pieces?: boolean } = {},
-  ) {}
-
-  /** The transcript of `conversationId`, created empty when new; marks it most recently used. */
-  take(conversationId: string): Transcript {
-    let t = this.entries.get(conversationId);
-    if (t) this.entries.delete(conversationId);
-    else t = new Transcript(this.options);
-    this.entries.set(conversationId, t);
-    while (this.entries.size > this.capacity) {
-      this.entries.delete(this.entries.keys().next().value as string);
-    }
-    return t;
-  }
-
-  /** Drops one conversation's transcript, or all of them. */
-  forget(conversationId?: string): void {
-    if (conversationId === undefined) this.entries.clear();
-    else this.entries.delete(conversationId);
-  }
-}
