@@ -72,6 +72,11 @@ export interface EngineDeps {
   prefeedNextTurn?: boolean;
   /** Minimum milliseconds between token events (default 16, about one animation frame). */
   tokenEventIntervalMs?: number;
+  /**
+   * Tokenise prompts piece by piece, keeping each conversation's finished pieces (default true), so a turn costs
+   * work for what changed. Off tokenises every prompt whole, as before: the long-chat benchmark compares the two.
+   */
+  incrementalPrompt?: boolean;
 }
 
 /** What a loaded model was built from: enough to build it again without downloading. */
@@ -107,6 +112,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
     kvBudgetBytes: deps.kvCacheBudgetBytes ?? DEFAULT_KV_CACHE_BYTES,
     maxImages: deps.maxCachedImages,
     imageBytes: deps.featureCacheBytes,
+    incrementalPrompt: deps.incrementalPrompt,
   });
   const { kv: kvStore, features } = state;
   let model: LoadedModel | null = null;
