@@ -1,6 +1,7 @@
 // Owns "Use this model in the chat": the aligned model's folder, built by the training worker, stored through the
 // weight store's local import (the path "Import folder" takes) under the name the chat lists it by. It never builds
 // model files (the worker does) and never loads ORT.
+import { ALIGNED_MICRO_ID_PREFIX } from '../store/catalog';
 import { alignedModelLabel } from '../training/train/aligned-export';
 
 export interface StoredModel {
@@ -26,7 +27,7 @@ export async function storeAlignedModel(
       path: f.path,
       file: new File([f.bytes as Uint8Array<ArrayBuffer>], f.path.slice(f.path.lastIndexOf('/') + 1)),
     })),
-    { id: `micro-llava-aligned-${Date.now().toString(36)}`, label, ...(signal ? { signal } : {}) },
+    { id: `${ALIGNED_MICRO_ID_PREFIX}${Date.now().toString(36)}`, label, ...(signal ? { signal } : {}) },
   );
   return { id: stored.id, label: stored.label };
 }
