@@ -28,6 +28,8 @@ export interface ConversationStateOptions {
   /** Images whose features are kept (default 16), and their most bytes (default 256 MiB). */
   maxImages?: number | undefined;
   imageBytes?: number | undefined;
+  /** Tokenise each conversation's prompts in pieces, keeping finished turns' ids (default true; see Transcript). */
+  incrementalPrompt?: boolean | undefined;
 }
 
 /**
@@ -40,8 +42,10 @@ export class ConversationState {
   /** Image features by picture content, shared by every conversation. */
   readonly features: FeatureCache;
   private readonly memories: Lru<string, ConversationMemory>;
+  private readonly incrementalPrompt: boolean;
 
   constructor(options: ConversationStateOptions = {}) {
+    this.incrementalPrompt = options.incrementalPrompt !== false;
     this.kv = new KvCacheStore(options.maxKvConversations ?? 8, options.kvBudgetBytes);
     this.features = new FeatureCache(options.maxImages ?? 16, options.imageBytes ?? 256 * 1024 * 1024);
     this.memories = new Lru(options.maxConversations ?? 64, (id) => this.kv.forget(id));
@@ -49,7 +53,11 @@ export class ConversationState {
 
   /** The memory of `conversationId`, created empty when new; marks it most recently used. */
   memory(conversationId: string): ConversationMemory {
-    return this.memories.take(conversationId, () => ({ transcript: new Transcript(), droppedTurns: 0 }));
+    const pieces = this.incrementalPrompt;
+    return this.memories.take(conversationId, () => ({
+      transcript: new Transcript({ pieces }),
+      droppedTurns: 0,
+    }));
   }
 
   /** The KV cache of `conversationId`, created empty when new; marks it most recently used among the caches. */

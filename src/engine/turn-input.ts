@@ -84,6 +84,7 @@ export async function buildTurnInput(
   const resolved =
     options.transcript?.transcript.resolve(rendered, {
       encode: model.tokenizer.encode,
+      pieceStarts: model.tokenizer.pieceStarts ?? null,
       imageTokenId: model.config.imageTokenId,
       imageKeys: keys,
       answers: options.transcript.answers ?? [],
