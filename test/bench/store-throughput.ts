@@ -205,6 +205,18 @@ async function browserMain(): Promise<void> {
     `browser: headless Chromium, real IndexedDB; file ${mb(SIZE)}, chunks ${chunkList.join(', ')} MiB, ${ROUNDS} rounds each`,
   );
   await run('plainFetch', '/models/bench/onnx/vision_encoder.onnx');
+  if (process.argv.includes('--stages')) {
+    for (const chunk of chunkList) {
+      const plain = await run('plainFetch', big);
+      const stages = await run('stages', big, chunk * MiB);
+      console.log(
+        `stages, chunk ${chunk} MiB (ms for ${mb(SIZE)}): plain ${plain.ms.toFixed(0)}, ` +
+          Object.entries(stages)
+            .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+            .join(', '),
+      );
+    }
+  }
   const summary: string[] = [];
   let n = 0;
   for (const chunk of chunkList) {

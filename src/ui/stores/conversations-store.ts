@@ -2,7 +2,7 @@
 // Saves are serialized and write only what changed (a streamed token rewrites its one message, not the chat); text
 // streamed into an answer is shown only after it was committed, so a reload or crash keeps everything up to the last
 // token on screen. It never calls the engine.
-import { createContext, createSignal, useContext } from 'solid-js';
+import { createSignal } from 'solid-js';
 import { createStore, produce, reconcile, unwrap } from 'solid-js/store';
 import {
   deleteConversation,
@@ -25,6 +25,7 @@ import {
 } from '../../store/conversations';
 import { exportJson, exportMarkdown, parseExport } from '../../store/conversations-export';
 import { newId } from '../lib/ids';
+import { storeContext } from './store-context';
 
 export interface ImageView {
   id: string;
@@ -337,10 +338,7 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
 
 export type ConversationsStore = ReturnType<typeof createConversationsStore>;
 
-export const ConversationsContext = createContext<ConversationsStore>();
-
-export function useConversations(): ConversationsStore {
-  const store = useContext(ConversationsContext);
-  if (!store) throw new Error('useConversations() outside <ConversationsContext.Provider>');
-  return store;
-}
+export const [ConversationsContext, useConversations] = storeContext<ConversationsStore>(
+  'useConversations',
+  'ConversationsContext',
+);

@@ -1,6 +1,6 @@
 // Owns the model panel's state: the catalog, what is cached, storage used/free, which model is chosen, and
 // loading it when a chat needs it. Storage goes through the WeightsApi port, the engine through the engine store.
-import { createContext, createSignal, useContext } from 'solid-js';
+import { createSignal } from 'solid-js';
 import { isAbortError } from '../../shared/abort';
 import { errorMessage } from '../../shared/errors';
 import type { DtypeChoice, LoadProgressEvent, ModelRef } from '../../shared/protocol';
@@ -8,6 +8,7 @@ import type { AddedModel } from '../lib/model-address';
 import type { EngineStore } from './engine-store';
 import type { NoticeStore } from './notice-store';
 import type { SettingsStore } from './settings-store';
+import { storeContext } from './store-context';
 
 /** A model the app offers (catalog data lives in src/store; this is the UI's view of an entry). */
 export interface CatalogModel {
@@ -317,10 +318,4 @@ export function createModelStore(deps: ModelDeps) {
 
 export type ModelStore = ReturnType<typeof createModelStore>;
 
-export const ModelContext = createContext<ModelStore>();
-
-export function useModels(): ModelStore {
-  const store = useContext(ModelContext);
-  if (!store) throw new Error('useModels() outside <ModelContext.Provider>');
-  return store;
-}
+export const [ModelContext, useModels] = storeContext<ModelStore>('useModels', 'ModelContext');

@@ -1,8 +1,8 @@
 // Owns the user's generation settings and preferences, kept in localStorage. No engine calls, no IndexedDB.
-import { createContext, useContext } from 'solid-js';
 import { createStore } from 'solid-js/store';
 import type { BackendName, TemplateName } from '../../shared/protocol';
 import { addedModelFromStored, type AddedModel } from '../lib/model-address';
+import { storeContext } from './store-context';
 
 export interface Settings {
   temperature: number;
@@ -123,10 +123,4 @@ export function createSettingsStore(storage: Storage | undefined = globalThis.lo
 
 export type SettingsStore = ReturnType<typeof createSettingsStore>;
 
-export const SettingsContext = createContext<SettingsStore>();
-
-export function useSettings(): SettingsStore {
-  const store = useContext(SettingsContext);
-  if (!store) throw new Error('useSettings() outside <SettingsContext.Provider>');
-  return store;
-}
+export const [SettingsContext, useSettings] = storeContext<SettingsStore>('useSettings', 'SettingsContext');
