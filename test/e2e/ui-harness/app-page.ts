@@ -194,7 +194,10 @@ export interface AnswerState {
   text: string;
   status: string | null;
   busy: boolean;
+  /** The line under the answer, as shown: how long it took, how fast, how it ended. */
   stats: string;
+  /** The technical details behind it (its tooltip): first-token time, tokens/s, prompt + answer tokens, reused. */
+  details: string;
   error: string;
 }
 
@@ -208,6 +211,7 @@ export async function lastAnswer(page: Page): Promise<AnswerState> {
       status: el?.getAttribute('data-status') ?? null,
       busy: el?.getAttribute('aria-busy') === 'true',
       stats: el?.querySelector('.answer-stats')?.textContent ?? '',
+      details: el?.querySelector('.answer-summary')?.getAttribute('title') ?? '',
       error: el?.querySelector('.message-error')?.textContent ?? '',
     };
   });
