@@ -198,27 +198,3 @@ async function lastResort<T>(
     measured,
   };
 }
-
-/** Turns left out of each conversation's last prompt, for the few conversations that needed it (least recent go first). */
-export class DroppedTurns {
-  private readonly entries = new Map<string, number>();
-
-  constructor(private readonly capacity = 64) {}
-
-  get(conversationId: string): number {
-    return this.entries.get(conversationId) ?? 0;
-  }
-
-  set(conversationId: string, turns: number): void {
-    this.entries.delete(conversationId);
-    if (turns <= 0) return;
-    this.entries.set(conversationId, turns);
-    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
-  }
-
-  /** Forgets one conversation, or all of them. */
-  forget(conversationId?: string): void {
-    if (conversationId === undefined) this.entries.clear();
-    else this.entries.delete(conversationId);
-  }
-}

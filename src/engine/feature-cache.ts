@@ -4,6 +4,7 @@
 import { xxhash128 } from 'hash-wasm';
 import type { RawImage } from '../shared/protocol';
 import type { PixelValues } from './image-preprocess';
+import { Lru } from './lru';
 import type { ImageFeatures } from './vision';
 
 function bytesOf(data: ArrayBufferView): Uint8Array {
@@ -27,7 +28,10 @@ function featureBytes(f: ImageFeatures): number {
 
 /** Least-recently-used features by content key, bounded by a count and by bytes. */
 export class FeatureCache {
-  private readonly entries = new Map<string, ImageFeatures>();
+  // No count limit of its own: `set` pushes out the oldest, keeping the newest, by either bound.
+  private readonly entries = new Lru<string, ImageFeatures>(Number.POSITIVE_INFINITY, (_, old) => {
+    this.bytes -= featureBytes(old);
+  });
   private bytes = 0;
 
   constructor(
@@ -36,27 +40,22 @@ export class FeatureCache {
   ) {}
 
   get(key: string): ImageFeatures | undefined {
-    const hit = this.entries.get(key);
-    if (hit) {
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-    }
-    return hit;
+    return this.entries.get(key);
   }
 
   set(key: string, features: ImageFeatures): void {
-    this.delete(key);
+    // Deleted first, so that storing the same features again does not count their bytes twice.
+    this.entries.delete(key);
     this.entries.set(key, features);
     this.bytes += featureBytes(features);
     // The newest entry stays even when it alone is over the byte bound: the turn in progress needs it.
     while (this.entries.size > 1 && (this.entries.size > this.capacity || this.bytes > this.maxBytes)) {
-      this.delete(this.entries.keys().next().value as string);
+      this.entries.evictOldest();
     }
   }
 
   clear(): void {
     this.entries.clear();
-    this.bytes = 0;
   }
 
   get size(): number {
@@ -66,12 +65,5 @@ export class FeatureCache {
   /** Bytes of feature data held. */
   get totalBytes(): number {
     return this.bytes;
-  }
-
-  private delete(key: string): void {
-    const old = this.entries.get(key);
-    if (!old) return;
-    this.bytes -= featureBytes(old);
-    this.entries.delete(key);
   }
 }

@@ -2,6 +2,7 @@
 // later turn reuses the longest common prefix. It must not run sessions; it only slices and disposes tensors.
 
 import type { KvTensors } from './decoder';
+import { Lru } from './lru';
 import type { OrtRuntime } from './runtime';
 import { sliceSequence } from './tensor-utils';
 
@@ -134,29 +135,23 @@ export class ConversationKv {
  * is what a follow-up reuses most). The cache of the turn being generated may exceed the budget while it runs.
  */
 export class KvCacheStore {
-  private readonly entries = new Map<string, ConversationKv>();
+  // Leaving the store, by age or by forget, frees the tensors.
+  private readonly entries: Lru<string, ConversationKv>;
 
   /**
    * @param capacity most conversations kept at once
    * @param budgetBytes most bytes of KV tensors kept between turns (Infinity: no limit)
    */
   constructor(
-    private readonly capacity = 8,
+    capacity = 8,
     private budgetBytes = Number.POSITIVE_INFINITY,
-  ) {}
+  ) {
+    this.entries = new Lru(capacity, (_, kv) => kv.clear());
+  }
 
   /** The cache of `conversationId`, created empty when new; marks it most recently used. */
   take(conversationId: string): ConversationKv {
-    let kv = this.entries.get(conversationId);
-    if (kv) this.entries.delete(conversationId);
-    else kv = new ConversationKv();
-    this.entries.set(conversationId, kv);
-    while (this.entries.size > this.capacity) {
-      const [oldest, entry] = this.entries.entries().next().value as [string, ConversationKv];
-      entry.clear();
-      this.entries.delete(oldest);
-    }
-    return kv;
+    return this.entries.take(conversationId, () => new ConversationKv());
   }
 
   get budget(): number {
@@ -181,32 +176,23 @@ export class KvCacheStore {
    */
   async settle(ort: OrtRuntime): Promise<void> {
     let total = this.totalBytes;
-    for (const [id, kv] of this.entries) {
-      if (total <= this.budgetBytes) return;
-      if (this.entries.size === 1) break;
-      total -= kv.bytes;
-      kv.clear();
-      this.entries.delete(id);
+    while (total > this.budgetBytes && this.entries.size > 1) {
+      const [, oldest] = this.entries.oldest() as [string, ConversationKv];
+      total -= oldest.bytes;
+      this.entries.evictOldest();
     }
     if (total <= this.budgetBytes) return;
-    const [id, last] = [...this.entries][0] as [string, ConversationKv];
+    const [id, last] = this.entries.oldest() as [string, ConversationKv];
     const perToken = last.length > 0 ? last.bytes / last.length : 0;
     const keep = perToken > 0 ? Math.floor(this.budgetBytes / perToken) : 0;
     if (keep > 0) await last.truncate(ort, keep);
-    else {
-      last.clear();
-      this.entries.delete(id);
-    }
+    else this.entries.delete(id);
   }
 
   /** Drops one conversation's cache, or all of them. */
   forget(conversationId?: string): void {
-    for (const [id, kv] of this.entries) {
-      if (conversationId === undefined || id === conversationId) {
-        kv.clear();
-        this.entries.delete(id);
-      }
-    }
+    if (conversationId === undefined) this.entries.clear();
+    else this.entries.delete(conversationId);
   }
 
   /** Conversations with a cache (possibly empty) in the store. */
@@ -216,6 +202,6 @@ export class KvCacheStore {
 
   /** Whether `conversationId` still has cached positions. */
   holds(conversationId: string): boolean {
-    return (this.entries.get(conversationId)?.length ?? 0) > 0;
+    return (this.entries.peek(conversationId)?.length ?? 0) > 0;
   }
 }

@@ -5,6 +5,7 @@
 
 import { throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
+import { formatBytes } from '../shared/format-bytes';
 import type { ChatMessage, Component, Dtype, SmallFileReader } from '../shared/protocol';
 import { tensorLimit } from './buffer-limits';
 import { parseModelConfig, type ModelConfig } from './model-config';
@@ -63,10 +64,6 @@ async function chatTemplateOf(read: SmallFileReader): Promise<string | null> {
   if (typeof json?.chat_template === 'string') return json.chat_template;
   const jinja = await read('chat_template.jinja');
   return jinja === null ? null : decoder.decode(jinja);
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${Math.round(bytes / 1e6)} MB`;
 }
 
 /** The two vocabulary-sized tables (embed_tokens, lm_head) dwarf every other weight of a LLaVA decoder. */

@@ -4,6 +4,7 @@
 import * as hf from '@huggingface/transformers';
 import type { Message } from '@huggingface/transformers';
 import { EngineError } from '../shared/errors';
+import { checkedPieceStarts, type PieceStarts } from './token-pieces';
 
 /** What the engine needs from a tokenizer. */
 export interface TextTokenizer {
@@ -23,6 +24,11 @@ export interface TextTokenizer {
     options: { addGenerationPrompt: boolean; template?: string },
   ): string;
   readonly chatTemplate: string | null;
+  /**
+   * Where a text may be tokenised in pieces that add up to the whole (after the tokenizer passed that check at
+   * load); null or absent: always tokenise whole.
+   */
+  readonly pieceStarts?: PieceStarts | null;
   readonly bosToken: string | null;
   readonly eosTokenId: number | null;
 }
@@ -110,6 +116,9 @@ export function createTokenizer(
         ...(override === undefined ? {} : { chat_template: override }),
       }),
     chatTemplate: template,
+    pieceStarts: checkedPieceStarts(tokenizerJson, (text, addSpecialTokens) =>
+      tok.encode(text, { add_special_tokens: addSpecialTokens }),
+    ),
     bosToken: tok.bos_token ?? null,
     eosTokenId: typeof tok.eos_token_id === 'number' ? tok.eos_token_id : null,
   };

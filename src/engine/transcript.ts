@@ -2,7 +2,9 @@
 // prompt reuses the ids the engine itself generated instead of re-tokenising its answers (which rarely gives the same
 // ids, and so would defeat KV reuse). It must not run sessions, expand images or touch tensors.
 
+import { PieceCache, wholeTokenize, type EncodeFn, type TokenizeFn, type Tokenized } from './piece-cache';
 import type { RenderedPrompt } from './prompt';
+import type { PieceStarts } from './token-pieces';
 
 /** A point where `text.slice(0, chars)` is exactly what `ids.slice(0, ids)` spell, at a token boundary. */
 interface Mark {
@@ -25,6 +27,8 @@ export interface ResolvedPrompt {
 /** What a prompt is resolved against besides its text. */
 export interface ResolveContext {
   encode: EncodeFn;
+  /** The tokenizer's piece starts: with them, finished turns are not tokenised again (see {@link PieceCache}). */
+  pieceStarts?: PieceStarts | null;
   imageTokenId: number;
   /** Content keys of the request's images, in placeholder order. */
   imageKeys: readonly string[];
@@ -42,13 +46,7 @@ export interface RecordedAnswer {
   ids: readonly number[];
 }
 
-export type EncodeFn = (text: string, addSpecialTokens: boolean) => number[];
-
-function startsWithIds(ids: readonly number[], prefix: readonly number[]): boolean {
-  if (prefix.length > ids.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (ids[i] !== prefix[i]) return false;
-  return true;
-}
+export type { EncodeFn } from './piece-cache';
 
 /** Where a prompt's ids are known up to: `chars` of its text are spelled by `ids`, and `full[fullAt]` comes next. */
 interface Resumed {
@@ -61,17 +59,17 @@ interface Resumed {
 /**
  * The prompt's ids from `from` on: the full tokenisation, except that each stored answer found in the text after
  * `from` keeps its generated ids. An answer is spliced in only where the full tokenisation has token boundaries just
- * before it and just after it, so every other id is exactly what tokenising the whole text gives. Costs two encodes
- * of a prefix per answer spliced; answers before `from` (the remembered checkpoint) cost nothing.
+ * before it and just after it, so every other id is exactly what tokenising the whole text gives. Costs two prefix
+ * questions per answer spliced (whole prefixes tokenised, or one piece each with the piece cache); answers before
+ * `from` (the remembered checkpoint) cost nothing.
  */
 function spliceAnswers(
   text: string,
-  addSpecialTokens: boolean,
-  full: readonly number[],
+  tokenized: Tokenized,
   from: Resumed,
   answers: readonly RecordedAnswer[],
-  encode: EncodeFn,
 ): { ids: number[]; marks: Mark[] } {
+  const full = tokenized.ids;
   let { chars, fullAt } = from;
   const ids = [...from.ids];
   const marks = [...from.marks];
@@ -81,19 +79,19 @@ function spliceAnswers(
     // Not in this prompt (left out to fit the window) or not after what is already known.
     if (at < 0) continue;
     const end = at + a.text.length;
-    const after = encode(text.slice(0, end), addSpecialTokens);
-    if (!startsWithIds(full, after)) continue;
+    const after = tokenized.boundaryAt(end);
+    if (after === null) continue;
     // As in a live chat, the answer's ids follow the generation prompt directly: a space the template put between
     // them is not fed (the first id usually carries it), while newlines belong to the generation prompt (ChatML,
     // Llama 3). Where the full tokenisation has no boundary there, the ids start at the answer's own text.
     let trimmed = at;
     while (trimmed > chars && /[ \t]/.test(text[trimmed - 1] as string)) trimmed--;
     for (const gap of trimmed < at ? [trimmed, at] : [at]) {
-      const before = encode(text.slice(0, gap), addSpecialTokens);
-      if (before.length < fullAt || !startsWithIds(full, before)) continue;
-      ids.push(...full.slice(fullAt, before.length), ...a.ids);
+      const before = tokenized.boundaryAt(gap);
+      if (before === null || before < fullAt) continue;
+      ids.push(...full.slice(fullAt, before), ...a.ids);
       chars = end;
-      fullAt = after.length;
+      fullAt = after;
       marks.push({ chars: end, ids: ids.length });
       break;
     }
@@ -114,6 +112,17 @@ export class Transcript {
   private addSpecialTokens = true;
   private answer: RecordedAnswer | null = null;
   private imageKeys: readonly string[] = [];
+  /** This conversation's tokenised pieces; null tokenises every prompt whole. */
+  private readonly pieces: PieceCache | null;
+
+  constructor(options: { pieces?: boolean } = {}) {
+    this.pieces = options.pieces === false ? null : new PieceCache();
+  }
+
+  /** How much text this conversation's prompts really sent through the tokenizer (null without the piece cache). */
+  get pieceStats() {
+    return this.pieces ? { ...this.pieces.stats } : null;
+  }
 
   /**
    * Raw ids for `rendered`: the tokenisation of its text, except that the longest remembered prefix (the previous
@@ -123,8 +132,14 @@ export class Transcript {
    */
   resolve(rendered: RenderedPrompt, context: ResolveContext): ResolvedPrompt {
     const { text, addSpecialTokens } = rendered;
-    const { encode, imageKeys } = context;
-    const full = encode(text, addSpecialTokens);
+    const { encode, imageKeys, pieceStarts } = context;
+    const pieces = this.pieces;
+    const tokenize: TokenizeFn =
+      pieces && pieceStarts
+        ? (t, special) => pieces.tokenize(t, special, encode, pieceStarts)
+        : wholeTokenize(encode);
+    const tokenized = tokenize(text, addSpecialTokens);
+    const full = tokenized.ids;
     const plain: ResolvedPrompt = {
       text,
       addSpecialTokens,
@@ -135,7 +150,7 @@ export class Transcript {
     };
     const answers = context.answers ?? [];
     const spliced = (from: Resumed): ResolvedPrompt => {
-      const { ids, marks } = spliceAnswers(text, addSpecialTokens, full, from, answers, encode);
+      const { ids, marks } = spliceAnswers(text, tokenized, from, answers);
       return { text, addSpecialTokens, ids, marks, reusedIds: from.ids.length, imageKeys };
     };
     const start: Resumed = { chars: 0, ids: [], marks: [], fullAt: 0 };
@@ -147,14 +162,14 @@ export class Transcript {
       // The same text around other pictures is another conversation: answers about them are not ours to reuse.
       if (!this.sameImagesIn(c.head, context)) continue;
       if (probes++ >= MAX_PROBES) break;
-      const prefix = encode(text.slice(0, c.chars), addSpecialTokens);
-      if (!startsWithIds(full, prefix)) continue;
+      const prefix = tokenized.boundaryAt(c.chars);
+      if (prefix === null) continue;
       const kept = this.marks.filter((m) => m.chars < c.chars);
       return spliced({
         chars: c.chars,
         ids: [...c.head],
         marks: [...kept, { chars: c.chars, ids: c.head.length }],
-        fullAt: prefix.length,
+        fullAt: prefix,
       });
     }
     return answers.length > 0 ? spliced(start) : plain;
@@ -201,30 +216,5 @@ export class Transcript {
         yield { chars: m.chars, head: this.ids.slice(0, m.ids) };
       }
     }
-  }
-}
-
-/** Transcripts by conversation, least recently used forgotten first (each is only a few thousand numbers). */
-export class TranscriptStore {
-  private readonly entries = new Map<string, Transcript>();
-
-  constructor(private readonly capacity = 64) {}
-
-  /** The transcript of `conversationId`, created empty when new; marks it most recently used. */
-  take(conversationId: string): Transcript {
-    let t = this.entries.get(conversationId);
-    if (t) this.entries.delete(conversationId);
-    else t = new Transcript();
-    this.entries.set(conversationId, t);
-    while (this.entries.size > this.capacity) {
-      this.entries.delete(this.entries.keys().next().value as string);
-    }
-    return t;
-  }
-
-  /** Drops one conversation's transcript, or all of them. */
-  forget(conversationId?: string): void {
-    if (conversationId === undefined) this.entries.clear();
-    else this.entries.delete(conversationId);
   }
 }

@@ -48,7 +48,12 @@ export function nextTurnOpening(
   const text = rendered.text.slice(0, cut).trimEnd();
   const raw = transcript.resolve(
     { ...rendered, text },
-    { encode: model.tokenizer.encode, imageTokenId: model.config.imageTokenId, imageKeys: turn.imageKeys },
+    {
+      encode: model.tokenizer.encode,
+      pieceStarts: model.tokenizer.pieceStarts ?? null,
+      imageTokenId: model.config.imageTokenId,
+      imageKeys: turn.imageKeys,
+    },
   ).ids;
   return expandImageTokens(
     raw,

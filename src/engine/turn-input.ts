@@ -10,6 +10,7 @@ import type { PixelValues } from './image-preprocess';
 import type { ImageSpan } from './kv-cache';
 import type { LoadedModel } from './model-loader';
 import { expandImageTokens, renderPrompt, type RenderedPrompt } from './prompt';
+import type { RecordedAnswer, ResolvedPrompt, Transcript } from './transcript';
 import type { ImageFeatures } from './vision';
 
 /** An image known by a content key; it is preprocessed only when its features are not cached. */
@@ -22,8 +23,11 @@ export interface KeyedImage {
 export type TurnImage = PixelValues | KeyedImage;
 
 export interface TurnInputOptions {
-  /** Raw prompt ids for the rendered text (default: tokenise it); the engine reuses generated ids through this. */
-  resolveIds?: (rendered: RenderedPrompt, imageKeys: readonly string[]) => number[];
+  /**
+   * The conversation's transcript, and the answers the request carries with their generated ids: the prompt's raw ids
+   * then reuse the ids the model really saw (default: tokenise the rendered text).
+   */
+  transcript?: { transcript: Transcript; answers?: readonly RecordedAnswer[] };
   /**
    * Refuse a prompt that fills the context window (default true). Off for a caller that measures candidate prompts
    * and shortens the conversation itself.
@@ -39,6 +43,8 @@ export interface BuiltTurn extends TurnInput {
   rendered: RenderedPrompt;
   /** Prompt ids before image expansion (one placeholder per image). */
   rawIds: number[];
+  /** How the transcript resolved the prompt (what the engine records after the answer); null without one. */
+  resolved: ResolvedPrompt | null;
 }
 
 function isKeyed(image: TurnImage): image is KeyedImage {
@@ -75,9 +81,15 @@ export async function buildTurnInput(
   }
   throwIfAborted(signal);
   const rendered = renderPrompt(messages, template, model.tokenizer, model.imageToken);
-  const rawIds = options.resolveIds
-    ? options.resolveIds(rendered, keys)
-    : model.tokenizer.encode(rendered.text, rendered.addSpecialTokens);
+  const resolved =
+    options.transcript?.transcript.resolve(rendered, {
+      encode: model.tokenizer.encode,
+      pieceStarts: model.tokenizer.pieceStarts ?? null,
+      imageTokenId: model.config.imageTokenId,
+      imageKeys: keys,
+      answers: options.transcript.answers ?? [],
+    }) ?? null;
+  const rawIds = resolved?.ids ?? model.tokenizer.encode(rendered.text, rendered.addSpecialTokens);
   const tokens = expandImageTokens(
     rawIds,
     model.config.imageTokenId,
@@ -88,5 +100,5 @@ export async function buildTurnInput(
     throw contextOverflowError(tokens.ids.length, context);
   }
   const spans: ImageSpan[] = tokens.imageSpans.map((s, k) => ({ ...s, key: keys[k] as string }));
-  return { ids: tokens.ids, spans, features, rendered, rawIds };
+  return { ids: tokens.ids, spans, features, rendered, rawIds, resolved };
 }

@@ -1,5 +1,7 @@
 // Owns the one error type that crosses every boundary (engine, worker, store, UI). No DOM, no worker globals.
 
+import { isAbortError } from './abort';
+
 /** Every failure a user can meet, as a stable code the UI branches on. */
 export type EngineErrorCode =
   | 'webgpu-unavailable'
@@ -74,4 +76,13 @@ export function isEngineError(value: unknown): value is EngineError {
 export function errorMessage(error: unknown): string {
   if (isEngineError(error) || error instanceof Error) return error.message;
   return String(error);
+}
+
+/**
+ * What a failed step rethrows: an abort or an EngineError as it is (it already says what went wrong), anything else
+ * as an EngineError with `code` and `message`, the original kept as its cause.
+ */
+export function asEngineError(error: unknown, code: EngineErrorCode, message: string): unknown {
+  if (isAbortError(error) || isEngineError(error)) return error;
+  return new EngineError(code, message, { cause: error });
 }

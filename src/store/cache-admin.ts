@@ -5,7 +5,7 @@ import { EngineError } from '../shared/errors';
 import type { Component, Dtype, LoadProgressEvent, ModelRef } from '../shared/protocol';
 import { cancelDownloads } from './download-registry';
 import { createFileHasher } from './file-hasher';
-import { getDefaultWeightStore, type FileRecord, type WeightStore } from './idb-weight-store';
+import { getDefaultWeightStore, isModelDeleted, type FileRecord, type WeightStore } from './idb-weight-store';
 import { ProgressTracker } from './progress';
 import { readStoredChunks } from './store-source';
 
@@ -88,8 +88,14 @@ export async function renameCachedModel(
 ): Promise<void> {
   const store = options.store ?? getDefaultWeightStore();
   const record = await store.getModel(id);
-  if (!record) throw new EngineError('bad-model', 'That model is no longer stored on this device.');
-  await store.putModel({ ...record, label: label.trim() || record.label || id, updatedAt: Date.now() });
+  const gone = (): EngineError =>
+    new EngineError('bad-model', 'That model is no longer stored on this device.');
+  if (!record) throw gone();
+  // Only the label changes, in one transaction with reading the record: a download running meanwhile keeps it
+  // (its record writes keep the stored label), and a delete that got there first is never undone.
+  await store.relabelModel(id, label.trim() || record.label || id).catch((error: unknown) => {
+    throw isModelDeleted(error) ? gone() : error;
+  });
 }
 
 /** Deletes every stored model, stopping every download as {@link deleteCachedModel} does. */

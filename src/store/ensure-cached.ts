@@ -14,6 +14,7 @@ import { summarizeModels } from './cache-admin';
 import { downloadFile, type DownloadSettings } from './file-download';
 import { COMPONENTS, DTYPES, isExternalDataOf, onnxPath } from '../shared/model-layout';
 import {
+  choicesWithoutConfig,
   guessFiles,
   isSupportFile,
   readTransformersJsConfig,
@@ -37,7 +38,7 @@ import { listHubFiles, listManifest } from './listing';
 import { baseUrlOf, fileUrl, hubEndpoint, modelIdOf } from './model-ref';
 import { withModelLock } from './model-lock';
 import { ProgressTracker } from './progress';
-import { checkQuota, defaultStorage, requestPersistence, type StorageLike } from './quota';
+import { checkQuota, defaultStorage, quotaAllows, requestPersistence, type StorageLike } from './quota';
 import { openStoreSource, readStoredFile, type StoreSource } from './store-source';
 
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
@@ -129,7 +130,8 @@ async function completeCopy(store: WeightStore, record: ModelRecord): Promise<Ca
 }
 
 /** Bytes the smallest possible choice of graphs needs: enough to refuse a download that cannot fit whatever happens. */
-function minimalBytes(listing: readonly RemoteFile[]): number {
+/** Bytes of the support files plus, per component, the smallest (or largest) dtype the listing has. */
+function choiceBytesBound(listing: readonly RemoteFile[], pick: (...sizes: number[]) => number): number {
   let bytes = listing.filter((f) => isSupportFile(f.path)).reduce((n, f) => n + (f.size ?? 0), 0);
   for (const component of COMPONENTS) {
     const sizes = DTYPES.map((d) => onnxPath(component, d))
@@ -139,7 +141,7 @@ function minimalBytes(listing: readonly RemoteFile[]): number {
           .filter((f) => f.path === graph || isExternalDataOf(f.path, graph))
           .reduce((n, f) => n + (f.size ?? 0), 0),
       );
-    if (sizes.length > 0) bytes += Math.min(...sizes);
+    if (sizes.length > 0) bytes += pick(...sizes);
   }
   return bytes;
 }
@@ -211,6 +213,8 @@ export async function reserveModel(
   cachedModels: () => Promise<{ id: string; bytes: number }[]>,
   planned: PlannedModel,
   token?: WriteToken,
+  /** Keep a label given to the stored record meanwhile (true unless the caller names a label of its own). */
+  keepStoredLabel = false,
 ): Promise<ModelRecord> {
   await checkQuota(storage, neededBytes, cachedModels);
   await requestPersistence(storage);
@@ -224,7 +228,7 @@ export async function reserveModel(
     updatedAt: now,
   };
   if (planned.label !== undefined) record.label = planned.label;
-  await store.putModel(record, { token });
+  await store.putModel(record, { token, keepStoredLabel });
   return record;
 }
 
@@ -391,19 +395,37 @@ async function downloadModel(
   };
 
   // Refuse early, before any model byte moves, when even the smallest choice cannot fit.
-  if (listing)
-    await checkQuota(
-      storage,
-      minimalBytes(listing) - [...(await storedNow()).values()].reduce((n, f) => n + f.storedBytes, 0),
-      cachedModels,
-    );
+  const storedBytes = [...(await storedNow()).values()].reduce((n, f) => n + f.storedBytes, 0);
+  if (listing) await checkQuota(storage, choiceBytesBound(listing, Math.min) - storedBytes, cachedModels);
+
+  const choice = options.dtype ?? existing?.dtype ?? undefined;
+  const available = listing ? new Set(listing.map((f) => f.path)) : undefined;
+  // config.json's default may name any dtype the listing has. When even the largest would not fit, config.json is
+  // not read at all (no request before the quota is settled): the first choice without it that fits is taken, and
+  // reserveModel below refuses before any request when none does.
+  const tight =
+    listing !== null &&
+    !fullyChosen(choice) &&
+    !(await quotaAllows(storage, choiceBytesBound(listing, Math.max) - storedBytes));
+  let tightChoice: Record<Component, Dtype> | null = null;
+  if (tight && listing && available) {
+    const stored = await storedNow();
+    const candidates = choicesWithoutConfig(choice, available);
+    for (const candidate of candidates) {
+      if (await quotaAllows(storage, bytesStillNeeded(selectFiles(listing, candidate), stored))) {
+        tightChoice = candidate;
+        break;
+      }
+    }
+    tightChoice ??= candidates[0] ?? null;
+  }
 
   // config.json decides the default dtype and, without a listing, which external data files exist. With a listing it
   // is read into memory only, so that the quota for the chosen files is checked before anything is stored.
   let config: unknown = null;
   let configBytes: Uint8Array<ArrayBuffer> | null = null;
   const configEntry = listing?.find((f) => f.path === 'config.json') ?? { path: 'config.json', size: null };
-  if (!listing || !fullyChosen(options.dtype ?? existing?.dtype ?? undefined)) {
+  if (!tightChoice && (!listing || !fullyChosen(choice))) {
     const storedConfig = await store.getFile(id, 'config.json');
     if (listing && !storedConfig?.complete) {
       configBytes = await fetchBytes(fetchFn, fileUrl(ref, 'config.json'), 'config.json', {
@@ -425,12 +447,7 @@ async function downloadModel(
       });
     }
   }
-  const available = listing ? new Set(listing.map((f) => f.path)) : undefined;
-  const dtypes = resolveDtypes(
-    options.dtype ?? existing?.dtype ?? undefined,
-    readTransformersJsConfig(config).dtype,
-    available,
-  );
+  const dtypes = tightChoice ?? resolveDtypes(choice, readTransformersJsConfig(config).dtype, available);
   const files = listing ? selectFiles(listing, dtypes) : [configEntry, ...guessFiles(config, dtypes)];
 
   const stored = await storedNow();
@@ -448,6 +465,7 @@ async function downloadModel(
       label: options.label ?? existing?.label,
     },
     token,
+    options.label === undefined,
   );
 
   for (const f of files) {
@@ -491,7 +509,8 @@ async function downloadModel(
     files: present.map((f) => ({ path: f.path, size: results.get(f.path)?.size ?? f.size })),
     updatedAt: Date.now(),
   };
-  await store.putModel(final, { token });
+  // A rename while the files came in is newer than this copy of the record: the stored label stays.
+  await store.putModel(final, { token, keepStoredLabel: true });
   const sized = final.files.map((f) => ({ path: f.path, size: f.size ?? 0 }));
   return { id, ref, dtype: dtypes, files: sized, bytes: sized.reduce((n, f) => n + f.size, 0) };
 }

@@ -84,6 +84,26 @@ export function resolveDtypes(
   return out;
 }
 
+/**
+ * The choices the store can make without config.json, best first: what resolveDtypes takes when the config names
+ * nothing, then each dtype of the fallback order wherever the listing has it (an explicit `choice` always wins).
+ */
+export function choicesWithoutConfig(
+  choice: DtypeChoice | undefined,
+  availablePaths: ReadonlySet<string>,
+): Record<Component, Dtype>[] {
+  const out = new Map<string, Record<Component, Dtype>>();
+  for (const first of [undefined, ...FALLBACK_ORDER]) {
+    const preferred: Partial<Record<Component, Dtype>> = {};
+    for (const component of COMPONENTS) {
+      if (first && availablePaths.has(onnxPath(component, first))) preferred[component] = first;
+    }
+    const dtypes = resolveDtypes(choice, preferred, availablePaths);
+    out.set(JSON.stringify(dtypes), dtypes);
+  }
+  return [...out.values()];
+}
+
 /** The `transformers.js_config` fields of config.json that the store needs. */
 export function readTransformersJsConfig(config: unknown): { dtype?: unknown; externalData?: unknown } {
   if (typeof config !== 'object' || config === null) return {};

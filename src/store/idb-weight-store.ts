@@ -58,10 +58,23 @@ export interface WriteOptions {
   token?: WriteToken | undefined;
 }
 
+export interface ModelWriteOptions extends WriteOptions {
+  /**
+   * Keep the label the stored record has (read in the same transaction): a rename made while a download ran is
+   * newer than the download's copy of the record.
+   */
+  keepStoredLabel?: boolean;
+}
+
 export interface WeightStore {
   readonly dbName: string;
   getModel(id: string): Promise<ModelRecord | undefined>;
-  putModel(record: ModelRecord, options?: WriteOptions): Promise<void>;
+  putModel(record: ModelRecord, options?: ModelWriteOptions): Promise<void>;
+  /**
+   * Sets a stored model's label in one transaction (read, then write). Rejects with ModelDeletedError, writing
+   * nothing, when the model is not stored (deleted meanwhile): a rename never brings a deleted model back.
+   */
+  relabelModel(id: string, label: string): Promise<void>;
   listModels(): Promise<ModelRecord[]>;
   getFile(modelId: string, path: string): Promise<FileRecord | undefined>;
   listFiles(modelId: string): Promise<FileRecord[]>;
@@ -168,7 +181,7 @@ function tokenChecks(modelId: string, token: WriteToken | undefined): Preconditi
 function guardedWrite(
   useStore: UseStore,
   checks: readonly Precondition[],
-  write: (store: IDBObjectStore) => void,
+  write: (store: IDBObjectStore, values: readonly unknown[]) => void,
 ): Promise<void> {
   return useStore(
     'readwrite',
@@ -181,7 +194,7 @@ function guardedWrite(
           try {
             const broken = checks.find((c, i) => !c.holds(values[i]));
             if (broken) throw broken.error();
-            write(s);
+            write(s, values);
           } catch (error) {
             // A put can throw at once (e.g. QuotaExceededError, DataCloneError): keep that error, not the abort's.
             failure = error;
@@ -227,11 +240,23 @@ export function openWeightStore(options: { dbName?: string; useStore?: UseStore 
       useStore('readonly', (s) =>
         promisifyRequest(s.get(modelKey(id)) as IDBRequest<ModelRecord | undefined>),
       ),
-    putModel: (record, options) =>
+    putModel: (record, options) => {
+      const checks = tokenChecks(record.id, options?.token);
+      // Not a condition: the stored record is only read in the same transaction, for its label.
+      if (options?.keepStoredLabel)
+        checks.push({ key: modelKey(record.id), holds: () => true, error: () => new Error('unreachable') });
+      return guardedWrite(useStore, checks, (s, values) => {
+        const stored = options?.keepStoredLabel ? (values.at(-1) as ModelRecord | undefined) : undefined;
+        const label = stored?.label ?? record.label;
+        s.put(label === undefined ? record : { ...record, label }, modelKey(record.id));
+      });
+    },
+    relabelModel: (id, label) =>
       guardedWrite(
         useStore,
-        tokenChecks(record.id, options?.token),
-        (s) => void s.put(record, modelKey(record.id)),
+        [{ key: modelKey(id), holds: (v) => v !== undefined, error: () => new ModelDeletedError(id) }],
+        (s, [stored]) =>
+          void s.put({ ...(stored as ModelRecord), label, updatedAt: Date.now() }, modelKey(id)),
       ),
     listModels: () => getAllInRange<ModelRecord>(prefixRange(['m'])),
     getFile: (modelId, path) =>

@@ -57,6 +57,16 @@ export async function checkQuota(
   );
 }
 
+/** True when `neededBytes` more fit in what the browser grants (or it does not say); never throws. */
+export async function quotaAllows(storage: StorageLike | null, neededBytes: number): Promise<boolean> {
+  try {
+    await checkQuota(storage, neededBytes, () => Promise.resolve([]));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Asks the browser to keep this site's storage under pressure (so GBs of weights are not evicted silently).
  * Returns whether storage is persistent; never throws.

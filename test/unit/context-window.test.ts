@@ -7,7 +7,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   answerReserve,
   droppableTurns,
-  DroppedTurns,
   fitToContext,
   type FitOptions,
 } from '../../src/engine/context-window';
@@ -224,18 +223,6 @@ describe('fitToContext (pure selection)', () => {
     const r = await run(msgs, { contextLength: 115, reserve: 30 });
     expect(r.tags).toEqual(['U1', 'U3']);
     expect(r.measured).toBe(114);
-  });
-
-  it('remembers drop counts per conversation, forgetting the least recent past its capacity', () => {
-    const d = new DroppedTurns(2);
-    d.set('a', 3);
-    d.set('b', 1);
-    d.set('c', 2);
-    expect([d.get('a'), d.get('b'), d.get('c')]).toEqual([0, 1, 2]);
-    d.set('b', 0);
-    expect(d.get('b')).toBe(0);
-    d.forget();
-    expect(d.get('c')).toBe(0);
   });
 });
 

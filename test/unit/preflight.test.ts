@@ -87,7 +87,7 @@ describe('preflight on published files', () => {
     ).rejects.toMatchObject({
       code: 'unsupported',
       message: expect.stringMatching(
-        /embed_tokens \[152000 × 1024\] \(fp32\) takes at least 623 MB.*\(134 MB\)/,
+        /embed_tokens \[152000 × 1024\] \(fp32\) takes at least 594 MB.*\(128 MB\)/,
       ),
     });
   });

@@ -1,35 +1,29 @@
 // Replica of llava-hf/llava-interleave-qwen-0.5b-hf from its published files (test/fixtures/replicas/published.ts):
 // the engine reads its facts, puts the prompt ids transformers.js's LlavaProcessor puts (729 image tokens), answers
 // with the same greedy tokens from the same pixels, and carries a conversation through the published template.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderPrompt } from '../../src/engine/prompt';
-import { buildTurnInput } from '../../src/engine/turn-input';
-import { ConversationKv } from '../../src/engine/kv-cache';
 import { catalogEntry } from '../../src/store/catalog';
 import type { ChatMessage } from '../../src/shared/protocol';
 import { RawImage as HfRawImage } from '@huggingface/transformers';
 import { LLAVA_INTERLEAVE as P } from '../fixtures/replicas/published';
 import {
-  closeReplica,
   imageTurn,
-  openReplica,
   publishedConfig,
   ourGreedy,
+  ourInput,
+  ourTwoTurns,
   picture,
   theirGreedy,
-  theirPixels,
   theirTemplate,
-  type ReplicaSides,
+  useReplica,
 } from './helpers/replica-check';
 
 describe('replica: llava-interleave-qwen-0.5b (published files)', () => {
-  let side: ReplicaSides;
-  beforeAll(async () => {
-    side = await openReplica(P);
-  }, 240_000);
-  afterAll(() => closeReplica(side));
+  const replica = useReplica(P);
 
   it('reads the published facts: <image> 151646, 729 features, EOS <|im_end|>, MHA 16×64, 32k context', () => {
+    const side = replica();
     const c = publishedConfig(P);
     expect(c.imageTokenId).toBe(151646);
     expect(c.estimatedImageFeatures).toBe(729);
@@ -47,6 +41,7 @@ describe('replica: llava-interleave-qwen-0.5b (published files)', () => {
   });
 
   it("puts transformers.js's prompt ids and answers with its greedy tokens from the same pixels", async () => {
+    const side = replica();
     const image = picture(50, 40, 3);
     const messages: ChatMessage[] = [imageTurn(image, 'What is in this picture?')];
     const rendered = renderPrompt(messages, 'model', side.ours.tokenizer, side.ours.imageToken);
@@ -55,8 +50,7 @@ describe('replica: llava-interleave-qwen-0.5b (published files)', () => {
       rendered.text,
     );
     const theirIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
-    const pixels = await theirPixels(side, image);
-    const input = await buildTurnInput(side.ours, messages, 'model', [pixels], null);
+    const { pixels, input } = await ourInput(side, messages, image);
     expect(input.ids).toEqual(theirIds);
     expect(input.ids.filter((id) => id === 151646)).toHaveLength(729);
     const ours = await ourGreedy(side, input);
@@ -64,17 +58,10 @@ describe('replica: llava-interleave-qwen-0.5b (published files)', () => {
   });
 
   it('carries a two-turn conversation through the published chat template, as transformers.js renders it', async () => {
+    const side = replica();
     const image = picture(30, 30, 5);
-    const kv = new ConversationKv();
-    const pixels = await theirPixels(side, image);
-    const messages: ChatMessage[] = [imageTurn(image, 'Describe it.')];
-    await ourGreedy(side, await buildTurnInput(side.ours, messages, 'model', [pixels], null), kv);
-    // The replica's answers are ids its small vocabulary cannot spell, so the history holds a written answer.
-    messages.push(
-      { role: 'assistant', content: 'A red square.' },
-      { role: 'user', content: 'And the colours?' },
-    );
-    const rendered = renderPrompt(messages, 'model', side.ours.tokenizer, side.ours.imageToken).text;
+    const turns = await ourTwoTurns(side, image, 'A red square.', 'And the colours?');
+    const { rendered, input, second, pixels } = turns;
     expect(rendered).toBe(
       theirTemplate(side, [
         { role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'Describe it.' }] },
@@ -90,9 +77,7 @@ describe('replica: llava-interleave-qwen-0.5b (published files)', () => {
       (await side.processor(new HfRawImage(image.data, 30, 30, 4), rendered)).input_ids.data as BigInt64Array,
       Number,
     );
-    const input = await buildTurnInput(side.ours, messages, 'model', [pixels], null);
     expect(input.ids).toEqual(theirIds);
-    const second = await ourGreedy(side, input, kv);
     expect(second.usage.reusedPromptTokens).toBeGreaterThan(729);
     expect(second.withEos).toEqual(await theirGreedy(side, theirIds, pixels));
   });

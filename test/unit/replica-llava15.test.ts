@@ -4,35 +4,29 @@
 // CLS again (576 image tokens); transformers.js 4.3.1 does not (577) and so cannot run the folder as published. The
 // engine counts the encoder's real rows (576), as Python does, and answers like transformers.js fed those ids.
 import { RawImage as HfRawImage } from '@huggingface/transformers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConversationKv } from '../../src/engine/kv-cache';
+import { describe, expect, it } from 'vitest';
 import { renderPrompt } from '../../src/engine/prompt';
-import { buildTurnInput } from '../../src/engine/turn-input';
 import type { ChatMessage } from '../../src/shared/protocol';
 import { LLAVA15_7B as P } from '../fixtures/replicas/published';
 import {
-  closeReplica,
   imageTurn,
-  openReplica,
   publishedConfig,
   ourGreedy,
+  ourInput,
+  ourTwoTurns,
   picture,
   theirGreedy,
-  theirPixels,
   theirTemplate,
-  type ReplicaSides,
+  useReplica,
 } from './helpers/replica-check';
 
 const IMAGE = 32000;
 
 describe('replica: LLaVA-1.5 7B (llava-hf published files, converted layout)', () => {
-  let side: ReplicaSides;
-  beforeAll(async () => {
-    side = await openReplica(P);
-  }, 240_000);
-  afterAll(() => closeReplica(side));
+  const replica = useReplica(P);
 
   it('reads the published facts: <image> 32000, 576 features (CLS dropped), BOS 1 / EOS 2, 4k context, CLIP crop', () => {
+    const side = replica();
     const c = publishedConfig(P);
     expect(c.imageTokenId).toBe(IMAGE);
     expect(c.estimatedImageFeatures).toBe(576);
@@ -54,6 +48,7 @@ describe('replica: LLaVA-1.5 7B (llava-hf published files, converted layout)', (
   });
 
   it('puts 576 image tokens where transformers.js puts 577, and answers like it does from those ids', async () => {
+    const side = replica();
     const image = picture(60, 45, 6);
     const messages: ChatMessage[] = [imageTurn(image, 'What is in the picture?')];
     const rendered = renderPrompt(messages, 'model', side.ours.tokenizer, side.ours.imageToken);
@@ -67,8 +62,7 @@ describe('replica: LLaVA-1.5 7B (llava-hf published files, converted layout)', (
     const theirIds = Array.from(theirInputs.input_ids.data as BigInt64Array, Number);
     expect(theirIds.filter((id) => id === IMAGE)).toHaveLength(577);
 
-    const pixels = await theirPixels(side, image);
-    const input = await buildTurnInput(side.ours, messages, 'model', [pixels], null);
+    const { pixels, input } = await ourInput(side, messages, image);
     expect(input.ids[0]).toBe(1);
     expect(input.ids.filter((id) => id === IMAGE)).toHaveLength(576);
     // Python's ids: transformers.js's with the one extra image token removed.
@@ -82,18 +76,12 @@ describe('replica: LLaVA-1.5 7B (llava-hf published files, converted layout)', (
   });
 
   it('carries a two-turn conversation through the USER:/ASSISTANT: template', async () => {
-    const image = picture(36, 36, 8);
-    const pixels = await theirPixels(side, image);
-    const kv = new ConversationKv();
-    const messages: ChatMessage[] = [imageTurn(image, 'Describe it.')];
-    await ourGreedy(side, await buildTurnInput(side.ours, messages, 'model', [pixels], null), kv);
-    messages.push({ role: 'assistant', content: 'A red square.' }, { role: 'user', content: 'Where is it?' });
-    const rendered = renderPrompt(messages, 'model', side.ours.tokenizer, side.ours.imageToken).text;
+    const side = replica();
+    const turns = await ourTwoTurns(side, picture(36, 36, 8), 'A red square.', 'Where is it?');
+    const { rendered, input, second, pixels } = turns;
     expect(rendered).toBe(
       'USER: <image>\nDescribe it. ASSISTANT: A red square. USER: Where is it? ASSISTANT:',
     );
-    const input = await buildTurnInput(side.ours, messages, 'model', [pixels], null);
-    const second = await ourGreedy(side, input, kv);
     expect(second.usage.reusedPromptTokens).toBeGreaterThan(576);
     expect(second.withEos).toEqual(await theirGreedy(side, input.ids, pixels));
   });

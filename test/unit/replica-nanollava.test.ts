@@ -6,34 +6,28 @@
 // nanoLLaVA was trained with image_aspect_ratio "pad": the engine pads to a square with the mean colour first (LLaVA's
 // expand2square); transformers.js's SiglipImageProcessor squashes the picture instead. Greedy parity uses the same
 // pixel values on both sides, so that difference stays out of it and is checked on its own.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { preprocessImage } from '../../src/engine/image-preprocess';
 import { renderPrompt } from '../../src/engine/prompt';
-import { buildTurnInput } from '../../src/engine/turn-input';
 import type { ChatMessage } from '../../src/shared/protocol';
 import { NANOLLAVA as P } from '../fixtures/replicas/published';
 import {
-  closeReplica,
   imageTurn,
-  openReplica,
   publishedConfig,
   ourGreedy,
+  ourInput,
   picture,
   theirGreedy,
-  theirPixels,
-  type ReplicaSides,
+  useReplica,
 } from './helpers/replica-check';
 
 const IMAGE = -200;
 
 describe('replica: nanoLLaVA (published facts, <image> = -200)', () => {
-  let side: ReplicaSides;
-  beforeAll(async () => {
-    side = await openReplica(P);
-  }, 240_000);
-  afterAll(() => closeReplica(side));
+  const replica = useReplica(P);
 
   it('loads: the image token is found by encoding "<image>" (-200), not in get_vocab()', () => {
+    const side = replica();
     const c = publishedConfig(P);
     expect(c.imageTokenId).toBe(IMAGE);
     expect(c.estimatedImageFeatures).toBe(729);
@@ -46,6 +40,7 @@ describe('replica: nanoLLaVA (published facts, <image> = -200)', () => {
   });
 
   it("renders Qwen1.5's ChatML with one -200 placeholder, expands it to 729 features, and answers like Python's expansion", async () => {
+    const side = replica();
     const image = picture(40, 40, 2);
     const messages: ChatMessage[] = [
       { role: 'system', content: 'Answer the question.' },
@@ -64,8 +59,7 @@ describe('replica: nanoLLaVA (published facts, <image> = -200)', () => {
     const theirIds = Array.from(side.tokenizer(theirText).input_ids.data as BigInt64Array, Number);
     expect(theirIds.filter((id) => id === IMAGE)).toHaveLength(1);
 
-    const pixels = await theirPixels(side, image);
-    const input = await buildTurnInput(side.ours, messages, 'model', [pixels], null);
+    const { pixels, input } = await ourInput(side, messages, image);
     expect(input.rawIds).toEqual(theirIds);
     const at = theirIds.indexOf(IMAGE);
     const pythonExpanded = [
@@ -82,6 +76,7 @@ describe('replica: nanoLLaVA (published facts, <image> = -200)', () => {
   });
 
   it('pads a wide picture to a square with the mean colour before resizing, as nanoLLaVA was trained', () => {
+    const side = replica();
     const wide = picture(80, 20, 4);
     const px = preprocessImage(wide, side.ours.config.image);
     expect([px.width, px.height]).toEqual([384, 384]);

@@ -3,34 +3,27 @@
 // unpadded grid and one image_newline row per line (1,485 tokens for 384×384, 2,929 for 640×480). The published
 // export gives the engine no image_newline (it is a weight of the language side, in no JSON file and, as far as
 // transformers.js's use of the graphs shows, in no ONNX input or output), so the catalog says "single 384 px view".
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConversationKv } from '../../src/engine/kv-cache';
+import { describe, expect, it } from 'vitest';
 import { renderPrompt } from '../../src/engine/prompt';
-import { buildTurnInput } from '../../src/engine/turn-input';
 import { catalogEntry } from '../../src/store/catalog';
 import type { ChatMessage } from '../../src/shared/protocol';
 import { LLAVA_ONEVISION as P } from '../fixtures/replicas/published';
 import {
-  closeReplica,
   imageTurn,
-  openReplica,
   publishedConfig,
   ourGreedy,
+  ourInput,
+  ourTwoTurns,
   picture,
   theirGreedy,
-  theirPixels,
   theirTemplate,
-  type ReplicaSides,
+  useReplica,
 } from './helpers/replica-check';
 
 const IMAGE = 151646;
 
 describe('replica: llava-onevision-qwen2-0.5b-ov (published facts, single 384 px view)', () => {
-  let side: ReplicaSides;
-  beforeAll(async () => {
-    side = await openReplica(P);
-  }, 240_000);
-  afterAll(() => closeReplica(side));
+  const replica = useReplica(P);
 
   it('reads the published facts: Qwen2 GQA (2 KV heads of 64), <image> 151646, one 729-token view', () => {
     const c = publishedConfig(P);
@@ -47,6 +40,7 @@ describe('replica: llava-onevision-qwen2-0.5b-ov (published facts, single 384 px
   });
 
   it('puts 729 image tokens for any picture size and answers like transformers.js from the same pixels', async () => {
+    const side = replica();
     for (const [w, h] of [
       [64, 48],
       [30, 60],
@@ -59,9 +53,8 @@ describe('replica: llava-onevision-qwen2-0.5b-ov (published facts, single 384 px
           { role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'What is shown?' }] },
         ]),
       );
-      const pixels = await theirPixels(side, image);
+      const { pixels, input } = await ourInput(side, messages, image);
       expect([pixels.width, pixels.height]).toEqual([384, 384]);
-      const input = await buildTurnInput(side.ours, messages, 'model', [pixels], null);
       expect(input.ids.filter((id) => id === IMAGE)).toHaveLength(729);
       // transformers.js has no LlavaOnevisionProcessor: its tokenizer leaves one placeholder, which the engine expands.
       const theirRaw = Array.from(side.tokenizer(rendered.text).input_ids.data as BigInt64Array, Number);
@@ -73,24 +66,15 @@ describe('replica: llava-onevision-qwen2-0.5b-ov (published facts, single 384 px
   });
 
   it('carries a two-turn conversation through the published template (<image>\\n first, assistant text as is)', async () => {
-    const image = picture(40, 40, 9);
-    const pixels = await theirPixels(side, image);
-    const kv = new ConversationKv();
-    const messages: ChatMessage[] = [imageTurn(image, 'Describe it.')];
-    await ourGreedy(side, await buildTurnInput(side.ours, messages, 'model', [pixels], null), kv);
-    messages.push(
-      { role: 'assistant', content: 'A blue circle.' },
-      { role: 'user', content: 'Where is it?' },
-    );
-    const rendered = renderPrompt(messages, 'model', side.ours.tokenizer, side.ours.imageToken).text;
+    const side = replica();
+    const turns = await ourTwoTurns(side, picture(40, 40, 9), 'A blue circle.', 'Where is it?');
+    const { rendered, input, second, pixels } = turns;
     expect(rendered).toBe(
       '<|im_start|>user\n<image>\nDescribe it.<|im_end|>\n<|im_start|>assistant\nA blue circle.<|im_end|>\n' +
         '<|im_start|>user\nWhere is it?<|im_end|>\n<|im_start|>assistant\n',
     );
-    const input = await buildTurnInput(side.ours, messages, 'model', [pixels], null);
     const theirRaw = Array.from(side.tokenizer(rendered).input_ids.data as BigInt64Array, Number);
     expect(input.rawIds).toEqual(theirRaw);
-    const second = await ourGreedy(side, input, kv);
     expect(second.usage.reusedPromptTokens).toBeGreaterThan(729);
     expect(second.withEos).toEqual(await theirGreedy(side, input.ids, pixels));
   });

@@ -3,7 +3,7 @@
 // progress never goes backwards and ends at the total.
 import { describe, expect, it } from 'vitest';
 import { ensureCached, type EnsureCachedOptions } from '../../src/store/ensure-cached';
-import { deleteCachedModel, listCachedModels } from '../../src/store/cache-admin';
+import { deleteCachedModel, listCachedModels, renameCachedModel } from '../../src/store/cache-admin';
 import { openStoreSource } from '../../src/store/store-source';
 import { openWeightStore, StoreConflictError, type WeightStore } from '../../src/store/idb-weight-store';
 import {
@@ -448,6 +448,40 @@ describe('concurrent use of one model', () => {
     await openWeightStore({ dbName: store.dbName }).deleteModel('tiny');
     expect(await run).toMatchObject({ code: 'aborted', message: expect.stringContaining('deleted') });
     await expectStaysDeleted(s, store);
+  });
+
+  it('a rename while the model downloads survives the download writing its record at the end', async () => {
+    const { files, s, store } = await setup();
+    for (const path of FP32_FILES)
+      s.faults.push({ path, fault: { kind: 'slow', bytesPerTick: 1000, tickMs: 3 } });
+    const run = ensureCached(folderRef(s), options(store, { label: 'Tiny LLaVA' }));
+    while (s.bytesSent('onnx/vision_encoder.onnx') < 9_000) await new Promise((r) => setTimeout(r, 3));
+    expect((await store.getModel('tiny'))?.label).toBe('Tiny LLaVA');
+    await renameCachedModel('tiny', 'My tiny model', { store });
+    await run;
+    expect((await store.getModel('tiny'))?.label).toBe('My tiny model');
+    expect((await listCachedModels({ store })).find((m) => m.id === 'tiny')?.label).toBe('My tiny model');
+    await expectNothingCorrupt(store, 'tiny', files);
+  });
+
+  it('a rename racing a delete from another tab never brings the deleted model back', async () => {
+    const { s, store } = await setup();
+    await ensureCached(folderRef(s), options(store));
+    // The other tab deletes right after this one read the record it is about to rename.
+    const racing: WeightStore = {
+      ...store,
+      getModel: async (id) => {
+        const record = await store.getModel(id);
+        await openWeightStore({ dbName: store.dbName }).deleteModel(id);
+        return record;
+      },
+    };
+    await expect(renameCachedModel('tiny', 'Renamed', { store: racing })).rejects.toMatchObject({
+      code: 'bad-model',
+      message: expect.stringContaining('no longer stored'),
+    });
+    expect(await store.getModel('tiny')).toBeUndefined();
+    expect((await listCachedModels({ store })).map((m) => m.id)).not.toContain('tiny');
   });
 
   it('a delete between the file list and the first byte also wins', async () => {

@@ -92,23 +92,52 @@ describe('quota', () => {
     expect(storage.persistCalls).toBe(0);
   });
 
-  it('with no dtype chosen: only config.json (read into memory) before the refusal, and nothing stored', async () => {
+  it('with no dtype chosen and no room for the largest choice: config.json is not read first, a choice that fits is taken', async () => {
     const files = modelFolder();
     const server = await startServer(files);
     const store = freshStore();
     const fp32 = FP32_FILES.reduce((n, p) => n + (files.get(p)?.byteLength ?? 0), 0);
+    // config.json names fp32 (no room for it); the q4 decoder fits.
     const storage = fakeStorage(fp32 - 10_000, 0);
+    const cached = await ensureCached(folderRef(server), { store, storage, chunkSize: CHUNK });
+    expect(cached.dtype).toMatchObject({ decoder_model_merged: 'q4' });
+    // Nothing but the file list came before the quota was settled: config.json is fetched once, as a stored file.
+    const paths = server.seen.map((r) => r.path);
+    expect(paths[0]).toBe('/models/tiny/manifest.json');
+    expect(paths.filter((p) => p === '/models/tiny/config.json')).toHaveLength(1);
+    expect(paths).not.toContain('/models/tiny/onnx/decoder_model_merged.onnx_data');
+    expect(await store.getFile('tiny', 'config.json')).toMatchObject({ complete: true });
+  });
+
+  it('with no dtype chosen, a refusal comes with no request beyond the file list (server log) and nothing stored', async () => {
+    const files = modelFolder();
+    const server = await startServer(files);
+    const store = freshStore();
+    const q4 = FP32_FILES.filter((p) => !p.startsWith('onnx/decoder_model_merged'))
+      .map((p) => files.get(p)?.byteLength ?? 0)
+      .reduce((a, b) => a + b, files.get('onnx/decoder_model_merged_q4.onnx')?.byteLength ?? 0);
+    // Not even the smallest choice fits.
+    const storage = fakeStorage(q4 - 1, 0);
     const error = await ensureCached(folderRef(server), { store, storage, chunkSize: CHUNK }).catch(
       (e: unknown) => e,
     );
-    // config.json names fp32 as the default: that is what must fit.
     expect(error).toMatchObject({ code: 'quota-exceeded' });
-    expect(server.seen.map((r) => r.path)).toEqual([
-      '/models/tiny/manifest.json',
-      '/models/tiny/config.json',
-    ]);
+    expect(server.seen.map((r) => r.path)).toEqual(['/models/tiny/manifest.json']);
     expect(await store.listFiles('tiny')).toEqual([]);
     expect(await store.getModel('tiny')).toBeUndefined();
+  });
+
+  it('with room for every choice, config.json decides the dtype (read once, into memory, before the quota check)', async () => {
+    const files = modelFolder();
+    const server = await startServer(files);
+    const store = freshStore();
+    const cached = await ensureCached(folderRef(server), {
+      store,
+      storage: fakeStorage(10_000_000, 0),
+      chunkSize: CHUNK,
+    });
+    expect(cached.dtype).toMatchObject({ decoder_model_merged: 'fp32' });
+    expect(server.seen.filter((r) => r.path === '/models/tiny/config.json')).toHaveLength(1);
   });
 
   it('downloads when it fits, and asks for persistent storage first', async () => {

@@ -1,7 +1,7 @@
 // Owns a chat turn: building the request from the open conversation, streaming the answer into it, stop,
 // regenerate and edit-and-resend (each keeping the earlier version as a branch), switching versions, and working ahead on a draft with the request its send would make. It reaches the
 // engine through the engine store and storage through the conversations store; it never touches either directly.
-import { createContext, createSignal, useContext } from 'solid-js';
+import { createSignal } from 'solid-js';
 import { unwrap } from 'solid-js/store';
 import { isAbortError } from '../../shared/abort';
 import { errorMessage, isEngineError } from '../../shared/errors';
@@ -14,6 +14,7 @@ import type { Attachment } from './composer-store';
 import type { ConversationsStore } from './conversations-store';
 import type { EngineStore } from './engine-store';
 import type { SettingsStore } from './settings-store';
+import { storeContext } from './store-context';
 
 export interface ChatDeps {
   engine: EngineStore;
@@ -345,10 +346,4 @@ export function createChatStore(deps: ChatDeps) {
 
 export type ChatStore = ReturnType<typeof createChatStore>;
 
-export const ChatContext = createContext<ChatStore>();
-
-export function useChat(): ChatStore {
-  const store = useContext(ChatContext);
-  if (!store) throw new Error('useChat() outside <ChatContext.Provider>');
-  return store;
-}
+export const [ChatContext, useChat] = storeContext<ChatStore>('useChat', 'ChatContext');

@@ -1,9 +1,10 @@
 // Owns what the user is composing: the draft text and the pictures attached to it, each checked before it is kept.
 // A rejected file only adds a notice naming it; the draft, the other pictures and the chat stay as they were.
-import { createContext, createSignal, useContext } from 'solid-js';
+import { createSignal } from 'solid-js';
 import { ImageRejectedError, prepareImage, type PreparedImage } from '../lib/image-intake';
 import { newId } from '../lib/ids';
 import type { NoticeStore } from './notice-store';
+import { storeContext } from './store-context';
 
 export interface Attachment extends PreparedImage {
   key: string;
@@ -96,10 +97,4 @@ export function createComposerStore(notices: NoticeStore) {
 
 export type ComposerStore = ReturnType<typeof createComposerStore>;
 
-export const ComposerContext = createContext<ComposerStore>();
-
-export function useComposer(): ComposerStore {
-  const store = useContext(ComposerContext);
-  if (!store) throw new Error('useComposer() outside <ComposerContext.Provider>');
-  return store;
-}
+export const [ComposerContext, useComposer] = storeContext<ComposerStore>('useComposer', 'ComposerContext');

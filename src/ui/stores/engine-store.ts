@@ -1,12 +1,13 @@
 // Owns the engine as the UI sees it: which model is loaded, on which backend, and the progress of loading one.
 // It talks to the engine only through the EngineApi handed to it (the engine client); it never touches ONNX.
-import { createContext, createSignal, useContext } from 'solid-js';
+import { createSignal } from 'solid-js';
 import { createStore, reconcile } from 'solid-js/store';
 import { isAbortError } from '../../shared/abort';
 import { errorMessage } from '../../shared/errors';
 import type { EngineStatus, LoadOptions, LoadProgressEvent, ModelRef } from '../../shared/protocol';
 import type { EngineClient } from '../../client/engine-client';
 import type { NoticeStore } from './notice-store';
+import { storeContext } from './store-context';
 
 export interface FileProgress {
   file: string;
@@ -199,10 +200,4 @@ export function createEngineStore(connect: () => EngineClient, notices: NoticeSt
 
 export type EngineStore = ReturnType<typeof createEngineStore>;
 
-export const EngineContext = createContext<EngineStore>();
-
-export function useEngine(): EngineStore {
-  const store = useContext(EngineContext);
-  if (!store) throw new Error('useEngine() outside <EngineContext.Provider>');
-  return store;
-}
+export const [EngineContext, useEngine] = storeContext<EngineStore>('useEngine', 'EngineContext');

@@ -1,6 +1,6 @@
 // Owns the short messages shown to the user (errors, warnings, confirmations). No engine or storage calls.
-import { createContext, useContext } from 'solid-js';
 import { createStore } from 'solid-js/store';
+import { storeContext } from './store-context';
 
 export type NoticeKind = 'error' | 'warning' | 'info';
 
@@ -56,10 +56,4 @@ export function createNoticeStore() {
 
 export type NoticeStore = ReturnType<typeof createNoticeStore>;
 
-export const NoticeContext = createContext<NoticeStore>();
-
-export function useNotices(): NoticeStore {
-  const store = useContext(NoticeContext);
-  if (!store) throw new Error('useNotices() outside <NoticeContext.Provider>');
-  return store;
-}
+export const [NoticeContext, useNotices] = storeContext<NoticeStore>('useNotices', 'NoticeContext');

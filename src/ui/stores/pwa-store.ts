@@ -1,8 +1,9 @@
 // Owns the service worker as the UI sees it: offline-ready, "update available" and applying the update, and the
 // one reload that makes the page cross-origin isolated on hosts that cannot send the headers themselves.
-import { createContext, createEffect, createRoot, createSignal, useContext } from 'solid-js';
+import { createEffect, createRoot, createSignal } from 'solid-js';
 import { registerSW } from 'virtual:pwa-register';
 import type { NoticeStore } from './notice-store';
+import { storeContext } from './store-context';
 
 const ISOLATION_RELOAD_KEY = 'llava-browser:isolation-reload';
 
@@ -86,10 +87,4 @@ export function createPwaStore(notices: NoticeStore, usableOffline: () => boolea
 
 export type PwaStore = ReturnType<typeof createPwaStore>;
 
-export const PwaContext = createContext<PwaStore>();
-
-export function usePwa(): PwaStore {
-  const store = useContext(PwaContext);
-  if (!store) throw new Error('usePwa() outside <PwaContext.Provider>');
-  return store;
-}
+export const [PwaContext, usePwa] = storeContext<PwaStore>('usePwa', 'PwaContext');

@@ -8,7 +8,7 @@ import {
   generateModelFiles,
   resolveModel,
   type ModelFolderOptions,
-} from '../../../src/modelgen/llava/model-folder';
+} from '../../../src/modelgen/llava/folder-files';
 import { getPreset } from '../../../src/modelgen/llava/presets';
 import type { LlavaHfConfig, WeightMap } from '../../../src/modelgen/llava/types';
 import type { GenDtype } from '../../../src/modelgen/llava/config-files';

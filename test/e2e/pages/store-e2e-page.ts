@@ -9,7 +9,9 @@ import type {
   LoadProgressEvent,
   ModelRef,
 } from '../../../src/shared/protocol';
-import { hashingThread } from '../../../src/store/chunk-hasher';
+import { hashingThread, openChunkHasher } from '../../../src/store/chunk-hasher';
+import { createFileHasher } from '../../../src/store/file-hasher';
+import { openWeightStore } from '../../../src/store/idb-weight-store';
 import {
   deleteCachedModel,
   ensureCached,
@@ -104,6 +106,172 @@ const harness = {
   },
 };
 
+/** The OPFS probe worker, answering each request by id. */
+function opfsProbe() {
+  const worker = new Worker(new URL('./opfs-probe.worker.ts', import.meta.url), { type: 'module' });
+  const waiting = new Map<number, (reply: { buffer?: ArrayBuffer; digest?: string }) => void>();
+  let next = 1;
+  worker.onmessage = (e: MessageEvent<{ id: number; buffer?: ArrayBuffer; digest?: string }>) => {
+    waiting.get(e.data.id)?.(e.data);
+    waiting.delete(e.data.id);
+  };
+  const ask = (m: Record<string, unknown>, t: Transferable[] = []) =>
+    new Promise<{ buffer?: ArrayBuffer; digest?: string }>((resolve) => {
+      const id = next++;
+      waiting.set(id, resolve);
+      worker.postMessage({ ...m, id }, t);
+    });
+  return { worker, ask };
+}
+
+/**
+ * The alternative measured against the weight store: the same download with each chunk hashed and written to an
+ * OPFS file in one worker (sync access handle), up to `maxQueued` bytes in flight.
+ */
+async function opfsDownload(url: string, chunkSize: number, maxQueued = 64 * 1024 * 1024) {
+  const t0 = performance.now();
+  const probe = opfsProbe();
+  await probe.ask({ op: 'open', name: 'download', hash: true });
+  const response = await fetch(url, { cache: 'no-store' });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const inFlight: Promise<unknown>[] = [];
+  let queued = 0;
+  let buffer = new Uint8Array(chunkSize);
+  let fill = 0;
+  let at = 0;
+  const send = async (bytes: Uint8Array): Promise<void> => {
+    const n = bytes.byteLength;
+    queued += n;
+    inFlight.push(
+      probe.ask({ op: 'write', buffer: bytes.buffer, at }, [bytes.buffer]).then(() => (queued -= n)),
+    );
+    at += n;
+    while (queued > Math.max(maxQueued, n)) await inFlight.shift();
+  };
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    let from = 0;
+    while (from < value.byteLength) {
+      const n = Math.min(chunkSize - fill, value.byteLength - from);
+      buffer.set(value.subarray(from, from + n), fill);
+      fill += n;
+      from += n;
+      if (fill === chunkSize) {
+        await send(buffer);
+        buffer = new Uint8Array(chunkSize);
+        fill = 0;
+      }
+    }
+  }
+  if (fill) await send(buffer.slice(0, fill));
+  await Promise.all(inFlight);
+  const { digest } = await probe.ask({ op: 'close', name: 'download' });
+  probe.worker.terminate();
+  return { bytes: at, digest: digest ?? '', ms: performance.now() - t0 };
+}
+
+/** Times each stage of storing a download on its own: network + chunk copies, hashing, IndexedDB, OPFS. */
+async function stageTimes(url: string, chunkSize: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  let t0 = performance.now();
+  const response = await fetch(url, { cache: 'no-store' });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let buffer = new Uint8Array(chunkSize);
+  let fill = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    let at = 0;
+    while (at < value.byteLength) {
+      const n = Math.min(chunkSize - fill, value.byteLength - at);
+      buffer.set(value.subarray(at, at + n), fill);
+      fill += n;
+      at += n;
+      if (fill === chunkSize) {
+        chunks.push(buffer);
+        buffer = new Uint8Array(chunkSize);
+        fill = 0;
+      }
+    }
+  }
+  if (fill) chunks.push(buffer.slice(0, fill));
+  out.fetchCopy = performance.now() - t0;
+  const hasher = await openChunkHasher();
+  t0 = performance.now();
+  for (let i = 0; i < chunks.length; i++) chunks[i] = (await hasher!.update(chunks[i]!)).bytes;
+  out.hashWorker = performance.now() - t0;
+  const local = await createFileHasher();
+  t0 = performance.now();
+  for (const c of chunks) {
+    local!.update(c);
+    local!.save();
+  }
+  out.hashHere = performance.now() - t0;
+  const store = openWeightStore({ dbName: 'stage-probe' });
+  t0 = performance.now();
+  let stored = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    const c = chunks[i]!;
+    const record = {
+      modelId: 'p',
+      path: 'f',
+      size: null,
+      hashSource: 'none' as const,
+      chunkSize,
+      chunkCount: i + 1,
+      storedBytes: stored + c.byteLength,
+      complete: false,
+      verified: false,
+      updatedAt: 0,
+    };
+    await store.putChunk(record, i, c);
+    stored += c.byteLength;
+  }
+  out.idbSerial = performance.now() - t0;
+  await store.deleteAll();
+  t0 = performance.now();
+  stored = 0;
+  const puts: Promise<void>[] = [];
+  for (let i = 0; i < chunks.length; i++) {
+    const c = chunks[i]!;
+    const record = {
+      modelId: 'p',
+      path: 'f',
+      size: null,
+      hashSource: 'none' as const,
+      chunkSize,
+      chunkCount: i + 1,
+      storedBytes: stored + c.byteLength,
+      complete: false,
+      verified: false,
+      updatedAt: 0,
+    };
+    puts.push(store.putChunk(record, i, c));
+    stored += c.byteLength;
+  }
+  await Promise.all(puts);
+  out.idbPipelined = performance.now() - t0;
+  await store.deleteAll();
+  for (const hash of [false, true]) {
+    const probe = opfsProbe();
+    await probe.ask({ op: 'open', name: 'probe', hash });
+    t0 = performance.now();
+    let at = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i]!;
+      const reply = await probe.ask({ op: 'write', buffer: c.buffer, at }, [c.buffer]);
+      chunks[i] = new Uint8Array(reply.buffer!);
+      at += c.byteLength;
+    }
+    out[hash ? 'opfsHashWrite' : 'opfsWrite'] = performance.now() - t0;
+    await probe.ask({ op: 'close', name: 'probe' });
+    probe.worker.terminate();
+  }
+  return out;
+}
+
 /** Timings for test/bench/store-throughput.ts (browser mode): real IndexedDB, real fetch. */
 const bench = {
   plainFetch: async (url: string) => {
@@ -121,13 +289,15 @@ const bench = {
   store: async (model: ModelRef, chunkSize: number, retries: number) => {
     const t0 = performance.now();
     const result = await outcome(() => ensureCached(model, { chunkSize, retries, dtype: 'fp32' }));
-    return { ok: result.ok, ms: performance.now() - t0 };
+    return { ok: result.ok, ms: performance.now() - t0, error: result.ok ? null : result.error };
   },
   read: async (id: string, path: string) => {
     const t0 = performance.now();
     const bytes = await openStoreSource(id).read(path);
     return { bytes: bytes.byteLength, ms: performance.now() - t0 };
   },
+  stages: async (url: string, chunkSize: number) => stageTimes(url, chunkSize),
+  opfsDownload: (url: string, chunkSize: number) => opfsDownload(url, chunkSize),
   partialBytes: async (id: string) => (await listCachedModels()).find((m) => m.id === id)?.bytes ?? 0,
   remove: (id: string) => deleteCachedModel(id),
 };

@@ -1,6 +1,6 @@
-// Shared steps of the replica tests: load a replica through our loader and through transformers.js, run one greedy
-// turn on each from the same pixel values, and render a conversation through the model's own template. Test-only;
-// assertions stay in the test files.
+// Shared steps of the replica tests: load a replica through our loader and through transformers.js (around a suite),
+// run one greedy turn on each from the same pixel values, carry a two-turn conversation on our side, and render a
+// conversation through the model's own template. Test-only; assertions stay in the test files.
 import {
   AutoProcessor,
   AutoTokenizer,
@@ -12,17 +12,19 @@ import {
   type Processor,
 } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll } from 'vitest';
 import { generateTurn, type TurnInput } from '../../../src/engine/generate';
 import { ConversationKv } from '../../../src/engine/kv-cache';
 import { parseModelConfig, type ModelConfig } from '../../../src/engine/model-config';
 import { loadModel, type LoadedModel } from '../../../src/engine/model-loader';
-import { Sampler, samplerSettings } from '../../../src/engine/sampler';
+import { renderPrompt } from '../../../src/engine/prompt';
+import { buildTurnInput } from '../../../src/engine/turn-input';
 import { folderSource } from '../../../src/node/folder-source';
-import type { RawImage } from '../../../src/shared/protocol';
+import type { ChatMessage, RawImage } from '../../../src/shared/protocol';
 import type { PublishedModel } from '../../fixtures/replicas/published';
 import { getReplicaModel, type ReplicaModel } from '../../fixtures/replicas/replica-model';
 import { offlineModelId } from '../../fixtures/transformers-offline';
-import { CPU_BACKEND } from '../engine-helpers';
+import { CPU_BACKEND, greedyTurnOptions, imageQuestion } from '../engine-helpers';
 
 export { imageQuestion as imageTurn, picture } from '../engine-helpers';
 
@@ -45,6 +47,22 @@ export async function openReplica(p: PublishedModel): Promise<ReplicaSides> {
     tokenizer: await AutoTokenizer.from_pretrained(id),
     processor: await AutoProcessor.from_pretrained(id),
     model: await LlavaForConditionalGeneration.from_pretrained(id, { dtype: 'fp32', device: 'cpu' }),
+  };
+}
+
+/**
+ * Opens the replica before the tests of the enclosing describe and closes it after them (call it inside that
+ * describe). The sides exist only once beforeAll has run, hence the getter.
+ */
+export function useReplica(p: PublishedModel): () => ReplicaSides {
+  let side: ReplicaSides | undefined;
+  beforeAll(async () => {
+    side = await openReplica(p);
+  }, 240_000);
+  afterAll(() => closeReplica(side));
+  return () => {
+    if (!side) throw new Error(`The ${p.key} replica did not open.`);
+    return side;
   };
 }
 
@@ -87,19 +105,37 @@ export async function theirGreedy(
 /** Our greedy turn on a built input; the EOS is reported as the finish reason, so it is appended like theirs. */
 export async function ourGreedy(side: ReplicaSides, input: TurnInput, kv = new ConversationKv()) {
   const m = side.ours;
-  const r = await generateTurn(ort, m.decoder, m.config.text.hiddenSize, kv, input, {
-    sampler: new Sampler(samplerSettings({ seed: 0 })),
-    maxNewTokens: MAX_NEW,
-    eosIds: new Set(m.config.eosTokenIds),
-    stops: [],
-    contextLength: m.config.text.contextLength,
-    decode: m.tokenizer.decode,
-    onText: () => undefined,
-    now: () => 0,
-    startedAt: 0,
-  });
+  const r = await generateTurn(
+    ort,
+    m.decoder,
+    m.config.text.hiddenSize,
+    kv,
+    input,
+    greedyTurnOptions(m, MAX_NEW),
+  );
   const ids = r.finishReason === 'stop' ? [...r.ids, m.config.eosTokenIds[0] as number] : r.ids;
   return { ...r, withEos: ids };
+}
+
+/** Our input for `messages`, built from transformers.js's pixel values of `image` (the same pixels on both sides). */
+export async function ourInput(side: ReplicaSides, messages: ChatMessage[], image: RawImage) {
+  const pixels = await theirPixels(side, image);
+  return { pixels, input: await buildTurnInput(side.ours, messages, 'model', [pixels], null) };
+}
+
+/**
+ * Two turns on our side: `image` with "Describe it." answered greedily, then `answer` written into the history (the
+ * replicas' tiny vocabularies cannot spell what they generate) and `question` asked, run on the first turn's KV cache.
+ */
+export async function ourTwoTurns(side: ReplicaSides, image: RawImage, answer: string, question: string) {
+  const kv = new ConversationKv();
+  const messages: ChatMessage[] = [imageQuestion(image, 'Describe it.')];
+  const { pixels, input: first } = await ourInput(side, messages, image);
+  await ourGreedy(side, first, kv);
+  messages.push({ role: 'assistant', content: answer }, { role: 'user', content: question });
+  const rendered = renderPrompt(messages, 'model', side.ours.tokenizer, side.ours.imageToken).text;
+  const input = await buildTurnInput(side.ours, messages, 'model', [pixels], null);
+  return { pixels, rendered, input, second: await ourGreedy(side, input, kv) };
 }
 
 /** transformers.js's rendering of the model's own template for messages in its content-parts form. */
