@@ -107,12 +107,14 @@ async function openBackend(ort: Ort): Promise<{ descriptor: BackendDescriptor; d
       },
     };
   }
-  const { adapter } = await installDawn(values['webgpu-module']);
+  const { gpu: dawn, adapter } = await installDawn(values['webgpu-module']);
   const facts = adapterFacts(adapter);
-  ort.env.webgpu.adapter = adapter;
-  ort.env.webgpu.powerPreference = 'high-performance';
   log(`adapter: ${facts.vendor} ${facts.architecture} ${facts.description}; measuring copy bandwidth…`);
   const bandwidth = await gpuCopyBandwidth(adapter, quick ? 64 << 20 : 1 << 30);
+  // An adapter opens one device (Dawn says it is "consumed"): onnxruntime-web gets an adapter of its own.
+  const ortAdapter = await dawn.requestAdapter({ powerPreference: 'high-performance' });
+  if (ortAdapter) ort.env.webgpu.adapter = ortAdapter;
+  ort.env.webgpu.powerPreference = 'high-performance';
   return {
     descriptor: {
       name: 'webgpu',
