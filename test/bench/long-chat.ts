@@ -3,7 +3,7 @@
 // turns left out once the 512-token window is full). Two engines answer each turn back to back, one tokenising every
 // prompt whole (`incrementalPrompt: false`, the way the engine worked before) and one with the per-conversation piece
 // cache, so machine load hits both alike. Prints first-token time per turn and the ratio turn 200 / turn 20.
-// Run: npm run bench:long-chat [-- --turns 200 --new-tokens 8 --window 5]
+// Run: npm run bench:long-chat [-- --turns 200 --new-tokens 8 --window 5 --only now|before]
 import { getTinyModel } from '../fixtures/tiny-model';
 import { nodeEngine } from '../../src/node/node-engine';
 import type { ChatMessage, ChatRequest, EngineApi } from '../../src/shared/protocol';
@@ -96,10 +96,13 @@ async function main(): Promise<void> {
   const dir = getTinyModel('tiny').dir;
   const first = picture(36, 28);
   const sides: Side[] = [];
+  const only = process.argv[process.argv.indexOf('--only') + 1];
   for (const [name, incrementalPrompt] of [
     ['whole prompt tokenised (before)', false],
     ['piece cache (now)', true],
   ] as const) {
+    // One side alone (for a profile).
+    if (process.argv.includes('--only') && only !== (incrementalPrompt ? 'now' : 'before')) continue;
     const engine = await nodeEngine(dir, { incrementalPrompt });
     sides.push({ name, engine, messages: [first], ttft: [], wall: [], prompt: [], reused: [], answers: [] });
   }
@@ -110,7 +113,8 @@ async function main(): Promise<void> {
     for (const side of order) await turn(side, k);
   }
   const seconds = (performance.now() - started) / 1000;
-  const [before, after] = sides as [Side, Side];
+  const before = sides[0] as Side;
+  const after = sides[sides.length - 1] as Side;
   const differing = before.answers.filter((a, i) => a !== after.answers[i]).length;
   const promptDiff = before.prompt.filter((p, i) => p !== after.prompt[i]).length;
 
