@@ -57,6 +57,8 @@ interface Side {
   messages: ChatMessage[];
   ttft: number[];
   wall: number[];
+  /** CPU time of this process during the call (all threads): less swayed by other jobs than wall time. */
+  cpu: number[];
   prompt: number[];
   reused: number[];
   answers: string[];
@@ -82,8 +84,11 @@ async function turn(side: Side, k: number): Promise<void> {
     contextOverflow: 'drop-oldest-turns',
   };
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const r = await side.engine.chat(request);
+  const c = process.cpuUsage(c0);
   side.wall.push(performance.now() - t0);
+  side.cpu.push((c.user + c.system) / 1000);
   side.ttft.push(r.usage.timeToFirstTokenMs);
   side.prompt.push(r.usage.promptTokens);
   side.reused.push(r.usage.reusedPromptTokens ?? 0);
@@ -104,7 +109,17 @@ async function main(): Promise<void> {
     // One side alone (for a profile).
     if (process.argv.includes('--only') && only !== (incrementalPrompt ? 'now' : 'before')) continue;
     const engine = await nodeEngine(dir, { incrementalPrompt });
-    sides.push({ name, engine, messages: [first], ttft: [], wall: [], prompt: [], reused: [], answers: [] });
+    sides.push({
+      name,
+      engine,
+      messages: [first],
+      ttft: [],
+      wall: [],
+      cpu: [],
+      prompt: [],
+      reused: [],
+      answers: [],
+    });
   }
   const started = performance.now();
   for (let k = 1; k <= TURNS; k++) {
@@ -136,6 +151,11 @@ async function main(): Promise<void> {
     const row = REPORTED.map((t) => fmt(at(side.wall, t)));
     const ratio = at(side.wall, TURNS) / at(side.wall, 20);
     console.log(`| ${side.name}: whole call ms | ${row.join(' | ')} | ${ratio.toFixed(2)} |`);
+  }
+  for (const side of sides) {
+    const row = REPORTED.map((t) => fmt(at(side.cpu, t)));
+    const ratio = at(side.cpu, TURNS) / at(side.cpu, 20);
+    console.log(`| ${side.name}: CPU ms per call | ${row.join(' | ')} | ${ratio.toFixed(2)} |`);
   }
   console.log(
     `| prompt tokens (reused) | ${REPORTED.map((t) => `${after.prompt[t - 1]} (${after.reused[t - 1]})`).join(' | ')} | |`,
