@@ -1,7 +1,7 @@
 // The training page's module worker: stage 1 of the micro recipe (align a fresh projector; vision and language
 // frozen) on TF.js's WASM backend, single-threaded, with its .wasm files served by the app itself. Plain
-// postMessage: 'start' (steps, seed, eval scene count) and 'stop' in; status, progress per step, exact-match
-// results before and after, and 'done' or 'error' out. Never precached by the service worker (vite.config.ts).
+// postMessage: 'start' (steps, seed, eval scene count), 'stop' and 'export' in; status, progress per step,
+// exact-match results before and after, 'done' or 'error', and the aligned model's files ('model-files') out. Never precached by the service worker (vite.config.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -22,6 +22,7 @@ import {
   evalScenes,
   type CaptionResult,
 } from '../src/training/train/browser-align';
+import { alignedModelFiles, alignedWeights, type AlignedFolder } from '../src/training/train/aligned-export';
 import type { TrainRequest, TrainEvent, CaptionSample } from '../src/train-page/protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -30,6 +31,8 @@ const post = (event: TrainEvent) => self.postMessage(event);
 
 let stopRequested = false;
 let running = false;
+/** The last run's model (base weights with its trained projector), kept for 'export' until the next run. */
+let aligned: AlignedFolder | null = null;
 
 async function initBackend(): Promise<void> {
   // One thread: the threaded build would need its own worker script; the single-threaded ones are all this serves.
@@ -96,6 +99,7 @@ function samples(results: readonly CaptionResult[], count: number): CaptionSampl
 async function run(req: Extract<TrainRequest, { type: 'start' }>): Promise<void> {
   running = true;
   stopRequested = false;
+  aligned = null;
   const t0 = performance.now();
   try {
     post({ type: 'status', text: 'Loading the micro model and TF.js (WebAssembly)…' });
@@ -133,6 +137,7 @@ async function run(req: Extract<TrainRequest, { type: 'start' }>): Promise<void>
         onStep: (r) => post({ type: 'progress', ...r }),
       });
       const trainSeconds = (performance.now() - tTrain) / 1000;
+      if (steps > 0) aligned = { ...f, weights: alignedWeights(f.weights, m.params), steps, seed: req.seed };
       if (stopRequested) {
         post({ type: 'done', stopped: true, steps, trainSeconds, seconds: (performance.now() - t0) / 1000 });
         return;
@@ -149,8 +154,20 @@ async function run(req: Extract<TrainRequest, { type: 'start' }>): Promise<void>
   }
 }
 
+/** Builds the folder of the last run's model and hands its bytes to the page (about 1 MB: copied, not transferred). */
+async function exportAligned(): Promise<void> {
+  try {
+    if (!aligned || running) throw new Error('there is no trained model to export: train first');
+    const files = await alignedModelFiles(aligned);
+    post({ type: 'model-files', steps: aligned.steps, files });
+  } catch (error) {
+    post({ type: 'error', message: errorMessage(error), during: 'export' });
+  }
+}
+
 self.onmessage = (e: MessageEvent<TrainRequest>) => {
   const req = e.data;
   if (req.type === 'stop') stopRequested = true;
   else if (req.type === 'start' && !running) void run(req);
+  else if (req.type === 'export') void exportAligned();
 };

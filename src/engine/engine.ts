@@ -215,7 +215,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
     const conversation = request.conversationId ?? ANONYMOUS;
     const { input } = await turnInputOf(m, request, conversation, signal);
     throwIfAborted(signal);
-    const kv = kvStore.take(conversation);
+    const kv = state.kvOf(conversation);
     try {
       // Runs nothing when the cache already holds this prompt and the logits after it (the same draft again).
       await prefillPrompt(deps.ort, m.decoder, m.config.text.hiddenSize, kv, input);
@@ -231,7 +231,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
   /** Runs in the call queue right after a chat: extends its cache with what every follow-up starts with. */
   async function closeTurn(m: LoadedModel, conversation: string, turn: FinishedTurn): Promise<void> {
     if (model !== m || !kvStore.holds(conversation)) return;
-    const kv = kvStore.take(conversation);
+    const kv = state.kvOf(conversation);
     try {
       const opening = nextTurnOpening(m, state.memory(conversation).transcript, turn);
       // A conversation that filled the window has no position left for the next turn's opening.
@@ -277,7 +277,7 @@ export function createEngine(deps: EngineDeps): EngineApi {
       1,
       Math.min(s.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, context - input.ids.length),
     );
-    const kv = kvStore.take(conversation);
+    const kv = state.kvOf(conversation);
     let result;
     try {
       result = await generateTurn(deps.ort, m.decoder, m.config.text.hiddenSize, kv, input, {

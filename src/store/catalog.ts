@@ -151,6 +151,14 @@ const GENERATED = 'src/modelgen';
 /** The id of the app's built-in model: the micro LLaVA trained by `npm run train:micro`. */
 export const BUILT_IN_MODEL_ID = 'micro-llava';
 
+/** The local id the training page stores each micro model it aligns under: this prefix and a time stamp. */
+export const ALIGNED_MICRO_ID_PREFIX = 'micro-llava-aligned-';
+
+/** True for the models that know the sample scenes: the built-in micro LLaVA and those aligned on the training page. */
+export function isMicroModelId(modelId: string | null): boolean {
+  return modelId === BUILT_IN_MODEL_ID || (modelId?.startsWith(`local:${ALIGNED_MICRO_ID_PREFIX}`) ?? false);
+}
+
 export const CATALOG: readonly CatalogEntry[] = [
   {
     key: BUILT_IN_MODEL_ID,

@@ -1,4 +1,5 @@
-// Owns the conversation file formats (JSON with images as data URLs, and Markdown) and validation of imported files.
+// Owns the conversation file formats (JSON with images as data URLs; Markdown with pictures as separate files) and
+// validation of imported files.
 // Pure data conversion: no IndexedDB, no DOM beyond Blob.
 import type { Conversation, StoredImage, StoredMessage } from './conversations';
 
@@ -78,9 +79,54 @@ export async function exportJson(conversations: Conversation[], images: StoredIm
   return JSON.stringify(file, null, 2);
 }
 
-/** A readable Markdown transcript; images are inlined as data URLs so the file stands alone. */
-export async function exportMarkdown(conversation: Conversation, images: StoredImage[]): Promise<string> {
+/** A Markdown transcript and the pictures it links to, as files to write beside it. */
+export interface MarkdownExport {
+  markdown: string;
+  /** Each picture once, at the relative path the Markdown links to. */
+  pictures: { path: string; blob: Blob }[];
+}
+
+const PICTURE_EXTENSIONS: Record<string, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+  'image/bmp': 'bmp',
+  'image/avif': 'avif',
+};
+
+/** A file name safe on every system: letters, digits, dot, dash and underscore; never empty. */
+export function safeFileName(name: string, fallback: string): string {
+  const clean = name
+    .normalize('NFKD')
+    .replace(/[^\w.-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 60);
+  return clean || fallback;
+}
+
+/**
+ * A readable Markdown transcript whose pictures are separate files (`prefix` + "01-name.png", e.g. under "images/"),
+ * linked by relative path, so the text stays small and the pictures open in any viewer.
+ */
+export function exportMarkdown(
+  conversation: Conversation,
+  images: StoredImage[],
+  prefix = 'images/',
+): MarkdownExport {
   const byId = new Map(images.map((i) => [i.id, i]));
+  const paths = new Map<string, string>();
+  const pictures: MarkdownExport['pictures'] = [];
+  const pathOf = (img: StoredImage): string => {
+    const known = paths.get(img.id);
+    if (known) return known;
+    const ext = PICTURE_EXTENSIONS[img.blob.type] ?? 'bin';
+    const stem = safeFileName(img.name.replace(/\.[^.]*$/, ''), 'picture');
+    const path = `${prefix}${String(pictures.length + 1).padStart(2, '0')}-${stem}.${ext}`;
+    paths.set(img.id, path);
+    pictures.push({ path, blob: img.blob });
+    return path;
+  };
   const out: string[] = [`# ${conversation.title}`, ''];
   if (conversation.systemPrompt)
     out.push(`> System: ${conversation.systemPrompt.replace(/\n/g, '\n> ')}`, '');
@@ -88,7 +134,8 @@ export async function exportMarkdown(conversation: Conversation, images: StoredI
     out.push(m.role === 'user' ? '## You' : '## Assistant', '');
     for (const id of m.imageIds) {
       const img = byId.get(id);
-      if (img) out.push(`![${img.name.replace(/[[\]]/g, '')}](${await blobToDataUrl(img.blob)})`, '');
+      // safeFileName leaves no space or parenthesis, so the plain path is one link target in every viewer.
+      if (img) out.push(`![${img.name.replace(/[[\]]/g, '')}](${pathOf(img)})`, '');
     }
     out.push(m.text, '');
     if (m.usage) {
@@ -98,7 +145,7 @@ export async function exportMarkdown(conversation: Conversation, images: StoredI
       );
     }
   }
-  return out.join('\n');
+  return { markdown: out.join('\n'), pictures };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

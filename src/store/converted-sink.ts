@@ -1,11 +1,14 @@
-// Owns writing a conversion's output into the weight store (the browser's FileSink): each file hashed and stored in
-// chunks as it is written, manifest.json stored last, and the model record written only after it, so a model still
-// being converted is never listed, loaded or verified as usable. It must not decide what to write (the converter does).
-import type { FileSink, ManifestEntry, SinkFile } from '../modelgen/convert/file-sink';
+// Owns writing a conversion's output into the weight store (the browser's FileSink). Bytes of the graph being built go
+// synchronously to the conversion's staging file (conversion-staging.ts) and, with the converter's journal, become
+// durable after every tensor; once a graph is complete its files are hashed and copied into the store in chunks.
+// manifest.json goes last and the model record only after it, so a model still being converted is never listed,
+// loaded or verified as usable; an interrupted one resumes from its journal. It must not decide what to write.
+import type { ConversionJournal, FileSink, ManifestEntry, SinkFile } from '../modelgen/convert/file-sink';
 import { manifestBytes, sortedEntries } from '../modelgen/convert/file-sink';
 import type { Component, Dtype } from '../shared/protocol';
-import { createFileHasher, type FileHasher } from './file-hasher';
-import type { FileRecord, WeightStore } from './idb-weight-store';
+import { ConversionStaging } from './conversion-staging';
+import { createFileHasher } from './file-hasher';
+import { getDefaultWeightStore, type FileRecord, type WeightStore } from './idb-weight-store';
 import { modelIdOf } from './model-ref';
 
 export interface StoreSinkOptions {
@@ -13,84 +16,66 @@ export interface StoreSinkOptions {
   /** The name the model is stored under: its ref is `{kind: 'local', id: name}`. */
   name: string;
   label?: string;
-  /** Bytes per stored chunk. */
+  /** Bytes per stored chunk (also the copy buffer: the sink's only buffer). */
   chunkSize: number;
 }
 
-/** One output file: bytes gathered into chunks, each hashed and stored in order on the sink's queue. */
-class StoreFile implements SinkFile {
-  written = 0;
-  private chunk: Uint8Array;
-  private filled = 0;
-  private chunks = 0;
-  private hasher: FileHasher | null = null;
+/** A file in the staging file: `length` bytes from `start`; `stored` once copied into the weight store. */
+interface Staged {
+  path: string;
+  start: number;
+  length: number;
+  closed: boolean;
+  stored: boolean;
+}
 
+/** A staged file being appended to (bytes go straight to the staging file: nothing is buffered here). */
+class StagedFile implements SinkFile {
   constructor(
-    readonly relPath: string,
-    private readonly sink: StoreSink,
-  ) {
-    this.chunk = new Uint8Array(sink.chunkSize);
+    private readonly entry: Staged,
+    private readonly writeAt: (bytes: Uint8Array, at: number) => void,
+  ) {}
+
+  get relPath(): string {
+    return this.entry.path;
+  }
+
+  get written(): number {
+    return this.entry.length;
   }
 
   write(bytes: Uint8Array): void {
-    this.written += bytes.byteLength;
-    for (let at = 0; at < bytes.byteLength;) {
-      const n = Math.min(bytes.byteLength - at, this.chunk.byteLength - this.filled);
-      this.chunk.set(bytes.subarray(at, at + n), this.filled);
-      this.filled += n;
-      at += n;
-      if (this.filled === this.chunk.byteLength) this.flush(false);
-    }
+    if (this.entry.closed) throw new Error(`${this.entry.path} is closed`);
+    this.writeAt(bytes, this.entry.start + this.entry.length);
+    this.entry.length += bytes.byteLength;
   }
 
   pad(alignment: number): void {
-    const gap = (alignment - (this.written % alignment)) % alignment;
+    const gap = (alignment - (this.entry.length % alignment)) % alignment;
     if (gap > 0) this.write(new Uint8Array(gap));
   }
 
   close(): void {
-    this.flush(true);
+    this.entry.closed = true;
   }
+}
 
-  /** Queues the current chunk (a full one, or the last) for hashing and storing; the file's record follows it. */
-  private flush(last: boolean): void {
-    if (this.filled === 0 && !last) return;
-    const bytes = this.chunk.subarray(0, this.filled);
-    const index = this.chunks++;
-    const stored = this.written;
-    this.chunk = last ? new Uint8Array(0) : new Uint8Array(this.sink.chunkSize);
-    this.filled = 0;
-    this.sink.enqueue(async () => {
-      this.hasher ??= await createFileHasher();
-      if (this.hasher === null) throw new Error('sha256 is unavailable');
-      this.hasher.update(bytes);
-      const record: FileRecord = {
-        modelId: this.sink.id,
-        path: this.relPath,
-        size: last ? stored : null,
-        hashSource: 'computed',
-        chunkSize: this.sink.chunkSize,
-        chunkCount: index + (bytes.byteLength > 0 ? 1 : 0),
-        storedBytes: stored,
-        complete: last,
-        verified: false,
-        updatedAt: Date.now(),
-      };
-      if (last) {
-        const entry: ManifestEntry = {
-          path: this.relPath,
-          size: stored,
-          sha256: this.hasher.digest().sha256,
-        };
-        record.sha256 = entry.sha256;
-        if (bytes.byteLength > 0) await this.sink.store.putChunk(record, index, bytes.slice());
-        else await this.sink.store.putFile(record);
-        this.sink.closed.push(entry);
-      } else {
-        await this.sink.store.putChunk(record, index, bytes);
-      }
-    });
-  }
+/** What the staging journal holds: the converter's journal and the sink's own state at the same moment. */
+interface SavedState {
+  core: ConversionJournal;
+  staged: Staged[];
+  stored: ManifestEntry[];
+}
+
+function isSavedState(v: unknown): v is SavedState {
+  const s = v as Partial<SavedState> | null;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.core?.key === 'string' &&
+    Array.isArray(s.staged) &&
+    Array.isArray(s.stored)
+  );
 }
 
 /** The weight store as a conversion's output. */
@@ -99,9 +84,11 @@ export class StoreSink implements FileSink {
   /** The store key (`local:<name>`). */
   readonly id: string;
   readonly chunkSize: number;
-  readonly closed: ManifestEntry[] = [];
-  private queue: Promise<void> = Promise.resolve();
-  private failure: unknown = null;
+  resumed: ConversionJournal | null = null;
+  private stored: ManifestEntry[] = [];
+  private staged: Staged[] = [];
+  private end = 0;
+  private staging: ConversionStaging | null = null;
 
   constructor(private readonly o: StoreSinkOptions) {
     this.store = o.store;
@@ -114,29 +101,55 @@ export class StoreSink implements FileSink {
   }
 
   get files(): readonly ManifestEntry[] {
-    return this.closed;
+    return this.stored;
   }
 
-  /** Starts from nothing: whatever an earlier, abandoned attempt stored under this id goes. */
-  async start(): Promise<this> {
-    await this.store.deleteModel(this.id);
+  /**
+   * Opens the conversion's staging. A journal with `key` (same source, same choices) is resumed; otherwise whatever
+   * an earlier attempt stored under this id goes.
+   */
+  async start(key: string): Promise<this> {
+    this.staging = await ConversionStaging.open(this.o.name);
+    const saved = this.staging.readJournal();
+    if (isSavedState(saved) && saved.core.key === key) {
+      this.resumed = saved.core;
+      this.staged = saved.staged;
+      this.stored = saved.stored;
+      this.end = this.staged.reduce((n, s) => Math.max(n, s.start + s.length), 0);
+      this.staging.truncate(this.end);
+    } else {
+      await this.store.deleteModel(this.id);
+      this.staging.truncate(0);
+      this.staging.writeJournal(null);
+    }
     return this;
   }
 
-  enqueue(work: () => Promise<void>): void {
-    this.queue = this.queue.then(async () => {
-      if (this.failure === null) {
-        try {
-          await work();
-        } catch (error) {
-          this.failure = error;
-        }
-      }
+  private get scratch(): ConversionStaging {
+    if (this.staging === null) throw new Error('StoreSink used before start()');
+    return this.staging;
+  }
+
+  private file(entry: Staged): SinkFile {
+    return new StagedFile(entry, (bytes, at) => {
+      this.scratch.write(bytes, at);
+      this.end = at + bytes.byteLength;
     });
   }
 
   open(relPath: string): SinkFile {
-    return new StoreFile(relPath, this);
+    if (this.staged.some((s) => !s.closed)) throw new Error(`${relPath}: another staged file is still open`);
+    this.staged = this.staged.filter((s) => s.path !== relPath);
+    const entry: Staged = { path: relPath, start: this.end, length: 0, closed: false, stored: false };
+    this.staged.push(entry);
+    return this.file(entry);
+  }
+
+  reopen(relPath: string): SinkFile {
+    const entry = this.staged.at(-1);
+    if (entry === undefined || entry.path !== relPath || entry.closed)
+      throw new Error(`${relPath} is not the open file of the interrupted conversion`);
+    return this.file(entry);
   }
 
   writeFile(relPath: string, bytes: Uint8Array): void {
@@ -145,14 +158,71 @@ export class StoreSink implements FileSink {
     f.close();
   }
 
+  commit(journal: ConversionJournal): void {
+    // Once every staged file is in the weight store, the staging starts again from 0.
+    const reset = this.staged.length > 0 && this.staged.every((s) => s.stored);
+    if (reset) {
+      this.staged = [];
+      this.end = 0;
+    }
+    this.scratch.writeJournal({
+      core: journal,
+      staged: this.staged,
+      stored: this.stored,
+    } satisfies SavedState);
+    if (reset) this.scratch.truncate(0);
+  }
+
+  /** Copies every closed staged file into the weight store, hashing it on the way (one chunk in memory at a time). */
   async drain(): Promise<void> {
-    await this.queue;
-    if (this.failure !== null) throw this.failure;
+    for (const entry of this.staged) {
+      if (!entry.closed || entry.stored) continue;
+      await this.store.deleteFile(this.id, entry.path);
+      const hasher = await createFileHasher();
+      if (hasher === null) throw new Error('sha256 is unavailable');
+      const count = Math.ceil(entry.length / this.chunkSize);
+      const record: FileRecord = {
+        modelId: this.id,
+        path: entry.path,
+        size: null,
+        hashSource: 'computed',
+        chunkSize: this.chunkSize,
+        chunkCount: 0,
+        storedBytes: 0,
+        complete: false,
+        verified: false,
+        updatedAt: Date.now(),
+      };
+      for (let index = 0; index < count; index++) {
+        const at = index * this.chunkSize;
+        const bytes = this.scratch.read(Math.min(this.chunkSize, entry.length - at), entry.start + at);
+        hasher.update(bytes);
+        const last = index === count - 1;
+        Object.assign(record, {
+          chunkCount: index + 1,
+          storedBytes: at + bytes.byteLength,
+          updatedAt: Date.now(),
+        });
+        if (last)
+          Object.assign(record, { size: entry.length, complete: true, sha256: hasher.digest().sha256 });
+        await this.store.putChunk({ ...record }, index, bytes);
+      }
+      if (count === 0) {
+        const sha256 = hasher.digest().sha256;
+        await this.store.putFile({ ...record, size: 0, complete: true, sha256 });
+        record.sha256 = sha256;
+      }
+      entry.stored = true;
+      this.stored = [
+        ...this.stored.filter((f) => f.path !== entry.path),
+        { path: entry.path, size: entry.length, sha256: record.sha256 as string },
+      ];
+    }
   }
 
   async finish<T extends Record<string, unknown>>(fields: T): Promise<T & { files: ManifestEntry[] }> {
     await this.drain();
-    const manifest = { ...fields, files: sortedEntries(this.closed) };
+    const manifest = { ...fields, files: sortedEntries(this.stored) };
     this.writeFile('manifest.json', manifestBytes(manifest));
     await this.drain();
     const dtypes = (fields as { dtypes?: Record<Component, Dtype> }).dtypes ?? null;
@@ -161,16 +231,34 @@ export class StoreSink implements FileSink {
       id: this.id,
       ref: { kind: 'local', id: this.o.name },
       dtype: dtypes,
-      files: this.closed.map((f) => ({ path: f.path, size: f.size })),
+      files: this.stored.map((f) => ({ path: f.path, size: f.size })),
       ...(this.o.label === undefined ? {} : { label: this.o.label }),
       createdAt: now,
       updatedAt: now,
     });
+    this.staging?.close();
+    this.staging = null;
+    await ConversionStaging.remove(this.o.name);
     return manifest;
   }
 
+  /** Keeps what the last commit covered, for a later run to resume (see discardConversion to start over). */
   async abandon(): Promise<void> {
-    await this.queue;
-    await this.store.deleteModel(this.id);
+    this.staging?.close();
+    this.staging = null;
   }
+}
+
+/** True when conversion `name` was interrupted and can resume (its finished tensors are kept). */
+export function hasPausedConversion(name: string): Promise<boolean> {
+  return ConversionStaging.exists(name);
+}
+
+/** Deletes an unfinished conversion: its staging and whatever it stored under `name`. */
+export async function discardConversion(
+  name: string,
+  store: WeightStore = getDefaultWeightStore(),
+): Promise<void> {
+  await ConversionStaging.remove(name);
+  await store.deleteModel(modelIdOf({ kind: 'local', id: name }));
 }

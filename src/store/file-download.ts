@@ -71,6 +71,7 @@ export async function downloadFile(job: DownloadJob, settings: DownloadSettings)
   // Failures are forgiven only when an attempt stores bytes never stored before, so a server that drops every
   // connection at the same place cannot loop forever.
   let bestStored = record.storedBytes;
+  const firstStored = record.storedBytes;
   const restart = async (stored: FileRecord): Promise<FileRecord> => {
     if (++restarts > 2) {
       throw new EngineError(
@@ -164,6 +165,8 @@ export async function downloadFile(job: DownloadJob, settings: DownloadSettings)
           stalled || error instanceof RetryAttempt ? new Error('the server stopped sending data') : error,
           job.url(),
           path,
+          // Connected at some point in this run: bytes arrived, or a transfer stalled after it began.
+          stalled || error instanceof RetryAttempt || bestStored > firstStored,
         );
       }
       const retryAfter = error instanceof RetryableStatus ? error.retryAfterMs : null;

@@ -128,15 +128,22 @@ export function statusError(
   );
 }
 
-/** Wraps a network failure (TypeError from fetch, a dropped body) as download-failed; aborts pass through untouched. */
-export function networkError(error: unknown, url: string, what: string): unknown {
+/**
+ * Wraps a network failure (TypeError from fetch, a dropped body) as download-failed; aborts pass through untouched.
+ * `connected` says whether the server had answered before it failed: only then was a connection lost; otherwise none
+ * was made (offline, a wrong host, a blocked request), and the message says so.
+ */
+export function networkError(error: unknown, url: string, what: string, connected = true): unknown {
   if (isAbortError(error) || error instanceof EngineError) return error;
   const reason = error instanceof Error ? error.message : String(error);
-  return new EngineError(
-    'download-failed',
-    `Lost the connection to ${hostOf(url)} while downloading ${what} (${reason}). Check your connection and try again: what was stored is kept.`,
-    { cause: error, details: { url } },
-  );
+  const offline = globalThis.navigator?.onLine === false;
+  const host = hostOf(url);
+  const message = offline
+    ? `This device is offline, so ${what} could not be downloaded from ${host}. Connect to the internet and try again: what was stored is kept.`
+    : connected
+      ? `Lost the connection to ${host} while downloading ${what} (${reason}). Check your connection and try again: what was stored is kept.`
+      : `Could not reach ${host} to download ${what} (${reason}). Check your connection, or that the address is right, and try again: what was stored is kept.`;
+  return new EngineError('download-failed', message, { cause: error, details: { url } });
 }
 
 /** Waits `ms`, rejecting with AbortError as soon as the signal fires. */
@@ -216,7 +223,7 @@ async function fetchAnswer(
         await sleep(backoffMs(attempt, options.retryBaseMs ?? 500), options.signal);
         continue;
       }
-      throw networkError(error, url, what);
+      throw networkError(error, url, what, false);
     }
     const isPage = response.ok && (response.headers.get('content-type') ?? '').includes('text/html');
     if ((response.status === 404 || isPage) && options.allow404) {

@@ -88,7 +88,19 @@ export async function convertHubCheckpoint(o: HubConversionOptions): Promise<Hub
     ...(o.signal === undefined ? {} : { signal: o.signal }),
   });
   try {
-    const result = await convertFromSources({ ...choices, input: folder, createSink: () => sink.start() });
+    // A resumed conversion must read the very same files: revision, sizes and hashes from the listing name them.
+    const resumeKey = JSON.stringify([
+      ref.revision ?? 'main',
+      files
+        .filter((f) => f.path.endsWith('.safetensors') || f.path.endsWith('.json'))
+        .map((f) => [f.path, f.size, f.sha256 ?? f.gitSha1 ?? null]),
+    ]);
+    const result = await convertFromSources({
+      ...choices,
+      resumeKey,
+      input: folder,
+      createSink: (key) => sink.start(key),
+    });
     return { id, result };
   } catch (error) {
     if (isConvertError(error))

@@ -48,3 +48,4 @@ export {
 export { modelIdOf, DEFAULT_HUB_ENDPOINT } from './model-ref';
 export { type StorageLike } from './quota';
 export { openWeightStore, type WeightStore } from './idb-weight-store';
+export { discardConversion, hasPausedConversion } from './converted-sink';

@@ -2,6 +2,8 @@
 // workers/train.worker.ts, which this page starts and stops and whose progress it shows. It never loads ORT.
 import './train.css';
 import type { CaptionSample, TrainEvent, TrainRequest } from './protocol';
+import { storeAlignedModel } from './use-in-chat';
+import { errorMessage } from '../shared/errors';
 
 const DEFAULT_STEPS = 60;
 const EVAL_SCENES = 20;
@@ -40,6 +42,14 @@ const timeText = el('span', { id: 'elapsed', textContent: '0.0 s' });
 const rateText = el('span', { id: 'rate', textContent: '' });
 const status = el('p', { className: 'status', id: 'status', textContent: 'Ready.' });
 status.setAttribute('role', 'status');
+const useButton = el('button', {
+  className: 'primary',
+  textContent: 'Use this model in the chat',
+  id: 'use-in-chat',
+  hidden: true,
+});
+const useStatus = el('p', { className: 'status', id: 'use-status' });
+useStatus.setAttribute('role', 'status');
 const before = el('section', { id: 'before' }, el('h2', { textContent: 'Before training' }));
 const after = el('section', { id: 'after' }, el('h2', { textContent: 'After training' }));
 
@@ -68,6 +78,7 @@ document.getElementById('root')!.append(
     progress,
     el('div', { className: 'stats' }, stepText, lossText, timeText, rateText),
     status,
+    el('div', { className: 'use-in-chat' }, useButton, useStatus),
     el('div', { className: 'results' }, before, after),
   ),
 );
@@ -155,12 +166,22 @@ function onEvent(e: TrainEvent) {
       break;
     case 'done':
       setRunning(false);
+      // A stopped run's projector is usable too: the name says how many steps it had.
+      useButton.hidden = e.steps === 0;
+      useButton.disabled = false;
       document.body.dataset.state = e.stopped ? 'stopped' : 'done';
       status.textContent = e.stopped
         ? `Stopped after ${e.steps} steps.`
         : `Done: ${e.steps} steps in ${e.trainSeconds.toFixed(1)} s (${(e.trainSeconds / Math.max(1, e.steps)).toFixed(2)} s/step).`;
       break;
+    case 'model-files':
+      void store(e.steps, e.files);
+      break;
     case 'error':
+      if (e.during === 'export') {
+        showUseError(e.message);
+        break;
+      }
       setRunning(false);
       document.body.dataset.state = 'error';
       status.className = 'status error';
@@ -168,6 +189,36 @@ function onEvent(e: TrainEvent) {
       break;
   }
 }
+
+function showUseError(message: string) {
+  useButton.disabled = false;
+  useStatus.className = 'status error';
+  useStatus.textContent = `Could not store the model: ${message}`;
+}
+
+async function store(steps: number, files: Array<{ path: string; bytes: Uint8Array }>) {
+  useStatus.textContent = 'Storing the model in this browser…';
+  try {
+    const stored = await storeAlignedModel(steps, files);
+    useStatus.className = 'status';
+    useStatus.dataset.label = stored.label;
+    useStatus.replaceChildren(
+      `Stored as “${stored.label}”. `,
+      el('a', { href: './', id: 'open-chat', textContent: 'Open the chat' }),
+      ' and load it from its card in the model panel.',
+    );
+  } catch (error) {
+    showUseError(errorMessage(error));
+  }
+}
+
+useButton.addEventListener('click', () => {
+  useButton.disabled = true;
+  useStatus.className = 'status';
+  delete useStatus.dataset.label;
+  useStatus.textContent = 'Building the model files…';
+  worker?.postMessage({ type: 'export' } satisfies TrainRequest);
+});
 
 startButton.addEventListener('click', () => {
   worker ??= new Worker(new URL('../../workers/train.worker.ts', import.meta.url), {
@@ -186,6 +237,8 @@ startButton.addEventListener('click', () => {
   rateText.textContent = '';
   before.replaceChildren(el('h2', { textContent: 'Before training' }));
   after.replaceChildren(el('h2', { textContent: 'After training' }));
+  useButton.hidden = true;
+  useStatus.replaceChildren();
   setRunning(true);
   const req: TrainRequest = {
     type: 'start',

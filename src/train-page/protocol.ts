@@ -12,7 +12,9 @@ export type TrainRequest =
       /** Caption pairs per step (the recipe's 32 when absent). */
       batch?: number;
     }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** Builds the model folder of the last run's aligned projector (answered by 'model-files'). */
+  | { type: 'export' };
 
 export interface CaptionSample {
   width: number;
@@ -34,4 +36,7 @@ export type TrainEvent =
       samples: CaptionSample[];
     }
   | { type: 'done'; stopped: boolean; steps: number; trainSeconds: number; seconds: number }
-  | { type: 'error'; message: string };
+  /** `during: 'export'`: building the model folder failed; the trained run itself stands. */
+  | { type: 'error'; message: string; during?: 'export' }
+  /** The aligned model's folder in memory (manifest.json included), for the page to store. */
+  | { type: 'model-files'; steps: number; files: Array<{ path: string; bytes: Uint8Array }> };

@@ -1,7 +1,9 @@
 // Rendering benchmark (not a test): streams a 3,000-token Markdown answer through the app's answer view in headless
 // Chromium, one update per task, the way tokens arrive, and reports main-thread time per update and long tasks, side by
 // side in one run for the previous way (the whole answer rendered and sanitized again on every update) and the
-// incremental view. Run: npm run bench:markdown [-- --tokens 3000 --chars 4]
+// incremental view, plus the same loop rendering nothing (long tasks a busy machine causes by itself) and the load
+// average. Run: npm run bench:markdown [-- --tokens 3000 --chars 4]
+import { loadavg } from 'node:os';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from '../e2e/harness/browser';
 import { buildApp } from '../e2e/harness/build-app';
@@ -31,6 +33,7 @@ function summary(m: StreamMetrics) {
     lastTenthMeanMs: mean(m.updateMs.slice(-tenth)),
     finishMs: m.finishMs,
     longTasks: m.longTasks,
+    updatesOver50: m.updateMs.filter((ms) => ms > 50).length,
     longestTaskMs: m.longestTaskMs,
   };
 }
@@ -64,18 +67,21 @@ async function main(): Promise<void> {
     await run(page, 'incremental', chunks.slice(0, 200));
     results.previous = await run(page, 'full', chunks);
     results.incremental = await run(page, 'incremental', chunks);
+    // The same loop rendering nothing: long tasks here come from the machine (other processes, GC), not a view.
+    results.idle = await run(page, 'idle', chunks);
     const f = (x: number) => x.toFixed(2);
+    console.log(`load average (1 min) at the end: ${f(loadavg()[0] ?? 0)} on this machine's cores`);
     console.log(
       `answer: ${text.length} characters, ~${tokens} tokens, ${chunks.length} updates of ${size} characters`,
     );
     console.log(
-      'view          total ms  mean ms  p95 ms  max ms  first 10% ms  last 10% ms  finish ms  long tasks  longest ms',
+      'view          total ms  mean ms  p95 ms  max ms  first 10% ms  last 10% ms  finish ms  long tasks  longest ms  updates >50 ms',
     );
     for (const [name, r] of Object.entries(results)) {
       console.log(
         `${name.padEnd(12)} ${f(r.totalMs).padStart(9)} ${f(r.meanMs).padStart(8)} ${f(r.p95Ms).padStart(7)} ${f(r.maxMs).padStart(7)} ` +
           `${f(r.firstTenthMeanMs).padStart(13)} ${f(r.lastTenthMeanMs).padStart(12)} ${f(r.finishMs).padStart(10)} ` +
-          `${String(r.longTasks).padStart(11)} ${f(r.longestTaskMs).padStart(11)}`,
+          `${String(r.longTasks).padStart(11)} ${f(r.longestTaskMs).padStart(11)} ${String(r.updatesOver50).padStart(15)}`,
       );
     }
     const p = results.previous;

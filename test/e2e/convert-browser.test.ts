@@ -1,8 +1,9 @@
 // Converting a checkpoint inside Chromium: the product's conversion worker reads a tiny bf16 llava-hf checkpoint from
 // the hub look-alike by HTTP Range and writes the weight store. Every output file has the sha256 `npm run convert`
 // gives with the same options, the stored model chats the same greedy tokens as the Node engine on the Node folder,
-// a dropped connection is retried, a worker killed mid-conversion leaves nothing listed, and a pickle-only repo or an
-// unknown architecture is refused with no tensor byte fetched.
+// a dropped connection is retried, a worker killed mid-conversion (a closed tab) leaves nothing listed and the next
+// run resumes at the first unfinished tensor without refetching finished ones (the server's byte counts), and a
+// pickle-only repo or an unknown architecture is refused with no tensor byte fetched.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -57,6 +58,9 @@ describe('in-browser conversion from the hub look-alike', () => {
   let checkpoint: Map<string, Uint8Array>;
   let nodeOut: Map<string, Uint8Array>;
   let nodeDir: string;
+  /** Tensor bytes one uninterrupted conversion fetches, and the largest tensor's bytes. */
+  let fullTensorBytes = 0;
+  let largestTensor = 0;
   const ref = () => ({ kind: 'hub', repo: REPO, endpoint: server.hubEndpoint }) as const;
   const call: Call = (name, ...args) =>
     page.evaluate(
@@ -83,6 +87,16 @@ describe('in-browser conversion from the hub look-alike', () => {
     const input = path.join(root, 'ckpt');
     writeLlavaHfCheckpoint(input, config, weights, 'llava-hf', { dtype: 'BF16', shards: 2 });
     checkpoint = folderFiles(input);
+    for (const [p, b] of checkpoint) {
+      if (!p.endsWith('.safetensors')) continue;
+      const n = Number(new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true));
+      const header = JSON.parse(new TextDecoder().decode(b.subarray(8, 8 + n))) as Record<
+        string,
+        { data_offsets?: [number, number] }
+      >;
+      for (const e of Object.values(header))
+        if (e.data_offsets) largestTensor = Math.max(largestTensor, e.data_offsets[1] - e.data_offsets[0]);
+    }
     const result = await convertCheckpoint({ input, output: path.join(root, 'node-out'), ...choices });
     expect(result.shards.length).toBe(2);
     nodeDir = result.dir;
@@ -109,6 +123,7 @@ describe('in-browser conversion from the hub look-alike', () => {
     server.resetCounts();
     const run = await call('convert', { ref: ref(), id: 'converted/tiny', chunkSize: 64 * 1024, ...choices });
     expect(run.error).toBeNull();
+    fullTensorBytes = tensorBytesSent();
     expect(run.phases[0]).toBe('plan');
     expect(run.phases.at(-1)).toBe('done');
     const stored = await call('records', 'converted/tiny');
@@ -161,14 +176,20 @@ describe('in-browser conversion from the hub look-alike', () => {
     );
   }, 240_000);
 
-  it('lists nothing when the worker dies mid-conversion (tab closed, Cancel); a later run completes', async () => {
+  it('resumes after the tab closed mid-tensor at the first unfinished tensor, refetching no finished one', async () => {
+    expect(fullTensorBytes).toBeGreaterThan(0);
+    server.resetCounts();
+    // 2 small files + 4 header reads, then about 30 tensors: in the middle of the vision encoder.
     const killed = await call(
       'convert',
       { ref: ref(), id: 'converted/killed', chunkSize: 64 * 1024, ...choices },
-      2,
+      undefined,
+      40,
     );
-    expect(killed.phases.filter((p) => p === 'file-done').length).toBe(2);
+    expect(killed.error?.message).toBe('terminated');
     expect((await call('list')).some((m) => m.id === 'local:converted/killed')).toBe(false);
+    const first = tensorBytesSent();
+    server.resetCounts();
     const again = await call('convert', {
       ref: ref(),
       id: 'converted/killed',
@@ -176,10 +197,15 @@ describe('in-browser conversion from the hub look-alike', () => {
       ...choices,
     });
     expect(again.error).toBeNull();
+    const second = tensorBytesSent();
     const stored = await call('records', 'converted/killed');
     expect(stored.map((r) => r.sha256)).toEqual(
       [...nodeOut.keys()].sort().map((p) => sha256(nodeOut.get(p)!)),
     );
+    // Finished tensors are not fetched again: both runs together fetch at most one tensor more than one run.
+    expect(first).toBeGreaterThan(0);
+    expect(second).toBeLessThan(fullTensorBytes);
+    expect(first + second).toBeLessThanOrEqual(fullTensorBytes + largestTensor);
   }, 240_000);
 
   it('refuses an unknown architecture and a pickle-only repo before any tensor byte', async () => {

@@ -49,7 +49,7 @@ describe('conversation branches', () => {
     // A follow-up on the restored branch reuses the prompt the engine already holds for it.
     const follow = await sendAndWait(page, 'And the shapes?');
     expect(follow.status).toBe('done');
-    expect(Number(/(\d+) reused/.exec(follow.stats)?.[1] ?? 0)).toBeGreaterThan(0);
+    expect(Number(/(\d+) reused/.exec(follow.details)?.[1] ?? 0)).toBeGreaterThan(0);
 
     await page.click('button[aria-label="Next version of this question"]');
     await page.waitForFunction(

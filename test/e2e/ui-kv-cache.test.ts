@@ -7,11 +7,12 @@ import { appForSuite, closeSettings, openSettings, screenshot, sendAndWait } fro
 
 const app = appForSuite({ maxNewTokens: 4 });
 
+/** The technical details of the answer (its stats line's tooltip). */
 async function ask(page: Page, text: string): Promise<string> {
   const answer = await sendAndWait(page, text);
   expect(answer.error).toBe('');
   expect(answer.status).toBe('done');
-  return answer.stats;
+  return answer.details;
 }
 
 async function cacheFact(page: Page): Promise<string> {

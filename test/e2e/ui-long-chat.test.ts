@@ -9,7 +9,7 @@ import { makePng, spec } from './ui-harness/images';
 const CONTEXT = 512;
 const app = appForSuite({ maxNewTokens: 512 });
 
-/** Prompt and answer tokens from an answer's stats line ("N + M tokens"). */
+/** Prompt and answer tokens from an answer's stats details ("N + M tokens"). */
 function tokens(stats: string): { prompt: number; answer: number } {
   const m = /(\d+) \+ (\d+) tokens/.exec(stats);
   return { prompt: Number(m?.[1] ?? NaN), answer: Number(m?.[2] ?? NaN) };
@@ -21,17 +21,19 @@ describe('a chat longer than the context window', () => {
     await dropFiles(page, [spec('scene.png', 'image/png', makePng(120, 90, 2))]);
     await page.waitForSelector('.attachment img[alt="scene.png"]');
     const stats: string[] = [];
+    const details: string[] = [];
     for (const question of ['Describe it.', 'And the colours?', 'What else?']) {
       const answer = await sendAndWait(page, question);
       expect(answer.error).toBe('');
       expect(answer.status).toBe('done');
-      const t = tokens(answer.stats);
+      const t = tokens(answer.details);
       expect(t.answer).toBeGreaterThan(0);
       expect(t.prompt + t.answer).toBeLessThanOrEqual(CONTEXT);
       stats.push(answer.stats);
+      details.push(answer.details);
     }
     // The first answer is longer than half the window: it stops only when the context is full, and says so.
-    expect(tokens(stats[0] ?? '').answer).toBeGreaterThan(CONTEXT / 2);
+    expect(tokens(details[0] ?? '').answer).toBeGreaterThan(CONTEXT / 2);
     expect(stats[0]).toContain('the model’s context is full: it holds 512 tokens and this chat used');
     expect(stats[0]).not.toContain('left out');
     expect(stats.some((s) => /\d+ earlier messages left out to fit the context/.test(s))).toBe(true);

@@ -26,13 +26,11 @@ interface PromptUse {
   reused: number;
 }
 
-/** Prompt tokens and reused prompt tokens of the last answer, from its stats line. */
+/** Prompt tokens and reused prompt tokens of the last answer, from its stats line's details (the tooltip). */
 async function promptUse(page: Page): Promise<PromptUse> {
   const last = page.locator('.message-assistant').last();
-  const stats = (await last.locator('.answer-stats').textContent()) ?? '';
-  const reused = (await last.locator('.answer-reused').count())
-    ? Number(/(\d+) reused/.exec((await last.locator('.answer-reused').textContent()) ?? '')?.[1])
-    : 0;
+  const stats = (await last.locator('.answer-summary').getAttribute('title')) ?? '';
+  const reused = Number(/(\d+) reused/.exec(stats)?.[1] ?? 0);
   const prompt = Number(/(\d+) \+ \d+ tokens/.exec(stats)?.[1]);
   expect(prompt, stats).toBeGreaterThan(0);
   return { prompt, reused };
@@ -71,7 +69,7 @@ describe('work ahead while typing', () => {
     console.info(`work ahead on: ${prepared.reused} of ${prepared.prompt} prompt tokens reused`);
     expect(prepared.reused).toBeGreaterThan(0);
     expect(prepared.prompt - prepared.reused).toBeLessThanOrEqual(MAX_UNREAD);
-    await page.locator('.answer-reused').last().scrollIntoViewIfNeeded();
+    await page.locator('.answer-summary').last().scrollIntoViewIfNeeded();
     await screenshot(page, 'work-ahead-reused');
   });
 

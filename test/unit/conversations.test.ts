@@ -126,7 +126,7 @@ describe('export and import', () => {
     expect(parsed.images[0]).toMatchObject({ id: 'img1', name: 'photo.png', width: 4, height: 3 });
   });
 
-  it('writes a Markdown transcript with the picture inlined and the answer speed', async () => {
+  it('writes a Markdown transcript linking each picture as a separate file, and the answer speed', async () => {
     const c = conversation('m', 5, ['img1']);
     c.messages[1]!.usage = {
       promptTokens: 10,
@@ -134,19 +134,24 @@ describe('export and import', () => {
       timeToFirstTokenMs: 345,
       decodeTokensPerS: 12.34,
     };
-    const md = await exportMarkdown(c, [
-      {
-        id: 'img1',
-        name: 'photo [1].png',
-        blob: new Blob([png], { type: 'image/png' }),
-        width: 4,
-        height: 3,
-      },
+    // The same picture twice in the chat is written once.
+    c.messages.push({ id: 'm-u2', role: 'user', text: 'And now?', imageIds: ['img1'], createdAt: 6 });
+    const blob = new Blob([png], { type: 'image/png' });
+    const { markdown: md, pictures } = exportMarkdown(c, [
+      { id: 'img1', name: 'photo [1].png', blob, width: 4, height: 3 },
     ]);
     expect(md).toContain('# Chat m');
-    expect(md).toContain('![photo 1.png](data:image/png;base64,');
+    expect(md).toContain('![photo 1.png](images/01-photo-1.png)');
+    expect(md).not.toContain('base64');
+    expect(md.match(/images\/01-photo-1\.png/g)).toHaveLength(2);
+    expect(pictures).toEqual([{ path: 'images/01-photo-1.png', blob }]);
     expect(md).toContain('## Assistant\n\nA **square**.');
     expect(md).toContain('first token 345 ms · 12.3 tokens/s');
+    // Beside the Markdown file instead of in a folder (a browser without folder access).
+    expect(
+      exportMarkdown(c, [{ id: 'img1', name: '../x.png', blob, width: 4, height: 3 }], 'chat-').pictures[0]
+        ?.path,
+    ).toBe('chat-01-x.png');
   });
 
   it('refuses files that are not exports, or carry images that are not image data URLs', () => {

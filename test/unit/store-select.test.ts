@@ -1,6 +1,12 @@
 // Pure parts of the weight store: file selection per dtype, hub/manifest parsing, URLs, cache keys, the catalog.
 import { describe, expect, it } from 'vitest';
-import { BUILT_IN_MODEL_ID, CATALOG, catalogDownloadBytes } from '../../src/store/catalog';
+import {
+  ALIGNED_MICRO_ID_PREFIX,
+  BUILT_IN_MODEL_ID,
+  CATALOG,
+  catalogDownloadBytes,
+  isMicroModelId,
+} from '../../src/store/catalog';
 import { parseContentRange } from '../../src/store/file-download';
 import {
   externalDataCount,
@@ -208,6 +214,15 @@ describe('catalog', () => {
     expect(first?.randomWeights).toBe(false);
     expect(first?.description).toMatch(/circles, squares and triangles/);
     expect(first?.description).toMatch(/nothing of photos, text or code/);
+  });
+
+  it('knows which models know the sample scenes: the built-in one and those aligned on the training page', () => {
+    expect(isMicroModelId(BUILT_IN_MODEL_ID)).toBe(true);
+    expect(isMicroModelId(modelIdOf({ kind: 'local', id: `${ALIGNED_MICRO_ID_PREFIX}m1x2` }))).toBe(true);
+    expect(isMicroModelId(modelIdOf({ kind: 'local', id: 'tiny-llava-random' }))).toBe(false);
+    expect(isMicroModelId(`${ALIGNED_MICRO_ID_PREFIX}m1x2`)).toBe(false);
+    expect(isMicroModelId('tiny-llava-random')).toBe(false);
+    expect(isMicroModelId(null)).toBe(false);
   });
 
   it('lists the real repos with the graphs of both dtype choices, sizes, GPU memory and provenance', () => {

@@ -28,6 +28,11 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
   /** Tensors and bytes (as float32) read so far, for progress reports. */
   reads = 0;
   bytesRead = 0;
+  /** Called before a tensor is fetched: every tensor read before it is fully written by then (a commit point). */
+  beforeFetch: ((name: string) => void) | null = null;
+  /** Tensors read since `startGraph`, in order (replayed ones included). */
+  readsInGraph: string[] = [];
+  private replaying: readonly string[] = [];
   private readonly mainHasVision: boolean;
 
   constructor(private readonly o: CheckpointWeightsOptions) {
@@ -50,10 +55,34 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
     return at !== null && at.checkpoint.has(at.source.name);
   }
 
+  /**
+   * Starts a graph. `replay`: the tensors an interrupted run already converted for it, in read order; their reads
+   * return zeros of the right shape without fetching anything (the graph writer takes their output from the journal).
+   */
+  startGraph(replay: readonly string[] = []): void {
+    this.replaying = replay;
+    this.readsInGraph = [];
+  }
+
   override get(name: string): F32Tensor | undefined {
     throwIfAborted(this.o.signal);
     const at = this.locate(name);
     if (at === null || !at.checkpoint.has(at.source.name)) return undefined;
+    const k = this.readsInGraph.length;
+    if (k < this.replaying.length) {
+      if (this.replaying[k] !== name)
+        throw new ConvertError(
+          'resume-mismatch',
+          `Tensor ${k} of this graph is ${name} now but was ${this.replaying[k]} in the interrupted run. Start the conversion over.`,
+        );
+      this.readsInGraph.push(name);
+      let dims = [...at.checkpoint.entry(at.source.name).shape];
+      if (name === EMBED_NAME && this.o.embedRows !== undefined && (dims[0] ?? 0) < this.o.embedRows)
+        dims = [this.o.embedRows, ...dims.slice(1)];
+      return { dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)) };
+    }
+    this.beforeFetch?.(name);
+    this.readsInGraph.push(name);
     let t = at.checkpoint.read(at.source.name);
     if (name === EMBED_NAME && this.o.embedRows !== undefined) t = padRows(t, this.o.embedRows);
     this.reads++;

@@ -15,15 +15,15 @@ import { buildEmbedTokens } from '../llava/embed-graph';
 import type { GraphDtype } from '../llava/linear';
 import type { LlavaHfConfig } from '../llava/types';
 import { buildVisionEncoder } from '../llava/vision-graph';
-import type { GraphBuilder } from '../onnx/graph-builder';
+import type { GraphBuilder, InitializerHook } from '../onnx/graph-builder';
 import { browserConfigJson } from './browser-config';
 import { Checkpoint } from './checkpoint';
 import { CheckpointWeights } from './checkpoint-weights';
 import { readText, type SourceFolder } from './byte-source';
 import { ConvertError } from './errors';
-import type { FileSink, ManifestEntry } from './file-sink';
+import type { ConversionJournal, FileSink, ManifestEntry } from './file-sink';
 import { detectNaming, ORIGINAL_EMBEDDED_VISION_PROBE, type CheckpointNaming } from './naming';
-import { storeWeightsAsHalf, writeGraph } from './onnx-writer';
+import { GraphStream } from './onnx-writer';
 import { planShards, type ConvertDtype, type ShardPlanEntry } from './shard-plan';
 import { planTokenizer, supportFiles } from './side-files';
 import { readSourceConfig, type ConfigFamily } from './source-config';
@@ -55,8 +55,13 @@ export interface CoreConvertOptions extends ConvertChoices {
   clip?: SourceFolder;
   /** Where tokenizer files come from instead of `input`. */
   tokenizer?: SourceFolder;
-  /** Makes the output, called only once every check has passed (so a bad input leaves nothing behind). */
-  createSink: () => FileSink | Promise<FileSink>;
+  /** Names the source for resuming (e.g. the hub revision and file hashes): a journal for another source is ignored. */
+  resumeKey?: string;
+  /**
+   * Makes the output, called only once every check has passed (so a bad input leaves nothing behind). `resumeKey`
+   * names this source and these choices: a resumable sink resumes only a journal with the same key.
+   */
+  createSink: (resumeKey: string) => FileSink | Promise<FileSink>;
 }
 
 export type ConvertProgress =
@@ -67,8 +72,17 @@ export type ConvertProgress =
       shards: ShardPlanEntry[];
       checkpointBytes: number;
     }
-  | { kind: 'file-start'; file: string }
-  | { kind: 'file-done'; file: string; weightBytes: number; tensorsRead: number; bytesRead: number }
+  /** `resumedTensors`: tensors of this file an interrupted run already converted (not fetched again). */
+  | { kind: 'file-start'; file: string; resumedTensors?: number }
+  /** `resumed`: the whole file was written by an interrupted run. */
+  | {
+      kind: 'file-done';
+      file: string;
+      weightBytes: number;
+      tensorsRead: number;
+      bytesRead: number;
+      resumed?: boolean;
+    }
   | { kind: 'done'; dir: string };
 
 export interface ConvertResult {
@@ -195,24 +209,78 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
       checkpointBytes: main.bytes() + (clip?.bytes() ?? 0),
     });
 
-    folder = await o.createSink();
+    const key = JSON.stringify({
+      converter: CONVERTER_VERSION,
+      resumeKey: o.resumeKey ?? null,
+      files: o.input.list(),
+      bytes: main.bytes() + (clip?.bytes() ?? 0),
+      choices: [quant, visionQuant, embedQuant, o.shardSize ?? null, o.maxDataFileBytes ?? null],
+    });
+    folder = await o.createSink(key);
     const out = folder;
     const chunks: Record<string, number> = {};
-    const write = async (file: string, build: () => GraphBuilder, half: boolean) => {
+    const resumed = out.resumed?.key === key ? out.resumed : null;
+    const journal: ConversionJournal = {
+      key,
+      graphsDone: resumed?.graphsDone ?? [],
+      current: resumed?.current ?? null,
+    };
+    const write = async (file: string, build: (hook: InitializerHook) => GraphBuilder, half: boolean) => {
       // Let abort (and, in a worker, messages) through between graphs.
       await new Promise((resolve) => setTimeout(resolve, 0));
       throwIfAborted(o.signal);
-      o.onProgress?.({ kind: 'file-start', file });
-      const graph = build();
-      if (half) storeWeightsAsHalf(graph, (name) => weights.has(name));
-      const written = writeGraph(
+      const name = file.slice(file.lastIndexOf('/') + 1);
+      const done = journal.graphsDone.find((g) => g.file === file);
+      if (done !== undefined) {
+        if (done.data.length > 0) chunks[name] = done.data.length;
+        o.onProgress?.({
+          kind: 'file-done',
+          file,
+          weightBytes: done.weightBytes,
+          tensorsRead: 0,
+          bytesRead: 0,
+          resumed: true,
+        });
+        return done;
+      }
+      const progress = journal.current?.file === file ? journal.current : null;
+      o.onProgress?.({
+        kind: 'file-start',
+        file,
+        ...(progress === null ? {} : { resumedTensors: progress.tensorsDone.length }),
+      });
+      const stream = new GraphStream(
         out,
         file,
-        graph,
-        o.maxDataFileBytes === undefined ? {} : { maxDataFileBytes: o.maxDataFileBytes },
+        {
+          ...(o.maxDataFileBytes === undefined ? {} : { maxDataFileBytes: o.maxDataFileBytes }),
+          ...(half ? { half: (n: string) => weights.has(n) } : {}),
+        },
+        progress,
       );
-      if (written.data.length > 0) chunks[file.slice(file.lastIndexOf('/') + 1)] = written.data.length;
+      weights.startGraph(progress?.tensorsDone ?? []);
+      let committed = stream.count;
+      // Before each fetch, every tensor read so far is written: record that, so a reload resumes here.
+      weights.beforeFetch = () => {
+        if (out.commit === undefined || stream.count === committed) return;
+        committed = stream.count;
+        journal.current = { ...stream.progress(), tensorsDone: [...weights.readsInGraph] };
+        out.commit(journal);
+      };
+      const graph = build(stream.hook);
+      weights.beforeFetch = null;
+      const written = stream.finish(graph);
+      if (written.data.length > 0) chunks[name] = written.data.length;
+      if (out.commit !== undefined) {
+        journal.current = { ...stream.progress(), tensorsDone: [...weights.readsInGraph] };
+        out.commit(journal);
+      }
       await out.drain();
+      if (out.commit !== undefined) {
+        journal.graphsDone.push(written);
+        journal.current = null;
+        out.commit(journal);
+      }
       o.onProgress?.({
         kind: 'file-done',
         file,
@@ -225,12 +293,13 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
 
     await write(
       onnxPath('vision_encoder', visionQuant),
-      () => buildVisionEncoder(config, weights, { dtype: graphDtype(visionQuant) }),
+      (onInitializer) =>
+        buildVisionEncoder(config, weights, { dtype: graphDtype(visionQuant), onInitializer }),
       visionQuant === 'fp16',
     );
     await write(
       onnxPath('embed_tokens', embedQuant),
-      () => buildEmbedTokens(config, weights, { dtype: graphDtype(embedQuant) }),
+      (onInitializer) => buildEmbedTokens(config, weights, { dtype: graphDtype(embedQuant), onInitializer }),
       embedQuant === 'fp16',
     );
     const shards: DecoderShardInfo[] = [];
@@ -239,9 +308,10 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
       const file = n === 1 ? onnxPath('decoder_model_merged', quant) : decoderShardPath(k + 1, n, quant);
       const written = await write(
         file,
-        () =>
+        (onInitializer) =>
           buildDecoder(config, weights, {
             dtype: graphDtype(quant),
+            onInitializer,
             layers: entry.layers,
             input: k === 0 ? 'inputs_embeds' : 'hidden_states',
             output: k === n - 1 ? 'logits' : 'hidden_states',

@@ -24,7 +24,9 @@ export type ConvertErrorCode =
   /** A command-line or API argument is wrong (e.g. a shard size smaller than one layer). */
   | 'bad-argument'
   /** The output folder already exists (pass --force to replace it). */
-  | 'output-exists';
+  | 'output-exists'
+  /** An interrupted conversion's record no longer matches what the converter builds (start over). */
+  | 'resume-mismatch';
 
 /** An error whose message tells the person converting what to do next. Branch on `code`. */
 export class ConvertError extends Error {

@@ -1,6 +1,16 @@
 // Owns the converter's view of its output: files written sequentially and hashed on the way, listed in a manifest
 // written last. Interfaces only, runtime-agnostic: Node writes a folder (output-folder.ts), the browser writes the
 // IndexedDB weight store. A sink never decides what to write.
+import type { GraphProgress, WrittenGraph } from './onnx-writer';
+
+/** Where an interrupted conversion stopped: the graphs finished, and what is written of the one in progress. */
+export interface ConversionJournal {
+  /** Identifies the source and choices: a journal with another key is discarded. */
+  key: string;
+  graphsDone: WrittenGraph[];
+  /** The graph in progress: its written initializers and the source tensors read for them, in read order. */
+  current: (GraphProgress & { tensorsDone: string[] }) | null;
+}
 
 /** A written file as manifest.json lists it. */
 export interface ManifestEntry {
@@ -34,8 +44,20 @@ export interface FileSink {
   drain(): Promise<void>;
   /** Writes manifest.json (`fields` plus the sorted file list) last and publishes the output. */
   finish<T extends Record<string, unknown>>(fields: T): Promise<T & { files: ManifestEntry[] }>;
-  /** Removes what was written (after an error or abort). */
+  /**
+   * After an error or abort. A resumable sink keeps what its last `commit` covered (an interruption loses no
+   * finished tensor); others remove what was written.
+   */
   abandon(): Promise<void>;
+  /** Resumable sinks: the journal of an interrupted run with the same key (set by the sink's start), else null. */
+  readonly resumed?: ConversionJournal | null;
+  /**
+   * Resumable sinks: makes every byte written so far and `journal` durable together, synchronously (it is called
+   * between tensors, inside a graph's synchronous build).
+   */
+  commit?(journal: ConversionJournal): void;
+  /** Resumable sinks: a data file the resumed journal lists as open, for appending at its committed length. */
+  reopen?(relPath: string): SinkFile;
   /** Where the output is, in messages and results. */
   readonly location: string;
 }

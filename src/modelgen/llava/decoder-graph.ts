@@ -1,6 +1,6 @@
 // Owns the `decoder_model_merged` graph of the transformers.js LLaVA layout (LLaMA / Qwen2 with a KV cache) and its
 // layer-range shards. The attention mask and RoPE tables live in decoder-inputs.ts. No files written here.
-import { GraphBuilder } from '../onnx/graph-builder';
+import { GraphBuilder, type InitializerHook } from '../onnx/graph-builder';
 import { decoderMask, ropeTables, type RopeTables } from './decoder-inputs';
 import { linear, linearEmitter, type GraphDtype, type LinearEmitter } from './linear';
 import { rmsNorm, silu } from './nn';
@@ -13,6 +13,8 @@ export const DECODER_HIDDEN_INPUT = 'hidden_states';
 export const DECODER_HIDDEN_OUTPUT = 'hidden_states_out';
 
 export interface DecoderGraphOptions {
+  /** Sees each initializer as it is added (the converter's streaming writer). */
+  onInitializer?: InitializerHook | undefined;
   /** Default 'fp32'. 'q4'/'q8' quantise every projection and lm_head; norms stay fp32. */
   dtype?: GraphDtype;
   /** Layers [start, end) to include; default all. present/past names keep the global layer index. */
@@ -72,7 +74,7 @@ export function buildDecoder(
     throw new Error(`bad decoder layer range [${start}, ${end}) for ${d.textLayers} layers`);
   }
   const toLogits = (options.output ?? 'logits') === 'logits';
-  const g = new GraphBuilder('decoder_model_merged');
+  const g = new GraphBuilder('decoder_model_merged', { onInitializer: options.onInitializer });
   const e = linearEmitter(g, weights, options.dtype ?? 'fp32');
 
   const inputName = options.input === 'hidden_states' ? DECODER_HIDDEN_INPUT : 'inputs_embeds';

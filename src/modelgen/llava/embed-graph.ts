@@ -1,11 +1,13 @@
 // Owns the `embed_tokens` graph (input_ids → inputs_embeds) of the transformers.js LLaVA layout. No files written here.
-import { GraphBuilder } from '../onnx/graph-builder';
+import { GraphBuilder, type InitializerHook } from '../onnx/graph-builder';
 import type { GraphDtype } from './linear';
 import { getWeight } from './nn';
 import { quantizeU8 } from './quantize';
 import type { LlavaHfConfig, WeightMap } from './types';
 
 export interface EmbedGraphOptions {
+  /** Sees each initializer as it is added (the converter's streaming writer). */
+  onInitializer?: InitializerHook | undefined;
   /**
    * 'fp32' and 'q4': a float Gather (onnxruntime's 4-bit quantiser only rewrites MatMul, so real `_q4` exports keep
    * the table in float). 'q8': a per-tensor uint8 table, Gather then DequantizeLinear (the QDQ form of a quantised
@@ -23,7 +25,7 @@ export function buildEmbedTokens(
   weights: WeightMap,
   options: EmbedGraphOptions = {},
 ): GraphBuilder {
-  const g = new GraphBuilder('embed_tokens');
+  const g = new GraphBuilder('embed_tokens', { onInitializer: options.onInitializer });
   const name = 'language_model.model.embed_tokens.weight';
   const table = getWeight(weights, name);
   const D = config.text_config.hidden_size;

@@ -1,73 +1,25 @@
-// Owns assembling and writing a complete transformers.js-layout LLaVA folder (ONNX graphs in every requested
-// precision, tokenizer, JSON configs, manifest with sha256). Node-only (node:fs); graphs come from the builders.
+// Owns writing a complete transformers.js-layout LLaVA folder to disk (its files come from folder-files.ts), the
+// manifest's generator fingerprint over this generator's sources, and checking whether a folder on disk is current.
+// Node-only (node:fs, node:crypto).
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Component } from '../../shared/model-layout';
-import { buildLlavaGraphs } from './build-all';
+import { jsonBytes } from './config-files';
 import {
-  configJson,
-  generationConfigJson,
-  jsonBytes,
-  preprocessorConfigJson,
-  processorConfigJson,
-  tokenizerConfigJson,
-  type GenDtype,
-} from './config-files';
-import { presets, type PresetName } from './presets';
-import { createRandomWeights } from './random-weights';
-import { buildTokenizer, type BuiltTokenizer } from './tokenizer-builder';
+  folderManifest,
+  folderStamp,
+  generateModelFiles,
+  GENERATOR_VERSION,
+  resolveModel,
+  type Manifest,
+  type ManifestFile,
+  type ModelFolderOptions,
+} from './folder-files';
 import type { LlavaHfConfig, WeightMap } from './types';
 
-/** Bump when the folder's layout or file contents change in a way the source fingerprint cannot see. */
-export const GENERATOR_VERSION = 1;
-
-export type ExternalDataMode = 'auto' | 'always' | 'never';
-
-export interface ModelFolderOptions {
-  /** A named preset (default 'tiny'), or a full config instead. */
-  preset?: PresetName;
-  config?: LlavaHfConfig;
-  /** Seed of the random weights (default 0). Ignored when `weights` is given. */
-  seed?: number;
-  /** Reuse these weights instead of drawing random ones (the converter and the trainer pass theirs). */
-  weights?: WeightMap;
-  /** Precisions to write, each for all three components (default ['fp32']). */
-  dtypes?: readonly GenDtype[];
-  externalData?: ExternalDataMode;
-  /**
-   * config.json's `transformers.js_config.dtype`: what transformers.js loads when not told. Default: 'fp32' when
-   * written, else the first written dtype. A per-component map may mix precisions (e.g. fp32 vision, q4 decoder).
-   */
-  defaultDtype?: GenDtype | Partial<Record<Component, GenDtype>>;
-  /**
-   * Files written instead of the generated ones of the same path, or added (e.g. a converted checkpoint's own
-   * tokenizer.json and tokenizer_config.json). Listed in the manifest like the rest.
-   */
-  files?: readonly GeneratedFile[];
-  /** Free-form label stored in the manifest (e.g. where the weights came from). */
-  source?: string;
-}
-
-export interface ManifestFile {
-  path: string;
-  size: number;
-  sha256: string;
-}
-
-/** manifest.json: what was generated, from what, and every other file of the folder with its size and sha256. */
-export interface Manifest {
-  generator: { name: 'llava-browser-modelgen'; version: number; fingerprint: string };
-  preset: string | null;
-  seed: number | null;
-  source: string | null;
-  dtypes: GenDtype[];
-  defaultDtype: GenDtype | Partial<Record<Component, GenDtype>> | null;
-  externalData: ExternalDataMode;
-  files: ManifestFile[];
-}
+export * from './folder-files';
 
 export interface ModelFolderResult {
   dir: string;
@@ -75,13 +27,6 @@ export interface ModelFolderResult {
   weights: WeightMap;
   manifest: Manifest;
 }
-
-export interface GeneratedFile {
-  path: string;
-  bytes: Uint8Array;
-}
-
-const DTYPE_ORDER: readonly GenDtype[] = ['fp32', 'q8', 'q4'];
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -112,88 +57,9 @@ export function generatorFingerprint(): string {
   return cachedFingerprint;
 }
 
-/** Normalises the requested precisions: known ones only, no repeats, fixed order (so stamps compare equal). */
-export function normalizeDtypes(dtypes: readonly string[] | undefined): GenDtype[] {
-  const list = dtypes && dtypes.length > 0 ? dtypes : ['fp32'];
-  for (const d of list) {
-    if (!(DTYPE_ORDER as readonly string[]).includes(d)) {
-      throw new Error(`unknown dtype "${d}" (expected one of ${DTYPE_ORDER.join(', ')})`);
-    }
-  }
-  return DTYPE_ORDER.filter((d) => list.includes(d));
-}
-
-function resolveConfig(options: ModelFolderOptions): LlavaHfConfig {
-  if (options.config) return options.config;
-  const name = options.preset ?? 'tiny';
-  const preset = presets[name];
-  if (!preset)
-    throw new Error(`unknown preset "${name}" (expected one of ${Object.keys(presets).join(', ')})`);
-  return preset;
-}
-
-/**
- * Generates every file of the folder, one at a time (so a large preset never holds all graphs in memory), in a
- * fixed order: ONNX files (with their external data), then tokenizer and JSON configs. No manifest: the writer
- * adds it. Same options (seed included) → byte-identical files.
- */
-export function* generateModelFiles(
-  options: ModelFolderOptions,
-  resolved: { config: LlavaHfConfig; weights: WeightMap },
-): Generator<GeneratedFile> {
-  const { config, weights } = resolved;
-  const dtypes = normalizeDtypes(options.dtypes);
-  const defaultDtype = options.defaultDtype ?? (dtypes.includes('fp32') ? 'fp32' : dtypes[0]!);
-  for (const d of typeof defaultDtype === 'string' ? [defaultDtype] : Object.values(defaultDtype)) {
-    if (!dtypes.includes(d))
-      throw new Error(`default dtype ${d} is not among the written dtypes (${dtypes.join(', ')})`);
-  }
-  const given = new Map((options.files ?? []).map((f) => [f.path, f.bytes]));
-  const externalChunks: Record<string, number> = {};
-  const serialize = { externalData: options.externalData ?? 'auto' };
-  for (const files of buildLlavaGraphs(config, weights, { dtypes, serialize })) {
-    const [onnx, ...data] = files;
-    if (onnx && data.length > 0) externalChunks[path.posix.basename(onnx.path)] = data.length;
-    for (const f of files) if (!given.has(f.path)) yield f;
-  }
-  let built: BuiltTokenizer | null = null;
-  const tokenizer = (): BuiltTokenizer => (built ??= buildTokenizer(config));
-  const side: Array<[string, () => unknown]> = [
-    ['config.json', () => configJson(config, defaultDtype, externalChunks)],
-    ['generation_config.json', () => generationConfigJson(config, tokenizer())],
-    ['preprocessor_config.json', () => preprocessorConfigJson(config)],
-    ['processor_config.json', () => processorConfigJson(config)],
-    ['tokenizer.json', () => tokenizer().json],
-    ['tokenizer_config.json', () => tokenizerConfigJson(config, tokenizer())],
-  ];
-  for (const [file, make] of side) {
-    if (!given.has(file)) yield { path: file, bytes: jsonBytes(make()) };
-  }
-  for (const [file, bytes] of given) yield { path: file, bytes };
-}
-
-/** The config and weights a folder will be built from (random weights from the seed unless given). */
-export function resolveModel(options: ModelFolderOptions): { config: LlavaHfConfig; weights: WeightMap } {
-  const config = resolveConfig(options);
-  const weights = options.weights ?? createRandomWeights(config, options.seed ?? 0);
-  return { config, weights };
-}
-
-/** The manifest fields that decide whether an existing folder can be reused. */
+/** The manifest fields that decide whether an existing folder can be reused (fingerprint of these sources). */
 export function manifestStamp(options: ModelFolderOptions): Omit<Manifest, 'files'> {
-  return {
-    generator: {
-      name: 'llava-browser-modelgen',
-      version: GENERATOR_VERSION,
-      fingerprint: generatorFingerprint(),
-    },
-    preset: options.config ? null : (options.preset ?? 'tiny'),
-    seed: options.weights ? null : (options.seed ?? 0),
-    source: options.source ?? null,
-    dtypes: normalizeDtypes(options.dtypes),
-    defaultDtype: options.defaultDtype ?? null,
-    externalData: options.externalData ?? 'auto',
-  };
+  return folderStamp(options, generatorFingerprint());
 }
 
 /**
@@ -211,8 +77,7 @@ export function writeModelFolder(outDir: string, options: ModelFolderOptions = {
     writeFileSync(target, f.bytes);
     files.push({ path: f.path, size: f.bytes.byteLength, sha256: sha256(f.bytes) });
   }
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const manifest: Manifest = { ...manifestStamp(options), files };
+  const manifest = folderManifest(manifestStamp(options), files);
   writeFileSync(path.join(outDir, 'manifest.json'), jsonBytes(manifest));
   return { dir: outDir, config: resolved.config, weights: resolved.weights, manifest };
 }

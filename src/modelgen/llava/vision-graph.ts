@@ -1,12 +1,14 @@
 // Owns the `vision_encoder` graph (pixel_values → image_features, projector included) for CLIP and SigLIP towers,
 // following HF's LLaVA numerics. No files written here.
-import { GraphBuilder } from '../onnx/graph-builder';
+import { GraphBuilder, type InitializerHook } from '../onnx/graph-builder';
 import { linear, linearEmitter, type GraphDtype, type LinearEmitter } from './linear';
 import { activation, layerNorm, mergeHeads, weightInit } from './nn';
 import type { LlavaHfConfig, WeightMap } from './types';
 import { llavaDims, type LlavaDims } from './weight-spec';
 
 export interface VisionGraphOptions {
+  /** Sees each initializer as it is added (the converter's streaming writer). */
+  onInitializer?: InitializerHook | undefined;
   /** 'q4' / 'q8' quantise the encoder and projector Linears; the patch Conv and norms stay fp32. Default 'fp32'. */
   dtype?: GraphDtype;
 }
@@ -29,7 +31,7 @@ export function buildVisionEncoder(
   options: VisionGraphOptions = {},
 ): GraphBuilder {
   const d = llavaDims(config);
-  const g = new GraphBuilder('vision_encoder');
+  const g = new GraphBuilder('vision_encoder', { onInitializer: options.onInitializer });
   const e = linearEmitter(g, weights, options.dtype ?? 'fp32');
   const pixels = g.input('pixel_values', 'float32', ['batch_size', d.channels, d.imageSize, d.imageSize]);
 

@@ -73,6 +73,12 @@ export interface InitializerSpec {
   fill?: (dst: Uint8Array) => void;
 }
 
+/**
+ * Called with each initializer as it is added; returns the spec the graph keeps, possibly under another name (an
+ * fp16 copy whose Cast the hook adds later). It may call `graph.fresh` for that name.
+ */
+export type InitializerHook = (init: InitializerSpec, graph: GraphBuilder) => InitializerSpec;
+
 /** The bytes of an initializer, computing a deferred one into a fresh buffer. */
 export function initializerBytes(init: InitializerSpec): Uint8Array {
   if (init.bytes !== undefined) return init.bytes;
@@ -122,9 +128,20 @@ export class GraphBuilder {
   private readonly constCache = new Map<string, string>();
   private scopes: string[] = [];
   private counter = 0;
+  /**
+   * Sees every initializer as it is added and returns what the graph keeps (a streaming writer stores the bytes at
+   * once and keeps only the shape, so a graph never holds all its weights).
+   */
+  private readonly onInitializer: InitializerHook | null;
 
-  constructor(name: string) {
+  constructor(name: string, options: { onInitializer?: InitializerHook | undefined } = {}) {
     this.name = name;
+    this.onInitializer = options.onInitializer ?? null;
+  }
+
+  private keep(spec: InitializerSpec): void {
+    const kept = this.onInitializer === null ? spec : this.onInitializer(spec, this);
+    this.initializers.set(kept.name, kept);
   }
 
   /** Declares a graph input and returns its name. */
@@ -160,13 +177,7 @@ export class GraphBuilder {
         `initializer ${name}: ${bytes.byteLength} bytes for dims [${tensor.dims.join(', ')}]`,
       );
     }
-    this.initializers.set(name, {
-      name,
-      dtype: tensor.dtype,
-      dims: [...tensor.dims],
-      byteLength: bytes.byteLength,
-      bytes,
-    });
+    this.keep({ name, dtype: tensor.dtype, dims: [...tensor.dims], byteLength: bytes.byteLength, bytes });
     return name;
   }
 
@@ -182,7 +193,7 @@ export class GraphBuilder {
   ): string {
     this.claim(name);
     const byteLength = dims.reduce((a, b) => a * b, 1) * ELEM_BYTES[dtype];
-    this.initializers.set(name, { name, dtype, dims: [...dims], byteLength, fill });
+    this.keep({ name, dtype, dims: [...dims], byteLength, fill });
     return name;
   }
 

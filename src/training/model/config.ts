@@ -4,6 +4,7 @@
 
 import { getPreset } from '../../modelgen/llava/presets';
 import type { LlavaHfConfig } from '../../modelgen/llava/types';
+import { llavaDims } from '../../modelgen/llava/weight-spec';
 
 /** Token ids the micro tokenizer assigns (unk 0, bos 1, eos 2, <image> V-2, <pad> V-1, as the builder lays out). */
 export interface MicroTokenIds {
@@ -53,30 +54,29 @@ export interface Dims {
   ropeTheta: number;
 }
 
+/** The micro model's {@link Dims}: the generator's derivation ({@link llavaDims}) plus the norms and RoPE base. */
 export function dimsOf(config: LlavaHfConfig): Dims {
   const v = config.vision_config;
   const t = config.text_config;
-  const L = v.num_hidden_layers;
-  const k =
-    config.vision_feature_layer < 0 ? L + 1 + config.vision_feature_layer : config.vision_feature_layer;
   if (v.model_type !== 'clip_vision_model' || config.vision_feature_select_strategy !== 'default') {
     throw new Error('the micro trainer supports a CLIP tower with the "default" feature strategy only');
   }
   if (t.model_type !== 'llama') throw new Error('the micro trainer supports a LLaMA decoder only');
+  const d = llavaDims(config);
   return {
-    vHidden: v.hidden_size,
-    vHeads: v.num_attention_heads,
-    vLayers: L,
-    vUsedLayers: k,
-    patch: v.patch_size,
-    imageSize: v.image_size,
-    grid: Math.floor(v.image_size / v.patch_size),
-    hidden: t.hidden_size,
-    heads: t.num_attention_heads,
-    kvHeads: t.num_key_value_heads,
-    headDim: t.head_dim ?? t.hidden_size / t.num_attention_heads,
-    layers: t.num_hidden_layers,
-    vocab: t.vocab_size,
+    vHidden: d.visionHidden,
+    vHeads: d.visionHeads,
+    vLayers: d.visionLayers,
+    vUsedLayers: d.visionLayersUsed,
+    patch: d.patch,
+    imageSize: d.imageSize,
+    grid: d.gridSide,
+    hidden: d.textHidden,
+    heads: d.heads,
+    kvHeads: d.kvHeads,
+    headDim: d.headDim,
+    layers: d.textLayers,
+    vocab: d.vocab,
     rmsEps: t.rms_norm_eps,
     lnEps: v.layer_norm_eps,
     ropeTheta: t.rope_theta,

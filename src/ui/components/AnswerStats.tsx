@@ -1,8 +1,9 @@
-// Owns the line under an answer: time to first token, tokens per second, token counts, how it ended.
+// Owns the line under an answer: how long it took and how fast it read, in words (the token counts in its tooltip),
+// and how it ended.
 import { Show, type JSX } from 'solid-js';
 import type { Usage } from '../../shared/protocol';
 import type { StoredMessage } from '../../store/conversations';
-import { formatMs } from '../lib/format';
+import { plainSummary, technicalDetails } from '../lib/answer-summary';
 
 /**
  * Why an answer that ended with 'length' stopped, in words: the user's own limit, or the model's context window
@@ -37,21 +38,9 @@ export function AnswerStats(props: { message: StoredMessage }): JSX.Element {
       <Show when={props.message.usage}>
         {(u) => (
           <>
-            <span title="Time to first token">first token {formatMs(u().timeToFirstTokenMs)}</span>
-            <span title="Decode speed">{u().decodeTokensPerS.toFixed(1)} tokens/s</span>
-            <span title="Prompt and answer tokens">
-              {u().promptTokens} + {u().completionTokens} tokens
+            <span class="answer-summary" title={technicalDetails(u())}>
+              {plainSummary(u(), props.message.text)}
             </span>
-            <Show when={u().reusedPromptTokens}>
-              {(n) => (
-                <span
-                  class="answer-reused"
-                  title="Prompt tokens whose KV cache was kept from the previous turn instead of being read again"
-                >
-                  {n()} reused
-                </span>
-              )}
-            </Show>
             <Show when={u().droppedMessages}>
               {(n) => (
                 <span

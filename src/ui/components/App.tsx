@@ -37,6 +37,11 @@ export function App(): JSX.Element {
   createEffect(() => onCleanup(applyTheme(settings.theme)));
   let input: HTMLTextAreaElement | undefined;
   const focusInput = () => input?.focus();
+  /** Opens the chat list if needed and puts the cursor in its search field (there once a chat is saved). */
+  const focusSearch = () => {
+    setSidebarOpen(true);
+    queueMicrotask(() => document.getElementById('chat-search')?.focus());
+  };
   const closePanel = () => {
     models.setPanelOpen(false);
     document.querySelector<HTMLButtonElement>('.model-button')?.focus();
@@ -79,6 +84,7 @@ export function App(): JSX.Element {
     const mod = e.ctrlKey || e.metaKey;
     if (mod && e.shiftKey && e.key.toLowerCase() === 'o') void newChat();
     else if (mod && e.shiftKey && e.key.toLowerCase() === 's') setSettingsOpen(true);
+    else if (mod && !e.shiftKey && e.key.toLowerCase() === 'k') focusSearch();
     else if (typing || mod || e.altKey) return false;
     else if (e.key === '?') setShortcutsOpen(true);
     else if (e.key === '/') focusInput();
@@ -106,7 +112,7 @@ export function App(): JSX.Element {
   onMount(() => {
     document.addEventListener('paste', onPaste);
     document.addEventListener('keydown', onKey);
-    void models.refresh();
+    void models.refresh().then(() => models.loadOnStart());
     void convs
       .init()
       .catch((error: unknown) => notices.error(`Saved chats could not be read: ${String(error)}`));

@@ -1,11 +1,12 @@
 // Owns the "convert in this browser" cards: LLaVA checkpoints with no browser export (TinyLLaVA, LLaVA-1.5 7B/13B),
 // what converting one costs, and one progress bar while the conversion worker reads the hub tensor by tensor and
-// writes the weight store; Cancel; the converted model is then loaded. The conversion itself runs in
+// writes the weight store; Cancel keeps finished tensors and Resume goes on from there (also after a reload); Discard
+// deletes them; the converted model is then loaded. The conversion itself runs in
 // workers/convert.worker.ts, never on the page.
-import { createSignal, For, Show, type JSX } from 'solid-js';
+import { createSignal, For, onMount, Show, type JSX } from 'solid-js';
 import type { ConvertWorkerEvent, ConvertWorkerRequest } from '../../store/hub-conversion-protocol';
 import { BROWSER_CONVERSIONS, shardBytesFor, type BrowserConversion } from '../../store/browser-conversions';
-import { deleteCachedModel, modelIdOf } from '../../store';
+import { discardConversion, hasPausedConversion, modelIdOf } from '../../store';
 import { formatBytes, formatEta, formatRate } from '../lib/format';
 import { useModels } from '../stores/model-store';
 import { useNotices } from '../stores/notice-store';
@@ -42,14 +43,23 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
   const name = `converted/${props.entry.repo}-q4`;
   const storedId = modelIdOf({ kind: 'local', id: name });
   const stored = () => models.cached().some((c) => c.id === storedId);
+  // An interrupted conversion (Cancel, an error, a closed tab) keeps its finished tensors: it resumes, never restarts.
+  const [paused, setPaused] = createSignal(false);
+  onMount(() => void hasPausedConversion(name).then(setPaused, () => undefined));
 
-  const stop = async (message: string | null) => {
+  const stop = (message: string | null) => {
     worker?.terminate();
     worker = null;
     setRun(null);
-    // Whatever a stopped conversion stored is never listed; free its space now.
-    await deleteCachedModel(storedId).catch(() => undefined);
-    if (message !== null) notices.error(message);
+    setPaused(true);
+    const kept = 'The tensors converted so far are kept: Resume goes on from there, Discard deletes them.';
+    if (message !== null) notices.error(`${message} ${kept}`);
+    else notices.info(`Conversion of ${props.entry.label} cancelled. ${kept}`);
+  };
+
+  const discard = async () => {
+    await discardConversion(name).catch(() => undefined);
+    setPaused(false);
   };
 
   const start = async () => {
@@ -107,11 +117,12 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
         worker?.terminate();
         worker = null;
         setRun(null);
+        setPaused(false);
         notices.info(`Converted “${props.entry.label}” (${formatBytes(e.bytes)}).`);
         void models.refresh().then(() => models.load(storedId));
-      } else void stop(e.message);
+      } else stop(e.message);
     };
-    worker.onerror = () => void stop('The conversion stopped unexpectedly. Try again.');
+    worker.onerror = () => stop('The conversion stopped unexpectedly.');
     worker.postMessage(request);
   };
 
@@ -150,9 +161,17 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
             <Show
               when={stored()}
               fallback={
-                <button type="button" class="button primary" onClick={() => void start()}>
-                  <Icon name="download" size={16} /> Convert in this browser
-                </button>
+                <>
+                  <button type="button" class="button primary" onClick={() => void start()}>
+                    <Icon name="download" size={16} />{' '}
+                    {paused() ? 'Resume conversion' : 'Convert in this browser'}
+                  </button>
+                  <Show when={paused()}>
+                    <button type="button" class="button" onClick={() => void discard()}>
+                      Discard
+                    </button>
+                  </Show>
+                </>
               }
             >
               <span class="muted small">On this device (listed with the models above)</span>
@@ -171,7 +190,7 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
         />
         <p class="muted small conversion-status">{valueText()}</p>
         <div class="model-actions">
-          <button type="button" class="button" onClick={() => void stop(null)}>
+          <button type="button" class="button" onClick={() => stop(null)}>
             Cancel
           </button>
         </div>

@@ -1,7 +1,9 @@
 // Owns one row of the conversation list: open it; for the open one, rename, export (JSON, Markdown) and delete.
 import { createSignal, Show, type JSX } from 'solid-js';
 import type { ConversationSummary } from '../../store/conversations';
+import { errorMessage } from '../../shared/errors';
 import { saveBlob } from '../lib/download';
+import { canSaveToFolder, downloadEach, saveToFolder } from '../lib/save-files';
 import { useConversations } from '../stores/conversations-store';
 import { useNotices } from '../stores/notice-store';
 import { Icon } from './Icon';
@@ -17,11 +19,36 @@ export function ConversationItem(props: {
   const [confirming, setConfirming] = createSignal(false);
   let field!: HTMLInputElement;
 
-  const doExport = (format: 'json' | 'md') => {
-    convs.exportConversation(props.summary.id, format).then(
+  const exportJson = () => {
+    convs.exportConversation(props.summary.id).then(
       (file) => saveBlob(file.blob, file.name),
-      (error: unknown) => notices.error(`Export failed: ${String(error)}`),
+      (error: unknown) => notices.error(`Export failed: ${errorMessage(error)}`),
     );
+  };
+  // Markdown with its pictures as files: in a folder the user picks, else side by side as separate downloads.
+  const exportMarkdown = async () => {
+    try {
+      const folder = canSaveToFolder();
+      const { base, markdown, pictures } = await convs.exportMarkdownFiles(
+        props.summary.id,
+        folder ? undefined : (b) => `${b}-`,
+      );
+      const files = [
+        { path: folder ? 'chat.md' : `${base}.md`, blob: new Blob([markdown], { type: 'text/markdown' }) },
+        ...pictures,
+      ];
+      if (!folder) {
+        downloadEach(files);
+        return;
+      }
+      const where = await saveToFolder(base, files);
+      if (where)
+        notices.info(
+          `Saved chat.md and ${pictures.length} picture${pictures.length === 1 ? '' : 's'} in “${where}”.`,
+        );
+    } catch (error) {
+      notices.error(`Export failed: ${errorMessage(error)}`);
+    }
   };
   const finishRename = (save: boolean) => {
     if (save) void convs.rename(props.summary.id, field.value);
@@ -105,7 +132,7 @@ export function ConversationItem(props: {
               class="icon-button"
               aria-label="Export chat as JSON"
               title="Export JSON (with images)"
-              onClick={() => doExport('json')}
+              onClick={exportJson}
             >
               <Icon name="download" size={16} />
               <span class="icon-caption">JSON</span>
@@ -114,8 +141,8 @@ export function ConversationItem(props: {
               type="button"
               class="icon-button"
               aria-label="Export chat as MD (Markdown)"
-              title="Export Markdown"
-              onClick={() => doExport('md')}
+              title="Export Markdown (pictures as separate files)"
+              onClick={() => void exportMarkdown()}
             >
               <Icon name="download" size={16} />
               <span class="icon-caption">MD</span>

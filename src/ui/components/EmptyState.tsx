@@ -1,14 +1,14 @@
-// Owns what a new chat shows: how to start, and the starters — sample scenes for the built-in micro model (or when no
-// model is chosen yet), the showcase prompts for a real model.
+// Owns what a new chat shows: how to start, and the starters — sample scenes for a micro model (built in, or aligned
+// on the training page) or when no model is chosen yet, the showcase prompts for a real model.
 import { Show, type JSX } from 'solid-js';
-import { BUILT_IN_MODEL_ID } from '../../store/catalog';
+import { isMicroModelId } from '../../store/catalog';
 import { useSettings } from '../stores/settings-store';
 import { PromptStarters } from './PromptStarters';
 import { SampleScenes } from './SampleScenes';
 
 export function EmptyState(props: { onPick: () => void }): JSX.Element {
   const { settings } = useSettings();
-  const builtIn = () => settings.modelId === null || settings.modelId === BUILT_IN_MODEL_ID;
+  const micro = () => settings.modelId === null || isMicroModelId(settings.modelId);
   return (
     <section class="empty-state" aria-labelledby="empty-title">
       <h2 id="empty-title">Chat about a picture</h2>
@@ -16,10 +16,10 @@ export function EmptyState(props: { onPick: () => void }): JSX.Element {
         Drop a photo anywhere on this page, paste one, or attach it below — then ask a question. The model
         runs on your own device; nothing is uploaded.
       </p>
-      <Show when={builtIn()} fallback={<PromptStarters onPick={props.onPick} />}>
+      <Show when={micro()} fallback={<PromptStarters onPick={props.onPick} />}>
         <p class="small">
-          The built-in micro model knows only coloured circles, squares and triangles on a grey background.
-          For photos, download a real model in the model panel.
+          The micro model knows only coloured circles, squares and triangles on a grey background. For photos,
+          download a real model in the model panel.
         </p>
         <SampleScenes />
       </Show>

@@ -26,9 +26,20 @@ export function Header(props: {
     if (load && (load.phase === 'downloading' || load.phase === 'verifying' || load.phase === 'starting'))
       return `Loading ${short(load.label)}…`;
     if (s?.model) return short(models.find(s.model.id)?.name ?? s.model.id);
+    // Until the model list is read, the chosen model's name is not known yet: say nothing wrong meanwhile.
+    if (settings.modelId && !models.ready()) return 'Model';
     const chosen = settings.modelId ? models.find(settings.modelId)?.name : undefined;
-    if (chosen) return `${short(chosen)} (not loaded)`;
-    return 'Choose a model';
+    if (!chosen) return 'Choose a model';
+    if (load?.phase === 'failed' && load.modelId === settings.modelId)
+      return `${short(chosen)} · could not load`;
+    // Say what Send will do rather than what is missing.
+    return `${short(chosen)} · loads on Send`;
+  };
+  const modelHint = () => {
+    if (engine.status()?.model || !settings.modelId) return undefined;
+    return settings.loadModelOnStart
+      ? 'The model loads when you send a message, or when the app opens (Settings).'
+      : 'The model loads when you send a message. Settings → “Load the last model when the app opens” loads it at once.';
   };
   const random = () => {
     const id = engine.status()?.model?.id ?? settings.modelId;
@@ -89,6 +100,7 @@ export function Header(props: {
         class="model-button"
         aria-expanded={models.panelOpen()}
         aria-controls="model-panel"
+        title={modelHint()}
         onClick={() => models.setPanelOpen(!models.panelOpen())}
       >
         <Icon name="chip" size={18} />

@@ -20,6 +20,7 @@ const PATHS = {
   folder: 'M3 6h6l2 2h10v11H3z',
   more: 'M5 12h.01M12 12h.01M19 12h.01',
   settings: 'M4 7h10M18 7h2M4 17h2M10 17h10M14 5v4M6 15v4',
+  search: 'M10.5 17a6.5 6.5 0 100-13 6.5 6.5 0 000 13zM15.5 15.5L20 20',
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -144,6 +144,22 @@ export function SettingsForm(): JSX.Element {
           work while you type.
         </p>
       </div>
+      <div class="field field-check">
+        <label for="set-load-on-start">
+          <input
+            id="set-load-on-start"
+            type="checkbox"
+            checked={settings.loadModelOnStart}
+            aria-describedby="set-load-on-start-hint"
+            onChange={(e) => update({ loadModelOnStart: e.currentTarget.checked })}
+          />
+          Load the last model when the app opens
+        </label>
+        <p id="set-load-on-start-hint" class="hint">
+          Only a model already on this device. Off: the model loads when you send, so opening the app to read
+          or export a chat uses no GPU memory.
+        </p>
+      </div>
       <HubTokenField />
       <button type="button" class="button" onClick={reset}>
         Reset to defaults

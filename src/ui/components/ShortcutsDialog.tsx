@@ -11,6 +11,7 @@ const SHORTCUTS: readonly (readonly [string, string])[] = [
   ['Esc', 'Stop the answer, or close a panel or dialog'],
   [`${mod} + V`, 'Paste a picture'],
   ['/', 'Go to the message box'],
+  [`${mod} + K`, 'Search chats'],
   [`${mod} + Shift + O`, 'New chat'],
   [`${mod} + Shift + S`, 'Open the settings'],
   ['?', 'Show these shortcuts'],

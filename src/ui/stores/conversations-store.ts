@@ -23,7 +23,13 @@ import {
   type StoredImage,
   type StoredMessage,
 } from '../../store/conversations';
-import { exportJson, exportMarkdown, parseExport } from '../../store/conversations-export';
+import {
+  exportJson,
+  exportMarkdown,
+  parseExport,
+  type MarkdownExport,
+} from '../../store/conversations-export';
+import { searchConversations, type SearchHit } from '../../store/conversation-search';
 import { newId } from '../lib/ids';
 import { storeContext } from './store-context';
 
@@ -257,53 +263,89 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
     return ids.map((id) => images.get(id)).filter((x): x is ImageView & { blob: Blob } => x !== undefined);
   }
 
-  async function exportConversation(
-    id: string,
-    format: 'json' | 'md',
-  ): Promise<{ name: string; blob: Blob }> {
+  /** A conversation as stored, the open one with what is still streaming into it. */
+  async function readConversation(id: string): Promise<Conversation> {
     const conv = id === current.id ? snapshot() : await getConversation(db, id);
     if (!conv) throw new Error('That conversation no longer exists.');
-    const imgs = await getImages(
-      db,
-      everyMessage(conv).flatMap((m) => m.imageIds),
-    );
-    const base =
-      conv.title
-        .replace(/[^\w\- ]+/g, '')
-        .trim()
-        .replace(/\s+/g, '-')
-        .slice(0, 40) || 'conversation';
-    if (format === 'json') {
-      return {
-        name: `${base}.json`,
-        blob: new Blob([await exportJson([conv], imgs)], { type: 'application/json' }),
-      };
-    }
+    return conv;
+  }
+
+  const imagesOf = (convs: Conversation[]) =>
+    getImages(db, [...new Set(convs.flatMap((c) => everyMessage(c).flatMap((m) => m.imageIds)))]);
+
+  /** A file name from a chat's title (letters, digits, dashes). */
+  const baseName = (conv: Conversation) =>
+    conv.title
+      .replace(/[^\w\- ]+/g, '')
+      .trim()
+      .replace(/\s+/g, '-')
+      .slice(0, 40) || 'conversation';
+
+  /** One chat as a JSON export file (every branch and picture in it). */
+  async function exportConversation(id: string): Promise<{ name: string; blob: Blob }> {
+    const conv = await readConversation(id);
     return {
-      name: `${base}.md`,
-      blob: new Blob([await exportMarkdown(conv, imgs)], { type: 'text/markdown' }),
+      name: `${baseName(conv)}.json`,
+      blob: new Blob([await exportJson([conv], await imagesOf([conv]))], { type: 'application/json' }),
     };
   }
 
-  /** Imports an exported file; existing conversations with the same id are kept and the import gets a new id. */
-  async function importFile(file: Blob): Promise<number> {
+  /** Every saved chat in one JSON export file, for a backup or another browser. */
+  async function exportAll(): Promise<{ name: string; blob: Blob; count: number }> {
+    const ids = (await listConversations(db)).map((s) => s.id);
+    if (persisted() && !ids.includes(current.id)) ids.unshift(current.id);
+    const convs: Conversation[] = [];
+    for (const id of ids) {
+      const conv = id === current.id ? snapshot() : await getConversation(db, id);
+      if (conv) convs.push(conv);
+    }
+    const day = new Date().toISOString().slice(0, 10);
+    return {
+      name: `llava-chats-${day}.json`,
+      blob: new Blob([await exportJson(convs, await imagesOf(convs))], { type: 'application/json' }),
+      count: convs.length,
+    };
+  }
+
+  /** One chat as Markdown whose pictures are separate files under `prefix` ("images/" in a folder). */
+  async function exportMarkdownFiles(
+    id: string,
+    prefix?: (base: string) => string,
+  ): Promise<{ base: string } & MarkdownExport> {
+    const conv = await readConversation(id);
+    const base = baseName(conv);
+    return { base, ...exportMarkdown(conv, await imagesOf([conv]), prefix ? prefix(base) : 'images/') };
+  }
+
+  /**
+   * Imports an exported file (one chat or all of them) next to the chats already here: a chat whose id is taken by a
+   * different one gets a new id; one already here unchanged (same title, same last change) is skipped. The whole file is
+   * checked before anything is written, so a bad file changes nothing.
+   */
+  async function importFile(file: Blob): Promise<{ imported: number; alreadyHere: number }> {
     const { conversations, images: imgs } = parseExport(await file.text());
-    const known = new Set(list().map((s) => s.id));
+    const summaries = await listConversations(db);
+    const stored = new Set(summaries.map((s) => s.id));
+    // A chat imported before keeps its title and last change, also when it had to take a new id.
+    const copies = new Set(summaries.map((s) => `${s.updatedAt}\u0000${s.title}`));
+    const fresh = conversations.filter((c) => !copies.has(`${c.updatedAt}\u0000${c.title}`));
+    const wanted = new Set(fresh.flatMap((c) => everyMessage(c).flatMap((m) => m.imageIds)));
     const imageIds = new Map<string, string>();
     for (const img of imgs) {
+      if (!wanted.has(img.id) || imageIds.has(img.id)) continue;
       const id = newId('img');
       imageIds.set(img.id, id);
       await putImage(db, { ...img, id });
     }
     let lastId: string | undefined;
-    for (const conv of conversations) {
+    for (const conv of fresh) {
       const remap = (m: StoredMessage): StoredMessage => ({
         ...m,
         imageIds: m.imageIds.map((i) => imageIds.get(i)).filter((i): i is string => !!i),
       });
       const copy: Conversation = {
         ...conv,
-        id: known.has(conv.id) ? newId('c') : conv.id,
+        id: stored.has(conv.id) ? newId('c') : conv.id,
         messages: conv.messages.map(remap),
       };
       if (conv.branches) copy.branches = conv.branches.map(remap);
@@ -312,8 +354,11 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
     }
     await refreshList();
     if (lastId) await open(lastId);
-    return conversations.length;
+    return { imported: fresh.length, alreadyHere: conversations.length - fresh.length };
   }
+
+  /** Saved chats whose title or messages contain every word of `query`. */
+  const search = (query: string): Promise<SearchHit[]> => searchConversations(db, query);
 
   return {
     list,
@@ -331,7 +376,10 @@ export function createConversationsStore(db: ConversationDb = openConversationDb
     addImages,
     imageViews,
     exportConversation,
+    exportAll,
+    exportMarkdownFiles,
     importFile,
+    search,
     titleFrom,
   };
 }

@@ -173,8 +173,14 @@ export function createModelStore(deps: ModelDeps) {
     return (await deps.hasShaderF16()) ? model.dtype : model.fallbackDtype;
   }
 
-  /** Downloads (when needed) and loads a model; it becomes the chosen one. */
-  async function load(id: string): Promise<boolean> {
+  // Red notices of failed loads; a model that then loads takes them away (they are about the past).
+  let failureNotices: number[] = [];
+
+  /**
+   * Downloads (when needed) and loads a model; it becomes the chosen one. A failure is said once: on the download card
+   * when the model panel is open, in the answer when `quiet` (a Send), else in a notice.
+   */
+  async function load(id: string, options: { quiet?: boolean } = {}): Promise<boolean> {
     const model = find(id);
     if (!model) {
       notices.error('That model is not in the catalog or the cache any more.');
@@ -191,9 +197,15 @@ export function createModelStore(deps: ModelDeps) {
         model.name,
         dtype === undefined ? { device, kvCacheBudgetBytes } : { device, dtype, kvCacheBudgetBytes },
       );
+      for (const notice of failureNotices) notices.dismiss(notice);
+      failureNotices = [];
       return true;
     } catch (error) {
-      if (!isAbortError(error)) notices.error(errorMessage(error));
+      if (!isAbortError(error) && !options.quiet && !panelOpen())
+        failureNotices.push(notices.error(errorMessage(error)));
+      // The model loaded before still runs: it stays the chosen one, so that Send uses what works.
+      const still = (await engine.refresh().catch(() => null))?.model;
+      if (still && still.id !== id) settings.update({ modelId: still.id });
       return false;
     } finally {
       void refresh();
@@ -213,11 +225,24 @@ export function createModelStore(deps: ModelDeps) {
         message: 'Choose a model first (model panel), then press Regenerate.',
       };
     }
-    if (await load(wanted)) return true;
+    if (await load(wanted, { quiet: true })) return true;
     const failed = engine.load.current;
     if (failed?.phase === 'cancelled')
       return { code: 'aborted', message: 'Loading the model was cancelled.' };
     return { code: 'model-not-loaded', message: failed?.error ?? 'The model could not be loaded.' };
+  }
+
+  /**
+   * When the app opens, with "Load the last model when the app opens" on: loads the chosen model if it is already on
+   * this device (stored, or served by the app itself). It never starts a download nobody asked for.
+   */
+  async function loadOnStart(): Promise<void> {
+    const id = settings.settings.modelId;
+    if (!settings.settings.loadModelOnStart || id === null) return;
+    if (engine.status()?.model || engine.load.current) return;
+    const onDevice =
+      cached().some((c) => c.id === id && c.complete) || catalog().some((m) => m.id === id && m.bundled);
+    if (onDevice) await load(id);
   }
 
   async function remove(id: string): Promise<void> {
@@ -308,6 +333,7 @@ export function createModelStore(deps: ModelDeps) {
     refresh,
     load,
     ensureModel,
+    loadOnStart,
     remove,
     rename,
     verify,

@@ -25,6 +25,11 @@ export interface Settings {
    * costs GPU/CPU work while typing (and battery), so it can be turned off.
    */
   workAhead: boolean;
+  /**
+   * Load the chosen model (when it is on this device) as soon as the app opens, instead of on the first Send. Off by
+   * default: opening the app to read or export a chat then costs no GPU memory or loading time.
+   */
+  loadModelOnStart: boolean;
   /** Models added by address (hub repo or folder URL), shown beside the catalog. */
   addedModels: AddedModel[];
   /** Colours: the system's choice, or always light / dark. */
@@ -48,6 +53,7 @@ export const DEFAULT_SETTINGS: Settings = {
   welcomed: false,
   kvCacheMiB: DEFAULT_KV_CACHE_MIB,
   workAhead: true,
+  loadModelOnStart: false,
   addedModels: [],
   theme: 'system',
 };
@@ -95,6 +101,7 @@ export function readSettings(raw: string | null): Settings {
     welcomed: data.welcomed === true,
     kvCacheMiB: Math.round(clamp(data.kvCacheMiB, 0, MAX_KV_CACHE_MIB, d.kvCacheMiB)),
     workAhead: typeof data.workAhead === 'boolean' ? data.workAhead : d.workAhead,
+    loadModelOnStart: data.loadModelOnStart === true,
     addedModels: readAddedModels(data.addedModels),
     theme: data.theme === 'light' || data.theme === 'dark' ? data.theme : d.theme,
   };

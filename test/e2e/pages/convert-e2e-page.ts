@@ -17,15 +17,20 @@ export interface ConvertRun {
   phases: string[];
   /** Bytes the worker fetched per source file. */
   bytes: Record<string, number>;
+  /** Reads the worker reported (small files, headers and tensors). */
+  reads: number;
 }
 
 let worker: Worker | null = null;
 
 const harness = {
-  /** Converts; with `cancelAfterFiles`, terminates the worker (as a closed tab or Cancel does) after that many files. */
-  convert: (options: Options, cancelAfterFiles?: number): Promise<ConvertRun> =>
+  /**
+   * Converts; with `cancelAfterFiles` (or `cancelAfterReads`: source reads, headers included), terminates the worker
+   * as a closed tab does after that many finished files (or reads).
+   */
+  convert: (options: Options, cancelAfterFiles?: number, cancelAfterReads?: number): Promise<ConvertRun> =>
     new Promise((resolve) => {
-      const run: ConvertRun = { ok: false, id: null, error: null, phases: [], bytes: {} };
+      const run: ConvertRun = { ok: false, id: null, error: null, phases: [], bytes: {}, reads: 0 };
       worker = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
         type: 'module',
         name: 'llava-convert',
@@ -43,6 +48,12 @@ const harness = {
           }
         } else if (e.type === 'bytes') {
           run.bytes[e.path] = (run.bytes[e.path] ?? 0) + e.bytes;
+          run.reads++;
+          if (cancelAfterReads !== undefined && run.reads >= cancelAfterReads) {
+            w.terminate();
+            run.error = { name: 'AbortError', code: null, message: 'terminated' };
+            resolve(run);
+          }
         } else if (e.type === 'done') {
           run.ok = true;
           run.id = e.id;

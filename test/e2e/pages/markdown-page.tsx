@@ -24,7 +24,7 @@ function mount(next: Mode): void {
   setStreaming(true);
   if (next === 'incremental') {
     dispose = render(() => <MarkdownView text={text()} streaming={streaming()} />, host);
-  } else {
+  } else if (next === 'full') {
     const root = document.createElement('div');
     root.className = 'markdown';
     host.append(root);
@@ -36,7 +36,7 @@ function show(value: string, isStreaming: boolean): void {
   if (mode === 'incremental') {
     setText(value);
     setStreaming(isStreaming);
-  } else {
+  } else if (mode === 'full') {
     (host.firstElementChild as HTMLElement).innerHTML = renderMarkdown(value);
   }
 }

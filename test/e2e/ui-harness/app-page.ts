@@ -194,7 +194,10 @@ export interface AnswerState {
   text: string;
   status: string | null;
   busy: boolean;
+  /** The line under the answer, as shown: how long it took, how fast, how it ended. */
   stats: string;
+  /** The technical details behind it (its tooltip): first-token time, tokens/s, prompt + answer tokens, reused. */
+  details: string;
   error: string;
 }
 
@@ -208,6 +211,7 @@ export async function lastAnswer(page: Page): Promise<AnswerState> {
       status: el?.getAttribute('data-status') ?? null,
       busy: el?.getAttribute('aria-busy') === 'true',
       stats: el?.querySelector('.answer-stats')?.textContent ?? '',
+      details: el?.querySelector('.answer-summary')?.getAttribute('title') ?? '',
       error: el?.querySelector('.message-error')?.textContent ?? '',
     };
   });
@@ -282,6 +286,18 @@ export async function waitAnswerText(page: Page, chars: number, timeout = 120_00
 /** Waits until an answer is being generated (model loading included). */
 export async function waitAnswerStarted(page: Page, timeout = 60_000): Promise<void> {
   await page.waitForSelector('.message-assistant[aria-busy="true"]', { timeout });
+}
+
+/**
+ * Clicks the empty chat's sample-scene starter of `seed` and `kind`, waits for its answer to begin (the model may
+ * still be loading when the answer's message appears) and end, and returns it.
+ */
+export async function askSampleScene(page: Page, seed: number, kind: string): Promise<AnswerState> {
+  await page.locator(`.scene-starter[data-seed="${seed}"][data-kind="${kind}"]`).click();
+  await page.waitForSelector('.message-assistant');
+  await waitAnswerText(page, 1);
+  await waitAnswerDone(page);
+  return lastAnswer(page);
 }
 
 /** Types `text` in the message box, sends it with Enter, waits for its answer to start and finish, and returns it. */

@@ -2,8 +2,11 @@
 // tables, quotes and fenced code in several languages (an HTML page among them), cut into token-sized chunks.
 // Deterministic, so runs compare like with like. Also the types of what the test page (pages/markdown-page) measures.
 
-/** The app's answer view ('incremental') or the previous way: the whole text rendered again on every update. */
-export type Mode = 'incremental' | 'full';
+/**
+ * The app's answer view ('incremental'), the previous way (the whole text rendered again on every update), or nothing
+ * rendered at all ('idle': the same loop of tasks, to count the long tasks a busy machine causes by itself).
+ */
+export type Mode = 'incremental' | 'full' | 'idle';
 
 export interface StreamMetrics {
   updates: number;

@@ -1,0 +1,132 @@
+// Owns a conversion's synchronous scratch space in the origin-private file system: one file holding the bytes of the
+// graph being written and one holding the journal that says how far they are valid. Synchronous access handles exist
+// only in workers, and they are why this exists: the converter builds a graph synchronously (tensors read by sync
+// XHR), so its bytes and per-tensor progress must become durable without awaiting. It knows nothing of models.
+
+/** The part of FileSystemSyncAccessHandle used here (the DOM lib does not declare it). */
+interface SyncHandle {
+  read(buffer: Uint8Array, options: { at: number }): number;
+  write(buffer: Uint8Array, options: { at: number }): number;
+  truncate(size: number): void;
+  getSize(): number;
+  flush(): void;
+  close(): void;
+}
+
+const ROOT = 'llava-conversions';
+
+async function conversionsDir(create: boolean): Promise<FileSystemDirectoryHandle | null> {
+  try {
+    const root = await navigator.storage.getDirectory();
+    return await root.getDirectoryHandle(ROOT, { create });
+  } catch {
+    return null;
+  }
+}
+
+const dirName = (name: string): string => encodeURIComponent(name);
+
+async function syncHandle(dir: FileSystemDirectoryHandle, file: string): Promise<SyncHandle> {
+  const handle = (await dir.getFileHandle(file, { create: true })) as unknown as {
+    createSyncAccessHandle(): Promise<SyncHandle>;
+  };
+  // A worker just terminated (a closed tab, Cancel) releases its handles a moment later: wait for that, briefly.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await handle.createSyncAccessHandle();
+    } catch (error) {
+      if ((error as { name?: unknown }).name !== 'NoModificationAllowedError' || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/** The staging file and journal of one conversion (worker only). */
+export class ConversionStaging {
+  private constructor(
+    private readonly bytes: SyncHandle,
+    private readonly journal: SyncHandle,
+  ) {}
+
+  /**
+   * Opens (creating) the staging of conversion `name`. Rejects with NoModificationAllowedError while another worker
+   * (another tab) holds it.
+   */
+  static async open(name: string): Promise<ConversionStaging> {
+    const root = await conversionsDir(true);
+    if (root === null) throw new Error('This browser has no origin-private file system for conversions.');
+    const dir = await root.getDirectoryHandle(dirName(name), { create: true });
+    const bytes = await syncHandle(dir, 'staging.bin');
+    try {
+      return new ConversionStaging(bytes, await syncHandle(dir, 'journal.json'));
+    } catch (error) {
+      bytes.close();
+      throw error;
+    }
+  }
+
+  /** Removes conversion `name`'s staging (after it finished, or when a person discards it). */
+  static async remove(name: string): Promise<void> {
+    const root = await conversionsDir(false);
+    await root?.removeEntry(dirName(name), { recursive: true }).catch(() => undefined);
+  }
+
+  /** True when conversion `name` left a journal (an interrupted conversion that can resume). */
+  static async exists(name: string): Promise<boolean> {
+    const root = await conversionsDir(false);
+    if (root === null) return false;
+    try {
+      const dir = await root.getDirectoryHandle(dirName(name));
+      const file = await (await dir.getFileHandle('journal.json')).getFile();
+      return file.size > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  write(bytes: Uint8Array, at: number): void {
+    for (let done = 0; done < bytes.byteLength;)
+      done += this.bytes.write(bytes.subarray(done), { at: at + done });
+  }
+
+  read(length: number, at: number): Uint8Array {
+    const out = new Uint8Array(length);
+    for (let done = 0; done < length;) {
+      const n = this.bytes.read(out.subarray(done), { at: at + done });
+      if (n <= 0) throw new Error(`conversion staging ends at ${at + done}, ${length - done} bytes short`);
+      done += n;
+    }
+    return out;
+  }
+
+  truncate(size: number): void {
+    this.bytes.truncate(size);
+  }
+
+  /** The last journal written, or null (none, or unreadable: an interruption while it was written). */
+  readJournal(): unknown {
+    const size = this.journal.getSize();
+    if (size === 0) return null;
+    const buf = new Uint8Array(size);
+    this.journal.read(buf, { at: 0 });
+    try {
+      return JSON.parse(new TextDecoder().decode(buf)) as unknown;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Makes the staged bytes durable, then the journal that describes them. */
+  writeJournal(value: unknown): void {
+    this.bytes.flush();
+    const buf = new TextEncoder().encode(JSON.stringify(value));
+    this.journal.truncate(0);
+    this.journal.write(buf, { at: 0 });
+    this.journal.flush();
+  }
+
+  close(): void {
+    this.bytes.close();
+    this.journal.close();
+  }
+}
