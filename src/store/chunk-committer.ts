@@ -13,7 +13,10 @@ export interface PendingChunk {
 export class ChunkCommitter {
   /** The record including every chunk handed over (state.record only counts stored ones). */
   private issued: FileRecord;
-  private tail: Promise<void> = Promise.resolve();
+  /** Puts are issued in chunk order (IndexedDB runs them in that order) without waiting for the one before. */
+  private issueTail: Promise<unknown> = Promise.resolve();
+  /** Completions, in chunk order: what updates `state` and surfaces the first failure. */
+  private doneTail: Promise<void> = Promise.resolve();
   private waiting: Promise<void>[] = [];
   private queuedBytes = 0;
   private error: { error: unknown } | null = null;
@@ -31,11 +34,11 @@ export class ChunkCommitter {
     this.rethrow();
     const bytes = chunk.bytes.byteLength;
     this.queuedBytes += bytes;
-    this.tail = this.tail
-      .then(() => this.commit(chunk))
+    const done = this.commit(chunk)
       .catch((error: unknown) => void (this.error ??= { error }))
       .finally(() => void (this.queuedBytes -= bytes));
-    this.waiting.push(this.tail);
+    this.doneTail = done;
+    this.waiting.push(done);
     // Wait for the oldest chunks while too much waits; one chunk may always wait, so a small queue still moves.
     while (this.queuedBytes > Math.max(this.maxQueuedBytes, bytes)) await this.waiting.shift();
     this.rethrow();
@@ -43,7 +46,7 @@ export class ChunkCommitter {
 
   /** Waits for every queued chunk; throws the first failure. */
   async drain(): Promise<void> {
-    await this.tail;
+    await this.doneTail;
     this.waiting = [];
     this.rethrow();
   }
@@ -57,23 +60,45 @@ export class ChunkCommitter {
     if (this.error) throw this.error.error;
   }
 
-  private async commit(chunk: PendingChunk): Promise<void> {
-    this.rethrow();
-    const { states, bytes } = await this.state.hasher.update(chunk.bytes, chunk.hashFrom);
+  /**
+   * Three overlapping stages: hashing starts at once (the hash worker takes chunks in order), the put is issued as
+   * soon as the chunk is hashed and the put before it issued, and the completion waits for the one before it. A
+   * put that follows a failed one cannot land: each checks in its own transaction that the stored record ends
+   * where it begins (putChunk's precondition).
+   */
+  private commit(chunk: PendingChunk): Promise<void> {
     const from = this.issued.storedBytes;
-    const next: FileRecord = {
+    const planned: FileRecord = {
       ...this.issued,
-      ...states,
       chunkCount: chunk.index + 1,
-      storedBytes: chunk.index * this.issued.chunkSize + bytes.byteLength,
-      updatedAt: Date.now(),
+      storedBytes: chunk.index * this.issued.chunkSize + chunk.bytes.byteLength,
     };
-    this.issued = next;
-    await this.job.store.putChunk(next, chunk.index, bytes, {
-      token: this.job.token,
-      expectStoredBytes: from,
+    // After this the chunk's buffer may belong to the hash worker (transferred): only `planned` knows its length.
+    const hashed = this.state.hasher.update(chunk.bytes, chunk.hashFrom);
+    hashed.catch(() => undefined); // surfaced by the issue step below, in order
+    this.issued = planned;
+    const issued = this.issueTail.then(async () => {
+      const { states, bytes } = await hashed;
+      this.rethrow();
+      const record: FileRecord = { ...planned, ...states, updatedAt: Date.now() };
+      // Wrapped so that awaiting this issue step does not wait for the put itself.
+      const put = this.job.store.putChunk(record, chunk.index, bytes, {
+        token: this.job.token,
+        expectStoredBytes: from,
+      });
+      put.catch(() => undefined);
+      return { record, put };
     });
-    this.state.record = next;
-    this.state.buffered -= next.storedBytes - from;
+    this.issueTail = issued.catch(() => undefined);
+    const previous = this.doneTail;
+    return (async () => {
+      // The chunk before first: its failure, not this one's consequence of it, is the one reported.
+      await previous;
+      this.rethrow();
+      const { record, put } = await issued;
+      await put;
+      this.state.record = record;
+      this.state.buffered -= record.storedBytes - from;
+    })();
   }
 }

@@ -8,6 +8,7 @@
 // In the browser, chunkMiB may list several sizes ("4,16,32") to compare them in one run.
 import 'fake-indexeddb/auto';
 import { execFile } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { promisify } from 'node:util';
 import { ensureCached } from '../../src/store/ensure-cached';
 import { openWeightStore } from '../../src/store/idb-weight-store';
@@ -218,37 +219,47 @@ async function browserMain(): Promise<void> {
     }
   }
   const summary: string[] = [];
+  const load = (): string => loadavg()[0]!.toFixed(1);
+  const spread = (values: number[]): string => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+    return `best ${(sorted.at(-1) ?? 0).toFixed(2)}, median ${median.toFixed(2)}, worst ${(sorted[0] ?? 0).toFixed(2)}`;
+  };
   let n = 0;
   for (const chunk of chunkList) {
     const ratios: number[] = [];
+    const opfsRatios: number[] = [];
     const peaks: number[] = [];
+    const loads: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const id = `bench-${n++}`;
+      loads.push(load());
       // Alternate which goes first, so that a machine getting busier or quieter does not favour one side.
       const plainFirst = round % 2 === 0;
       const plainA = plainFirst ? await run('plainFetch', big) : null;
       const stored = await peakWhile(() => run('store', refNamed(id), chunk * MiB, 4));
-      if (!stored.result.ok) throw new Error('store download failed');
+      if (!stored.result.ok) throw new Error(`store download failed: ${JSON.stringify(stored.result.error)}`);
+      // The alternative measured beside it: hash + write to an OPFS file in one worker (not what the app uses).
+      const opfs = await peakWhile(() => run('opfsDownload', big, chunk * MiB));
       const plain = plainA ?? (await run('plainFetch', big));
       const loaded = await peakWhile(() => run('read', id, 'onnx/decoder_model_merged.onnx'));
       const ratio = plain.ms / stored.result.ms;
       ratios.push(ratio);
+      opfsRatios.push(plain.ms / opfs.result.ms);
       peaks.push(stored.peak);
       console.log(
-        `chunk ${chunk} MiB round ${round + 1}: plain fetch ${rate(SIZE, plain.ms)} | through store ${rate(SIZE, stored.result.ms)} | ratio store/plain ` +
-          `${ratio.toFixed(2)} | load from store ${rate(SIZE, loaded.result.ms)}\n` +
-          `         Chromium RSS (all processes) peak above start: storing +${mb(stored.peak)}, loading +${mb(loaded.peak)} (from ${mb(stored.base)})`,
+        `chunk ${chunk} MiB round ${round + 1} (load ${loads.at(-1)}): plain fetch ${rate(SIZE, plain.ms)} | through store ${rate(SIZE, stored.result.ms)} | ratio store/plain ` +
+          `${ratio.toFixed(2)} | OPFS alternative ${rate(SIZE, opfs.result.ms)} (ratio ${(plain.ms / opfs.result.ms).toFixed(2)}) | load from store ${rate(SIZE, loaded.result.ms)}\n` +
+          `         Chromium RSS (all processes) peak above start: storing +${mb(stored.peak)}, OPFS alternative +${mb(opfs.peak)}, loading +${mb(loaded.peak)} (from ${mb(stored.base)})`,
       );
       await run('remove', id);
     }
-    const sorted = [...ratios].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
     summary.push(
-      `chunk ${chunk} MiB: store/plain median ${median.toFixed(2)} (min ${(sorted[0] ?? 0).toFixed(2)}, max ${(sorted.at(-1) ?? 0).toFixed(2)}, ${ratios.length} rounds); ` +
-        `peak Chromium RSS while storing +${mb(Math.max(...peaks))}`,
+      `store-throughput, headless Chromium, ${mb(SIZE)} file, ${chunk} MiB chunks, ${ratios.length} rounds, load average ${loads.join('/')}: ` +
+        `store/plain ${spread(ratios)}; OPFS alternative/plain ${spread(opfsRatios)}; peak Chromium RSS while storing +${mb(Math.max(...peaks))}`,
     );
   }
-  console.log(`summary (${mb(SIZE)} file, headless Chromium):\n  ${summary.join('\n  ')}`);
+  console.log(`summary (one line per chunk size):\n${summary.join('\n')}`);
   server.resetCounts();
   const dropAt = Math.round(SIZE * 0.55);
   server.faults.push({

@@ -106,6 +106,71 @@ const harness = {
   },
 };
 
+/** The OPFS probe worker, answering each request by id. */
+function opfsProbe() {
+  const worker = new Worker(new URL('./opfs-probe.worker.ts', import.meta.url), { type: 'module' });
+  const waiting = new Map<number, (reply: { buffer?: ArrayBuffer; digest?: string }) => void>();
+  let next = 1;
+  worker.onmessage = (e: MessageEvent<{ id: number; buffer?: ArrayBuffer; digest?: string }>) => {
+    waiting.get(e.data.id)?.(e.data);
+    waiting.delete(e.data.id);
+  };
+  const ask = (m: Record<string, unknown>, t: Transferable[] = []) =>
+    new Promise<{ buffer?: ArrayBuffer; digest?: string }>((resolve) => {
+      const id = next++;
+      waiting.set(id, resolve);
+      worker.postMessage({ ...m, id }, t);
+    });
+  return { worker, ask };
+}
+
+/**
+ * The alternative measured against the weight store: the same download with each chunk hashed and written to an
+ * OPFS file in one worker (sync access handle), up to `maxQueued` bytes in flight.
+ */
+async function opfsDownload(url: string, chunkSize: number, maxQueued = 64 * 1024 * 1024) {
+  const t0 = performance.now();
+  const probe = opfsProbe();
+  await probe.ask({ op: 'open', name: 'download', hash: true });
+  const response = await fetch(url, { cache: 'no-store' });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const inFlight: Promise<unknown>[] = [];
+  let queued = 0;
+  let buffer = new Uint8Array(chunkSize);
+  let fill = 0;
+  let at = 0;
+  const send = async (bytes: Uint8Array): Promise<void> => {
+    const n = bytes.byteLength;
+    queued += n;
+    inFlight.push(
+      probe.ask({ op: 'write', buffer: bytes.buffer, at }, [bytes.buffer]).then(() => (queued -= n)),
+    );
+    at += n;
+    while (queued > Math.max(maxQueued, n)) await inFlight.shift();
+  };
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    let from = 0;
+    while (from < value.byteLength) {
+      const n = Math.min(chunkSize - fill, value.byteLength - from);
+      buffer.set(value.subarray(from, from + n), fill);
+      fill += n;
+      from += n;
+      if (fill === chunkSize) {
+        await send(buffer);
+        buffer = new Uint8Array(chunkSize);
+        fill = 0;
+      }
+    }
+  }
+  if (fill) await send(buffer.slice(0, fill));
+  await Promise.all(inFlight);
+  const { digest } = await probe.ask({ op: 'close', name: 'download' });
+  probe.worker.terminate();
+  return { bytes: at, digest: digest ?? '', ms: performance.now() - t0 };
+}
+
 /** Times each stage of storing a download on its own: network + chunk copies, hashing, IndexedDB, OPFS. */
 async function stageTimes(url: string, chunkSize: number): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -190,24 +255,19 @@ async function stageTimes(url: string, chunkSize: number): Promise<Record<string
   out.idbPipelined = performance.now() - t0;
   await store.deleteAll();
   for (const hash of [false, true]) {
-    const worker = new Worker(new URL('./opfs-probe.worker.ts', import.meta.url), { type: 'module' });
-    const ask = (m: unknown, t: Transferable[] = []) =>
-      new Promise<{ buffer?: ArrayBuffer }>((resolve) => {
-        worker.onmessage = (e) => resolve(e.data as { buffer?: ArrayBuffer });
-        worker.postMessage(m, t);
-      });
-    await ask({ op: 'open', name: 'probe', hash });
+    const probe = opfsProbe();
+    await probe.ask({ op: 'open', name: 'probe', hash });
     t0 = performance.now();
     let at = 0;
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i]!;
-      const reply = await ask({ op: 'write', buffer: c.buffer, at }, [c.buffer]);
+      const reply = await probe.ask({ op: 'write', buffer: c.buffer, at }, [c.buffer]);
       chunks[i] = new Uint8Array(reply.buffer!);
       at += c.byteLength;
     }
     out[hash ? 'opfsHashWrite' : 'opfsWrite'] = performance.now() - t0;
-    await ask({ op: 'close', name: 'probe' });
-    worker.terminate();
+    await probe.ask({ op: 'close', name: 'probe' });
+    probe.worker.terminate();
   }
   return out;
 }
@@ -229,7 +289,7 @@ const bench = {
   store: async (model: ModelRef, chunkSize: number, retries: number) => {
     const t0 = performance.now();
     const result = await outcome(() => ensureCached(model, { chunkSize, retries, dtype: 'fp32' }));
-    return { ok: result.ok, ms: performance.now() - t0 };
+    return { ok: result.ok, ms: performance.now() - t0, error: result.ok ? null : result.error };
   },
   read: async (id: string, path: string) => {
     const t0 = performance.now();
@@ -237,6 +297,7 @@ const bench = {
     return { bytes: bytes.byteLength, ms: performance.now() - t0 };
   },
   stages: async (url: string, chunkSize: number) => stageTimes(url, chunkSize),
+  opfsDownload: (url: string, chunkSize: number) => opfsDownload(url, chunkSize),
   partialBytes: async (id: string) => (await listCachedModels()).find((m) => m.id === id)?.bytes ?? 0,
   remove: (id: string) => deleteCachedModel(id),
 };
