@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportFixtureTo } from '../../src/training/fixture-export';
 import { projectRoot } from './harness/build-app';
 import { launchBrowser, type TestBrowser } from './harness/browser';
-import { lastAnswer, waitAnswerDone, waitAnswerText } from './ui-harness/app-page';
+import { askSampleScene } from './ui-harness/app-page';
 import { FIRST_SEEDS, sampleSceneFor } from '../../src/ui/lib/sample-scenes';
 
 let server: ViteDevServer;
@@ -61,12 +61,7 @@ describe('a fresh dev server', () => {
 
     // The next click, a sample scene, is answered in the same page too.
     const sample = sampleSceneFor(FIRST_SEEDS[0]!, 'color');
-    await page.locator(`.scene-starter[data-seed="${sample.seed}"][data-kind="color"]`).click();
-    await page.waitForSelector('.message-assistant');
-    // The answer has begun (the model may still be loading when its message appears), then ends.
-    await waitAnswerText(page, 1);
-    await waitAnswerDone(page);
-    const answer = await lastAnswer(page);
+    const answer = await askSampleScene(page, sample.seed, sample.kind);
     expect(answer.error).toBe('');
     expect(answer.text.toLowerCase()).toContain(sample.scene.objects[0]!.color);
     expect(navigations).toBe(1);

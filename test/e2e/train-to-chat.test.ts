@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { appForSuite, lastAnswer, screenshot, waitAnswerDone, waitAnswerText } from './ui-harness/app-page';
+import { appForSuite, askSampleScene, screenshot } from './ui-harness/app-page';
 import { evaluationEngine, ask, rawImage } from '../../src/training/eval/evaluate';
 import { loadMicroModel } from '../../src/training/fixture';
 import { initTf } from '../../src/training/model/backend';
@@ -95,11 +95,7 @@ describe('a model aligned on /train.html, used in the chat', () => {
 
     // The empty chat offers the sample scenes for this model too; one click asks.
     const sample = sampleSceneFor(FIRST_SEEDS[2]!, 'detail');
-    await page.click(`.scene-starter[data-seed="${sample.seed}"][data-kind="detail"]`);
-    await page.waitForSelector('.message-assistant');
-    await waitAnswerText(page, 1);
-    await waitAnswerDone(page);
-    const answer = await lastAnswer(page);
+    const answer = await askSampleScene(page, sample.seed, sample.kind);
     expect(answer.error).toBe('');
     expect(answer.text.trim().length).toBeGreaterThan(0);
     await screenshot(page, 'train-model-answers');

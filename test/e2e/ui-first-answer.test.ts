@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   appForSuite,
+  askSampleScene,
   dropFiles,
   lastAnswer,
   screenshot,
@@ -57,12 +58,7 @@ describe('the first answer, with no download', () => {
   it('answers a sample scene as the engine does in Node, naming each shape and colour', async () => {
     const { page } = app;
     const sample = sampleSceneFor(FIRST_SEEDS[2]!, 'detail');
-    await page.click(`.scene-starter[data-seed="${sample.seed}"][data-kind="detail"]`);
-    await page.waitForSelector('.message-assistant');
-    // The answer has begun (the model may still be loading when its message appears), then ends.
-    await waitAnswerText(page, 1);
-    await waitAnswerDone(page);
-    const answer = await lastAnswer(page);
+    const answer = await askSampleScene(page, sample.seed, sample.kind);
     expect(answer.error).toBe('');
     const expected = await ask(engine, rawImage(samplePixels(sample)), sample.question);
     expect(answer.text.trim()).toBe(expected.trim());

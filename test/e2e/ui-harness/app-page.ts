@@ -288,6 +288,18 @@ export async function waitAnswerStarted(page: Page, timeout = 60_000): Promise<v
   await page.waitForSelector('.message-assistant[aria-busy="true"]', { timeout });
 }
 
+/**
+ * Clicks the empty chat's sample-scene starter of `seed` and `kind`, waits for its answer to begin (the model may
+ * still be loading when the answer's message appears) and end, and returns it.
+ */
+export async function askSampleScene(page: Page, seed: number, kind: string): Promise<AnswerState> {
+  await page.locator(`.scene-starter[data-seed="${seed}"][data-kind="${kind}"]`).click();
+  await page.waitForSelector('.message-assistant');
+  await waitAnswerText(page, 1);
+  await waitAnswerDone(page);
+  return lastAnswer(page);
+}
+
 /** Types `text` in the message box, sends it with Enter, waits for its answer to start and finish, and returns it. */
 export async function sendAndWait(page: Page, text: string): Promise<AnswerState> {
   const before = await page.locator('.message-assistant').count();
