@@ -35,6 +35,36 @@ export interface ChatInput {
   /** Turns left out: the conversation's {@link ConversationMemory.droppedTurns} from now on (kept as it was when
    * the request does not drop turns). */
   droppedTurns: number;
+  /** The conversation's {@link ConversationMemory.wholePrompt} from now on. */
+  wholePrompt: ConversationMemory['wholePrompt'];
+}
+
+/**
+ * One string per message that differs whenever the message's prompt could (role, text, picture content, stored answer
+ * ids), led by the template and model: comparing lists of them tells whether a request only extends an earlier one.
+ */
+export function messageSignatures(
+  messages: readonly ChatMessage[],
+  imageKeys: readonly string[],
+  head: string,
+): string[] {
+  let k = 0;
+  const out = [head];
+  for (const msg of messages) {
+    const content =
+      typeof msg.content === 'string'
+        ? `s${msg.content}`
+        : msg.content
+            .map((p) => (p.type === 'text' ? `t${p.text}` : `i${imageKeys[k++] ?? ''}`))
+            .join('\u0000');
+    const tokens = msg.tokens ? `${msg.tokens.model}\u0000${msg.tokens.ids.join(',')}` : '';
+    out.push(`${msg.role}\u0000${tokens}\u0000${content}`);
+  }
+  return out;
+}
+
+function startsWith(list: readonly string[], prefix: readonly string[]): boolean {
+  return prefix.length <= list.length && prefix.every((s, i) => s === list[i]);
 }
 
 function isRawImage(input: ImageInput): input is RawImage {
@@ -123,10 +153,21 @@ export async function chatInput(
   try {
     if (request.contextOverflow !== 'drop-oldest-turns') {
       const built = await build(request.messages, true);
-      return { ...built, droppedMessages: 0, droppedTurns: memory.droppedTurns };
+      return {
+        ...built,
+        droppedMessages: 0,
+        droppedTurns: memory.droppedTurns,
+        wholePrompt: memory.wholePrompt,
+      };
     }
     const context = m.config.text.contextLength;
     const maxNewTokens = request.sampling?.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
+    const signatures = messageSignatures(
+      request.messages,
+      images.map((i) => i.key),
+      `${m.id}\u0000${template}`,
+    );
+    const known = memory.wholePrompt;
     const fitted = await fitToContext(
       request.messages,
       (candidate) => build(candidate, false),
@@ -135,12 +176,14 @@ export async function chatInput(
         contextLength: context,
         reserve: answerReserve(context, maxNewTokens),
         previousDroppedTurns: memory.droppedTurns,
+        ...(known && startsWith(signatures, known.messages) ? { wholeAtLeast: known.atLeast } : {}),
       },
     );
     return {
       ...fitted.measured,
       droppedMessages: fitted.droppedMessages,
       droppedTurns: fitted.droppedTurns,
+      wholePrompt: fitted.droppedTurns > 0 ? { messages: signatures, atLeast: fitted.wholeAtLeast } : null,
     };
   } catch (error) {
     throw asEngineError(error, 'inference-failed', 'Preparing the prompt failed. Try again.');

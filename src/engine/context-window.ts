@@ -81,6 +81,12 @@ export interface FitOptions {
    * the next turn extends the previous prompt and reuses its KV cache instead of prefilling from the first drop on.
    */
   previousDroppedTurns?: number;
+  /**
+   * A lower bound on the whole conversation's prompt length, known without measuring it (the caller measured a
+   * conversation this one only extends: appending messages never shortens a prompt). Over the room it leaves, the
+   * whole conversation is not built at all, so a long chat's turn does not render and tokenise all its history.
+   */
+  wholeAtLeast?: number;
 }
 
 export interface Fitted<T> {
@@ -92,6 +98,8 @@ export interface Fitted<T> {
   droppedTurns: number;
   /** What `measure` returned for the kept messages. */
   measured: T;
+  /** The whole conversation's prompt length, or the lower bound it was known to exceed (what {@link FitOptions.wholeAtLeast} takes next time). */
+  wholeAtLeast: number;
 }
 
 /**
@@ -124,6 +132,10 @@ export async function fitToContext<T>(
     }
     return hit;
   };
+  const roomy = contextLength - reserve;
+  const known = options.wholeAtLeast ?? 0;
+  // Measured only when it might fit: past that, the bound carries over to the next turn.
+  const whole = known > roomy ? known : (await probe(0)).tokens;
   const result = async (dropped: number): Promise<Fitted<T>> => {
     const { kept, measured } = await probe(dropped);
     return {
@@ -131,11 +143,11 @@ export async function fitToContext<T>(
       droppedMessages: messages.length - kept.length,
       droppedTurns: dropped,
       measured,
+      wholeAtLeast: whole,
     };
   };
 
-  const roomy = contextLength - reserve;
-  if ((await probe(0)).tokens <= roomy) return result(0);
+  if (whole <= roomy) return result(0);
   const hint = Math.min(Math.max(0, Math.floor(options.previousDroppedTurns ?? 0)), turns.length);
   if (hint > 0 && (await probe(hint)).tokens <= roomy) return result(hint);
 
@@ -155,7 +167,7 @@ export async function fitToContext<T>(
     const shortest = await probe(turns.length);
     if (shortest.tokens < roomy) return result(turns.length);
     const last = await lastResort(messages, turns, measure, tokensOf, contextLength);
-    if (last) return last;
+    if (last) return { ...last, wholeAtLeast: whole };
     if (shortest.tokens >= contextLength) throw contextOverflowError(shortest.tokens, contextLength);
     return result(turns.length);
   }
@@ -177,7 +189,7 @@ async function lastResort<T>(
   measure: (candidate: ChatMessage[]) => Promise<T>,
   tokensOf: (measured: T) => number,
   contextLength: number,
-): Promise<Fitted<T> | null> {
+): Promise<Omit<Fitted<T>, 'wholeAtLeast'> | null> {
   const answers = firstAnswers(messages);
   if (answers.length === 0) return null;
   const out = new Set([...turns.flat(), ...answers]);

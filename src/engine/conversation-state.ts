@@ -16,6 +16,12 @@ export interface ConversationMemory {
    * keeps the same start (and its KV cache) while it still fits.
    */
   droppedTurns: number;
+  /**
+   * The last request that had to leave turns out: its messages (as {@link messageSignatures}) and a lower bound on
+   * its whole prompt's length. A request that only extends those messages is at least as long, so fitting it to
+   * the window does not build the whole conversation again.
+   */
+  wholePrompt: { messages: readonly string[]; atLeast: number } | null;
 }
 
 export interface ConversationStateOptions {
@@ -57,6 +63,7 @@ export class ConversationState {
     return this.memories.take(conversationId, () => ({
       transcript: new Transcript({ pieces }),
       droppedTurns: 0,
+      wholePrompt: null,
     }));
   }
 

@@ -195,6 +195,8 @@ export function createEngine(deps: EngineDeps): EngineApi {
     const memory = state.memory(conversation);
     const built = await chatInput(m, request, memory, { decodeImage: deps.decodeImage, features }, signal);
     memory.droppedTurns = built.droppedTurns;
+    // Off, every turn measures the whole conversation again, as before (the long-chat benchmark's baseline).
+    if (deps.incrementalPrompt !== false) memory.wholePrompt = built.wholePrompt;
     return { ...built, transcript: memory.transcript };
   }
 

@@ -3,7 +3,7 @@
 // turns left out once the 512-token window is full). Two engines answer each turn back to back, one tokenising every
 // prompt whole (`incrementalPrompt: false`, the way the engine worked before) and one with the per-conversation piece
 // cache, so machine load hits both alike. Prints first-token time per turn and the ratio turn 200 / turn 20.
-// Run: npm run bench:long-chat [-- --turns 200 --new-tokens 8 --window 5]
+// Run: npm run bench:long-chat [-- --turns 200 --new-tokens 8 --window 5 --only now|before]
 import { getTinyModel } from '../fixtures/tiny-model';
 import { nodeEngine } from '../../src/node/node-engine';
 import type { ChatMessage, ChatRequest, EngineApi } from '../../src/shared/protocol';
@@ -57,6 +57,8 @@ interface Side {
   messages: ChatMessage[];
   ttft: number[];
   wall: number[];
+  /** CPU time of this process during the call (all threads): less swayed by other jobs than wall time. */
+  cpu: number[];
   prompt: number[];
   reused: number[];
   answers: string[];
@@ -82,8 +84,11 @@ async function turn(side: Side, k: number): Promise<void> {
     contextOverflow: 'drop-oldest-turns',
   };
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const r = await side.engine.chat(request);
+  const c = process.cpuUsage(c0);
   side.wall.push(performance.now() - t0);
+  side.cpu.push((c.user + c.system) / 1000);
   side.ttft.push(r.usage.timeToFirstTokenMs);
   side.prompt.push(r.usage.promptTokens);
   side.reused.push(r.usage.reusedPromptTokens ?? 0);
@@ -96,12 +101,25 @@ async function main(): Promise<void> {
   const dir = getTinyModel('tiny').dir;
   const first = picture(36, 28);
   const sides: Side[] = [];
+  const only = process.argv[process.argv.indexOf('--only') + 1];
   for (const [name, incrementalPrompt] of [
     ['whole prompt tokenised (before)', false],
     ['piece cache (now)', true],
   ] as const) {
+    // One side alone (for a profile).
+    if (process.argv.includes('--only') && only !== (incrementalPrompt ? 'now' : 'before')) continue;
     const engine = await nodeEngine(dir, { incrementalPrompt });
-    sides.push({ name, engine, messages: [first], ttft: [], wall: [], prompt: [], reused: [], answers: [] });
+    sides.push({
+      name,
+      engine,
+      messages: [first],
+      ttft: [],
+      wall: [],
+      cpu: [],
+      prompt: [],
+      reused: [],
+      answers: [],
+    });
   }
   const started = performance.now();
   for (let k = 1; k <= TURNS; k++) {
@@ -110,7 +128,8 @@ async function main(): Promise<void> {
     for (const side of order) await turn(side, k);
   }
   const seconds = (performance.now() - started) / 1000;
-  const [before, after] = sides as [Side, Side];
+  const before = sides[0] as Side;
+  const after = sides[sides.length - 1] as Side;
   const differing = before.answers.filter((a, i) => a !== after.answers[i]).length;
   const promptDiff = before.prompt.filter((p, i) => p !== after.prompt[i]).length;
 
@@ -132,6 +151,11 @@ async function main(): Promise<void> {
     const row = REPORTED.map((t) => fmt(at(side.wall, t)));
     const ratio = at(side.wall, TURNS) / at(side.wall, 20);
     console.log(`| ${side.name}: whole call ms | ${row.join(' | ')} | ${ratio.toFixed(2)} |`);
+  }
+  for (const side of sides) {
+    const row = REPORTED.map((t) => fmt(at(side.cpu, t)));
+    const ratio = at(side.cpu, TURNS) / at(side.cpu, 20);
+    console.log(`| ${side.name}: CPU ms per call | ${row.join(' | ')} | ${ratio.toFixed(2)} |`);
   }
   console.log(
     `| prompt tokens (reused) | ${REPORTED.map((t) => `${after.prompt[t - 1]} (${after.reused[t - 1]})`).join(' | ')} | |`,

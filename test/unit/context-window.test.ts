@@ -187,6 +187,24 @@ describe('fitToContext (pure selection)', () => {
     expect(short.droppedTurns).toBe(0);
   });
 
+  it('a whole conversation known to be too long is not measured: the same choice, without building it', async () => {
+    const first = await run(conversation(10), { contextLength: 300, reserve: 50 });
+    expect(first.wholeAtLeast).toBe(tokens(conversation(10)));
+    const next = conversation(11);
+    const options = { contextLength: 300, reserve: 50, previousDroppedTurns: first.droppedTurns };
+    const measuredWhole = await run(next, options);
+    const known = await run(next, { ...options, wholeAtLeast: first.wholeAtLeast });
+    expect(known.tags).toEqual(measuredWhole.tags);
+    expect(known.measured).toBe(measuredWhole.measured);
+    // Only the previous start was measured; the bound carries over for the turn after.
+    expect(known.calls).toBe(measuredWhole.calls - 1);
+    expect(known.wholeAtLeast).toBe(first.wholeAtLeast);
+    // A bound within the room proves nothing: the whole conversation is measured (and here it fits).
+    const small = await run(conversation(3), { contextLength: 300, reserve: 50, wholeAtLeast: 100 });
+    expect(small.droppedTurns).toBe(0);
+    expect(small.calls).toBe(1);
+  });
+
   it('gives up with context-overflow when even the shortest prompt fills the window', async () => {
     const msgs = [
       m('user', 'U1', 10),

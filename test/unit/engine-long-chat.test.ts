@@ -59,6 +59,20 @@ describe('long chat: pieces vs whole prompts on the real engine (tiny model, 512
       // The chat outgrew the window, and KV reuse by token prefix still works after turns were left out.
       expect(dropped).toBeGreaterThan(0);
       expect(reusedLate).toBeGreaterThan(0);
+      // Edited back to its fourth question (a branch): no longer an extension of the long chat, so it is measured
+      // whole again and fits, as on the engine that measures every prompt whole.
+      const edited = (chats[0] as ChatMessage[]).slice(0, 7);
+      const request = {
+        conversationId: `long-${template}`,
+        template,
+        sampling: { temperature: 0, maxNewTokens: 8 },
+        contextOverflow: 'drop-oldest-turns' as const,
+      };
+      const a = await pieces.chat({ ...request, messages: edited });
+      const b = await whole.chat({ ...request, messages: (chats[1] as ChatMessage[]).slice(0, 7) });
+      expect(a.usage.droppedMessages).toBeUndefined();
+      expect(a.usage.promptTokens).toBe(b.usage.promptTokens);
+      expect(a.message.content).toBe(b.message.content);
     }, 300_000);
   }
 });

@@ -1,10 +1,37 @@
 // Owns the settings form: theme, temperature, top_p, max new tokens, system prompt, template, device, the KV-cache
-// budget for follow-up questions, and working ahead while the user types. The hub token field is its own component
-// (HubTokenField), kept on the device rather than in these settings.
+// budget for follow-up questions, working ahead while the user types, and loading the last model when the app opens.
+// The hub token field is its own component (HubTokenField), kept on the device rather than in these settings.
 import type { JSX } from 'solid-js';
 import type { BackendName, TemplateName } from '../../shared/protocol';
 import { MAX_KV_CACHE_MIB, useSettings, type Theme } from '../stores/settings-store';
 import { HubTokenField } from './HubTokenField';
+
+/** A checkbox with its label and a hint that says what it costs. */
+function CheckField(props: {
+  id: string;
+  label: string;
+  hint: string;
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+}): JSX.Element {
+  return (
+    <div class="field field-check">
+      <label for={props.id}>
+        <input
+          id={props.id}
+          type="checkbox"
+          checked={props.checked}
+          aria-describedby={`${props.id}-hint`}
+          onChange={(e) => props.onChange(e.currentTarget.checked)}
+        />
+        {props.label}
+      </label>
+      <p id={`${props.id}-hint`} class="hint">
+        {props.hint}
+      </p>
+    </div>
+  );
+}
 
 export function SettingsForm(): JSX.Element {
   const { settings, update, reset } = useSettings();
@@ -128,38 +155,20 @@ export function SettingsForm(): JSX.Element {
           words. 0 keeps none: every answer reads the whole chat again. Applies from the next answer.
         </p>
       </div>
-      <div class="field field-check">
-        <label for="set-work-ahead">
-          <input
-            id="set-work-ahead"
-            type="checkbox"
-            checked={settings.workAhead}
-            aria-describedby="set-work-ahead-hint"
-            onChange={(e) => update({ workAhead: e.currentTarget.checked })}
-          />
-          Work ahead while I type
-        </label>
-        <p id="set-work-ahead-hint" class="hint">
-          Reads the picture and the question as they are written, so answers start sooner. Costs some GPU/CPU
-          work while you type.
-        </p>
-      </div>
-      <div class="field field-check">
-        <label for="set-load-on-start">
-          <input
-            id="set-load-on-start"
-            type="checkbox"
-            checked={settings.loadModelOnStart}
-            aria-describedby="set-load-on-start-hint"
-            onChange={(e) => update({ loadModelOnStart: e.currentTarget.checked })}
-          />
-          Load the last model when the app opens
-        </label>
-        <p id="set-load-on-start-hint" class="hint">
-          Only a model already on this device. Off: the model loads when you send, so opening the app to read
-          or export a chat uses no GPU memory.
-        </p>
-      </div>
+      <CheckField
+        id="set-work-ahead"
+        label="Work ahead while I type"
+        checked={settings.workAhead}
+        onChange={(workAhead) => update({ workAhead })}
+        hint="Reads the picture and the question as they are written, so answers start sooner. Costs some GPU/CPU work while you type."
+      />
+      <CheckField
+        id="set-load-on-start"
+        label="Load the last model when the app opens"
+        checked={settings.loadModelOnStart}
+        onChange={(loadModelOnStart) => update({ loadModelOnStart })}
+        hint="Only a model already on this device. Off: the model loads when you send, so opening the app to read or export a chat uses no GPU memory."
+      />
       <HubTokenField />
       <button type="button" class="button" onClick={reset}>
         Reset to defaults
