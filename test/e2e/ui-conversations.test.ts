@@ -270,7 +270,7 @@ describe('conversation management', () => {
     // Importing the same file again adds nothing; after a delete, it brings back only what is missing.
     await page.setInputFiles('#import-chat', allPath);
     await page.waitForSelector(
-      '.notice-info:has-text("Imported 0 chats from “all.json” (3 chats already here")',
+      '.notice-info:has-text("Nothing new in “all.json”: all 3 of its chats are already here.")',
     );
     expect(await page.locator('.conversation').count()).toBe(3);
     await page.click('.conversation-open:has-text("Soup recipe")');

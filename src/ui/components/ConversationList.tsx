@@ -32,8 +32,10 @@ export function ConversationList(props: { onOpen: (id: string) => void; onNew: (
     convs.importFile(file).then(
       ({ imported, alreadyHere }) =>
         notices.info(
-          `Imported ${chats(imported)} from “${file.name}”` +
-            (alreadyHere > 0 ? ` (${chats(alreadyHere)} already here, left as they are).` : '.'),
+          imported === 0 && alreadyHere > 0
+            ? `Nothing new in “${file.name}”: ${alreadyHere === 1 ? 'its chat is' : `all ${alreadyHere} of its chats are`} already here.`
+            : `Imported ${chats(imported)} from “${file.name}”` +
+                (alreadyHere > 0 ? ` (${chats(alreadyHere)} already here, left as they are).` : '.'),
         ),
       (error: unknown) =>
         notices.error(
