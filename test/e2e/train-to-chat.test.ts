@@ -79,6 +79,9 @@ describe('a model aligned on /train.html, used in the chat', () => {
     await page.waitForSelector('#composer-input');
     await page.click('.model-button');
     const card = page.locator('.model-card', { has: page.locator(`h4:text-is("${LABEL}")`) });
+    expect(await card.locator('.badge').first().textContent()).toBe('Trained in this browser');
+    await card.scrollIntoViewIfNeeded();
+    await screenshot(page, 'train-model-card');
     await card.getByRole('button', { name: 'Load', exact: true }).click();
     // Loaded from the store under the id the training page gave it.
     await page.waitForFunction(

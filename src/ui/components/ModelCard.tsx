@@ -1,6 +1,7 @@
 // Owns one model in the panel: what it is, how big, whether it is on this device, and load/download/verify/delete.
 import { Show, type JSX } from 'solid-js';
 import type { ModelRef } from '../../shared/protocol';
+import { isMicroModelId } from '../../store/catalog';
 import { formatBytes, shortModelName } from '../lib/format';
 import { useEngine } from '../stores/engine-store';
 import { useModels, type CachedModel, type CatalogModel } from '../stores/model-store';
@@ -58,7 +59,7 @@ export function ModelCard(props: {
           <span class="badge">Served by this app</span>
         </Show>
         <Show when={!props.entry}>
-          <span class="badge">Imported folder</span>
+          <span class="badge">{isMicroModelId(id()) ? 'Trained in this browser' : 'Imported folder'}</span>
         </Show>
         <Show when={props.entry?.added}>
           <span class="badge badge-added">Added by you</span>
