@@ -1,11 +1,13 @@
 // Owns timing every session.run of an ONNX Runtime module in a benchmark child (either contender), so decode time can
 // be split into time inside the runtime and time outside it (the contender's own per-token work). Node children only.
 
-interface RunRecord {
+export interface RunRecord {
   start: number;
   end: number;
   /** Rows of inputs_embeds (1 for a decode step), or 0 for other sessions. */
   rows: number;
+  /** A vision encoder run (it is fed pixel_values). */
+  vision: boolean;
 }
 
 const runs: RunRecord[] = [];
@@ -25,7 +27,12 @@ export function instrumentOrt(ort: { InferenceSession: object }): void {
       const feeds = runArgs[0] as Record<string, { dims?: readonly number[] }>;
       const start = performance.now();
       const out = await run(...runArgs);
-      runs.push({ start, end: performance.now(), rows: feeds.inputs_embeds?.dims?.[1] ?? 0 });
+      runs.push({
+        start,
+        end: performance.now(),
+        rows: feeds.inputs_embeds?.dims?.[1] ?? 0,
+        vision: 'pixel_values' in feeds,
+      });
       return out;
     };
     return session;
@@ -35,6 +42,11 @@ export function instrumentOrt(ort: { InferenceSession: object }): void {
 /** Marks where a turn's runs begin. */
 export function runMark(): number {
   return runs.length;
+}
+
+/** The runs logged since `mark`, oldest first. */
+export function runsSince(mark: number): readonly RunRecord[] {
+  return runs.slice(mark);
 }
 
 /**

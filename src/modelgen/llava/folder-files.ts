@@ -2,7 +2,7 @@
 // precision, tokenizer and JSON configs, and the manifest's object. Runtime-agnostic (Node writes the files in
 // model-folder.ts; the training page's worker stores them in the browser); it must not touch a file system.
 
-import type { Component } from '../../shared/model-layout';
+import { COMPONENTS, type Component } from '../../shared/model-layout';
 import { buildLlavaGraphs } from './build-all';
 import {
   configJson,
@@ -33,6 +33,11 @@ export interface ModelFolderOptions {
   weights?: WeightMap;
   /** Precisions to write, each for all three components (default ['fp32']). */
   dtypes?: readonly GenDtype[];
+  /**
+   * Narrows `dtypes` per component (e.g. a large decoder in q4 only, beside an fp32 vision tower), so a big model
+   * is not also written in precisions nobody loads. Components not named get every dtype of `dtypes`.
+   */
+  componentDtypes?: Partial<Record<Component, readonly GenDtype[]>>;
   externalData?: ExternalDataMode;
   /**
    * config.json's `transformers.js_config.dtype`: what transformers.js loads when not told. Default: 'fp32' when
@@ -61,6 +66,7 @@ export interface Manifest {
   seed: number | null;
   source: string | null;
   dtypes: GenDtype[];
+  componentDtypes?: Partial<Record<Component, readonly GenDtype[]>>;
   defaultDtype: GenDtype | Partial<Record<Component, GenDtype>> | null;
   externalData: ExternalDataMode;
   files: ManifestFile[];
@@ -112,11 +118,14 @@ export function* generateModelFiles(
   const given = new Map((options.files ?? []).map((f) => [f.path, f.bytes]));
   const externalChunks: Record<string, number> = {};
   const serialize = { externalData: options.externalData ?? 'auto' };
-  for (const files of buildLlavaGraphs(config, weights, { dtypes, serialize })) {
-    const [onnx, ...data] = files;
-    if (onnx && data.length > 0)
-      externalChunks[onnx.path.slice(onnx.path.lastIndexOf('/') + 1)] = data.length;
-    for (const f of files) if (!given.has(f.path)) yield f;
+  for (const dtype of dtypes) {
+    const components = COMPONENTS.filter((c) => options.componentDtypes?.[c]?.includes(dtype) ?? true);
+    for (const files of buildLlavaGraphs(config, weights, { dtypes: [dtype], components, serialize })) {
+      const [onnx, ...data] = files;
+      if (onnx && data.length > 0)
+        externalChunks[onnx.path.slice(onnx.path.lastIndexOf('/') + 1)] = data.length;
+      for (const f of files) if (!given.has(f.path)) yield f;
+    }
   }
   let built: BuiltTokenizer | null = null;
   const tokenizer = (): BuiltTokenizer => (built ??= buildTokenizer(config));
@@ -152,6 +161,7 @@ export function folderStamp(options: ModelFolderOptions, fingerprint: string): O
     seed: options.weights ? null : (options.seed ?? 0),
     source: options.source ?? null,
     dtypes: normalizeDtypes(options.dtypes),
+    ...(options.componentDtypes ? { componentDtypes: options.componentDtypes } : {}),
     defaultDtype: options.defaultDtype ?? null,
     externalData: options.externalData ?? 'auto',
   };
