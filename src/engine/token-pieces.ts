@@ -97,13 +97,10 @@ const AROUND = ['Hello world', ' two  spaces ', 'line\nbreak\n', '\n', ' ', 'ém
 export function checkedPieceStarts(tokenizerJson: unknown, encode: Encode): PieceStarts | null {
   const scan = scanOf(tokenizerJson);
   if (!scan) return null;
+  // Pieces are independent, so one text per token tries every neighbourhood at once (each cut in it is a case).
   const texts: string[] = [];
   for (const token of scan.cutTokens.slice(0, 16)) {
-    for (let i = 0; i < AROUND.length; i++) {
-      const before = AROUND[i] as string;
-      const after = AROUND[(i + 3) % AROUND.length] as string;
-      texts.push(`${before}${token}${after}${token}${before}`, `${token}${after}`, `${after}${token}`);
-    }
+    texts.push(AROUND.map((a) => `${a}${token}`).join('') + AROUND.join(token), `${token}${AROUND[1]}`);
   }
   // Two cut tokens in a row, every pair of the first few.
   for (const a of scan.cutTokens.slice(0, 4))

@@ -5,7 +5,10 @@ import type { HubConversionOptions } from './hub-conversion';
 export type ConvertWorkerRequest =
   | {
       type: 'convert';
-      options: Omit<HubConversionOptions, 'signal' | 'onProgress' | 'onBytes' | 'store' | 'fetch'>;
+      options: Omit<
+        HubConversionOptions,
+        'signal' | 'onProgress' | 'onBytes' | 'store' | 'storage' | 'fetch'
+      >;
     }
   | { type: 'cancel' };
 

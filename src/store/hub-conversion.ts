@@ -16,6 +16,8 @@ import type { FetchLike } from './http';
 import { httpSourceFolder } from './http-checkpoint-source';
 import { getDefaultWeightStore, type WeightStore } from './idb-weight-store';
 import { listHubFiles } from './listing';
+import { listCachedModels } from './cache-admin';
+import { checkQuota, defaultStorage, type StorageLike } from './quota';
 import { fileUrl, modelIdOf } from './model-ref';
 
 export interface HubConversionOptions extends ConvertChoices {
@@ -24,6 +26,8 @@ export interface HubConversionOptions extends ConvertChoices {
   id?: string;
   label?: string;
   store?: WeightStore;
+  /** Where the storage quota is read (default navigator.storage; null: no check). */
+  storage?: StorageLike | null;
   chunkSize?: number;
   fetch?: FetchLike;
   /** Bytes fetched per source file (headers, small files and tensor ranges). */
@@ -52,8 +56,9 @@ export function convertedModelId(ref: HubConversionOptions['ref'], quant: string
 
 /**
  * Converts `ref` into the weight store. Resolves with the stored id (ref `{kind: 'local', id}`).
- * @throws EngineError 'unsupported' (pickle-only, unknown architecture: before any tensor byte), 'bad-model',
- *   'integrity', 'download-failed', 'quota-exceeded'; AbortError (nothing half-converted is kept).
+ * @throws EngineError 'unsupported' (pickle-only, unknown architecture), 'quota-exceeded' (the plan's storage does
+ *   not fit): both before any tensor byte; 'bad-model', 'integrity', 'download-failed'; AbortError. Nothing
+ *   half-converted is listed; what was converted is kept for the next attempt to resume.
  */
 export async function convertHubCheckpoint(o: HubConversionOptions): Promise<HubConversionResult> {
   const fetchFn = o.fetch ?? ((input, init) => fetch(input, init));
@@ -72,7 +77,7 @@ export async function convertHubCheckpoint(o: HubConversionOptions): Promise<Hub
         : `${o.ref.repo} has no safetensors weights.`,
     );
   }
-  const { ref, id: wantedId, label, store, chunkSize, fetch: _fetch, onBytes, ...choices } = o;
+  const { ref, id: wantedId, label, store, storage, chunkSize, fetch: _fetch, onBytes, ...choices } = o;
   const id = wantedId ?? convertedModelId(ref, o.quant);
   const sink = new StoreSink({
     store: store ?? getDefaultWeightStore(),
@@ -95,9 +100,20 @@ export async function convertHubCheckpoint(o: HubConversionOptions): Promise<Hub
         .filter((f) => f.path.endsWith('.safetensors') || f.path.endsWith('.json'))
         .map((f) => [f.path, f.size, f.sha256 ?? f.gitSha1 ?? null]),
     ]);
+    const weightStore = store ?? getDefaultWeightStore();
     const result = await convertFromSources({
       ...choices,
       resumeKey,
+      checkPlan: async (plan) => {
+        // What a paused conversion of this model already stored counts towards the plan.
+        const kept = (await weightStore.listFiles(sink.id)).reduce((n, f) => n + f.storedBytes, 0);
+        await checkQuota(
+          storage === undefined ? defaultStorage() : storage,
+          plan.storageBytes - kept,
+          async () =>
+            (await listCachedModels({ store: weightStore })).map((m) => ({ id: m.id, bytes: m.bytes })),
+        );
+      },
       input: folder,
       createSink: (key) => sink.start(key),
     });

@@ -11,6 +11,9 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertCheckpoint } from '../../src/modelgen/convert/convert';
 import { getPreset } from '../../src/modelgen/llava/presets';
+import { listWeights } from '../../src/modelgen/llava/weight-spec';
+import { readSourceConfig } from '../../src/modelgen/convert/source-config';
+import { LLAVA15_7B } from '../fixtures/replicas/published';
 import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
 import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from '../unit/convert-helpers';
 import { startStoreServer, type StoreTestServer } from '../unit/helpers/store-server';
@@ -124,6 +127,12 @@ describe('in-browser conversion from the hub look-alike', () => {
     const run = await call('convert', { ref: ref(), id: 'converted/tiny', chunkSize: 64 * 1024, ...choices });
     expect(run.error).toBeNull();
     fullTensorBytes = tensorBytesSent();
+    // The plan, computed from config and headers before any tensor byte, says what was then fetched and stored.
+    expect(run.plan?.downloadBytes).toBe(fullTensorBytes);
+    const outputBytes = [...nodeOut]
+      .filter(([p]) => p.includes('onnx/'))
+      .reduce((n, [, b]) => n + b.byteLength, 0);
+    expect(run.plan?.storageBytes).toBeGreaterThan(outputBytes);
     expect(run.phases[0]).toBe('plan');
     expect(run.phases.at(-1)).toBe('done');
     const stored = await call('records', 'converted/tiny');
@@ -207,6 +216,51 @@ describe('in-browser conversion from the hub look-alike', () => {
     expect(second).toBeLessThan(fullTensorBytes);
     expect(first + second).toBeLessThanOrEqual(fullTensorBytes + largestTensor);
   }, 240_000);
+
+  it('refuses a plan over the storage quota before any tensor byte, naming the sizes', async () => {
+    // Chromium reports quota as usage + 10 GiB whatever is stored, so a plan over it needs a big model: a sparse
+    // replica of llava-hf/llava-1.5-7b-hf (its published config; safetensors headers with its tensor names and
+    // shapes, listed at their full size) converted to fp16 needs ~16 GB. Only the header bytes exist.
+    const saved = new Map(server.files);
+    const tiny = JSON.parse(new TextDecoder().decode(saved.get('config.json'))) as {
+      image_token_index: number;
+    };
+    const big = { ...LLAVA15_7B.config, image_token_index: tiny.image_token_index };
+    const header: Record<string, unknown> = {};
+    let offset = 0;
+    for (const spec of listWeights(readSourceConfig(big).config)) {
+      const bytes = 2 * spec.dims.reduce((a, b) => a * b, 1);
+      header[spec.name] = { dtype: 'BF16', shape: spec.dims, data_offsets: [offset, offset + bytes] };
+      offset += bytes;
+    }
+    let json = JSON.stringify(header);
+    json += ' '.repeat((8 - (json.length % 8)) % 8);
+    const file = new Uint8Array(8 + json.length);
+    new DataView(file.buffer).setBigUint64(0, BigInt(json.length), true);
+    file.set(new TextEncoder().encode(json), 8);
+    for (const p of saved.keys()) if (p.includes('safetensors')) server.files.delete(p);
+    server.files.set('config.json', new TextEncoder().encode(JSON.stringify(big)));
+    server.files.set('model.safetensors', file);
+    server.listedSizes.set('model.safetensors', file.byteLength + offset);
+    server.resetCounts();
+    const refused = await call('convert', {
+      ref: ref(),
+      id: 'converted/quota',
+      quant: 'fp16',
+      visionQuant: 'fp32',
+    });
+    server.files.clear();
+    for (const [p, b] of saved) server.files.set(p, b);
+    server.listedSizes.clear();
+    expect(refused.error?.code).toBe('quota-exceeded');
+    expect(refused.error?.message).toMatch(/GB/);
+    expect(refused.phases).toEqual(['plan']);
+    // The plan (tensor bytes to fetch, storage) comes from the config and headers: the published ~14 GB of bf16.
+    expect(refused.plan?.downloadBytes).toBeGreaterThan(13e9);
+    expect(refused.plan?.storageBytes).toBeGreaterThan(11 * 2 ** 30);
+    expect(server.bytesSent('model.safetensors')).toBe(8 + json.length);
+    expect((await call('list')).some((m) => m.id === 'local:converted/quota')).toBe(false);
+  }, 120_000);
 
   it('refuses an unknown architecture and a pickle-only repo before any tensor byte', async () => {
     const original = server.files.get('config.json')!;

@@ -17,6 +17,7 @@ import type { LlavaHfConfig } from '../llava/types';
 import { buildVisionEncoder } from '../llava/vision-graph';
 import type { GraphBuilder, InitializerHook } from '../onnx/graph-builder';
 import { browserConfigJson } from './browser-config';
+import { planConversion, type ConversionPlan } from './conversion-plan';
 import { Checkpoint } from './checkpoint';
 import { CheckpointWeights } from './checkpoint-weights';
 import { readText, type SourceFolder } from './byte-source';
@@ -55,6 +56,8 @@ export interface CoreConvertOptions extends ConvertChoices {
   clip?: SourceFolder;
   /** Where tokenizer files come from instead of `input`. */
   tokenizer?: SourceFolder;
+  /** Refuses a plan (e.g. over the storage quota) by throwing: called after every check, before any tensor byte. */
+  checkPlan?: (plan: ConversionPlan) => void | Promise<void>;
   /** Names the source for resuming (e.g. the hub revision and file hashes): a journal for another source is ignored. */
   resumeKey?: string;
   /**
@@ -71,6 +74,8 @@ export type ConvertProgress =
       family: ConfigFamily;
       shards: ShardPlanEntry[];
       checkpointBytes: number;
+      /** What the conversion will download, store and need on the GPU, from the config and headers. */
+      plan: ConversionPlan;
     }
   /** `resumedTensors`: tensors of this file an interrupted run already converted (not fetched again). */
   | { kind: 'file-start'; file: string; resumedTensors?: number }
@@ -201,13 +206,28 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
       output: 'hidden_states',
     }).weightBytes();
     const plan = planShards(config, quant, o.shardSize ?? DEFAULT_SHARD_BYTES, fixed + SHARD_SLACK_BYTES);
+    const costs = planConversion(
+      config,
+      (name) => {
+        const at = weights.locate(name);
+        return at === null || !at.checkpoint.has(at.source.name)
+          ? null
+          : at.checkpoint.entry(at.source.name).byteLength;
+      },
+      { vision_encoder: visionQuant, embed_tokens: embedQuant, decoder: quant },
+      plan,
+    );
     o.onProgress?.({
       kind: 'plan',
       naming,
       family: source.family,
       shards: plan,
       checkpointBytes: main.bytes() + (clip?.bytes() ?? 0),
+      plan: costs,
     });
+    // The front end's last word before any tensor byte: e.g. the storage quota.
+    await o.checkPlan?.(costs);
+    throwIfAborted(o.signal);
 
     const key = JSON.stringify({
       converter: CONVERTER_VERSION,

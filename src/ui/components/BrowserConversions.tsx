@@ -4,6 +4,7 @@
 // deletes them; the converted model is then loaded. The conversion itself runs in
 // workers/convert.worker.ts, never on the page.
 import { createSignal, For, onMount, Show, type JSX } from 'solid-js';
+import type { ConversionPlan } from '../../modelgen/convert/conversion-plan';
 import type { ConvertWorkerEvent, ConvertWorkerRequest } from '../../store/hub-conversion-protocol';
 import { BROWSER_CONVERSIONS, shardBytesFor, type BrowserConversion } from '../../store/browser-conversions';
 import { discardConversion, hasPausedConversion, modelIdOf } from '../../store';
@@ -14,6 +15,8 @@ import { Icon } from './Icon';
 import { ProgressBar } from './ProgressBar';
 
 interface Run {
+  /** What the worker computed for this device from the config and headers, before any tensor byte. */
+  plan?: ConversionPlan;
   phase: string;
   fetched: number;
   total: number;
@@ -63,15 +66,7 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
   };
 
   const start = async () => {
-    const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
-    const free = estimate?.quota !== undefined ? estimate.quota - (estimate.usage ?? 0) : null;
-    if (free !== null && free < props.entry.outputBytes) {
-      notices.error(
-        `Converting ${props.entry.label} needs ${formatBytes(props.entry.outputBytes)} of storage but this site may ` +
-          `use ${formatBytes(free)} more. Delete cached models or free disk space, then try again.`,
-      );
-      return;
-    }
+    // The worker plans from the checkpoint's config and headers and refuses a plan over the quota before any tensor.
     const { limits, f16 } = await adapterFacts();
     const request: ConvertWorkerRequest = {
       type: 'convert',
@@ -107,8 +102,9 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
         if (ev.kind === 'plan')
           setRun({
             ...current,
+            plan: ev.plan,
             phase: 'Downloading and converting',
-            total: ev.checkpointBytes,
+            total: ev.plan.downloadBytes,
             filesTotal: 2 + ev.shards.length,
           });
         else if (ev.kind === 'file-done') setRun({ ...current, filesDone: current.filesDone + 1 });
@@ -189,6 +185,17 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
           valueText={valueText()}
         />
         <p class="muted small conversion-status">{valueText()}</p>
+        <Show when={run()?.plan}>
+          {(plan) => (
+            <p class="muted small conversion-plan">
+              Plan for this device: downloads {formatBytes(plan().downloadBytes)} ({plan().tensors} tensors),
+              stores {formatBytes(plan().storageBytes)} at most, needs ~{formatBytes(plan().gpuBytes)} of GPU
+              memory; decoder in {plan().shards.length} part{plan().shards.length === 1 ? '' : 's'} (
+              {plan().dtypes.decoder}), vision {plan().dtypes.vision_encoder}, embeddings{' '}
+              {plan().dtypes.embed_tokens}.
+            </p>
+          )}
+        </Show>
         <div class="model-actions">
           <button type="button" class="button" onClick={() => stop(null)}>
             Cancel

@@ -1,6 +1,7 @@
 // Test page script for test/e2e/convert-browser.test.ts: runs the product's conversion worker against the hub
 // look-alike, reads what it stored, then loads the stored model in the engine worker (through the weight store) and
 // chats greedily, returning plain results to Playwright.
+import type { ConversionPlan } from '../../../src/modelgen/convert/conversion-plan';
 import { createEngineClient } from '../../../src/client/engine-client';
 import { isEngineError } from '../../../src/shared/errors';
 import type { GenerationEvent, LoadOptions } from '../../../src/shared/protocol';
@@ -19,6 +20,8 @@ export interface ConvertRun {
   bytes: Record<string, number>;
   /** Reads the worker reported (small files, headers and tensors). */
   reads: number;
+  /** The plan the worker computed before fetching tensors. */
+  plan: ConversionPlan | null;
 }
 
 let worker: Worker | null = null;
@@ -30,7 +33,15 @@ const harness = {
    */
   convert: (options: Options, cancelAfterFiles?: number, cancelAfterReads?: number): Promise<ConvertRun> =>
     new Promise((resolve) => {
-      const run: ConvertRun = { ok: false, id: null, error: null, phases: [], bytes: {}, reads: 0 };
+      const run: ConvertRun = {
+        ok: false,
+        id: null,
+        error: null,
+        phases: [],
+        bytes: {},
+        reads: 0,
+        plan: null,
+      };
       worker = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
         type: 'module',
         name: 'llava-convert',
@@ -40,6 +51,7 @@ const harness = {
         const e = message.data;
         if (e.type === 'progress') {
           run.phases.push(e.event.kind);
+          if (e.event.kind === 'plan') run.plan = e.event.plan;
           const done = run.phases.filter((p) => p === 'file-done').length;
           if (cancelAfterFiles !== undefined && done >= cancelAfterFiles) {
             w.terminate();

@@ -63,6 +63,11 @@ export interface StoreTestServer {
   /** Hub look-alike endpoint: `${origin}/hub`. */
   hubEndpoint: string;
   files: Map<string, Uint8Array>;
+  /**
+   * Sizes the hub listing gives instead of the held bytes' (a sparse replica: only a safetensors header is held, the
+   * listing says the published size; reads past the held bytes are refused).
+   */
+  listedSizes: Map<string, number>;
   faults: FaultRule[];
   requests: ServedRequest[];
   /** Body bytes written for a file path (all paths when omitted). */
@@ -305,18 +310,20 @@ export async function startStoreServer(
     pump();
   };
 
+  const listedSizes = new Map<string, number>();
   const treeEntries = (): unknown[] =>
-    [...files.entries()].map(([path, bytes]) =>
-      isLfs(path)
+    [...files.entries()].map(([path, bytes]) => {
+      const size = listedSizes.get(path) ?? bytes.byteLength;
+      return isLfs(path)
         ? {
             type: 'file',
             path,
-            size: bytes.byteLength,
+            size,
             oid: gitSha1Hex(new TextEncoder().encode(`pointer ${path}`)),
-            lfs: { oid: sha256Hex(bytes), size: bytes.byteLength, pointerSize: 134 },
+            lfs: { oid: sha256Hex(bytes), size, pointerSize: 134 },
           }
-        : { type: 'file', path, size: bytes.byteLength, oid: gitSha1Hex(bytes) },
-    );
+        : { type: 'file', path, size, oid: gitSha1Hex(bytes) };
+    });
 
   const state = { offline: false, refused: [] as string[], cdnRefusals: 0 };
   const seen: SeenRequest[] = [];
@@ -439,6 +446,7 @@ export async function startStoreServer(
     folderUrl: `${origin}/models/${name}/`,
     hubEndpoint: `${origin}/hub`,
     files,
+    listedSizes,
     faults,
     requests,
     maxConcurrent: () => peak,
