@@ -6,7 +6,6 @@
 //
 //   npx tsx test/bench/convert-browser-throughput.ts [--preset large] [--layers 22] [--quant q4]
 import path from 'node:path';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CDPSession, Page } from 'playwright-core';
 import { getPreset, type PresetName } from '../../src/modelgen/llava/presets';
@@ -15,22 +14,11 @@ import { formatBytes } from '../../src/shared/format-bytes';
 import { launchBrowser } from '../e2e/harness/browser';
 import { buildApp } from '../e2e/harness/build-app';
 import type { ConvertHarness } from '../e2e/pages/convert-e2e-page';
-import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from '../unit/convert-helpers';
+import { folderFiles, removeTempDirs, tempDir, writeLlavaHfCheckpoint } from '../unit/convert-helpers';
 import { startStoreServer } from '../unit/helpers/store-server';
 import { descendantsRss } from './process-memory';
 
 const REPO = 'bench-org/llava-bf16';
-
-function folderFiles(dir: string, prefix = ''): Map<string, Uint8Array> {
-  const out = new Map<string, Uint8Array>();
-  for (const name of readdirSync(dir)) {
-    const full = path.join(dir, name);
-    if (statSync(full).isDirectory())
-      for (const [p, b] of folderFiles(full, `${prefix}${name}/`)) out.set(p, b);
-    else out.set(`${prefix}${name}`, new Uint8Array(readFileSync(full)));
-  }
-  return out;
-}
 
 /** Samples the worker's heap (JS objects + ArrayBuffer backing stores) through a non-flat CDP child session. */
 async function workerHeapSampler(page: Page): Promise<{ stop(): Promise<number> }> {
