@@ -76,11 +76,13 @@ describe('GPU benchmark pack', () => {
     expect(header).toContain('32 layers (extrapolated)');
     expect(row(stdout, 'measured bandwidth')[0]).toMatch(/^\d+(\.\d+)? GB\/s/);
 
-    const vision = row(stdout, 'vision encode ms').map(lead);
-    const prefill = row(stdout, 'prefill tok/s');
-    const short = row(stdout, 'decode tok/s near 600').map(lead);
-    const long = row(stdout, 'decode tok/s near 2,000');
-    const followUp = row(stdout, 'follow-up first token ms');
+    // The two measured columns (the third, extrapolated from them, may say n/a when the CPU was too noisy).
+    const measured = (metric: string) => row(stdout, metric).slice(0, 2);
+    const vision = measured('vision encode ms').map(lead);
+    const prefill = measured('prefill tok/s');
+    const short = measured('decode tok/s near 600').map(lead);
+    const long = measured('decode tok/s near 2,000');
+    const followUp = measured('follow-up first token ms');
     for (const v of [...vision, ...short]) expect(v).toBeGreaterThan(0);
     // 576 image tokens (336 px / 14 px patches) + about 40 words, and about 2,000 tokens of context.
     for (const cell of prefill) {
@@ -91,8 +93,8 @@ describe('GPU benchmark pack', () => {
       expect(lead(cell)).toBeGreaterThan(0);
       expect(Number(/ctx (\d+)/.exec(cell)?.[1])).toBeGreaterThanOrEqual(1950);
     }
-    // Measured columns: the follow-up reused the conversation's KV cache and started sooner than a re-prefill.
-    for (const cell of followUp.slice(0, 2)) {
+    // The follow-up reused the conversation's KV cache and started sooner than a re-prefill.
+    for (const cell of followUp) {
       const [, reuse, again, reused] = /^(\d+) vs (\d+) \((\d+)\//.exec(cell) ?? [];
       expect(Number(reused)).toBeGreaterThan(600);
       expect(Number(reuse)).toBeLessThan(Number(again));

@@ -2,7 +2,7 @@
 // through Dawn, or onnxruntime-web's WASM EP), measures bandwidth, generates the models on this machine, measures
 // each through the engine and prints one table. Node-only; it must not fork the engine (measure-model.ts uses it).
 //
-//   node bench.mjs [--backend webgpu|wasm] [--quick] [--layers 2,8] [--new-tokens 32] [--work DIR] [--out FILE]
+//   node bench.mjs [--backend webgpu|wasm] [--quick] [--layers 2,6] [--new-tokens 32] [--work DIR] [--out FILE]
 //                  [--ort-dir DIR] [--webgpu-module FILE] [--threads N] [--budget-s 420]
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,7 +51,7 @@ if (backendName !== 'webgpu' && backendName !== 'wasm')
   fail(`--backend must be webgpu or wasm, got ${backendName}`);
 const quick = values.quick;
 const gpu = backendName === 'webgpu';
-const depths = (values.layers ?? (gpu ? '2,8' : quick ? '1,2' : '1,2')).split(',').map(Number);
+const depths = (values.layers ?? (gpu && !quick ? '2,6' : '1,2')).split(',').map(Number);
 if (depths.length !== 2 || depths.some((d) => !Number.isInteger(d) || d < 1) || depths[0] === depths[1])
   fail('--layers takes two different depths, e.g. 2,8');
 const newTokens = Number(values['new-tokens'] ?? (gpu ? 32 : quick ? 8 : 16));
@@ -100,7 +100,7 @@ async function openBackend(ort: Ort): Promise<{ descriptor: BackendDescriptor; d
         sessionOptions: quiet,
       },
       device: {
-        backend: `onnxruntime-web ${ort.env.versions.web ?? ''} WASM EP, ${threads} threads, Node ${process.version}`,
+        backend: `onnxruntime-web ${ort.env.versions.web ?? ''} WASM EP, ${threads} thread${threads === 1 ? '' : 's'}, Node ${process.version}`,
         facts: [`CPU: ${os.cpus()[0]?.model ?? 'unknown'} × ${os.availableParallelism()}`],
         bandwidth: usable,
         bandwidthHow: `JS sum / TypedArray.set of ${quick ? 64 : 512} MiB on ${threads > 1 ? `up to ${bw.threads} threads` : '1 thread'}, best pass`,

@@ -50,8 +50,10 @@ function llavaShape(quick: boolean, layers: number): LlavaHfConfig {
     },
     text_config: {
       ...base.text_config,
+      // Quick MLP width 768: whole q4 blocks. onnxruntime-web's WebGPU MatMulNBits failed on 688 ("cannot convert
+      // shape") where its WASM kernel ran.
       ...(quick
-        ? { hidden_size: 256, intermediate_size: 688, num_attention_heads: 4, num_key_value_heads: 4 }
+        ? { hidden_size: 256, intermediate_size: 768, num_attention_heads: 4, num_key_value_heads: 4 }
         : { hidden_size: 4096, intermediate_size: 11008, num_attention_heads: 32, num_key_value_heads: 32 }),
       num_hidden_layers: layers,
       max_position_embeddings: 4096,

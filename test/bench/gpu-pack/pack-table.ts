@@ -54,7 +54,11 @@ export function extrapolate(a: Column, b: Column, layers: number): ModelMeasurem
   if (la === lb) throw new Error('extrapolation needs two different depths');
   const x = linearOf(a.m);
   const y = linearOf(b.m);
-  const at = (k: keyof Linear): number => y[k] + ((y[k] - x[k]) / (lb - la)) * (layers - lb);
+  // A cost that did not grow with depth is noise (another process slowed the shallower run): no estimate.
+  const at = (k: keyof Linear): number => {
+    const perLayer = (y[k] - x[k]) / (lb - la);
+    return perLayer >= 0 ? y[k] + perLayer * (layers - lb) : Number.NaN;
+  };
   const base = b.m;
   return {
     loadS: Number.NaN,
@@ -84,7 +88,10 @@ export function boundShare(
 }
 
 function rowsOf(m: ModelMeasurement, bandwidth: number): string[] {
-  const pct = (speed: 'decodeShort' | 'decodeLong') => `${fixed(100 * boundShare(m, speed, bandwidth), 1)} %`;
+  const pct = (speed: 'decodeShort' | 'decodeLong') => {
+    const share = boundShare(m, speed, bandwidth);
+    return Number.isFinite(share) ? `${(100 * share).toFixed(1)} %` : 'n/a';
+  };
   const decode = (speed: 'decodeShort' | 'decodeLong') =>
     `${fixed(m[speed].tokPerS, 1)} (ctx ${m[speed].context})`;
   return [

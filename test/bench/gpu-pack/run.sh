@@ -3,7 +3,7 @@
 # carried Node binary, Dawn (WebGPU for Node) and onnxruntime-web's runtime beside itself, finds a Vulkan driver, and
 # runs the bundled benchmark, which generates its models here and prints one table.
 #
-#   ./run.sh [--backend webgpu|wasm] [--quick] [--layers 2,8] [--new-tokens N] [--budget-s S] [--out FILE]
+#   ./run.sh [--backend webgpu|wasm] [--quick] [--layers 2,6] [--new-tokens N] [--budget-s S] [--out FILE]
 #
 # PACK_NODE=/path/to/node uses another Node (>= 20) instead of the carried one. With $OUT set (a device machine's
 # result folder) the table is also written to $OUT/gpu-pack-table.md.
