@@ -5,7 +5,6 @@
 // run resumes at the first unfinished tensor without refetching finished ones (the server's byte counts), and a
 // pickle-only repo or an unknown architecture is refused with no tensor byte fetched.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +14,7 @@ import { listWeights } from '../../src/modelgen/llava/weight-spec';
 import { readSourceConfig } from '../../src/modelgen/convert/source-config';
 import { LLAVA15_7B } from '../fixtures/replicas/published';
 import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
-import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from '../unit/convert-helpers';
+import { folderFiles, removeTempDirs, tempDir, writeLlavaHfCheckpoint } from '../unit/convert-helpers';
 import { startStoreServer, type StoreTestServer } from '../unit/helpers/store-server';
 import { launchBrowser, type TestBrowser } from './harness/browser';
 import { buildApp } from './harness/build-app';
@@ -35,17 +34,6 @@ const choices = {
   shardSize: 150_000,
   maxDataFileBytes: 256 * 1024,
 } as const;
-
-function folderFiles(dir: string, prefix = ''): Map<string, Uint8Array> {
-  const out = new Map<string, Uint8Array>();
-  for (const name of readdirSync(dir)) {
-    const full = path.join(dir, name);
-    if (statSync(full).isDirectory())
-      for (const [p, b] of folderFiles(full, `${prefix}${name}/`)) out.set(p, b);
-    else out.set(`${prefix}${name}`, new Uint8Array(readFileSync(full)));
-  }
-  return out;
-}
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 

@@ -10,7 +10,7 @@ import {
   screenshot,
   sendAndWait,
   waitAnswerDone,
-  waitAnswerStarted,
+  answerStarts,
 } from './ui-harness/app-page';
 import { makePng, spec } from './ui-harness/images';
 
@@ -30,8 +30,7 @@ describe('conversation branches', () => {
     await page.click('.message-user button[aria-label="Edit this message and ask again"]');
     const field = page.locator('.message-user textarea');
     await field.fill('Describe the colours.');
-    await field.press('Enter');
-    await waitAnswerStarted(page);
+    await answerStarts(page, () => field.press('Enter'));
     await waitAnswerDone(page);
     const edited = await lastAnswer(page);
     expect(await userTexts(page)).toEqual(['Describe the colours.']);
@@ -62,8 +61,7 @@ describe('conversation branches', () => {
 
   it('keeps the earlier answer when one is regenerated, and the tree across a reload', async () => {
     const { page } = app;
-    await page.click('button[aria-label="Regenerate answer"]');
-    await waitAnswerStarted(page);
+    await answerStarts(page, () => page.click('button[aria-label="Regenerate answer"]'));
     await waitAnswerDone(page);
     expect(await page.locator('.message-assistant .version-count').textContent()).toBe('2/2');
     await app.reload();

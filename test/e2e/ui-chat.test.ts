@@ -9,7 +9,7 @@ import {
   pasteFiles,
   screenshot,
   waitAnswerDone,
-  waitAnswerStarted,
+  answerStarts,
   waitAnswerText,
   watchAnswer,
 } from './ui-harness/app-page';
@@ -100,8 +100,7 @@ describe('chat UI', () => {
     await edit.click();
     const field = page.locator('.message-user').nth(1).locator('textarea');
     await field.fill('Describe the colours.');
-    await field.press('Enter');
-    await waitAnswerStarted(page);
+    await answerStarts(page, () => field.press('Enter'));
     await waitAnswerDone(page);
     const list = await messages();
     expect(list.length).toBe(4);
@@ -114,8 +113,7 @@ describe('chat UI', () => {
     await pasteFiles(page, [spec('pasted.png', 'image/png', makePng(200, 300, 3))]);
     await page.waitForSelector('.attachment img[alt="pasted.png"]');
     await page.fill('#composer-input', 'And this one?');
-    await page.click('button[aria-label="Send (Enter)"]');
-    await waitAnswerStarted(page);
+    await answerStarts(page, () => page.click('button[aria-label="Send (Enter)"]'));
     await waitAnswerDone(page);
     const list = await messages();
     // Info notices (e.g. the service worker finishing its install) may come and go at any time;

@@ -7,7 +7,7 @@ import {
   screenshot,
   sendAndWait,
   waitAnswerDone,
-  waitAnswerStarted,
+  answerStarts,
   type AppPage,
 } from './ui-harness/app-page';
 import { makePng } from './ui-harness/images';
@@ -77,8 +77,7 @@ describe('layout and accessibility', () => {
     await page.keyboard.press('Shift+Enter');
     await page.keyboard.type('line two');
     expect(await page.inputValue('#composer-input')).toBe('Line one\nline two');
-    await page.keyboard.press('Enter');
-    await waitAnswerStarted(page);
+    await answerStarts(page, () => page.keyboard.press('Enter'));
     await waitAnswerDone(page);
     expect(await page.locator('.message-user .message-text').textContent()).toBe('Line one\nline two');
 

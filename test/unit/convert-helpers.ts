@@ -1,7 +1,7 @@
 // Shared helpers for the convert-*.test.ts files: tiny checkpoints written with our safetensors writer in each naming
 // (llava-hf, newer `model.language_model`, original LLaVA + separate CLIP folder) and an onnxruntime-node runner for
 // a converted folder that chains its decoder shards. Test-only; independent of src/engine on purpose.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { bfloat16ToFloat32, float32ToBfloat16 } from '../../src/modelgen/convert/float-bits';
@@ -185,4 +185,16 @@ export function writeOriginalCheckpoint(
   });
   writeJson(path.join(clipDir, 'preprocessor_config.json'), preprocessorConfigJson(config));
   writeTokenizer(dir, config, false);
+}
+
+/** Every file under `dir` (recursively), keyed by its path relative to `dir` with '/' separators. */
+export function folderFiles(dir: string, prefix = ''): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory())
+      for (const [p, b] of folderFiles(full, `${prefix}${name}/`)) out.set(p, b);
+    else out.set(`${prefix}${name}`, new Uint8Array(readFileSync(full)));
+  }
+  return out;
 }

@@ -283,9 +283,47 @@ export async function waitAnswerText(page: Page, chars: number, timeout = 120_00
   );
 }
 
-/** Waits until an answer is being generated (model loading included). */
-export async function waitAnswerStarted(page: Page, timeout = 60_000): Promise<void> {
-  await page.waitForSelector('.message-assistant[aria-busy="true"]', { timeout });
+declare global {
+  interface Window {
+    __answersEnded?: number;
+  }
+}
+
+/**
+ * Runs `action` (a Send, an edit, a regenerate) and waits until it has started an answer. An answer short enough to
+ * start and end between two polls (WASM on a loaded machine) still counts: a page-side observer counts every answer
+ * that stops being busy, so "busy now, or one more ended since the action" cannot be missed.
+ */
+export async function answerStarts(page: Page, action: () => Promise<void>, timeout = 60_000): Promise<void> {
+  const endedBefore = await page.evaluate(() => {
+    if (window.__answersEnded === undefined) {
+      window.__answersEnded = 0;
+      const wasBusy = (n: Node): boolean =>
+        n instanceof Element &&
+        (n.matches('[aria-busy="true"]') || n.querySelector('[aria-busy="true"]') !== null);
+      new MutationObserver((records) => {
+        for (const r of records) {
+          if (r.type === 'attributes' && r.oldValue === 'true') window.__answersEnded! += 1;
+          if (r.type === 'childList') window.__answersEnded! += [...r.removedNodes].filter(wasBusy).length;
+        }
+      }).observe(document.body, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+        attributeFilter: ['aria-busy'],
+        attributeOldValue: true,
+      });
+    }
+    return window.__answersEnded;
+  });
+  await action();
+  await page.waitForFunction(
+    (n) =>
+      (window.__answersEnded ?? 0) > n ||
+      document.querySelector('.message-assistant[aria-busy="true"]') !== null,
+    endedBefore,
+    { timeout },
+  );
 }
 
 /**

@@ -368,7 +368,7 @@ export async function startStoreServer(
     res.on('finish', () => void (entry.status = res.statusCode));
     // Cross-origin requests from a page (the CDN on another host name): allow them, as the hub's CDN does.
     res.setHeader('access-control-allow-origin', '*');
-    res.setHeader('access-control-expose-headers', 'content-range, content-length, etag, x-error-code');
+    res.setHeader('access-control-expose-headers', 'content-range, content-length, etag, x-error-code, link');
     if (req.method === 'OPTIONS') {
       res.setHeader('access-control-allow-headers', 'range, if-range, authorization, accept');
       return void res.writeHead(204).end();
