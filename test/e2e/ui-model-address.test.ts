@@ -210,6 +210,10 @@ describe('add a model by address', () => {
     expect(await added.textContent()).toContain('size known once its files are listed');
     expect(await added.locator('.model-address').textContent()).toBe(folder);
     expect(await page.inputValue('#add-model-address')).toBe('');
+    // A model the app serves itself is loaded, not downloaded; one from elsewhere says it downloads.
+    const builtIn = page.locator('.model-card', { hasText: 'Served by this app' }).first();
+    expect(await builtIn.locator('.model-actions button.primary').textContent()).toBe('Load');
+    expect(await added.locator('.model-actions button.primary').textContent()).toBe('Download and load');
 
     // The same address again is refused, not listed twice.
     await add(page, folder.replace(/\/$/, ''));

@@ -40,7 +40,10 @@ export function ModelCard(props: {
         ? 'Load'
         : props.cached
           ? 'Resume download'
-          : 'Download and load';
+          : // The app serves its built-in models itself: nothing comes from the network.
+            props.entry?.bundled
+            ? 'Load'
+            : 'Download and load';
 
   return (
     <li
