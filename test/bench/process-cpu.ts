@@ -16,13 +16,12 @@ interface ProcessSample {
   rss: number;
 }
 
-async function sampleAll(): Promise<Map<number, ProcessSample>> {
+/** Samples the given processes, or every process when `pids` is omitted (a hundred reads: done seldom). */
+async function sampleAll(pids?: Iterable<number>): Promise<Map<number, ProcessSample>> {
   const out = new Map<number, ProcessSample>();
-  const names = await readdir('/proc');
+  const list = pids ? [...pids] : (await readdir('/proc')).map(Number).filter(Number.isInteger);
   await Promise.all(
-    names.map(async (name) => {
-      const pid = Number(name);
-      if (!Number.isInteger(pid)) return;
+    list.map(async (pid) => {
       const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
       if (!text) return;
       const f = statFields(text);
@@ -59,11 +58,26 @@ async function machineTicks(): Promise<{ busy: number; total: number }> {
   return { busy: total - (n[3] ?? 0) - (n[4] ?? 0), total };
 }
 
+/** What a Chromium process does, from its command line: browser, renderer, gpu, network, storage, utility… */
+async function kindOf(pid: number): Promise<string> {
+  // Chromium rewrites its command line with spaces between the arguments instead of NULs.
+  const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split(/[\0 ]/);
+  const flag = (name: string): string | undefined =>
+    argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const type = flag('type');
+  if (!type) return argv[0]?.includes('chrom') ? 'browser' : (argv[0]?.split('/').at(-1) ?? 'other');
+  const sub = flag('utility-sub-type');
+  if (sub) return sub.split('.')[0] ?? sub;
+  return type;
+}
+
 export interface WorkCost {
   ms: number;
   /** CPU seconds used by this process's descendants (the browser), and by this process itself (the server). */
   childCpuS: number;
   selfCpuS: number;
+  /** childCpuS by kind of process (see kindOf). */
+  childCpuByKind: Record<string, number>;
   /** Peak summed RSS of the descendants above what they held at the start, and that start. */
   rssPeak: number;
   rssBase: number;
@@ -74,6 +88,8 @@ export interface WorkCost {
 /**
  * Runs `work` while sampling every `intervalMs`: descendants' CPU (a process that ends meanwhile keeps the time of
  * its last sample, so up to one interval of its time can be missed) and RSS, this process's CPU, the machine's load.
+ * Between full scans of /proc (every tenth sample, for processes started meanwhile) only the known tree is read, to
+ * keep the sampler's own cost (counted in this process's CPU) small.
  */
 export async function measureWork<T>(
   work: () => Promise<T>,
@@ -84,8 +100,14 @@ export async function measureWork<T>(
   const lastTicks = new Map(startTicks);
   const rssBase = [...first.values()].reduce((n, s) => n + s.rss, 0);
   let rssPeak = rssBase;
-  const sample = async (): Promise<void> => {
-    const now = descendants(await sampleAll(), process.pid);
+  let known = new Set(first.keys());
+  let samples = 0;
+  const sample = async (full = false): Promise<void> => {
+    let now: Map<number, ProcessSample>;
+    if (full || ++samples % 10 === 0) {
+      now = descendants(await sampleAll(), process.pid);
+      known = new Set(now.keys());
+    } else now = await sampleAll(known);
     for (const [pid, s] of now) lastTicks.set(pid, s.ticks);
     rssPeak = Math.max(
       rssPeak,
@@ -108,9 +130,15 @@ export async function measureWork<T>(
   const machine1 = await machineTicks();
   running = false;
   await sampler;
-  await sample();
+  await sample(true);
   let ticks = 0;
-  for (const [pid, last] of lastTicks) ticks += last - (startTicks.get(pid) ?? 0);
+  const byKind: Record<string, number> = {};
+  for (const [pid, last] of lastTicks) {
+    const used = last - (startTicks.get(pid) ?? 0);
+    ticks += used;
+    const kind = await kindOf(pid);
+    byKind[kind] = (byKind[kind] ?? 0) + used / TICKS_PER_SECOND;
+  }
   const cores = (machine1.total - machine0.total) / ((ms / 1000) * TICKS_PER_SECOND);
   return {
     result,
@@ -118,6 +146,7 @@ export async function measureWork<T>(
       ms,
       childCpuS: ticks / TICKS_PER_SECOND,
       selfCpuS: (self.user + self.system) / 1e6,
+      childCpuByKind: byKind,
       rssPeak: rssPeak - rssBase,
       rssBase,
       machineBusyCores:

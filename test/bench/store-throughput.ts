@@ -8,9 +8,10 @@
 // as core-seconds per GiB for each path, and how busy the machine's cores were: the store's ceiling on this machine
 // is a ratio of CPU costs once the cores are saturated. --rate paces the server like a link of that speed.
 // Usage: npx tsx test/bench/store-throughput.ts [sizeMB=200] [chunkMiB=16] [rounds=3] [--browser]
-//          [--rate 25,50,100 (MB/s; each pace is run besides unthrottled)] [--opfs] [--stages]
+//          [--rate 25,50,100 (MB/s; each pace is run besides unthrottled)] [--opfs] [--stages] [--readers]
 // In the browser, chunkMiB may list several sizes ("4,16,32") to compare them in one run; --opfs adds the OPFS
-// alternative to every round, --stages times each stage of storing on its own first.
+// alternative to every round, --stages times each stage of storing on its own first, --readers compares the CPU cost
+// of reading the body with the default reader and with a BYOB reader.
 import 'fake-indexeddb/auto';
 import { cpus, loadavg } from 'node:os';
 import { ensureCached } from '../../src/store/ensure-cached';
@@ -210,7 +211,12 @@ async function browserMain(): Promise<void> {
   });
   const cpuText = (c: WorkCost): string => {
     const g = perGiB(c);
-    return `${g.total.toFixed(2)} core-s/GiB (browser ${g.browser.toFixed(2)} + server ${g.server.toFixed(2)}), machine busy ${c.machineBusyCores.toFixed(2)}/${cores} cores`;
+    const kinds = Object.entries(c.childCpuByKind)
+      .filter(([, v]) => v > 0)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, v]) => `${k} ${(v / (SIZE / GiB)).toFixed(2)}`)
+      .join(', ');
+    return `${g.total.toFixed(2)} core-s/GiB (browser ${g.browser.toFixed(2)} [${kinds}] + server ${g.server.toFixed(2)}), machine busy ${c.machineBusyCores.toFixed(2)}/${cores} cores`;
   };
   // What sampling /proc costs this process per second (counted in the server's share below): measured idle.
   const idle = await measureWork(() => new Promise((r) => setTimeout(r, 2000)));
@@ -218,6 +224,17 @@ async function browserMain(): Promise<void> {
     `sampler overhead (idle 2 s): this process ${((idle.cost.selfCpuS / idle.cost.ms) * 1000).toFixed(3)} core-s/s, ` +
       `browser idle ${((idle.cost.childCpuS / idle.cost.ms) * 1000).toFixed(3)} core-s/s; ${cores} cores, load ${load()}`,
   );
+  if (process.argv.includes('--readers')) {
+    // The reading alone, default reader vs BYOB reader into one 1 MiB buffer: does BYOB save CPU per byte?
+    for (let round = 0; round < ROUNDS; round++) {
+      const plain = await measureWork(() => run('plainFetch', big));
+      const byob = await measureWork(() => run('plainFetchByob', big, MiB));
+      console.log(
+        `readers round ${round + 1}: default ${rate(SIZE, plain.result.ms)}, CPU ${cpuText(plain.cost)}\n` +
+          `                 BYOB    ${rate(SIZE, byob.result.ms)}, CPU ${cpuText(byob.cost)}`,
+      );
+    }
+  }
   let n = 0;
   for (const pace of paces) {
     server.pace = pace === null ? null : pace * 1e6;
