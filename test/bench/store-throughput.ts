@@ -273,15 +273,17 @@ async function browserMain(): Promise<void> {
         // Alternate which goes first, so that a machine getting busier or quieter does not favour one side.
         const plainFirst = round % 2 === 0;
         const plainA = plainFirst ? await measureWork(() => run('plainFetch', big), { threads }) : null;
+        const storeDefault = () =>
+          measureWork(() => run('store', refNamed(`${id}-default`), chunk * MiB, 4, 0), { threads });
+        // Before/after for the BYOB reader: the same store with the runtime's own pieces (readBufferBytes 0), first
+        // in odd rounds, after in even ones.
+        const defaultA = withReaders && !plainFirst ? await storeDefault() : null;
         const stored = await measureWork(() => run('store', refNamed(id), chunk * MiB, 4), { threads });
         if (!stored.result.ok)
           throw new Error(`store download failed: ${JSON.stringify(stored.result.error)}`);
         // The alternative measured beside it: hash + write to an OPFS file in one worker (not what the app uses).
         const opfs = withOpfs ? await measureWork(() => run('opfsDownload', big, chunk * MiB)) : null;
-        // Before/after for the BYOB reader: the same store with the runtime's own pieces (readBufferBytes 0).
-        const storedDefault = withReaders
-          ? await measureWork(() => run('store', refNamed(`${id}-default`), chunk * MiB, 4, 0), { threads })
-          : null;
+        const storedDefault = defaultA ?? (withReaders ? await storeDefault() : null);
         if (storedDefault && !storedDefault.result.ok)
           throw new Error(`store download failed: ${JSON.stringify(storedDefault.result.error)}`);
         const plain = plainA ?? (await measureWork(() => run('plainFetch', big), { threads }));
