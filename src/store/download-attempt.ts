@@ -3,7 +3,6 @@
 // pipeline that hashes and stores chunks while the network is read lives in chunk-committer.ts.
 import { abortError, throwIfAborted } from '../shared/abort';
 import { EngineError } from '../shared/errors';
-import { openBodyReader } from './body-reader';
 import { openChunkHasher, type ChunkHasher } from './chunk-hasher';
 import { ChunkCommitter } from './chunk-committer';
 import type { RemoteFile } from './file-select';
@@ -39,8 +38,6 @@ export interface DownloadSettings {
   maxRetryAfterMs: number;
   /** Bytes waiting to be hashed and stored while the network is read on (memory: this, plus the chunk filling). */
   maxQueuedBytes: number;
-  /** Bytes per network read (a reused BYOB buffer; default 1 MiB); 0: the runtime's own pieces (default reader). */
-  readBufferBytes?: number | undefined;
   /** Hub access token; sent only to `hubHost`. */
   hubToken?: string | undefined;
   /** Host (host:port) of the hub endpoint: the only one that ever sees the token. */
@@ -259,13 +256,12 @@ async function transferBody(
     fill = hashFrom = partial;
   }
 
-  const reader = openBodyReader(response.body, settings.readBufferBytes);
+  const reader = response.body.getReader();
   let failure: { error: unknown } | null = null;
   try {
     for (;;) {
-      // Valid until the next read: copied into the chunk buffer below before reading on.
-      const value = await reader.read();
-      if (!value) break;
+      const { done, value } = await reader.read();
+      if (done) break;
       onBytes();
       progress.addReceived(path, value.byteLength);
       state.buffered += value.byteLength;
@@ -294,7 +290,7 @@ async function transferBody(
   } catch (error) {
     failure = { error };
   } finally {
-    reader.release();
+    reader.releaseLock();
   }
   if (failure) {
     // Keep what arrived: the queued chunks, then the partly filled one (unless the model is being deleted).

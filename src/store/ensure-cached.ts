@@ -73,8 +73,6 @@ export interface EnsureCachedOptions extends StoreOptions {
    * The reader only stops when this much is waiting; bytes the browser holds unread are lost if the connection drops.
    */
   maxQueuedBytes?: number;
-  /** Bytes per network read (default 1 MiB, a reused BYOB buffer); 0: the runtime's own pieces. */
-  readBufferBytes?: number;
   /**
    * Hub access token for gated and private repositories, sent only to the hub endpoint's host. Default: the one
    * saved in Settings (hub-token.ts); null: none.
@@ -354,7 +352,6 @@ async function downloadModel(
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
     maxRetryAfterMs: options.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS,
     maxQueuedBytes: options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
-    readBufferBytes: options.readBufferBytes,
     hubToken,
     hubHost: ref.kind === 'hub' ? new URL(hubEndpoint(ref)).host : undefined,
   };

@@ -11,8 +11,7 @@
 //          [--rate 25,50,100 (MB/s; each pace is run besides unthrottled)] [--opfs] [--stages] [--readers] [--threads]
 // In the browser, chunkMiB may list several sizes ("4,16,32") to compare them in one run; --opfs adds the OPFS
 // alternative to every round, --stages times each stage of storing on its own first, --readers compares the CPU cost
-// of reading the body with the default reader and with a BYOB reader (plain fetch first, then in every round the
-// store as it was, with the default reader, beside the store as it is), --threads breaks CPU down by thread.
+// of reading the body with the default reader and with a BYOB reader, --threads breaks CPU down by thread.
 import 'fake-indexeddb/auto';
 import { cpus, loadavg } from 'node:os';
 import { ensureCached } from '../../src/store/ensure-cached';
@@ -34,7 +33,7 @@ const args = argv.filter(
 );
 const inBrowser = process.argv.includes('--browser');
 const withOpfs = process.argv.includes('--opfs');
-/** Compare the body readers: plain fetch default vs BYOB, and the store with the default reader in every round. */
+/** Compare the body readers on a plain fetch: default vs BYOB into one reused buffer. */
 const withReaders = process.argv.includes('--readers');
 /** Also break the browser's CPU down by thread (read at each round's start and end). */
 const threads = process.argv.includes('--threads');
@@ -265,35 +264,21 @@ async function browserMain(): Promise<void> {
       const loads: string[] = [];
       const plainCosts: WorkCost[] = [];
       const storeCosts: WorkCost[] = [];
-      const defaultReaderRatios: number[] = [];
-      const defaultReaderCosts: WorkCost[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const id = `bench-${n++}`;
         loads.push(load());
         // Alternate which goes first, so that a machine getting busier or quieter does not favour one side.
         const plainFirst = round % 2 === 0;
         const plainA = plainFirst ? await measureWork(() => run('plainFetch', big), { threads }) : null;
-        const storeDefault = () =>
-          measureWork(() => run('store', refNamed(`${id}-default`), chunk * MiB, 4, 0), { threads });
-        // Before/after for the BYOB reader: the same store with the runtime's own pieces (readBufferBytes 0), first
-        // in odd rounds, after in even ones.
-        const defaultA = withReaders && !plainFirst ? await storeDefault() : null;
         const stored = await measureWork(() => run('store', refNamed(id), chunk * MiB, 4), { threads });
         if (!stored.result.ok)
           throw new Error(`store download failed: ${JSON.stringify(stored.result.error)}`);
         // The alternative measured beside it: hash + write to an OPFS file in one worker (not what the app uses).
         const opfs = withOpfs ? await measureWork(() => run('opfsDownload', big, chunk * MiB)) : null;
-        const storedDefault = defaultA ?? (withReaders ? await storeDefault() : null);
-        if (storedDefault && !storedDefault.result.ok)
-          throw new Error(`store download failed: ${JSON.stringify(storedDefault.result.error)}`);
         const plain = plainA ?? (await measureWork(() => run('plainFetch', big), { threads }));
         const ratio = plain.result.ms / stored.result.ms;
         ratios.push(ratio);
         if (opfs) opfsRatios.push(plain.result.ms / opfs.result.ms);
-        if (storedDefault) {
-          defaultReaderRatios.push(plain.result.ms / storedDefault.result.ms);
-          defaultReaderCosts.push(storedDefault.cost);
-        }
         peaks.push(stored.cost.rssPeak);
         plainCosts.push(plain.cost);
         storeCosts.push(stored.cost);
@@ -314,13 +299,6 @@ async function browserMain(): Promise<void> {
             `         load from store ${rate(SIZE, loaded.result.ms)}, RSS +${mb(loaded.cost.rssPeak)} (the whole file read into one buffer)`,
           );
         }
-        if (storedDefault) {
-          console.log(
-            `         store with the default reader (before BYOB) ${rate(SIZE, storedDefault.result.ms)}, ratio ${(plain.result.ms / storedDefault.result.ms).toFixed(2)}, CPU ${cpuText(storedDefault.cost)}` +
-              (threads ? `\n         threads store, default reader ${threadText(storedDefault.cost)}` : ''),
-          );
-          await run('remove', `${id}-default`);
-        }
         await run('remove', id);
       }
       const plainCpu = median(plainCosts.map((c) => perGiB(c).total));
@@ -336,9 +314,6 @@ async function browserMain(): Promise<void> {
         `store-throughput, headless Chromium, ${mb(SIZE)} file, ${link}, ${chunk} MiB chunks, ${ratios.length} rounds, load average ${loads.join('/')}: ` +
           `store/plain ${spread(ratios)}` +
           (withOpfs ? `; OPFS alternative/plain ${spread(opfsRatios)}` : '') +
-          (withReaders
-            ? `; store with the default reader (before BYOB)/plain ${spread(defaultReaderRatios)}, CPU median ${median(defaultReaderCosts.map((c) => perGiB(c).total)).toFixed(2)} core-s/GiB`
-            : '') +
           `; peak Chromium RSS while storing +${mb(Math.max(...peaks))}\n` +
           `    CPU (medians): plain ${plainCpu.toFixed(2)}, store ${storeCpu.toFixed(2)} core-s/GiB (store/plain CPU ${(storeCpu / plainCpu).toFixed(2)}); ` +
           `machine busy plain ${median(plainCosts.map((c) => c.machineBusyCores)).toFixed(2)}, store ${median(storeCosts.map((c) => c.machineBusyCores)).toFixed(2)} of ${cores} cores; ` +

@@ -134,16 +134,9 @@ const bench = {
     }
     return { bytes, ms: performance.now() - t0 };
   },
-  store: async (model: ModelRef, chunkSize: number, retries: number, readBufferBytes?: number) => {
+  store: async (model: ModelRef, chunkSize: number, retries: number) => {
     const t0 = performance.now();
-    const result = await outcome(() =>
-      ensureCached(model, {
-        chunkSize,
-        retries,
-        dtype: 'fp32',
-        ...(readBufferBytes !== undefined ? { readBufferBytes } : {}),
-      }),
-    );
+    const result = await outcome(() => ensureCached(model, { chunkSize, retries, dtype: 'fp32' }));
     return { ok: result.ok, ms: performance.now() - t0, error: result.ok ? null : result.error };
   },
   read: async (id: string, path: string) => {
