@@ -294,7 +294,7 @@ async function main(): Promise<void> {
     },
     {
       key: 'embed-q8',
-      label: 'embed_tokens q8 codes (--embed-quant q8)',
+      label: 'embed_tokens q8 codes (--embed-quant q8; same code both sides: the noise floor)',
       tensors: embed,
       before: (t) => [quantizeU8Before(t.f32).codes],
       after: (t) => [quantizeU8(t.f32).codes],
