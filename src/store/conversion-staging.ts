@@ -145,7 +145,8 @@ export class StagedBytes {
   }
 
   write(bytes: Uint8Array, at: number): void {
-    for (let done = 0; done < bytes.byteLength;) done += this.h.write(bytes.subarray(done), { at: at + done });
+    for (let done = 0; done < bytes.byteLength;)
+      done += this.h.write(bytes.subarray(done), { at: at + done });
   }
 
   read(length: number, at: number): Uint8Array {

@@ -47,7 +47,12 @@ function streamReader(o: HttpSourceOptions, path: string, size: number, offset: 
       headers: { Range: `bytes=${pos}-` },
       ...(o.signal === undefined ? {} : { signal: o.signal }),
     });
-    if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+    if (
+      response.status >= 400 &&
+      response.status < 500 &&
+      response.status !== 408 &&
+      response.status !== 429
+    ) {
       throw new EngineError(
         'download-failed',
         `${o.label}: ${path} answered ${response.status}. Check that the repository is public and still has it.`,

@@ -120,7 +120,12 @@ export class Checkpoint {
       throw error;
     }
     const fileList = [...opened].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return new Checkpoint(dir, folder, fileList.map(([name, file]) => ({ name, file })), where);
+    return new Checkpoint(
+      dir,
+      folder,
+      fileList.map(([name, file]) => ({ name, file })),
+      where,
+    );
   }
 
   /** Every tensor name of the checkpoint. */

@@ -326,7 +326,12 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
       const k = shardFiles.indexOf(file);
       const entry = plan[k];
       if (entry !== undefined)
-        shards.push({ file, layers: entry.layers, external_data: written.data, weight_bytes: written.weightBytes });
+        shards.push({
+          file,
+          layers: entry.layers,
+          external_data: written.data,
+          weight_bytes: written.weightBytes,
+        });
       o.onProgress?.({
         kind: 'file-done',
         file,

@@ -127,7 +127,9 @@ export class GraphStream {
       spec = { name, dtype: 'float16', dims: init.dims, byteLength: init.byteLength / 2 };
       bytes = () => {
         const b = initializerBytes(init);
-        return new Uint8Array(float32ToHalf(new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4)).buffer);
+        return new Uint8Array(
+          float32ToHalf(new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4)).buffer,
+        );
       };
       this.casts.push([name, init.name]);
     }
@@ -139,7 +141,12 @@ export class GraphStream {
       ...(half ? { castTo: init.name } : {}),
     };
     this.placed.push(record);
-    const kept: InitializerSpec = { name: spec.name, dtype: spec.dtype, dims: spec.dims, byteLength: spec.byteLength };
+    const kept: InitializerSpec = {
+      name: spec.name,
+      dtype: spec.dtype,
+      dims: spec.dims,
+      byteLength: spec.byteLength,
+    };
     const waits = init.source !== undefined && init.bytes === undefined;
     if (spec.byteLength < this.minBytes) {
       // Small: inside the protobuf, which is written once every fill has run.
@@ -197,7 +204,11 @@ export class GraphStream {
       this.size = 0;
       this.files.placed(relPath);
     }
-    const at = { location: externalDataPath(this.base, this.data.length - 1), offset: this.size, length: size };
+    const at = {
+      location: externalDataPath(this.base, this.data.length - 1),
+      offset: this.size,
+      length: size,
+    };
     this.size += size;
     this.sizes.set(this.data[this.data.length - 1] as string, this.size);
     return at;

@@ -47,7 +47,13 @@ export function buildEmbedTokens(
       (dst) => dst.set(bytesOf(Float32Array.of(q().scale))),
       name,
     );
-    const zero = g.deferredInitializer(`${name}_zero_point`, 'uint8', [], (dst) => dst.set([q().zeroPoint]), name);
+    const zero = g.deferredInitializer(
+      `${name}_zero_point`,
+      'uint8',
+      [],
+      (dst) => dst.set([q().zeroPoint]),
+      name,
+    );
     const rows = g.op('Gather', [codes, ids], { axis: 0 });
     g.node('DequantizeLinear', [rows, scale, zero], {}, { outputs: ['inputs_embeds'] });
   } else {

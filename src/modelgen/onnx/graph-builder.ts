@@ -200,7 +200,14 @@ export class GraphBuilder {
   ): string {
     this.claim(name);
     const byteLength = dims.reduce((a, b) => a * b, 1) * ELEM_BYTES[dtype];
-    this.keep({ name, dtype, dims: [...dims], byteLength, fill, ...(source === undefined ? {} : { source }) });
+    this.keep({
+      name,
+      dtype,
+      dims: [...dims],
+      byteLength,
+      fill,
+      ...(source === undefined ? {} : { source }),
+    });
     return name;
   }
 
