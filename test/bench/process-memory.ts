@@ -3,12 +3,15 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 
+/** The fields of a /proc/<pid>/stat line after the command name: [0] is field 3 (state), [1] the parent pid… */
+export function statFields(stat: string): string[] {
+  // The command name may hold spaces and parentheses: fields resume after the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 function parentOf(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name may hold spaces and parentheses: fields resume after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(rest[1]);
+    return Number(statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[1]);
   } catch {
     return null;
   }

@@ -4,21 +4,35 @@
 // so absolute numbers say little about a browser: the ratio and the resume count are what carry over.
 // With --browser the same measurements run in headless Chromium (real IndexedDB) on the e2e store test page, memory
 // being the summed RSS of Chromium's processes.
+// In the browser every round also records CPU time (every Chromium process, and this process, which serves the file)
+// as core-seconds per GiB for each path, and how busy the machine's cores were: the store's ceiling on this machine
+// is a ratio of CPU costs once the cores are saturated. --rate paces the server like a link of that speed.
 // Usage: npx tsx test/bench/store-throughput.ts [sizeMB=200] [chunkMiB=16] [rounds=3] [--browser]
-// In the browser, chunkMiB may list several sizes ("4,16,32") to compare them in one run.
+//          [--rate 25,50,100 (MB/s; each pace is run besides unthrottled)] [--opfs] [--stages] [--readers]
+// In the browser, chunkMiB may list several sizes ("4,16,32") to compare them in one run; --opfs adds the OPFS
+// alternative to every round, --stages times each stage of storing on its own first, --readers compares the CPU cost
+// of reading the body with the default reader and with a BYOB reader.
 import 'fake-indexeddb/auto';
-import { execFile } from 'node:child_process';
-import { loadavg } from 'node:os';
-import { promisify } from 'node:util';
+import { cpus, loadavg } from 'node:os';
 import { ensureCached } from '../../src/store/ensure-cached';
 import { openWeightStore } from '../../src/store/idb-weight-store';
 import { openStoreSource } from '../../src/store/store-source';
 import { seededBytes } from '../unit/helpers/store-fixtures';
 import { startStoreServer } from '../unit/helpers/store-server';
 import type { StoreBench as Bench } from '../e2e/pages/store-e2e-page';
+import { measureWork, type WorkCost } from './process-cpu';
 
-const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const argv = process.argv.slice(2);
+const rateAt = argv.findIndex((a) => a === '--rate' || a.startsWith('--rate='));
+const rateArg =
+  rateAt < 0 ? '' : argv[rateAt]!.includes('=') ? argv[rateAt]!.split('=')[1]! : (argv[rateAt + 1] ?? '');
+/** Link speeds to pace the server at, MB/s (1e6 bytes); null = as fast as it goes. */
+const paces: (number | null)[] = [null, ...rateArg.split(',').filter(Boolean).map(Number)];
+const args = argv.filter(
+  (a, i) => !a.startsWith('--') && !(rateAt >= 0 && !argv[rateAt]!.includes('=') && i === rateAt + 1),
+);
 const inBrowser = process.argv.includes('--browser');
+const withOpfs = process.argv.includes('--opfs');
 const sizeMB = Number(args[0] ?? 200);
 const chunkList = (args[1] ?? '16').split(',').map(Number);
 const chunkMiB = chunkList[0] ?? 16;
@@ -136,28 +150,6 @@ async function main(): Promise<void> {
   await server.close();
 }
 
-/** Summed RSS (bytes) of every process descended from this one: Chromium's browser, renderer, GPU and utility processes. */
-async function childrenRss(): Promise<number> {
-  // Asynchronous on purpose: a blocking `ps` would stall the test server living in this same process.
-  const { stdout } = await promisify(execFile)('ps', ['-e', '-o', 'pid=,ppid=,rss=']);
-  const rows = stdout.trim().split('\n');
-  const procs = rows.map((r) => r.trim().split(/\s+/).map(Number) as [number, number, number]);
-  const tree = new Set([process.pid]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [pid, ppid] of procs) {
-      if (tree.has(ppid) && !tree.has(pid)) {
-        tree.add(pid);
-        grew = true;
-      }
-    }
-  }
-  return procs
-    .filter(([pid]) => pid !== process.pid && tree.has(pid))
-    .reduce((n, [, , rss]) => n + rss * 1024, 0);
-}
-
 async function browserMain(): Promise<void> {
   const { buildApp } = await import('../e2e/harness/build-app');
   const { launchBrowser } = await import('../e2e/harness/browser');
@@ -184,21 +176,6 @@ async function browserMain(): Promise<void> {
         ]!(...p),
       [name, params] as [string, unknown[]],
     ) as never;
-  const peakWhile = async <T>(work: () => Promise<T>): Promise<{ result: T; peak: number; base: number }> => {
-    const base = await childrenRss();
-    let peak = base;
-    let running = true;
-    const sampler = (async () => {
-      while (running) {
-        peak = Math.max(peak, await childrenRss());
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    const result = await work();
-    running = false;
-    await sampler;
-    return { result, peak: Math.max(peak, await childrenRss()) - base, base };
-  };
   // A new id each time: every run downloads from scratch into the same (real) IndexedDB.
   const refNamed = (id: string) => ({ kind: 'url', baseUrl: '/models/bench/', id }) as const;
   const big = `/models/bench/onnx/decoder_model_merged.onnx`;
@@ -220,46 +197,107 @@ async function browserMain(): Promise<void> {
   }
   const summary: string[] = [];
   const load = (): string => loadavg()[0]!.toFixed(1);
-  const spread = (values: number[]): string => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
-    return `best ${(sorted.at(-1) ?? 0).toFixed(2)}, median ${median.toFixed(2)}, worst ${(sorted[0] ?? 0).toFixed(2)}`;
+  const sorted = (values: number[]): number[] => [...values].sort((x, y) => x - y);
+  const median = (values: number[]): number => sorted(values)[Math.floor(values.length / 2)] ?? 0;
+  const spread = (values: number[]): string =>
+    `best ${(sorted(values).at(-1) ?? 0).toFixed(2)}, median ${median(values).toFixed(2)}, worst ${(sorted(values)[0] ?? 0).toFixed(2)}`;
+  const GiB = 1024 * MiB;
+  const cores = cpus().length;
+  /** CPU seconds per GiB moved: the browser's processes, this process (the server) and both together. */
+  const perGiB = (c: WorkCost) => ({
+    browser: c.childCpuS / (SIZE / GiB),
+    server: c.selfCpuS / (SIZE / GiB),
+    total: (c.childCpuS + c.selfCpuS) / (SIZE / GiB),
+  });
+  const cpuText = (c: WorkCost): string => {
+    const g = perGiB(c);
+    const kinds = Object.entries(c.childCpuByKind)
+      .filter(([, v]) => v > 0)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, v]) => `${k} ${(v / (SIZE / GiB)).toFixed(2)}`)
+      .join(', ');
+    return `${g.total.toFixed(2)} core-s/GiB (browser ${g.browser.toFixed(2)} [${kinds}] + server ${g.server.toFixed(2)}), machine busy ${c.machineBusyCores.toFixed(2)}/${cores} cores`;
   };
-  let n = 0;
-  for (const chunk of chunkList) {
-    const ratios: number[] = [];
-    const opfsRatios: number[] = [];
-    const peaks: number[] = [];
-    const loads: string[] = [];
+  // What sampling /proc costs this process per second (counted in the server's share below): measured idle.
+  const idle = await measureWork(() => new Promise((r) => setTimeout(r, 2000)));
+  console.log(
+    `sampler overhead (idle 2 s): this process ${((idle.cost.selfCpuS / idle.cost.ms) * 1000).toFixed(3)} core-s/s, ` +
+      `browser idle ${((idle.cost.childCpuS / idle.cost.ms) * 1000).toFixed(3)} core-s/s; ${cores} cores, load ${load()}`,
+  );
+  if (process.argv.includes('--readers')) {
+    // The reading alone, default reader vs BYOB reader into one 1 MiB buffer: does BYOB save CPU per byte?
     for (let round = 0; round < ROUNDS; round++) {
-      const id = `bench-${n++}`;
-      loads.push(load());
-      // Alternate which goes first, so that a machine getting busier or quieter does not favour one side.
-      const plainFirst = round % 2 === 0;
-      const plainA = plainFirst ? await run('plainFetch', big) : null;
-      const stored = await peakWhile(() => run('store', refNamed(id), chunk * MiB, 4));
-      if (!stored.result.ok) throw new Error(`store download failed: ${JSON.stringify(stored.result.error)}`);
-      // The alternative measured beside it: hash + write to an OPFS file in one worker (not what the app uses).
-      const opfs = await peakWhile(() => run('opfsDownload', big, chunk * MiB));
-      const plain = plainA ?? (await run('plainFetch', big));
-      const loaded = await peakWhile(() => run('read', id, 'onnx/decoder_model_merged.onnx'));
-      const ratio = plain.ms / stored.result.ms;
-      ratios.push(ratio);
-      opfsRatios.push(plain.ms / opfs.result.ms);
-      peaks.push(stored.peak);
+      const plain = await measureWork(() => run('plainFetch', big));
+      const byob = await measureWork(() => run('plainFetchByob', big, MiB));
       console.log(
-        `chunk ${chunk} MiB round ${round + 1} (load ${loads.at(-1)}): plain fetch ${rate(SIZE, plain.ms)} | through store ${rate(SIZE, stored.result.ms)} | ratio store/plain ` +
-          `${ratio.toFixed(2)} | OPFS alternative ${rate(SIZE, opfs.result.ms)} (ratio ${(plain.ms / opfs.result.ms).toFixed(2)}) | load from store ${rate(SIZE, loaded.result.ms)}\n` +
-          `         Chromium RSS (all processes) peak above start: storing +${mb(stored.peak)}, OPFS alternative +${mb(opfs.peak)}, loading +${mb(loaded.peak)} (from ${mb(stored.base)})`,
+        `readers round ${round + 1}: default ${rate(SIZE, plain.result.ms)}, CPU ${cpuText(plain.cost)}\n` +
+          `                 BYOB    ${rate(SIZE, byob.result.ms)}, CPU ${cpuText(byob.cost)}`,
       );
-      await run('remove', id);
     }
-    summary.push(
-      `store-throughput, headless Chromium, ${mb(SIZE)} file, ${chunk} MiB chunks, ${ratios.length} rounds, load average ${loads.join('/')}: ` +
-        `store/plain ${spread(ratios)}; OPFS alternative/plain ${spread(opfsRatios)}; peak Chromium RSS while storing +${mb(Math.max(...peaks))}`,
-    );
   }
-  console.log(`summary (one line per chunk size):\n${summary.join('\n')}`);
+  let n = 0;
+  for (const pace of paces) {
+    server.pace = pace === null ? null : pace * 1e6;
+    const link = pace === null ? 'unthrottled' : `paced ${pace} MB/s`;
+    for (const chunk of chunkList) {
+      const ratios: number[] = [];
+      const opfsRatios: number[] = [];
+      const peaks: number[] = [];
+      const loads: string[] = [];
+      const plainCosts: WorkCost[] = [];
+      const storeCosts: WorkCost[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const id = `bench-${n++}`;
+        loads.push(load());
+        // Alternate which goes first, so that a machine getting busier or quieter does not favour one side.
+        const plainFirst = round % 2 === 0;
+        const plainA = plainFirst ? await measureWork(() => run('plainFetch', big)) : null;
+        const stored = await measureWork(() => run('store', refNamed(id), chunk * MiB, 4));
+        if (!stored.result.ok)
+          throw new Error(`store download failed: ${JSON.stringify(stored.result.error)}`);
+        // The alternative measured beside it: hash + write to an OPFS file in one worker (not what the app uses).
+        const opfs = withOpfs ? await measureWork(() => run('opfsDownload', big, chunk * MiB)) : null;
+        const plain = plainA ?? (await measureWork(() => run('plainFetch', big)));
+        const ratio = plain.result.ms / stored.result.ms;
+        ratios.push(ratio);
+        if (opfs) opfsRatios.push(plain.result.ms / opfs.result.ms);
+        peaks.push(stored.cost.rssPeak);
+        plainCosts.push(plain.cost);
+        storeCosts.push(stored.cost);
+        console.log(
+          `${link}, chunk ${chunk} MiB round ${round + 1} (load ${loads.at(-1)}): plain fetch ${rate(SIZE, plain.result.ms)} | through store ${rate(SIZE, stored.result.ms)} | ratio store/plain ${ratio.toFixed(2)}` +
+            (opfs
+              ? ` | OPFS alternative ${rate(SIZE, opfs.result.ms)} (ratio ${(plain.result.ms / opfs.result.ms).toFixed(2)}, RSS +${mb(opfs.cost.rssPeak)})`
+              : '') +
+            `\n         CPU plain ${cpuText(plain.cost)}\n         CPU store ${cpuText(stored.cost)}` +
+            `\n         Chromium RSS (all processes) peak above start while storing +${mb(stored.cost.rssPeak)} (from ${mb(stored.cost.rssBase)})`,
+        );
+        if (pace === null && round === 0) {
+          const loaded = await measureWork(() => run('read', id, 'onnx/decoder_model_merged.onnx'));
+          console.log(
+            `         load from store ${rate(SIZE, loaded.result.ms)}, RSS +${mb(loaded.cost.rssPeak)} (the whole file read into one buffer)`,
+          );
+        }
+        await run('remove', id);
+      }
+      const plainCpu = median(plainCosts.map((c) => perGiB(c).total));
+      const storeCpu = median(storeCosts.map((c) => perGiB(c).total));
+      const plainRate = median(plainCosts.map((c) => SIZE / MiB / (c.ms / 1000)));
+      // If the store had every core to itself it could move cores / storeCpu GiB per second: its CPU ceiling.
+      const ceiling = (cores / storeCpu) * 1024;
+      summary.push(
+        `store-throughput, headless Chromium, ${mb(SIZE)} file, ${link}, ${chunk} MiB chunks, ${ratios.length} rounds, load average ${loads.join('/')}: ` +
+          `store/plain ${spread(ratios)}` +
+          (withOpfs ? `; OPFS alternative/plain ${spread(opfsRatios)}` : '') +
+          `; peak Chromium RSS while storing +${mb(Math.max(...peaks))}\n` +
+          `    CPU (medians): plain ${plainCpu.toFixed(2)}, store ${storeCpu.toFixed(2)} core-s/GiB (store/plain CPU ${(storeCpu / plainCpu).toFixed(2)}); ` +
+          `machine busy plain ${median(plainCosts.map((c) => c.machineBusyCores)).toFixed(2)}, store ${median(storeCosts.map((c) => c.machineBusyCores)).toFixed(2)} of ${cores} cores; ` +
+          `store CPU ceiling on ${cores} idle cores ${ceiling.toFixed(0)} MiB/s = ${(ceiling / plainRate).toFixed(2)}× the plain fetch's ${plainRate.toFixed(0)} MiB/s`,
+      );
+    }
+  }
+  server.pace = null;
+  console.log(`summary (one line per link speed and chunk size):\n${summary.join('\n')}`);
   server.resetCounts();
   const dropAt = Math.round(SIZE * 0.55);
   server.faults.push({

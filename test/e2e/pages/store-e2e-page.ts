@@ -119,6 +119,21 @@ const bench = {
     }
     return { bytes, ms: performance.now() - t0 };
   },
+  /** The same read with a BYOB reader filling one buffer over and over (no new buffer per read). */
+  plainFetchByob: async (url: string, bufferSize: number) => {
+    const t0 = performance.now();
+    const response = await fetch(url, { cache: 'no-store' });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader({ mode: 'byob' });
+    let buffer = new ArrayBuffer(bufferSize);
+    let bytes = 0;
+    for (;;) {
+      const { done, value } = await reader.read(new Uint8Array(buffer));
+      if (done || !value) break;
+      bytes += value.byteLength;
+      buffer = value.buffer as ArrayBuffer;
+    }
+    return { bytes, ms: performance.now() - t0 };
+  },
   store: async (model: ModelRef, chunkSize: number, retries: number) => {
     const t0 = performance.now();
     const result = await outcome(() => ensureCached(model, { chunkSize, retries, dtype: 'fp32' }));

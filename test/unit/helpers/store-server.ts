@@ -84,6 +84,11 @@ export interface StoreTestServer {
   /** While true, every model request is cut off before an answer (the network is gone); they are counted here. */
   offline: boolean;
   refusedWhileOffline: string[];
+  /**
+   * Paces every file body to this many bytes per second (a token bucket per response, 256 KiB deep), as a link of
+   * that speed would; null (the default) sends as fast as the socket takes it.
+   */
+  pace: number | null;
   close(): Promise<void>;
 }
 
@@ -105,6 +110,9 @@ export interface ServerOptions {
   cdnHost?: string;
   access?: HubAccess;
 }
+
+/** Burst a paced response may send at once (bytes). */
+const PACE_BUCKET = 256 * 1024;
 
 const SPA_PAGE = '<!doctype html><html><body>app</body></html>';
 
@@ -274,6 +282,8 @@ export async function startStoreServer(
           ? Math.max(0, stall.at - start)
           : body.byteLength;
     const piece = slow?.kind === 'slow' ? slow.bytesPerTick : 64 * 1024;
+    const pace = state.pace;
+    const pacedFrom = performance.now();
     let at = 0;
     pending.add(res);
     peak = Math.max(peak, pending.size);
@@ -291,7 +301,16 @@ export async function startStoreServer(
         res.end();
         return;
       }
-      const n = Math.min(piece, Math.min(limit, body.byteLength) - at);
+      let n = Math.min(piece, Math.min(limit, body.byteLength) - at);
+      if (pace !== null) {
+        // Token bucket: what the link would have carried since the response began, plus one bucket of burst.
+        const allowed = (pace * (performance.now() - pacedFrom)) / 1000 + PACE_BUCKET - at;
+        if (allowed < Math.min(n, PACE_BUCKET / 4)) {
+          setTimeout(pump, Math.max(1, ((Math.min(n, PACE_BUCKET / 4) - allowed) / pace) * 1000));
+          return;
+        }
+        n = Math.min(n, Math.floor(allowed));
+      }
       const slice = body.subarray(at, at + n);
       at += n;
       count(path, n);
@@ -325,7 +344,7 @@ export async function startStoreServer(
         : { type: 'file', path, size, oid: gitSha1Hex(bytes) };
     });
 
-  const state = { offline: false, refused: [] as string[], cdnRefusals: 0 };
+  const state = { offline: false, refused: [] as string[], cdnRefusals: 0, pace: null as number | null };
   const seen: SeenRequest[] = [];
   let peak = 0;
   /** The hub's answer to a request for the guarded repo, or null when it may go on. */
@@ -468,6 +487,12 @@ export async function startStoreServer(
       state.offline = value;
     },
     refusedWhileOffline: state.refused,
+    get pace() {
+      return state.pace;
+    },
+    set pace(value: number | null) {
+      state.pace = value;
+    },
     close: async () => {
       for (const res of pending) res.socket?.destroy();
       server.closeAllConnections();
