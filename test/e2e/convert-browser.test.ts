@@ -161,7 +161,11 @@ describe('in-browser conversion from the hub look-alike', () => {
   it('reopens a connection dropped mid-tensor where it broke, and still matches', async () => {
     const file = [...checkpoint.keys()].find((p) => p.endsWith('00002.safetensors'))!;
     // Requests 1 and 2 read the header; the third is the data pass's stream.
-    server.faults.push({ path: file, fault: { kind: 'drop', at: size(file) - 100 }, times: 1, after: 2 });
+    // Sent in small paced pieces, so the worker has taken most of the file when the connection breaks.
+    server.faults.push(
+      { path: file, fault: { kind: 'drop', at: size(file) - 100 }, times: 1, after: 2 },
+      { path: file, fault: { kind: 'slow', bytesPerTick: 4096, tickMs: 5 }, times: 1, after: 2 },
+    );
     server.requests.length = 0;
     server.resetCounts();
     const run = await call('convert', { ref: ref(), id: 'converted/drop', chunkSize: 64 * 1024, ...choices });
