@@ -1,5 +1,5 @@
 // The conversion worker: runs convertHubCheckpoint (src/store/hub-conversion.ts) off the page, because the converter
-// reads tensors with synchronous HTTP Range requests and quantises on the CPU. Plain postMessage: 'convert' and
+// quantises on the CPU and reads safetensors headers with synchronous HTTP requests. Plain postMessage: 'convert' and
 // 'cancel' in; progress, 'done' or 'error' (code + message) out. It owns no conversion logic.
 import { isEngineError } from '../src/shared/errors';
 import { convertHubCheckpoint } from '../src/store/hub-conversion';

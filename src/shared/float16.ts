@@ -59,8 +59,30 @@ export function halfToFloat32(bits: Uint16Array, out = new Float32Array(bits.len
   return out;
 }
 
-/** Rounds numbers to IEEE half bit patterns (see {@link float32ToHalfBits}). */
+/**
+ * Rounds numbers to IEEE half bit patterns (see {@link float32ToHalfBits}). A Float32Array is read through a Uint32
+ * view with the rounding inlined (no call and no scratch write per element); the common normal-range case takes one
+ * branch; anything else goes through {@link float32ToHalfBits} so both paths give the same bits.
+ */
 export function float32ToHalf(values: ArrayLike<number>, out = new Uint16Array(values.length)): Uint16Array {
-  for (let i = 0; i < values.length; i++) out[i] = float32ToHalfBits(values[i] as number);
+  if (!(values instanceof Float32Array)) {
+    for (let i = 0; i < values.length; i++) out[i] = float32ToHalfBits(values[i] as number);
+    return out;
+  }
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i] as number;
+    const exp = (x >>> 23) & 0xff;
+    // Half normals: float32 exponents 113..142 (e = exp - 112 in 1..30).
+    if (exp > 112 && exp < 143) {
+      const mant = x & 0x7fffff;
+      let r = ((exp - 112) << 10) | (mant >>> 13);
+      const rest = mant & 0x1fff;
+      if (rest > 0x1000 || (rest === 0x1000 && (r & 1) === 1)) r++;
+      out[i] = ((x >>> 16) & 0x8000) | r;
+    } else {
+      out[i] = float32ToHalfBits(values[i] as number);
+    }
+  }
   return out;
 }

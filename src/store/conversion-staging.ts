@@ -1,7 +1,7 @@
-// Owns a conversion's synchronous scratch space in the origin-private file system: one file holding the bytes of the
-// graph being written and one holding the journal that says how far they are valid. Synchronous access handles exist
-// only in workers, and they are why this exists: the converter builds a graph synchronously (tensors read by sync
-// XHR), so its bytes and per-tensor progress must become durable without awaiting. It knows nothing of models.
+// Owns a conversion's scratch space in the origin-private file system: one file per output data file still being
+// filled (written by position, in whatever order the checkpoint's tensors arrive) and one holding the journal that
+// says how far they are valid. Synchronous access handles (workers only) give positional writes and a cheap flush
+// per tensor. It knows nothing of models.
 
 /** The part of FileSystemSyncAccessHandle used here (the DOM lib does not declare it). */
 interface SyncHandle {
@@ -41,10 +41,12 @@ async function syncHandle(dir: FileSystemDirectoryHandle, file: string): Promise
   }
 }
 
-/** The staging file and journal of one conversion (worker only). */
+/** The staged files and journal of one conversion (worker only). */
 export class ConversionStaging {
+  private readonly handles = new Map<string, SyncHandle>();
+
   private constructor(
-    private readonly bytes: SyncHandle,
+    private readonly dir: FileSystemDirectoryHandle,
     private readonly journal: SyncHandle,
   ) {}
 
@@ -56,13 +58,7 @@ export class ConversionStaging {
     const root = await conversionsDir(true);
     if (root === null) throw new Error('This browser has no origin-private file system for conversions.');
     const dir = await root.getDirectoryHandle(dirName(name), { create: true });
-    const bytes = await syncHandle(dir, 'staging.bin');
-    try {
-      return new ConversionStaging(bytes, await syncHandle(dir, 'journal.json'));
-    } catch (error) {
-      bytes.close();
-      throw error;
-    }
+    return new ConversionStaging(dir, await syncHandle(dir, 'journal.json'));
   }
 
   /** Removes conversion `name`'s staging (after it finished, or when a person discards it). */
@@ -84,23 +80,31 @@ export class ConversionStaging {
     }
   }
 
-  write(bytes: Uint8Array, at: number): void {
-    for (let done = 0; done < bytes.byteLength;)
-      done += this.bytes.write(bytes.subarray(done), { at: at + done });
-  }
-
-  read(length: number, at: number): Uint8Array {
-    const out = new Uint8Array(length);
-    for (let done = 0; done < length;) {
-      const n = this.bytes.read(out.subarray(done), { at: at + done });
-      if (n <= 0) throw new Error(`conversion staging ends at ${at + done}, ${length - done} bytes short`);
-      done += n;
+  /** The staged file for `relPath` (created empty when new; an interrupted run's bytes are kept). */
+  async file(relPath: string): Promise<StagedBytes> {
+    let h = this.handles.get(relPath);
+    if (h === undefined) {
+      h = await syncHandle(this.dir, `data-${encodeURIComponent(relPath)}`);
+      this.handles.set(relPath, h);
     }
-    return out;
+    return new StagedBytes(h);
   }
 
-  truncate(size: number): void {
-    this.bytes.truncate(size);
+  /** Deletes every staged file but the journal (a conversion that starts over). */
+  async clear(): Promise<void> {
+    for (const h of this.handles.values()) h.close();
+    this.handles.clear();
+    const names: string[] = [];
+    for await (const key of (this.dir as unknown as { keys(): AsyncIterable<string> }).keys())
+      if (key !== 'journal.json') names.push(key);
+    for (const n of names) await this.dir.removeEntry(n).catch(() => undefined);
+  }
+
+  /** Deletes `relPath`'s staged file (once it is in the weight store). */
+  async remove(relPath: string): Promise<void> {
+    this.handles.get(relPath)?.close();
+    this.handles.delete(relPath);
+    await this.dir.removeEntry(`data-${encodeURIComponent(relPath)}`).catch(() => undefined);
   }
 
   /** The last journal written, or null (none, or unreadable: an interruption while it was written). */
@@ -118,7 +122,7 @@ export class ConversionStaging {
 
   /** Makes the staged bytes durable, then the journal that describes them. */
   writeJournal(value: unknown): void {
-    this.bytes.flush();
+    for (const h of this.handles.values()) h.flush();
     const buf = new TextEncoder().encode(JSON.stringify(value));
     this.journal.truncate(0);
     this.journal.write(buf, { at: 0 });
@@ -126,7 +130,36 @@ export class ConversionStaging {
   }
 
   close(): void {
-    this.bytes.close();
+    for (const h of this.handles.values()) h.close();
+    this.handles.clear();
     this.journal.close();
+  }
+}
+
+/** One staged file: positional reads and writes. */
+export class StagedBytes {
+  constructor(private readonly h: SyncHandle) {}
+
+  get size(): number {
+    return this.h.getSize();
+  }
+
+  write(bytes: Uint8Array, at: number): void {
+    for (let done = 0; done < bytes.byteLength;)
+      done += this.h.write(bytes.subarray(done), { at: at + done });
+  }
+
+  read(length: number, at: number): Uint8Array {
+    const out = new Uint8Array(length);
+    for (let done = 0; done < length;) {
+      const n = this.h.read(out.subarray(done), { at: at + done });
+      if (n <= 0) throw new Error(`a staged file ends at ${at + done}, ${length - done} bytes short`);
+      done += n;
+    }
+    return out;
+  }
+
+  truncate(size: number): void {
+    this.h.truncate(size);
   }
 }

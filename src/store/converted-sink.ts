@@ -1,6 +1,6 @@
-// Owns writing a conversion's output into the weight store (the browser's FileSink). Bytes of the graph being built go
-// synchronously to the conversion's staging file (conversion-staging.ts) and, with the converter's journal, become
-// durable after every tensor; once a graph is complete its files are hashed and copied into the store in chunks.
+// Owns writing a conversion's output into the weight store (the browser's FileSink). Data files are written by
+// position into staged files (conversion-staging.ts) and, with the converter's journal, become durable after every
+// tensor; once a data file is complete it is hashed and copied into the store in chunks and its staged copy goes.
 // manifest.json goes last and the model record only after it, so a model still being converted is never listed,
 // loaded or verified as usable; an interrupted one resumes from its journal. It must not decide what to write.
 import type { ConversionJournal, FileSink, ManifestEntry, SinkFile } from '../modelgen/convert/file-sink';
@@ -20,62 +20,22 @@ export interface StoreSinkOptions {
   chunkSize: number;
 }
 
-/** A file in the staging file: `length` bytes from `start`; `stored` once copied into the weight store. */
+/** A staged output file: `size` once closed; `stored` once copied into the weight store. */
 interface Staged {
   path: string;
-  start: number;
-  length: number;
-  closed: boolean;
+  size: number | null;
   stored: boolean;
-}
-
-/** A staged file being appended to (bytes go straight to the staging file: nothing is buffered here). */
-class StagedFile implements SinkFile {
-  constructor(
-    private readonly entry: Staged,
-    private readonly writeAt: (bytes: Uint8Array, at: number) => void,
-  ) {}
-
-  get relPath(): string {
-    return this.entry.path;
-  }
-
-  get written(): number {
-    return this.entry.length;
-  }
-
-  write(bytes: Uint8Array): void {
-    if (this.entry.closed) throw new Error(`${this.entry.path} is closed`);
-    this.writeAt(bytes, this.entry.start + this.entry.length);
-    this.entry.length += bytes.byteLength;
-  }
-
-  pad(alignment: number): void {
-    const gap = (alignment - (this.entry.length % alignment)) % alignment;
-    if (gap > 0) this.write(new Uint8Array(gap));
-  }
-
-  close(): void {
-    this.entry.closed = true;
-  }
 }
 
 /** What the staging journal holds: the converter's journal and the sink's own state at the same moment. */
 interface SavedState {
   core: ConversionJournal;
-  staged: Staged[];
   stored: ManifestEntry[];
 }
 
 function isSavedState(v: unknown): v is SavedState {
   const s = v as Partial<SavedState> | null;
-  return (
-    typeof s === 'object' &&
-    s !== null &&
-    typeof s.core?.key === 'string' &&
-    Array.isArray(s.staged) &&
-    Array.isArray(s.stored)
-  );
+  return typeof s === 'object' && s !== null && typeof s.core?.key === 'string' && Array.isArray(s.stored);
 }
 
 /** The weight store as a conversion's output. */
@@ -86,8 +46,9 @@ export class StoreSink implements FileSink {
   readonly chunkSize: number;
   resumed: ConversionJournal | null = null;
   private stored: ManifestEntry[] = [];
-  private staged: Staged[] = [];
-  private end = 0;
+  private readonly staged = new Map<string, Staged>();
+  /** Writes not yet in their staged file (handles open asynchronously): at most one tensor's outputs. */
+  private queued: Array<{ path: string; bytes: Uint8Array; at: number }> = [];
   private staging: ConversionStaging | null = null;
 
   constructor(private readonly o: StoreSinkOptions) {
@@ -106,20 +67,17 @@ export class StoreSink implements FileSink {
 
   /**
    * Opens the conversion's staging. A journal with `key` (same source, same choices) is resumed; otherwise whatever
-   * an earlier attempt stored under this id goes.
+   * an earlier attempt staged or stored under this id goes.
    */
   async start(key: string): Promise<this> {
     this.staging = await ConversionStaging.open(this.o.name);
     const saved = this.staging.readJournal();
     if (isSavedState(saved) && saved.core.key === key) {
       this.resumed = saved.core;
-      this.staged = saved.staged;
       this.stored = saved.stored;
-      this.end = this.staged.reduce((n, s) => Math.max(n, s.start + s.length), 0);
-      this.staging.truncate(this.end);
     } else {
       await this.store.deleteModel(this.id);
-      this.staging.truncate(0);
+      await this.staging.clear();
       this.staging.writeJournal(null);
     }
     return this;
@@ -130,57 +88,57 @@ export class StoreSink implements FileSink {
     return this.staging;
   }
 
-  private file(entry: Staged): SinkFile {
-    return new StagedFile(entry, (bytes, at) => {
-      this.scratch.write(bytes, at);
-      this.end = at + bytes.byteLength;
-    });
-  }
-
   open(relPath: string): SinkFile {
-    if (this.staged.some((s) => !s.closed)) throw new Error(`${relPath}: another staged file is still open`);
-    this.staged = this.staged.filter((s) => s.path !== relPath);
-    const entry: Staged = { path: relPath, start: this.end, length: 0, closed: false, stored: false };
-    this.staged.push(entry);
-    return this.file(entry);
-  }
-
-  reopen(relPath: string): SinkFile {
-    const entry = this.staged.at(-1);
-    if (entry === undefined || entry.path !== relPath || entry.closed)
-      throw new Error(`${relPath} is not the open file of the interrupted conversion`);
-    return this.file(entry);
+    const entry: Staged = { path: relPath, size: null, stored: false };
+    this.staged.set(relPath, entry);
+    return {
+      relPath,
+      writeAt: (bytes, at) => {
+        if (entry.size !== null) throw new Error(`${relPath} is closed`);
+        this.queued.push({ path: relPath, bytes, at });
+      },
+      close: (size) => {
+        entry.size = size;
+      },
+    };
   }
 
   writeFile(relPath: string, bytes: Uint8Array): void {
     const f = this.open(relPath);
-    f.write(bytes);
-    f.close();
+    f.writeAt(bytes, 0);
+    f.close(bytes.byteLength);
   }
 
-  commit(journal: ConversionJournal): void {
-    // Once every staged file is in the weight store, the staging starts again from 0.
-    const reset = this.staged.length > 0 && this.staged.every((s) => s.stored);
-    if (reset) {
-      this.staged = [];
-      this.end = 0;
+  /** Puts the queued writes into their staged files. */
+  private async flush(): Promise<void> {
+    const queued = this.queued;
+    this.queued = [];
+    for (const w of queued) (await this.scratch.file(w.path)).write(w.bytes, w.at);
+  }
+
+  async commit(journal: ConversionJournal): Promise<void> {
+    await this.flush();
+    this.scratch.writeJournal({ core: journal, stored: this.stored } satisfies SavedState);
+    // Staged copies of stored files are needed no more once the journal says they are stored.
+    for (const entry of this.staged.values()) {
+      if (!entry.stored) continue;
+      await this.scratch.remove(entry.path);
+      this.staged.delete(entry.path);
     }
-    this.scratch.writeJournal({
-      core: journal,
-      staged: this.staged,
-      stored: this.stored,
-    } satisfies SavedState);
-    if (reset) this.scratch.truncate(0);
   }
 
   /** Copies every closed staged file into the weight store, hashing it on the way (one chunk in memory at a time). */
   async drain(): Promise<void> {
-    for (const entry of this.staged) {
-      if (!entry.closed || entry.stored) continue;
+    await this.flush();
+    for (const entry of this.staged.values()) {
+      if (entry.size === null || entry.stored) continue;
+      const size = entry.size;
+      const file = await this.scratch.file(entry.path);
+      if (file.size !== size) throw new Error(`${entry.path} is staged with ${file.size} bytes, not ${size}`);
       await this.store.deleteFile(this.id, entry.path);
       const hasher = await createFileHasher();
       if (hasher === null) throw new Error('sha256 is unavailable');
-      const count = Math.ceil(entry.length / this.chunkSize);
+      const count = Math.ceil(size / this.chunkSize);
       const record: FileRecord = {
         modelId: this.id,
         path: entry.path,
@@ -195,7 +153,7 @@ export class StoreSink implements FileSink {
       };
       for (let index = 0; index < count; index++) {
         const at = index * this.chunkSize;
-        const bytes = this.scratch.read(Math.min(this.chunkSize, entry.length - at), entry.start + at);
+        const bytes = file.read(Math.min(this.chunkSize, size - at), at);
         hasher.update(bytes);
         const last = index === count - 1;
         Object.assign(record, {
@@ -203,8 +161,7 @@ export class StoreSink implements FileSink {
           storedBytes: at + bytes.byteLength,
           updatedAt: Date.now(),
         });
-        if (last)
-          Object.assign(record, { size: entry.length, complete: true, sha256: hasher.digest().sha256 });
+        if (last) Object.assign(record, { size, complete: true, sha256: hasher.digest().sha256 });
         await this.store.putChunk({ ...record }, index, bytes);
       }
       if (count === 0) {
@@ -215,7 +172,7 @@ export class StoreSink implements FileSink {
       entry.stored = true;
       this.stored = [
         ...this.stored.filter((f) => f.path !== entry.path),
-        { path: entry.path, size: entry.length, sha256: record.sha256 as string },
+        { path: entry.path, size, sha256: record.sha256 as string },
       ];
     }
   }

@@ -1,8 +1,8 @@
-// Owns reading a checkpoint over HTTP for the in-browser converter: a SourceFolder whose small files are fetched
-// whole and whose safetensors files are read by HTTP Range, one tensor at a time. Reads are synchronous XHRs, so
-// this runs only in a worker (never on the page): the graph builders ask for tensors synchronously. It stores
-// nothing and never holds more than the range asked for.
-import type { ByteSource, SourceFolder } from '../modelgen/convert/byte-source';
+// Owns reading a checkpoint over HTTP for the in-browser converter: a SourceFolder whose small files and safetensors
+// headers are fetched whole by synchronous XHR (a few small requests before the plan, worker only) and whose tensors
+// stream front to back with one async `fetch` per file (`Range: bytes=N-` from where the data pass starts, reopened
+// from the current byte when the connection drops). It stores nothing and holds at most the range asked for.
+import type { ByteSource, SequentialReader, SourceFolder } from '../modelgen/convert/byte-source';
 import { ConvertError } from '../modelgen/convert/errors';
 import { EngineError } from '../shared/errors';
 import type { RemoteFile } from './file-select';
@@ -20,6 +20,93 @@ export interface HttpSourceOptions {
   signal?: AbortSignal;
   /** Attempts per request before giving up (a dropped connection is retried). */
   attempts?: number;
+  /** The streaming reads' fetch (default the global one). */
+  fetch?: (input: string, init?: RequestInit) => Promise<Response>;
+}
+
+const failed = (label: string, path: string, cause: unknown): EngineError =>
+  new EngineError(
+    'download-failed',
+    `${label}: ${path} could not be read (${String(cause)}). Check the connection and press Resume.`,
+    { cause },
+  );
+
+/**
+ * Streams `path` from `offset` to its end with one Range request, reopened at the current byte after a drop (up to
+ * `attempts` failures in a row). Reads copy exactly the asked bytes out of the network chunks.
+ */
+function streamReader(o: HttpSourceOptions, path: string, size: number, offset: number): SequentialReader {
+  const attempts = o.attempts ?? 3;
+  const fetchFn = o.fetch ?? ((input: string, init?: RequestInit) => fetch(input, init));
+  let pos = offset;
+  let body: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  let left: Uint8Array | null = null;
+  let failures = 0;
+  const open = async (): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
+    const response = await fetchFn(o.url(path), {
+      headers: { Range: `bytes=${pos}-` },
+      ...(o.signal === undefined ? {} : { signal: o.signal }),
+    });
+    if (
+      response.status >= 400 &&
+      response.status < 500 &&
+      response.status !== 408 &&
+      response.status !== 429
+    ) {
+      throw new EngineError(
+        'download-failed',
+        `${o.label}: ${path} answered ${response.status}. Check that the repository is public and still has it.`,
+      );
+    }
+    if (response.status !== 206 || response.body === null)
+      throw new Error(`status ${response.status} to a range request from byte ${pos}`);
+    return response.body.getReader();
+  };
+  /** The next bytes from the network (at least one). */
+  const chunk = async (): Promise<Uint8Array> => {
+    for (;;) {
+      if (o.signal?.aborted) throw o.signal.reason ?? new DOMException('Aborted', 'AbortError');
+      try {
+        body ??= await open();
+        const { done, value } = await body.read();
+        if (done || value === undefined) throw new Error(`the connection closed at byte ${pos} of ${size}`);
+        failures = 0;
+        o.onBytes?.(path, value.byteLength);
+        return value;
+      } catch (error) {
+        if (o.signal?.aborted) throw o.signal.reason ?? error;
+        if ((error as { code?: unknown }).code === 'download-failed') throw error;
+        body?.cancel().catch(() => undefined);
+        body = null;
+        if (++failures >= attempts) throw failed(o.label, path, error);
+        await new Promise((resolve) => setTimeout(resolve, 200 * failures));
+      }
+    }
+  };
+  const take = async (length: number, into: Uint8Array | null): Promise<void> => {
+    if (pos + length > size)
+      throw new ConvertError('truncated', `${o.label}/${path} ends before byte ${pos + length}.`);
+    for (let done = 0; done < length;) {
+      const c = left ?? (await chunk());
+      const n = Math.min(c.byteLength, length - done);
+      into?.set(c.subarray(0, n), done);
+      left = n < c.byteLength ? c.subarray(n) : null;
+      done += n;
+      pos += n;
+    }
+  };
+  return {
+    read: async (length) => {
+      const out = new Uint8Array(length);
+      await take(length, out);
+      return out;
+    },
+    skip: (length) => take(length, null),
+    close: () => {
+      body?.cancel().catch(() => undefined);
+      body = null;
+    },
+  };
 }
 
 function request(url: string, range: [number, number] | null): XMLHttpRequest {
@@ -60,16 +147,13 @@ export function httpSourceFolder(o: HttpSourceOptions): SourceFolder {
       }
       lastError = new Error(`${path}: status ${xhr.status}, ${body?.byteLength ?? 0} bytes`);
     }
-    throw new EngineError(
-      'download-failed',
-      `${o.label}: ${path} could not be read (${String(lastError)}). Check the connection and press Resume.`,
-      { cause: lastError },
-    );
+    throw failed(o.label, path, lastError);
   };
   return {
     label: o.label,
     list: () => [...byPath.keys()].sort(),
     has: (name) => byPath.has(name),
+    sha256: (name) => byPath.get(name)?.sha256 ?? null,
     readBytes: (name) => {
       if (!byPath.has(name)) throw new ConvertError('missing-file', `${o.label} has no ${name}.`);
       return fetchBytes(name, null);
@@ -82,6 +166,7 @@ export function httpSourceFolder(o: HttpSourceOptions): SourceFolder {
         name: `${o.label}/${name}`,
         size,
         read: (offset, length) => (length === 0 ? new Uint8Array(0) : fetchBytes(name, [offset, length])),
+        stream: (offset) => streamReader(o, name, size, offset),
         close: () => undefined,
       };
     },

@@ -1,7 +1,8 @@
 // Owns converting a llava-hf checkpoint from the hub into the weight store, inside a worker: list the repo, refuse
 // what cannot be converted before any tensor byte (no config.json, pickle-only, unknown architecture: the core
-// checks config and headers before it makes its sink), then run the one converter core over HTTP Range reads into
-// a StoreSink. It never runs on the page (the reads are synchronous XHRs) and never downloads a whole checkpoint.
+// checks config and headers before it makes its sink), then run the one converter core over the HTTP source (headers
+// by Range, tensors streamed in file order, each file checked against the listing's sha256) into a StoreSink. It runs
+// in a worker (header reads are synchronous XHRs) and never holds or stores a whole checkpoint.
 import {
   convertFromSources,
   type ConvertChoices,
@@ -46,6 +47,7 @@ const CODES: Partial<Record<ConvertErrorCode, EngineErrorCode>> = {
   'unsupported-dtype': 'unsupported',
   'pickle-checkpoint': 'unsupported',
   truncated: 'integrity',
+  integrity: 'integrity',
   'bad-header': 'integrity',
 };
 
@@ -89,6 +91,7 @@ export async function convertHubCheckpoint(o: HubConversionOptions): Promise<Hub
     label: ref.repo,
     files,
     url: (path) => fileUrl(ref, path),
+    fetch: fetchFn,
     ...(onBytes === undefined ? {} : { onBytes }),
     ...(o.signal === undefined ? {} : { signal: o.signal }),
   });

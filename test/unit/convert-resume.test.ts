@@ -1,8 +1,9 @@
-// Per-tensor resume in the converter core: a conversion interrupted mid-graph (the source fails after k tensors, as a
-// closed tab does) and run again with the same resumable sink finishes with every output file byte-identical to an
-// uninterrupted run, fetching no tensor the first run finished (at most the one in flight); a journal for other
-// choices is ignored. The sink here keeps bytes in memory and snapshots them at each commit, like the browser's
-// staging does on disk.
+// The converter's data pass: the checkpoint is read once, in file order; a conversion interrupted after k tensors (the
+// source fails, as a closed tab does) and run again with the same resumable sink finishes with every output file
+// byte-identical to an uninterrupted run, reading no tensor the first run finished; a file whose bytes differ from its
+// published sha256 is read again once (success when the second copy is right) and is an `integrity` error when it
+// stays wrong; a journal for other choices is ignored. The sink keeps bytes in memory and snapshots them at each
+// commit, as the browser's staging does on disk.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -25,124 +26,117 @@ import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from './convert-helpe
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-/** What survives a crash: the bytes and journal of the last commit (files are appended, so lengths say it all). */
+/** What survives a crash: the bytes, the closed files and the journal of the last commit. */
 interface Durable {
   files: Map<string, Uint8Array>;
-  open: Set<string>;
+  closed: Set<string>;
   journal: ConversionJournal | null;
 }
 
-/** A resumable FileSink in memory: `durable` is what the last commit (or drain) made safe. */
+/** A resumable FileSink in memory, written by position: `durable` is what the last commit made safe. */
 class MemorySink implements FileSink {
   readonly location = 'memory';
-  readonly files: ManifestEntry[] = [];
-  readonly bytes = new Map<string, Uint8Array[]>();
-  readonly open_ = new Set<string>();
+  readonly bytes = new Map<string, Uint8Array>();
+  readonly closed = new Set<string>();
   readonly resumed: ConversionJournal | null;
-  commits = 0;
+  finished = false;
 
   constructor(readonly durable: Durable) {
     this.resumed = durable.journal;
-    for (const [p, b] of durable.files) this.bytes.set(p, [b.slice()]);
-    for (const p of durable.open) this.open_.add(p);
+    for (const [p, b] of durable.files) this.bytes.set(p, b.slice());
+    for (const p of durable.closed) this.closed.add(p);
   }
 
-  private file(relPath: string): SinkFile {
-    const parts = this.bytes.get(relPath) ?? [];
-    this.bytes.set(relPath, parts);
-    this.open_.add(relPath);
-    let written = parts.reduce((n, b) => n + b.byteLength, 0);
+  get files(): ManifestEntry[] {
+    return [...this.closed].map((p) => {
+      const b = this.bytes.get(p) ?? new Uint8Array(0);
+      return { path: p, size: b.byteLength, sha256: sha256(b) };
+    });
+  }
+
+  open(relPath: string): SinkFile {
+    if (this.closed.has(relPath)) throw new Error(`${relPath} is complete: it must not be opened again`);
     return {
       relPath,
-      get written() {
-        return written;
+      writeAt: (b: Uint8Array, at: number) => {
+        const old = this.bytes.get(relPath) ?? new Uint8Array(0);
+        const grown = old.byteLength >= at + b.byteLength ? old : new Uint8Array(at + b.byteLength);
+        if (grown !== old) grown.set(old);
+        grown.set(b, at);
+        this.bytes.set(relPath, grown);
       },
-      write(b: Uint8Array) {
-        parts.push(b.slice());
-        written += b.byteLength;
-      },
-      pad(alignment: number) {
-        const gap = (alignment - (written % alignment)) % alignment;
-        if (gap > 0) this.write(new Uint8Array(gap));
-      },
-      close: () => {
-        this.open_.delete(relPath);
-        const all = Buffer.concat(parts);
-        this.files.push({ path: relPath, size: all.byteLength, sha256: sha256(all) });
+      close: (size: number) => {
+        expect(this.bytes.get(relPath)?.byteLength ?? 0).toBe(size);
+        this.closed.add(relPath);
       },
     };
   }
 
-  open(relPath: string): SinkFile {
-    this.bytes.delete(relPath);
-    return this.file(relPath);
-  }
-
-  reopen(relPath: string): SinkFile {
-    if (!this.open_.has(relPath)) throw new Error(`${relPath} is not open`);
-    return this.file(relPath);
-  }
-
   writeFile(relPath: string, bytes: Uint8Array): void {
-    const f = this.open(relPath);
-    f.write(bytes);
-    f.close();
+    this.bytes.set(relPath, bytes.slice());
+    this.closed.add(relPath);
   }
 
   commit(journal: ConversionJournal): void {
-    this.commits++;
-    this.durable.files = new Map([...this.bytes].map(([p, parts]) => [p, Buffer.concat(parts)]));
-    this.durable.open = new Set(this.open_);
+    this.durable.files = new Map([...this.bytes].map(([p, b]) => [p, b.slice()]));
+    this.durable.closed = new Set(this.closed);
     this.durable.journal = structuredClone(journal);
   }
 
   async drain(): Promise<void> {}
 
   async finish<T extends Record<string, unknown>>(fields: T): Promise<T & { files: ManifestEntry[] }> {
-    // Files of graphs an earlier run finished were closed then: list every closed file once.
-    const entries = new Map<string, ManifestEntry>();
-    for (const [p, parts] of this.bytes) {
-      if (this.open_.has(p)) continue;
-      const all = Buffer.concat(parts);
-      entries.set(p, { path: p, size: all.byteLength, sha256: sha256(all) });
-    }
-    const manifest = { ...fields, files: sortedEntries([...entries.values()]) };
+    const manifest = { ...fields, files: sortedEntries(this.files) };
     this.writeFile('manifest.json', manifestBytes(manifest));
+    this.finished = true;
     return manifest;
   }
 
   async abandon(): Promise<void> {}
 }
 
-/** A source folder whose safetensors reads fail after `budget` tensor reads (a connection lost, a tab closed). */
+interface SourceLog {
+  /** Bytes read by the data pass, per file. */
+  bytes: Map<string, number>;
+  /** [file, offset] of every read after the header, in order. */
+  reads: Array<[string, number]>;
+}
+
+const total = (log: SourceLog): number => [...log.bytes.values()].reduce((a, b) => a + b, 0);
+
+/**
+ * A checkpoint folder whose reads fail after `budget` tensor reads (a connection lost, a tab closed), optionally
+ * publishing each file's sha256 and returning a wrong byte in `corrupt`'s file for its first `passes` reads of it.
+ */
 function failingSource(
   dir: string,
   budget: { left: number },
-  counts: { bytes: number; reads: number },
+  log: SourceLog,
+  o: { hashes?: boolean; corrupt?: { file: string; passes: number } } = {},
 ): SourceFolder {
   const inner = nodeSourceFolder(dir);
+  const corrupt = o.corrupt === undefined ? null : { ...o.corrupt };
   return {
     ...inner,
-    label: inner.label,
-    list: () => inner.list(),
-    has: (n) => inner.has(n),
-    readBytes: (n) => inner.readBytes(n),
+    ...(o.hashes === true ? { sha256: (n: string) => sha256(readFileSync(path.join(dir, n))) } : {}),
     open: (name): ByteSource => {
       const src = inner.open(name);
-      let headerRead = false;
+      const headerEnd = 8 + Number(Buffer.from(src.read(0, 8)).readBigUInt64LE(0));
       return {
         name: src.name,
         size: src.size,
         read: (offset, length) => {
-          // The first two reads of a file are its header (length, then JSON): not tensors.
-          if (offset === 0 || !headerRead) {
-            headerRead = offset !== 0;
+          // Checkpoint.open reads the header (length, then JSON) through `read` too: not counted.
+          if ((offset === 0 && length === 8) || (offset === 8 && offset + length === headerEnd))
             return src.read(offset, length);
-          }
           if (budget.left-- <= 0) throw new Error('connection lost');
-          counts.bytes += length;
-          counts.reads++;
-          return src.read(offset, length);
+          log.bytes.set(name, (log.bytes.get(name) ?? 0) + length);
+          log.reads.push([name, offset]);
+          const bytes = src.read(offset, length);
+          // The wrong byte sits in the file's last tensor: it shows only when the whole file has passed.
+          if (corrupt?.file === name && offset + length === src.size && corrupt.passes-- > 0)
+            bytes[length - 1] = (bytes[length - 1] as number) ^ 0xff;
+          return bytes;
         },
         close: () => src.close(),
       };
@@ -150,6 +144,7 @@ function failingSource(
   };
 }
 
+const newLog = (): SourceLog => ({ bytes: new Map(), reads: [] });
 const config = getPreset('tiny');
 config.text_config.num_hidden_layers = 3;
 const choices: ConvertChoices = {
@@ -159,11 +154,13 @@ const choices: ConvertChoices = {
   maxDataFileBytes: 160 * 1024,
 };
 
-describe('per-tensor resume', () => {
+describe('the data pass', () => {
   let input: string;
   let reference: Map<string, string>;
-  let totalTensorBytes = 0;
-  let largestTensor = 0;
+  let fileSizes: Map<string, number>;
+  /** Bytes of one uninterrupted run without (with) published hashes. */
+  let plainBytes = 0;
+  let hashedBytes = 0;
 
   beforeAll(async () => {
     const root = tempDir('resume');
@@ -182,84 +179,133 @@ describe('per-tensor resume', () => {
       }
     };
     walk(out.dir, '');
-    const counts = { bytes: 0, reads: 0 };
-    const sink = new MemorySink({ files: new Map(), open: new Set(), journal: null });
-    await convertFromSources({
-      ...choices,
-      input: failingSource(input, { left: Infinity }, counts),
-      createSink: () => sink,
-    });
-    totalTensorBytes = counts.bytes;
-    const ckpt = nodeSourceFolder(input);
-    for (const f of ckpt.list().filter((n) => n.endsWith('.safetensors'))) {
-      const header = JSON.parse(
-        new TextDecoder().decode(
-          readFileSync(path.join(input, f)).subarray(
-            8,
-            8 + Number(readFileSync(path.join(input, f)).readBigUInt64LE(0)),
-          ),
-        ),
-      ) as Record<string, { data_offsets?: [number, number] }>;
-      for (const e of Object.values(header))
-        if (e.data_offsets) largestTensor = Math.max(largestTensor, e.data_offsets[1] - e.data_offsets[0]);
+    fileSizes = new Map(
+      readdirSync(input)
+        .filter((n) => n.endsWith('.safetensors'))
+        .map((n) => [n, statSync(path.join(input, n)).size]),
+    );
+    for (const hashes of [false, true]) {
+      const log = newLog();
+      const sink = new MemorySink({ files: new Map(), closed: new Set(), journal: null });
+      await convertFromSources({
+        ...choices,
+        input: failingSource(input, { left: Infinity }, log, { hashes }),
+        createSink: () => sink,
+      });
+      expect(outputs(sink)).toEqual(reference);
+      if (hashes) hashedBytes = total(log);
+      else plainBytes = total(log);
+      // File order: the files one after the other, each front to back.
+      const order = log.reads.map(([f]) => f);
+      expect(order).toEqual([...order].sort());
+      for (const f of fileSizes.keys()) {
+        const offsets = log.reads.filter(([n]) => n === f).map(([, at]) => at);
+        expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+      }
     }
+    // With hashes every byte of every file passes once; without, only the tensors the graphs use.
+    expect(hashedBytes).toBe([...fileSizes.values()].reduce((a, b) => a + b, 0));
+    expect(plainBytes).toBeLessThan(hashedBytes);
   }, 120_000);
 
   afterAll(() => removeTempDirs());
 
   const outputs = (sink: MemorySink): Map<string, string> =>
-    new Map([...sink.bytes].map(([p, parts]) => [p, sha256(Buffer.concat(parts))]));
+    new Map([...sink.bytes].map(([p, b]) => [p, sha256(b)]));
 
-  it.each([5, 40, 52, 66])(
-    'an interruption after %i tensors resumes at the first unfinished one and writes the same files',
-    async (k) => {
-      const durable: Durable = { files: new Map(), open: new Set(), journal: null };
-      const first = { bytes: 0, reads: 0 };
+  it.each([
+    [5, false],
+    [40, false],
+    [66, false],
+    [3, true],
+    [52, true],
+  ])(
+    'an interruption after %i tensor reads (hashes: %s) resumes at the first unfinished tensor and writes the same files',
+    async (k, hashes) => {
+      const durable: Durable = { files: new Map(), closed: new Set(), journal: null };
+      const first = newLog();
       await expect(
         convertFromSources({
           ...choices,
-          input: failingSource(input, { left: k }, first),
+          input: failingSource(input, { left: k }, first, { hashes }),
           createSink: () => new MemorySink(durable),
         }),
       ).rejects.toThrow(/connection lost/);
       expect(durable.journal).not.toBeNull();
-      const second = { bytes: 0, reads: 0 };
-      const events: Array<{ kind: string; resumedTensors?: number }> = [];
+      const second = newLog();
+      const tensorEvents: number[] = [];
       const sink = new MemorySink(durable);
       await convertFromSources({
         ...choices,
-        input: failingSource(input, { left: Infinity }, second),
+        input: failingSource(input, { left: Infinity }, second, { hashes }),
         createSink: () => sink,
-        onProgress: (e) => events.push(e),
+        onProgress: (e) => {
+          if (e.kind === 'tensor') tensorEvents.push(e.done);
+        },
       });
       expect(outputs(sink)).toEqual(reference);
-      // Nothing finished is fetched again: both runs together read at most one tensor more than one full run.
-      expect(first.bytes).toBeGreaterThan(0);
-      expect(second.bytes).toBeLessThan(totalTensorBytes);
-      expect(first.bytes + second.bytes).toBeLessThanOrEqual(totalTensorBytes + largestTensor);
-      expect(first.bytes + second.bytes).toBeGreaterThanOrEqual(totalTensorBytes);
-      expect(events.some((e) => (e.resumedTensors ?? 0) > 0 || 'resumed' in e)).toBe(true);
+      // Nothing finished is read again: both runs together read exactly one full run's bytes.
+      expect(total(first)).toBeGreaterThan(0);
+      expect(total(first) + total(second)).toBe(hashes ? hashedBytes : plainBytes);
+      // The second run starts past the tensors the first one finished.
+      expect(tensorEvents[0]).toBeGreaterThan(1);
     },
     60_000,
   );
 
+  it('reads a file whose bytes differ from its sha256 once more, and succeeds when the second copy is right', async () => {
+    const [firstFile, secondFile] = [...fileSizes.keys()].sort() as [string, string];
+    const log = newLog();
+    const sink = new MemorySink({ files: new Map(), closed: new Set(), journal: null });
+    await convertFromSources({
+      ...choices,
+      input: failingSource(input, { left: Infinity }, log, {
+        hashes: true,
+        corrupt: { file: secondFile, passes: 1 },
+      }),
+      createSink: () => sink,
+    });
+    expect(outputs(sink)).toEqual(reference);
+    expect(log.bytes.get(firstFile)).toBe(fileSizes.get(firstFile));
+    expect(log.bytes.get(secondFile)).toBe(2 * (fileSizes.get(secondFile) as number));
+  }, 60_000);
+
+  it('fails with `integrity` when the second copy is wrong too, and publishes nothing', async () => {
+    const [, secondFile] = [...fileSizes.keys()].sort() as [string, string];
+    const log = newLog();
+    const sink = new MemorySink({ files: new Map(), closed: new Set(), journal: null });
+    const error = await convertFromSources({
+      ...choices,
+      input: failingSource(input, { left: Infinity }, log, {
+        hashes: true,
+        corrupt: { file: secondFile, passes: 2 },
+      }),
+      createSink: () => sink,
+    }).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe('integrity');
+    expect((error as Error).message).toMatch(new RegExp(`${secondFile}.*wrong content`));
+    expect(log.bytes.get(secondFile)).toBe(2 * (fileSizes.get(secondFile) as number));
+    expect(sink.finished).toBe(false);
+    expect([...sink.bytes.keys()].some((p) => p.endsWith('.onnx') || p === 'manifest.json')).toBe(false);
+  }, 60_000);
+
   it('ignores a journal written for other choices and starts over', async () => {
-    const durable: Durable = { files: new Map(), open: new Set(), journal: null };
+    const durable: Durable = { files: new Map(), closed: new Set(), journal: null };
     await expect(
       convertFromSources({
         ...choices,
-        input: failingSource(input, { left: 20 }, { bytes: 0, reads: 0 }),
+        input: failingSource(input, { left: 20 }, newLog()),
         createSink: () => new MemorySink(durable),
       }),
     ).rejects.toThrow(/connection lost/);
-    const again = { bytes: 0, reads: 0 };
-    const sink = new MemorySink({ files: new Map(), open: new Set(), journal: durable.journal });
+    const again = newLog();
+    const sink = new MemorySink({ files: new Map(), closed: new Set(), journal: durable.journal });
     await convertFromSources({
       ...choices,
       shardSize: 300_000,
       input: failingSource(input, { left: Infinity }, again),
       createSink: () => sink,
     });
-    expect(again.bytes).toBe(totalTensorBytes);
+    expect(total(again)).toBe(plainBytes);
   }, 60_000);
 });

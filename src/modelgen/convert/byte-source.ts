@@ -2,7 +2,7 @@
 // whose small files are read whole and whose safetensors files are read by byte range. Interfaces only, runtime-
 // agnostic: Node's implementation is node-source.ts, the browser's reads the hub with HTTP Range requests.
 
-/** One file read by byte range. Reads are synchronous: the graph builders ask for tensors synchronously. */
+/** One file read by byte range (headers) or front to back (tensors, in file order). */
 export interface ByteSource {
   /** The file's name in messages (a path, or a repo and file). */
   readonly name: string;
@@ -12,6 +12,10 @@ export interface ByteSource {
    * @throws ConvertError 'truncated' when the file ends first.
    */
   read(offset: number, length: number): Uint8Array;
+  /**
+   * Reads the file front to back from `offset` (one stream: the converter's data pass). Absent: range reads in order.
+   */
+  stream?(offset: number): SequentialReader;
   close(): void;
 }
 
@@ -26,6 +30,8 @@ export interface SourceFolder {
   readBytes(name: string): Uint8Array;
   /** A large file for range reads. @throws ConvertError 'missing-file' */
   open(name: string): ByteSource;
+  /** The file's published sha256 (lower-case hex; the hub's LFS oid), checked as its bytes pass; null: unknown. */
+  sha256?(name: string): string | null;
 }
 
 /** `label/name` for messages. */
@@ -36,4 +42,30 @@ export function fileLabel(folder: SourceFolder, name: string): string {
 /** A small file as text (UTF-8). */
 export function readText(folder: SourceFolder, name: string): string {
   return new TextDecoder().decode(folder.readBytes(name));
+}
+
+/** Reads a file front to back from where it starts. */
+export interface SequentialReader {
+  /** The next `length` bytes, in a fresh array (byteOffset 0). @throws ConvertError 'truncated' */
+  read(length: number): Promise<Uint8Array>;
+  /** Passes over `length` bytes nobody needs (a reader on a local file seeks; one on a stream reads them). */
+  skip(length: number): Promise<void>;
+  close(): void;
+}
+
+/** A sequential reader over a ByteSource's range reads (the default: one read per call). */
+export function rangeReader(source: ByteSource, from: number): SequentialReader {
+  let at = from;
+  return {
+    read: (length) => {
+      const bytes = length === 0 ? new Uint8Array(0) : source.read(at, length);
+      at += length;
+      return Promise.resolve(bytes);
+    },
+    skip: (length) => {
+      at += length;
+      return Promise.resolve();
+    },
+    close: () => undefined,
+  };
 }

@@ -1,6 +1,6 @@
-// Owns the lazy weight provider the graph builders read from while converting: a WeightMap whose `get` reads one
-// tensor from the checkpoint on demand (under its canonical llava-hf name), so building a graph holds only that
-// graph's output tensors, never the checkpoint. Also checks a checkpoint against the config before anything is written.
+// Owns the weight provider the graph builders read from while converting: a WeightMap of shapes (canonical llava-hf
+// names) whose values exist only while the streaming data pass holds that one tensor, so the converter never holds
+// more than the tensor in flight. Also checks a checkpoint against the config before anything is written.
 import { throwIfAborted } from '../../shared/abort';
 import type { F32Tensor, LlavaHfConfig } from '../llava/types';
 import { listWeights } from '../llava/weight-spec';
@@ -21,18 +21,16 @@ export interface CheckpointWeightsOptions {
 }
 
 /**
- * A `WeightMap` over checkpoint files: `get(name)` reads and widens the tensor each time it is asked (the builders
- * ask once per tensor), `has(name)` looks at headers only. Iterating values is refused: it would load everything.
+ * A `WeightMap` over checkpoint files for a two-pass build: `get(name)` hands out the tensor's shape (from the header)
+ * and a `data` that exists only while the converter's data pass holds that tensor (`hold`), so the graph builders
+ * declare every weight-derived initializer with its shape and a fill, and the fills run when the tensor streams past.
+ * `has(name)` looks at headers only. Iterating values is refused: it would load everything.
  */
 export class CheckpointWeights extends Map<string, F32Tensor> {
   /** Tensors and bytes (as float32) read so far, for progress reports. */
   reads = 0;
   bytesRead = 0;
-  /** Called before a tensor is fetched: every tensor read before it is fully written by then (a commit point). */
-  beforeFetch: ((name: string) => void) | null = null;
-  /** Tensors read since `startGraph`, in order (replayed ones included). */
-  readsInGraph: string[] = [];
-  private replaying: readonly string[] = [];
+  private readonly held = new Map<string, F32Tensor>();
   private readonly mainHasVision: boolean;
 
   constructor(private readonly o: CheckpointWeightsOptions) {
@@ -55,39 +53,41 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
     return at !== null && at.checkpoint.has(at.source.name);
   }
 
-  /**
-   * Starts a graph. `replay`: the tensors an interrupted run already converted for it, in read order; their reads
-   * return zeros of the right shape without fetching anything (the graph writer takes their output from the journal).
-   */
-  startGraph(replay: readonly string[] = []): void {
-    this.replaying = replay;
-    this.readsInGraph = [];
-  }
-
+  /** The tensor's shape now; its `data` only while the data pass holds it (reading it earlier is a bug: throws). */
   override get(name: string): F32Tensor | undefined {
     throwIfAborted(this.o.signal);
     const at = this.locate(name);
     if (at === null || !at.checkpoint.has(at.source.name)) return undefined;
-    const k = this.readsInGraph.length;
-    if (k < this.replaying.length) {
-      if (this.replaying[k] !== name)
-        throw new ConvertError(
-          'resume-mismatch',
-          `Tensor ${k} of this graph is ${name} now but was ${this.replaying[k]} in the interrupted run. Start the conversion over.`,
-        );
-      this.readsInGraph.push(name);
-      let dims = [...at.checkpoint.entry(at.source.name).shape];
-      if (name === EMBED_NAME && this.o.embedRows !== undefined && (dims[0] ?? 0) < this.o.embedRows)
-        dims = [this.o.embedRows, ...dims.slice(1)];
-      return { dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)) };
-    }
-    this.beforeFetch?.(name);
-    this.readsInGraph.push(name);
+    let dims = [...at.checkpoint.entry(at.source.name).shape];
+    if (name === EMBED_NAME && this.o.embedRows !== undefined && (dims[0] ?? 0) < this.o.embedRows)
+      dims = [this.o.embedRows, ...dims.slice(1)];
+    const held = this.held;
+    return {
+      dims,
+      get data(): Float32Array {
+        const t = held.get(name);
+        if (t === undefined) throw new Error(`${name} was read outside the data pass`);
+        return t.data;
+      },
+    };
+  }
+
+  /**
+   * Reads `name` (its bytes are at hand in the source: the data pass feeds them) as float32, padded as configured,
+   * and holds it until `release`: meanwhile the fills of the initializers made from it can read it.
+   */
+  hold(name: string): void {
+    const at = this.locate(name);
+    if (at === null) throw new Error(`${name} has no checkpoint`);
     let t = at.checkpoint.read(at.source.name);
     if (name === EMBED_NAME && this.o.embedRows !== undefined) t = padRows(t, this.o.embedRows);
     this.reads++;
     this.bytesRead += t.data.byteLength;
-    return t;
+    this.held.set(name, t);
+  }
+
+  release(name: string): void {
+    this.held.delete(name);
   }
 
   override set(): this {

@@ -29,9 +29,22 @@ export class Checkpoint {
   private constructor(
     /** The folder in messages. */
     readonly dir: string,
-    private readonly files: SafetensorsFile[],
+    /** Where the files are read from. */
+    readonly folder: SourceFolder,
+    /** The safetensors files by their name in the folder, in name order (shard order). */
+    readonly fileList: ReadonlyArray<{ name: string; file: SafetensorsFile }>,
     private readonly where: Map<string, SafetensorsFile>,
   ) {}
+
+  private get files(): SafetensorsFile[] {
+    return this.fileList.map((f) => f.file);
+  }
+
+  /** The safetensors file (its name in the folder) that holds `tensor`, or null. */
+  fileOf(tensor: string): string | null {
+    const f = this.where.get(tensor);
+    return this.fileList.find((x) => x.file === f)?.name ?? null;
+  }
 
   /**
    * Opens the checkpoint in `dir`: `model.safetensors.index.json` when present (every file it names must exist and
@@ -106,7 +119,13 @@ export class Checkpoint {
       for (const f of opened.values()) f.close();
       throw error;
     }
-    return new Checkpoint(dir, [...opened.values()], where);
+    const fileList = [...opened].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return new Checkpoint(
+      dir,
+      folder,
+      fileList.map(([name, file]) => ({ name, file })),
+      where,
+    );
   }
 
   /** Every tensor name of the checkpoint. */

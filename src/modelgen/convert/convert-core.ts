@@ -1,6 +1,7 @@
 // Owns converting a LLaVA safetensors checkpoint into our browser layout: checks everything it can before writing
-// (files, config, names, shapes, tokenizer, shard plan), then builds and writes one graph at a time from tensors read
-// on demand, and publishes the output only when complete. Runtime-agnostic: it reads SourceFolders and writes a
+// (files, config, names, shapes, tokenizer, shard plan), lays out every graph from shapes, then streams the checkpoint
+// once in file order, writing each tensor's outputs as it passes (data-pass.ts), and publishes the output only when
+// complete. Runtime-agnostic: it reads SourceFolders and writes a
 // FileSink (Node: convert.ts; the browser: the conversion worker). The graphs come from src/modelgen/llava.
 import {
   decoderShardPath,
@@ -24,6 +25,7 @@ import { readText, type SourceFolder } from './byte-source';
 import { ConvertError } from './errors';
 import type { ConversionJournal, FileSink, ManifestEntry } from './file-sink';
 import { detectNaming, ORIGINAL_EMBEDDED_VISION_PROBE, type CheckpointNaming } from './naming';
+import { DataFiles, FedFolder, runDataPass } from './data-pass';
 import { GraphStream } from './onnx-writer';
 import { planShards, type ConvertDtype, type ShardPlanEntry } from './shard-plan';
 import { planTokenizer, supportFiles } from './side-files';
@@ -77,17 +79,12 @@ export type ConvertProgress =
       /** What the conversion will download, store and need on the GPU, from the config and headers. */
       plan: ConversionPlan;
     }
-  /** `resumedTensors`: tensors of this file an interrupted run already converted (not fetched again). */
-  | { kind: 'file-start'; file: string; resumedTensors?: number }
-  /** `resumed`: the whole file was written by an interrupted run. */
-  | {
-      kind: 'file-done';
-      file: string;
-      weightBytes: number;
-      tensorsRead: number;
-      bytesRead: number;
-      resumed?: boolean;
-    }
+  /** A graph is laid out (the structural pass, shapes only). */
+  | { kind: 'file-start'; file: string }
+  /** A checkpoint tensor's outputs are written: `done` of the `total` tensors the graphs read, in file order. */
+  | { kind: 'tensor'; done: number; total: number; tensor: string }
+  /** A graph's protobuf is written (after the data pass); counts are the run's so far. */
+  | { kind: 'file-done'; file: string; weightBytes: number; tensorsRead: number; bytesRead: number }
   | { kind: 'done'; dir: string };
 
 export interface ConvertResult {
@@ -155,7 +152,8 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
   const opened: Checkpoint[] = [];
   let folder: FileSink | null = null;
   try {
-    const main = Checkpoint.open(o.input);
+    const mainFed = new FedFolder(o.input);
+    const main = Checkpoint.open(mainFed.folder);
     opened.push(main);
     const source = readSourceConfig(
       readConfigFile(o.input, 'checkpoint'),
@@ -165,7 +163,8 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
     // The CLIP folder's weights matter only when the LLaVA checkpoint does not carry its own tower.
     const clipWeights =
       o.clip !== undefined && !(naming === 'original' && main.has(ORIGINAL_EMBEDDED_VISION_PROBE));
-    const clip = clipWeights ? Checkpoint.open(o.clip as SourceFolder) : null;
+    const clipFed = clipWeights ? new FedFolder(o.clip as SourceFolder) : null;
+    const clip = clipFed === null ? null : Checkpoint.open(clipFed.folder);
     if (clip) opened.push(clip);
     if ((source.family === 'original') !== (naming === 'original')) {
       throw new ConvertError(
@@ -206,17 +205,32 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
       output: 'hidden_states',
     }).weightBytes();
     const plan = planShards(config, quant, o.shardSize ?? DEFAULT_SHARD_BYTES, fixed + SHARD_SLACK_BYTES);
+    // Tensor bytes the plan counts, per checkpoint file.
+    const counted = new Map<string, number>();
     const costs = planConversion(
       config,
       (name) => {
         const at = weights.locate(name);
-        return at === null || !at.checkpoint.has(at.source.name)
-          ? null
-          : at.checkpoint.entry(at.source.name).byteLength;
+        if (at === null || !at.checkpoint.has(at.source.name)) return null;
+        const bytes = at.checkpoint.entry(at.source.name).byteLength;
+        const file = `${at.checkpoint === main ? '' : 'clip/'}${at.checkpoint.fileOf(at.source.name)}`;
+        counted.set(file, (counted.get(file) ?? 0) + bytes);
+        return bytes;
       },
       { vision_encoder: visionQuant, embed_tokens: embedQuant, decoder: quant },
       plan,
     );
+    // A file with a published sha256 is read whole (headers and unused tensors too), to check it.
+    for (const [ck, fed, prefix] of [
+      [main, mainFed, ''],
+      [clip, clipFed, 'clip/'],
+    ] as const) {
+      for (const { name, file } of ck?.fileList ?? []) {
+        if ((fed?.folder.sha256?.(name) ?? null) === null) continue;
+        const size = Math.max(...[...file.entries.values()].map((e) => e.offset + e.byteLength), 0);
+        costs.downloadBytes += size - (counted.get(`${prefix}${name}`) ?? 0);
+      }
+    }
     o.onProgress?.({
       kind: 'plan',
       naming,
@@ -238,95 +252,45 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
     });
     folder = await o.createSink(key);
     const out = folder;
-    const chunks: Record<string, number> = {};
     const resumed = out.resumed?.key === key ? out.resumed : null;
     const journal: ConversionJournal = {
       key,
-      graphsDone: resumed?.graphsDone ?? [],
-      current: resumed?.current ?? null,
+      filesDone: resumed?.filesDone ?? [],
+      cursor: resumed?.cursor ?? null,
+      inline: resumed?.inline ?? {},
+      closed: resumed?.closed ?? [],
     };
-    const write = async (file: string, build: (hook: InitializerHook) => GraphBuilder, half: boolean) => {
-      // Let abort (and, in a worker, messages) through between graphs.
-      await new Promise((resolve) => setTimeout(resolve, 0));
+    const dataFiles = new DataFiles(out, journal.closed);
+    // The structural pass: every graph laid out from shapes alone; weight-derived bytes wait as fills.
+    const built: Array<{ stream: GraphStream; graph: GraphBuilder; file: string }> = [];
+    const layOut = (file: string, build: (hook: InitializerHook) => GraphBuilder, half: boolean): void => {
       throwIfAborted(o.signal);
-      const name = file.slice(file.lastIndexOf('/') + 1);
-      const done = journal.graphsDone.find((g) => g.file === file);
-      if (done !== undefined) {
-        if (done.data.length > 0) chunks[name] = done.data.length;
-        o.onProgress?.({
-          kind: 'file-done',
-          file,
-          weightBytes: done.weightBytes,
-          tensorsRead: 0,
-          bytesRead: 0,
-          resumed: true,
-        });
-        return done;
-      }
-      const progress = journal.current?.file === file ? journal.current : null;
-      o.onProgress?.({
-        kind: 'file-start',
-        file,
-        ...(progress === null ? {} : { resumedTensors: progress.tensorsDone.length }),
+      o.onProgress?.({ kind: 'file-start', file });
+      const stream = new GraphStream(out, file, dataFiles, {
+        ...(o.maxDataFileBytes === undefined ? {} : { maxDataFileBytes: o.maxDataFileBytes }),
+        ...(half ? { half: (n: string) => weights.has(n) } : {}),
       });
-      const stream = new GraphStream(
-        out,
-        file,
-        {
-          ...(o.maxDataFileBytes === undefined ? {} : { maxDataFileBytes: o.maxDataFileBytes }),
-          ...(half ? { half: (n: string) => weights.has(n) } : {}),
-        },
-        progress,
-      );
-      weights.startGraph(progress?.tensorsDone ?? []);
-      let committed = stream.count;
-      // Before each fetch, every tensor read so far is written: record that, so a reload resumes here.
-      weights.beforeFetch = () => {
-        if (out.commit === undefined || stream.count === committed) return;
-        committed = stream.count;
-        journal.current = { ...stream.progress(), tensorsDone: [...weights.readsInGraph] };
-        out.commit(journal);
-      };
       const graph = build(stream.hook);
-      weights.beforeFetch = null;
-      const written = stream.finish(graph);
-      if (written.data.length > 0) chunks[name] = written.data.length;
-      if (out.commit !== undefined) {
-        journal.current = { ...stream.progress(), tensorsDone: [...weights.readsInGraph] };
-        out.commit(journal);
-      }
-      await out.drain();
-      if (out.commit !== undefined) {
-        journal.graphsDone.push(written);
-        journal.current = null;
-        out.commit(journal);
-      }
-      o.onProgress?.({
-        kind: 'file-done',
-        file,
-        weightBytes: written.weightBytes,
-        tensorsRead: weights.reads,
-        bytesRead: weights.bytesRead,
-      });
-      return written;
+      for (const d of stream.dataFiles()) dataFiles.setSize(d.relPath, d.size);
+      built.push({ stream, graph, file });
     };
-
-    await write(
+    layOut(
       onnxPath('vision_encoder', visionQuant),
       (onInitializer) =>
         buildVisionEncoder(config, weights, { dtype: graphDtype(visionQuant), onInitializer }),
       visionQuant === 'fp16',
     );
-    await write(
+    layOut(
       onnxPath('embed_tokens', embedQuant),
       (onInitializer) => buildEmbedTokens(config, weights, { dtype: graphDtype(embedQuant), onInitializer }),
       embedQuant === 'fp16',
     );
-    const shards: DecoderShardInfo[] = [];
     const n = plan.length;
+    const shardFiles: string[] = [];
     for (const [k, entry] of plan.entries()) {
       const file = n === 1 ? onnxPath('decoder_model_merged', quant) : decoderShardPath(k + 1, n, quant);
-      const written = await write(
+      shardFiles.push(file);
+      layOut(
         file,
         (onInitializer) =>
           buildDecoder(config, weights, {
@@ -338,11 +302,42 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
           }),
         quant === 'fp16',
       );
-      shards.push({
+    }
+    // The data pass: each checkpoint file read once, front to back.
+    await runDataPass({
+      weights,
+      checkpoints: [
+        { checkpoint: main, fed: mainFed },
+        ...(clip === null || clipFed === null ? [] : [{ checkpoint: clip, fed: clipFed }]),
+      ],
+      fills: built.flatMap((b) => b.stream.pending),
+      files: dataFiles,
+      journal,
+      sink: out,
+      signal: o.signal,
+      onTensor: (done, total, tensor) => o.onProgress?.({ kind: 'tensor', done, total, tensor }),
+    });
+    const chunks: Record<string, number> = {};
+    const shards: DecoderShardInfo[] = [];
+    for (const { stream, graph, file } of built) {
+      const written = stream.finish(graph);
+      const name = file.slice(file.lastIndexOf('/') + 1);
+      if (written.data.length > 0) chunks[name] = written.data.length;
+      const k = shardFiles.indexOf(file);
+      const entry = plan[k];
+      if (entry !== undefined)
+        shards.push({
+          file,
+          layers: entry.layers,
+          external_data: written.data,
+          weight_bytes: written.weightBytes,
+        });
+      o.onProgress?.({
+        kind: 'file-done',
         file,
-        layers: entry.layers,
-        external_data: written.data,
-        weight_bytes: written.weightBytes,
+        weightBytes: written.weightBytes,
+        tensorsRead: weights.reads,
+        bytesRead: weights.bytesRead,
       });
     }
 

@@ -9,6 +9,8 @@ export type ConvertErrorCode =
   | 'missing-file'
   /** A safetensors file ends before its header says it does (an interrupted download). */
   | 'truncated'
+  /** A source file's bytes differ from its published sha256, also when fetched a second time. */
+  | 'integrity'
   /** A safetensors header that is not valid JSON, or whose offsets, shapes and dtypes disagree. */
   | 'bad-header'
   /** A tensor the model needs is in no checkpoint file (or a shard index points at a file that lacks it). */

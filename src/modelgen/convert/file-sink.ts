@@ -1,15 +1,18 @@
-// Owns the converter's view of its output: files written sequentially and hashed on the way, listed in a manifest
-// written last. Interfaces only, runtime-agnostic: Node writes a folder (output-folder.ts), the browser writes the
+// Owns the converter's view of its output: data files written by position, small files whole, each hashed once
+// complete and listed in a manifest written last. Interfaces only, runtime-agnostic: Node writes a folder (output-folder.ts), the browser writes the
 // IndexedDB weight store. A sink never decides what to write.
-import type { GraphProgress, WrittenGraph } from './onnx-writer';
-
-/** Where an interrupted conversion stopped: the graphs finished, and what is written of the one in progress. */
+/** How far the data pass got: an interrupted conversion resumes at the first tensor not yet written. */
 export interface ConversionJournal {
   /** Identifies the source and choices: a journal with another key is discarded. */
   key: string;
-  graphsDone: WrittenGraph[];
-  /** The graph in progress: its written initializers and the source tensors read for them, in read order. */
-  current: (GraphProgress & { tensorsDone: string[] }) | null;
+  /** Source files read to the end (and verified when their sha256 is known). */
+  filesDone: string[];
+  /** The file being read: where its first unwritten tensor starts, and the sha256 state of the bytes before it. */
+  cursor: { file: string; offset: number; hashState: string | null; refetched: boolean } | null;
+  /** Bytes of the small initializers filled so far (they go into the protobufs, written last), by fill key. */
+  inline: Record<string, number[]>;
+  /** Data files complete (closed in the sink). */
+  closed: string[];
 }
 
 /** A written file as manifest.json lists it. */
@@ -19,22 +22,18 @@ export interface ManifestEntry {
   sha256: string;
 }
 
-/** A file being written sequentially, hashed on the way. */
+/** A data file written by position (initializers arrive in checkpoint order, not file order). */
 export interface SinkFile {
   readonly relPath: string;
-  /** Bytes written so far. */
-  readonly written: number;
-  /** Takes `bytes` (the sink may keep the view until `drain`; callers do not reuse it). */
-  write(bytes: Uint8Array): void;
-  /** Appends zeros up to a multiple of `alignment`. */
-  pad(alignment: number): void;
-  /** Ends the file; its entry appears in `files` once stored (after `drain`). */
-  close(): void;
+  /** Writes `bytes` at `at` (the sink may keep the view until `drain`; callers do not reuse it). */
+  writeAt(bytes: Uint8Array, at: number): void;
+  /** Ends the file, `size` bytes long (every byte of it written); its entry appears in `files` once stored. */
+  close(size: number): void;
 }
 
 /** Where a conversion's files go. Call `finish` on success, `abandon` on failure. */
 export interface FileSink {
-  /** Opens `relPath` (e.g. 'onnx/x.onnx') for sequential writing. */
+  /** Opens `relPath` (e.g. 'onnx/x_data') for writing by position; a resumed sink keeps its bytes so far. */
   open(relPath: string): SinkFile;
   /** Writes a whole small file. */
   writeFile(relPath: string, bytes: Uint8Array): void;
@@ -51,13 +50,8 @@ export interface FileSink {
   abandon(): Promise<void>;
   /** Resumable sinks: the journal of an interrupted run with the same key (set by the sink's start), else null. */
   readonly resumed?: ConversionJournal | null;
-  /**
-   * Resumable sinks: makes every byte written so far and `journal` durable together, synchronously (it is called
-   * between tensors, inside a graph's synchronous build).
-   */
-  commit?(journal: ConversionJournal): void;
-  /** Resumable sinks: a data file the resumed journal lists as open, for appending at its committed length. */
-  reopen?(relPath: string): SinkFile;
+  /** Resumable sinks: makes every byte written so far and `journal` durable together. */
+  commit?(journal: ConversionJournal): void | Promise<void>;
   /** Where the output is, in messages and results. */
   readonly location: string;
 }

@@ -1,7 +1,7 @@
-// Owns writing one graph while it is being built: each initializer's bytes go to the external data files the moment
-// the builder adds it (fp16 storage applied on the way), so a graph never holds its weights and the converter's
-// memory stays bounded by one tensor. It records where every initializer went, so an interrupted conversion can
-// rebuild the graph without recomputing (or refetching) what is already written. It knows no model structure.
+// Owns laying out and writing one graph: while the builder adds initializers, each gets its place in the external
+// data files by size alone (fp16 storage applied), bytes at hand are written at once and weight-derived ones wait
+// as fills for their checkpoint tensor; the protobuf is written last. A graph never holds its weights, and the same
+// layout comes out whatever order the bytes arrive in. It knows no model structure and reads no checkpoint.
 import { externalDataPath } from '../../shared/model-layout';
 import {
   initializerBytes,
@@ -14,8 +14,7 @@ import { encodeModel } from '../onnx/codec';
 import { toModelProto } from '../onnx/serialize';
 import { TensorDataType } from '../onnx/proto-types';
 import { float32ToHalf } from '../../shared/float16';
-import { ConvertError } from './errors';
-import type { FileSink, SinkFile } from './file-sink';
+import type { FileSink } from './file-sink';
 
 export interface WriteGraphOptions {
   /** Largest external data file (default 1e9 bytes: browsers and WASM32 offsets need files well under 4 GiB). */
@@ -54,27 +53,41 @@ export interface PlacedInitializer {
   castTo?: string;
 }
 
-/** What is written of a graph so far: enough to rebuild it without writing those initializers again. */
-export interface GraphProgress {
-  file: string;
-  initializers: PlacedInitializer[];
-  /** External data files opened so far, in order; the last one is still open. */
-  data: string[];
+/** Writes an initializer's bytes at their place in a data file (files are written out of order, by position). */
+export interface DataFileWriter {
+  /** A data file placed (`size` known once the graph is built); called before any write to it. */
+  placed(relPath: string): void;
+  writeAt(relPath: string, bytes: Uint8Array, at: number): void;
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
-  a.length === b.length && a.every((d, i) => d === b[i]);
+/** An initializer whose bytes wait for a checkpoint tensor: `run` computes and writes them once it is held. */
+export interface PendingFill {
+  /** The llava-hf name of the tensor it reads. */
+  source: string;
+  /** The data file it writes into, or null when it stays inside the protobuf. */
+  dataFile: string | null;
+  /** `graph file|initializer`: names its inline bytes in a journal. */
+  key: string;
+  /** Computes and writes the bytes; returns them when they stay inline (for the journal), else null. */
+  run(): Uint8Array | null;
+  /** The inline bytes a resumed run takes from the journal instead of computing them. */
+  restore(bytes: Uint8Array): void;
+}
 
 /**
- * Streams a graph's initializers into `sink` as `relPath` + `_data`, `_data_1`, … (transformers.js names) while the
- * graph is built; `finish` writes the .onnx protobuf. With `resume`, the first initializers the builder adds are
- * taken as already written there (their shapes are checked) and only the rest are computed and written.
+ * Lays out a graph's initializers as `relPath` + `_data`, `_data_1`, … (transformers.js names) while the graph is
+ * built, in the order the builder adds them: bytes at hand are written at once, initializers made from a checkpoint
+ * tensor become {@link PendingFill}s that a data pass runs when that tensor streams past. `finish` writes the .onnx
+ * protobuf once every fill has run. The layout depends only on shapes, so it is the same however the bytes arrive.
  */
 export class GraphStream {
   readonly hook: InitializerHook;
+  readonly pending: PendingFill[] = [];
   private readonly placed: PlacedInitializer[] = [];
   private readonly data: string[] = [];
-  private current: SinkFile | null = null;
+  /** Bytes laid out in the last data file. */
+  private size = 0;
+  private readonly sizes = new Map<string, number>();
   private readonly casts: Array<[string, string]> = [];
   private readonly maxFile: number;
   private readonly minBytes: number;
@@ -85,47 +98,39 @@ export class GraphStream {
   constructor(
     private readonly sink: FileSink,
     private readonly relPath: string,
+    private readonly files: DataFileWriter,
     private readonly options: WriteGraphOptions = {},
-    private readonly resume: GraphProgress | null = null,
   ) {
     this.maxFile = options.maxDataFileBytes ?? 1e9;
     this.minBytes = options.minExternalBytes ?? 1024;
     this.align = options.alignment ?? 64;
     this.dir = relPath.slice(0, relPath.lastIndexOf('/') + 1);
     this.base = relPath.slice(relPath.lastIndexOf('/') + 1);
-    if (resume !== null && resume.data.length > 0) {
-      if (sink.reopen === undefined) throw new Error('this sink cannot resume a graph');
-      this.data.push(...resume.data);
-      this.current = sink.reopen(resume.data[resume.data.length - 1] as string);
-    }
     this.hook = (init, graph) => this.add(init, graph);
   }
 
-  /** Initializers written (or taken from the resumed run) so far. */
-  get count(): number {
-    return this.placed.length;
-  }
-
-  /** A snapshot for the conversion journal. */
-  progress(): GraphProgress {
-    return { file: this.relPath, initializers: [...this.placed], data: [...this.data] };
+  /** Data files and their sizes, once the graph is built. */
+  dataFiles(): Array<{ relPath: string; size: number }> {
+    return this.data.map((relPath) => ({ relPath, size: this.sizes.get(relPath) ?? 0 }));
   }
 
   private add(init: InitializerSpec, graph: GraphBuilder): InitializerSpec {
-    const done = this.resume?.initializers[this.placed.length];
-    if (done !== undefined) return this.replay(init, done, graph);
-    let spec = init;
     const half =
       init.dtype === 'float32' &&
       init.dims.length >= 2 &&
       init.byteLength >= 1024 &&
       this.options.half?.(init.name) === true;
+    let spec: InitializerSpec = init;
+    let bytes = (): Uint8Array => initializerBytes(init);
     if (half) {
-      const bytes = initializerBytes(init);
-      const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-      const halfBytes = new Uint8Array(float32ToHalf(values).buffer);
       const name = graph.fresh(`${init.name.replace(/^\//, '')}_fp16`);
-      spec = { name, dtype: 'float16', dims: init.dims, byteLength: halfBytes.byteLength, bytes: halfBytes };
+      spec = { name, dtype: 'float16', dims: init.dims, byteLength: init.byteLength / 2 };
+      bytes = () => {
+        const b = initializerBytes(init);
+        return new Uint8Array(
+          float32ToHalf(new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4)).buffer,
+        );
+      };
       this.casts.push([name, init.name]);
     }
     const record: PlacedInitializer = {
@@ -135,65 +140,82 @@ export class GraphStream {
       byteLength: spec.byteLength,
       ...(half ? { castTo: init.name } : {}),
     };
-    if (spec.byteLength < this.minBytes) {
-      const bytes = initializerBytes(spec);
-      this.placed.push({ ...record, inline: [...bytes] });
-      return { name: spec.name, dtype: spec.dtype, dims: spec.dims, byteLength: spec.byteLength, bytes };
-    }
-    record.at = this.place(spec);
     this.placed.push(record);
-    // Only the shape stays in the graph: the bytes are in the sink.
-    return { name: spec.name, dtype: spec.dtype, dims: spec.dims, byteLength: spec.byteLength };
-  }
-
-  /** An initializer the interrupted run wrote: nothing is computed, the builder's (zero) data is dropped. */
-  private replay(init: InitializerSpec, done: PlacedInitializer, graph: GraphBuilder): InitializerSpec {
-    const name = done.castTo === undefined ? init.name : graph.fresh(`${init.name.replace(/^\//, '')}_fp16`);
-    const shapeOk =
-      sameShape(init.dims, done.dims) && (done.castTo !== undefined || init.dtype === done.dtype);
-    if (name !== done.name || !shapeOk || (done.castTo !== undefined && done.castTo !== init.name)) {
-      throw new ConvertError(
-        'resume-mismatch',
-        `${this.relPath}: initializer ${this.placed.length} is ${init.name} [${init.dims.join(', ')}] now but ` +
-          `${done.castTo ?? done.name} [${done.dims.join(', ')}] in the interrupted run. Start the conversion over.`,
-      );
+    const kept: InitializerSpec = {
+      name: spec.name,
+      dtype: spec.dtype,
+      dims: spec.dims,
+      byteLength: spec.byteLength,
+    };
+    const waits = init.source !== undefined && init.bytes === undefined;
+    if (spec.byteLength < this.minBytes) {
+      // Small: inside the protobuf, which is written once every fill has run.
+      kept.fill = (dst) => {
+        if (record.inline === undefined) throw new Error(`${this.relPath}: ${spec.name} was never filled`);
+        dst.set(record.inline);
+      };
+      if (!waits) record.inline = [...bytes()];
+      else
+        this.pending.push({
+          source: init.source as string,
+          dataFile: null,
+          key: `${this.relPath}|${spec.name}`,
+          run: () => {
+            const b = bytes();
+            record.inline = [...b];
+            return b;
+          },
+          restore: (b) => {
+            record.inline = [...b];
+          },
+        });
+      return kept;
     }
-    if (done.castTo !== undefined) this.casts.push([done.name, done.castTo]);
-    this.placed.push(done);
-    const spec: InitializerSpec = { name, dtype: done.dtype, dims: done.dims, byteLength: done.byteLength };
-    if (done.inline !== undefined) spec.bytes = Uint8Array.from(done.inline);
-    return spec;
+    const at = this.place(spec);
+    record.at = at;
+    const file = `${this.dir}${at.location}`;
+    if (!waits) this.files.writeAt(file, bytes(), at.offset);
+    else
+      this.pending.push({
+        source: init.source as string,
+        dataFile: file,
+        key: `${this.relPath}|${spec.name}`,
+        run: () => {
+          this.files.writeAt(file, bytes(), at.offset);
+          return null;
+        },
+        restore: () => undefined,
+      });
+    // Only the shape stays in the graph: the bytes go to the data file.
+    return kept;
   }
 
   private place(spec: InitializerSpec): { location: string; offset: number; length: number } {
     const size = spec.byteLength;
     if (size > this.maxFile)
       throw new RangeError(`tensor ${spec.name} (${size} bytes) exceeds the data file limit ${this.maxFile}`);
-    if (this.current !== null) {
-      this.current.pad(this.align);
-      if (this.current.written + size > this.maxFile) {
-        this.current.close();
-        this.current = null;
-      }
+    if (this.data.length > 0) {
+      this.size += (this.align - (this.size % this.align)) % this.align;
+      if (this.size + size > this.maxFile) this.size = -1;
     }
-    if (this.current === null) {
-      this.current = this.sink.open(`${this.dir}${externalDataPath(this.base, this.data.length)}`);
-      this.data.push(this.current.relPath);
+    if (this.data.length === 0 || this.size < 0) {
+      const relPath = `${this.dir}${externalDataPath(this.base, this.data.length)}`;
+      this.data.push(relPath);
+      this.size = 0;
+      this.files.placed(relPath);
     }
     const at = {
       location: externalDataPath(this.base, this.data.length - 1),
-      offset: this.current.written,
+      offset: this.size,
       length: size,
     };
-    // A deferred initializer computes its bytes here, and they are dropped once written.
-    this.current.write(initializerBytes(spec));
+    this.size += size;
+    this.sizes.set(this.data[this.data.length - 1] as string, this.size);
     return at;
   }
 
-  /** Closes the data files, adds the fp16 Casts and writes the .onnx protobuf. */
+  /** Adds the fp16 Casts and writes the .onnx protobuf (every fill has run by now). */
   finish(graph: GraphBuilder): WrittenGraph {
-    this.current?.close();
-    this.current = null;
     // Casts go first so the node list stays topologically sorted.
     graph.nodes.unshift(
       ...this.casts.map(([from, to]) => ({
@@ -209,6 +231,6 @@ export class GraphStream {
     const model = toModelProto(graph, (init) => where.get(init.name), 'llava-browser-convert');
     this.sink.writeFile(this.relPath, encodeModel(model));
     const weightBytes = this.placed.reduce((n, p) => n + p.byteLength, 0);
-    return { file: this.relPath, data: this.data.map((d) => d), weightBytes };
+    return { file: this.relPath, data: [...this.data], weightBytes };
   }
 }

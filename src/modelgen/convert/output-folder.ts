@@ -1,12 +1,14 @@
 // Owns the converter's output folder (Node's FileSink): everything is written into `<out>.partial` (with a marker),
-// each file hashed as it is written, and only `finish()` writes manifest.json and renames the folder into place, so a
+// each file hashed once complete, and only `finish()` writes manifest.json and renames the folder into place, so a
 // folder named `<out>` is always complete. Node-only; it knows nothing of models.
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   closeSync,
   existsSync,
+  fstatSync,
   mkdirSync,
   openSync,
+  readSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -21,40 +23,35 @@ export type { ManifestEntry } from './file-sink';
 /** Present only in a folder still being written; lets a later run remove an abandoned `.partial` safely. */
 export const PARTIAL_MARKER = '.llava-convert-partial';
 
-/** A file being written sequentially, hashed on the way. */
-export class StreamedFile implements SinkFile {
-  private readonly hash: Hash = createHash('sha256');
-  private size = 0;
-
+/** A data file written by position; hashed by reading it back once complete. */
+export class PositionalFile implements SinkFile {
   constructor(
     readonly relPath: string,
     private fd: number,
     private readonly onClose: (entry: ManifestEntry) => void,
   ) {}
 
-  get written(): number {
-    return this.size;
-  }
-
-  write(bytes: Uint8Array): void {
+  writeAt(bytes: Uint8Array, at: number): void {
+    if (this.fd < 0) throw new Error(`${this.relPath} is closed`);
     for (let done = 0; done < bytes.byteLength;) {
-      done += writeSync(this.fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30));
+      done += writeSync(this.fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30), at + done);
     }
-    this.hash.update(bytes);
-    this.size += bytes.byteLength;
   }
 
-  /** Appends zeros up to a multiple of `alignment`. */
-  pad(alignment: number): void {
-    const gap = (alignment - (this.size % alignment)) % alignment;
-    if (gap > 0) this.write(new Uint8Array(gap));
-  }
-
-  close(): ManifestEntry {
+  close(size: number): ManifestEntry {
     if (this.fd < 0) throw new Error(`${this.relPath} is already closed`);
+    if (fstatSync(this.fd).size !== size)
+      throw new Error(`${this.relPath} is ${fstatSync(this.fd).size} bytes, not ${size}: a write was lost`);
+    const hash = createHash('sha256');
+    const buf = new Uint8Array(Math.min(size, 16 << 20));
+    for (let at = 0; at < size;) {
+      const n = readSync(this.fd, buf, 0, Math.min(buf.byteLength, size - at), at);
+      hash.update(buf.subarray(0, n));
+      at += n;
+    }
     closeSync(this.fd);
     this.fd = -1;
-    const entry = { path: this.relPath, size: this.size, sha256: this.hash.digest('hex') };
+    const entry = { path: this.relPath, size, sha256: hash.digest('hex') };
     this.onClose(entry);
     return entry;
   }
@@ -98,18 +95,18 @@ export class OutputFolder implements FileSink {
     return folder;
   }
 
-  /** Opens `relPath` (e.g. 'onnx/x.onnx') for sequential writing. */
-  open(relPath: string): StreamedFile {
+  /** Opens `relPath` (e.g. 'onnx/x_data') for writing by position. */
+  open(relPath: string): PositionalFile {
     const target = path.join(this.partialDir, relPath);
     mkdirSync(path.dirname(target), { recursive: true });
-    return new StreamedFile(relPath, openSync(target, 'w'), (e) => this.entries.push(e));
+    return new PositionalFile(relPath, openSync(target, 'w+'), (e) => this.entries.push(e));
   }
 
   /** Writes a whole small file. */
   writeFile(relPath: string, bytes: Uint8Array): ManifestEntry {
     const f = this.open(relPath);
-    f.write(bytes);
-    return f.close();
+    f.writeAt(bytes, 0);
+    return f.close(bytes.byteLength);
   }
 
   /** Files written so far. */

@@ -1,7 +1,7 @@
 // Owns the `embed_tokens` graph (input_ids → inputs_embeds) of the transformers.js LLaVA layout. No files written here.
 import { GraphBuilder, type InitializerHook } from '../onnx/graph-builder';
 import type { GraphDtype } from './linear';
-import { getWeight } from './nn';
+import { bytesOf, getWeight, sharedResult, weightInit } from './nn';
 import { quantizeU8 } from './quantize';
 import type { LlavaHfConfig, WeightMap } from './types';
 
@@ -32,23 +32,32 @@ export function buildEmbedTokens(
   const ids = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const dims = ['batch_size', 'sequence_length', D];
   if (options.dtype === 'q8') {
-    const q = quantizeU8(table.data);
-    const codes = g.initializer(`${name}_quantized`, { dtype: 'uint8', dims: table.dims, data: q.codes });
-    const scale = g.initializer(`${name}_scale`, {
-      dtype: 'float32',
-      dims: [],
-      data: Float32Array.of(q.scale),
-    });
-    const zero = g.initializer(`${name}_zero_point`, {
-      dtype: 'uint8',
-      dims: [],
-      data: Uint8Array.of(q.zeroPoint),
-    });
+    const q = sharedResult(3, () => quantizeU8(table.data));
+    const codes = g.deferredInitializer(
+      `${name}_quantized`,
+      'uint8',
+      table.dims,
+      (dst) => dst.set(q().codes),
+      name,
+    );
+    const scale = g.deferredInitializer(
+      `${name}_scale`,
+      'float32',
+      [],
+      (dst) => dst.set(bytesOf(Float32Array.of(q().scale))),
+      name,
+    );
+    const zero = g.deferredInitializer(
+      `${name}_zero_point`,
+      'uint8',
+      [],
+      (dst) => dst.set([q().zeroPoint]),
+      name,
+    );
     const rows = g.op('Gather', [codes, ids], { axis: 0 });
     g.node('DequantizeLinear', [rows, scale, zero], {}, { outputs: ['inputs_embeds'] });
   } else {
-    const w = g.initializer(name, { dtype: 'float32', dims: table.dims, data: table.data });
-    g.node('Gather', [w, ids], { axis: 0 }, { outputs: ['inputs_embeds'] });
+    g.node('Gather', [weightInit(g, weights, name), ids], { axis: 0 }, { outputs: ['inputs_embeds'] });
   }
   g.output('inputs_embeds', 'float32', dims);
   return g;

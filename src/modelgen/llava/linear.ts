@@ -1,7 +1,7 @@
 // Owns emitting one Linear layer (y = x·Wᵀ + b) in the operator form of each dtype: MatMul (fp32), MatMulNBits
 // (q4) or DynamicQuantizeLinear + MatMulInteger (q8). No model structure here.
 import type { GraphBuilder } from '../onnx/graph-builder';
-import { getWeight } from './nn';
+import { bytesOf, getWeight, sharedResult, weightInit } from './nn';
 import { quantizeQ4, quantizeQ8Linear } from './quantize';
 import { transposeBlocked } from './transpose';
 import type { F32Tensor, WeightMap } from './types';
@@ -41,48 +41,68 @@ export interface LinearOptions {
 /** Emits the Linear `${prefix}` (PyTorch weight [out, in]) applied to x [..., in]; returns y [..., out]. */
 export function linear(e: LinearEmitter, x: string, prefix: string, options: LinearOptions = {}): string {
   const { g, weights } = e;
-  const w = getWeight(weights, options.weightName ?? `${prefix}.weight`);
+  const source = options.weightName ?? `${prefix}.weight`;
+  // Only the shape is read here: the values are read by the fills, when the bytes are written.
+  const w = getWeight(weights, source);
   const [n, k] = w.dims;
   if (w.dims.length !== 2 || n === undefined || k === undefined)
     throw new Error(`${prefix}: weight is not 2-D`);
   const dtype = options.keepFloat === true ? 'fp32' : e.dtype;
   let y: string;
   if (dtype === 'q4') {
-    const q = quantizeQ4(w, e.q4BlockSize);
-    const b = g.initializer(`${prefix}.weight_Q4`, {
-      dtype: 'uint8',
-      dims: [n, q.blocksPerRow, q.blockSize / 2],
-      data: q.packed,
-    });
-    const s = g.initializer(`${prefix}.weight_scales`, {
-      dtype: 'float32',
-      dims: [n, q.blocksPerRow],
-      data: q.scales,
-    });
-    const z = g.initializer(`${prefix}.weight_zp`, {
-      dtype: 'uint8',
-      dims: [n, Math.ceil(q.blocksPerRow / 2)],
-      data: q.zeroPoints,
-    });
+    const blockSize = e.q4BlockSize;
+    const blocksPerRow = Math.ceil(k / blockSize);
+    const q = sharedResult(3, () => quantizeQ4(w, blockSize));
+    const b = g.deferredInitializer(
+      `${prefix}.weight_Q4`,
+      'uint8',
+      [n, blocksPerRow, blockSize / 2],
+      (dst) => dst.set(q().packed),
+      source,
+    );
+    const s = g.deferredInitializer(
+      `${prefix}.weight_scales`,
+      'float32',
+      [n, blocksPerRow],
+      (dst) => dst.set(bytesOf(q().scales)),
+      source,
+    );
+    const z = g.deferredInitializer(
+      `${prefix}.weight_zp`,
+      'uint8',
+      [n, Math.ceil(blocksPerRow / 2)],
+      (dst) => dst.set(q().zeroPoints),
+      source,
+    );
     y = g.op(
       'MatMulNBits',
       [x, b, s, z],
-      { K: k, N: n, bits: 4, block_size: q.blockSize, accuracy_level: 0 },
+      { K: k, N: n, bits: 4, block_size: blockSize, accuracy_level: 0 },
       { domain: 'com.microsoft' },
     );
   } else if (dtype === 'q8') {
-    const q = quantizeQ8Linear(w);
-    const b = g.initializer(`${prefix}.weight_quantized`, { dtype: 'uint8', dims: [k, n], data: q.data });
-    const bZero = g.initializer(`${prefix}.weight_zero_point`, {
-      dtype: 'uint8',
-      dims: [],
-      data: Uint8Array.of(q.zeroPoint),
-    });
-    const bScale = g.initializer(`${prefix}.weight_scale`, {
-      dtype: 'float32',
-      dims: [],
-      data: Float32Array.of(q.scale),
-    });
+    const q = sharedResult(3, () => quantizeQ8Linear(w));
+    const b = g.deferredInitializer(
+      `${prefix}.weight_quantized`,
+      'uint8',
+      [k, n],
+      (dst) => dst.set(q().data),
+      source,
+    );
+    const bZero = g.deferredInitializer(
+      `${prefix}.weight_zero_point`,
+      'uint8',
+      [],
+      (dst) => dst.set([q().zeroPoint]),
+      source,
+    );
+    const bScale = g.deferredInitializer(
+      `${prefix}.weight_scale`,
+      'float32',
+      [],
+      (dst) => dst.set(bytesOf(Float32Array.of(q().scale))),
+      source,
+    );
     let dq = e.dynQuant.get(x);
     if (dq === undefined) {
       const [xq, xs, xz] = g.node('DynamicQuantizeLinear', [x], {}, { outputs: 3 });
@@ -93,18 +113,16 @@ export function linear(e: LinearEmitter, x: string, prefix: string, options: Lin
     const scale = g.op('Mul', [dq[1], bScale]);
     y = g.op('Mul', [g.op('Cast', [acc], { to: 1 }), scale]);
   } else {
-    const wt = g.deferredInitializer(`${prefix}.weight`, 'float32', [k, n], (dst) =>
-      transposeF32(w, new Float32Array(dst.buffer, dst.byteOffset, n * k)),
+    const wt = g.deferredInitializer(
+      `${prefix}.weight`,
+      'float32',
+      [k, n],
+      (dst) => transposeF32(w, new Float32Array(dst.buffer, dst.byteOffset, n * k)),
+      source,
     );
     y = g.op('MatMul', [x, wt]);
   }
-  if (options.bias === true) {
-    const bias = getWeight(weights, `${prefix}.bias`);
-    y = g.op('Add', [
-      y,
-      g.initializer(`${prefix}.bias`, { dtype: 'float32', dims: bias.dims, data: bias.data }),
-    ]);
-  }
+  if (options.bias === true) y = g.op('Add', [y, weightInit(g, weights, `${prefix}.bias`)]);
   return y;
 }
 

@@ -10,10 +10,40 @@ export function getWeight(weights: WeightMap, name: string): F32Tensor {
   return t;
 }
 
-/** Adds a float32 initializer from a weight, under its llava-hf name (or `as`). */
-export function weightInit(g: GraphBuilder, weights: WeightMap, name: string, as = name): string {
+/** The bytes of a typed array, as a view. */
+export function bytesOf(a: ArrayBufferView): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/**
+ * Adds a float32 initializer from a weight, under its llava-hf name (or `as`), shaped `dims` (default the weight's).
+ * Deferred: the weight's values are read only when the bytes are written (a streaming converter fills it when the
+ * tensor arrives; `getWeight` may hand out a tensor whose data is not loaded yet).
+ */
+export function weightInit(
+  g: GraphBuilder,
+  weights: WeightMap,
+  name: string,
+  as = name,
+  dims?: readonly number[],
+): string {
   const t = getWeight(weights, name);
-  return g.initializer(as, { dtype: 'float32', dims: t.dims, data: t.data });
+  return g.deferredInitializer(as, 'float32', dims ?? t.dims, (dst) => dst.set(bytesOf(t.data)), name);
+}
+
+/**
+ * One computation shared by the `uses` initializers made from it (a quantised weight's codes, scales and zero
+ * points): computed at the first use, forgotten after the last, so it lives only while its outputs are written.
+ */
+export function sharedResult<T>(uses: number, compute: () => T): () => T {
+  let value: T | null = null;
+  let left = uses;
+  return () => {
+    const v = value ?? compute();
+    left--;
+    value = left > 0 ? v : null;
+    return v;
+  };
 }
 
 /** LayerNorm over the last axis (opset-17 LayerNormalization) with weight and bias `${prefix}.{weight,bias}`. */

@@ -27,12 +27,18 @@ export interface Q4Weight {
   zeroPoints: Uint8Array;
 }
 
-/** Quantises a [N, K] float weight to 4 bits per {@link Q4Weight}. blockSize must be a power of two ≥ 16. */
+/**
+ * Quantises a [N, K] float weight to 4 bits per {@link Q4Weight}. blockSize must be a power of two ≥ 16.
+ *
+ * Hot loop of a q4 conversion: full blocks take a path without tail checks per element, four codes a step, each
+ * computed with exactly the arithmetic of the tail path, so both give the same bytes.
+ */
 export function quantizeQ4(weight: F32Tensor, blockSize = 32): Q4Weight {
   const [n, k] = matrixDims(weight);
   if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0)
     throw new RangeError(`bad q4 block size ${blockSize}`);
   const blocksPerRow = Math.ceil(k / blockSize);
+  const fullBlocks = Math.floor(k / blockSize);
   const blob = blockSize / 2;
   const zpBytesPerRow = Math.ceil(blocksPerRow / 2);
   const packed = new Uint8Array(n * blocksPerRow * blob);
@@ -42,11 +48,12 @@ export function quantizeQ4(weight: F32Tensor, blockSize = 32): Q4Weight {
   for (let row = 0; row < n; row++) {
     const rowBase = row * k;
     for (let b = 0; b < blocksPerRow; b++) {
-      const start = b * blockSize;
-      const end = Math.min(start + blockSize, k);
+      const from = rowBase + b * blockSize;
+      const full = b < fullBlocks;
+      const to = full ? from + blockSize : rowBase + k;
       let min = 0;
       let max = 0;
-      for (let i = rowBase + start; i < rowBase + end; i++) {
+      for (let i = from; i < to; i++) {
         const v = w[i] as number;
         if (v < min) min = v;
         if (v > max) max = v;
@@ -57,14 +64,31 @@ export function quantizeQ4(weight: F32Tensor, blockSize = 32): Q4Weight {
       scales[blockIndex] = scale;
       const zpAt = row * zpBytesPerRow + (b >> 1);
       zeroPoints[zpAt] = (zeroPoints[zpAt] as number) | (zp << ((b & 1) * 4));
-      // Round half up via floor(x + 0.5); the clamp keeps codes in [0, 15] (hot loop: no Math calls per element).
+      // Round half up via floor(x + 0.5); the clamp keeps codes in [0, 15] (no Math calls per element).
       const inv = 1 / scale;
       const bias = zp + 0.5;
       let out = blockIndex * blob;
+      if (full) {
+        // Four elements (two bytes) per step; a full block's length is a multiple of 16.
+        for (let at = from; at < to; at += 4, out += 2) {
+          const x0 = (w[at] as number) * inv + bias;
+          const x1 = (w[at + 1] as number) * inv + bias;
+          const x2 = (w[at + 2] as number) * inv + bias;
+          const x3 = (w[at + 3] as number) * inv + bias;
+          const c0 = x0 < 0 ? 0 : x0 >= 15 ? 15 : x0 | 0;
+          const c1 = x1 < 0 ? 0 : x1 >= 15 ? 15 : x1 | 0;
+          const c2 = x2 < 0 ? 0 : x2 >= 15 ? 15 : x2 | 0;
+          const c3 = x3 < 0 ? 0 : x3 >= 15 ? 15 : x3 | 0;
+          packed[out] = c0 | (c1 << 4);
+          packed[out + 1] = c2 | (c3 << 4);
+        }
+        continue;
+      }
+      // The tail block: elements past K quantise as 0 (code zp).
       for (let j = 0; j < blockSize; j += 2) {
-        const at = rowBase + start + j;
-        let lo = start + j < end ? (w[at] as number) * inv + bias : bias;
-        let hi = start + j + 1 < end ? (w[at + 1] as number) * inv + bias : bias;
+        const at = from + j;
+        let lo = at < to ? (w[at] as number) * inv + bias : bias;
+        let hi = at + 1 < to ? (w[at + 1] as number) * inv + bias : bias;
         lo = lo < 0 ? 0 : lo >= 15 ? 15 : lo | 0;
         hi = hi < 0 ? 0 : hi >= 15 ? 15 : hi | 0;
         packed[out++] = lo | (hi << 4);

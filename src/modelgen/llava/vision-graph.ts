@@ -65,13 +65,11 @@ function embeddings(g: GraphBuilder, weights: WeightMap, d: LlavaDims, pixels: s
   const flat = g.op('Reshape', [patches, g.constInt64([0, d.visionHidden, -1])]);
   let x = g.op('Transpose', [flat], { perm: [0, 2, 1] });
   if (d.hasClassToken) {
-    const cls = weights.get(`${p}.class_embedding`);
-    if (cls === undefined) throw new Error(`missing weight ${p}.class_embedding`);
-    const clsInit = g.initializer(`${p}.class_embedding`, {
-      dtype: 'float32',
-      dims: [1, 1, d.visionHidden],
-      data: cls.data,
-    });
+    const clsInit = weightInit(g, weights, `${p}.class_embedding`, `${p}.class_embedding`, [
+      1,
+      1,
+      d.visionHidden,
+    ]);
     const batch = g.op('Shape', [pixels], { start: 0, end: 1 });
     const shape = g.op('Concat', [batch, g.constInt64([1, d.visionHidden])], { axis: 0 });
     x = g.op('Concat', [g.op('Expand', [clsInit, shape]), x], { axis: 1 });

@@ -71,6 +71,11 @@ export interface InitializerSpec {
   bytes?: Uint8Array;
   /** Deferred initializers write their bytes into `dst` (byteLength long, 4-byte aligned) at serialisation time. */
   fill?: (dst: Uint8Array) => void;
+  /**
+   * The weight (llava-hf name) a deferred `fill` reads: a converter streaming a checkpoint runs the fill when that
+   * tensor's bytes arrive. Absent: the fill needs nothing external (or the bytes are already there).
+   */
+  source?: string;
 }
 
 /**
@@ -184,16 +189,25 @@ export class GraphBuilder {
   /**
    * Adds an initializer whose bytes are computed only when serialised, straight into the output buffer (e.g. a
    * transposed weight), so a large model is not held twice in memory. `fill` receives a zeroed, 4-byte-aligned view.
+   * `source` names the weight the fill reads (see {@link InitializerSpec.source}).
    */
   deferredInitializer(
     name: string,
     dtype: ElemType,
     dims: readonly number[],
     fill: (dst: Uint8Array) => void,
+    source?: string,
   ): string {
     this.claim(name);
     const byteLength = dims.reduce((a, b) => a * b, 1) * ELEM_BYTES[dtype];
-    this.keep({ name, dtype, dims: [...dims], byteLength, fill });
+    this.keep({
+      name,
+      dtype,
+      dims: [...dims],
+      byteLength,
+      fill,
+      ...(source === undefined ? {} : { source }),
+    });
     return name;
   }
 

@@ -1,5 +1,5 @@
 // Owns the "convert in this browser" cards: LLaVA checkpoints with no browser export (TinyLLaVA, LLaVA-1.5 7B/13B),
-// what converting one costs, and one progress bar while the conversion worker reads the hub tensor by tensor and
+// what converting one costs, and one progress bar while the conversion worker streams the checkpoint in file order and
 // writes the weight store; Cancel keeps finished tensors and Resume goes on from there (also after a reload); Discard
 // deletes them; the converted model is then loaded. The conversion itself runs in
 // workers/convert.worker.ts, never on the page.
@@ -20,8 +20,9 @@ interface Run {
   phase: string;
   fetched: number;
   total: number;
-  filesDone: number;
-  filesTotal: number;
+  /** Checkpoint tensors written, of those the graphs read (the data pass goes in file order). */
+  tensorsDone: number;
+  tensorsTotal: number;
   startedAt: number;
 }
 
@@ -84,8 +85,8 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
       phase: 'Reading the plan',
       fetched: 0,
       total: 0,
-      filesDone: 0,
-      filesTotal: 0,
+      tensorsDone: 0,
+      tensorsTotal: 0,
       startedAt: Date.now(),
     });
     worker = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
@@ -105,9 +106,15 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
             plan: ev.plan,
             phase: 'Downloading and converting',
             total: ev.plan.downloadBytes,
-            filesTotal: 2 + ev.shards.length,
+            tensorsTotal: ev.plan.tensors,
           });
-        else if (ev.kind === 'file-done') setRun({ ...current, filesDone: current.filesDone + 1 });
+        else if (ev.kind === 'tensor')
+          setRun({
+            ...current,
+            tensorsDone: ev.done,
+            tensorsTotal: ev.total,
+            phase: ev.done === ev.total ? 'Writing the graphs' : 'Downloading and converting',
+          });
         else if (ev.kind === 'done') setRun({ ...current, phase: 'Writing the manifest' });
       } else if (e.type === 'done') {
         worker?.terminate();
@@ -133,7 +140,7 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
     if (!r) return '';
     const eta = rate() && r.total > 0 ? (r.total - r.fetched) / (rate() as number) : undefined;
     return (
-      `${r.phase}: part ${Math.min(r.filesDone + 1, Math.max(r.filesTotal, 1))} of ${r.filesTotal || '…'}, ` +
+      `${r.phase}: ${r.tensorsTotal > 0 ? `tensor ${r.tensorsDone} of ${r.tensorsTotal}, ` : ''}` +
       `${formatBytes(r.fetched)} of ${r.total > 0 ? formatBytes(r.total) : '…'}, ${formatRate(rate())}, ${formatEta(eta)}`
     );
   };
@@ -211,8 +218,9 @@ export function BrowserConversions(): JSX.Element {
     <section class="recipes" aria-labelledby="browser-conversions-title">
       <h3 id="browser-conversions-title">Convert in this browser</h3>
       <p class="muted small">
-        LLaVA checkpoints with no browser export: the app reads them from the hub one tensor at a time,
-        quantises them here and keeps the result in this browser’s storage. Nothing is uploaded.
+        LLaVA checkpoints with no browser export: the app streams each file from the hub once, checks its
+        sha256, quantises each tensor here as it passes and keeps the result in this browser’s storage.
+        Nothing is uploaded.
       </p>
       <ul class="model-list">
         <For each={BROWSER_CONVERSIONS}>{(entry) => <ConversionCard entry={entry} />}</For>

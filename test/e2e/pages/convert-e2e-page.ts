@@ -14,12 +14,12 @@ export interface ConvertRun {
   ok: boolean;
   id: string | null;
   error: { name: string; code: string | null; message: string } | null;
-  /** Progress kinds in order ('plan', 'file-start', 'file-done', 'done'). */
+  /** Progress kinds in order ('plan', 'file-start', 'tensor', 'file-done', 'done'). */
   phases: string[];
   /** Bytes the worker fetched per source file. */
   bytes: Record<string, number>;
-  /** Reads the worker reported (small files, headers and tensors). */
-  reads: number;
+  /** Checkpoint tensors written (progress events). */
+  tensors: number;
   /** The plan the worker computed before fetching tensors. */
   plan: ConversionPlan | null;
 }
@@ -28,10 +28,10 @@ let worker: Worker | null = null;
 
 const harness = {
   /**
-   * Converts; with `cancelAfterFiles` (or `cancelAfterReads`: source reads, headers included), terminates the worker
-   * as a closed tab does after that many finished files (or reads).
+   * Converts; with `cancelAfterFiles` (or `cancelAfterTensors`: checkpoint tensors written), terminates the worker
+   * as a closed tab does after that many finished graphs (or tensors).
    */
-  convert: (options: Options, cancelAfterFiles?: number, cancelAfterReads?: number): Promise<ConvertRun> =>
+  convert: (options: Options, cancelAfterFiles?: number, cancelAfterTensors?: number): Promise<ConvertRun> =>
     new Promise((resolve) => {
       const run: ConvertRun = {
         ok: false,
@@ -39,7 +39,7 @@ const harness = {
         error: null,
         phases: [],
         bytes: {},
-        reads: 0,
+        tensors: 0,
         plan: null,
       };
       worker = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
@@ -53,19 +53,15 @@ const harness = {
           run.phases.push(e.event.kind);
           if (e.event.kind === 'plan') run.plan = e.event.plan;
           const done = run.phases.filter((p) => p === 'file-done').length;
-          if (cancelAfterFiles !== undefined && done >= cancelAfterFiles) {
+          if (e.event.kind === 'tensor') run.tensors++;
+          const tensorsDone = cancelAfterTensors !== undefined && run.tensors >= cancelAfterTensors;
+          if ((cancelAfterFiles !== undefined && done >= cancelAfterFiles) || tensorsDone) {
             w.terminate();
             run.error = { name: 'AbortError', code: null, message: 'terminated' };
             resolve(run);
           }
         } else if (e.type === 'bytes') {
           run.bytes[e.path] = (run.bytes[e.path] ?? 0) + e.bytes;
-          run.reads++;
-          if (cancelAfterReads !== undefined && run.reads >= cancelAfterReads) {
-            w.terminate();
-            run.error = { name: 'AbortError', code: null, message: 'terminated' };
-            resolve(run);
-          }
         } else if (e.type === 'done') {
           run.ok = true;
           run.id = e.id;

@@ -1,0 +1,313 @@
+// Owns the converter's data pass: every checkpoint file is read once, front to back (tensors in file order), its
+// sha256 checked as the bytes pass when the source publishes one (a mismatch refetches the file once, then fails as
+// `integrity`), and each tensor the graphs need is held only while the fills made from it write their bytes. After
+// each tensor the journal is committed, so an interrupted run resumes at the first unwritten tensor. It knows no
+// model structure (the fills carry it) and no runtime (sources, sinks and the hash are interfaces or portable).
+import { createSHA256, type IHasher } from 'hash-wasm';
+import { throwIfAborted } from '../../shared/abort';
+import { rangeReader, type ByteSource, type SourceFolder } from './byte-source';
+import type { Checkpoint } from './checkpoint';
+import type { CheckpointWeights } from './checkpoint-weights';
+import { ConvertError } from './errors';
+import type { ConversionJournal, FileSink, SinkFile } from './file-sink';
+import type { DataFileWriter, PendingFill } from './onnx-writer';
+
+/** A source folder whose tensor reads can be answered with bytes the data pass already has (no second read). */
+export class FedFolder {
+  readonly folder: SourceFolder;
+  private fed: { name: string; offset: number; bytes: Uint8Array } | null = null;
+
+  constructor(private readonly inner: SourceFolder) {
+    this.folder = {
+      label: inner.label,
+      list: () => inner.list(),
+      has: (n) => inner.has(n),
+      readBytes: (n) => inner.readBytes(n),
+      open: (name) => this.wrap(name, inner.open(name)),
+      ...(inner.sha256 === undefined ? {} : { sha256: (n: string) => inner.sha256?.(n) ?? null }),
+    };
+  }
+
+  /** The next range reads of `offset` in `name` return `bytes` (until `clear`). */
+  feed(name: string, offset: number, bytes: Uint8Array): void {
+    this.fed = { name, offset, bytes };
+  }
+
+  clear(): void {
+    this.fed = null;
+  }
+
+  private wrap(name: string, source: ByteSource): ByteSource {
+    return {
+      name: source.name,
+      size: source.size,
+      read: (offset, length) => {
+        const fed = this.fed;
+        if (fed !== null && fed.name === name && fed.offset === offset && fed.bytes.byteLength === length)
+          return fed.bytes;
+        return source.read(offset, length);
+      },
+      stream: (offset) => source.stream?.(offset) ?? rangeReader(source, offset),
+      close: () => source.close(),
+    };
+  }
+
+  /** A reader of `name` from `offset` (the source's stream, else its range reads). */
+  reader(name: string, offset: number): { reader: ReturnType<typeof rangeReader>; close: () => void } {
+    const source = this.inner.open(name);
+    const reader = source.stream?.(offset) ?? rangeReader(source, offset);
+    return {
+      reader,
+      close: () => {
+        reader.close();
+        source.close();
+      },
+    };
+  }
+}
+
+interface DataFileState {
+  handle: SinkFile | null;
+  size: number;
+  /** Fills not yet final (run, and their source file verified when it has a sha256). */
+  outstanding: number;
+}
+
+/** The data files of every graph: opened on first write, closed once complete. */
+export class DataFiles implements DataFileWriter {
+  private readonly files = new Map<string, DataFileState>();
+  readonly closed: Set<string>;
+
+  constructor(
+    private readonly sink: FileSink,
+    closed: readonly string[],
+  ) {
+    this.closed = new Set(closed);
+  }
+
+  placed(relPath: string): void {
+    this.files.set(relPath, { handle: null, size: 0, outstanding: 0 });
+  }
+
+  private state(relPath: string): DataFileState {
+    const s = this.files.get(relPath);
+    if (s === undefined) throw new Error(`${relPath} was never placed`);
+    return s;
+  }
+
+  writeAt(relPath: string, bytes: Uint8Array, at: number): void {
+    // A file an interrupted run completed is already stored: its bytes are not written again.
+    if (this.closed.has(relPath)) return;
+    const s = this.state(relPath);
+    s.handle ??= this.sink.open(relPath);
+    s.handle.writeAt(bytes, at);
+  }
+
+  setSize(relPath: string, size: number): void {
+    this.state(relPath).size = size;
+  }
+
+  expect(relPath: string): void {
+    this.state(relPath).outstanding++;
+  }
+
+  settle(relPath: string): void {
+    this.state(relPath).outstanding--;
+  }
+
+  /** Closes every complete file; true when any was closed. */
+  closeComplete(): boolean {
+    let any = false;
+    for (const [relPath, s] of this.files) {
+      if (s.outstanding > 0 || this.closed.has(relPath)) continue;
+      s.handle ??= this.sink.open(relPath);
+      s.handle.close(s.size);
+      s.handle = null;
+      this.closed.add(relPath);
+      any = true;
+    }
+    return any;
+  }
+
+  get allClosed(): boolean {
+    return [...this.files.keys()].every((f) => this.closed.has(f));
+  }
+}
+
+export interface DataPassOptions {
+  weights: CheckpointWeights;
+  /** The checkpoints in reading order (main, then a separate CLIP one), each opened over its FedFolder. */
+  checkpoints: ReadonlyArray<{ checkpoint: Checkpoint; fed: FedFolder }>;
+  fills: readonly PendingFill[];
+  files: DataFiles;
+  journal: ConversionJournal;
+  sink: FileSink;
+  signal?: AbortSignal | undefined;
+  /** After each tensor's fills: `done` of `total` tensors the graphs read. */
+  onTensor?: (done: number, total: number, name: string) => void;
+}
+
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+const unhex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (x) => parseInt(x, 16));
+
+/**
+ * Runs the data pass. Fills of tensors the journal says are written are not run (their inline bytes come from the
+ * journal); every other fill runs exactly once per read of its file.
+ * @throws ConvertError 'integrity' (a file's bytes twice differ from its sha256), 'truncated'; AbortError.
+ */
+export async function runDataPass(o: DataPassOptions): Promise<void> {
+  const { journal, files, weights } = o;
+  // Fills by checkpoint file and source tensor name.
+  const byFile = new Map<string, Map<string, PendingFill[]>>();
+  const fileId = (ci: number, name: string): string => (ci === 0 ? name : `clip/${name}`);
+  const ckIndex = new Map(o.checkpoints.map((c, i) => [c.checkpoint, i]));
+  for (const fill of o.fills) {
+    const at = weights.locate(fill.source);
+    const file = at === null ? null : at.checkpoint.fileOf(at.source.name);
+    if (at === null || file === null) throw new Error(`${fill.source} is in no checkpoint file`);
+    const id = fileId(ckIndex.get(at.checkpoint) ?? 0, file);
+    const tensors = byFile.get(id) ?? new Map<string, PendingFill[]>();
+    byFile.set(id, tensors);
+    const list = tensors.get(at.source.name) ?? [];
+    tensors.set(at.source.name, list);
+    list.push(fill);
+    if (fill.dataFile !== null) files.expect(fill.dataFile);
+  }
+  const total = [...byFile.values()].reduce((n, t) => n + t.size, 0);
+  let done = 0;
+  const restore = (fill: PendingFill): void => {
+    const inline = journal.inline[fill.key];
+    if (fill.dataFile === null && inline === undefined)
+      throw new ConvertError('resume-mismatch', `The journal lacks ${fill.key}. Start the conversion over.`);
+    if (inline !== undefined) fill.restore(Uint8Array.from(inline));
+  };
+  const settle = (fills: readonly PendingFill[]): void => {
+    for (const f of fills) if (f.dataFile !== null) files.settle(f.dataFile);
+  };
+  const closeComplete = async (): Promise<void> => {
+    if (!files.closeComplete()) return;
+    await o.sink.drain();
+    journal.closed = [...files.closed];
+    await o.sink.commit?.(journal);
+  };
+
+  for (const [ci, { checkpoint, fed }] of o.checkpoints.entries()) {
+    for (const { name, file } of checkpoint.fileList) {
+      const id = fileId(ci, name);
+      const tensors = byFile.get(id) ?? new Map<string, PendingFill[]>();
+      if (journal.filesDone.includes(id)) {
+        for (const fills of tensors.values()) {
+          fills.forEach(restore);
+          settle(fills);
+        }
+        done += tensors.size;
+        await closeComplete();
+        continue;
+      }
+      const expected = fed.folder.sha256?.(name) ?? null;
+      if (tensors.size === 0 && expected === null) continue;
+      const entries = [...file.entries.values()].sort((a, b) => a.offset - b.offset);
+      const dataStart = entries[0]?.offset ?? 0;
+      let cursor = journal.cursor?.file === id ? journal.cursor : null;
+      let hasher: IHasher | null = expected === null ? null : await createSHA256();
+      if (cursor !== null && hasher !== null) {
+        if (cursor.hashState === null) cursor = { ...cursor, offset: 0 };
+        else hasher.load(unhex(cursor.hashState));
+      }
+      let refetched = cursor?.refetched ?? false;
+      let start = cursor?.offset ?? 0;
+      for (;;) {
+        let counted = 0;
+        const { reader, close } = fed.reader(name, start);
+        try {
+          if (start < dataStart) {
+            if (hasher === null) await reader.skip(dataStart - start);
+            else hasher.update(await reader.read(dataStart - start));
+          }
+          for (const e of entries) {
+            if (e.offset + e.byteLength <= start) {
+              // Written by an interrupted run.
+              const fills = tensors.get(e.name) ?? [];
+              fills.forEach(restore);
+              if (fills.length > 0) {
+                done++;
+                counted++;
+              }
+              if (hasher === null) settle(fills);
+              continue;
+            }
+            throwIfAborted(o.signal);
+            const fills = tensors.get(e.name);
+            if (fills === undefined && hasher === null) {
+              await reader.skip(e.byteLength);
+              continue;
+            }
+            const bytes = await reader.read(e.byteLength);
+            hasher?.update(bytes);
+            const passed = async (): Promise<void> => {
+              journal.cursor = {
+                file: id,
+                offset: e.offset + e.byteLength,
+                hashState: hasher === null ? null : hex(hasher.save()),
+                refetched,
+              };
+              await o.sink.commit?.(journal);
+            };
+            // A tensor no graph uses still passes through the hash: recorded too, so it is not read twice.
+            if (fills === undefined) {
+              await passed();
+              continue;
+            }
+            fed.feed(name, e.offset, bytes);
+            for (const canonical of new Set(fills.map((f) => f.source))) {
+              weights.hold(canonical);
+              try {
+                for (const fill of fills) {
+                  if (fill.source !== canonical) continue;
+                  const inline = fill.run();
+                  if (inline !== null) journal.inline[fill.key] = [...inline];
+                }
+              } finally {
+                weights.release(canonical);
+              }
+            }
+            fed.clear();
+            if (hasher === null) settle(fills);
+            await passed();
+            done++;
+            counted++;
+            o.onTensor?.(done, total, e.name);
+            if (hasher === null) await closeComplete();
+          }
+        } finally {
+          close();
+        }
+        if (hasher === null) break;
+        const actual = hasher.digest('hex');
+        if (actual === expected) break;
+        if (refetched) {
+          throw new ConvertError(
+            'integrity',
+            `${fed.folder.label}/${name} arrived twice with the wrong content (sha256 ${actual}, published ` +
+              `${expected}). The server or a proxy alters it; try again later or from another network.`,
+            { details: { file: name, expected, actual } },
+          );
+        }
+        // Everything that came from this file is dropped: it is read again and every fill runs again.
+        refetched = true;
+        start = 0;
+        hasher = await createSHA256();
+        done -= counted;
+        journal.cursor = { file: id, offset: 0, hashState: null, refetched };
+        await o.sink.commit?.(journal);
+      }
+      if (hasher !== null) for (const fills of tensors.values()) settle(fills);
+      journal.filesDone.push(id);
+      journal.cursor = null;
+      await o.sink.commit?.(journal);
+      await closeComplete();
+    }
+  }
+  await closeComplete();
+  if (!files.allClosed) throw new Error('a data file was left incomplete');
+}

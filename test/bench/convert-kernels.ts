@@ -1,0 +1,401 @@
+// Benchmark (not part of npm test): the converter's compute kernels on the tensors of a realistic bf16 checkpoint
+// (the `large` preset's widths: ViT-B/16 tower, 2048-wide TinyLlama-shaped decoder, 32000-token vocabulary), the
+// kernels as shipped side by side with the ones before tuning (test/bench/convert-kernels-before.ts; every output is
+// checked byte for byte against them), in MB of bf16 source per second on one core. Then the whole `npm run convert`
+// in a child process (wall and CPU time) against a plain read of the same safetensors bytes, in one run.
+//
+//   npm run bench:convert-kernels [-- --layers 2] [--quant q4] [--before-ref REF] [--runs 2] [--skip-convert] [--keep]
+//
+// --before-ref (default: the commit before the kernels were tuned) also converts with that commit's source tree
+// (extracted with `git archive` under .cache/bench), so the whole-conversion gain is measured, not inferred.
+import { execFile, execFileSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { bfloat16ToFloat32 } from '../../src/modelgen/convert/float-bits';
+import {
+  headerLength,
+  parseSafetensorsHeader,
+  type SafetensorsEntry,
+} from '../../src/modelgen/convert/safetensors-reader';
+import { quantizeQ4, quantizeU8 } from '../../src/modelgen/llava/quantize';
+import { transposeBlocked } from '../../src/modelgen/llava/transpose';
+import { float32ToHalf } from '../../src/shared/float16';
+import {
+  bfloat16ToFloat32Before,
+  float32ToHalfBefore,
+  quantizeQ4Before,
+  transposeBlockedBefore,
+} from './convert-kernels-before';
+import { writeBenchCheckpoint } from './convert-kernels-checkpoint';
+
+/** The last commit whose kernels are the baseline above. */
+const DEFAULT_BEFORE_REF = 'c962656';
+const ROOT = path.resolve('.cache/bench/convert-kernels');
+
+interface Tensor {
+  entry: SafetensorsEntry;
+  file: string;
+}
+
+function listTensors(dir: string): Tensor[] {
+  const out: Tensor[] = [];
+  for (const name of ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']) {
+    const file = path.join(dir, name);
+    const fd = openSync(file, 'r');
+    try {
+      const size = statSync(file).size;
+      const first8 = new Uint8Array(8);
+      readSync(fd, first8, 0, 8, 0);
+      const length = headerLength(name, size, first8);
+      const header = new Uint8Array(length);
+      readSync(fd, header, 0, length, 8);
+      for (const entry of parseSafetensorsHeader(name, size, header).entries.values())
+        out.push({ entry, file });
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return out;
+}
+
+function readBits(t: Tensor): Uint16Array {
+  const bytes = new Uint8Array(t.entry.byteLength);
+  const fd = openSync(t.file, 'r');
+  try {
+    readSync(fd, bytes, 0, bytes.byteLength, t.entry.offset);
+  } finally {
+    closeSync(fd);
+  }
+  return new Uint16Array(bytes.buffer);
+}
+
+function sameBytes(a: ArrayBufferView, b: ArrayBufferView, what: string): void {
+  const x = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const y = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  if (!x.equals(y)) throw new Error(`${what}: the tuned kernel's bytes differ from the baseline's`);
+}
+
+interface KernelCase {
+  key: string;
+  label: string;
+  /** Which tensors the converter feeds this kernel (default options of the quant named in the label). */
+  tensors: Array<{ name: string; dims: number[]; f32: Float32Array<ArrayBuffer>; bits: Uint16Array }>;
+  before: (t: KernelCase['tensors'][number]) => ArrayBufferView[];
+  after: (t: KernelCase['tensors'][number]) => ArrayBufferView[];
+}
+
+/** Best of `reps` passes over every tensor per side, in source (bf16) MB/s; the sides alternate pass by pass, so
+ * that a burst of load from elsewhere on a shared machine hits both. */
+function time(c: KernelCase, reps: number): { before: number; after: number } {
+  const bytes = c.tensors.reduce((n, t) => n + t.bits.byteLength, 0);
+  const best = { before: Infinity, after: Infinity };
+  for (let r = 0; r < reps; r++) {
+    for (const side of r % 2 === 0 ? (['before', 'after'] as const) : (['after', 'before'] as const)) {
+      const started = performance.now();
+      for (const t of c.tensors) c[side](t);
+      best[side] = Math.min(best[side], performance.now() - started);
+    }
+  }
+  return { before: bytes / 1e6 / (best.before / 1000), after: bytes / 1e6 / (best.after / 1000) };
+}
+
+interface ConvertRun {
+  label: string;
+  wall: number;
+  user: number;
+  sys: number;
+  manifest: string;
+}
+
+/** `npm run convert` of `cli` in a child process: wall, user and system CPU seconds from GNU time. */
+async function timedConvert(
+  label: string,
+  cli: string,
+  ckpt: string,
+  quant: string,
+  extra: string[] = [],
+): Promise<ConvertRun> {
+  const out = path.join(ROOT, `out-${label}`);
+  const { stderr } = await promisify(execFile)(
+    '/usr/bin/time',
+    ['-f', 'times=%e %U %S', process.execPath, ...extra, '--import', 'tsx', cli].concat([
+      '--input',
+      ckpt,
+      '--output',
+      out,
+      '--quant',
+      quant,
+      '--force',
+    ]),
+    { maxBuffer: 1 << 24 },
+  );
+  const [wall, user, sys] = (/times=([\d.]+) ([\d.]+) ([\d.]+)/.exec(stderr) ?? []).slice(1).map(Number);
+  const manifest = readFileSync(path.join(out, 'manifest.json'), 'utf8');
+  rmSync(out, { recursive: true, force: true });
+  return { label, wall: wall!, user: user!, sys: sys!, manifest };
+}
+
+/** Reads the files start to end in 16 MiB chunks and drops the bytes: the "plain read" a conversion is held to. */
+function plainRead(files: string[]): { bytes: number; seconds: number } {
+  const chunk = new Uint8Array(16 << 20);
+  let bytes = 0;
+  const started = performance.now();
+  for (const file of files) {
+    const fd = openSync(file, 'r');
+    try {
+      for (;;) {
+        const n = readSync(fd, chunk, 0, chunk.byteLength, null);
+        if (n === 0) break;
+        bytes += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { bytes, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The source tree of `ref` (git archive), so its converter runs against the same node_modules. */
+function checkoutSource(ref: string): string {
+  const dir = path.join(ROOT, `src-${ref.replace(/[^\w.-]/g, '_')}`);
+  if (!existsSync(path.join(dir, 'src'))) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('sh', ['-c', `git archive ${JSON.stringify(ref)} src | tar -x -C ${JSON.stringify(dir)}`]);
+  }
+  return path.join(dir, 'src/modelgen/cli/convert.ts');
+}
+
+/** Self time per function of a V8 CPU profile, largest first, as [label, ms]. */
+function profileSelfTimes(file: string): Array<[string, number]> {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: Array<{ id: number; callFrame: { functionName: string; url: string } }>;
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  p.samples.forEach((id, i) => {
+    const f = byId.get(id)!.callFrame;
+    const label = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}`;
+    self.set(label, (self.get(label) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
+  });
+  return [...self].sort((a, b) => b[1] - a[1]);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      layers: { type: 'string', default: '2' },
+      quant: { type: 'string', default: 'q4' },
+      'before-ref': { type: 'string', default: DEFAULT_BEFORE_REF },
+      'skip-convert': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      reps: { type: 'string', default: '4' },
+      runs: { type: 'string', default: '2' },
+    },
+  });
+  const layers = Number(values.layers);
+  const ck = writeBenchCheckpoint(path.join(ROOT, `checkpoint-${layers}l`), layers);
+  console.log(
+    `checkpoint: preset large widths, ${layers} decoder layers, ${(ck.params / 1e6).toFixed(0)} M params, bf16, ` +
+      `${(ck.bytes / 1e6).toFixed(0)} MB in 2 files${ck.seconds > 0 ? ` (written in ${ck.seconds.toFixed(1)} s)` : ' (cached)'}`,
+  );
+  const all = listTensors(ck.dir);
+  const load = (pick: (name: string, dims: number[]) => boolean) =>
+    all
+      .filter((t) => pick(t.entry.name, t.entry.shape))
+      .map((t) => {
+        const bits = readBits(t);
+        const f32 = new Float32Array(bits.length);
+        bfloat16ToFloat32Before(bits, f32);
+        return { name: t.entry.name, dims: t.entry.shape, bits, f32 };
+      });
+  const is2d = (dims: number[]) => dims.length === 2;
+  const vision = load(
+    (n, d) => is2d(d) && /vision_tower|multi_modal_projector/.test(n) && !/embeddings/.test(n),
+  );
+  const decoder = load((n, d) => is2d(d) && n.startsWith('language_model') && !n.includes('embed_tokens'));
+  const embed = load((n) => n.includes('embed_tokens'));
+  const reps = Number(values.reps);
+  const cases: KernelCase[] = [
+    {
+      key: 'widen-reused',
+      label: 'bf16 → f32 widening (every tensor; into a reused buffer)',
+      tensors: [...vision, ...decoder, ...embed],
+      before: (t) => [bfloat16ToFloat32Before(t.bits, t.f32)],
+      after: (t) => [bfloat16ToFloat32(t.bits, t.f32)],
+    },
+    {
+      key: 'widen-fresh',
+      label: 'bf16 → f32 widening (every tensor; fresh output, as the reader allocates)',
+      tensors: [...vision, ...decoder, ...embed],
+      before: (t) => [bfloat16ToFloat32Before(t.bits)],
+      after: (t) => [bfloat16ToFloat32(t.bits)],
+    },
+    {
+      key: 'q4',
+      label: 'q4 MatMulNBits packing (decoder Linears + lm_head)',
+      tensors: decoder,
+      before: (t) => {
+        const q = quantizeQ4Before(t.f32, t.dims[0]!, t.dims[1]!, 32);
+        return [q.packed, q.scales, q.zeroPoints];
+      },
+      after: (t) => {
+        const q = quantizeQ4({ dims: t.dims, data: t.f32 }, 32);
+        return [q.packed, q.scales, q.zeroPoints];
+      },
+    },
+    {
+      key: 'q8',
+      label: 'q8 codes + transpose (decoder Linears + lm_head, --quant q8)',
+      tensors: decoder,
+      before: (t) => {
+        const q = quantizeU8(t.f32);
+        const [n, k] = t.dims as [number, number];
+        return [transposeBlockedBefore(q.codes, n, k, new Uint8Array(n * k), 64)];
+      },
+      after: (t) => {
+        const q = quantizeU8(t.f32);
+        const [n, k] = t.dims as [number, number];
+        return [transposeBlocked(q.codes, n, k, new Uint8Array(n * k), 64)];
+      },
+    },
+    {
+      key: 'transpose',
+      label: 'f32 transpose (vision + projector Linears, fp32 tower)',
+      tensors: vision,
+      before: (t) => {
+        const [r, c] = t.dims as [number, number];
+        return [transposeBlockedBefore(t.f32, r, c, new Float32Array(r * c), 32)];
+      },
+      after: (t) => {
+        const [r, c] = t.dims as [number, number];
+        return [transposeBlocked(t.f32, r, c, new Float32Array(r * c), 32)];
+      },
+    },
+    {
+      key: 'fp16',
+      label: 'f32 → fp16 packing (vision Linears, --vision-quant fp16)',
+      tensors: vision,
+      before: (t) => [float32ToHalfBefore(t.f32)],
+      after: (t) => [float32ToHalf(t.f32)],
+    },
+    {
+      key: 'embed-q8',
+      label: 'embed_tokens q8 codes (--embed-quant q8; same code both sides: the noise floor)',
+      tensors: embed,
+      before: (t) => [quantizeU8(t.f32).codes],
+      after: (t) => [quantizeU8(t.f32).codes],
+    },
+  ];
+  console.log(`\nkernels (one core, best of ${reps}; MB of bf16 source per second):`);
+  /** Seconds each side spends per case: MB ÷ MB/s. */
+  const seconds = new Map<string, { before: number; after: number }>();
+  for (const c of cases) {
+    for (const t of c.tensors) {
+      const a = c.before(t);
+      const b = c.after(t);
+      a.forEach((x, i) => sameBytes(x, b[i]!, `${c.label} on ${t.name}`));
+    }
+    const { before, after } = time(c, reps);
+    const mb = c.tensors.reduce((n, t) => n + t.bits.byteLength, 0) / 1e6;
+    seconds.set(c.key, { before: mb / before, after: mb / after });
+    console.log(
+      `${c.label.padEnd(78)} ${mb.toFixed(0).padStart(5)} MB  before ${before.toFixed(0).padStart(5)}  ` +
+        `after ${after.toFixed(0).padStart(5)} MB/s  (${(after / before).toFixed(2)}×, outputs identical)`,
+    );
+  }
+  // One core's ceiling: the kernels a conversion runs on this checkpoint (widening every tensor into fresh memory,
+  // then the per-dtype work), nothing else: no reads, writes, hashing or graph encoding.
+  const sourceMb = all.reduce((n, t) => n + t.entry.byteLength, 0) / 1e6;
+  for (const [quant, keys] of [
+    ['q4', ['widen-fresh', 'q4', 'transpose']],
+    ['q8', ['widen-fresh', 'q8', 'transpose']],
+  ] as const) {
+    const sum = (side: 'before' | 'after') => keys.reduce((n, k) => n + (seconds.get(k)?.[side] ?? 0), 0);
+    console.log(
+      `kernels of a --quant ${quant} conversion, one core: before ${(sourceMb / sum('before')).toFixed(0)} MB/s, ` +
+        `after ${(sourceMb / sum('after')).toFixed(0)} MB/s of source (${((sum('after') / sourceMb) * 1000).toFixed(2)} ms per MB; ` +
+        `cores of this kind for 80 MB/s of kernels alone: ${((80 * sum('after')) / sourceMb).toFixed(2)})`,
+    );
+  }
+  if (values['skip-convert']) return;
+
+  const sources = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'].map((f) =>
+    path.join(ck.dir, f),
+  );
+  const quant = values.quant;
+  const read = plainRead(sources);
+  const beforeCli = checkoutSource(values['before-ref']);
+  const afterCli = 'src/modelgen/cli/convert.ts';
+  // Alternated runs, best of each: the machine is shared, so single runs swing.
+  let before: ConvertRun | undefined;
+  let afterPlain: ConvertRun | undefined;
+  const best = (a: ConvertRun | undefined, b: ConvertRun): ConvertRun =>
+    a === undefined
+      ? b
+      : { ...a, wall: Math.min(a.wall, b.wall), user: Math.min(a.user, b.user), sys: Math.min(a.sys, b.sys) };
+  for (let run = 0; run < Number(values.runs); run++) {
+    for (const side of run % 2 === 0 ? ['before', 'after'] : ['after', 'before']) {
+      if (side === 'before') before = best(before, await timedConvert('before', beforeCli, ck.dir, quant));
+      else afterPlain = best(afterPlain, await timedConvert('after', afterCli, ck.dir, quant));
+    }
+  }
+  if (before === undefined || afterPlain === undefined) throw new Error('--runs must be at least 1');
+  const profDir = path.join(ROOT, 'profile');
+  rmSync(profDir, { recursive: true, force: true });
+  const after = await timedConvert('after', afterCli, ck.dir, quant, [
+    '--cpu-prof',
+    `--cpu-prof-dir=${profDir}`,
+  ]);
+  const mb = ck.bytes / 1e6;
+  const rate = (s: number) => mb / s;
+  const readRate = read.bytes / 1e6 / read.seconds;
+  console.log(
+    `\nwhole conversion (npm run convert --quant ${quant}, child process; ${mb.toFixed(0)} MB of bf16 source):`,
+  );
+  console.log(`plain read of the same bytes (16 MiB chunks, page cache): ${readRate.toFixed(0)} MB/s`);
+  for (const r of [before, afterPlain]) {
+    const label = r === before ? `before (${values['before-ref']})` : 'after (this tree)';
+    console.log(
+      `${label.padEnd(22)} wall ${r.wall.toFixed(1)} s = ${rate(r.wall).toFixed(0)} MB/s (ratio to the plain read ` +
+        `${(rate(r.wall) / readRate).toFixed(3)}×, to a 100 MB/s link ${(rate(r.wall) / 100).toFixed(2)}×); ` +
+        `CPU user ${r.user.toFixed(1)} s + system ${r.sys.toFixed(1)} s = ${rate(r.user + r.sys).toFixed(0)} MB per CPU-second`,
+    );
+  }
+  console.log(
+    `outputs: ${before.manifest === afterPlain.manifest ? "identical manifests (every file's size and sha256)" : 'MANIFESTS DIFFER'}; ` +
+      `CPU before/after ${((before.user + before.sys) / (afterPlain.user + afterPlain.sys)).toFixed(2)}×, ` +
+      `user CPU ${(before.user / afterPlain.user).toFixed(2)}×, wall ${(before.wall / afterPlain.wall).toFixed(2)}× ` +
+      '(best of each; wall swings with the load from other processes)',
+  );
+  const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  if (prof !== undefined) {
+    const self = profileSelfTimes(path.join(profDir, prof));
+    const total = self.reduce((n, [, ms]) => n + ms, 0);
+    console.log(
+      `\nwhere the converter's main thread spends its time (V8 profile of the "after" run, self time):`,
+    );
+    for (const [label, ms] of self.slice(0, 12))
+      console.log(
+        `${(ms / 1000).toFixed(2).padStart(7)} s  ${((100 * ms) / total).toFixed(1).padStart(5)}%  ` +
+          `${((ms / mb) * 1000).toFixed(0).padStart(5)} µs/MB  ${label}`,
+      );
+  }
+  if (before.manifest !== afterPlain.manifest || after.manifest !== afterPlain.manifest)
+    throw new Error('the tuned converter wrote different files');
+  if (!values.keep) rmSync(path.join(ROOT, 'profile'), { recursive: true, force: true });
+}
+
+await main();
