@@ -90,7 +90,7 @@ export function quantizeQ4Before(
   return { packed, scales, zeroPoints };
 }
 
-/** Per-tensor uint8 codes, one min/max lane. */
+/** Per-tensor uint8 codes (unchanged since: the bench times it on both sides as its noise floor). */
 export function quantizeU8Before(values: Float32Array): {
   scale: number;
   zeroPoint: number;

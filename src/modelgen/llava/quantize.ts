@@ -139,36 +139,21 @@ export function quantizeQ8Linear(weight: F32Tensor): Q8Weight {
 
 /** Per-tensor asymmetric uint8 codes of `values` (range widened to include 0, as onnxruntime does). */
 export function quantizeU8(values: Float32Array): { scale: number; zeroPoint: number; codes: Uint8Array } {
-  // Two min/max lanes halve the loop-carried dependency chains; the result is the same min and max.
-  let min0 = 0;
-  let max0 = 0;
-  let min1 = 0;
-  let max1 = 0;
-  const count = values.length;
-  let i = 0;
-  for (; i + 1 < count; i += 2) {
-    const v0 = values[i] as number;
-    const v1 = values[i + 1] as number;
-    if (v0 < min0) min0 = v0;
-    if (v0 > max0) max0 = v0;
-    if (v1 < min1) min1 = v1;
-    if (v1 > max1) max1 = v1;
-  }
-  if (i < count) {
+  let min = 0;
+  let max = 0;
+  for (let i = 0; i < values.length; i++) {
     const v = values[i] as number;
-    if (v < min0) min0 = v;
-    if (v > max0) max0 = v;
+    if (v < min) min = v;
+    if (v > max) max = v;
   }
-  const min = min0 < min1 ? min0 : min1;
-  const max = max0 > max1 ? max0 : max1;
   const scale = max > min ? Math.fround((max - min) / 255) : 1;
   const zeroPoint = Math.min(255, Math.max(0, Math.round(-min / scale)));
   const codes = new Uint8Array(values.length);
   const inv = 1 / scale;
   const bias = zeroPoint + 0.5;
-  for (let j = 0; j < count; j++) {
-    const q = (values[j] as number) * inv + bias;
-    codes[j] = q < 0 ? 0 : q >= 255 ? 255 : q | 0;
+  for (let i = 0; i < values.length; i++) {
+    const q = (values[i] as number) * inv + bias;
+    codes[i] = q < 0 ? 0 : q >= 255 ? 255 : q | 0;
   }
   return { scale, zeroPoint, codes };
 }
