@@ -89,28 +89,3 @@ export function quantizeQ4Before(
   }
   return { packed, scales, zeroPoints };
 }
-
-/** Per-tensor uint8 codes (unchanged since: the bench times it on both sides as its noise floor). */
-export function quantizeU8Before(values: Float32Array): {
-  scale: number;
-  zeroPoint: number;
-  codes: Uint8Array;
-} {
-  let min = 0;
-  let max = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  const scale = max > min ? Math.fround((max - min) / 255) : 1;
-  const zeroPoint = Math.min(255, Math.max(0, Math.round(-min / scale)));
-  const codes = new Uint8Array(values.length);
-  const inv = 1 / scale;
-  const bias = zeroPoint + 0.5;
-  for (let i = 0; i < values.length; i++) {
-    const q = (values[i] as number) * inv + bias;
-    codes[i] = q < 0 ? 0 : q >= 255 ? 255 : q | 0;
-  }
-  return { scale, zeroPoint, codes };
-}

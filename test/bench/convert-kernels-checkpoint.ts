@@ -1,5 +1,5 @@
-// Writes (once; a stamp file marks it complete) the bf16 checkpoint convert-kernels.ts measures on: the `large`
-// preset's widths with a chosen number of decoder layers, two safetensors files + index + the side files
+// Writes (once; a stamp file marks it complete) the bf16 checkpoints the conversion benchmarks measure on: the
+// `large` preset (optionally with fewer decoder layers, same widths), two safetensors files + index + the side files
 // `npm run convert` needs, written tensor by tensor so the generator never holds the whole model.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,10 +31,10 @@ function values(spec: WeightSpec): Float32Array {
 
 export function writeBenchCheckpoint(
   dir: string,
-  layers: number,
+  layers?: number,
 ): { dir: string; params: number; bytes: number; seconds: number } {
   const config = getPreset('large');
-  config.text_config.num_hidden_layers = layers;
+  if (layers !== undefined) config.text_config.num_hidden_layers = layers;
   const specs = listWeights(config);
   const params = specs.reduce((n, s) => n + s.dims.reduce((a, b) => a * b, 1), 0);
   const stamp = path.join(dir, '.complete');

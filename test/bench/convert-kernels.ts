@@ -35,7 +35,6 @@ import {
   bfloat16ToFloat32Before,
   float32ToHalfBefore,
   quantizeQ4Before,
-  quantizeU8Before,
   transposeBlockedBefore,
 } from './convert-kernels-before';
 import { writeBenchCheckpoint } from './convert-kernels-checkpoint';
@@ -262,7 +261,7 @@ async function main(): Promise<void> {
       label: 'q8 codes + transpose (decoder Linears + lm_head, --quant q8)',
       tensors: decoder,
       before: (t) => {
-        const q = quantizeU8Before(t.f32);
+        const q = quantizeU8(t.f32);
         const [n, k] = t.dims as [number, number];
         return [transposeBlockedBefore(q.codes, n, k, new Uint8Array(n * k), 64)];
       },
@@ -296,7 +295,7 @@ async function main(): Promise<void> {
       key: 'embed-q8',
       label: 'embed_tokens q8 codes (--embed-quant q8; same code both sides: the noise floor)',
       tensors: embed,
-      before: (t) => [quantizeU8Before(t.f32).codes],
+      before: (t) => [quantizeU8(t.f32).codes],
       after: (t) => [quantizeU8(t.f32).codes],
     },
   ];

@@ -4,77 +4,14 @@
 //
 //   npx tsx test/bench/convert-large.ts [--keep] [--quant q4] [--shard-size 300MB]
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { formatBytes } from '../../src/shared/format-bytes';
-import { writeSafetensors } from '../../src/modelgen/convert/safetensors-writer';
-import {
-  jsonBytes,
-  preprocessorConfigJson,
-  processorConfigJson,
-  tokenizerConfigJson,
-} from '../../src/modelgen/llava/config-files';
-import { getPreset } from '../../src/modelgen/llava/presets';
-import { fillNormal } from '../../src/modelgen/llava/random-weights';
-import { buildTokenizer } from '../../src/modelgen/llava/tokenizer-builder';
-import { listWeights, type WeightSpec } from '../../src/modelgen/llava/weight-spec';
+import { writeBenchCheckpoint } from './convert-kernels-checkpoint';
 
 const ROOT = path.resolve('.cache/bench/convert-large');
 const CKPT = path.join(ROOT, 'checkpoint');
-
-function std(spec: WeightSpec): [number, number] {
-  const fanIn = spec.dims.slice(1).reduce((a, b) => a * b, 1);
-  if (spec.role === 'norm-weight') return [1, 0.1];
-  if (spec.role === 'bias' || spec.role === 'norm-bias') return [0, 0.05];
-  if (spec.role === 'embedding' || spec.role === 'class') return [0, 1];
-  return [0, 1 / Math.sqrt(fanIn)];
-}
-
-/** Writes the checkpoint once (a stamp file marks it complete); returns its parameter count and bytes. */
-function writeCheckpoint(): { params: number; bytes: number; seconds: number } {
-  const config = getPreset('large');
-  const specs = listWeights(config);
-  const params = specs.reduce((n, s) => n + s.dims.reduce((a, b) => a * b, 1), 0);
-  const stamp = path.join(CKPT, '.complete');
-  if (existsSync(stamp)) return { params, bytes: Number(readFileSync(stamp, 'utf8')), seconds: 0 };
-  rmSync(CKPT, { recursive: true, force: true });
-  mkdirSync(CKPT, { recursive: true });
-  const started = performance.now();
-  const half = Math.ceil(specs.length / 2);
-  const files = [specs.slice(0, half), specs.slice(half)];
-  const weightMap: Record<string, string> = {};
-  let bytes = 0;
-  files.forEach((part, i) => {
-    const name = `model-0000${i + 1}-of-00002.safetensors`;
-    bytes += writeSafetensors(
-      path.join(CKPT, name),
-      part,
-      (s) => {
-        const spec = s as WeightSpec;
-        const [mean, sd] = std(spec);
-        const count = spec.dims.reduce((a, b) => a * b, 1);
-        let seed = 0;
-        for (const ch of spec.name) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) >>> 0;
-        return fillNormal(new Float32Array(count), seed, mean, sd);
-      },
-      { dtype: 'BF16', metadata: { format: 'pt' } },
-    );
-    for (const s of part) weightMap[s.name] = name;
-  });
-  writeFileSync(
-    path.join(CKPT, 'model.safetensors.index.json'),
-    jsonBytes({ metadata: { total_size: bytes }, weight_map: weightMap }),
-  );
-  writeFileSync(path.join(CKPT, 'config.json'), jsonBytes({ ...config, torch_dtype: 'bfloat16' }));
-  const tok = buildTokenizer(config);
-  writeFileSync(path.join(CKPT, 'tokenizer.json'), jsonBytes(tok.json));
-  writeFileSync(path.join(CKPT, 'tokenizer_config.json'), jsonBytes(tokenizerConfigJson(config, tok)));
-  writeFileSync(path.join(CKPT, 'preprocessor_config.json'), jsonBytes(preprocessorConfigJson(config)));
-  writeFileSync(path.join(CKPT, 'processor_config.json'), jsonBytes(processorConfigJson(config)));
-  writeFileSync(stamp, String(bytes));
-  return { params, bytes, seconds: (performance.now() - started) / 1000 };
-}
 
 interface Run {
   label: string;
@@ -134,7 +71,7 @@ async function main(): Promise<void> {
   });
   if (!existsSync('/usr/bin/time'))
     throw new Error('this benchmark needs GNU time (/usr/bin/time) to measure peak RSS');
-  const ck = writeCheckpoint();
+  const ck = writeBenchCheckpoint(CKPT);
   console.log(
     `checkpoint: preset large, ${(ck.params / 1e9).toFixed(3)} B params, bf16, ${formatBytes(ck.bytes)} in 2 files` +
       (ck.seconds > 0 ? ` (written in ${ck.seconds.toFixed(1)} s)` : ' (cached)'),

@@ -71,6 +71,24 @@ async function kindOf(pid: number): Promise<string> {
   return type;
 }
 
+/** CPU ticks of each thread of the given processes, keyed "kind/thread name" (threads of one name summed). */
+async function threadTicks(pids: Iterable<number>): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const pid of pids) {
+    const kind = await kindOf(pid);
+    const tids = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+    for (const tid of tids) {
+      const text = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => null);
+      if (!text) continue;
+      const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+      const f = statFields(text);
+      const key = `${kind}/${name}`;
+      out.set(key, (out.get(key) ?? 0) + Number(f[11]) + Number(f[12]));
+    }
+  }
+  return out;
+}
+
 export interface WorkCost {
   ms: number;
   /** CPU seconds used by this process's descendants (the browser), and by this process itself (the server). */
@@ -78,6 +96,11 @@ export interface WorkCost {
   selfCpuS: number;
   /** childCpuS by kind of process (see kindOf). */
   childCpuByKind: Record<string, number>;
+  /**
+   * Only with `threads`: CPU seconds by "kind/thread name" of threads alive at both ends of the work (read at the
+   * start and the end only, so a thread that ended meanwhile is missing).
+   */
+  childCpuByThread?: Record<string, number>;
   /** Peak summed RSS of the descendants above what they held at the start, and that start. */
   rssPeak: number;
   rssBase: number;
@@ -93,9 +116,11 @@ export interface WorkCost {
  */
 export async function measureWork<T>(
   work: () => Promise<T>,
-  intervalMs = 100,
+  options: { intervalMs?: number; threads?: boolean } = {},
 ): Promise<{ result: T; cost: WorkCost }> {
+  const intervalMs = options.intervalMs ?? 100;
   const first = descendants(await sampleAll(), process.pid);
+  const threads0 = options.threads ? await threadTicks(first.keys()) : null;
   const startTicks = new Map([...first].map(([pid, s]) => [pid, s.ticks]));
   const lastTicks = new Map(startTicks);
   const rssBase = [...first.values()].reduce((n, s) => n + s.rss, 0);
@@ -140,6 +165,12 @@ export async function measureWork<T>(
     byKind[kind] = (byKind[kind] ?? 0) + used / TICKS_PER_SECOND;
   }
   const cores = (machine1.total - machine0.total) / ((ms / 1000) * TICKS_PER_SECOND);
+  let byThread: Record<string, number> | undefined;
+  if (threads0) {
+    byThread = {};
+    for (const [key, t] of await threadTicks(known))
+      if (threads0.has(key)) byThread[key] = (t - (threads0.get(key) ?? 0)) / TICKS_PER_SECOND;
+  }
   return {
     result,
     cost: {
@@ -147,6 +178,7 @@ export async function measureWork<T>(
       childCpuS: ticks / TICKS_PER_SECOND,
       selfCpuS: (self.user + self.system) / 1e6,
       childCpuByKind: byKind,
+      ...(byThread ? { childCpuByThread: byThread } : {}),
       rssPeak: rssPeak - rssBase,
       rssBase,
       machineBusyCores:

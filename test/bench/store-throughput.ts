@@ -8,10 +8,10 @@
 // as core-seconds per GiB for each path, and how busy the machine's cores were: the store's ceiling on this machine
 // is a ratio of CPU costs once the cores are saturated. --rate paces the server like a link of that speed.
 // Usage: npx tsx test/bench/store-throughput.ts [sizeMB=200] [chunkMiB=16] [rounds=3] [--browser]
-//          [--rate 25,50,100 (MB/s; each pace is run besides unthrottled)] [--opfs] [--stages] [--readers]
+//          [--rate 25,50,100 (MB/s; each pace is run besides unthrottled)] [--opfs] [--stages] [--readers] [--threads]
 // In the browser, chunkMiB may list several sizes ("4,16,32") to compare them in one run; --opfs adds the OPFS
 // alternative to every round, --stages times each stage of storing on its own first, --readers compares the CPU cost
-// of reading the body with the default reader and with a BYOB reader.
+// of reading the body with the default reader and with a BYOB reader, --threads breaks CPU down by thread.
 import 'fake-indexeddb/auto';
 import { cpus, loadavg } from 'node:os';
 import { ensureCached } from '../../src/store/ensure-cached';
@@ -33,6 +33,10 @@ const args = argv.filter(
 );
 const inBrowser = process.argv.includes('--browser');
 const withOpfs = process.argv.includes('--opfs');
+/** Compare the body readers on a plain fetch: default vs BYOB into one reused buffer. */
+const withReaders = process.argv.includes('--readers');
+/** Also break the browser's CPU down by thread (read at each round's start and end). */
+const threads = process.argv.includes('--threads');
 const sizeMB = Number(args[0] ?? 200);
 const chunkList = (args[1] ?? '16').split(',').map(Number);
 const chunkMiB = chunkList[0] ?? 16;
@@ -224,14 +228,28 @@ async function browserMain(): Promise<void> {
     `sampler overhead (idle 2 s): this process ${((idle.cost.selfCpuS / idle.cost.ms) * 1000).toFixed(3)} core-s/s, ` +
       `browser idle ${((idle.cost.childCpuS / idle.cost.ms) * 1000).toFixed(3)} core-s/s; ${cores} cores, load ${load()}`,
   );
-  if (process.argv.includes('--readers')) {
+  /** The busiest threads, core-s per GiB. */
+  const threadText = (c: WorkCost): string =>
+    Object.entries(c.childCpuByThread ?? {})
+      .filter(([, v]) => v / (SIZE / GiB) >= 0.2)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, v]) => `${k} ${(v / (SIZE / GiB)).toFixed(2)}`)
+      .join(', ');
+  if (withReaders) {
     // The reading alone, default reader vs BYOB reader into one 1 MiB buffer: does BYOB save CPU per byte?
     for (let round = 0; round < ROUNDS; round++) {
-      const plain = await measureWork(() => run('plainFetch', big));
-      const byob = await measureWork(() => run('plainFetchByob', big, MiB));
+      const defaultRead = () => measureWork(() => run('plainFetch', big), { threads });
+      const byobRead = () => measureWork(() => run('plainFetchByob', big, MiB), { threads });
+      // Alternating which goes first, as in the rounds below.
+      const first = round % 2 === 0 ? await defaultRead() : await byobRead();
+      const second = round % 2 === 0 ? await byobRead() : await defaultRead();
+      const [plain, byob] = round % 2 === 0 ? [first, second] : [second, first];
       console.log(
         `readers round ${round + 1}: default ${rate(SIZE, plain.result.ms)}, CPU ${cpuText(plain.cost)}\n` +
-          `                 BYOB    ${rate(SIZE, byob.result.ms)}, CPU ${cpuText(byob.cost)}`,
+          `                 BYOB    ${rate(SIZE, byob.result.ms)}, CPU ${cpuText(byob.cost)}` +
+          (threads
+            ? `\n   threads default ${threadText(plain.cost)}\n   threads BYOB    ${threadText(byob.cost)}`
+            : ''),
       );
     }
   }
@@ -251,13 +269,13 @@ async function browserMain(): Promise<void> {
         loads.push(load());
         // Alternate which goes first, so that a machine getting busier or quieter does not favour one side.
         const plainFirst = round % 2 === 0;
-        const plainA = plainFirst ? await measureWork(() => run('plainFetch', big)) : null;
-        const stored = await measureWork(() => run('store', refNamed(id), chunk * MiB, 4));
+        const plainA = plainFirst ? await measureWork(() => run('plainFetch', big), { threads }) : null;
+        const stored = await measureWork(() => run('store', refNamed(id), chunk * MiB, 4), { threads });
         if (!stored.result.ok)
           throw new Error(`store download failed: ${JSON.stringify(stored.result.error)}`);
         // The alternative measured beside it: hash + write to an OPFS file in one worker (not what the app uses).
         const opfs = withOpfs ? await measureWork(() => run('opfsDownload', big, chunk * MiB)) : null;
-        const plain = plainA ?? (await measureWork(() => run('plainFetch', big)));
+        const plain = plainA ?? (await measureWork(() => run('plainFetch', big), { threads }));
         const ratio = plain.result.ms / stored.result.ms;
         ratios.push(ratio);
         if (opfs) opfsRatios.push(plain.result.ms / opfs.result.ms);
@@ -270,6 +288,9 @@ async function browserMain(): Promise<void> {
               ? ` | OPFS alternative ${rate(SIZE, opfs.result.ms)} (ratio ${(plain.result.ms / opfs.result.ms).toFixed(2)}, RSS +${mb(opfs.cost.rssPeak)})`
               : '') +
             `\n         CPU plain ${cpuText(plain.cost)}\n         CPU store ${cpuText(stored.cost)}` +
+            (threads
+              ? `\n         threads plain ${threadText(plain.cost)}\n         threads store ${threadText(stored.cost)}`
+              : '') +
             `\n         Chromium RSS (all processes) peak above start while storing +${mb(stored.cost.rssPeak)} (from ${mb(stored.cost.rssBase)})`,
         );
         if (pace === null && round === 0) {
@@ -283,8 +304,12 @@ async function browserMain(): Promise<void> {
       const plainCpu = median(plainCosts.map((c) => perGiB(c).total));
       const storeCpu = median(storeCosts.map((c) => perGiB(c).total));
       const plainRate = median(plainCosts.map((c) => SIZE / MiB / (c.ms / 1000)));
-      // If the store had every core to itself it could move cores / storeCpu GiB per second: its CPU ceiling.
+      const storeBrowserCpu = median(storeCosts.map((c) => perGiB(c).browser));
+      const plainBrowserCpu = median(plainCosts.map((c) => perGiB(c).browser));
+      // If the store had every core to itself it could move cores / storeCpu GiB per second: its CPU ceiling. With
+      // the server on another machine (as for a user) only the browser's share would count.
       const ceiling = (cores / storeCpu) * 1024;
+      const browserCeiling = (cores / storeBrowserCpu) * 1024;
       summary.push(
         `store-throughput, headless Chromium, ${mb(SIZE)} file, ${link}, ${chunk} MiB chunks, ${ratios.length} rounds, load average ${loads.join('/')}: ` +
           `store/plain ${spread(ratios)}` +
@@ -292,7 +317,8 @@ async function browserMain(): Promise<void> {
           `; peak Chromium RSS while storing +${mb(Math.max(...peaks))}\n` +
           `    CPU (medians): plain ${plainCpu.toFixed(2)}, store ${storeCpu.toFixed(2)} core-s/GiB (store/plain CPU ${(storeCpu / plainCpu).toFixed(2)}); ` +
           `machine busy plain ${median(plainCosts.map((c) => c.machineBusyCores)).toFixed(2)}, store ${median(storeCosts.map((c) => c.machineBusyCores)).toFixed(2)} of ${cores} cores; ` +
-          `store CPU ceiling on ${cores} idle cores ${ceiling.toFixed(0)} MiB/s = ${(ceiling / plainRate).toFixed(2)}× the plain fetch's ${plainRate.toFixed(0)} MiB/s`,
+          `store CPU ceiling on ${cores} idle cores ${ceiling.toFixed(0)} MiB/s = ${(ceiling / plainRate).toFixed(2)}× the plain fetch's ${plainRate.toFixed(0)} MiB/s; ` +
+          `browser only (server elsewhere): plain ${plainBrowserCpu.toFixed(2)}, store ${storeBrowserCpu.toFixed(2)} core-s/GiB, ceiling ${browserCeiling.toFixed(0)} MiB/s`,
       );
     }
   }

@@ -301,15 +301,18 @@ export async function startStoreServer(
         res.end();
         return;
       }
-      let n = Math.min(piece, Math.min(limit, body.byteLength) - at);
-      if (pace !== null) {
-        // Token bucket: what the link would have carried since the response began, plus one bucket of burst.
+      const left = Math.min(limit, body.byteLength) - at;
+      let n = Math.min(piece, left);
+      if (pace !== null && !slow) {
+        // Token bucket: what the link would have carried since the response began, plus one bucket of burst. The
+        // server waits for half a bucket and sends it in one write: fewer timers, so pacing itself costs little CPU.
         const allowed = (pace * (performance.now() - pacedFrom)) / 1000 + PACE_BUCKET - at;
-        if (allowed < Math.min(n, PACE_BUCKET / 4)) {
-          setTimeout(pump, Math.max(1, ((Math.min(n, PACE_BUCKET / 4) - allowed) / pace) * 1000));
+        const wanted = Math.min(left, PACE_BUCKET / 2);
+        if (allowed < wanted) {
+          setTimeout(pump, Math.max(1, ((wanted - allowed) / pace) * 1000));
           return;
         }
-        n = Math.min(n, Math.floor(allowed));
+        n = Math.min(left, Math.floor(allowed));
       }
       const slice = body.subarray(at, at + n);
       at += n;
