@@ -2,8 +2,14 @@
 // exactly the bytes of the plain per-element loops they replaced, on the inputs their fast paths treat specially:
 // odd lengths, unaligned views, tail blocks, shapes that are not multiples of the tile, NaN, ±0, ±Infinity,
 // subnormals and halfway cases. The plain loops are the benchmark's baseline (test/bench/convert-kernels-before.ts).
-import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ByteSource } from '../../src/modelgen/convert/byte-source';
 import { bfloat16ToFloat32 } from '../../src/modelgen/convert/float-bits';
+import { openSafetensors } from '../../src/modelgen/convert/node-source';
+import { SafetensorsFile } from '../../src/modelgen/convert/safetensors-reader';
+import { writeTensorsSafetensors } from '../../src/modelgen/convert/safetensors-writer';
 import { quantizeQ4, quantizeQ8Linear, quantizeU8 } from '../../src/modelgen/llava/quantize';
 import { fillNormal } from '../../src/modelgen/llava/random-weights';
 import { transposeBlocked } from '../../src/modelgen/llava/transpose';
@@ -14,6 +20,9 @@ import {
   quantizeQ4Before,
   transposeBlockedBefore,
 } from '../bench/convert-kernels-before';
+import { removeTempDirs, tempDir } from './convert-helpers';
+
+afterAll(removeTempDirs);
 
 function bytesOf(v: ArrayBufferView): number[] {
   return [...new Uint8Array(v.buffer, v.byteOffset, v.byteLength)];
@@ -128,5 +137,49 @@ describe('tuned conversion kernels equal the plain loops byte for byte', () => {
     const q = quantizeQ8Linear({ dims: [24, 40], data: w });
     const codes = quantizeU8(w).codes;
     expect(bytesOf(q.data)).toEqual(bytesOf(transposeBlockedBefore(codes, 24, 40, new Uint8Array(960), 64)));
+  });
+});
+
+describe('tensor decoding from the bytes a source hands out', () => {
+  /** A source whose reads are views `shift` bytes into a larger buffer (a chunk of a stream, say). */
+  function shiftedSource(file: string, shift: number): ByteSource {
+    const all = readFileSync(file);
+    return {
+      name: file,
+      size: all.byteLength,
+      read: (offset, length) => {
+        const out = new Uint8Array(shift + length + 3).subarray(shift, shift + length);
+        out.set(all.subarray(offset, offset + length));
+        return out;
+      },
+      close: () => undefined,
+    };
+  }
+
+  it('decodes F32, F16 and BF16 views at any byte offset exactly like fresh arrays', () => {
+    const dir = tempDir('kernels-offsets');
+    const a = { dims: [7], data: awkward(7, 3) };
+    const b = { dims: [5, 9], data: fillNormal(new Float32Array(45), 4, 0, 0.5) };
+    for (const dtype of ['F32', 'F16', 'BF16'] as const) {
+      const file = path.join(dir, `${dtype}.safetensors`);
+      writeTensorsSafetensors(
+        file,
+        [
+          ['a', a],
+          ['b', b],
+        ],
+        { dtype },
+      );
+      const fresh = openSafetensors(file);
+      for (const shift of [1, 2, 3, 4, 6]) {
+        const shifted = SafetensorsFile.open(shiftedSource(file, shift));
+        for (const name of ['a', 'b'])
+          expect(bytesOf(shifted.readFloat32(name).data), `${dtype} +${shift} ${name}`).toEqual(
+            bytesOf(fresh.readFloat32(name).data),
+          );
+        shifted.close();
+      }
+      fresh.close();
+    }
   });
 });

@@ -203,18 +203,23 @@ export class SafetensorsFile {
         { details: { file: this.path, tensor: name, dtype: e.dtype } },
       );
     }
-    const bytes = this.readBytes(name);
-    const count = e.byteLength / SAFETENSORS_DTYPE_BYTES[e.dtype]!;
+    const size = SAFETENSORS_DTYPE_BYTES[e.dtype]!;
+    // Sources hand out fresh arrays (byteOffset 0); a view into a larger buffer is decoded in place when its offset
+    // suits the element size, else from a copy, never from the wrong bytes.
+    let bytes = this.readBytes(name);
+    if (bytes.byteOffset % size !== 0) bytes = bytes.slice();
+    const count = e.byteLength / size;
+    const at = bytes.byteOffset;
     const dims = [...e.shape];
     switch (e.dtype) {
       case 'F32':
-        return { dims, data: new Float32Array(bytes.buffer, 0, count) };
+        return { dims, data: new Float32Array(bytes.buffer, at, count) };
       case 'F16':
-        return { dims, data: halfToFloat32(new Uint16Array(bytes.buffer, 0, count)) };
+        return { dims, data: halfToFloat32(new Uint16Array(bytes.buffer, at, count)) };
       case 'BF16':
-        return { dims, data: bfloat16ToFloat32(new Uint16Array(bytes.buffer, 0, count)) };
+        return { dims, data: bfloat16ToFloat32(new Uint16Array(bytes.buffer, at, count)) };
       default:
-        return { dims, data: Float32Array.from(new Float64Array(bytes.buffer, 0, count)) };
+        return { dims, data: Float32Array.from(new Float64Array(bytes.buffer, at, count)) };
     }
   }
 
