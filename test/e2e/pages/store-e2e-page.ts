@@ -11,6 +11,7 @@ import type {
 } from '../../../src/shared/protocol';
 import { hashingThread } from '../../../src/store/chunk-hasher';
 import { opfsDownload, stageTimes } from './store-bench-probes';
+import { openWeightStore, type ChunkValueKind } from '../../../src/store/idb-weight-store';
 import {
   deleteCachedModel,
   ensureCached,
@@ -134,9 +135,13 @@ const bench = {
     }
     return { bytes, ms: performance.now() - t0 };
   },
-  store: async (model: ModelRef, chunkSize: number, retries: number) => {
+  /** `chunkValues` opens the store with that kind of chunk value (the bench compares them); default: the app's. */
+  store: async (model: ModelRef, chunkSize: number, retries: number, chunkValues?: ChunkValueKind) => {
     const t0 = performance.now();
-    const result = await outcome(() => ensureCached(model, { chunkSize, retries, dtype: 'fp32' }));
+    const store = chunkValues ? openWeightStore({ chunkValues }) : undefined;
+    const result = await outcome(() =>
+      ensureCached(model, { chunkSize, retries, dtype: 'fp32', ...(store ? { store } : {}) }),
+    );
     return { ok: result.ok, ms: performance.now() - t0, error: result.ok ? null : result.error };
   },
   read: async (id: string, path: string) => {
