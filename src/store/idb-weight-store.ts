@@ -227,26 +227,9 @@ function fileCheck(record: FileRecord, holds: (stored: FileRecord | undefined) =
  * Opens (creating when needed) the weight store in IndexedDB database `dbName`.
  * `useStore` replaces idb-keyval's store opener (tests use it to simulate a browser running out of quota).
  */
-/** True in a browser page or worker (not Node, where fake-indexeddb stands in). */
-function inBrowser(): boolean {
-  const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown };
-  return g.document !== undefined || g.WorkerGlobalScope !== undefined;
-}
-
-/**
- * How chunk bytes are stored: 'blob' (a Blob per chunk) or 'bytes' (the Uint8Array itself). Both are read back.
- * Blobs by default in browsers: Chromium then keeps the bytes out of the serialized value, which measured cheaper in
- * CPU per put than a Uint8Array of the same 16 MiB (test/bench/store-throughput.ts, BENCHMARKS.md); Node's fake
- * IndexedDB keeps plain bytes.
- */
-export type ChunkValueKind = 'blob' | 'bytes';
-
-export function openWeightStore(
-  options: { dbName?: string; useStore?: UseStore; chunkValues?: ChunkValueKind } = {},
-): WeightStore {
+export function openWeightStore(options: { dbName?: string; useStore?: UseStore } = {}): WeightStore {
   const dbName = options.dbName ?? DEFAULT_DB_NAME;
   const useStore = options.useStore ?? createStore(dbName, OBJECT_STORE);
-  const asBlob = (options.chunkValues ?? (inBrowser() ? 'blob' : 'bytes')) === 'blob';
 
   const getAllInRange = <T>(range: IDBKeyRange): Promise<T[]> =>
     useStore('readonly', (store) => promisifyRequest(store.getAll(range) as IDBRequest<T[]>));
@@ -298,19 +281,15 @@ export function openWeightStore(
           from === undefined ? (f?.chunkCount ?? 0) === index : (f?.storedBytes ?? 0) === from,
         ),
       ];
-      const value: Uint8Array | Blob = asBlob ? new Blob([exact as Uint8Array<ArrayBuffer>]) : exact;
       return guardedWrite(useStore, checks, (s) => {
-        s.put(value, chunkKey(record.modelId, record.path, index));
+        s.put(exact, chunkKey(record.modelId, record.path, index));
         s.put(record, fileKey(record.modelId, record.path));
       });
     },
-    readChunk: async (modelId, path, index) => {
-      const value = await useStore('readonly', (s) =>
-        promisifyRequest(s.get(chunkKey(modelId, path, index)) as IDBRequest<Uint8Array | Blob | undefined>),
-      );
-      // Either kind may be stored (caches written before Blob chunks hold bytes).
-      return value instanceof Blob ? new Uint8Array(await value.arrayBuffer()) : value;
-    },
+    readChunk: (modelId, path, index) =>
+      useStore('readonly', (s) =>
+        promisifyRequest(s.get(chunkKey(modelId, path, index)) as IDBRequest<Uint8Array | undefined>),
+      ),
     deleteFile: (modelId, path) =>
       tx(useStore, 'readwrite', (s) => {
         s.delete(prefixRange(['c', modelId, path]));

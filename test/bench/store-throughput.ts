@@ -8,11 +8,10 @@
 // as core-seconds per GiB for each path, and how busy the machine's cores were: the store's ceiling on this machine
 // is a ratio of CPU costs once the cores are saturated. --rate paces the server like a link of that speed.
 // Usage: npx tsx test/bench/store-throughput.ts [sizeMB=200] [chunkMiB=16] [rounds=3] [--browser]
-//          [--rate 25,50,100 (MB/s; each pace is run besides unthrottled)] [--opfs] [--stages] [--readers] [--threads] [--values]
+//          [--rate 25,50,100 (MB/s; each pace is run besides unthrottled)] [--opfs] [--stages] [--readers] [--threads]
 // In the browser, chunkMiB may list several sizes ("4,16,32") to compare them in one run; --opfs adds the OPFS
 // alternative to every round, --stages times each stage of storing on its own first, --readers compares the CPU cost
-// of reading the body with the default reader and with a BYOB reader, --threads breaks CPU down by thread, --values
-// runs the store with Uint8Array chunk values beside the default (Blob) ones in every round.
+// of reading the body with the default reader and with a BYOB reader, --threads breaks CPU down by thread.
 import 'fake-indexeddb/auto';
 import { cpus, loadavg } from 'node:os';
 import { ensureCached } from '../../src/store/ensure-cached';
@@ -36,8 +35,6 @@ const inBrowser = process.argv.includes('--browser');
 const withOpfs = process.argv.includes('--opfs');
 /** Compare the body readers on a plain fetch: default vs BYOB into one reused buffer. */
 const withReaders = process.argv.includes('--readers');
-/** Also run the store with Uint8Array chunk values (as before Blob values) in every round. */
-const withValues = process.argv.includes('--values');
 /** Also break the browser's CPU down by thread (read at each round's start and end). */
 const threads = process.argv.includes('--threads');
 const sizeMB = Number(args[0] ?? 200);
@@ -264,8 +261,6 @@ async function browserMain(): Promise<void> {
       const ratios: number[] = [];
       const opfsRatios: number[] = [];
       const opfsCosts: WorkCost[] = [];
-      const bytesRatios: number[] = [];
-      const bytesCosts: WorkCost[] = [];
       const peaks: number[] = [];
       const loads: string[] = [];
       const plainCosts: WorkCost[] = [];
@@ -276,10 +271,6 @@ async function browserMain(): Promise<void> {
         // Alternate which goes first, so that a machine getting busier or quieter does not favour one side.
         const plainFirst = round % 2 === 0;
         const plainA = plainFirst ? await measureWork(() => run('plainFetch', big), { threads }) : null;
-        // Before/after for Blob chunk values: the same store writing Uint8Array values, first in odd rounds.
-        const storeBytes = () =>
-          measureWork(() => run('store', refNamed(`${id}-bytes`), chunk * MiB, 4, 'bytes'), { threads });
-        const bytesA = withValues && !plainFirst ? await storeBytes() : null;
         const stored = await measureWork(() => run('store', refNamed(id), chunk * MiB, 4), { threads });
         if (!stored.result.ok)
           throw new Error(`store download failed: ${JSON.stringify(stored.result.error)}`);
@@ -287,9 +278,6 @@ async function browserMain(): Promise<void> {
         const opfs = withOpfs
           ? await measureWork(() => run('opfsDownload', big, chunk * MiB), { threads })
           : null;
-        const storedBytes = bytesA ?? (withValues ? await storeBytes() : null);
-        if (storedBytes && !storedBytes.result.ok)
-          throw new Error(`store download failed: ${JSON.stringify(storedBytes.result.error)}`);
         const plain = plainA ?? (await measureWork(() => run('plainFetch', big), { threads }));
         const ratio = plain.result.ms / stored.result.ms;
         ratios.push(ratio);
@@ -318,15 +306,6 @@ async function browserMain(): Promise<void> {
             `         load from store ${rate(SIZE, loaded.result.ms)}, RSS +${mb(loaded.cost.rssPeak)} (the whole file read into one buffer)`,
           );
         }
-        if (storedBytes) {
-          bytesRatios.push(plain.result.ms / storedBytes.result.ms);
-          bytesCosts.push(storedBytes.cost);
-          console.log(
-            `         store with Uint8Array chunk values (before Blob) ${rate(SIZE, storedBytes.result.ms)}, ratio ${(plain.result.ms / storedBytes.result.ms).toFixed(2)}, CPU ${cpuText(storedBytes.cost)}` +
-              (threads ? `\n         threads store, Uint8Array values ${threadText(storedBytes.cost)}` : ''),
-          );
-          await run('remove', `${id}-bytes`);
-        }
         await run('remove', id);
       }
       const plainCpu = median(plainCosts.map((c) => perGiB(c).total));
@@ -341,9 +320,6 @@ async function browserMain(): Promise<void> {
       summary.push(
         `store-throughput, headless Chromium, ${mb(SIZE)} file, ${link}, ${chunk} MiB chunks, ${ratios.length} rounds, load average ${loads.join('/')}: ` +
           `store/plain ${spread(ratios)}` +
-          (withValues
-            ? `; store with Uint8Array values (before Blob)/plain ${spread(bytesRatios)} at ${median(bytesCosts.map((c) => perGiB(c).total)).toFixed(2)} core-s/GiB (median)`
-            : '') +
           (withOpfs
             ? `; OPFS alternative/plain ${spread(opfsRatios)} at ${median(opfsCosts.map((c) => perGiB(c).total)).toFixed(2)} core-s/GiB (median)`
             : '') +

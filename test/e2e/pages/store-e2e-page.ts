@@ -11,7 +11,6 @@ import type {
 } from '../../../src/shared/protocol';
 import { hashingThread } from '../../../src/store/chunk-hasher';
 import { opfsDownload, stageTimes } from './store-bench-probes';
-import { openWeightStore, type ChunkValueKind } from '../../../src/store/idb-weight-store';
 import {
   deleteCachedModel,
   ensureCached,
@@ -135,13 +134,9 @@ const bench = {
     }
     return { bytes, ms: performance.now() - t0 };
   },
-  /** `chunkValues` opens the store with that kind of chunk value (the bench compares them); default: the app's. */
-  store: async (model: ModelRef, chunkSize: number, retries: number, chunkValues?: ChunkValueKind) => {
+  store: async (model: ModelRef, chunkSize: number, retries: number) => {
     const t0 = performance.now();
-    const store = chunkValues ? openWeightStore({ chunkValues }) : undefined;
-    const result = await outcome(() =>
-      ensureCached(model, { chunkSize, retries, dtype: 'fp32', ...(store ? { store } : {}) }),
-    );
+    const result = await outcome(() => ensureCached(model, { chunkSize, retries, dtype: 'fp32' }));
     return { ok: result.ok, ms: performance.now() - t0, error: result.ok ? null : result.error };
   },
   read: async (id: string, path: string) => {
