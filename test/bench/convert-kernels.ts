@@ -9,19 +9,19 @@
 //
 // --browser also times the kernels in headless Chromium (test/bench/convert-kernels-page.ts, bundled with esbuild).
 //
-// --before-ref (default: the commit before the kernels were tuned) also converts with that commit's source tree
-// (extracted with `git archive` under .cache/bench), so the whole-conversion gain is measured, not inferred.
+// --before-ref (default: the commit before the kernels were tuned): the whole conversion also runs from a copy of this
+// tree whose kernel files are that commit's, so the whole-conversion gain of the kernels is measured, not inferred.
 import { execFile, execFileSync } from 'node:child_process';
 import {
   closeSync,
-  existsSync,
-  mkdirSync,
+  cpSync,
   openSync,
   readdirSync,
   readFileSync,
   readSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -132,13 +132,24 @@ function plainRead(files: string[]): { bytes: number; seconds: number } {
   return { bytes, seconds: (performance.now() - started) / 1000 };
 }
 
-/** The source tree of `ref` (git archive), so its converter runs against the same node_modules. */
-function checkoutSource(ref: string): string {
-  const dir = path.join(ROOT, `src-${ref.replace(/[^\w.-]/g, '_')}`);
-  if (!existsSync(path.join(dir, 'src'))) {
-    mkdirSync(dir, { recursive: true });
-    execFileSync('sh', ['-c', `git archive ${JSON.stringify(ref)} src | tar -x -C ${JSON.stringify(dir)}`]);
-  }
+/** The files whose code this benchmark tunes; everything else in the converter is the same on both sides. */
+const KERNEL_FILES = [
+  'src/modelgen/llava/quantize.ts',
+  'src/modelgen/llava/transpose.ts',
+  'src/modelgen/convert/float-bits.ts',
+  'src/shared/float16.ts',
+];
+
+/**
+ * This tree's src/ with the kernel files taken from `ref` (git show), so that the "before" converter differs from
+ * this one in its kernels only, and runs against the same node_modules.
+ */
+function sourceWithKernelsOf(ref: string): string {
+  const dir = path.join(ROOT, `kernels-of-${ref.replace(/[^\w.-]/g, '_')}`);
+  rmSync(dir, { recursive: true, force: true });
+  cpSync('src', path.join(dir, 'src'), { recursive: true });
+  for (const file of KERNEL_FILES)
+    writeFileSync(path.join(dir, file), execFileSync('git', ['show', `${ref}:${file}`]));
   return path.join(dir, 'src/modelgen/cli/convert.ts');
 }
 
@@ -218,7 +229,7 @@ async function main(): Promise<void> {
   );
   const quant = values.quant;
   const read = plainRead(sources);
-  const beforeCli = checkoutSource(values['before-ref']);
+  const beforeCli = sourceWithKernelsOf(values['before-ref']);
   const afterCli = 'src/modelgen/cli/convert.ts';
   // Alternated runs, best of each: the machine is shared, so single runs swing.
   let before: ConvertRun | undefined;
@@ -248,7 +259,7 @@ async function main(): Promise<void> {
   );
   console.log(`plain read of the same bytes (16 MiB chunks, page cache): ${readRate.toFixed(0)} MB/s`);
   for (const r of [before, afterPlain]) {
-    const label = r === before ? `before (${values['before-ref']})` : 'after (this tree)';
+    const label = r === before ? `kernels of ${values['before-ref']}` : 'this tree';
     console.log(
       `${label.padEnd(22)} wall ${r.wall.toFixed(1)} s = ${rate(r.wall).toFixed(0)} MB/s (ratio to the plain read ` +
         `${(rate(r.wall) / readRate).toFixed(3)}×, to a 100 MB/s link ${(rate(r.wall) / 100).toFixed(2)}×); ` +
