@@ -22,6 +22,8 @@ export interface HttpSourceOptions {
   attempts?: number;
   /** The streaming reads' fetch (default the global one). */
   fetch?: (input: string, init?: RequestInit) => Promise<Response>;
+  /** A stream that delivers nothing for this long is reopened where it stopped (default 30 s). */
+  stallMs?: number;
 }
 
 const failed = (label: string, path: string, cause: unknown): EngineError =>
@@ -42,10 +44,13 @@ function streamReader(o: HttpSourceOptions, path: string, size: number, offset: 
   let body: ReadableStreamDefaultReader<Uint8Array> | null = null;
   let left: Uint8Array | null = null;
   let failures = 0;
+  let request: AbortController | null = null;
   const open = async (): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
+    const ac = new AbortController();
+    request = ac;
     const response = await fetchFn(o.url(path), {
       headers: { Range: `bytes=${pos}-` },
-      ...(o.signal === undefined ? {} : { signal: o.signal }),
+      signal: o.signal === undefined ? ac.signal : AbortSignal.any([o.signal, ac.signal]),
     });
     if (
       response.status >= 400 &&
@@ -68,7 +73,8 @@ function streamReader(o: HttpSourceOptions, path: string, size: number, offset: 
       if (o.signal?.aborted) throw o.signal.reason ?? new DOMException('Aborted', 'AbortError');
       try {
         body ??= await open();
-        const { done, value } = await body.read();
+        const stalled = setTimeout(() => request?.abort(new Error('no byte arrived')), o.stallMs ?? 30_000);
+        const { done, value } = await body.read().finally(() => clearTimeout(stalled));
         if (done || value === undefined) throw new Error(`the connection closed at byte ${pos} of ${size}`);
         failures = 0;
         o.onBytes?.(path, value.byteLength);
@@ -105,6 +111,7 @@ function streamReader(o: HttpSourceOptions, path: string, size: number, offset: 
     close: () => {
       body?.cancel().catch(() => undefined);
       body = null;
+      request = null;
     },
   };
 }

@@ -260,6 +260,7 @@ async function browserMain(): Promise<void> {
     for (const chunk of chunkList) {
       const ratios: number[] = [];
       const opfsRatios: number[] = [];
+      const opfsCosts: WorkCost[] = [];
       const peaks: number[] = [];
       const loads: string[] = [];
       const plainCosts: WorkCost[] = [];
@@ -274,11 +275,16 @@ async function browserMain(): Promise<void> {
         if (!stored.result.ok)
           throw new Error(`store download failed: ${JSON.stringify(stored.result.error)}`);
         // The alternative measured beside it: hash + write to an OPFS file in one worker (not what the app uses).
-        const opfs = withOpfs ? await measureWork(() => run('opfsDownload', big, chunk * MiB)) : null;
+        const opfs = withOpfs
+          ? await measureWork(() => run('opfsDownload', big, chunk * MiB), { threads })
+          : null;
         const plain = plainA ?? (await measureWork(() => run('plainFetch', big), { threads }));
         const ratio = plain.result.ms / stored.result.ms;
         ratios.push(ratio);
-        if (opfs) opfsRatios.push(plain.result.ms / opfs.result.ms);
+        if (opfs) {
+          opfsRatios.push(plain.result.ms / opfs.result.ms);
+          opfsCosts.push(opfs.cost);
+        }
         peaks.push(stored.cost.rssPeak);
         plainCosts.push(plain.cost);
         storeCosts.push(stored.cost);
@@ -288,6 +294,7 @@ async function browserMain(): Promise<void> {
               ? ` | OPFS alternative ${rate(SIZE, opfs.result.ms)} (ratio ${(plain.result.ms / opfs.result.ms).toFixed(2)}, RSS +${mb(opfs.cost.rssPeak)})`
               : '') +
             `\n         CPU plain ${cpuText(plain.cost)}\n         CPU store ${cpuText(stored.cost)}` +
+            (opfs ? `\n         CPU OPFS alternative ${cpuText(opfs.cost)}` : '') +
             (threads
               ? `\n         threads plain ${threadText(plain.cost)}\n         threads store ${threadText(stored.cost)}`
               : '') +
@@ -313,7 +320,9 @@ async function browserMain(): Promise<void> {
       summary.push(
         `store-throughput, headless Chromium, ${mb(SIZE)} file, ${link}, ${chunk} MiB chunks, ${ratios.length} rounds, load average ${loads.join('/')}: ` +
           `store/plain ${spread(ratios)}` +
-          (withOpfs ? `; OPFS alternative/plain ${spread(opfsRatios)}` : '') +
+          (withOpfs
+            ? `; OPFS alternative/plain ${spread(opfsRatios)} at ${median(opfsCosts.map((c) => perGiB(c).total)).toFixed(2)} core-s/GiB (median)`
+            : '') +
           `; peak Chromium RSS while storing +${mb(Math.max(...peaks))}\n` +
           `    CPU (medians): plain ${plainCpu.toFixed(2)}, store ${storeCpu.toFixed(2)} core-s/GiB (store/plain CPU ${(storeCpu / plainCpu).toFixed(2)}); ` +
           `machine busy plain ${median(plainCosts.map((c) => c.machineBusyCores)).toFixed(2)}, store ${median(storeCosts.map((c) => c.machineBusyCores)).toFixed(2)} of ${cores} cores; ` +

@@ -164,7 +164,7 @@ describe('in-browser conversion from the hub look-alike', () => {
     // Sent in small paced pieces, so the worker has taken most of the file when the connection breaks.
     server.faults.push(
       { path: file, fault: { kind: 'drop', at: size(file) - 100 }, times: 1, after: 2 },
-      { path: file, fault: { kind: 'slow', bytesPerTick: 4096, tickMs: 5 }, times: 1, after: 2 },
+      { path: file, fault: { kind: 'slow', bytesPerTick: 4096, tickMs: 25 }, times: 1, after: 2 },
     );
     server.requests.length = 0;
     server.resetCounts();
@@ -172,10 +172,10 @@ describe('in-browser conversion from the hub look-alike', () => {
     server.faults.length = 0;
     expect(run.error).toBeNull();
     const reopened = streams().filter(([f]) => f === file);
-    expect(reopened[0]).toEqual([file, 0]);
-    expect(reopened).toHaveLength(2);
+    expect(reopened[0], JSON.stringify(reopened)).toEqual([file, 0]);
+    expect(reopened, JSON.stringify(reopened)).toHaveLength(2);
     // Reopened near where it broke (bytes in flight when the socket closed may be lost), not from the start.
-    expect(reopened[1]![1]).toBeGreaterThan(size(file) / 2);
+    expect(reopened[1]![1], JSON.stringify(reopened)).toBeGreaterThan(size(file) / 2);
     expect(tensorBytesSent()).toBeGreaterThanOrEqual(fullTensorBytes);
     expect(tensorBytesSent()).toBeLessThan(fullTensorBytes + size(file) / 2);
     const stored = await call('records', 'converted/drop');

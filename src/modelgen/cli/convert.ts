@@ -66,11 +66,14 @@ async function main(): Promise<void> {
           `convert: ${e.family} config, ${e.naming} tensor names, ${formatBytes(e.checkpointBytes)} of weights; ` +
             `decoder in ${e.shards.length} shard(s): ${e.shards.map((s) => `[${s.layers[0]}, ${s.layers[1]}) ${formatBytes(s.bytes)}`).join(', ')}`,
         );
+      } else if (e.kind === 'tensor') {
+        // The data pass, in file order: a line per tenth of the tensors.
+        if (Math.floor((10 * e.done) / e.total) > Math.floor((10 * (e.done - 1)) / e.total)) {
+          const rss = formatBytes(process.memoryUsage().rss);
+          console.log(`  tensor ${e.done} of ${e.total} (${e.tensor}; rss ${rss})`);
+        }
       } else if (e.kind === 'file-done') {
-        const rss = formatBytes(process.memoryUsage().rss);
-        console.log(
-          `  ${formatBytes(e.weightBytes).padStart(10)}  ${e.file}  (read ${e.tensorsRead} tensors; rss ${rss})`,
-        );
+        console.log(`  ${formatBytes(e.weightBytes).padStart(10)}  ${e.file}`);
       }
     },
   };

@@ -242,7 +242,7 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
               await reader.skip(e.byteLength);
               continue;
             }
-            const bytes = await reader.read(e.byteLength);
+            let bytes: Uint8Array | null = await reader.read(e.byteLength);
             hasher?.update(bytes);
             const passed = async (): Promise<void> => {
               journal.cursor = {
@@ -259,19 +259,20 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
               continue;
             }
             fed.feed(name, e.offset, bytes);
-            for (const canonical of new Set(fills.map((f) => f.source))) {
-              weights.hold(canonical);
-              try {
-                for (const fill of fills) {
-                  if (fill.source !== canonical) continue;
-                  const inline = fill.run();
-                  if (inline !== null) journal.inline[fill.key] = [...inline];
-                }
-              } finally {
-                weights.release(canonical);
+            bytes = null;
+            const sources = [...new Set(fills.map((f) => f.source))];
+            try {
+              for (const canonical of sources) weights.hold(canonical);
+              // The stored bytes go once widened (a float32 tensor may still view them).
+              fed.clear();
+              for (const fill of fills) {
+                const inline = fill.run();
+                if (inline !== null) journal.inline[fill.key] = [...inline];
               }
+            } finally {
+              fed.clear();
+              for (const canonical of sources) weights.release(canonical);
             }
-            fed.clear();
             if (hasher === null) settle(fills);
             await passed();
             done++;

@@ -121,12 +121,14 @@ export class GraphStream {
       init.byteLength >= 1024 &&
       this.options.half?.(init.name) === true;
     let spec: InitializerSpec = init;
-    let bytes = (): Uint8Array => initializerBytes(init);
+    // A weight stored unchanged is written from the tensor itself: no copy of the largest tensor.
+    const source = (): Uint8Array => init.view?.() ?? initializerBytes(init);
+    let bytes = source;
     if (half) {
       const name = graph.fresh(`${init.name.replace(/^\//, '')}_fp16`);
       spec = { name, dtype: 'float16', dims: init.dims, byteLength: init.byteLength / 2 };
       bytes = () => {
-        const b = initializerBytes(init);
+        const b = source();
         return new Uint8Array(
           float32ToHalf(new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4)).buffer,
         );

@@ -28,7 +28,8 @@ export function weightInit(
   dims?: readonly number[],
 ): string {
   const t = getWeight(weights, name);
-  return g.deferredInitializer(as, 'float32', dims ?? t.dims, (dst) => dst.set(bytesOf(t.data)), name);
+  const view = (): Uint8Array => bytesOf(t.data);
+  return g.deferredInitializer(as, 'float32', dims ?? t.dims, (dst) => dst.set(view()), name, view);
 }
 
 /**

@@ -76,6 +76,8 @@ export interface InitializerSpec {
    * tensor's bytes arrive. Absent: the fill needs nothing external (or the bytes are already there).
    */
   source?: string;
+  /** The bytes as they already are in memory (a weight stored unchanged): a writer may take them without a copy. */
+  view?: () => Uint8Array;
 }
 
 /**
@@ -189,7 +191,8 @@ export class GraphBuilder {
   /**
    * Adds an initializer whose bytes are computed only when serialised, straight into the output buffer (e.g. a
    * transposed weight), so a large model is not held twice in memory. `fill` receives a zeroed, 4-byte-aligned view.
-   * `source` names the weight the fill reads (see {@link InitializerSpec.source}).
+   * `source` names the weight the fill reads (see {@link InitializerSpec.source}); `view`, when the bytes already
+   * exist as they are to be written.
    */
   deferredInitializer(
     name: string,
@@ -197,6 +200,7 @@ export class GraphBuilder {
     dims: readonly number[],
     fill: (dst: Uint8Array) => void,
     source?: string,
+    view?: () => Uint8Array,
   ): string {
     this.claim(name);
     const byteLength = dims.reduce((a, b) => a * b, 1) * ELEM_BYTES[dtype];
@@ -207,6 +211,7 @@ export class GraphBuilder {
       byteLength,
       fill,
       ...(source === undefined ? {} : { source }),
+      ...(view === undefined ? {} : { view }),
     });
     return name;
   }
