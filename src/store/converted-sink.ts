@@ -35,7 +35,14 @@ interface SavedState {
 
 function isSavedState(v: unknown): v is SavedState {
   const s = v as Partial<SavedState> | null;
-  return typeof s === 'object' && s !== null && typeof s.core?.key === 'string' && Array.isArray(s.stored);
+  // A journal of the per-graph format (no filesDone) is not resumed: its staging is laid out differently.
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.core?.key === 'string' &&
+    Array.isArray(s.core.filesDone) &&
+    Array.isArray(s.stored)
+  );
 }
 
 /** The weight store as a conversion's output. */

@@ -4,40 +4,36 @@
 // checked byte for byte against them), in MB of bf16 source per second on one core. Then the whole `npm run convert`
 // in a child process (wall and CPU time) against a plain read of the same safetensors bytes, in one run.
 //
-//   npm run bench:convert-kernels [-- --layers 2] [--quant q4] [--before-ref REF] [--runs 2] [--skip-convert] [--keep]
+//   npm run bench:convert-kernels [-- --layers 2] [--quant q4] [--before-ref REF] [--runs 2] [--browser]
+//                                    [--skip-convert] [--keep]
 //
-// --before-ref (default: the commit before the kernels were tuned) also converts with that commit's source tree
-// (extracted with `git archive` under .cache/bench), so the whole-conversion gain is measured, not inferred.
+// --browser also times the kernels in headless Chromium (test/bench/convert-kernels-page.ts, bundled with esbuild).
+//
+// --before-ref (default: the commit before the kernels were tuned): the whole conversion also runs from a copy of this
+// tree whose kernel files are that commit's, so the whole-conversion gain of the kernels is measured, not inferred.
 import { execFile, execFileSync } from 'node:child_process';
 import {
   closeSync,
-  existsSync,
-  mkdirSync,
+  cpSync,
   openSync,
   readdirSync,
   readFileSync,
   readSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { bfloat16ToFloat32 } from '../../src/modelgen/convert/float-bits';
 import {
   headerLength,
   parseSafetensorsHeader,
   type SafetensorsEntry,
 } from '../../src/modelgen/convert/safetensors-reader';
-import { quantizeQ4, quantizeU8 } from '../../src/modelgen/llava/quantize';
-import { transposeBlocked } from '../../src/modelgen/llava/transpose';
-import { float32ToHalf } from '../../src/shared/float16';
-import {
-  bfloat16ToFloat32Before,
-  float32ToHalfBefore,
-  quantizeQ4Before,
-  transposeBlockedBefore,
-} from './convert-kernels-before';
+import { bfloat16ToFloat32Before } from './convert-kernels-before';
+import { ceilings, kernelCases, runKernels, sourceShares } from './convert-kernels-cases';
 import { writeBenchCheckpoint } from './convert-kernels-checkpoint';
+import { chromiumKernels } from './convert-kernels-chromium';
 
 /** The last commit whose kernels are the baseline above. */
 const DEFAULT_BEFORE_REF = 'c962656';
@@ -78,36 +74,6 @@ function readBits(t: Tensor): Uint16Array {
     closeSync(fd);
   }
   return new Uint16Array(bytes.buffer);
-}
-
-function sameBytes(a: ArrayBufferView, b: ArrayBufferView, what: string): void {
-  const x = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  const y = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  if (!x.equals(y)) throw new Error(`${what}: the tuned kernel's bytes differ from the baseline's`);
-}
-
-interface KernelCase {
-  key: string;
-  label: string;
-  /** Which tensors the converter feeds this kernel (default options of the quant named in the label). */
-  tensors: Array<{ name: string; dims: number[]; f32: Float32Array<ArrayBuffer>; bits: Uint16Array }>;
-  before: (t: KernelCase['tensors'][number]) => ArrayBufferView[];
-  after: (t: KernelCase['tensors'][number]) => ArrayBufferView[];
-}
-
-/** Best of `reps` passes over every tensor per side, in source (bf16) MB/s; the sides alternate pass by pass, so
- * that a burst of load from elsewhere on a shared machine hits both. */
-function time(c: KernelCase, reps: number): { before: number; after: number } {
-  const bytes = c.tensors.reduce((n, t) => n + t.bits.byteLength, 0);
-  const best = { before: Infinity, after: Infinity };
-  for (let r = 0; r < reps; r++) {
-    for (const side of r % 2 === 0 ? (['before', 'after'] as const) : (['after', 'before'] as const)) {
-      const started = performance.now();
-      for (const t of c.tensors) c[side](t);
-      best[side] = Math.min(best[side], performance.now() - started);
-    }
-  }
-  return { before: bytes / 1e6 / (best.before / 1000), after: bytes / 1e6 / (best.after / 1000) };
 }
 
 interface ConvertRun {
@@ -166,13 +132,24 @@ function plainRead(files: string[]): { bytes: number; seconds: number } {
   return { bytes, seconds: (performance.now() - started) / 1000 };
 }
 
-/** The source tree of `ref` (git archive), so its converter runs against the same node_modules. */
-function checkoutSource(ref: string): string {
-  const dir = path.join(ROOT, `src-${ref.replace(/[^\w.-]/g, '_')}`);
-  if (!existsSync(path.join(dir, 'src'))) {
-    mkdirSync(dir, { recursive: true });
-    execFileSync('sh', ['-c', `git archive ${JSON.stringify(ref)} src | tar -x -C ${JSON.stringify(dir)}`]);
-  }
+/** The files whose code this benchmark tunes; everything else in the converter is the same on both sides. */
+const KERNEL_FILES = [
+  'src/modelgen/llava/quantize.ts',
+  'src/modelgen/llava/transpose.ts',
+  'src/modelgen/convert/float-bits.ts',
+  'src/shared/float16.ts',
+];
+
+/**
+ * This tree's src/ with the kernel files taken from `ref` (git show), so that the "before" converter differs from
+ * this one in its kernels only, and runs against the same node_modules.
+ */
+function sourceWithKernelsOf(ref: string): string {
+  const dir = path.join(ROOT, `kernels-of-${ref.replace(/[^\w.-]/g, '_')}`);
+  rmSync(dir, { recursive: true, force: true });
+  cpSync('src', path.join(dir, 'src'), { recursive: true });
+  for (const file of KERNEL_FILES)
+    writeFileSync(path.join(dir, file), execFileSync('git', ['show', `${ref}:${file}`]));
   return path.join(dir, 'src/modelgen/cli/convert.ts');
 }
 
@@ -203,6 +180,7 @@ async function main(): Promise<void> {
       keep: { type: 'boolean', default: false },
       reps: { type: 'string', default: '4' },
       runs: { type: 'string', default: '2' },
+      browser: { type: 'boolean', default: false },
     },
   });
   const layers = Number(values.layers);
@@ -228,107 +206,21 @@ async function main(): Promise<void> {
   const decoder = load((n, d) => is2d(d) && n.startsWith('language_model') && !n.includes('embed_tokens'));
   const embed = load((n) => n.includes('embed_tokens'));
   const reps = Number(values.reps);
-  const cases: KernelCase[] = [
-    {
-      key: 'widen-reused',
-      label: 'bf16 → f32 widening (every tensor; into a reused buffer)',
-      tensors: [...vision, ...decoder, ...embed],
-      before: (t) => [bfloat16ToFloat32Before(t.bits, t.f32)],
-      after: (t) => [bfloat16ToFloat32(t.bits, t.f32)],
-    },
-    {
-      key: 'widen-fresh',
-      label: 'bf16 → f32 widening (every tensor; fresh output, as the reader allocates)',
-      tensors: [...vision, ...decoder, ...embed],
-      before: (t) => [bfloat16ToFloat32Before(t.bits)],
-      after: (t) => [bfloat16ToFloat32(t.bits)],
-    },
-    {
-      key: 'q4',
-      label: 'q4 MatMulNBits packing (decoder Linears + lm_head)',
-      tensors: decoder,
-      before: (t) => {
-        const q = quantizeQ4Before(t.f32, t.dims[0]!, t.dims[1]!, 32);
-        return [q.packed, q.scales, q.zeroPoints];
-      },
-      after: (t) => {
-        const q = quantizeQ4({ dims: t.dims, data: t.f32 }, 32);
-        return [q.packed, q.scales, q.zeroPoints];
-      },
-    },
-    {
-      key: 'q8',
-      label: 'q8 codes + transpose (decoder Linears + lm_head, --quant q8)',
-      tensors: decoder,
-      before: (t) => {
-        const q = quantizeU8(t.f32);
-        const [n, k] = t.dims as [number, number];
-        return [transposeBlockedBefore(q.codes, n, k, new Uint8Array(n * k), 64)];
-      },
-      after: (t) => {
-        const q = quantizeU8(t.f32);
-        const [n, k] = t.dims as [number, number];
-        return [transposeBlocked(q.codes, n, k, new Uint8Array(n * k), 64)];
-      },
-    },
-    {
-      key: 'transpose',
-      label: 'f32 transpose (vision + projector Linears, fp32 tower)',
-      tensors: vision,
-      before: (t) => {
-        const [r, c] = t.dims as [number, number];
-        return [transposeBlockedBefore(t.f32, r, c, new Float32Array(r * c), 32)];
-      },
-      after: (t) => {
-        const [r, c] = t.dims as [number, number];
-        return [transposeBlocked(t.f32, r, c, new Float32Array(r * c), 32)];
-      },
-    },
-    {
-      key: 'fp16',
-      label: 'f32 → fp16 packing (vision Linears, --vision-quant fp16)',
-      tensors: vision,
-      before: (t) => [float32ToHalfBefore(t.f32)],
-      after: (t) => [float32ToHalf(t.f32)],
-    },
-    {
-      key: 'embed-q8',
-      label: 'embed_tokens q8 codes (--embed-quant q8; same code both sides: the noise floor)',
-      tensors: embed,
-      before: (t) => [quantizeU8(t.f32).codes],
-      after: (t) => [quantizeU8(t.f32).codes],
-    },
-  ];
-  console.log(`\nkernels (one core, best of ${reps}; MB of bf16 source per second):`);
-  /** Seconds each side spends per case: MB ÷ MB/s. */
-  const seconds = new Map<string, { before: number; after: number }>();
-  for (const c of cases) {
-    for (const t of c.tensors) {
-      const a = c.before(t);
-      const b = c.after(t);
-      a.forEach((x, i) => sameBytes(x, b[i]!, `${c.label} on ${t.name}`));
-    }
-    const { before, after } = time(c, reps);
-    const mb = c.tensors.reduce((n, t) => n + t.bits.byteLength, 0) / 1e6;
-    seconds.set(c.key, { before: mb / before, after: mb / after });
-    console.log(
-      `${c.label.padEnd(78)} ${mb.toFixed(0).padStart(5)} MB  before ${before.toFixed(0).padStart(5)}  ` +
-        `after ${after.toFixed(0).padStart(5)} MB/s  (${(after / before).toFixed(2)}×, outputs identical)`,
-    );
-  }
-  // One core's ceiling: the kernels a conversion runs on this checkpoint (widening every tensor into fresh memory,
-  // then the per-dtype work), nothing else: no reads, writes, hashing or graph encoding.
+  console.log(
+    `\nkernels in Node ${process.version} (one core, best of ${reps}; MB of bf16 source per second):`,
+  );
+  const cases = kernelCases(vision, decoder, embed);
+  const rates = runKernels(cases, reps, (line) => console.log(line));
+  const shares = sourceShares(cases);
   const sourceMb = all.reduce((n, t) => n + t.entry.byteLength, 0) / 1e6;
-  for (const [quant, keys] of [
-    ['q4', ['widen-fresh', 'q4', 'transpose']],
-    ['q8', ['widen-fresh', 'q8', 'transpose']],
-  ] as const) {
-    const sum = (side: 'before' | 'after') => keys.reduce((n, k) => n + (seconds.get(k)?.[side] ?? 0), 0);
+  for (const line of ceilings(rates, shares, sourceMb)) console.log(line);
+  if (values.browser) {
     console.log(
-      `kernels of a --quant ${quant} conversion, one core: before ${(sourceMb / sum('before')).toFixed(0)} MB/s, ` +
-        `after ${(sourceMb / sum('after')).toFixed(0)} MB/s of source (${((sum('after') / sourceMb) * 1000).toFixed(2)} ms per MB; ` +
-        `cores of this kind for 80 MB/s of kernels alone: ${((80 * sum('after')) / sourceMb).toFixed(2)})`,
+      `\nthe same kernels in headless Chromium (page thread; decoder layer 0 + lm_head, vision layers 0–3 + projector):`,
     );
+    const page = await chromiumKernels(reps);
+    for (const line of page.lines) console.log(line);
+    for (const line of ceilings(new Map(page.rates), shares, sourceMb)) console.log(line);
   }
   if (values['skip-convert']) return;
 
@@ -337,7 +229,7 @@ async function main(): Promise<void> {
   );
   const quant = values.quant;
   const read = plainRead(sources);
-  const beforeCli = checkoutSource(values['before-ref']);
+  const beforeCli = sourceWithKernelsOf(values['before-ref']);
   const afterCli = 'src/modelgen/cli/convert.ts';
   // Alternated runs, best of each: the machine is shared, so single runs swing.
   let before: ConvertRun | undefined;
@@ -367,7 +259,7 @@ async function main(): Promise<void> {
   );
   console.log(`plain read of the same bytes (16 MiB chunks, page cache): ${readRate.toFixed(0)} MB/s`);
   for (const r of [before, afterPlain]) {
-    const label = r === before ? `before (${values['before-ref']})` : 'after (this tree)';
+    const label = r === before ? `kernels of ${values['before-ref']}` : 'this tree';
     console.log(
       `${label.padEnd(22)} wall ${r.wall.toFixed(1)} s = ${rate(r.wall).toFixed(0)} MB/s (ratio to the plain read ` +
         `${(rate(r.wall) / readRate).toFixed(3)}×, to a 100 MB/s link ${(rate(r.wall) / 100).toFixed(2)}×); ` +
