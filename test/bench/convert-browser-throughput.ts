@@ -48,9 +48,13 @@ function printProfile(p: CpuProfile, sourceMB: number): void {
     self.set(key, (self.get(key) ?? 0) + (p.timeDeltas[i + 1] ?? 0) / 1000);
   }
   const total = (p.endTime - p.startTime) / 1000;
-  console.log(`worker profile: ${(total / 1000).toFixed(1)} s = ${(total / sourceMB).toFixed(1)} ms/MB; top self time:`);
+  console.log(
+    `worker profile: ${(total / 1000).toFixed(1)} s = ${(total / sourceMB).toFixed(1)} ms/MB; top self time:`,
+  );
   for (const [k, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30))
-    console.log(`  ${(ms / sourceMB).toFixed(2).padStart(7)} ms/MB  ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${k}`);
+    console.log(
+      `  ${(ms / sourceMB).toFixed(2).padStart(7)} ms/MB  ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${k}`,
+    );
 }
 
 /** Samples the worker's heap (JS objects + ArrayBuffer backing stores) through a non-flat CDP child session. */
@@ -238,7 +242,11 @@ async function main(): Promise<void> {
       `first answer: ${firstAnswer.toFixed(1)} s from "done" to the first token (load from the weight store + ` +
         `1 greedy token, WASM) ${chat === null ? 'skipped (--no-chat)' : chat.error === null ? '' : `FAILED: ${chat.error}`}`,
     );
-    console.log(`load average: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `load average: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
     if (profile !== null) printProfile(profile, fetched / 1e6);
   } finally {
     await browser.close();

@@ -236,7 +236,8 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
       const entries = [...file.entries.values()].sort((a, b) => a.offset - b.offset);
       const dataStart = entries[0]?.offset ?? 0;
       let cursor = journal.cursor?.file === id ? journal.cursor : null;
-      if (cursor !== null && expected !== null && cursor.hashState === null) cursor = { ...cursor, offset: 0 };
+      if (cursor !== null && expected !== null && cursor.hashState === null)
+        cursor = { ...cursor, offset: 0 };
       let hasher: SourceHash | null =
         expected === null ? null : await openHash(cursor?.hashState == null ? null : unhex(cursor.hashState));
       let refetched = cursor?.refetched ?? false;
