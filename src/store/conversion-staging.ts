@@ -44,6 +44,8 @@ async function syncHandle(dir: FileSystemDirectoryHandle, file: string): Promise
 /** The staged files and journal of one conversion (worker only). */
 export class ConversionStaging {
   private readonly handles = new Map<string, SyncHandle>();
+  /** Handles written since the last journal: only these need a flush (each flush is a disk sync). */
+  private readonly dirty = new Set<SyncHandle>();
 
   private constructor(
     private readonly dir: FileSystemDirectoryHandle,
@@ -87,13 +89,14 @@ export class ConversionStaging {
       h = await syncHandle(this.dir, `data-${encodeURIComponent(relPath)}`);
       this.handles.set(relPath, h);
     }
-    return new StagedBytes(h);
+    return new StagedBytes(h, this.dirty);
   }
 
   /** Deletes every staged file but the journal (a conversion that starts over). */
   async clear(): Promise<void> {
     for (const h of this.handles.values()) h.close();
     this.handles.clear();
+    this.dirty.clear();
     const names: string[] = [];
     for await (const key of (this.dir as unknown as { keys(): AsyncIterable<string> }).keys())
       if (key !== 'journal.json') names.push(key);
@@ -102,7 +105,9 @@ export class ConversionStaging {
 
   /** Deletes `relPath`'s staged file (once it is in the weight store). */
   async remove(relPath: string): Promise<void> {
-    this.handles.get(relPath)?.close();
+    const h = this.handles.get(relPath);
+    h?.close();
+    if (h !== undefined) this.dirty.delete(h);
     this.handles.delete(relPath);
     await this.dir.removeEntry(`data-${encodeURIComponent(relPath)}`).catch(() => undefined);
   }
@@ -122,7 +127,8 @@ export class ConversionStaging {
 
   /** Makes the staged bytes durable, then the journal that describes them. */
   writeJournal(value: unknown): void {
-    for (const h of this.handles.values()) h.flush();
+    for (const h of this.dirty) h.flush();
+    this.dirty.clear();
     const buf = new TextEncoder().encode(JSON.stringify(value));
     this.journal.truncate(0);
     this.journal.write(buf, { at: 0 });
@@ -132,19 +138,24 @@ export class ConversionStaging {
   close(): void {
     for (const h of this.handles.values()) h.close();
     this.handles.clear();
+    this.dirty.clear();
     this.journal.close();
   }
 }
 
 /** One staged file: positional reads and writes. */
 export class StagedBytes {
-  constructor(private readonly h: SyncHandle) {}
+  constructor(
+    private readonly h: SyncHandle,
+    private readonly dirty: Set<SyncHandle>,
+  ) {}
 
   get size(): number {
     return this.h.getSize();
   }
 
   write(bytes: Uint8Array, at: number): void {
+    this.dirty.add(this.h);
     for (let done = 0; done < bytes.byteLength;)
       done += this.h.write(bytes.subarray(done), { at: at + done });
   }
@@ -160,6 +171,7 @@ export class StagedBytes {
   }
 
   truncate(size: number): void {
+    this.dirty.add(this.h);
     this.h.truncate(size);
   }
 }

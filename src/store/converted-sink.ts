@@ -7,7 +7,7 @@ import type { ConversionJournal, FileSink, ManifestEntry, SinkFile } from '../mo
 import { manifestBytes, sortedEntries } from '../modelgen/convert/file-sink';
 import type { Component, Dtype } from '../shared/protocol';
 import { ConversionStaging } from './conversion-staging';
-import { createFileHasher } from './file-hasher';
+import { openChunkHasher } from './chunk-hasher';
 import { getDefaultWeightStore, type FileRecord, type WeightStore } from './idb-weight-store';
 import { modelIdOf } from './model-ref';
 
@@ -143,7 +143,8 @@ export class StoreSink implements FileSink {
       const file = await this.scratch.file(entry.path);
       if (file.size !== size) throw new Error(`${entry.path} is staged with ${file.size} bytes, not ${size}`);
       await this.store.deleteFile(this.id, entry.path);
-      const hasher = await createFileHasher();
+      // sha256 runs in the hash worker while the previous chunk goes into IndexedDB (puts stay in order).
+      const hasher = await openChunkHasher();
       if (hasher === null) throw new Error('sha256 is unavailable');
       const count = Math.ceil(size / this.chunkSize);
       const record: FileRecord = {
@@ -158,24 +159,30 @@ export class StoreSink implements FileSink {
         verified: false,
         updatedAt: Date.now(),
       };
-      for (let index = 0; index < count; index++) {
-        const at = index * this.chunkSize;
-        const bytes = file.read(Math.min(this.chunkSize, size - at), at);
-        hasher.update(bytes);
-        const last = index === count - 1;
-        Object.assign(record, {
-          chunkCount: index + 1,
-          storedBytes: at + bytes.byteLength,
-          updatedAt: Date.now(),
-        });
-        if (last) Object.assign(record, { size, complete: true, sha256: hasher.digest().sha256 });
-        await this.store.putChunk({ ...record }, index, bytes);
+      let put: Promise<void> = Promise.resolve();
+      try {
+        for (let index = 0; index < count; index++) {
+          const at = index * this.chunkSize;
+          const hashed = await hasher.update(file.read(Math.min(this.chunkSize, size - at), at));
+          const bytes = hashed.bytes;
+          await put;
+          const last = index === count - 1;
+          Object.assign(record, {
+            chunkCount: index + 1,
+            storedBytes: at + bytes.byteLength,
+            updatedAt: Date.now(),
+          });
+          if (last) Object.assign(record, { size, complete: true, sha256: (await hasher.digest()).sha256 });
+          put = this.store.putChunk({ ...record }, index, bytes);
+          put.catch(() => undefined); // awaited before the next chunk and after the last
+        }
+        await put;
+        if (count === 0) record.sha256 = (await hasher.digest()).sha256;
+      } finally {
+        hasher.close();
       }
-      if (count === 0) {
-        const sha256 = hasher.digest().sha256;
-        await this.store.putFile({ ...record, size: 0, complete: true, sha256 });
-        record.sha256 = sha256;
-      }
+      if (count === 0)
+        await this.store.putFile({ ...record, size: 0, complete: true, sha256: record.sha256 as string });
       entry.stored = true;
       this.stored = [
         ...this.stored.filter((f) => f.path !== entry.path),

@@ -15,6 +15,7 @@ import { StoreSink } from './converted-sink';
 import { DEFAULT_CHUNK_SIZE } from './ensure-cached';
 import type { FetchLike } from './http';
 import { httpSourceFolder } from './http-checkpoint-source';
+import { hashInHashWorker } from './source-hash';
 import { getDefaultWeightStore, type WeightStore } from './idb-weight-store';
 import { listHubFiles } from './listing';
 import { listCachedModels } from './cache-admin';
@@ -107,6 +108,7 @@ export async function convertHubCheckpoint(o: HubConversionOptions): Promise<Hub
     const result = await convertFromSources({
       ...choices,
       resumeKey,
+      hashSource: hashInHashWorker,
       checkPlan: async (plan) => {
         // What a paused conversion of this model already stored counts towards the plan.
         const kept = (await weightStore.listFiles(sink.id)).reduce((n, f) => n + f.storedBytes, 0);

@@ -5,7 +5,9 @@
 // first answer token of the converted model (WASM).
 //
 //   npx tsx test/bench/convert-browser-throughput.ts [--preset large] [--layers 22] [--quant q4] [--shards 2]
+//     [--profile] [--no-chat]
 // (the full `large` preset needs --shards 3 or more: a test server file is read whole, and Node reads < 2 GiB at once)
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CDPSession, Page } from 'playwright-core';
@@ -21,8 +23,45 @@ import { descendantsRss } from './process-memory';
 
 const REPO = 'bench-org/llava-bf16';
 
+interface CpuProfile {
+  nodes: Array<{
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
+  }>;
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Prints the profile's top self-time functions in ms per source MB (and idle, GC, program as V8 names them). */
+function printProfile(p: CpuProfile, sourceMB: number): void {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  for (let i = 0; i < p.samples.length; i++) {
+    const n = byId.get(p.samples[i]!);
+    if (n === undefined) continue;
+    const f = n.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop() ?? ''}:${f.lineNumber + 1}`;
+    // A sample's time is the delta to the next sample.
+    self.set(key, (self.get(key) ?? 0) + (p.timeDeltas[i + 1] ?? 0) / 1000);
+  }
+  const total = (p.endTime - p.startTime) / 1000;
+  console.log(
+    `worker profile: ${(total / 1000).toFixed(1)} s = ${(total / sourceMB).toFixed(1)} ms/MB; top self time:`,
+  );
+  for (const [k, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30))
+    console.log(
+      `  ${(ms / sourceMB).toFixed(2).padStart(7)} ms/MB  ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${k}`,
+    );
+}
+
 /** Samples the worker's heap (JS objects + ArrayBuffer backing stores) through a non-flat CDP child session. */
-async function workerHeapSampler(page: Page): Promise<{ stop(): Promise<number> }> {
+async function workerHeapSampler(
+  page: Page,
+  profile: boolean,
+): Promise<{ stop(): Promise<{ peak: number; profile: CpuProfile | null }> }> {
   const cdp: CDPSession = await page.context().newCDPSession(page);
   let sessionId: string | null = null;
   let peak = 0;
@@ -32,17 +71,17 @@ async function workerHeapSampler(page: Page): Promise<{ stop(): Promise<number> 
     const m = JSON.parse(e.message) as { id?: number; result?: unknown };
     if (m.id !== undefined) pending.get(m.id)?.(m.result);
   });
-  const ask = (method: string): Promise<unknown> =>
+  const ask = (method: string, params: object = {}, timeoutMs = 2000): Promise<unknown> =>
     new Promise((resolve) => {
       const id = next++;
       pending.set(id, resolve);
       void cdp
         .send('Target.sendMessageToTarget', {
           sessionId: sessionId!,
-          message: JSON.stringify({ id, method }),
+          message: JSON.stringify({ id, method, params }),
         })
         .catch(() => resolve(null));
-      setTimeout(() => resolve(null), 2000);
+      setTimeout(() => resolve(null), timeoutMs);
     });
   let running = true;
   const loop = (async () => {
@@ -58,6 +97,11 @@ async function workerHeapSampler(page: Page): Promise<{ stop(): Promise<number> 
               sessionId: string;
             }
           ).sessionId;
+        if (sessionId !== null && profile) {
+          await ask('Profiler.enable');
+          await ask('Profiler.setSamplingInterval', { interval: 500 });
+          await ask('Profiler.start');
+        }
       } else {
         const r = (await ask('Runtime.getHeapUsage')) as {
           usedSize?: number;
@@ -72,8 +116,12 @@ async function workerHeapSampler(page: Page): Promise<{ stop(): Promise<number> 
     stop: async () => {
       running = false;
       await loop.catch(() => undefined);
+      const result =
+        profile && sessionId !== null
+          ? ((await ask('Profiler.stop', {}, 60_000)) as { profile?: CpuProfile } | null)
+          : null;
       await cdp.detach().catch(() => undefined);
-      return peak;
+      return { peak, profile: result?.profile ?? null };
     },
   };
 }
@@ -85,7 +133,11 @@ async function main(): Promise<void> {
       layers: { type: 'string' },
       quant: { type: 'string', default: 'q4' },
       shards: { type: 'string', default: '2' },
+      // Writes nothing: prints the conversion worker's top self-time functions per source MB (V8 sampling profile).
+      profile: { type: 'boolean', default: false },
+      chat: { type: 'boolean', default: true },
     },
+    allowNegative: true,
   });
   const config = getPreset(values.preset as PresetName);
   if (values.layers !== undefined) config.text_config.num_hidden_layers = Number(values.layers);
@@ -145,7 +197,12 @@ async function main(): Promise<void> {
     const rssBase = descendantsRss(process.pid);
     let rssPeak = rssBase;
     const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, descendantsRss(process.pid))), 200);
-    const heap = await workerHeapSampler(page);
+    // The harness terminates the worker when it reports done, which would lose its profile: keep it alive.
+    if (values.profile)
+      await page.evaluate(() => {
+        Worker.prototype.terminate = () => undefined;
+      });
+    const heap = await workerHeapSampler(page, values.profile);
     t = performance.now();
     const run = await call('convert', {
       ref: { kind: 'hub', repo: REPO, endpoint: server.hubEndpoint },
@@ -153,13 +210,15 @@ async function main(): Promise<void> {
       quant: values.quant as 'q4',
     });
     const convertSeconds = (performance.now() - t) / 1000;
-    const heapPeak = await heap.stop();
+    const { peak: heapPeak, profile } = await heap.stop();
     clearInterval(rssTimer);
     if (run.error !== null) throw new Error(`conversion failed: ${run.error.message}`);
     const fetched = server.bytesSent();
     const tensors = run.plan?.tensors ?? 0;
     t = performance.now();
-    const chat = await call('chat', 'converted/bench', 'Describe the scene.', 1, { device: 'wasm' });
+    const chat = values.chat
+      ? await call('chat', 'converted/bench', 'Describe the scene.', 1, { device: 'wasm' })
+      : null;
     const firstAnswer = (performance.now() - t) / 1000;
     const records = await call('records', 'converted/bench');
     const outBytes = records.reduce((n, r) => n + (r.size ?? 0), 0);
@@ -181,8 +240,14 @@ async function main(): Promise<void> {
     );
     console.log(
       `first answer: ${firstAnswer.toFixed(1)} s from "done" to the first token (load from the weight store + ` +
-        `1 greedy token, WASM) ${chat.error === null ? '' : `FAILED: ${chat.error}`}`,
+        `1 greedy token, WASM) ${chat === null ? 'skipped (--no-chat)' : chat.error === null ? '' : `FAILED: ${chat.error}`}`,
     );
+    console.log(
+      `load average: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
+    if (profile !== null) printProfile(profile, fetched / 1e6);
   } finally {
     await browser.close();
     await server.close();

@@ -25,7 +25,7 @@ import { readText, type SourceFolder } from './byte-source';
 import { ConvertError } from './errors';
 import type { ConversionJournal, FileSink, ManifestEntry } from './file-sink';
 import { detectNaming, ORIGINAL_EMBEDDED_VISION_PROBE, type CheckpointNaming } from './naming';
-import { DataFiles, FedFolder, runDataPass } from './data-pass';
+import { DataFiles, FedFolder, runDataPass, type OpenSourceHash } from './data-pass';
 import { GraphStream } from './onnx-writer';
 import { planShards, type ConvertDtype, type ShardPlanEntry } from './shard-plan';
 import { planTokenizer, supportFiles } from './side-files';
@@ -67,6 +67,8 @@ export interface CoreConvertOptions extends ConvertChoices {
    * names this source and these choices: a resumable sink resumes only a journal with the same key.
    */
   createSink: (resumeKey: string) => FileSink | Promise<FileSink>;
+  /** Where source files' sha256 is computed (default this thread). */
+  hashSource?: OpenSourceHash;
 }
 
 export type ConvertProgress =
@@ -315,6 +317,7 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
       journal,
       sink: out,
       signal: o.signal,
+      openHash: o.hashSource,
       onTensor: (done, total, tensor) => o.onProgress?.({ kind: 'tensor', done, total, tensor }),
     });
     const chunks: Record<string, number> = {};

@@ -3,7 +3,7 @@
 // `integrity`), and each tensor the graphs need is held only while the fills made from it write their bytes. After
 // each tensor the journal is committed, so an interrupted run resumes at the first unwritten tensor. It knows no
 // model structure (the fills carry it) and no runtime (sources, sinks and the hash are interfaces or portable).
-import { createSHA256, type IHasher } from 'hash-wasm';
+import { createSHA256 } from 'hash-wasm';
 import { throwIfAborted } from '../../shared/abort';
 import { rangeReader, type ByteSource, type SourceFolder } from './byte-source';
 import type { Checkpoint } from './checkpoint';
@@ -65,6 +65,30 @@ export class FedFolder {
     };
   }
 }
+
+/** A source file's sha256 as the data pass needs it: bytes in, the state after them (for the journal), the digest. */
+export interface SourceHash {
+  /** Hashes `bytes` after everything given before. The caller keeps using `bytes`: an implementation copies them. */
+  update(bytes: Uint8Array): void;
+  /** The saved state after every byte given so far. */
+  state(): Promise<Uint8Array>;
+  /** The hex digest of every byte given; the hash is unusable afterwards. */
+  digest(): Promise<string>;
+}
+
+/** Opens a source hash, resumed from `saved` (a `state()` of an earlier run) when given. */
+export type OpenSourceHash = (saved: Uint8Array | null) => Promise<SourceHash>;
+
+/** The source hash in this thread (Node, and wherever no other thread is offered). */
+export const hashInThisThread: OpenSourceHash = async (saved) => {
+  const h = await createSHA256();
+  if (saved !== null) h.load(saved);
+  return {
+    update: (bytes) => void h.update(bytes),
+    state: () => Promise.resolve(h.save()),
+    digest: () => Promise.resolve(h.digest('hex')),
+  };
+};
 
 interface DataFileState {
   handle: SinkFile | null;
@@ -143,6 +167,8 @@ export interface DataPassOptions {
   journal: ConversionJournal;
   sink: FileSink;
   signal?: AbortSignal | undefined;
+  /** Where source files are hashed (default this thread; a browser passes one that hashes in another thread). */
+  openHash?: OpenSourceHash | undefined;
   /** After each tensor's fills: `done` of `total` tensors the graphs read. */
   onTensor?: (done: number, total: number, name: string) => void;
 }
@@ -157,6 +183,7 @@ const unhex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (
  */
 export async function runDataPass(o: DataPassOptions): Promise<void> {
   const { journal, files, weights } = o;
+  const openHash = o.openHash ?? hashInThisThread;
   // Fills by checkpoint file and source tensor name.
   const byFile = new Map<string, Map<string, PendingFill[]>>();
   const fileId = (ci: number, name: string): string => (ci === 0 ? name : `clip/${name}`);
@@ -209,11 +236,10 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
       const entries = [...file.entries.values()].sort((a, b) => a.offset - b.offset);
       const dataStart = entries[0]?.offset ?? 0;
       let cursor = journal.cursor?.file === id ? journal.cursor : null;
-      let hasher: IHasher | null = expected === null ? null : await createSHA256();
-      if (cursor !== null && hasher !== null) {
-        if (cursor.hashState === null) cursor = { ...cursor, offset: 0 };
-        else hasher.load(unhex(cursor.hashState));
-      }
+      if (cursor !== null && expected !== null && cursor.hashState === null)
+        cursor = { ...cursor, offset: 0 };
+      let hasher: SourceHash | null =
+        expected === null ? null : await openHash(cursor?.hashState == null ? null : unhex(cursor.hashState));
       let refetched = cursor?.refetched ?? false;
       let start = cursor?.offset ?? 0;
       for (;;) {
@@ -243,12 +269,13 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
               continue;
             }
             let bytes: Uint8Array | null = await reader.read(e.byteLength);
+            // Another thread may hash while the fills below run; the state is awaited before the journal.
             hasher?.update(bytes);
             const passed = async (): Promise<void> => {
               journal.cursor = {
                 file: id,
                 offset: e.offset + e.byteLength,
-                hashState: hasher === null ? null : hex(hasher.save()),
+                hashState: hasher === null ? null : hex(await hasher.state()),
                 refetched,
               };
               await o.sink.commit?.(journal);
@@ -284,7 +311,7 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
           close();
         }
         if (hasher === null) break;
-        const actual = hasher.digest('hex');
+        const actual = await hasher.digest();
         if (actual === expected) break;
         if (refetched) {
           throw new ConvertError(
@@ -297,7 +324,7 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
         // Everything that came from this file is dropped: it is read again and every fill runs again.
         refetched = true;
         start = 0;
-        hasher = await createSHA256();
+        hasher = await openHash(null);
         done -= counted;
         journal.cursor = { file: id, offset: 0, hashState: null, refetched };
         await o.sink.commit?.(journal);
