@@ -1,7 +1,7 @@
 // Owns the `embed_tokens` graph (input_ids → inputs_embeds) of the transformers.js LLaVA layout. No files written here.
 import { GraphBuilder, type InitializerHook } from '../onnx/graph-builder';
 import type { GraphDtype } from './linear';
-import { bytesOf, getWeight, sharedResult, weightInit } from './nn';
+import { derivedInitializers, f32Bytes, getWeight, weightInit } from './nn';
 import { quantizeU8 } from './quantize';
 import type { LlavaHfConfig, WeightMap } from './types';
 
@@ -32,28 +32,11 @@ export function buildEmbedTokens(
   const ids = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const dims = ['batch_size', 'sequence_length', D];
   if (options.dtype === 'q8') {
-    const q = sharedResult(3, () => quantizeU8(table.data));
-    const codes = g.deferredInitializer(
-      `${name}_quantized`,
-      'uint8',
-      table.dims,
-      (dst) => dst.set(q().codes),
-      name,
-    );
-    const scale = g.deferredInitializer(
-      `${name}_scale`,
-      'float32',
-      [],
-      (dst) => dst.set(bytesOf(Float32Array.of(q().scale))),
-      name,
-    );
-    const zero = g.deferredInitializer(
-      `${name}_zero_point`,
-      'uint8',
-      [],
-      (dst) => dst.set([q().zeroPoint]),
-      name,
-    );
+    const [codes, scale, zero] = derivedInitializers(g, name, () => quantizeU8(table.data), [
+      { name: `${name}_quantized`, dtype: 'uint8', dims: table.dims, bytes: (q) => q.codes },
+      { name: `${name}_scale`, dtype: 'float32', dims: [], bytes: (q) => f32Bytes(q.scale) },
+      { name: `${name}_zero_point`, dtype: 'uint8', dims: [], bytes: (q) => Uint8Array.of(q.zeroPoint) },
+    ]) as [string, string, string];
     const rows = g.op('Gather', [codes, ids], { axis: 0 });
     g.node('DequantizeLinear', [rows, scale, zero], {}, { outputs: ['inputs_embeds'] });
   } else {

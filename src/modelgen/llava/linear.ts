@@ -1,7 +1,7 @@
 // Owns emitting one Linear layer (y = x·Wᵀ + b) in the operator form of each dtype: MatMul (fp32), MatMulNBits
 // (q4) or DynamicQuantizeLinear + MatMulInteger (q8). No model structure here.
 import type { GraphBuilder } from '../onnx/graph-builder';
-import { bytesOf, getWeight, sharedResult, weightInit } from './nn';
+import { bytesOf, derivedInitializers, f32Bytes, getWeight, weightInit } from './nn';
 import { quantizeQ4, quantizeQ8Linear } from './quantize';
 import { transposeBlocked } from './transpose';
 import type { F32Tensor, WeightMap } from './types';
@@ -52,28 +52,26 @@ export function linear(e: LinearEmitter, x: string, prefix: string, options: Lin
   if (dtype === 'q4') {
     const blockSize = e.q4BlockSize;
     const blocksPerRow = Math.ceil(k / blockSize);
-    const q = sharedResult(3, () => quantizeQ4(w, blockSize));
-    const b = g.deferredInitializer(
-      `${prefix}.weight_Q4`,
-      'uint8',
-      [n, blocksPerRow, blockSize / 2],
-      (dst) => dst.set(q().packed),
-      source,
-    );
-    const s = g.deferredInitializer(
-      `${prefix}.weight_scales`,
-      'float32',
-      [n, blocksPerRow],
-      (dst) => dst.set(bytesOf(q().scales)),
-      source,
-    );
-    const z = g.deferredInitializer(
-      `${prefix}.weight_zp`,
-      'uint8',
-      [n, Math.ceil(blocksPerRow / 2)],
-      (dst) => dst.set(q().zeroPoints),
-      source,
-    );
+    const [b, s, z] = derivedInitializers(g, source, () => quantizeQ4(w, blockSize), [
+      {
+        name: `${prefix}.weight_Q4`,
+        dtype: 'uint8',
+        dims: [n, blocksPerRow, blockSize / 2],
+        bytes: (q) => q.packed,
+      },
+      {
+        name: `${prefix}.weight_scales`,
+        dtype: 'float32',
+        dims: [n, blocksPerRow],
+        bytes: (q) => bytesOf(q.scales),
+      },
+      {
+        name: `${prefix}.weight_zp`,
+        dtype: 'uint8',
+        dims: [n, Math.ceil(blocksPerRow / 2)],
+        bytes: (q) => q.zeroPoints,
+      },
+    ]) as [string, string, string];
     y = g.op(
       'MatMulNBits',
       [x, b, s, z],
@@ -81,28 +79,16 @@ export function linear(e: LinearEmitter, x: string, prefix: string, options: Lin
       { domain: 'com.microsoft' },
     );
   } else if (dtype === 'q8') {
-    const q = sharedResult(3, () => quantizeQ8Linear(w));
-    const b = g.deferredInitializer(
-      `${prefix}.weight_quantized`,
-      'uint8',
-      [k, n],
-      (dst) => dst.set(q().data),
-      source,
-    );
-    const bZero = g.deferredInitializer(
-      `${prefix}.weight_zero_point`,
-      'uint8',
-      [],
-      (dst) => dst.set([q().zeroPoint]),
-      source,
-    );
-    const bScale = g.deferredInitializer(
-      `${prefix}.weight_scale`,
-      'float32',
-      [],
-      (dst) => dst.set(bytesOf(Float32Array.of(q().scale))),
-      source,
-    );
+    const [b, bZero, bScale] = derivedInitializers(g, source, () => quantizeQ8Linear(w), [
+      { name: `${prefix}.weight_quantized`, dtype: 'uint8', dims: [k, n], bytes: (q) => q.data },
+      {
+        name: `${prefix}.weight_zero_point`,
+        dtype: 'uint8',
+        dims: [],
+        bytes: (q) => Uint8Array.of(q.zeroPoint),
+      },
+      { name: `${prefix}.weight_scale`, dtype: 'float32', dims: [], bytes: (q) => f32Bytes(q.scale) },
+    ]) as [string, string, string];
     let dq = e.dynQuant.get(x);
     if (dq === undefined) {
       const [xq, xs, xz] = g.node('DynamicQuantizeLinear', [x], {}, { outputs: 3 });

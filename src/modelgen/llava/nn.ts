@@ -1,6 +1,6 @@
 // Owns the small neural-network building blocks shared by the LLaVA graphs (norms, activations, head reshapes,
 // weight lookup). No whole-model structure here, and no quantisation (linear.ts).
-import { attrFloat, type GraphBuilder } from '../onnx/graph-builder';
+import { attrFloat, type ElemType, type GraphBuilder } from '../onnx/graph-builder';
 import type { F32Tensor, WeightMap } from './types';
 
 /** Returns a weight by its llava-hf name; throws an Error naming the missing tensor. */
@@ -32,20 +32,40 @@ export function weightInit(
   return g.deferredInitializer(as, 'float32', dims ?? t.dims, (dst) => dst.set(view()), name, view);
 }
 
+/** One output of a computation over a weight: its initializer and how its bytes come out of the result. */
+export interface DerivedOutput<T> {
+  name: string;
+  dtype: ElemType;
+  dims: readonly number[];
+  bytes: (result: T) => Uint8Array;
+}
+
 /**
- * One computation shared by the `uses` initializers made from it (a quantised weight's codes, scales and zero
- * points): computed at the first use, forgotten after the last, so it lives only while its outputs are written.
+ * Adds the initializers made together from one weight (a quantised weight's codes, scales and zero points), in the
+ * order given, all deferred: `compute` runs when the first is written and its result is forgotten after the last,
+ * so it lives only while its outputs are written. Returns their names.
  */
-export function sharedResult<T>(uses: number, compute: () => T): () => T {
+export function derivedInitializers<T>(
+  g: GraphBuilder,
+  source: string,
+  compute: () => T,
+  outputs: ReadonlyArray<DerivedOutput<T>>,
+): string[] {
   let value: T | null = null;
-  let left = uses;
-  return () => {
+  let left = outputs.length;
+  const shared = (): T => {
     const v = value ?? compute();
     left--;
     value = left > 0 ? v : null;
     return v;
   };
+  return outputs.map((o) =>
+    g.deferredInitializer(o.name, o.dtype, o.dims, (dst) => dst.set(o.bytes(shared())), source),
+  );
 }
+
+/** A float32 scalar's bytes. */
+export const f32Bytes = (x: number): Uint8Array => bytesOf(Float32Array.of(x));
 
 /** LayerNorm over the last axis (opset-17 LayerNormalization) with weight and bias `${prefix}.{weight,bias}`. */
 export function layerNorm(
