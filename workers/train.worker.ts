@@ -12,6 +12,7 @@ import binUrl from '../test/fixtures/micro-model/micro-llava.bin?url';
 import tokenizerUrl from '../test/fixtures/micro-model/micro-llava-tokenizer.json?url';
 import { builtTokenizerFromJson } from '../src/training/fixture-tokenizer';
 import { errorMessage } from '../src/shared/errors';
+import { sha256Hex } from '../src/shared/hex';
 import type { BuiltTokenizer, TokenizerJson } from '../src/modelgen/llava/tokenizer-json';
 import type { LlavaHfConfig, WeightMap } from '../src/modelgen/llava/types';
 import { unpackTensors, type TensorFileIndex } from '../src/training/model/tensor-pack';
@@ -52,11 +53,6 @@ async function fetchOk(url: string): Promise<Response> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return res;
-}
-
-async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 interface Fixture {

@@ -3,6 +3,7 @@
 // runtime-agnostic (the library in a page, Node tests, the HTTP route) and must not know about workers or HTTP.
 
 import { abortError, isAbortError, throwIfAborted } from '../shared/abort';
+import { toHex } from '../shared/hex';
 import type { ChatMessage, ChatRequest, ChatResult, ContentPart, EngineApi, Usage } from '../shared/protocol';
 import { invalidRequest, OpenAIApiError, toOpenAIError } from './errors';
 import type {
@@ -53,7 +54,7 @@ async function defaultFetchImage(url: string, signal?: AbortSignal): Promise<Blo
 
 function completionId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return `chatcmpl-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  return `chatcmpl-${toHex(bytes)}`;
 }
 
 /** OpenAI's usage object from the engine's. */

@@ -5,6 +5,7 @@
 // model structure (the fills carry it) and no runtime (sources, sinks and the hash are interfaces or portable).
 import { createSHA256 } from 'hash-wasm';
 import { throwIfAborted } from '../../shared/abort';
+import { toHex } from '../../shared/hex';
 import { rangeReader, type ByteSource, type SourceFolder } from './byte-source';
 import type { Checkpoint } from './checkpoint';
 import type { CheckpointWeights } from './checkpoint-weights';
@@ -173,7 +174,6 @@ export interface DataPassOptions {
   onTensor?: (done: number, total: number, name: string) => void;
 }
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 const unhex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (x) => parseInt(x, 16));
 
 /**
@@ -275,7 +275,7 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
               journal.cursor = {
                 file: id,
                 offset: e.offset + e.byteLength,
-                hashState: hasher === null ? null : hex(await hasher.state()),
+                hashState: hasher === null ? null : toHex(await hasher.state()),
                 refetched,
               };
               await o.sink.commit?.(journal);

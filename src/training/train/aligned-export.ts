@@ -8,6 +8,7 @@ import type { BuiltTokenizer } from '../../modelgen/llava/tokenizer-json';
 import type { LlavaHfConfig, WeightMap } from '../../modelgen/llava/types';
 import { toWeightMap, type Params } from '../model/params';
 import { microManifestBytes, microModelFiles } from './micro-files';
+import { sha256Hex } from '../../shared/hex';
 
 /** A browser cannot read the generator's sources to fingerprint them; the manifest says where the folder was made. */
 export const BROWSER_FINGERPRINT = 'built-in-browser';
@@ -27,11 +28,6 @@ export function alignedWeights(base: WeightMap, params: Params): WeightMap {
     out.set(name, t);
   }
   return out;
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 export interface AlignedFolder {
