@@ -73,17 +73,39 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
   }
 
   /**
-   * Reads `name` (its bytes are at hand in the source: the data pass feeds them) as float32, padded as configured,
-   * and holds it until `release`: meanwhile the fills of the initializers made from it can read it.
+   * Starts holding the one checkpoint tensor behind `names` (canonical names that read it): allocates its float32
+   * form once (tall enough for a padded embed_tokens, whose extra rows stay zero) and returns the widener its bytes
+   * are pushed into as they stream past. Its `finish` holds it under every name until `release` (and returns its buffer): meanwhile the fills
+   * of the initializers made from it can read it. Nothing else of the tensor is kept: no copy of its source bytes.
    */
-  hold(name: string): void {
-    const at = this.locate(name);
-    if (at === null) throw new Error(`${name} has no checkpoint`);
-    let t = at.checkpoint.read(at.source.name);
-    if (name === EMBED_NAME && this.o.embedRows !== undefined) t = padRows(t, this.o.embedRows);
-    this.reads++;
-    this.bytesRead += t.data.byteLength;
-    this.held.set(name, t);
+  receive(names: readonly string[]): {
+    push(piece: Uint8Array): void;
+    finish(): ArrayBufferLike;
+    bytes: number;
+  } {
+    const first = names[0];
+    const at = first === undefined ? null : this.locate(first);
+    if (at === null || first === undefined) throw new Error(`${first ?? 'no tensor'} has no checkpoint`);
+    const forms = names.map((name) => {
+      const other = this.locate(name);
+      if (other?.checkpoint !== at.checkpoint || other.source.name !== at.source.name)
+        throw new Error(`${name} is not the tensor ${at.source.name}`);
+      const dims = (this.get(name) as F32Tensor).dims;
+      return { name, dims, elements: dims.reduce((a, b) => a * b, 1) };
+    });
+    const data = new Float32Array(Math.max(...forms.map((f) => f.elements)));
+    const widener = at.checkpoint.widener(at.source.name, data);
+    return {
+      bytes: data.byteLength,
+      push: (piece) => widener.push(piece),
+      finish: () => {
+        widener.finish();
+        this.reads++;
+        this.bytesRead += data.byteLength;
+        for (const f of forms) this.held.set(f.name, { dims: f.dims, data: data.subarray(0, f.elements) });
+        return data.buffer;
+      },
+    };
   }
 
   release(name: string): void {
@@ -144,13 +166,4 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
       }
     }
   }
-}
-
-/** A copy of a [V, D] table with zero rows appended up to `rows` (the same tensor when it is already that tall). */
-function padRows(t: F32Tensor, rows: number): F32Tensor {
-  const [v, d] = t.dims as [number, number];
-  if (v >= rows) return t;
-  const data = new Float32Array(rows * d);
-  data.set(t.data);
-  return { dims: [rows, d], data };
 }
