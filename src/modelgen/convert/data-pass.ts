@@ -296,11 +296,15 @@ export async function runDataPass(o: DataPassOptions): Promise<HeaviestTensor> {
             try {
               const held = incoming.finish();
               files.tally(held);
+              let inlineBytes = 0;
               for (const fill of fills) {
                 const inline = fill.run();
-                if (inline !== null) journal.inline[fill.key] = [...inline];
+                if (inline !== null) {
+                  journal.inline[fill.key] = [...inline];
+                  if (inline.buffer !== held) inlineBytes += inline.byteLength;
+                }
               }
-              const outputBytes = files.tally(null);
+              const outputBytes = files.tally(null) + inlineBytes;
               if (incoming.bytes + outputBytes > heaviest.tensorBytes + heaviest.outputBytes)
                 heaviest = { tensor: e.name, tensorBytes: incoming.bytes, outputBytes };
             } finally {
