@@ -31,6 +31,8 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
   reads = 0;
   bytesRead = 0;
   private readonly held = new Map<string, F32Tensor>();
+  /** The float32 buffer the tensor in flight is widened into: as large as the largest tensor so far. */
+  private arena = new Float32Array(0);
   private readonly mainHasVision: boolean;
 
   constructor(private readonly o: CheckpointWeightsOptions) {
@@ -73,9 +75,11 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
   }
 
   /**
-   * Starts holding the one checkpoint tensor behind `names` (canonical names that read it): allocates its float32
-   * form once (tall enough for a padded embed_tokens, whose extra rows stay zero) and returns the widener its bytes
-   * are pushed into as they stream past. Its `finish` holds it under every name until `release` (and returns its buffer): meanwhile the fills
+   * Starts holding the one checkpoint tensor behind `names` (canonical names that read it): its float32 form (tall
+   * enough for a padded embed_tokens, whose extra rows are zero) takes the start of a buffer reused from tensor to
+   * tensor, and the returned widener fills it as its bytes stream past. Its `finish` holds it under every name until
+   * `release` (and returns its buffer); the next `receive` overwrites it, so nothing may keep a view of it past the
+   * sink's next commit (FileSink.writeAt): meanwhile the fills
    * of the initializers made from it can read it. Nothing else of the tensor is kept: no copy of its source bytes.
    */
   receive(names: readonly string[]): {
@@ -93,13 +97,23 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
       const dims = (this.get(name) as F32Tensor).dims;
       return { name, dims, elements: dims.reduce((a, b) => a * b, 1) };
     });
-    const data = new Float32Array(Math.max(...forms.map((f) => f.elements)));
+    const elements = Math.max(...forms.map((f) => f.elements));
+    // One buffer serves every tensor in turn (grown when a larger one comes): the previous tensor's float32 form is
+    // not left for the collector beside the next one, and reused memory is not faulted in again.
+    if (this.arena.length < elements) {
+      this.arena = new Float32Array(0);
+      this.arena = new Float32Array(elements);
+    }
+    const data = this.arena.subarray(0, elements);
     const widener = at.checkpoint.widener(at.source.name, data);
+    const stored = at.checkpoint.entry(at.source.name).shape.reduce((a, b) => a * b, 1);
     return {
       bytes: data.byteLength,
       push: (piece) => widener.push(piece),
       finish: () => {
         widener.finish();
+        // Padding rows (an embed table grown for added tokens) are zeros, whatever an earlier tensor left there.
+        data.fill(0, stored);
         this.reads++;
         this.bytesRead += data.byteLength;
         for (const f of forms) this.held.set(f.name, { dims: f.dims, data: data.subarray(0, f.elements) });
@@ -110,6 +124,12 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
 
   release(name: string): void {
     this.held.delete(name);
+  }
+
+  /** Frees the reused float32 buffer once the data pass is over (the protobufs are written without it). */
+  endPass(): void {
+    this.held.clear();
+    this.arena = new Float32Array(0);
   }
 
   override set(): this {

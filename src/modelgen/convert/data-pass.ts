@@ -348,5 +348,6 @@ export async function runDataPass(o: DataPassOptions): Promise<HeaviestTensor> {
   }
   await closeComplete();
   if (!files.allClosed) throw new Error('a data file was left incomplete');
+  weights.endPass();
   return heaviest;
 }
