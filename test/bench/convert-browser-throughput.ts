@@ -2,17 +2,20 @@
 // served locally like the hub, side by side with a plain fetch of the same safetensors bytes in one run. Prints the
 // source MB/s of each and their ratio, tensors/s, the worker's peak JS heap + ArrayBuffer memory (CDP
 // Runtime.getHeapUsage on the worker target, sampled) beside the bound the data pass promises (heaviest tensor as
-// float32 + its outputs + fixed stream buffers) and their ratio, the renderer's peak RSS, and the time from "done"
-// to the first answer token of the converted model (WASM).
+// float32 + its outputs + fixed stream buffers) and their ratio, the renderer's peak RSS, and the time from "done" to the
+// first answer token of the converted model (WASM). Both sides' CPU (every Chromium process, and this process, which
+// serves the files) is printed in core-seconds per source GiB, with how busy the machine's cores were, and what a
+// conversion at 0.8× of the plain rate would need in cores; --threads splits it by thread (conversion worker, hash
+// workers, page main thread, network service…); --rate runs the pair again on links paced at those MB/s.
 //
 //   npx tsx test/bench/convert-browser-throughput.ts [--preset large] [--layers 22] [--quant q4] [--shards 2]
-//     [--profile] [--no-chat]
+//     [--profile] [--no-chat] [--threads] [--rate 25,50,75]
 // (the full `large` preset needs --shards 3 or more: a test server file is read whole, and Node reads < 2 GiB at once)
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CDPSession, Page } from 'playwright-core';
-import { STREAM_BUFFER_BYTES } from '../../src/modelgen/convert/data-pass';
+import { STREAM_BUFFER_BYTES, type HeaviestTensor } from '../../src/modelgen/convert/data-pass';
 import { getPreset, type PresetName } from '../../src/modelgen/llava/presets';
 import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
 import { formatBytes } from '../../src/shared/format-bytes';
@@ -21,9 +24,20 @@ import { buildApp } from '../e2e/harness/build-app';
 import type { ConvertHarness } from '../e2e/pages/convert-e2e-page';
 import { folderFiles, removeTempDirs, tempDir, writeLlavaHfCheckpoint } from '../unit/convert-helpers';
 import { startStoreServer } from '../unit/helpers/store-server';
-import { descendantsRss } from './process-memory';
+import {
+  cpuLines,
+  GiB,
+  linkTable,
+  splitCpu,
+  splitText,
+  WORKER_THREAD,
+  type LinkResult,
+} from './convert-cpu-report';
+import { measureWork } from './process-cpu';
 
 const REPO = 'bench-org/llava-bf16';
+/** The issue's target: conversion at this fraction of a plain fetch of the same bytes. */
+const TARGET = 0.8;
 
 interface CpuProfile {
   nodes: Array<{
@@ -59,15 +73,30 @@ function printProfile(p: CpuProfile, sourceMB: number): void {
     );
 }
 
+/**
+ * The worker's peak beside the bound the data pass promises: the heaviest tensor's float32 form + what its fills
+ * computed + the fixed stream buffers (pieces in hand, source-hash batches). The worker's own heap (code, the
+ * graphs laid out from shapes, the journal) and garbage not yet collected come on top: the ratio shows how much.
+ */
+function memoryLines(heaviest: HeaviestTensor | null, peak: number): string {
+  const h = heaviest ?? { tensor: null, tensorBytes: 0, outputBytes: 0 };
+  const bound = h.tensorBytes + h.outputBytes + STREAM_BUFFER_BYTES;
+  return (
+    `  memory bound: ${formatBytes(bound)} = heaviest tensor ${h.tensor ?? '(none)'} as float32 ` +
+    `${formatBytes(h.tensorBytes)} + its outputs ${formatBytes(h.outputBytes)} + stream buffers ` +
+    `${formatBytes(STREAM_BUFFER_BYTES)} (no copy of its source bytes)\n` +
+    `  memory:       worker peak heap + ArrayBuffers ${formatBytes(peak)} = ${(peak / bound).toFixed(2)}× the bound`
+  );
+}
+
 /** Samples the worker's heap (JS objects + ArrayBuffer backing stores) through a non-flat CDP child session. */
 async function workerHeapSampler(
   page: Page,
   profile: boolean,
-): Promise<{ stop(): Promise<{ peak: number; idle: number; profile: CpuProfile | null }> }> {
+): Promise<{ stop(): Promise<{ peak: number; profile: CpuProfile | null }> }> {
   const cdp: CDPSession = await page.context().newCDPSession(page);
   let sessionId: string | null = null;
   let peak = 0;
-  let idle: number | null = null;
   let next = 1;
   const pending = new Map<number, (v: unknown) => void>();
   cdp.on('Target.receivedMessageFromTarget', (e: { sessionId: string; message: string }) => {
@@ -110,11 +139,7 @@ async function workerHeapSampler(
           usedSize?: number;
           backingStorageSize?: number;
         } | null;
-        if (r?.usedSize !== undefined) {
-          peak = Math.max(peak, r.usedSize + (r.backingStorageSize ?? 0));
-          // The first sample: the worker started, no tensor read yet.
-          idle ??= r.usedSize + (r.backingStorageSize ?? 0);
-        }
+        if (r?.usedSize !== undefined) peak = Math.max(peak, r.usedSize + (r.backingStorageSize ?? 0));
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -128,7 +153,7 @@ async function workerHeapSampler(
           ? ((await ask('Profiler.stop', {}, 60_000)) as { profile?: CpuProfile } | null)
           : null;
       await cdp.detach().catch(() => undefined);
-      return { peak, idle: idle ?? 0, profile: result?.profile ?? null };
+      return { peak, profile: result?.profile ?? null };
     },
   };
 }
@@ -143,9 +168,14 @@ async function main(): Promise<void> {
       // Writes nothing: prints the conversion worker's top self-time functions per source MB (V8 sampling profile).
       profile: { type: 'boolean', default: false },
       chat: { type: 'boolean', default: true },
+      // Link speeds (MB/s) to pace the server at, each run after the unthrottled one: "25,50,75".
+      rate: { type: 'string', default: '' },
+      // CPU by thread (conversion worker, hash workers, page main, network service…), not only by process.
+      threads: { type: 'boolean', default: false },
     },
     allowNegative: true,
   });
+  const rates = values.rate.split(',').filter(Boolean).map(Number);
   const config = getPreset(values.preset as PresetName);
   if (values.layers !== undefined) config.text_config.num_hidden_layers = Number(values.layers);
   const root = tempDir('bench-convert-browser');
@@ -187,83 +217,115 @@ async function main(): Promise<void> {
 
     // Plain fetch of the same safetensors bytes, read and dropped, in the page.
     const names = [...files.keys()].filter((p) => p.endsWith('.safetensors'));
-    const fetchSeconds = await page.evaluate(
-      async ([endpoint, repo, paths]) => {
-        const started = performance.now();
-        for (const p of paths) {
-          const r = await fetch(`${endpoint}/${repo}/resolve/main/${p}`);
-          const reader = r.body!.getReader();
-          for (;;) if ((await reader.read()).done) break;
-        }
-        return (performance.now() - started) / 1000;
-      },
-      [server.hubEndpoint, REPO, names] as [string, string, string[]],
-    );
-
-    server.resetCounts();
-    const rssBase = descendantsRss(process.pid);
-    let rssPeak = rssBase;
-    const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, descendantsRss(process.pid))), 200);
-    // The harness terminates the worker when it reports done, which would lose its profile: keep it alive.
-    if (values.profile)
-      await page.evaluate(() => {
-        Worker.prototype.terminate = () => undefined;
-      });
-    const heap = await workerHeapSampler(page, values.profile);
-    t = performance.now();
-    const run = await call('convert', {
-      ref: { kind: 'hub', repo: REPO, endpoint: server.hubEndpoint },
-      id: 'converted/bench',
-      quant: values.quant as 'q4',
-    });
-    const convertSeconds = (performance.now() - t) / 1000;
-    const { peak: heapPeak, idle: heapIdle, profile } = await heap.stop();
-    clearInterval(rssTimer);
-    if (run.error !== null) throw new Error(`conversion failed: ${run.error.message}`);
-    const fetched = server.bytesSent();
-    const tensors = run.plan?.tensors ?? 0;
-    t = performance.now();
-    const chat = values.chat
-      ? await call('chat', 'converted/bench', 'Describe the scene.', 1, { device: 'wasm' })
-      : null;
-    const firstAnswer = (performance.now() - t) / 1000;
-    const records = await call('records', 'converted/bench');
-    const outBytes = records.reduce((n, r) => n + (r.size ?? 0), 0);
-
+    const plainFetch = () =>
+      page.evaluate(
+        async ([endpoint, repo, paths]) => {
+          const started = performance.now();
+          for (const p of paths) {
+            const r = await fetch(`${endpoint}/${repo}/resolve/main/${p}`);
+            const reader = r.body!.getReader();
+            for (;;) if ((await reader.read()).done) break;
+          }
+          return (performance.now() - started) / 1000;
+        },
+        [server.hubEndpoint, REPO, names] as [string, string, string[]],
+      );
+    const cpuOptions = { threads: values.threads, threadsByStart: WORKER_THREAD };
     const mbps = (bytes: number, s: number): number => bytes / 1e6 / s;
-    console.log(
-      `plain fetch:  ${formatBytes(sourceBytes)} in ${fetchSeconds.toFixed(1)} s = ${mbps(sourceBytes, fetchSeconds).toFixed(1)} MB/s`,
-    );
-    console.log(
-      `conversion:   ${formatBytes(fetched)} fetched in ${convertSeconds.toFixed(1)} s = ` +
-        `${mbps(fetched, convertSeconds).toFixed(1)} MB/s (ratio to plain fetch ` +
-        `${(mbps(fetched, convertSeconds) / mbps(sourceBytes, fetchSeconds)).toFixed(3)}×), ` +
-        `${tensors} tensors = ${(tensors / convertSeconds).toFixed(1)} tensors/s, output ${formatBytes(outBytes)}`,
-    );
-    // The bound the data pass promises: the heaviest tensor's float32 form + what its fills computed + the fixed
-    // stream buffers (pieces in hand, source-hash batches); the worker's own idle heap (code, graphs) comes on top.
-    const h = run.heaviest ?? { tensor: null, tensorBytes: 0, outputBytes: 0 };
-    const bound = h.tensorBytes + h.outputBytes + STREAM_BUFFER_BYTES;
-    console.log(
-      `memory bound: ${formatBytes(bound)} = heaviest tensor ${h.tensor ?? '(none)'} as float32 ` +
-        `${formatBytes(h.tensorBytes)} + its outputs ${formatBytes(h.outputBytes)} + stream buffers ` +
-        `${formatBytes(STREAM_BUFFER_BYTES)} (no copy of its source bytes)`,
-    );
-    console.log(
-      `memory:       worker peak heap + ArrayBuffers ${formatBytes(heapPeak)} = ${(heapPeak / bound).toFixed(2)}× ` +
-        `the bound (worker idle before the data pass: ${formatBytes(heapIdle)}); browser RSS peak ` +
-        `${formatBytes(rssPeak)} (${formatBytes(rssPeak - rssBase)} over its level before the conversion)`,
-    );
-    console.log(
-      `first answer: ${firstAnswer.toFixed(1)} s from "done" to the first token (load from the weight store + ` +
-        `1 greedy token, WASM) ${chat === null ? 'skipped (--no-chat)' : chat.error === null ? '' : `FAILED: ${chat.error}`}`,
-    );
-    console.log(
-      `load average: ${loadavg()
+    const load = (): string =>
+      loadavg()
         .map((x) => x.toFixed(2))
-        .join(' ')}`,
-    );
-    if (profile !== null) printProfile(profile, fetched / 1e6);
+        .join(' ');
+    const machineCores = cpus().length;
+    // What sampling /proc costs this process per second, measured idle: taken out of the server's share below.
+    let samplerPerS = 0;
+    {
+      const idle = await measureWork(() => new Promise((r) => setTimeout(r, 5000)), cpuOptions);
+      samplerPerS = (idle.cost.selfCpuS / idle.cost.ms) * 1000;
+      console.log(
+        `sampler cost (idle 5 s): this process ${samplerPerS.toFixed(3)} core-s/s, ` +
+          `browser idle ${((idle.cost.childCpuS / idle.cost.ms) * 1000).toFixed(3)} core-s/s ` +
+          `(${splitText(splitCpu(idle.cost, (GiB * idle.cost.ms) / 1000), 0.005)}); ${machineCores} cores`,
+      );
+    }
+    /** One line per link speed: the plain fetch and the conversion side by side. */
+    const links: LinkResult[] = [];
+    for (const [run, pace] of [null, ...rates].entries()) {
+      server.pace = pace === null ? null : pace * 1e6;
+      const link = pace === null ? 'unthrottled' : `paced ${pace} MB/s`;
+      const loadBefore = load();
+      const plain = await measureWork(plainFetch, cpuOptions);
+      const fetchSeconds = plain.result;
+
+      server.resetCounts();
+      const id = `converted/bench-${run}`;
+      const profiled = values.profile && run === 0;
+      // The harness terminates the worker when it reports done, which would lose its profile: keep it alive.
+      if (profiled)
+        await page.evaluate(() => {
+          Worker.prototype.terminate = () => undefined;
+        });
+      const heap = await workerHeapSampler(page, profiled);
+      const converted = await measureWork(
+        () =>
+          call('convert', {
+            ref: { kind: 'hub', repo: REPO, endpoint: server.hubEndpoint },
+            id,
+            quant: values.quant as 'q4',
+          }),
+        cpuOptions,
+      );
+      const convertSeconds = converted.cost.ms / 1000;
+      const { peak: heapPeak, profile } = await heap.stop();
+      const conv = converted.result;
+      if (conv.error !== null) throw new Error(`conversion failed: ${conv.error.message}`);
+      const fetched = server.bytesSent();
+      const tensors = conv.plan?.tensors ?? 0;
+      console.log(
+        `${link} (load average ${loadBefore} → ${load()}):\n` +
+          `  plain fetch:  ${formatBytes(sourceBytes)} in ${fetchSeconds.toFixed(1)} s = ${mbps(sourceBytes, fetchSeconds).toFixed(1)} MB/s\n` +
+          `  conversion:   ${formatBytes(fetched)} fetched in ${convertSeconds.toFixed(1)} s = ` +
+          `${mbps(fetched, convertSeconds).toFixed(1)} MB/s (ratio to plain fetch ` +
+          `${(mbps(fetched, convertSeconds) / mbps(sourceBytes, fetchSeconds)).toFixed(3)}×), ` +
+          `${tensors} tensors = ${(tensors / convertSeconds).toFixed(1)} tensors/s`,
+      );
+      links.push({
+        link,
+        load: `${loadBefore.split(' ')[0]}–${load().split(' ')[0]}`,
+        plainMBps: mbps(sourceBytes, fetchSeconds),
+        conversionMBps: mbps(fetched, convertSeconds),
+        plain: splitCpu(plain.cost, sourceBytes, samplerPerS),
+        conversion: splitCpu(converted.cost, fetched, samplerPerS),
+        plainBusy: plain.cost.machineBusyCores,
+        conversionBusy: converted.cost.machineBusyCores,
+      });
+      console.log(cpuLines(links.at(-1)!, machineCores));
+
+      if (run === 0) {
+        t = performance.now();
+        const chat = values.chat
+          ? await call('chat', id, 'Describe the scene.', 1, { device: 'wasm' })
+          : null;
+        const firstAnswer = (performance.now() - t) / 1000;
+        const records = await call('records', id);
+        const outBytes = records.reduce((n, r) => n + (r.size ?? 0), 0);
+        console.log(
+          `  output:       ${formatBytes(outBytes)}\n` +
+            `${memoryLines(conv.heaviest, heapPeak)}; browser RSS peak ` +
+            `${formatBytes(converted.cost.rssBase + converted.cost.rssPeak)} ` +
+            `(${formatBytes(converted.cost.rssPeak)} over its level before the conversion)`,
+        );
+        console.log(
+          `  first answer: ${firstAnswer.toFixed(1)} s from "done" to the first token (load from the weight store + ` +
+            `1 greedy token, WASM) ${chat === null ? 'skipped (--no-chat)' : chat.error === null ? '' : `FAILED: ${chat.error}`}`,
+        );
+        if (profile !== null) printProfile(profile, fetched / 1e6);
+      } else console.log(memoryLines(conv.heaviest, heapPeak));
+      await call('remove', id);
+    }
+    server.pace = null;
+    console.log(linkTable(links, TARGET, machineCores));
+    console.log(`load average: ${load()}`);
   } finally {
     await browser.close();
     await server.close();
