@@ -1,8 +1,12 @@
 // The conversion worker: runs convertHubCheckpoint (src/store/hub-conversion.ts) off the page, because the converter
-// quantises on the CPU and reads safetensors headers with synchronous HTTP requests. Plain postMessage: 'convert' and
-// 'cancel' in; progress, 'done' or 'error' (code + message) out. It owns no conversion logic.
-import { isEngineError } from '../src/shared/errors';
+// quantises on the CPU and reads safetensors headers with synchronous HTTP requests, then checks the stored result as
+// "re-verify" does. Plain postMessage: 'convert' and 'cancel' in; progress, 'done' or 'error' (code + message) out. It
+// owns no conversion logic.
+import { EngineError, isEngineError } from '../src/shared/errors';
+import { verifyCachedModel } from '../src/store/cache-admin';
+import { discardConversion } from '../src/store/converted-sink';
 import { convertHubCheckpoint } from '../src/store/hub-conversion';
+import { modelIdOf } from '../src/store/model-ref';
 import type { ConvertWorkerEvent, ConvertWorkerRequest } from '../src/store/hub-conversion-protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -24,7 +28,26 @@ self.onmessage = async (message: MessageEvent<ConvertWorkerRequest>) => {
       signal: controller.signal,
       onProgress: (event) => post({ type: 'progress', event }),
       onBytes: (path, bytes) => post({ type: 'bytes', path, bytes }),
+      onStored: (path, bytes) => post({ type: 'stored', path, bytes }),
     });
+    // Every stored file read back against the sha256 its manifest lists, before the model is used: what IndexedDB
+    // holds is what was converted. A damaged model is deleted whole (never listed as usable).
+    post({ type: 'check', loaded: 0, total: result.files.reduce((n, f) => n + f.size, 0) });
+    const report = await verifyCachedModel(modelIdOf({ kind: 'local', id }), {
+      signal: controller.signal,
+      onProgress: (e) => {
+        if ('overall' in e) post({ type: 'check', loaded: e.overall.loaded, total: e.overall.total });
+      },
+    });
+    if (!report.ok) {
+      const bad = report.files.filter((f) => !f.ok).map((f) => f.path);
+      await discardConversion(id);
+      throw new EngineError(
+        'integrity',
+        `The converted model failed its check after it was stored (${bad.join(', ')}): the browser's storage did ` +
+          'not keep what was written. It was deleted; convert it again.',
+      );
+    }
     post({
       type: 'done',
       id,

@@ -22,6 +22,9 @@ export interface ConvertRun {
   tensors: number;
   /** The plan the worker computed before fetching tensors. */
   plan: ConversionPlan | null;
+  /** Output bytes the worker stored, and seconds from its first 'check' event (the stored model read back) to done. */
+  stored: number;
+  checkSeconds: number;
 }
 
 let worker: Worker | null = null;
@@ -41,7 +44,10 @@ const harness = {
         bytes: {},
         tensors: 0,
         plan: null,
+        stored: 0,
+        checkSeconds: 0,
       };
+      let checkStarted: number | null = null;
       worker = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
         type: 'module',
         name: 'llava-convert',
@@ -62,7 +68,12 @@ const harness = {
           }
         } else if (e.type === 'bytes') {
           run.bytes[e.path] = (run.bytes[e.path] ?? 0) + e.bytes;
+        } else if (e.type === 'stored') {
+          run.stored += e.bytes;
+        } else if (e.type === 'check') {
+          checkStarted ??= performance.now();
         } else if (e.type === 'done') {
+          if (checkStarted !== null) run.checkSeconds = (performance.now() - checkStarted) / 1000;
           run.ok = true;
           run.id = e.id;
           w.terminate();
