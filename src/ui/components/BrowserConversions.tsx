@@ -159,7 +159,12 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
           total={view()?.fraction === null ? 0 : 1000}
           valueText={view()?.text ?? ''}
         />
-        <p class="muted small conversion-status" data-phase={view()?.phase}>
+        <p
+          class="muted small conversion-status"
+          data-phase={view()?.phase}
+          data-source-bytes={view()?.sourceBytes}
+          data-download-bytes={view()?.downloadBytes}
+        >
           {view()?.text}
         </p>
         <Show when={run()?.plan}>

@@ -87,7 +87,10 @@ export class ConversionTracker {
     const { done } = this.workBytes();
     this.work.add(t, done);
     this.source.add(t, this.fetched);
-    this.phaseMeter.add(t, this.phase === 'check' ? this.checked : this.phase === 'write' ? this.stored : this.fetched);
+    this.phaseMeter.add(
+      t,
+      this.phase === 'check' ? this.checked : this.phase === 'write' ? this.stored : this.fetched,
+    );
   }
 
   /** The job in bytes: the plan's download + its output written + that output read back. */
