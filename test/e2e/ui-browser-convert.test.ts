@@ -131,6 +131,7 @@ describe('in-browser conversion from the model panel', () => {
       await page.screenshot({ path: path.join(screenshotDir, 'browser-convert-progress.png') });
       await card.locator('button:has-text("Cancel")').click();
       await page.locator('.notice:has-text("cancelled")').waitFor();
+      await page.screenshot({ path: path.join(screenshotDir, 'browser-convert-cancelled.png') });
       const cancelled = (await page.locator('.notice:has-text("cancelled")').textContent()) ?? '';
       expect(cancelled).toContain('Resume goes on from there');
       expect(await card.locator('progress').count()).toBe(0);

@@ -30,8 +30,17 @@ export interface ConversionView {
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /**
+ * What an output byte written into the store, or read back to check it, costs against a source byte downloaded and
+ * converted: the conversion pass runs at 14–26 MB/s of source in Chromium (BENCHMARKS.md), while the store takes
+ * 28–50 MB/s with its sha256 even as it downloads too (same file, store section) and reading back is faster still.
+ * A rough quarter; it shapes the bar and the time left, nothing else.
+ */
+const OUTPUT_WEIGHT = 0.25;
+
+/**
  * Follows one run of the conversion worker. The bar weighs the job in bytes: the plan's download, the output written
- * into the store and the output read back to check it, so it moves through every phase and ends full.
+ * into the store and the output read back to check it (those two at OUTPUT_WEIGHT), so it moves through every phase
+ * and ends full; the time left is the rest of that work at its recent pace.
  */
 export class ConversionTracker {
   private phase: ConversionPhase = 'plan';
@@ -66,8 +75,8 @@ export class ConversionTracker {
       } else if (ev.kind === 'tensor') {
         this.tensorsDone = ev.done;
         this.tensorsTotal = ev.total;
-        // After the last tensor only the graphs, the store copy and the manifest remain.
-        this.phase = ev.done === ev.total ? 'write' : 'convert';
+        // The last one too ("tensor n of n"): writing shows once the store takes the first output bytes.
+        this.phase = 'convert';
       }
     } else if (e.type === 'bytes') {
       // Only the tensor stream counts (the plan's header reads and the small files are not the download's bytes).
@@ -93,7 +102,7 @@ export class ConversionTracker {
     );
   }
 
-  /** The job in bytes: the plan's download + its output written + that output read back. */
+  /** The job in bytes: the plan's download + its output written + that output read back (weighted). */
   private workBytes(): { done: number; total: number } {
     if (this.plan === null) return { done: 0, total: 0 };
     const download = this.plan.downloadBytes;
@@ -105,11 +114,10 @@ export class ConversionTracker {
     const passed = this.passed();
     const readDone = this.phase === 'check' || this.tensorsDone === this.tensorsTotal;
     const checking = this.phase === 'check' && this.checkTotal > 0;
-    const done =
-      (readDone ? download : Math.min(passed, download)) +
-      (checking ? output : Math.min(this.stored, output)) +
-      (checking ? (output * this.checked) / this.checkTotal : 0);
-    return { done, total: download + 2 * output };
+    const written = checking ? output : Math.min(this.stored, output);
+    const checked = checking ? (output * this.checked) / this.checkTotal : 0;
+    const done = (readDone ? download : Math.min(passed, download)) + OUTPUT_WEIGHT * (written + checked);
+    return { done, total: download + 2 * OUTPUT_WEIGHT * output };
   }
 
   private passed(): number {
