@@ -61,8 +61,9 @@ describe('conversion progress', () => {
     ]);
     expect(views[0]).toMatchObject({ phase: 'plan', fraction: null });
     expect(views[0]!.text).toMatch(/^Reading the plan: /);
-    // The plan's header reads are not the download's bytes.
-    expect(views[3]).toMatchObject({ phase: 'convert', sourceBytes: 0, downloadBytes: 1_000_000 });
+    // The plan's header reads are not the download's bytes; the plan's phase lasts until the first tensor byte.
+    expect(views[3]).toMatchObject({ phase: 'plan', sourceBytes: 0, downloadBytes: 1_000_000, fraction: 0 });
+    expect(views[4]).toMatchObject({ phase: 'convert', sourceBytes: 100_000 });
     const phases = views.map((v) => v.phase).filter((p, i, all) => p !== all[i - 1]);
     expect(phases).toEqual(['plan', 'convert', 'write', 'convert', 'write', 'check']);
     const mid = views[10]!;
@@ -85,8 +86,10 @@ describe('conversion progress', () => {
       progress({ kind: 'resume', sourceBytes: 600_000, storedBytes: 120_000 }),
       ...tensors(7, 10),
     ]);
+    expect(views[1]).toMatchObject({ phase: 'plan' });
     expect(views[2]).toMatchObject({ phase: 'convert', sourceBytes: 600_000 });
-    expect(views[2]!.text).toMatch(/^Downloading and converting: 586 KB of 977 KB, /);
+    // The kept work is where this run starts, not part of its pace.
+    expect(views[2]!.text).toBe('Downloading and converting: 586 KB of 977 KB, estimating time…');
     expect(views[2]!.fraction).toBeCloseTo((600_000 + 0.25 * 120_000) / (1_000_000 + 0.5 * 250_000));
     expect(views[4]!.text).toMatch(/^Downloading and converting: tensor 7 of 10, 684 KB of 977 KB, /);
   });

@@ -54,7 +54,7 @@ export class ConversionTracker {
   private tensorsTotal = 0;
   private shown = 0;
   /** Work done in the bar's bytes, for the time left; source bytes for the download rate; the phase's own bytes. */
-  private readonly work = new RateMeter(5000);
+  private work = new RateMeter(5000);
   private readonly source = new RateMeter(5000);
   private phaseMeter = new RateMeter(5000);
 
@@ -66,12 +66,15 @@ export class ConversionTracker {
     if (e.type === 'progress') {
       const ev = e.event;
       if (ev.kind === 'plan') {
+        // Still the plan's phase: the quota check and the graphs' layout come before the first tensor byte.
         this.plan = ev.plan;
         this.tensorsTotal = ev.plan.tensors;
-        this.phase = 'convert';
       } else if (ev.kind === 'resume') {
         this.resumedBytes = ev.sourceBytes;
         this.stored = ev.storedBytes;
+        this.phase = 'convert';
+        // Work an earlier run did is no part of this run's pace.
+        this.work = new RateMeter(5000);
       } else if (ev.kind === 'tensor') {
         this.tensorsDone = ev.done;
         this.tensorsTotal = ev.total;
@@ -79,7 +82,8 @@ export class ConversionTracker {
         this.phase = 'convert';
       }
     } else if (e.type === 'bytes') {
-      // Only the tensor stream counts (the plan's header reads and the small files are not the download's bytes).
+      // Only the tensor stream counts: the plan's header reads (before the plan) and small files are not the
+      // download's bytes.
       if (this.plan === null || !e.path.endsWith('.safetensors')) return;
       this.fetched += e.bytes;
       if (this.phase !== 'check') this.phase = 'convert';
