@@ -50,6 +50,8 @@ describe('in-browser conversion from the model panel', () => {
       isLfs: (p) => p.endsWith('.safetensors'),
       treePageSize: 100,
     });
+    /** [file, first byte] of every open range (the data pass's streams and their reopenings), in order. */
+    const opened: Array<[string, number]> = [];
     try {
       // Answer the app's hub requests (the worker's included) from the look-alike, as the hub would: with CORS.
       await app.browser.context.route('https://huggingface.co/**', async (route) => {
@@ -66,6 +68,7 @@ describe('in-browser conversion from the model panel', () => {
         // lasts long enough to be watched (and Cancel pressed) on a checkpoint this small.
         const open = /^bytes=(\d+)-$/.exec(range ?? '');
         if (open) {
+          opened.push([request.url().slice(request.url().lastIndexOf('/') + 1), Number(open[1])]);
           range = `bytes=${open[1]}-${Number(open[1]) + PIECE - 1}`;
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
@@ -137,7 +140,7 @@ describe('in-browser conversion from the model panel', () => {
       expect(await card.locator('progress').count()).toBe(0);
       const firstRun = await shown();
       const sentBeforeResume = hub.bytesSent();
-      hub.requests.length = 0;
+      const openedBeforeResume = opened.length;
       await card.locator('button:has-text("Resume conversion")').click();
       await page
         .waitForFunction(
@@ -170,15 +173,16 @@ describe('in-browser conversion from the model panel', () => {
       // Resumed where the first run stopped: its first counted bytes and its bar start past zero.
       const resumedAt = secondRun.find((s) => s.phase === 'convert' && s.downloadBytes > 0);
       expect(resumedAt?.sourceBytes, JSON.stringify(secondRun.slice(0, 5))).toBeGreaterThan(0);
-      expect(secondRun.find((s) => s.value !== null)?.value).toBeGreaterThan(0);
-      const lastOfFirst = firstRun.filter((s) => s.phase === 'convert').at(-1)!;
-      expect(resumedAt!.sourceBytes).toBeLessThanOrEqual(lastOfFirst.sourceBytes);
-      // The resumed stream starts inside a file, not at its first byte; nothing finished was fetched again: every
-      // file once, its header once per run (the plan), plus at most the tensor in flight and one piece.
-      const streams = hub.requests.filter(
-        (r) => /^bytes=\d+-\d+$/.test(r.range ?? '') && r.path.endsWith('.safetensors'),
-      );
-      expect(streams.length).toBeGreaterThan(0);
+      expect(resumedAt?.value).toBeGreaterThan(0);
+      // Nothing finished was fetched again: every file once, its header once per run (the plan), plus at most the
+      // tensor in flight, the rest of the piece it was in and the piece the look-alike was sending when Cancel came.
+      // The resumed run's first stream starts at the very byte its bar and text started from.
+      const firstResumed = opened[openedBeforeResume];
+      const before = safetensors
+        .filter(([p]) => p < firstResumed![0])
+        .reduce((n, [, b]) => n + b.byteLength, 0);
+      expect(before + firstResumed![1], JSON.stringify(opened)).toBe(resumedAt!.sourceBytes);
+      expect(resumedAt!.sourceBytes).toBeGreaterThan(0);
       let headers = 0;
       let largest = 0;
       for (const [, b] of safetensors) {
@@ -188,7 +192,7 @@ describe('in-browser conversion from the model panel', () => {
       }
       const again = hub.bytesSent() - download - 2 * headers;
       expect(again, `${sentBeforeResume} before Resume`).toBeGreaterThanOrEqual(0);
-      expect(again).toBeLessThanOrEqual(largest + PIECE);
+      expect(again).toBeLessThanOrEqual(largest + 2 * PIECE);
       await page.keyboard.press('Escape');
       await setSetting(page, '#set-max', '6');
       const answer = await sendAndWait(page, 'What is in the picture?');
