@@ -2,12 +2,15 @@
 // served locally like the hub, side by side with a plain fetch of the same safetensors bytes in one run. Prints the
 // source MB/s of each and their ratio, tensors/s, the worker's peak JS heap + ArrayBuffer memory (CDP
 // Runtime.getHeapUsage on the worker target, sampled), the renderer's peak RSS, and the time from "done" to the
-// first answer token of the converted model (WASM).
+// first answer token of the converted model (WASM). Both sides' CPU (every Chromium process, and this process, which
+// serves the files) is printed in core-seconds per source GiB, with how busy the machine's cores were, and what a
+// conversion at 0.8× of the plain rate would need in cores; --threads splits it by thread (conversion worker, hash
+// workers, page main thread, network service…); --rate runs the pair again on links paced at those MB/s.
 //
 //   npx tsx test/bench/convert-browser-throughput.ts [--preset large] [--layers 22] [--quant q4] [--shards 2]
-//     [--profile] [--no-chat]
+//     [--profile] [--no-chat] [--threads] [--rate 25,50,75]
 // (the full `large` preset needs --shards 3 or more: a test server file is read whole, and Node reads < 2 GiB at once)
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CDPSession, Page } from 'playwright-core';
@@ -19,9 +22,20 @@ import { buildApp } from '../e2e/harness/build-app';
 import type { ConvertHarness } from '../e2e/pages/convert-e2e-page';
 import { folderFiles, removeTempDirs, tempDir, writeLlavaHfCheckpoint } from '../unit/convert-helpers';
 import { startStoreServer } from '../unit/helpers/store-server';
-import { descendantsRss } from './process-memory';
+import {
+  cpuLines,
+  GiB,
+  linkTable,
+  splitCpu,
+  splitText,
+  WORKER_THREAD,
+  type LinkResult,
+} from './convert-cpu-report';
+import { measureWork } from './process-cpu';
 
 const REPO = 'bench-org/llava-bf16';
+/** The issue's target: conversion at this fraction of a plain fetch of the same bytes. */
+const TARGET = 0.8;
 
 interface CpuProfile {
   nodes: Array<{
@@ -136,9 +150,14 @@ async function main(): Promise<void> {
       // Writes nothing: prints the conversion worker's top self-time functions per source MB (V8 sampling profile).
       profile: { type: 'boolean', default: false },
       chat: { type: 'boolean', default: true },
+      // Link speeds (MB/s) to pace the server at, each run after the unthrottled one: "25,50,75".
+      rate: { type: 'string', default: '' },
+      // CPU by thread (conversion worker, hash workers, page main, network service…), not only by process.
+      threads: { type: 'boolean', default: false },
     },
     allowNegative: true,
   });
+  const rates = values.rate.split(',').filter(Boolean).map(Number);
   const config = getPreset(values.preset as PresetName);
   if (values.layers !== undefined) config.text_config.num_hidden_layers = Number(values.layers);
   const root = tempDir('bench-convert-browser');
@@ -180,74 +199,116 @@ async function main(): Promise<void> {
 
     // Plain fetch of the same safetensors bytes, read and dropped, in the page.
     const names = [...files.keys()].filter((p) => p.endsWith('.safetensors'));
-    const fetchSeconds = await page.evaluate(
-      async ([endpoint, repo, paths]) => {
-        const started = performance.now();
-        for (const p of paths) {
-          const r = await fetch(`${endpoint}/${repo}/resolve/main/${p}`);
-          const reader = r.body!.getReader();
-          for (;;) if ((await reader.read()).done) break;
-        }
-        return (performance.now() - started) / 1000;
-      },
-      [server.hubEndpoint, REPO, names] as [string, string, string[]],
-    );
-
-    server.resetCounts();
-    const rssBase = descendantsRss(process.pid);
-    let rssPeak = rssBase;
-    const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, descendantsRss(process.pid))), 200);
-    // The harness terminates the worker when it reports done, which would lose its profile: keep it alive.
-    if (values.profile)
-      await page.evaluate(() => {
-        Worker.prototype.terminate = () => undefined;
-      });
-    const heap = await workerHeapSampler(page, values.profile);
-    t = performance.now();
-    const run = await call('convert', {
-      ref: { kind: 'hub', repo: REPO, endpoint: server.hubEndpoint },
-      id: 'converted/bench',
-      quant: values.quant as 'q4',
-    });
-    const convertSeconds = (performance.now() - t) / 1000;
-    const { peak: heapPeak, profile } = await heap.stop();
-    clearInterval(rssTimer);
-    if (run.error !== null) throw new Error(`conversion failed: ${run.error.message}`);
-    const fetched = server.bytesSent();
-    const tensors = run.plan?.tensors ?? 0;
-    t = performance.now();
-    const chat = values.chat
-      ? await call('chat', 'converted/bench', 'Describe the scene.', 1, { device: 'wasm' })
-      : null;
-    const firstAnswer = (performance.now() - t) / 1000;
-    const records = await call('records', 'converted/bench');
-    const outBytes = records.reduce((n, r) => n + (r.size ?? 0), 0);
-
+    const plainFetch = () =>
+      page.evaluate(
+        async ([endpoint, repo, paths]) => {
+          const started = performance.now();
+          for (const p of paths) {
+            const r = await fetch(`${endpoint}/${repo}/resolve/main/${p}`);
+            const reader = r.body!.getReader();
+            for (;;) if ((await reader.read()).done) break;
+          }
+          return (performance.now() - started) / 1000;
+        },
+        [server.hubEndpoint, REPO, names] as [string, string, string[]],
+      );
+    const cpuOptions = { threads: values.threads, threadsByStart: WORKER_THREAD };
     const mbps = (bytes: number, s: number): number => bytes / 1e6 / s;
-    console.log(
-      `plain fetch:  ${formatBytes(sourceBytes)} in ${fetchSeconds.toFixed(1)} s = ${mbps(sourceBytes, fetchSeconds).toFixed(1)} MB/s`,
-    );
-    console.log(
-      `conversion:   ${formatBytes(fetched)} fetched in ${convertSeconds.toFixed(1)} s = ` +
-        `${mbps(fetched, convertSeconds).toFixed(1)} MB/s (ratio to plain fetch ` +
-        `${(mbps(fetched, convertSeconds) / mbps(sourceBytes, fetchSeconds)).toFixed(3)}×), ` +
-        `${tensors} tensors = ${(tensors / convertSeconds).toFixed(1)} tensors/s, output ${formatBytes(outBytes)}`,
-    );
-    console.log(
-      `memory:       worker peak heap + ArrayBuffers ${formatBytes(heapPeak)} (largest tensor as float32: ` +
-        `${formatBytes(run.plan?.largestTensorBytes ?? 0)}); browser RSS peak ${formatBytes(rssPeak)} ` +
-        `(${formatBytes(rssPeak - rssBase)} over its level before the conversion)`,
-    );
-    console.log(
-      `first answer: ${firstAnswer.toFixed(1)} s from "done" to the first token (load from the weight store + ` +
-        `1 greedy token, WASM) ${chat === null ? 'skipped (--no-chat)' : chat.error === null ? '' : `FAILED: ${chat.error}`}`,
-    );
-    console.log(
-      `load average: ${loadavg()
+    const load = (): string =>
+      loadavg()
         .map((x) => x.toFixed(2))
-        .join(' ')}`,
-    );
-    if (profile !== null) printProfile(profile, fetched / 1e6);
+        .join(' ');
+    const machineCores = cpus().length;
+    // What sampling /proc costs this process per second, measured idle: taken out of the server's share below.
+    let samplerPerS = 0;
+    {
+      const idle = await measureWork(() => new Promise((r) => setTimeout(r, 5000)), cpuOptions);
+      samplerPerS = (idle.cost.selfCpuS / idle.cost.ms) * 1000;
+      console.log(
+        `sampler cost (idle 5 s): this process ${samplerPerS.toFixed(3)} core-s/s, ` +
+          `browser idle ${((idle.cost.childCpuS / idle.cost.ms) * 1000).toFixed(3)} core-s/s ` +
+          `(${splitText(splitCpu(idle.cost, (GiB * idle.cost.ms) / 1000), 0.005)}); ${machineCores} cores`,
+      );
+    }
+    /** One line per link speed: the plain fetch and the conversion side by side. */
+    const links: LinkResult[] = [];
+    for (const [run, pace] of [null, ...rates].entries()) {
+      server.pace = pace === null ? null : pace * 1e6;
+      const link = pace === null ? 'unthrottled' : `paced ${pace} MB/s`;
+      const loadBefore = load();
+      const plain = await measureWork(plainFetch, cpuOptions);
+      const fetchSeconds = plain.result;
+
+      server.resetCounts();
+      const id = `converted/bench-${run}`;
+      const profiled = values.profile && run === 0;
+      // The harness terminates the worker when it reports done, which would lose its profile: keep it alive.
+      if (profiled)
+        await page.evaluate(() => {
+          Worker.prototype.terminate = () => undefined;
+        });
+      const heap = await workerHeapSampler(page, profiled);
+      const converted = await measureWork(
+        () =>
+          call('convert', {
+            ref: { kind: 'hub', repo: REPO, endpoint: server.hubEndpoint },
+            id,
+            quant: values.quant as 'q4',
+          }),
+        cpuOptions,
+      );
+      const convertSeconds = converted.cost.ms / 1000;
+      const { peak: heapPeak, profile } = await heap.stop();
+      const conv = converted.result;
+      if (conv.error !== null) throw new Error(`conversion failed: ${conv.error.message}`);
+      const fetched = server.bytesSent();
+      const tensors = conv.plan?.tensors ?? 0;
+      console.log(
+        `${link} (load average ${loadBefore} → ${load()}):\n` +
+          `  plain fetch:  ${formatBytes(sourceBytes)} in ${fetchSeconds.toFixed(1)} s = ${mbps(sourceBytes, fetchSeconds).toFixed(1)} MB/s\n` +
+          `  conversion:   ${formatBytes(fetched)} fetched in ${convertSeconds.toFixed(1)} s = ` +
+          `${mbps(fetched, convertSeconds).toFixed(1)} MB/s (ratio to plain fetch ` +
+          `${(mbps(fetched, convertSeconds) / mbps(sourceBytes, fetchSeconds)).toFixed(3)}×), ` +
+          `${tensors} tensors = ${(tensors / convertSeconds).toFixed(1)} tensors/s`,
+      );
+      links.push({
+        link,
+        load: `${loadBefore.split(' ')[0]}–${load().split(' ')[0]}`,
+        plainMBps: mbps(sourceBytes, fetchSeconds),
+        conversionMBps: mbps(fetched, convertSeconds),
+        plain: splitCpu(plain.cost, sourceBytes, samplerPerS),
+        conversion: splitCpu(converted.cost, fetched, samplerPerS),
+        plainBusy: plain.cost.machineBusyCores,
+        conversionBusy: converted.cost.machineBusyCores,
+      });
+      console.log(cpuLines(links.at(-1)!, machineCores));
+
+      if (run === 0) {
+        t = performance.now();
+        const chat = values.chat
+          ? await call('chat', id, 'Describe the scene.', 1, { device: 'wasm' })
+          : null;
+        const firstAnswer = (performance.now() - t) / 1000;
+        const records = await call('records', id);
+        const outBytes = records.reduce((n, r) => n + (r.size ?? 0), 0);
+        console.log(
+          `  output:       ${formatBytes(outBytes)}\n` +
+            `  memory:       worker peak heap + ArrayBuffers ${formatBytes(heapPeak)} (largest tensor as float32: ` +
+            `${formatBytes(conv.plan?.largestTensorBytes ?? 0)}); browser RSS peak ` +
+            `${formatBytes(converted.cost.rssBase + converted.cost.rssPeak)} ` +
+            `(${formatBytes(converted.cost.rssPeak)} over its level before the conversion)`,
+        );
+        console.log(
+          `  first answer: ${firstAnswer.toFixed(1)} s from "done" to the first token (load from the weight store + ` +
+            `1 greedy token, WASM) ${chat === null ? 'skipped (--no-chat)' : chat.error === null ? '' : `FAILED: ${chat.error}`}`,
+        );
+        if (profile !== null) printProfile(profile, fetched / 1e6);
+      } else console.log(`  memory:       worker peak heap + ArrayBuffers ${formatBytes(heapPeak)}`);
+      await call('remove', id);
+    }
+    server.pace = null;
+    console.log(linkTable(links, TARGET, machineCores));
+    console.log(`load average: ${load()}`);
   } finally {
     await browser.close();
     await server.close();

@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { statFields } from './process-memory';
 
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+export const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const PAGE_BYTES = Number(execFileSync('getconf', ['PAGESIZE']).toString().trim()) || 4096;
 
 interface ProcessSample {
@@ -71,9 +71,17 @@ async function kindOf(pid: number): Promise<string> {
   return type;
 }
 
-/** CPU ticks of each thread of the given processes, keyed "kind/thread name" (threads of one name summed). */
-async function threadTicks(pids: Iterable<number>): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+export interface ThreadSample {
+  /** "kind/thread name", see kindOf. */
+  key: string;
+  ticks: number;
+  /** When the thread started, clock ticks since boot (orders threads of one name). */
+  started: number;
+}
+
+/** CPU ticks of each thread of the given processes, by thread id. */
+async function threadSamples(pids: Iterable<number>): Promise<Map<string, ThreadSample>> {
+  const out = new Map<string, ThreadSample>();
   for (const pid of pids) {
     const kind = await kindOf(pid);
     const tids = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
@@ -82,9 +90,53 @@ async function threadTicks(pids: Iterable<number>): Promise<Map<string, number>>
       if (!text) continue;
       const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
       const f = statFields(text);
-      const key = `${kind}/${name}`;
-      out.set(key, (out.get(key) ?? 0) + Number(f[11]) + Number(f[12]));
+      // After the name: [11] utime, [12] stime, [19] starttime.
+      out.set(`${pid}/${tid}`, {
+        key: `${kind}/${name}`,
+        ticks: Number(f[11]) + Number(f[12]),
+        started: Number(f[19]),
+      });
     }
+  }
+  return out;
+}
+
+/** Clock ticks since boot, on the clock a thread's starttime uses. */
+async function ticksSinceBoot(): Promise<number> {
+  return Number((await readFile('/proc/uptime', 'utf8')).split(' ')[0]) * TICKS_PER_SECOND;
+}
+
+/**
+ * The CPU seconds each thread used between two readings, summed by "kind/thread name". A thread missing from the
+ * first reading counts from zero if it started after `since` (else its start is unknown and it is left out); a
+ * thread missing from the last keeps its latest reading. Threads started meanwhile whose name matches `byStart` are
+ * not summed but keyed "kind/name#k", k being the order in which they started (1 = first): e.g. Chromium names
+ * every dedicated worker's thread alike, and the first one a page starts is told apart from those it starts later.
+ */
+export function threadSeconds(
+  first: ReadonlyMap<string, ThreadSample>,
+  last: ReadonlyMap<string, ThreadSample>,
+  since: number,
+  byStart?: RegExp,
+): Record<string, number> {
+  const used: Array<{ key: string; started: number; ticks: number }> = [];
+  for (const [id, s] of last) {
+    const before = first.get(id);
+    // A thread id reused by a new thread (another start time) is a new thread.
+    const base = before !== undefined && before.started === s.started ? before.ticks : null;
+    if (base === null && s.started < since) continue;
+    used.push({ key: s.key, started: s.started, ticks: s.ticks - (base ?? 0) });
+  }
+  const out: Record<string, number> = {};
+  const rank = new Map<string, number>();
+  for (const t of used.sort((a, b) => a.started - b.started)) {
+    let key = t.key;
+    if (t.started >= since && byStart?.test(key.slice(key.indexOf('/') + 1))) {
+      const k = (rank.get(key) ?? 0) + 1;
+      rank.set(key, k);
+      key = `${key}#${k}`;
+    }
+    out[key] = (out[key] ?? 0) + t.ticks / TICKS_PER_SECOND;
   }
   return out;
 }
@@ -97,8 +149,9 @@ export interface WorkCost {
   /** childCpuS by kind of process (see kindOf). */
   childCpuByKind: Record<string, number>;
   /**
-   * Only with `threads`: CPU seconds by "kind/thread name" of threads alive at both ends of the work (read at the
-   * start and the end only, so a thread that ended meanwhile is missing).
+   * Only with `threads`: CPU seconds by "kind/thread name" (see threadSeconds), threads read at the start, every
+   * `threadEvery`-th sample and the end: a thread that ends meanwhile keeps its last reading (up to that many
+   * intervals of its time can be missed; the process total above still has it).
    */
   childCpuByThread?: Record<string, number>;
   /** Peak summed RSS of the descendants above what they held at the start, and that start. */
@@ -116,11 +169,20 @@ export interface WorkCost {
  */
 export async function measureWork<T>(
   work: () => Promise<T>,
-  options: { intervalMs?: number; threads?: boolean } = {},
+  options: {
+    intervalMs?: number;
+    threads?: boolean;
+    /** Threads named alike that are told apart by start order (see threadSeconds). */
+    threadsByStart?: RegExp;
+    /** Threads are read every this many samples (default 10: each reading costs a read per thread). */
+    threadEvery?: number;
+  } = {},
 ): Promise<{ result: T; cost: WorkCost }> {
   const intervalMs = options.intervalMs ?? 100;
+  const since = await ticksSinceBoot();
   const first = descendants(await sampleAll(), process.pid);
-  const threads0 = options.threads ? await threadTicks(first.keys()) : null;
+  const threads0 = options.threads ? await threadSamples(first.keys()) : null;
+  const lastThreads = new Map(threads0 ?? []);
   const startTicks = new Map([...first].map(([pid, s]) => [pid, s.ticks]));
   const lastTicks = new Map(startTicks);
   const rssBase = [...first.values()].reduce((n, s) => n + s.rss, 0);
@@ -134,6 +196,8 @@ export async function measureWork<T>(
       known = new Set(now.keys());
     } else now = await sampleAll(known);
     for (const [pid, s] of now) lastTicks.set(pid, s.ticks);
+    if (threads0 && (full || samples % (options.threadEvery ?? 10) === 0))
+      for (const [id, t] of await threadSamples(known)) lastThreads.set(id, t);
     rssPeak = Math.max(
       rssPeak,
       [...now.values()].reduce((n, s) => n + s.rss, 0),
@@ -165,12 +229,7 @@ export async function measureWork<T>(
     byKind[kind] = (byKind[kind] ?? 0) + used / TICKS_PER_SECOND;
   }
   const cores = (machine1.total - machine0.total) / ((ms / 1000) * TICKS_PER_SECOND);
-  let byThread: Record<string, number> | undefined;
-  if (threads0) {
-    byThread = {};
-    for (const [key, t] of await threadTicks(known))
-      if (threads0.has(key)) byThread[key] = (t - (threads0.get(key) ?? 0)) / TICKS_PER_SECOND;
-  }
+  const byThread = threads0 ? threadSeconds(threads0, lastThreads, since, options.threadsByStart) : undefined;
   return {
     result,
     cost: {

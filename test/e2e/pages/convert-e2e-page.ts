@@ -92,6 +92,9 @@ const harness = {
       .map((r) => ({ path: r.path, size: r.size, sha256: r.sha256 ?? null, complete: r.complete }))
       .sort((a, b) => (a.path < b.path ? -1 : 1)),
   list: (): Promise<CachedModelSummary[]> => listCachedModels(),
+  /** Deletes a converted model (the benchmark converts the same checkpoint again at each link speed). */
+  remove: (name: string): Promise<void> =>
+    openWeightStore().deleteModel(modelIdOf({ kind: 'local', id: name })),
   /** Loads the stored model in the engine worker and answers one message greedily: the text and token count. */
   chat: async (id: string, text: string, maxNewTokens: number, options: LoadOptions) => {
     const client = createEngineClient({
