@@ -10,6 +10,8 @@ export type ConvertWorkerRequest =
         'signal' | 'onProgress' | 'onBytes' | 'onStored' | 'store' | 'storage' | 'fetch'
       >;
     }
+  /** After 'done': read the stored model `id` back against its manifest's sha256 ('checked' or 'error'). */
+  | { type: 'check'; id: string }
   | { type: 'cancel' };
 
 export type ConvertWorkerEvent =
@@ -21,4 +23,5 @@ export type ConvertWorkerEvent =
   /** The stored model read back against its manifest's sha256: bytes checked of all. */
   | { type: 'check'; loaded: number; total: number }
   | { type: 'done'; id: string; files: number; bytes: number }
+  | { type: 'checked'; id: string }
   | { type: 'error'; name: string; code: string | null; message: string };

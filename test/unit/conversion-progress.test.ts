@@ -55,7 +55,7 @@ describe('conversion progress', () => {
       ...tensors(6, 10),
       stored(130_000),
       progress({ kind: 'done', dir: 'x' }),
-      check(0),
+      { type: 'done', id: 'x', files: 9, bytes: 250_000 },
       check(100_000),
       check(250_000),
     ]);
@@ -73,6 +73,7 @@ describe('conversion progress', () => {
     expect(views.find((v) => v.phase === 'write')?.text).toMatch(
       /^Writing the converted files: 117 KB stored, /,
     );
+    expect(views.at(-3)!.text).toMatch(/^Checking the converted files: 0 B of 244 KB, /);
     expect(views.at(-1)!.text).toMatch(/^Checking the converted files: 244 KB of 244 KB, /);
     const fractions = views.map((v) => v.fraction ?? 0);
     for (let i = 1; i < fractions.length; i++) expect(fractions[i]).toBeGreaterThanOrEqual(fractions[i - 1]!);

@@ -84,6 +84,7 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
       },
     };
     const tracker = new ConversionTracker();
+    let converted = 0;
     setRun({ view: tracker.view() });
     worker = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
       type: 'module',
@@ -94,11 +95,16 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
       const current = run();
       if (current === null) return;
       if (e.type === 'done') {
+        // Converted and stored; read back against its manifest before it is used.
+        converted = e.bytes;
+        worker?.postMessage({ type: 'check', id: name } satisfies ConvertWorkerRequest);
+      }
+      if (e.type === 'checked') {
         worker?.terminate();
         worker = null;
         setRun(null);
         setPaused(false);
-        notices.info(`Converted “${props.entry.label}” (${formatBytes(e.bytes)}).`);
+        notices.info(`Converted “${props.entry.label}” (${formatBytes(converted)}).`);
         void models.refresh().then(() => models.load(storedId));
       } else if (e.type === 'error') stop(e.message);
       else {

@@ -60,7 +60,7 @@ export class ConversionTracker {
 
   constructor(private readonly now: () => number = () => Date.now()) {}
 
-  /** Takes one worker event (`done` and `error` end the run and are the card's business). */
+  /** Takes one worker event ('checked' and 'error' end the run: the card's business). */
   apply(e: ConvertWorkerEvent): void {
     const before = this.phase;
     if (e.type === 'progress') {
@@ -90,6 +90,10 @@ export class ConversionTracker {
     } else if (e.type === 'stored') {
       this.stored += e.bytes;
       if (this.phase !== 'check') this.phase = 'write';
+    } else if (e.type === 'done') {
+      // Converted and stored: the card asks the worker to read it back next.
+      this.phase = 'check';
+      this.checkTotal = e.bytes;
     } else if (e.type === 'check') {
       this.phase = 'check';
       this.checked = e.loaded;
