@@ -25,7 +25,7 @@ import { readText, type SourceFolder } from './byte-source';
 import { ConvertError } from './errors';
 import type { ConversionJournal, FileSink, ManifestEntry } from './file-sink';
 import { detectNaming, ORIGINAL_EMBEDDED_VISION_PROBE, type CheckpointNaming } from './naming';
-import { DataFiles, FedFolder, runDataPass, type OpenSourceHash } from './data-pass';
+import { DataFiles, runDataPass, type HeaviestTensor, type OpenSourceHash } from './data-pass';
 import { GraphStream } from './onnx-writer';
 import { planShards, type ConvertDtype, type ShardPlanEntry } from './shard-plan';
 import { planTokenizer, supportFiles } from './side-files';
@@ -92,7 +92,8 @@ export type ConvertProgress =
   | { kind: 'tensor'; done: number; total: number; tensor: string }
   /** A graph's protobuf is written (after the data pass); counts are the run's so far. */
   | { kind: 'file-done'; file: string; weightBytes: number; tensorsRead: number; bytesRead: number }
-  | { kind: 'done'; dir: string };
+  /** `heaviest`: the tensor whose float32 form and outputs the data pass held at once (its memory bound). */
+  | { kind: 'done'; dir: string; heaviest: HeaviestTensor };
 
 export interface ConvertResult {
   /** Where the output is (the folder on disk, or the model id in the browser's store). */
@@ -183,8 +184,7 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
   const opened: Checkpoint[] = [];
   let folder: FileSink | null = null;
   try {
-    const mainFed = new FedFolder(o.input);
-    const main = Checkpoint.open(mainFed.folder);
+    const main = Checkpoint.open(o.input);
     opened.push(main);
     const source = readSourceConfig(
       readConfigFile(o.input, 'checkpoint'),
@@ -194,8 +194,8 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
     // The CLIP folder's weights matter only when the LLaVA checkpoint does not carry its own tower.
     const clipWeights =
       o.clip !== undefined && !(naming === 'original' && main.has(ORIGINAL_EMBEDDED_VISION_PROBE));
-    const clipFed = clipWeights ? new FedFolder(o.clip as SourceFolder) : null;
-    const clip = clipFed === null ? null : Checkpoint.open(clipFed.folder);
+    const clipFolder = clipWeights ? (o.clip as SourceFolder) : null;
+    const clip = clipFolder === null ? null : Checkpoint.open(clipFolder);
     if (clip) opened.push(clip);
     if ((source.family === 'original') !== (naming === 'original')) {
       throw new ConvertError(
@@ -255,14 +255,14 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
     );
     // A file with a published sha256 is read whole (headers and unused tensors too), to check it.
     const readOrder: SourceSpan[] = [];
-    for (const [ck, fed, prefix] of [
-      [main, mainFed, ''],
-      [clip, clipFed, 'clip/'],
+    for (const [ck, folder, prefix] of [
+      [main, o.input, ''],
+      [clip, clipFolder, 'clip/'],
     ] as const) {
       for (const { name, file } of ck?.fileList ?? []) {
         const id = `${prefix}${name}`;
         const entries = [...file.entries.values()];
-        const hashed = (fed?.folder.sha256?.(name) ?? null) !== null;
+        const hashed = (folder?.sha256?.(name) ?? null) !== null;
         const size = Math.max(...entries.map((e) => e.offset + e.byteLength), 0);
         const names = used.get(id) ?? new Set<string>();
         readOrder.push({ id, hashed, size, used: entries.filter((e) => names.has(e.name)) });
@@ -348,11 +348,11 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
       );
     }
     // The data pass: each checkpoint file read once, front to back.
-    await runDataPass({
+    const heaviest = await runDataPass({
       weights,
       checkpoints: [
-        { checkpoint: main, fed: mainFed },
-        ...(clip === null || clipFed === null ? [] : [{ checkpoint: clip, fed: clipFed }]),
+        { checkpoint: main, folder: o.input },
+        ...(clip === null || clipFolder === null ? [] : [{ checkpoint: clip, folder: clipFolder }]),
       ],
       fills: built.flatMap((b) => b.stream.pending),
       files: dataFiles,
@@ -417,7 +417,7 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
       dtypes,
       shardSize: o.shardSize ?? DEFAULT_SHARD_BYTES,
     });
-    o.onProgress?.({ kind: 'done', dir: out.location });
+    o.onProgress?.({ kind: 'done', dir: out.location, heaviest });
     return {
       dir: out.location,
       config,

@@ -25,7 +25,10 @@ export interface ManifestEntry {
 /** A data file written by position (initializers arrive in checkpoint order, not file order). */
 export interface SinkFile {
   readonly relPath: string;
-  /** Writes `bytes` at `at` (the sink may keep the view until `drain`; callers do not reuse it). */
+  /**
+   * Writes `bytes` at `at`. The sink may keep the view until its next `commit` or `drain`, not longer: the data pass
+   * reuses the buffer of a tensor's float32 form (a weight stored unchanged is written from it) for the next tensor.
+   */
   writeAt(bytes: Uint8Array, at: number): void;
   /** Ends the file, `size` bytes long (every byte of it written); its entry appears in `files` once stored. */
   close(size: number): void;

@@ -2,6 +2,7 @@
 // look-alike, reads what it stored, then loads the stored model in the engine worker (through the weight store) and
 // chats greedily, returning plain results to Playwright.
 import type { ConversionPlan } from '../../../src/modelgen/convert/conversion-plan';
+import type { HeaviestTensor } from '../../../src/modelgen/convert/data-pass';
 import { createEngineClient } from '../../../src/client/engine-client';
 import { isEngineError } from '../../../src/shared/errors';
 import type { GenerationEvent, LoadOptions } from '../../../src/shared/protocol';
@@ -22,8 +23,8 @@ export interface ConvertRun {
   tensors: number;
   /** The plan the worker computed before fetching tensors. */
   plan: ConversionPlan | null;
-  /** Output bytes the worker reported stored. */
-  stored: number;
+  /** The tensor whose float32 form and outputs the data pass held at once (from the 'done' progress event). */
+  heaviest: HeaviestTensor | null;
 }
 
 let worker: Worker | null = null;
@@ -43,7 +44,7 @@ const harness = {
         bytes: {},
         tensors: 0,
         plan: null,
-        stored: 0,
+        heaviest: null,
       };
       worker = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
         type: 'module',
@@ -55,6 +56,7 @@ const harness = {
         if (e.type === 'progress') {
           run.phases.push(e.event.kind);
           if (e.event.kind === 'plan') run.plan = e.event.plan;
+          if (e.event.kind === 'done') run.heaviest = e.event.heaviest;
           const done = run.phases.filter((p) => p === 'file-done').length;
           if (e.event.kind === 'tensor') run.tensors++;
           const tensorsDone = cancelAfterTensors !== undefined && run.tensors >= cancelAfterTensors;
@@ -65,10 +67,8 @@ const harness = {
           }
         } else if (e.type === 'bytes') {
           run.bytes[e.path] = (run.bytes[e.path] ?? 0) + e.bytes;
-        } else if (e.type === 'stored') {
-          run.stored += e.bytes;
-        } else if (e.type === 'check' || e.type === 'checked') {
-          // Only the app's card asks for the check after 'done'.
+        } else if (e.type === 'stored' || e.type === 'check' || e.type === 'checked') {
+          // Store progress; the read-back check runs only when the app's card asks for it after 'done'.
         } else if (e.type === 'done') {
           run.ok = true;
           run.id = e.id;
