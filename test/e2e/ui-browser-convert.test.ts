@@ -4,7 +4,7 @@
 // and checked: phases in order, tensor k of n, bytes of the plan's download, rate, time left, a bar that never goes
 // back), Cancel mid-pass keeps the work and Resume goes on from there, the converted model is loaded and answers.
 import path from 'node:path';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { getTinyModel } from '../fixtures/tiny-model';
 import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from '../unit/convert-helpers';
@@ -165,6 +165,8 @@ describe('in-browser conversion from the model panel', () => {
       expect(await card.locator('progress').count()).toBe(0);
       await card.locator('text=On this device').waitFor();
       const all = await shown();
+      // Kept for reading what the card said, state by state (next to the screenshots).
+      writeFileSync(path.join(screenshotDir, 'browser-convert-states.json'), JSON.stringify(all, null, 1));
       const secondRun = all.slice(firstRun.length);
       const safetensors = [...files].filter(([p]) => p.endsWith('.safetensors'));
       const download = safetensors.reduce((n, [, b]) => n + b.byteLength, 0);
@@ -227,7 +229,8 @@ function checkRun(states: Shown[], download: number, finished: boolean): void {
       phases.slice(first[3]).every((p) => p === 'check'),
       phases.join(' '),
     ).toBe(true);
-    expect(running.at(-1)?.text).toMatch(/^Checking the converted files: /);
+    // Read back to its last byte before the bar goes.
+    expect(running.at(-1)?.text).toMatch(/^Checking the converted files: ([\d.]+ [KMG]?B) of \1, /);
   } else expect(first[1]).toBeGreaterThan(first[0]!);
   let k = 0;
   let n = 0;
