@@ -2,7 +2,8 @@
 // answered from the local hub look-alike serving a tiny bf16 checkpoint under bczhou/tiny-llava-v1-hf's name): one
 // click starts the conversion worker, one progress bar shows the whole job (every state the card shows is recorded
 // and checked: phases in order, tensor k of n, bytes of the plan's download, rate, time left, a bar that never goes
-// back), Cancel mid-pass keeps the work and Resume goes on from there, the converted model is loaded and answers.
+// back), Cancel mid-pass keeps the work and, after a reload, Resume goes on from there; the converted model is loaded
+// and answers.
 import path from 'node:path';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -93,30 +94,32 @@ describe('in-browser conversion from the model panel', () => {
       await card.locator('text=Reads').waitFor();
       await page.screenshot({ path: path.join(screenshotDir, 'browser-convert-card.png') });
       // Every state the card shows, in order (a mutation observer reads it after each change).
-      await page.evaluate(() => {
-        const seen: unknown[] = [];
-        (window as unknown as { shown: unknown[] }).shown = seen;
-        const read = (): void => {
-          const el = document.querySelector('.conversion-card[aria-label^="TinyLLaVA"]');
-          const status = el?.querySelector<HTMLElement>('.conversion-status');
-          const bar = el?.querySelector('progress');
-          const state = {
-            text: status?.textContent ?? '',
-            phase: status?.dataset['phase'] ?? '',
-            sourceBytes: Number(status?.dataset['sourceBytes'] ?? 0),
-            downloadBytes: Number(status?.dataset['downloadBytes'] ?? 0),
-            value: bar?.hasAttribute('value') ? Number(bar.getAttribute('value')) : null,
-            bar: bar !== null && bar !== undefined,
+      const watchCard = () =>
+        page.evaluate(() => {
+          const seen: unknown[] = [];
+          (window as unknown as { shown: unknown[] }).shown = seen;
+          const read = (): void => {
+            const el = document.querySelector('.conversion-card[aria-label^="TinyLLaVA"]');
+            const status = el?.querySelector<HTMLElement>('.conversion-status');
+            const bar = el?.querySelector('progress');
+            const state = {
+              text: status?.textContent ?? '',
+              phase: status?.dataset['phase'] ?? '',
+              sourceBytes: Number(status?.dataset['sourceBytes'] ?? 0),
+              downloadBytes: Number(status?.dataset['downloadBytes'] ?? 0),
+              value: bar?.hasAttribute('value') ? Number(bar.getAttribute('value')) : null,
+              bar: bar !== null && bar !== undefined,
+            };
+            if (JSON.stringify(state) !== JSON.stringify(seen[seen.length - 1])) seen.push(state);
           };
-          if (JSON.stringify(state) !== JSON.stringify(seen[seen.length - 1])) seen.push(state);
-        };
-        new MutationObserver(read).observe(document.body, {
-          subtree: true,
-          childList: true,
-          characterData: true,
-          attributes: true,
+          new MutationObserver(read).observe(document.body, {
+            subtree: true,
+            childList: true,
+            characterData: true,
+            attributes: true,
+          });
         });
-      });
+      await watchCard();
       const shown = (): Promise<Shown[]> =>
         page.evaluate(() => (window as unknown as { shown: Shown[] }).shown.slice());
       await card.locator('button:has-text("Convert in this browser")').click();
@@ -139,6 +142,12 @@ describe('in-browser conversion from the model panel', () => {
       expect(cancelled).toContain('Resume goes on from there');
       expect(await card.locator('progress').count()).toBe(0);
       const firstRun = await shown();
+      // Resume after a reload: the card finds the paused conversion on its own.
+      await app.reload();
+      if ((await page.locator('.model-panel').count()) === 0) await page.click('.model-button');
+      await card.locator('.conversion-paused').waitFor();
+      await page.screenshot({ path: path.join(screenshotDir, 'browser-convert-paused.png') });
+      await watchCard();
       const sentBeforeResume = hub.bytesSent();
       const openedBeforeResume = opened.length;
       await card.locator('button:has-text("Resume conversion")').click();
@@ -164,10 +173,12 @@ describe('in-browser conversion from the model panel', () => {
         });
       expect(await card.locator('progress').count()).toBe(0);
       await card.locator('text=On this device').waitFor();
-      const all = await shown();
+      const secondRun = await shown();
       // Kept for reading what the card said, state by state (next to the screenshots).
-      writeFileSync(path.join(screenshotDir, 'browser-convert-states.json'), JSON.stringify(all, null, 1));
-      const secondRun = all.slice(firstRun.length);
+      writeFileSync(
+        path.join(screenshotDir, 'browser-convert-states.json'),
+        JSON.stringify({ firstRun, secondRun }, null, 1),
+      );
       const safetensors = [...files].filter(([p]) => p.endsWith('.safetensors'));
       const download = safetensors.reduce((n, [, b]) => n + b.byteLength, 0);
       checkRun(firstRun, download, false);

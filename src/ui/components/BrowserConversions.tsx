@@ -147,6 +147,9 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
                     <button type="button" class="button" onClick={() => void discard()}>
                       Discard
                     </button>
+                    <span class="muted small conversion-paused">
+                      Paused: the tensors converted so far are kept here.
+                    </span>
                   </Show>
                 </>
               }
