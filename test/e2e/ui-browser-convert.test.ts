@@ -146,6 +146,7 @@ describe('in-browser conversion from the model panel', () => {
       await app.reload();
       if ((await page.locator('.model-panel').count()) === 0) await page.click('.model-button');
       await card.locator('.conversion-paused').waitFor();
+      await card.scrollIntoViewIfNeeded();
       await page.screenshot({ path: path.join(screenshotDir, 'browser-convert-paused.png') });
       await watchCard();
       const sentBeforeResume = hub.bytesSent();
