@@ -50,7 +50,9 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
     worker?.terminate();
     worker = null;
     setRun(null);
-    // What an interruption kept decides what the message offers (a failed final check deletes the model).
+    // What an interruption kept decides what the message offers (a failed final check deletes the model; one
+    // cancelled during the check leaves it stored: the list says so).
+    void models.refresh();
     void hasPausedConversion(name)
       .catch(() => false)
       .then((kept) => {
