@@ -18,6 +18,8 @@ export interface StoreSinkOptions {
   label?: string;
   /** Bytes per stored chunk (also the copy buffer: the sink's only buffer). */
   chunkSize: number;
+  /** Output bytes put into the store (each chunk of a completed file, once IndexedDB took it). */
+  onStored?: (path: string, bytes: number) => void;
 }
 
 /** A staged output file: `size` once closed; `stored` once copied into the weight store. */
@@ -177,7 +179,9 @@ export class StoreSink implements FileSink {
             updatedAt: Date.now(),
           });
           if (last) Object.assign(record, { size, complete: true, sha256: (await hasher.digest()).sha256 });
-          put = this.store.putChunk({ ...record }, index, bytes);
+          put = this.store
+            .putChunk({ ...record }, index, bytes)
+            .then(() => this.o.onStored?.(entry.path, bytes.byteLength));
           put.catch(() => undefined); // awaited before the next chunk and after the last
         }
         await put;
