@@ -106,7 +106,7 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
         worker = null;
         setRun(null);
         setPaused(false);
-        notices.info(`Converted “${props.entry.label}” (${formatBytes(converted)}).`);
+        notices.info(`Converted and checked “${props.entry.label}” (${formatBytes(converted)}).`);
         void models.refresh().then(() => models.load(storedId));
       } else if (e.type === 'error') stop(e.message);
       else {

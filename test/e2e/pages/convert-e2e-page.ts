@@ -82,6 +82,23 @@ const harness = {
       };
       w.postMessage({ type: 'convert', options } satisfies ConvertWorkerRequest);
     }),
+  /** The app card's step after 'done': the worker reads stored model `name` back against its manifest. */
+  check: (name: string): Promise<{ ok: boolean; seconds: number; error: string | null }> =>
+    new Promise((resolve) => {
+      const w = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
+        type: 'module',
+        name: 'llava-convert',
+      });
+      const started = performance.now();
+      w.onmessage = (message: MessageEvent<ConvertWorkerEvent>) => {
+        const e = message.data;
+        if (e.type !== 'checked' && e.type !== 'error') return;
+        w.terminate();
+        const seconds = (performance.now() - started) / 1000;
+        resolve({ ok: e.type === 'checked', seconds, error: e.type === 'error' ? e.message : null });
+      };
+      w.postMessage({ type: 'check', id: name } satisfies ConvertWorkerRequest);
+    }),
   /** Every stored file of a converted model (by its local name): path, size, sha256, complete. */
   records: async (name: string) =>
     (await openWeightStore().listFiles(modelIdOf({ kind: 'local', id: name })))
