@@ -175,12 +175,14 @@ export function linkTable(rows: readonly LinkResult[], ratio: number, machineCor
     `| link | load average | plain fetch MB/s | conversion MB/s | conversion / plain | CPU plain / conversion, core-s per GiB | conversion worker thread, core-s/GiB | cores busy (machine) plain / conversion |`,
     `| --- | --- | --- | --- | --- | --- | --- | --- |`,
   ];
-  for (const r of rows)
+  for (const r of rows) {
+    const worker = r.conversion.perGiB['conversion worker'];
     lines.push(
       `| ${r.link} | ${r.load} | ${f(r.plainMBps)} | ${f(r.conversionMBps)} | ${f(r.conversionMBps / r.plainMBps, 2)}× | ` +
-        `${f(r.plain.total)} / ${f(r.conversion.total)} | ${f(r.conversion.perGiB['conversion worker'] ?? NaN)} | ` +
+        `${f(r.plain.total)} / ${f(r.conversion.total)} | ${worker === undefined ? '— (no --threads)' : f(worker)} | ` +
         `${f(r.plainBusy, 2)} / ${f(r.conversionBusy, 2)} |`,
     );
+  }
   const top = rows[0];
   if (top !== undefined) {
     const v = verdict(top.conversion, top.plainMBps, ratio, machineCores);
