@@ -1,8 +1,7 @@
 // Owns reading a checkpoint over HTTP for the in-browser converter: a SourceFolder whose small files and safetensors
 // headers are fetched whole by synchronous XHR (a few small requests before the plan, worker only) and whose tensors
 // stream front to back with one async `fetch` per file (`Range: bytes=N-` from where the data pass starts, reopened
-// from the next byte not received when the connection drops). It stores nothing and holds at most the range asked for
-// plus a bounded read-ahead (READ_AHEAD_BYTES).
+// from the current byte when the connection drops). It stores nothing and holds at most the range asked for.
 import type { ByteSource, SequentialReader, SourceFolder } from '../modelgen/convert/byte-source';
 import { ConvertError } from '../modelgen/convert/errors';
 import { EngineError } from '../shared/errors';
@@ -25,8 +24,6 @@ export interface HttpSourceOptions {
   fetch?: (input: string, init?: RequestInit) => Promise<Response>;
   /** A stream that delivers nothing for this long is reopened where it stopped (default 30 s). */
   stallMs?: number;
-  /** Bytes a file's stream may hold beyond what the converter has taken (default READ_AHEAD_BYTES). */
-  readAheadBytes?: number;
 }
 
 const failed = (label: string, path: string, cause: unknown): EngineError =>
@@ -36,37 +33,23 @@ const failed = (label: string, path: string, cause: unknown): EngineError =>
     { cause },
   );
 
-/** Bytes a stream reads ahead of the converter (default): a tensor's conversion overlaps the link. */
-export const READ_AHEAD_BYTES = 32 * 1024 * 1024;
-
 /**
- * Streams `path` from `offset` to its end with one Range request, reopened at the next byte not yet received after a
- * drop (up to `attempts` failures in a row). While the converter works on a tensor, whenever this thread is free, up
- * to `readAheadBytes` more are pulled from the network, so a link of a set speed keeps sending instead of waiting
- * for the next read. Reads copy exactly the asked bytes out of the network chunks.
+ * Streams `path` from `offset` to its end with one Range request, reopened at the current byte after a drop (up to
+ * `attempts` failures in a row). Reads copy exactly the asked bytes out of the network chunks.
  */
 function streamReader(o: HttpSourceOptions, path: string, size: number, offset: number): SequentialReader {
   const attempts = o.attempts ?? 3;
-  const readAhead = Math.max(1, o.readAheadBytes ?? READ_AHEAD_BYTES);
   const fetchFn = o.fetch ?? ((input: string, init?: RequestInit) => fetch(input, init));
-  /** The next byte the converter takes, and the next byte to ask the network for. */
   let pos = offset;
-  let fetched = offset;
   let body: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  let left: Uint8Array | null = null;
   let failures = 0;
   let request: AbortController | null = null;
-  let closed = false;
-  /** Received, not yet taken: chunks in order and their byte count. */
-  const queue: Uint8Array[] = [];
-  let queued = 0;
-  let pumping = false;
-  let pumpError: unknown = null;
-  let wake: (() => void) | null = null;
   const open = async (): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
     const ac = new AbortController();
     request = ac;
     const response = await fetchFn(o.url(path), {
-      headers: { Range: `bytes=${fetched}-` },
+      headers: { Range: `bytes=${pos}-` },
       signal: o.signal === undefined ? ac.signal : AbortSignal.any([o.signal, ac.signal]),
     });
     if (
@@ -81,28 +64,24 @@ function streamReader(o: HttpSourceOptions, path: string, size: number, offset: 
       );
     }
     if (response.status !== 206 || response.body === null)
-      throw new Error(`status ${response.status} to a range request from byte ${fetched}`);
+      throw new Error(`status ${response.status} to a range request from byte ${pos}`);
     return response.body.getReader();
   };
-  const isClosed = (): boolean => closed;
   /** The next bytes from the network (at least one). */
   const chunk = async (): Promise<Uint8Array> => {
     for (;;) {
       if (o.signal?.aborted) throw o.signal.reason ?? new DOMException('Aborted', 'AbortError');
-      if (isClosed()) throw new Error('the reader was closed');
       try {
         body ??= await open();
         const stalled = setTimeout(() => request?.abort(new Error('no byte arrived')), o.stallMs ?? 30_000);
         const { done, value } = await body.read().finally(() => clearTimeout(stalled));
-        if (done || value === undefined)
-          throw new Error(`the connection closed at byte ${fetched} of ${size}`);
+        if (done || value === undefined) throw new Error(`the connection closed at byte ${pos} of ${size}`);
         failures = 0;
-        fetched += value.byteLength;
         o.onBytes?.(path, value.byteLength);
         return value;
       } catch (error) {
         if (o.signal?.aborted) throw o.signal.reason ?? error;
-        if ((error as { code?: unknown }).code === 'download-failed' || isClosed()) throw error;
+        if ((error as { code?: unknown }).code === 'download-failed') throw error;
         body?.cancel().catch(() => undefined);
         body = null;
         if (++failures >= attempts) throw failed(o.label, path, error);
@@ -110,51 +89,17 @@ function streamReader(o: HttpSourceOptions, path: string, size: number, offset: 
       }
     }
   };
-  /** Pulls chunks until `readAhead` bytes wait or the file ends; a failure waits for the next take. */
-  const pump = async (): Promise<void> => {
-    try {
-      while (!isClosed() && queued < readAhead && fetched < size) {
-        const c = await chunk();
-        if (isClosed()) return;
-        queue.push(c);
-        queued += c.byteLength;
-        wake?.();
-      }
-    } catch (error) {
-      pumpError = error;
-    } finally {
-      pumping = false;
-      wake?.();
-    }
-  };
-  const refill = (): void => {
-    if (pumping || isClosed() || pumpError !== null) return;
-    // Set before the call: a pump with nothing to do finishes (and clears it) before returning.
-    pumping = true;
-    void pump();
-  };
   const take = async (length: number, into: Uint8Array | null): Promise<void> => {
     if (pos + length > size)
       throw new ConvertError('truncated', `${o.label}/${path} ends before byte ${pos + length}.`);
     for (let done = 0; done < length;) {
-      if (queue.length === 0) {
-        if (pumpError !== null) throw pumpError;
-        if (isClosed()) throw new Error('the reader was closed');
-        refill();
-        if (queue.length === 0 && pumpError === null)
-          await new Promise<void>((resolve) => (wake = resolve)).finally(() => (wake = null));
-        continue;
-      }
-      const c = queue[0]!;
+      const c = left ?? (await chunk());
       const n = Math.min(c.byteLength, length - done);
       into?.set(c.subarray(0, n), done);
-      if (n < c.byteLength) queue[0] = c.subarray(n);
-      else queue.shift();
-      queued -= n;
+      left = n < c.byteLength ? c.subarray(n) : null;
       done += n;
       pos += n;
     }
-    refill();
   };
   return {
     read: async (length) => {
@@ -164,13 +109,9 @@ function streamReader(o: HttpSourceOptions, path: string, size: number, offset: 
     },
     skip: (length) => take(length, null),
     close: () => {
-      closed = true;
-      queue.length = 0;
-      queued = 0;
       body?.cancel().catch(() => undefined);
       body = null;
       request = null;
-      wake?.();
     },
   };
 }
