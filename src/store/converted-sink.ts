@@ -18,6 +18,8 @@ export interface StoreSinkOptions {
   label?: string;
   /** Bytes per stored chunk (also the copy buffer: the sink's only buffer). */
   chunkSize: number;
+  /** Output bytes put into the store (each chunk of a completed file, once IndexedDB took it). */
+  onStored?: (path: string, bytes: number) => void;
 }
 
 /** A staged output file: `size` once closed; `stored` once copied into the weight store. */
@@ -51,6 +53,10 @@ export class StoreSink implements FileSink {
   /** The store key (`local:<name>`). */
   readonly id: string;
   readonly chunkSize: number;
+  /** One chunk read from the staged file and hashed while the one before goes into IndexedDB. */
+  get bufferBytes(): number {
+    return 2 * this.chunkSize;
+  }
   resumed: ConversionJournal | null = null;
   private stored: ManifestEntry[] = [];
   private readonly staged = new Map<string, Staged>();
@@ -173,7 +179,9 @@ export class StoreSink implements FileSink {
             updatedAt: Date.now(),
           });
           if (last) Object.assign(record, { size, complete: true, sha256: (await hasher.digest()).sha256 });
-          put = this.store.putChunk({ ...record }, index, bytes);
+          put = this.store
+            .putChunk({ ...record }, index, bytes)
+            .then(() => this.o.onStored?.(entry.path, bytes.byteLength));
           put.catch(() => undefined); // awaited before the next chunk and after the last
         }
         await put;

@@ -89,24 +89,29 @@ function streamReader(o: HttpSourceOptions, path: string, size: number, offset: 
       }
     }
   };
-  const take = async (length: number, into: Uint8Array | null): Promise<void> => {
+  /** Hands the next `length` bytes to `each` as views of the network chunks (none are copied here). */
+  const take = async (
+    length: number,
+    each: ((piece: Uint8Array, done: number) => void | Promise<void>) | null,
+  ): Promise<void> => {
     if (pos + length > size)
       throw new ConvertError('truncated', `${o.label}/${path} ends before byte ${pos + length}.`);
     for (let done = 0; done < length;) {
       const c = left ?? (await chunk());
       const n = Math.min(c.byteLength, length - done);
-      into?.set(c.subarray(0, n), done);
       left = n < c.byteLength ? c.subarray(n) : null;
-      done += n;
       pos += n;
+      await each?.(c.subarray(0, n), done);
+      done += n;
     }
   };
   return {
     read: async (length) => {
       const out = new Uint8Array(length);
-      await take(length, out);
+      await take(length, (piece, done) => out.set(piece, done));
       return out;
     },
+    pieces: (length, each) => take(length, each),
     skip: (length) => take(length, null),
     close: () => {
       body?.cancel().catch(() => undefined);

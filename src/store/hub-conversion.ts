@@ -34,6 +34,8 @@ export interface HubConversionOptions extends ConvertChoices {
   fetch?: FetchLike;
   /** Bytes fetched per source file (headers, small files and tensor ranges). */
   onBytes?: (path: string, bytes: number) => void;
+  /** Output bytes put into the store, per output file. */
+  onStored?: (path: string, bytes: number) => void;
 }
 
 export interface HubConversionResult {
@@ -80,13 +82,25 @@ export async function convertHubCheckpoint(o: HubConversionOptions): Promise<Hub
         : `${o.ref.repo} has no safetensors weights.`,
     );
   }
-  const { ref, id: wantedId, label, store, storage, chunkSize, fetch: _fetch, onBytes, ...choices } = o;
+  const {
+    ref,
+    id: wantedId,
+    label,
+    store,
+    storage,
+    chunkSize,
+    fetch: _fetch,
+    onBytes,
+    onStored,
+    ...choices
+  } = o;
   const id = wantedId ?? convertedModelId(ref, o.quant);
   const sink = new StoreSink({
     store: store ?? getDefaultWeightStore(),
     name: id,
     chunkSize: chunkSize ?? DEFAULT_CHUNK_SIZE,
     ...(label === undefined ? {} : { label }),
+    ...(onStored === undefined ? {} : { onStored }),
   });
   const folder = httpSourceFolder({
     label: ref.repo,

@@ -5,8 +5,8 @@ import type { LoadProgressEvent, OverallProgress } from '../shared/protocol';
 
 export type ProgressListener = (event: LoadProgressEvent) => void;
 
-/** Bytes per second over a sliding window of samples. */
-class RateMeter {
+/** Bytes per second over a sliding window of samples (cumulative counts in, the recent rate out). */
+export class RateMeter {
   private samples: { t: number; bytes: number }[] = [];
   constructor(private readonly windowMs: number) {}
 

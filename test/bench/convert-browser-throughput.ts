@@ -1,7 +1,8 @@
 // Benchmark (not part of npm test): in headless Chromium, the app's conversion worker converts a bf16 checkpoint
 // served locally like the hub, side by side with a plain fetch of the same safetensors bytes in one run. Prints the
 // source MB/s of each and their ratio, tensors/s, the worker's peak JS heap + ArrayBuffer memory (CDP
-// Runtime.getHeapUsage on the worker target, sampled), the renderer's peak RSS, and the time from "done" to the
+// Runtime.getHeapUsage on the worker target, sampled) beside the bound the data pass promises (heaviest tensor as
+// float32 + its outputs + fixed stream buffers) and their ratio, the renderer's peak RSS, and the time from "done" to the
 // first answer token of the converted model (WASM). Both sides' CPU (every Chromium process, and this process, which
 // serves the files) is printed in core-seconds per source GiB, with how busy the machine's cores were, and what a
 // conversion at 0.8× of the plain rate would need in cores; --threads splits it by thread (conversion worker, hash
@@ -14,6 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CDPSession, Page } from 'playwright-core';
+import { STREAM_BUFFER_BYTES, type HeaviestTensor } from '../../src/modelgen/convert/data-pass';
 import { getPreset, type PresetName } from '../../src/modelgen/llava/presets';
 import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
 import { formatBytes } from '../../src/shared/format-bytes';
@@ -71,14 +73,38 @@ function printProfile(p: CpuProfile, sourceMB: number): void {
     );
 }
 
+/**
+ * The worker's peak beside the bound the data pass promises: the heaviest tensor's float32 form + what its fills
+ * computed + the fixed stream buffers (pieces in hand, source-hash batches). The worker's own heap (code, the
+ * graphs laid out from shapes, the journal) and garbage not yet collected come on top: the ratio shows how much.
+ */
+function memoryLines(heaviest: HeaviestTensor | null, peak: HeapPeak): string {
+  const h = heaviest ?? { tensor: null, tensorBytes: 0, outputBytes: 0, bufferBytes: 0 };
+  const bound = h.tensorBytes + h.outputBytes + h.bufferBytes;
+  return (
+    `  memory bound: ${formatBytes(bound)} = heaviest tensor ${h.tensor ?? '(none)'} as float32 ` +
+    `${formatBytes(h.tensorBytes)} + its outputs ${formatBytes(h.outputBytes)} + buffers ` +
+    `${formatBytes(h.bufferBytes)} (stream pieces ${formatBytes(STREAM_BUFFER_BYTES)}, the rest the store's copy; ` +
+    `no copy of the tensor's source bytes)\n` +
+    `  memory:       worker peak heap + ArrayBuffers ${formatBytes(peak.total)} = ${(peak.total / bound).toFixed(2)}× ` +
+    `the bound (at the peak: ArrayBuffers ${formatBytes(peak.buffers)}, JS objects ${formatBytes(peak.total - peak.buffers)})`
+  );
+}
+
+/** The worker's highest heap sample: JS objects + ArrayBuffer backing stores, and the latter alone. */
+interface HeapPeak {
+  total: number;
+  buffers: number;
+}
+
 /** Samples the worker's heap (JS objects + ArrayBuffer backing stores) through a non-flat CDP child session. */
 async function workerHeapSampler(
   page: Page,
   profile: boolean,
-): Promise<{ stop(): Promise<{ peak: number; profile: CpuProfile | null }> }> {
+): Promise<{ stop(): Promise<{ peak: HeapPeak; profile: CpuProfile | null }> }> {
   const cdp: CDPSession = await page.context().newCDPSession(page);
   let sessionId: string | null = null;
-  let peak = 0;
+  const peak: HeapPeak = { total: 0, buffers: 0 };
   let next = 1;
   const pending = new Map<number, (v: unknown) => void>();
   cdp.on('Target.receivedMessageFromTarget', (e: { sessionId: string; message: string }) => {
@@ -121,7 +147,8 @@ async function workerHeapSampler(
           usedSize?: number;
           backingStorageSize?: number;
         } | null;
-        if (r?.usedSize !== undefined) peak = Math.max(peak, r.usedSize + (r.backingStorageSize ?? 0));
+        const total = (r?.usedSize ?? 0) + (r?.backingStorageSize ?? 0);
+        if (total > peak.total) Object.assign(peak, { total, buffers: r?.backingStorageSize ?? 0 });
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -293,8 +320,7 @@ async function main(): Promise<void> {
         const outBytes = records.reduce((n, r) => n + (r.size ?? 0), 0);
         console.log(
           `  output:       ${formatBytes(outBytes)}\n` +
-            `  memory:       worker peak heap + ArrayBuffers ${formatBytes(heapPeak)} (largest tensor as float32: ` +
-            `${formatBytes(conv.plan?.largestTensorBytes ?? 0)}); browser RSS peak ` +
+            `${memoryLines(conv.heaviest, heapPeak)}; browser RSS peak ` +
             `${formatBytes(converted.cost.rssBase + converted.cost.rssPeak)} ` +
             `(${formatBytes(converted.cost.rssPeak)} over its level before the conversion)`,
         );
@@ -303,7 +329,7 @@ async function main(): Promise<void> {
             `1 greedy token, WASM) ${chat === null ? 'skipped (--no-chat)' : chat.error === null ? '' : `FAILED: ${chat.error}`}`,
         );
         if (profile !== null) printProfile(profile, fetched / 1e6);
-      } else console.log(`  memory:       worker peak heap + ArrayBuffers ${formatBytes(heapPeak)}`);
+      } else console.log(memoryLines(conv.heaviest, heapPeak));
       await call('remove', id);
     }
     server.pace = null;

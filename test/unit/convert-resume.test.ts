@@ -234,6 +234,8 @@ describe('the data pass', () => {
       expect(durable.journal).not.toBeNull();
       const second = newLog();
       const tensorEvents: number[] = [];
+      let download = 0;
+      let resumedAt: number | null = null;
       const sink = new MemorySink(durable);
       await convertFromSources({
         ...choices,
@@ -241,8 +243,13 @@ describe('the data pass', () => {
         createSink: () => sink,
         onProgress: (e) => {
           if (e.kind === 'tensor') tensorEvents.push(e.done);
+          if (e.kind === 'plan') download = e.plan.downloadBytes;
+          if (e.kind === 'resume') resumedAt = e.sourceBytes;
         },
       });
+      // The progress a person sees starts where the first run stopped and ends at the plan's download exactly.
+      expect(resumedAt).toBe(total(first));
+      expect(total(first) + total(second)).toBe(download);
       expect(outputs(sink)).toEqual(reference);
       // Nothing finished is read again: both runs together read exactly one full run's bytes.
       expect(total(first)).toBeGreaterThan(0);

@@ -48,10 +48,20 @@ export function readText(folder: SourceFolder, name: string): string {
 export interface SequentialReader {
   /** The next `length` bytes, in a fresh array (byteOffset 0). @throws ConvertError 'truncated' */
   read(length: number): Promise<Uint8Array>;
+  /**
+   * Hands the next `length` bytes to `each`, in order, in pieces as they arrive (a network chunk, or at most
+   * {@link RANGE_PIECE_BYTES} per range read), so a tensor is never assembled whole. A piece is a view that is valid
+   * only until `each` returns (or its promise settles): copy what you keep. Pieces split elements anywhere.
+   * @throws ConvertError 'truncated'
+   */
+  pieces(length: number, each: (piece: Uint8Array) => void | Promise<void>): Promise<void>;
   /** Passes over `length` bytes nobody needs (a reader on a local file seeks; one on a stream reads them). */
   skip(length: number): Promise<void>;
   close(): void;
 }
+
+/** The largest piece a range reader hands out: bounds what one tensor read holds besides the tensor itself. */
+export const RANGE_PIECE_BYTES = 4 << 20;
 
 /** A sequential reader over a ByteSource's range reads (the default: one read per call). */
 export function rangeReader(source: ByteSource, from: number): SequentialReader {
@@ -61,6 +71,15 @@ export function rangeReader(source: ByteSource, from: number): SequentialReader 
       const bytes = length === 0 ? new Uint8Array(0) : source.read(at, length);
       at += length;
       return Promise.resolve(bytes);
+    },
+    pieces: async (length, each) => {
+      for (let left = length; left > 0;) {
+        const n = Math.min(left, RANGE_PIECE_BYTES);
+        const piece = source.read(at, n);
+        at += n;
+        left -= n;
+        await each(piece);
+      }
     },
     skip: (length) => {
       at += length;

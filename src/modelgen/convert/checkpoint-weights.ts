@@ -31,6 +31,8 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
   reads = 0;
   bytesRead = 0;
   private readonly held = new Map<string, F32Tensor>();
+  /** The float32 buffer the tensor in flight is widened into: as large as the largest tensor so far. */
+  private arena = new Float32Array(0);
   private readonly mainHasVision: boolean;
 
   constructor(private readonly o: CheckpointWeightsOptions) {
@@ -73,21 +75,61 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
   }
 
   /**
-   * Reads `name` (its bytes are at hand in the source: the data pass feeds them) as float32, padded as configured,
-   * and holds it until `release`: meanwhile the fills of the initializers made from it can read it.
+   * Starts holding the one checkpoint tensor behind `names` (canonical names that read it): its float32 form (tall
+   * enough for a padded embed_tokens, whose extra rows are zero) takes the start of a buffer reused from tensor to
+   * tensor, and the returned widener fills it as its bytes stream past. Its `finish` holds it under every name until
+   * `release` (and returns its buffer); the next `receive` overwrites it, so nothing may keep a view of it past the
+   * sink's next commit (FileSink.writeAt): meanwhile the fills
+   * of the initializers made from it can read it. Nothing else of the tensor is kept: no copy of its source bytes.
    */
-  hold(name: string): void {
-    const at = this.locate(name);
-    if (at === null) throw new Error(`${name} has no checkpoint`);
-    let t = at.checkpoint.read(at.source.name);
-    if (name === EMBED_NAME && this.o.embedRows !== undefined) t = padRows(t, this.o.embedRows);
-    this.reads++;
-    this.bytesRead += t.data.byteLength;
-    this.held.set(name, t);
+  receive(names: readonly string[]): {
+    push(piece: Uint8Array): void;
+    finish(): ArrayBufferLike;
+    bytes: number;
+  } {
+    const first = names[0];
+    const at = first === undefined ? null : this.locate(first);
+    if (at === null || first === undefined) throw new Error(`${first ?? 'no tensor'} has no checkpoint`);
+    const forms = names.map((name) => {
+      const other = this.locate(name);
+      if (other?.checkpoint !== at.checkpoint || other.source.name !== at.source.name)
+        throw new Error(`${name} is not the tensor ${at.source.name}`);
+      const dims = (this.get(name) as F32Tensor).dims;
+      return { name, dims, elements: dims.reduce((a, b) => a * b, 1) };
+    });
+    const elements = Math.max(...forms.map((f) => f.elements));
+    // One buffer serves every tensor in turn (grown when a larger one comes): the previous tensor's float32 form is
+    // not left for the collector beside the next one, and reused memory is not faulted in again.
+    if (this.arena.length < elements) {
+      this.arena = new Float32Array(0);
+      this.arena = new Float32Array(elements);
+    }
+    const data = this.arena.subarray(0, elements);
+    const widener = at.checkpoint.widener(at.source.name, data);
+    const stored = at.checkpoint.entry(at.source.name).shape.reduce((a, b) => a * b, 1);
+    return {
+      bytes: data.byteLength,
+      push: (piece) => widener.push(piece),
+      finish: () => {
+        widener.finish();
+        // Padding rows (an embed table grown for added tokens) are zeros, whatever an earlier tensor left there.
+        data.fill(0, stored);
+        this.reads++;
+        this.bytesRead += data.byteLength;
+        for (const f of forms) this.held.set(f.name, { dims: f.dims, data: data.subarray(0, f.elements) });
+        return data.buffer;
+      },
+    };
   }
 
   release(name: string): void {
     this.held.delete(name);
+  }
+
+  /** Frees the reused float32 buffer once the data pass is over (the protobufs are written without it). */
+  endPass(): void {
+    this.held.clear();
+    this.arena = new Float32Array(0);
   }
 
   override set(): this {
@@ -144,13 +186,4 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
       }
     }
   }
-}
-
-/** A copy of a [V, D] table with zero rows appended up to `rows` (the same tensor when it is already that tall). */
-function padRows(t: F32Tensor, rows: number): F32Tensor {
-  const [v, d] = t.dims as [number, number];
-  if (v >= rows) return t;
-  const data = new Float32Array(rows * d);
-  data.set(t.data);
-  return { dims: [rows, d], data };
 }

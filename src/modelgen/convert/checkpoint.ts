@@ -1,7 +1,7 @@
 // Owns opening a checkpoint folder: a single or sharded (model.safetensors.index.json) safetensors checkpoint, with
 // a clear refusal of pickle files. It maps tensor names to files and reads tensors on demand; no model knowledge and
 // no I/O of its own (the SourceFolder reads).
-import type { F32Tensor } from '../llava/types';
+import type { Float32Widener } from './chunk-widener';
 import { fileLabel, readText, type SourceFolder } from './byte-source';
 import { ConvertError } from './errors';
 import { SafetensorsFile, type SafetensorsEntry } from './safetensors-reader';
@@ -149,11 +149,14 @@ export class Checkpoint {
     return e;
   }
 
-  /** Reads one tensor as float32. @throws ConvertError 'missing-tensor' | 'unsupported-dtype' | 'truncated' */
-  read(name: string): F32Tensor {
+  /**
+   * A widener of one tensor's bytes, as they stream past, into `out` (float32).
+   * @throws ConvertError 'missing-tensor' | 'unsupported-dtype'
+   */
+  widener(name: string, out: Float32Array<ArrayBuffer>): Float32Widener {
     const f = this.where.get(name);
     if (f === undefined) this.entry(name);
-    return (f as SafetensorsFile).readFloat32(name);
+    return (f as SafetensorsFile).widener(name, out);
   }
 
   /** Total bytes of tensor data (for progress and planning). */

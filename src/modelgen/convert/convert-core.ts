@@ -25,7 +25,7 @@ import { readText, type SourceFolder } from './byte-source';
 import { ConvertError } from './errors';
 import type { ConversionJournal, FileSink, ManifestEntry } from './file-sink';
 import { detectNaming, ORIGINAL_EMBEDDED_VISION_PROBE, type CheckpointNaming } from './naming';
-import { DataFiles, FedFolder, runDataPass, type OpenSourceHash } from './data-pass';
+import { DataFiles, runDataPass, type HeaviestTensor, type OpenSourceHash } from './data-pass';
 import { GraphStream } from './onnx-writer';
 import { planShards, type ConvertDtype, type ShardPlanEntry } from './shard-plan';
 import { planTokenizer, supportFiles } from './side-files';
@@ -81,13 +81,19 @@ export type ConvertProgress =
       /** What the conversion will download, store and need on the GPU, from the config and headers. */
       plan: ConversionPlan;
     }
+  /**
+   * An interrupted run's work is kept: `sourceBytes` of the plan's `downloadBytes` were already read through and
+   * `storedBytes` of output already stored; this run goes on from there (emitted before the first tensor).
+   */
+  | { kind: 'resume'; sourceBytes: number; storedBytes: number }
   /** A graph is laid out (the structural pass, shapes only). */
   | { kind: 'file-start'; file: string }
   /** A checkpoint tensor's outputs are written: `done` of the `total` tensors the graphs read, in file order. */
   | { kind: 'tensor'; done: number; total: number; tensor: string }
   /** A graph's protobuf is written (after the data pass); counts are the run's so far. */
   | { kind: 'file-done'; file: string; weightBytes: number; tensorsRead: number; bytesRead: number }
-  | { kind: 'done'; dir: string };
+  /** `heaviest`: the tensor whose float32 form and outputs the data pass held at once (its memory bound). */
+  | { kind: 'done'; dir: string; heaviest: HeaviestTensor };
 
 export interface ConvertResult {
   /** Where the output is (the folder on disk, or the model id in the browser's store). */
@@ -143,6 +149,30 @@ export function checkArguments(o: ConvertChoices): void {
   }
 }
 
+/** A checkpoint file as the plan counts its bytes: whole when hashed, else only the tensors the graphs use. */
+interface SourceSpan {
+  id: string;
+  hashed: boolean;
+  size: number;
+  used: ReadonlyArray<{ offset: number; byteLength: number }>;
+}
+
+/** The plan's download bytes an interrupted run read through, from its journal (as the data pass resumes it). */
+function passedSourceBytes(journal: ConversionJournal, files: readonly SourceSpan[]): number {
+  let passed = 0;
+  for (const f of files) {
+    const tensorBytes = (end: number): number =>
+      f.used.reduce((n, e) => (e.offset + e.byteLength <= end ? n + e.byteLength : n), 0);
+    if (journal.filesDone.includes(f.id)) passed += f.hashed ? f.size : tensorBytes(f.size);
+    else if (journal.cursor?.file === f.id) {
+      const { offset, hashState } = journal.cursor;
+      // A hashed file without its hash state is read again from byte 0 (see the data pass).
+      passed += f.hashed ? (hashState === null ? 0 : offset) : tensorBytes(offset);
+    }
+  }
+  return passed;
+}
+
 /**
  * Converts a checkpoint. Every check that needs only headers and JSON runs before the sink exists, so a bad input
  * leaves nothing behind; a failure later abandons the sink. Abort is honoured between tensors.
@@ -154,8 +184,7 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
   const opened: Checkpoint[] = [];
   let folder: FileSink | null = null;
   try {
-    const mainFed = new FedFolder(o.input);
-    const main = Checkpoint.open(mainFed.folder);
+    const main = Checkpoint.open(o.input);
     opened.push(main);
     const source = readSourceConfig(
       readConfigFile(o.input, 'checkpoint'),
@@ -165,8 +194,8 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
     // The CLIP folder's weights matter only when the LLaVA checkpoint does not carry its own tower.
     const clipWeights =
       o.clip !== undefined && !(naming === 'original' && main.has(ORIGINAL_EMBEDDED_VISION_PROBE));
-    const clipFed = clipWeights ? new FedFolder(o.clip as SourceFolder) : null;
-    const clip = clipFed === null ? null : Checkpoint.open(clipFed.folder);
+    const clipFolder = clipWeights ? (o.clip as SourceFolder) : null;
+    const clip = clipFolder === null ? null : Checkpoint.open(clipFolder);
     if (clip) opened.push(clip);
     if ((source.family === 'original') !== (naming === 'original')) {
       throw new ConvertError(
@@ -207,8 +236,9 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
       output: 'hidden_states',
     }).weightBytes();
     const plan = planShards(config, quant, o.shardSize ?? DEFAULT_SHARD_BYTES, fixed + SHARD_SLACK_BYTES);
-    // Tensor bytes the plan counts, per checkpoint file.
+    // Tensor bytes the plan counts, per checkpoint file, and which tensors they are.
     const counted = new Map<string, number>();
+    const used = new Map<string, Set<string>>();
     const costs = planConversion(
       config,
       (name) => {
@@ -217,20 +247,26 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
         const bytes = at.checkpoint.entry(at.source.name).byteLength;
         const file = `${at.checkpoint === main ? '' : 'clip/'}${at.checkpoint.fileOf(at.source.name)}`;
         counted.set(file, (counted.get(file) ?? 0) + bytes);
+        used.set(file, (used.get(file) ?? new Set<string>()).add(at.source.name));
         return bytes;
       },
       { vision_encoder: visionQuant, embed_tokens: embedQuant, decoder: quant },
       plan,
     );
     // A file with a published sha256 is read whole (headers and unused tensors too), to check it.
-    for (const [ck, fed, prefix] of [
-      [main, mainFed, ''],
-      [clip, clipFed, 'clip/'],
+    const readOrder: SourceSpan[] = [];
+    for (const [ck, folder, prefix] of [
+      [main, o.input, ''],
+      [clip, clipFolder, 'clip/'],
     ] as const) {
       for (const { name, file } of ck?.fileList ?? []) {
-        if ((fed?.folder.sha256?.(name) ?? null) === null) continue;
-        const size = Math.max(...[...file.entries.values()].map((e) => e.offset + e.byteLength), 0);
-        costs.downloadBytes += size - (counted.get(`${prefix}${name}`) ?? 0);
+        const id = `${prefix}${name}`;
+        const entries = [...file.entries.values()];
+        const hashed = (folder?.sha256?.(name) ?? null) !== null;
+        const size = Math.max(...entries.map((e) => e.offset + e.byteLength), 0);
+        const names = used.get(id) ?? new Set<string>();
+        readOrder.push({ id, hashed, size, used: entries.filter((e) => names.has(e.name)) });
+        if (hashed) costs.downloadBytes += size - (counted.get(id) ?? 0);
       }
     }
     o.onProgress?.({
@@ -262,6 +298,12 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
       inline: resumed?.inline ?? {},
       closed: resumed?.closed ?? [],
     };
+    if (resumed !== null)
+      o.onProgress?.({
+        kind: 'resume',
+        sourceBytes: passedSourceBytes(journal, readOrder),
+        storedBytes: out.files.reduce((n, f) => n + f.size, 0),
+      });
     const dataFiles = new DataFiles(out, journal.closed);
     // The structural pass: every graph laid out from shapes alone; weight-derived bytes wait as fills.
     const built: Array<{ stream: GraphStream; graph: GraphBuilder; file: string }> = [];
@@ -306,11 +348,11 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
       );
     }
     // The data pass: each checkpoint file read once, front to back.
-    await runDataPass({
+    const heaviest = await runDataPass({
       weights,
       checkpoints: [
-        { checkpoint: main, fed: mainFed },
-        ...(clip === null || clipFed === null ? [] : [{ checkpoint: clip, fed: clipFed }]),
+        { checkpoint: main, folder: o.input },
+        ...(clip === null || clipFolder === null ? [] : [{ checkpoint: clip, folder: clipFolder }]),
       ],
       fills: built.flatMap((b) => b.stream.pending),
       files: dataFiles,
@@ -375,7 +417,7 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
       dtypes,
       shardSize: o.shardSize ?? DEFAULT_SHARD_BYTES,
     });
-    o.onProgress?.({ kind: 'done', dir: out.location });
+    o.onProgress?.({ kind: 'done', dir: out.location, heaviest });
     return {
       dir: out.location,
       config,

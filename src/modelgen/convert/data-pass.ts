@@ -6,71 +6,37 @@
 import { createSHA256 } from 'hash-wasm';
 import { throwIfAborted } from '../../shared/abort';
 import { toHex } from '../../shared/hex';
-import { rangeReader, type ByteSource, type SourceFolder } from './byte-source';
+import { RANGE_PIECE_BYTES, rangeReader, type SequentialReader, type SourceFolder } from './byte-source';
 import type { Checkpoint } from './checkpoint';
 import type { CheckpointWeights } from './checkpoint-weights';
 import { ConvertError } from './errors';
 import type { ConversionJournal, FileSink, SinkFile } from './file-sink';
 import type { DataFileWriter, PendingFill } from './onnx-writer';
 
-/** A source folder whose tensor reads can be answered with bytes the data pass already has (no second read). */
-export class FedFolder {
-  readonly folder: SourceFolder;
-  private fed: { name: string; offset: number; bytes: Uint8Array } | null = null;
-
-  constructor(private readonly inner: SourceFolder) {
-    this.folder = {
-      label: inner.label,
-      list: () => inner.list(),
-      has: (n) => inner.has(n),
-      readBytes: (n) => inner.readBytes(n),
-      open: (name) => this.wrap(name, inner.open(name)),
-      ...(inner.sha256 === undefined ? {} : { sha256: (n: string) => inner.sha256?.(n) ?? null }),
-    };
-  }
-
-  /** The next range reads of `offset` in `name` return `bytes` (until `clear`). */
-  feed(name: string, offset: number, bytes: Uint8Array): void {
-    this.fed = { name, offset, bytes };
-  }
-
-  clear(): void {
-    this.fed = null;
-  }
-
-  private wrap(name: string, source: ByteSource): ByteSource {
-    return {
-      name: source.name,
-      size: source.size,
-      read: (offset, length) => {
-        const fed = this.fed;
-        if (fed !== null && fed.name === name && fed.offset === offset && fed.bytes.byteLength === length)
-          return fed.bytes;
-        return source.read(offset, length);
-      },
-      stream: (offset) => source.stream?.(offset) ?? rangeReader(source, offset),
-      close: () => source.close(),
-    };
-  }
-
-  /** A reader of `name` from `offset` (the source's stream, else its range reads). */
-  reader(name: string, offset: number): { reader: ReturnType<typeof rangeReader>; close: () => void } {
-    const source = this.inner.open(name);
-    const reader = source.stream?.(offset) ?? rangeReader(source, offset);
-    return {
-      reader,
-      close: () => {
-        reader.close();
-        source.close();
-      },
-    };
-  }
+/** A reader of `name` in `folder` from `offset` (the source's stream, else its range reads). */
+function openReader(
+  folder: SourceFolder,
+  name: string,
+  offset: number,
+): { reader: SequentialReader; close: () => void } {
+  const source = folder.open(name);
+  const reader = source.stream?.(offset) ?? rangeReader(source, offset);
+  return {
+    reader,
+    close: () => {
+      reader.close();
+      source.close();
+    },
+  };
 }
 
 /** A source file's sha256 as the data pass needs it: bytes in, the state after them (for the journal), the digest. */
 export interface SourceHash {
-  /** Hashes `bytes` after everything given before. The caller keeps using `bytes`: an implementation copies them. */
-  update(bytes: Uint8Array): void;
+  /**
+   * Hashes `bytes` after everything given before. The caller reuses `bytes` once this returns: an implementation
+   * copies what it keeps. A promise asks the caller to wait before the next update (a bounded queue is full).
+   */
+  update(bytes: Uint8Array): void | Promise<void>;
   /** The saved state after every byte given so far. */
   state(): Promise<Uint8Array>;
   /** The hex digest of every byte given; the hash is unusable afterwards. */
@@ -102,6 +68,8 @@ interface DataFileState {
 export class DataFiles implements DataFileWriter {
   private readonly files = new Map<string, DataFileState>();
   readonly closed: Set<string>;
+  private held: ArrayBufferLike | null = null;
+  private allocated = 0;
 
   constructor(
     private readonly sink: FileSink,
@@ -120,7 +88,19 @@ export class DataFiles implements DataFileWriter {
     return s;
   }
 
+  /**
+   * Starts counting the bytes written from buffers other than `held` (a tensor's float32 form, which a weight
+   * stored unchanged is written from) and returns the count since the last call: what a tensor's fills allocated.
+   */
+  tally(held: ArrayBufferLike | null): number {
+    const n = this.allocated;
+    this.held = held;
+    this.allocated = 0;
+    return n;
+  }
+
   writeAt(relPath: string, bytes: Uint8Array, at: number): void {
+    if (bytes.buffer !== this.held) this.allocated += bytes.byteLength;
     // A file an interrupted run completed is already stored: its bytes are not written again.
     if (this.closed.has(relPath)) return;
     const s = this.state(relPath);
@@ -161,8 +141,8 @@ export class DataFiles implements DataFileWriter {
 
 export interface DataPassOptions {
   weights: CheckpointWeights;
-  /** The checkpoints in reading order (main, then a separate CLIP one), each opened over its FedFolder. */
-  checkpoints: ReadonlyArray<{ checkpoint: Checkpoint; fed: FedFolder }>;
+  /** The checkpoints in reading order (main, then a separate CLIP one), each with the folder it was opened over. */
+  checkpoints: ReadonlyArray<{ checkpoint: Checkpoint; folder: SourceFolder }>;
   fills: readonly PendingFill[];
   files: DataFiles;
   journal: ConversionJournal;
@@ -177,11 +157,33 @@ export interface DataPassOptions {
 const unhex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (x) => parseInt(x, 16));
 
 /**
+ * What the data pass held at its heaviest tensor, and the fixed buffers beside it: together the memory it is bound
+ * by (the sum of the three).
+ */
+export interface HeaviestTensor {
+  /** The checkpoint tensor (none when every tensor was written by an earlier run). */
+  tensor: string | null;
+  /** Its float32 form (padded rows included): the one whole-tensor buffer the pass allocates. */
+  tensorBytes: number;
+  /** The bytes its fills computed and wrote (a weight stored unchanged is written from the float32 form: 0). */
+  outputBytes: number;
+  /** What the pass and the sink hold besides, whatever the tensor: {@link STREAM_BUFFER_BYTES} + the sink's own. */
+  bufferBytes: number;
+}
+
+/**
+ * The most the data pass holds besides the tensor in flight and its outputs: the piece in hand (a network chunk
+ * or {@link RANGE_PIECE_BYTES}) and a copy of a misaligned one, and the browser's source-hash batches (at most
+ * four buffers of 4 MiB: see src/store/source-hash.ts). Fixed: it does not grow with the tensor.
+ */
+export const STREAM_BUFFER_BYTES = 2 * RANGE_PIECE_BYTES + 4 * (4 << 20);
+
+/**
  * Runs the data pass. Fills of tensors the journal says are written are not run (their inline bytes come from the
- * journal); every other fill runs exactly once per read of its file.
+ * journal); every other fill runs exactly once per read of its file. Returns the heaviest tensor it held.
  * @throws ConvertError 'integrity' (a file's bytes twice differ from its sha256), 'truncated'; AbortError.
  */
-export async function runDataPass(o: DataPassOptions): Promise<void> {
+export async function runDataPass(o: DataPassOptions): Promise<HeaviestTensor> {
   const { journal, files, weights } = o;
   const openHash = o.openHash ?? hashInThisThread;
   // Fills by checkpoint file and source tensor name.
@@ -202,6 +204,12 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
   }
   const total = [...byFile.values()].reduce((n, t) => n + t.size, 0);
   let done = 0;
+  let heaviest: HeaviestTensor = {
+    tensor: null,
+    tensorBytes: 0,
+    outputBytes: 0,
+    bufferBytes: STREAM_BUFFER_BYTES + (o.sink.bufferBytes ?? 0),
+  };
   const restore = (fill: PendingFill): void => {
     const inline = journal.inline[fill.key];
     if (fill.dataFile === null && inline === undefined)
@@ -218,7 +226,7 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
     await o.sink.commit?.(journal);
   };
 
-  for (const [ci, { checkpoint, fed }] of o.checkpoints.entries()) {
+  for (const [ci, { checkpoint, folder }] of o.checkpoints.entries()) {
     for (const { name, file } of checkpoint.fileList) {
       const id = fileId(ci, name);
       const tensors = byFile.get(id) ?? new Map<string, PendingFill[]>();
@@ -231,7 +239,7 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
         await closeComplete();
         continue;
       }
-      const expected = fed.folder.sha256?.(name) ?? null;
+      const expected = folder.sha256?.(name) ?? null;
       if (tensors.size === 0 && expected === null) continue;
       const entries = [...file.entries.values()].sort((a, b) => a.offset - b.offset);
       const dataStart = entries[0]?.offset ?? 0;
@@ -244,11 +252,12 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
       let start = cursor?.offset ?? 0;
       for (;;) {
         let counted = 0;
-        const { reader, close } = fed.reader(name, start);
+        const { reader, close } = openReader(folder, name, start);
         try {
           if (start < dataStart) {
-            if (hasher === null) await reader.skip(dataStart - start);
-            else hasher.update(await reader.read(dataStart - start));
+            const h = hasher;
+            if (h === null) await reader.skip(dataStart - start);
+            else await reader.pieces(dataStart - start, (piece) => h.update(piece));
           }
           for (const e of entries) {
             if (e.offset + e.byteLength <= start) {
@@ -268,9 +277,16 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
               await reader.skip(e.byteLength);
               continue;
             }
-            let bytes: Uint8Array | null = await reader.read(e.byteLength);
-            // Another thread may hash while the fills below run; the state is awaited before the journal.
-            hasher?.update(bytes);
+            // The tensor's float32 form is filled piece by piece as its bytes arrive, and each piece is hashed (the
+            // hash copies it; another thread may hash while the fills below run; the state is awaited before the
+            // journal), so its source bytes never exist whole.
+            const sources = fills === undefined ? [] : [...new Set(fills.map((f) => f.source))];
+            const incoming = sources.length === 0 ? null : weights.receive(sources);
+            const h = hasher;
+            await reader.pieces(e.byteLength, (piece) => {
+              incoming?.push(piece);
+              return h?.update(piece);
+            });
             const passed = async (): Promise<void> => {
               journal.cursor = {
                 file: id,
@@ -281,23 +297,25 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
               await o.sink.commit?.(journal);
             };
             // A tensor no graph uses still passes through the hash: recorded too, so it is not read twice.
-            if (fills === undefined) {
+            if (fills === undefined || incoming === null) {
               await passed();
               continue;
             }
-            fed.feed(name, e.offset, bytes);
-            bytes = null;
-            const sources = [...new Set(fills.map((f) => f.source))];
             try {
-              for (const canonical of sources) weights.hold(canonical);
-              // The stored bytes go once widened (a float32 tensor may still view them).
-              fed.clear();
+              const held = incoming.finish();
+              files.tally(held);
+              let inlineBytes = 0;
               for (const fill of fills) {
                 const inline = fill.run();
-                if (inline !== null) journal.inline[fill.key] = [...inline];
+                if (inline !== null) {
+                  journal.inline[fill.key] = [...inline];
+                  if (inline.buffer !== held) inlineBytes += inline.byteLength;
+                }
               }
+              const outputBytes = files.tally(null) + inlineBytes;
+              if (incoming.bytes + outputBytes > heaviest.tensorBytes + heaviest.outputBytes)
+                heaviest = { ...heaviest, tensor: e.name, tensorBytes: incoming.bytes, outputBytes };
             } finally {
-              fed.clear();
               for (const canonical of sources) weights.release(canonical);
             }
             if (hasher === null) settle(fills);
@@ -316,7 +334,7 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
         if (refetched) {
           throw new ConvertError(
             'integrity',
-            `${fed.folder.label}/${name} arrived twice with the wrong content (sha256 ${actual}, published ` +
+            `${folder.label}/${name} arrived twice with the wrong content (sha256 ${actual}, published ` +
               `${expected}). The server or a proxy alters it; try again later or from another network.`,
             { details: { file: name, expected, actual } },
           );
@@ -338,4 +356,6 @@ export async function runDataPass(o: DataPassOptions): Promise<void> {
   }
   await closeComplete();
   if (!files.allClosed) throw new Error('a data file was left incomplete');
+  weights.endPass();
+  return heaviest;
 }

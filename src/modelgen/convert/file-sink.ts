@@ -25,7 +25,10 @@ export interface ManifestEntry {
 /** A data file written by position (initializers arrive in checkpoint order, not file order). */
 export interface SinkFile {
   readonly relPath: string;
-  /** Writes `bytes` at `at` (the sink may keep the view until `drain`; callers do not reuse it). */
+  /**
+   * Writes `bytes` at `at`. The sink may keep the view until its next `commit` or `drain`, not longer: the data pass
+   * reuses the buffer of a tensor's float32 form (a weight stored unchanged is written from it) for the next tensor.
+   */
   writeAt(bytes: Uint8Array, at: number): void;
   /** Ends the file, `size` bytes long (every byte of it written); its entry appears in `files` once stored. */
   close(size: number): void;
@@ -41,6 +44,8 @@ export interface FileSink {
   readonly files: readonly ManifestEntry[];
   /** Waits until every byte written so far is stored (an asynchronous store queues writes). */
   drain(): Promise<void>;
+  /** The most bytes the sink holds at once of its own (copy and hash buffers), for the memory bound; absent: 0. */
+  readonly bufferBytes?: number;
   /** Writes manifest.json (`fields` plus the sorted file list) last and publishes the output. */
   finish<T extends Record<string, unknown>>(fields: T): Promise<T & { files: ManifestEntry[] }>;
   /**

@@ -121,8 +121,14 @@ export class GraphStream {
       init.byteLength >= 1024 &&
       this.options.half?.(init.name) === true;
     let spec: InitializerSpec = init;
-    // A weight stored unchanged is written from the tensor itself: no copy of the largest tensor.
-    const source = (): Uint8Array => init.view?.() ?? initializerBytes(init);
+    // Bytes already in memory (a weight stored unchanged, a quantiser's result) are written as they are: no copy.
+    const source = (): Uint8Array => {
+      const view = init.view?.();
+      if (view === undefined) return initializerBytes(init);
+      if (view.byteLength !== init.byteLength)
+        throw new Error(`${init.name}: ${view.byteLength} bytes at hand for ${init.byteLength}`);
+      return view;
+    };
     let bytes = source;
     if (half) {
       const name = graph.fresh(`${init.name.replace(/^\//, '')}_fp16`);

@@ -4,8 +4,7 @@
 import type { F32Tensor } from '../llava/types';
 import type { ByteSource } from './byte-source';
 import { ConvertError } from './errors';
-import { halfToFloat32 } from '../../shared/float16';
-import { bfloat16ToFloat32 } from './float-bits';
+import { Float32Widener, WIDENED_DTYPE_BYTES } from './chunk-widener';
 
 /** Bytes per element of every dtype the safetensors format defines. */
 export const SAFETENSORS_DTYPE_BYTES: Readonly<Record<string, number>> = {
@@ -190,12 +189,26 @@ export class SafetensorsFile {
   }
 
   /**
-   * One tensor as float32 (F32 as is, F16/BF16 widened exactly, F64 rounded).
+   * One tensor as float32 (F16/BF16/F32 exactly, F64 rounded), read whole (tools and tests; the converter's data
+   * pass widens as the bytes stream past, see {@link widener}).
    * @throws ConvertError 'missing-tensor' | 'unsupported-dtype' | 'truncated'
    */
   readFloat32(name: string): F32Tensor {
     const e = this.entry(name);
-    if (!['F32', 'F16', 'BF16', 'F64'].includes(e.dtype)) {
+    const out = new Float32Array(e.shape.reduce((a, b) => a * b, 1));
+    const widener = this.widener(name, out);
+    widener.push(this.readBytes(name));
+    widener.finish();
+    return { dims: [...e.shape], data: out };
+  }
+
+  /**
+   * A widener of tensor `name` into `out` (which may be longer: padding rows stay as they are), for its bytes as
+   * they stream past. @throws ConvertError 'missing-tensor' | 'unsupported-dtype'
+   */
+  widener(name: string, out: Float32Array<ArrayBuffer>): Float32Widener {
+    const e = this.entry(name);
+    if (WIDENED_DTYPE_BYTES[e.dtype] === undefined) {
       throw new ConvertError(
         'unsupported-dtype',
         `${this.path}: tensor ${name} is ${e.dtype}; the converter reads F32, F16, BF16 and F64 checkpoints. ` +
@@ -203,24 +216,7 @@ export class SafetensorsFile {
         { details: { file: this.path, tensor: name, dtype: e.dtype } },
       );
     }
-    const size = SAFETENSORS_DTYPE_BYTES[e.dtype]!;
-    // Sources hand out fresh arrays (byteOffset 0); a view into a larger buffer is decoded in place when its offset
-    // suits the element size, else from a copy, never from the wrong bytes.
-    let bytes = this.readBytes(name);
-    if (bytes.byteOffset % size !== 0) bytes = bytes.slice();
-    const count = e.byteLength / size;
-    const at = bytes.byteOffset;
-    const dims = [...e.shape];
-    switch (e.dtype) {
-      case 'F32':
-        return { dims, data: new Float32Array(bytes.buffer, at, count) };
-      case 'F16':
-        return { dims, data: halfToFloat32(new Uint16Array(bytes.buffer, at, count)) };
-      case 'BF16':
-        return { dims, data: bfloat16ToFloat32(new Uint16Array(bytes.buffer, at, count)) };
-      default:
-        return { dims, data: Float32Array.from(new Float64Array(bytes.buffer, at, count)) };
-    }
+    return new Float32Widener(e.dtype, out, e.byteLength / (WIDENED_DTYPE_BYTES[e.dtype] as number));
   }
 
   close(): void {

@@ -59,8 +59,17 @@ export function derivedInitializers<T>(
     value = left > 0 ? v : null;
     return v;
   };
+  // The result's own bytes are written (as a view), not copied into a fresh buffer first: a quantised tensor's
+  // outputs are held once while its float32 form is.
   return outputs.map((o) =>
-    g.deferredInitializer(o.name, o.dtype, o.dims, (dst) => dst.set(o.bytes(shared())), source),
+    g.deferredInitializer(
+      o.name,
+      o.dtype,
+      o.dims,
+      (dst) => dst.set(o.bytes(shared())),
+      source,
+      () => o.bytes(shared()),
+    ),
   );
 }
 

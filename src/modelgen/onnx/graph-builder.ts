@@ -76,7 +76,10 @@ export interface InitializerSpec {
    * tensor's bytes arrive. Absent: the fill needs nothing external (or the bytes are already there).
    */
   source?: string;
-  /** The bytes as they already are in memory (a weight stored unchanged): a writer may take them without a copy. */
+  /**
+   * The bytes as they already are in memory (a weight stored unchanged, a quantiser's result): a writer may take
+   * them without a copy.
+   */
   view?: () => Uint8Array;
 }
 

@@ -1,14 +1,15 @@
 // Owns the "convert in this browser" cards: LLaVA checkpoints with no browser export (TinyLLaVA, LLaVA-1.5 7B/13B),
-// what converting one costs, and one progress bar while the conversion worker streams the checkpoint in file order and
-// writes the weight store; Cancel keeps finished tensors and Resume goes on from there (also after a reload); Discard
-// deletes them; the converted model is then loaded. The conversion itself runs in
-// workers/convert.worker.ts, never on the page.
+// what converting one costs, and one progress bar for the whole job (lib/conversion-progress.ts says what it shows)
+// while the conversion worker streams the checkpoint in file order, writes the weight store and checks it; Cancel
+// keeps finished tensors and Resume goes on from there (also after a reload); Discard deletes them; the converted
+// model is then loaded. The conversion itself runs in workers/convert.worker.ts, never on the page.
 import { createSignal, For, onMount, Show, type JSX } from 'solid-js';
 import type { ConversionPlan } from '../../modelgen/convert/conversion-plan';
 import type { ConvertWorkerEvent, ConvertWorkerRequest } from '../../store/hub-conversion-protocol';
 import { BROWSER_CONVERSIONS, shardBytesFor, type BrowserConversion } from '../../store/browser-conversions';
 import { discardConversion, hasPausedConversion, modelIdOf } from '../../store';
-import { formatBytes, formatEta, formatRate } from '../lib/format';
+import { ConversionTracker, type ConversionView } from '../lib/conversion-progress';
+import { formatBytes } from '../lib/format';
 import { useModels } from '../stores/model-store';
 import { useNotices } from '../stores/notice-store';
 import { Icon } from './Icon';
@@ -17,13 +18,7 @@ import { ProgressBar } from './ProgressBar';
 interface Run {
   /** What the worker computed for this device from the config and headers, before any tensor byte. */
   plan?: ConversionPlan;
-  phase: string;
-  fetched: number;
-  total: number;
-  /** Checkpoint tensors written, of those the graphs read (the data pass goes in file order). */
-  tensorsDone: number;
-  tensorsTotal: number;
-  startedAt: number;
+  view: ConversionView;
 }
 
 type Limits = { maxBufferSize: number; maxStorageBufferBindingSize: number };
@@ -55,10 +50,19 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
     worker?.terminate();
     worker = null;
     setRun(null);
-    setPaused(true);
-    const kept = 'The tensors converted so far are kept: Resume goes on from there, Discard deletes them.';
-    if (message !== null) notices.error(`${message} ${kept}`);
-    else notices.info(`Conversion of ${props.entry.label} cancelled. ${kept}`);
+    // What an interruption kept decides what the message offers (a failed final check deletes the model; one
+    // cancelled during the check leaves it stored: the list says so).
+    void models.refresh();
+    void hasPausedConversion(name)
+      .catch(() => false)
+      .then((kept) => {
+        setPaused(kept);
+        const next = kept
+          ? ' The tensors converted so far are kept: Resume goes on from there, Discard deletes them.'
+          : '';
+        if (message !== null) notices.error(`${message}${next}`);
+        else notices.info(`Conversion of ${props.entry.label} cancelled.${next}`);
+      });
   };
 
   const discard = async () => {
@@ -81,14 +85,9 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
         shardSize: shardBytesFor(limits),
       },
     };
-    setRun({
-      phase: 'Reading the plan',
-      fetched: 0,
-      total: 0,
-      tensorsDone: 0,
-      tensorsTotal: 0,
-      startedAt: Date.now(),
-    });
+    const tracker = new ConversionTracker();
+    let converted = 0;
+    setRun({ view: tracker.view() });
     worker = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
       type: 'module',
       name: 'llava-convert',
@@ -97,53 +96,30 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
       const e = message.data;
       const current = run();
       if (current === null) return;
-      if (e.type === 'bytes') setRun({ ...current, fetched: current.fetched + e.bytes });
-      else if (e.type === 'progress') {
-        const ev = e.event;
-        if (ev.kind === 'plan')
-          setRun({
-            ...current,
-            plan: ev.plan,
-            phase: 'Downloading and converting',
-            total: ev.plan.downloadBytes,
-            tensorsTotal: ev.plan.tensors,
-          });
-        else if (ev.kind === 'tensor')
-          setRun({
-            ...current,
-            tensorsDone: ev.done,
-            tensorsTotal: ev.total,
-            phase: ev.done === ev.total ? 'Writing the graphs' : 'Downloading and converting',
-          });
-        else if (ev.kind === 'done') setRun({ ...current, phase: 'Writing the manifest' });
-      } else if (e.type === 'done') {
+      if (e.type === 'done') {
+        // Converted and stored; read back against its manifest before it is used.
+        converted = e.bytes;
+        worker?.postMessage({ type: 'check', id: name } satisfies ConvertWorkerRequest);
+      }
+      if (e.type === 'checked') {
         worker?.terminate();
         worker = null;
         setRun(null);
         setPaused(false);
-        notices.info(`Converted “${props.entry.label}” (${formatBytes(e.bytes)}).`);
+        notices.info(`Converted and checked “${props.entry.label}” (${formatBytes(converted)}).`);
         void models.refresh().then(() => models.load(storedId));
-      } else stop(e.message);
+      } else if (e.type === 'error') stop(e.message);
+      else {
+        tracker.apply(e);
+        const plan = e.type === 'progress' && e.event.kind === 'plan' ? e.event.plan : current.plan;
+        setRun({ view: tracker.view(), ...(plan === undefined ? {} : { plan }) });
+      }
     };
     worker.onerror = () => stop('The conversion stopped unexpectedly.');
     worker.postMessage(request);
   };
 
-  const rate = () => {
-    const r = run();
-    if (!r) return undefined;
-    const s = (Date.now() - r.startedAt) / 1000;
-    return s > 0 ? r.fetched / s : undefined;
-  };
-  const valueText = () => {
-    const r = run();
-    if (!r) return '';
-    const eta = rate() && r.total > 0 ? (r.total - r.fetched) / (rate() as number) : undefined;
-    return (
-      `${r.phase}: ${r.tensorsTotal > 0 ? `tensor ${r.tensorsDone} of ${r.tensorsTotal}, ` : ''}` +
-      `${formatBytes(r.fetched)} of ${r.total > 0 ? formatBytes(r.total) : '…'}, ${formatRate(rate())}, ${formatEta(eta)}`
-    );
-  };
+  const view = () => run()?.view;
 
   return (
     <li class="model-card conversion-card" aria-label={props.entry.label}>
@@ -173,6 +149,9 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
                     <button type="button" class="button" onClick={() => void discard()}>
                       Discard
                     </button>
+                    <span class="muted small conversion-paused">
+                      Paused: the tensors converted so far are kept here.
+                    </span>
                   </Show>
                 </>
               }
@@ -187,11 +166,18 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
       >
         <ProgressBar
           label={`Converting ${props.entry.label}`}
-          loaded={run()?.fetched ?? 0}
-          total={run()?.total ?? 0}
-          valueText={valueText()}
+          loaded={Math.round((view()?.fraction ?? 0) * 1000)}
+          total={view()?.fraction === null ? 0 : 1000}
+          valueText={view()?.text ?? ''}
         />
-        <p class="muted small conversion-status">{valueText()}</p>
+        <p
+          class="muted small conversion-status"
+          data-phase={view()?.phase}
+          data-source-bytes={view()?.sourceBytes}
+          data-download-bytes={view()?.downloadBytes}
+        >
+          {view()?.text}
+        </p>
         <Show when={run()?.plan}>
           {(plan) => (
             <p class="muted small conversion-plan">

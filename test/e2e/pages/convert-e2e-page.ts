@@ -2,6 +2,7 @@
 // look-alike, reads what it stored, then loads the stored model in the engine worker (through the weight store) and
 // chats greedily, returning plain results to Playwright.
 import type { ConversionPlan } from '../../../src/modelgen/convert/conversion-plan';
+import type { HeaviestTensor } from '../../../src/modelgen/convert/data-pass';
 import { createEngineClient } from '../../../src/client/engine-client';
 import { isEngineError } from '../../../src/shared/errors';
 import type { GenerationEvent, LoadOptions } from '../../../src/shared/protocol';
@@ -22,6 +23,8 @@ export interface ConvertRun {
   tensors: number;
   /** The plan the worker computed before fetching tensors. */
   plan: ConversionPlan | null;
+  /** The tensor whose float32 form and outputs the data pass held at once (from the 'done' progress event). */
+  heaviest: HeaviestTensor | null;
 }
 
 let worker: Worker | null = null;
@@ -41,6 +44,7 @@ const harness = {
         bytes: {},
         tensors: 0,
         plan: null,
+        heaviest: null,
       };
       worker = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
         type: 'module',
@@ -52,6 +56,7 @@ const harness = {
         if (e.type === 'progress') {
           run.phases.push(e.event.kind);
           if (e.event.kind === 'plan') run.plan = e.event.plan;
+          if (e.event.kind === 'done') run.heaviest = e.event.heaviest;
           const done = run.phases.filter((p) => p === 'file-done').length;
           if (e.event.kind === 'tensor') run.tensors++;
           const tensorsDone = cancelAfterTensors !== undefined && run.tensors >= cancelAfterTensors;
@@ -62,6 +67,8 @@ const harness = {
           }
         } else if (e.type === 'bytes') {
           run.bytes[e.path] = (run.bytes[e.path] ?? 0) + e.bytes;
+        } else if (e.type === 'stored' || e.type === 'check' || e.type === 'checked') {
+          // Store progress; the read-back check runs only when the app's card asks for it after 'done'.
         } else if (e.type === 'done') {
           run.ok = true;
           run.id = e.id;
@@ -74,6 +81,23 @@ const harness = {
         }
       };
       w.postMessage({ type: 'convert', options } satisfies ConvertWorkerRequest);
+    }),
+  /** The app card's step after 'done': the worker reads stored model `name` back against its manifest. */
+  check: (name: string): Promise<{ ok: boolean; seconds: number; error: string | null }> =>
+    new Promise((resolve) => {
+      const w = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
+        type: 'module',
+        name: 'llava-convert',
+      });
+      const started = performance.now();
+      w.onmessage = (message: MessageEvent<ConvertWorkerEvent>) => {
+        const e = message.data;
+        if (e.type !== 'checked' && e.type !== 'error') return;
+        w.terminate();
+        const seconds = (performance.now() - started) / 1000;
+        resolve({ ok: e.type === 'checked', seconds, error: e.type === 'error' ? e.message : null });
+      };
+      w.postMessage({ type: 'check', id: name } satisfies ConvertWorkerRequest);
     }),
   /** Every stored file of a converted model (by its local name): path, size, sha256, complete. */
   records: async (name: string) =>
