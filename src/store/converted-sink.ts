@@ -53,6 +53,10 @@ export class StoreSink implements FileSink {
   /** The store key (`local:<name>`). */
   readonly id: string;
   readonly chunkSize: number;
+  /** One chunk read from the staged file and hashed while the one before goes into IndexedDB. */
+  get bufferBytes(): number {
+    return 2 * this.chunkSize;
+  }
   resumed: ConversionJournal | null = null;
   private stored: ManifestEntry[] = [];
   private readonly staged = new Map<string, Staged>();

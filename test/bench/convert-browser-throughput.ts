@@ -78,25 +78,33 @@ function printProfile(p: CpuProfile, sourceMB: number): void {
  * computed + the fixed stream buffers (pieces in hand, source-hash batches). The worker's own heap (code, the
  * graphs laid out from shapes, the journal) and garbage not yet collected come on top: the ratio shows how much.
  */
-function memoryLines(heaviest: HeaviestTensor | null, peak: number): string {
-  const h = heaviest ?? { tensor: null, tensorBytes: 0, outputBytes: 0 };
-  const bound = h.tensorBytes + h.outputBytes + STREAM_BUFFER_BYTES;
+function memoryLines(heaviest: HeaviestTensor | null, peak: HeapPeak): string {
+  const h = heaviest ?? { tensor: null, tensorBytes: 0, outputBytes: 0, bufferBytes: 0 };
+  const bound = h.tensorBytes + h.outputBytes + h.bufferBytes;
   return (
     `  memory bound: ${formatBytes(bound)} = heaviest tensor ${h.tensor ?? '(none)'} as float32 ` +
-    `${formatBytes(h.tensorBytes)} + its outputs ${formatBytes(h.outputBytes)} + stream buffers ` +
-    `${formatBytes(STREAM_BUFFER_BYTES)} (no copy of its source bytes)\n` +
-    `  memory:       worker peak heap + ArrayBuffers ${formatBytes(peak)} = ${(peak / bound).toFixed(2)}× the bound`
+    `${formatBytes(h.tensorBytes)} + its outputs ${formatBytes(h.outputBytes)} + buffers ` +
+    `${formatBytes(h.bufferBytes)} (stream pieces ${formatBytes(STREAM_BUFFER_BYTES)}, the rest the store's copy; ` +
+    `no copy of the tensor's source bytes)\n` +
+    `  memory:       worker peak heap + ArrayBuffers ${formatBytes(peak.total)} = ${(peak.total / bound).toFixed(2)}× ` +
+    `the bound (at the peak: ArrayBuffers ${formatBytes(peak.buffers)}, JS objects ${formatBytes(peak.total - peak.buffers)})`
   );
+}
+
+/** The worker's highest heap sample: JS objects + ArrayBuffer backing stores, and the latter alone. */
+interface HeapPeak {
+  total: number;
+  buffers: number;
 }
 
 /** Samples the worker's heap (JS objects + ArrayBuffer backing stores) through a non-flat CDP child session. */
 async function workerHeapSampler(
   page: Page,
   profile: boolean,
-): Promise<{ stop(): Promise<{ peak: number; profile: CpuProfile | null }> }> {
+): Promise<{ stop(): Promise<{ peak: HeapPeak; profile: CpuProfile | null }> }> {
   const cdp: CDPSession = await page.context().newCDPSession(page);
   let sessionId: string | null = null;
-  let peak = 0;
+  const peak: HeapPeak = { total: 0, buffers: 0 };
   let next = 1;
   const pending = new Map<number, (v: unknown) => void>();
   cdp.on('Target.receivedMessageFromTarget', (e: { sessionId: string; message: string }) => {
@@ -139,7 +147,8 @@ async function workerHeapSampler(
           usedSize?: number;
           backingStorageSize?: number;
         } | null;
-        if (r?.usedSize !== undefined) peak = Math.max(peak, r.usedSize + (r.backingStorageSize ?? 0));
+        const total = (r?.usedSize ?? 0) + (r?.backingStorageSize ?? 0);
+        if (total > peak.total) Object.assign(peak, { total, buffers: r?.backingStorageSize ?? 0 });
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -157,7 +157,8 @@ export interface DataPassOptions {
 const unhex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (x) => parseInt(x, 16));
 
 /**
- * What the data pass held at its heaviest tensor: the worker's memory bound, besides {@link STREAM_BUFFER_BYTES}.
+ * What the data pass held at its heaviest tensor, and the fixed buffers beside it: together the memory it is bound
+ * by (the sum of the three).
  */
 export interface HeaviestTensor {
   /** The checkpoint tensor (none when every tensor was written by an earlier run). */
@@ -166,6 +167,8 @@ export interface HeaviestTensor {
   tensorBytes: number;
   /** The bytes its fills computed and wrote (a weight stored unchanged is written from the float32 form: 0). */
   outputBytes: number;
+  /** What the pass and the sink hold besides, whatever the tensor: {@link STREAM_BUFFER_BYTES} + the sink's own. */
+  bufferBytes: number;
 }
 
 /**
@@ -201,7 +204,12 @@ export async function runDataPass(o: DataPassOptions): Promise<HeaviestTensor> {
   }
   const total = [...byFile.values()].reduce((n, t) => n + t.size, 0);
   let done = 0;
-  let heaviest: HeaviestTensor = { tensor: null, tensorBytes: 0, outputBytes: 0 };
+  let heaviest: HeaviestTensor = {
+    tensor: null,
+    tensorBytes: 0,
+    outputBytes: 0,
+    bufferBytes: STREAM_BUFFER_BYTES + (o.sink.bufferBytes ?? 0),
+  };
   const restore = (fill: PendingFill): void => {
     const inline = journal.inline[fill.key];
     if (fill.dataFile === null && inline === undefined)
@@ -306,7 +314,7 @@ export async function runDataPass(o: DataPassOptions): Promise<HeaviestTensor> {
               }
               const outputBytes = files.tally(null) + inlineBytes;
               if (incoming.bytes + outputBytes > heaviest.tensorBytes + heaviest.outputBytes)
-                heaviest = { tensor: e.name, tensorBytes: incoming.bytes, outputBytes };
+                heaviest = { ...heaviest, tensor: e.name, tensorBytes: incoming.bytes, outputBytes };
             } finally {
               for (const canonical of sources) weights.release(canonical);
             }

@@ -44,6 +44,8 @@ export interface FileSink {
   readonly files: readonly ManifestEntry[];
   /** Waits until every byte written so far is stored (an asynchronous store queues writes). */
   drain(): Promise<void>;
+  /** The most bytes the sink holds at once of its own (copy and hash buffers), for the memory bound; absent: 0. */
+  readonly bufferBytes?: number;
   /** Writes manifest.json (`fields` plus the sorted file list) last and publishes the output. */
   finish<T extends Record<string, unknown>>(fields: T): Promise<T & { files: ManifestEntry[] }>;
   /**

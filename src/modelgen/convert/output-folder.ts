@@ -23,6 +23,8 @@ export type { ManifestEntry } from './file-sink';
 /** Present only in a folder still being written; lets a later run remove an abandoned `.partial` safely. */
 export const PARTIAL_MARKER = '.llava-convert-partial';
 
+const READ_BACK_BYTES = 16 << 20;
+
 /** A data file written by position; hashed by reading it back once complete. */
 export class PositionalFile implements SinkFile {
   constructor(
@@ -43,7 +45,7 @@ export class PositionalFile implements SinkFile {
     if (fstatSync(this.fd).size !== size)
       throw new Error(`${this.relPath} is ${fstatSync(this.fd).size} bytes, not ${size}: a write was lost`);
     const hash = createHash('sha256');
-    const buf = new Uint8Array(Math.min(size, 16 << 20));
+    const buf = new Uint8Array(Math.min(size, READ_BACK_BYTES));
     for (let at = 0; at < size;) {
       const n = readSync(this.fd, buf, 0, Math.min(buf.byteLength, size - at), at);
       hash.update(buf.subarray(0, n));
@@ -60,6 +62,8 @@ export class PositionalFile implements SinkFile {
 /** The folder under construction. Call `finish` on success, `abandon` on failure. */
 export class OutputFolder implements FileSink {
   readonly partialDir: string;
+  /** A closed data file is hashed by reading it back through one buffer of at most this size. */
+  readonly bufferBytes = READ_BACK_BYTES;
   private readonly entries: ManifestEntry[] = [];
 
   private constructor(
