@@ -42,7 +42,7 @@ const TARGET = 0.8;
 interface CpuProfile {
   nodes: Array<{
     id: number;
-    callFrame: { functionName: string; url: string; lineNumber: number };
+    callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
     children?: number[];
   }>;
   startTime: number;
@@ -59,7 +59,7 @@ function printProfile(p: CpuProfile, sourceMB: number): void {
     const n = byId.get(p.samples[i]!);
     if (n === undefined) continue;
     const f = n.callFrame;
-    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop() ?? ''}:${f.lineNumber + 1}`;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop() ?? ''}:${f.lineNumber + 1}:${f.columnNumber + 1}`;
     // A sample's time is the delta to the next sample.
     self.set(key, (self.get(key) ?? 0) + (p.timeDeltas[i + 1] ?? 0) / 1000);
   }

@@ -21,11 +21,17 @@ export function threadRole(key: string): string {
   if (kind === 'renderer') {
     if (WORKER_THREAD.test(name))
       return /#1$/.test(name) ? 'conversion worker' : /#\d+$/.test(name) ? 'hash workers' : 'older workers';
-    if (name === 'CrRendererMain') return 'page main';
+    // A process's main thread carries the process's name ("chromium"); older builds name it CrRendererMain.
+    if (name === 'chromium' || name === 'CrRendererMain') return 'page main';
     return 'renderer, other threads';
   }
   if (kind === 'network') return 'network service';
-  if (kind === 'browser') return name === 'Chrome_IOThread' ? 'browser IO thread' : 'browser, other threads';
+  if (kind === 'browser')
+    return name === 'Chrome_IOThread'
+      ? 'browser IO thread'
+      : name === 'chromium'
+        ? 'browser main'
+        : 'browser, other threads';
   return `${kind}, all threads`;
 }
 
@@ -37,6 +43,8 @@ export interface CpuSplit {
   browser: number;
   /** The busiest single thread and its core-s per GiB (a thread runs on at most one core). */
   busiest: { key: string; perGiB: number } | null;
+  /** Every thread read, "kind/name[#k]" → core-s per GiB and the kernel's part of it, busiest first. */
+  threads: Array<[string, number, number]>;
 }
 
 /**
@@ -65,6 +73,9 @@ export function splitCpu(cost: WorkCost, bytes: number, samplerPerS = 0): CpuSpl
     total: (cost.childCpuS + server) / gib,
     browser: cost.childCpuS / gib,
     busiest,
+    threads: Object.entries(cost.childCpuByThread ?? {})
+      .map(([k, v]): [string, number, number] => [k, v / gib, (cost.childSysByThread?.[k] ?? 0) / gib])
+      .sort((a, b) => b[1] - a[1]),
   };
 }
 
@@ -139,6 +150,11 @@ export function cpuLines(r: LinkResult, machineCores: number): string {
     `  CPU ${name} ${s.total.toFixed(2)} core-s/GiB (browser ${s.browser.toFixed(2)}): ${splitText(s)}; ` +
     `machine busy ${busy.toFixed(2)}/${machineCores} cores`;
   const b = r.conversion.busiest;
+  const top = (s: CpuSplit): string =>
+    s.threads
+      .filter(([, v]) => v >= 0.3)
+      .map(([k, v, sys]) => `${k} ${v.toFixed(2)} (kernel ${sys.toFixed(2)})`)
+      .join(', ');
   return [
     side('plain:     ', r.plain, r.plainBusy),
     side('conversion:', r.conversion, r.conversionBusy),
@@ -146,6 +162,9 @@ export function cpuLines(r: LinkResult, machineCores: number): string {
       (b === null
         ? ''
         : `; busiest thread ${b.key} ${b.perGiB.toFixed(2)} core-s/GiB (alone on a core: ${rateOn(b.perGiB, 1).toFixed(0)} MB/s)`),
+    ...(r.conversion.threads.length > 0
+      ? [`  threads plain:      ${top(r.plain)}`, `  threads conversion: ${top(r.conversion)}`]
+      : []),
   ].join('\n');
 }
 
@@ -156,12 +175,14 @@ export function linkTable(rows: readonly LinkResult[], ratio: number, machineCor
     `| link | load average | plain fetch MB/s | conversion MB/s | conversion / plain | CPU plain / conversion, core-s per GiB | conversion worker thread, core-s/GiB | cores busy (machine) plain / conversion |`,
     `| --- | --- | --- | --- | --- | --- | --- | --- |`,
   ];
-  for (const r of rows)
+  for (const r of rows) {
+    const worker = r.conversion.perGiB['conversion worker'];
     lines.push(
       `| ${r.link} | ${r.load} | ${f(r.plainMBps)} | ${f(r.conversionMBps)} | ${f(r.conversionMBps / r.plainMBps, 2)}× | ` +
-        `${f(r.plain.total)} / ${f(r.conversion.total)} | ${f(r.conversion.perGiB['conversion worker'] ?? NaN)} | ` +
+        `${f(r.plain.total)} / ${f(r.conversion.total)} | ${worker === undefined ? '— (no --threads)' : f(worker)} | ` +
         `${f(r.plainBusy, 2)} / ${f(r.conversionBusy, 2)} |`,
     );
+  }
   const top = rows[0];
   if (top !== undefined) {
     const v = verdict(top.conversion, top.plainMBps, ratio, machineCores);

@@ -75,6 +75,8 @@ export interface ThreadSample {
   /** "kind/thread name", see kindOf. */
   key: string;
   ticks: number;
+  /** The part of `ticks` spent in the kernel (system calls: file I/O, page faults…). */
+  sys: number;
   /** When the thread started, clock ticks since boot (orders threads of one name). */
   started: number;
 }
@@ -94,6 +96,7 @@ async function threadSamples(pids: Iterable<number>): Promise<Map<string, Thread
       out.set(`${pid}/${tid}`, {
         key: `${kind}/${name}`,
         ticks: Number(f[11]) + Number(f[12]),
+        sys: Number(f[12]),
         started: Number(f[19]),
       });
     }
@@ -118,14 +121,15 @@ export function threadSeconds(
   last: ReadonlyMap<string, ThreadSample>,
   since: number,
   byStart?: RegExp,
+  field: 'ticks' | 'sys' = 'ticks',
 ): Record<string, number> {
   const used: Array<{ key: string; started: number; ticks: number }> = [];
   for (const [id, s] of last) {
     const before = first.get(id);
     // A thread id reused by a new thread (another start time) is a new thread.
-    const base = before !== undefined && before.started === s.started ? before.ticks : null;
+    const base = before !== undefined && before.started === s.started ? before[field] : null;
     if (base === null && s.started < since) continue;
-    used.push({ key: s.key, started: s.started, ticks: s.ticks - (base ?? 0) });
+    used.push({ key: s.key, started: s.started, ticks: s[field] - (base ?? 0) });
   }
   const out: Record<string, number> = {};
   const rank = new Map<string, number>();
@@ -154,6 +158,8 @@ export interface WorkCost {
    * intervals of its time can be missed; the process total above still has it).
    */
   childCpuByThread?: Record<string, number>;
+  /** Only with `threads`: the kernel's part of childCpuByThread (system time), same keys. */
+  childSysByThread?: Record<string, number>;
   /** Peak summed RSS of the descendants above what they held at the start, and that start. */
   rssPeak: number;
   rssBase: number;
@@ -230,6 +236,9 @@ export async function measureWork<T>(
   }
   const cores = (machine1.total - machine0.total) / ((ms / 1000) * TICKS_PER_SECOND);
   const byThread = threads0 ? threadSeconds(threads0, lastThreads, since, options.threadsByStart) : undefined;
+  const sysByThread = threads0
+    ? threadSeconds(threads0, lastThreads, since, options.threadsByStart, 'sys')
+    : undefined;
   return {
     result,
     cost: {
@@ -238,6 +247,7 @@ export async function measureWork<T>(
       selfCpuS: (self.user + self.system) / 1e6,
       childCpuByKind: byKind,
       ...(byThread ? { childCpuByThread: byThread } : {}),
+      ...(sysByThread ? { childSysByThread: sysByThread } : {}),
       rssPeak: rssPeak - rssBase,
       rssBase,
       machineBusyCores:

@@ -94,4 +94,20 @@ describe('conversion progress', () => {
     expect(views[2]!.fraction).toBeCloseTo((600_000 + 0.25 * 120_000) / (1_000_000 + 0.5 * 250_000));
     expect(views[4]!.text).toMatch(/^Downloading and converting: tensor 7 of 10, 684 KB of 977 KB, /);
   });
+
+  it('says so when a file is read again after a sha256 mismatch, and the bar waits instead of going back', () => {
+    const views = run([
+      progress({ kind: 'plan', plan }),
+      ...tensors(1, 8),
+      // The file's 8 tensors are dropped and come again: 800 KB more than the plan.
+      ...tensors(1, 10),
+    ]);
+    const again = views.filter((v) => v.text.includes('again'));
+    expect(again[0]!.text).toMatch(
+      /^Downloading and converting \(one file again: it did not match its sha256\): tensor 1 of 10, 879 KB of 977 KB, /,
+    );
+    expect(views.at(-1)!.text).toMatch(/ 1.72 MB of 1.72 MB, /);
+    const fractions = views.map((v) => v.fraction ?? 0);
+    for (let i = 1; i < fractions.length; i++) expect(fractions[i]).toBeGreaterThanOrEqual(fractions[i - 1]!);
+  });
 });

@@ -18,6 +18,7 @@ const T = TICKS_PER_SECOND;
 const thread = (key: string, seconds: number, started: number): ThreadSample => ({
   key,
   ticks: seconds * T,
+  sys: (seconds * T) / 2,
   started,
 });
 
@@ -47,8 +48,9 @@ describe('threadSeconds', () => {
       'renderer/DedicatedWorker#2': 3,
       'browser/Chrome_IOThread': 0.5,
     });
-    // Without byStart, alike-named threads are summed.
+    // Without byStart, alike-named threads are summed; the kernel's part is split the same way.
     expect(threadSeconds(first, last, since)['renderer/DedicatedWorker']).toBe(11);
+    expect(threadSeconds(first, last, since, WORKER_THREAD, 'sys')['renderer/DedicatedWorker#1']).toBe(3.5);
   });
 });
 
@@ -69,6 +71,8 @@ describe('conversion CPU report', () => {
     expect(threadRole('renderer/DedicatedWorker#2')).toBe('hash workers');
     expect(threadRole('renderer/DedicatedWorker')).toBe('older workers');
     expect(threadRole('renderer/CrRendererMain')).toBe('page main');
+    expect(threadRole('renderer/chromium')).toBe('page main');
+    expect(threadRole('browser/chromium')).toBe('browser main');
     expect(threadRole('renderer/ThreadPoolForeg')).toBe('renderer, other threads');
     expect(threadRole('network/NetworkService')).toBe('network service');
     expect(threadRole('browser/Chrome_IOThread')).toBe('browser IO thread');

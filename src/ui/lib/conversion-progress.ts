@@ -51,6 +51,7 @@ export class ConversionTracker {
   private checked = 0;
   private checkTotal = 0;
   private tensorsDone = 0;
+  private readingAgain = false;
   private tensorsTotal = 0;
   private shown = 0;
   /** Work done in the bar's bytes, for the time left; source bytes for the download rate; the phase's own bytes. */
@@ -76,6 +77,8 @@ export class ConversionTracker {
         // Work an earlier run did is no part of this run's pace.
         this.work = new RateMeter(5000);
       } else if (ev.kind === 'tensor') {
+        // Fewer than before: a file's bytes did not match the hub's sha256, and what came from it is done again.
+        if (ev.done < this.tensorsDone) this.readingAgain = true;
         this.tensorsDone = ev.done;
         this.tensorsTotal = ev.total;
         // The last one too ("tensor n of n"): writing shows once the store takes the first output bytes.
@@ -149,15 +152,18 @@ export class ConversionTracker {
     else if (this.phase === 'convert')
       parts = [
         ...(this.tensorsDone > 0 ? [`tensor ${this.tensorsDone} of ${this.tensorsTotal}`] : []),
-        `${formatBytes(this.passed())} of ${formatBytes(downloadBytes)}`,
+        // A file read again adds its bytes to the download (the bar waits for them instead of going back).
+        `${formatBytes(this.passed())} of ${formatBytes(Math.max(downloadBytes, this.passed()))}`,
         ...time,
       ];
     else if (this.phase === 'write') parts = [`${formatBytes(this.stored)} stored`, ...time];
     else parts = [`${formatBytes(this.checked)} of ${formatBytes(this.checkTotal)}`, ...time];
+    const again =
+      this.readingAgain && this.phase === 'convert' ? ' (one file again: it did not match its sha256)' : '';
     return {
       phase: this.phase,
       fraction: plan === null ? null : this.shown,
-      text: `${CONVERSION_PHASES[this.phase]}: ${parts.join(', ')}`,
+      text: `${CONVERSION_PHASES[this.phase]}${again}: ${parts.join(', ')}`,
       sourceBytes: this.passed(),
       downloadBytes,
     };
