@@ -1,8 +1,10 @@
 // Owns the converter's data pass: every checkpoint file is read once, front to back (tensors in file order), its
 // sha256 checked as the bytes pass when the source publishes one (a mismatch refetches the file once, then fails as
-// `integrity`), and each tensor the graphs need is held only while the fills made from it write their bytes. After
-// each tensor the journal is committed, so an interrupted run resumes at the first unwritten tensor. It knows no
-// model structure (the fills carry it) and no runtime (sources, sinks and the hash are interfaces or portable).
+// `integrity`), and each tensor the graphs need is held (as float32, filled piece by piece as its bytes arrive: they
+// are never assembled) only while the fills made from it write their bytes; it reports the most it held, its memory
+// bound. After each tensor the journal is committed, so an interrupted run resumes at the first unwritten tensor. It
+// knows no model structure (the fills carry it) and no runtime (sources, sinks and the hash are interfaces or
+// portable).
 import { createSHA256 } from 'hash-wasm';
 import { throwIfAborted } from '../../shared/abort';
 import { toHex } from '../../shared/hex';
