@@ -171,7 +171,9 @@ describe('the data pass over pieces split anywhere', () => {
     const h = plainHeaviest as HeaviestTensor | null;
     expect(h).not.toBeNull();
     const { vocab_size: vocab, hidden_size: hidden } = config.text_config;
-    // The embedding table (fp32, stored as it is: no output copy) or lm_head (q4: codes + scales + zero points).
+    // lm_head (q4: codes + scales + zero points), held whole: at this width its zero points (1 byte a row) stay
+    // inside the protobuf, a use that is not row by row (convert-rows.test.ts covers the row-streamed path). The
+    // embedding table (fp32, stored as it is) streams in rows.
     const table = vocab * hidden * 4;
     expect(h?.tensorBytes).toBe(table);
     const blocks = Math.ceil(hidden / 32);
