@@ -4,48 +4,23 @@
 // Node conversion, the sha256 state of exactly the bytes before the next tensor in the journal, and a resume mid-file from such a
 // stream still writes the same files. The browser's source hash (batched, pooled buffers) gives the same states as
 // one sha256 over the same bytes. The data pass reports the heaviest tensor it held (its memory bound).
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createSHA256 } from 'hash-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ByteSource, SequentialReader, SourceFolder } from '../../src/modelgen/convert/byte-source';
 import { CheckpointWeights, EMBED_NAME } from '../../src/modelgen/convert/checkpoint-weights';
 import { Float32Widener } from '../../src/modelgen/convert/chunk-widener';
 import { convertCheckpoint } from '../../src/modelgen/convert/convert';
 import { convertFromSources, type ConvertChoices } from '../../src/modelgen/convert/convert-core';
 import type { HeaviestTensor } from '../../src/modelgen/convert/data-pass';
-import {
-  manifestBytes,
-  sortedEntries,
-  type ConversionJournal,
-  type FileSink,
-  type ManifestEntry,
-  type SinkFile,
-} from '../../src/modelgen/convert/file-sink';
 import { bfloat16ToFloat32, float32ToBfloat16 } from '../../src/modelgen/convert/float-bits';
-import { nodeSourceFolder, openCheckpoint } from '../../src/modelgen/convert/node-source';
+import { openCheckpoint } from '../../src/modelgen/convert/node-source';
 import { getPreset } from '../../src/modelgen/llava/presets';
 import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
 import { float32ToHalf, halfToFloat32 } from '../../src/shared/float16';
 import { hashInHashWorker, SOURCE_HASH_BATCH_BYTES } from '../../src/store/source-hash';
 import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from './convert-helpers';
-
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-/** Piece lengths, cycled: odd ones split bf16 and f32 elements; a prime one drifts across every alignment. */
-const ODD = [1, 3, 7, 4093, 2, 5, 65_537, 11];
-
-/** `bytes` in pieces of the ODD lengths, each a view at an odd offset inside a larger buffer (as network chunks are). */
-function* oddPieces(bytes: Uint8Array, start = 0): Generator<Uint8Array> {
-  for (let at = 0, i = start; at < bytes.byteLength; i++) {
-    const n = Math.min(ODD[i % ODD.length] as number, bytes.byteLength - at);
-    const host = new Uint8Array(n + 3);
-    host.set(bytes.subarray(at, at + n), 1);
-    yield host.subarray(1, 1 + n);
-    at += n;
-  }
-}
+import { ODD, oddPieces, piecewiseSource, RecordingSink, sha256 } from './convert-stream-helpers';
 
 describe('Float32Widener', () => {
   const values = Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i) * 10 ** ((i % 9) - 4));
@@ -102,108 +77,6 @@ describe("the browser's source hash", () => {
     expect(await resumed.digest()).toBe(sha256(bytes));
   });
 });
-
-/** A resumable sink in memory that records the journal's cursor at every commit. */
-class RecordingSink implements FileSink {
-  readonly location = 'memory';
-  readonly bytes = new Map<string, Uint8Array>();
-  readonly closed = new Set<string>();
-  readonly cursors: Array<[string, number, string | null]> = [];
-  journal: ConversionJournal | null = null;
-
-  constructor(
-    readonly resumed: ConversionJournal | null = null,
-    files?: Map<string, Uint8Array>,
-  ) {
-    for (const [p, b] of files ?? []) this.bytes.set(p, b.slice());
-    for (const p of resumed?.closed ?? []) this.closed.add(p);
-  }
-
-  get files(): ManifestEntry[] {
-    return [...this.closed].map((p) => {
-      const b = this.bytes.get(p) ?? new Uint8Array(0);
-      return { path: p, size: b.byteLength, sha256: sha256(b) };
-    });
-  }
-
-  open(relPath: string): SinkFile {
-    return {
-      relPath,
-      writeAt: (b: Uint8Array, at: number) => {
-        const old = this.bytes.get(relPath) ?? new Uint8Array(0);
-        const grown = old.byteLength >= at + b.byteLength ? old : new Uint8Array(at + b.byteLength);
-        if (grown !== old) grown.set(old);
-        grown.set(b, at);
-        this.bytes.set(relPath, grown);
-      },
-      close: () => this.closed.add(relPath),
-    };
-  }
-
-  writeFile(relPath: string, bytes: Uint8Array): void {
-    this.bytes.set(relPath, bytes.slice());
-    this.closed.add(relPath);
-  }
-
-  commit(journal: ConversionJournal): void {
-    this.journal = structuredClone(journal);
-    const c = journal.cursor;
-    if (c !== null) this.cursors.push([c.file, c.offset, c.hashState]);
-  }
-
-  async drain(): Promise<void> {}
-
-  async finish<T extends Record<string, unknown>>(fields: T): Promise<T & { files: ManifestEntry[] }> {
-    const manifest = { ...fields, files: sortedEntries(this.files) };
-    this.writeFile('manifest.json', manifestBytes(manifest));
-    return manifest;
-  }
-
-  async abandon(): Promise<void> {}
-}
-
-/**
- * The checkpoint in `dir` with published sha256s; `stream` hands its bytes in ODD pieces (its `read` of a whole
- * range is refused past the header: the data pass must not assemble a tensor), failing after `budget` pieces.
- */
-function piecewiseSource(dir: string, o: { stream: boolean; budget?: number }): SourceFolder {
-  const inner = nodeSourceFolder(dir);
-  let left = o.budget ?? Infinity;
-  return {
-    ...inner,
-    sha256: (n: string) => sha256(readFileSync(path.join(dir, n))),
-    open: (name): ByteSource => {
-      const src = inner.open(name);
-      if (!o.stream) return src;
-      const whole = readFileSync(path.join(dir, name));
-      return {
-        name: src.name,
-        size: src.size,
-        read: (offset, length) => src.read(offset, length),
-        stream: (offset): SequentialReader => {
-          let at = offset;
-          const take = async (
-            length: number,
-            each: (p: Uint8Array) => void | Promise<void>,
-          ): Promise<void> => {
-            for (const piece of oddPieces(whole.subarray(at, at + length), at)) {
-              if (left-- <= 0) throw new Error('connection lost');
-              await each(piece);
-            }
-            at += length;
-          };
-          return {
-            read: () => Promise.reject(new Error('the data pass assembled a whole range')),
-            pieces: take,
-            skip: (length) => take(length, () => undefined),
-            close: () => undefined,
-          };
-        },
-        close: () => src.close(),
-      };
-    },
-  };
-}
 
 const config = getPreset('tiny');
 config.text_config.num_hidden_layers = 2;

@@ -5,8 +5,10 @@ import { throwIfAborted } from '../../shared/abort';
 import type { F32Tensor, LlavaHfConfig } from '../llava/types';
 import { listWeights } from '../llava/weight-spec';
 import type { Checkpoint } from './checkpoint';
+import { WIDENED_DTYPE_BYTES } from './chunk-widener';
 import { ConvertError } from './errors';
 import { ORIGINAL_EMBEDDED_VISION_PROBE, sourceName, type CheckpointNaming, type SourceName } from './naming';
+import { RowBlockWidener, type RowBlockSink } from './row-blocks';
 
 export const EMBED_NAME = 'language_model.model.embed_tokens.weight';
 
@@ -33,6 +35,8 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
   private readonly held = new Map<string, F32Tensor>();
   /** The float32 buffer the tensor in flight is widened into: as large as the largest tensor so far. */
   private arena = new Float32Array(0);
+  /** The buffer a tensor streamed in row blocks is widened into, one block at a time. */
+  private rowArena = new Float32Array(0);
   private readonly mainHasVision: boolean;
 
   constructor(private readonly o: CheckpointWeightsOptions) {
@@ -74,6 +78,24 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
     };
   }
 
+  /** Where the one checkpoint tensor behind `names` lives, and the shape each name gives it. */
+  private shapes(names: readonly string[]): {
+    at: { checkpoint: Checkpoint; source: SourceName };
+    forms: Array<{ name: string; dims: number[]; elements: number }>;
+  } {
+    const first = names[0];
+    const at = first === undefined ? null : this.locate(first);
+    if (at === null || first === undefined) throw new Error(`${first ?? 'no tensor'} has no checkpoint`);
+    const forms = names.map((name) => {
+      const other = this.locate(name);
+      if (other?.checkpoint !== at.checkpoint || other.source.name !== at.source.name)
+        throw new Error(`${name} is not the tensor ${at.source.name}`);
+      const dims = (this.get(name) as F32Tensor).dims;
+      return { name, dims, elements: dims.reduce((a, b) => a * b, 1) };
+    });
+    return { at, forms };
+  }
+
   /**
    * Starts holding the one checkpoint tensor behind `names` (canonical names that read it): its float32 form (tall
    * enough for a padded embed_tokens, whose extra rows are zero) takes the start of a buffer reused from tensor to
@@ -87,16 +109,7 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
     finish(): ArrayBufferLike;
     bytes: number;
   } {
-    const first = names[0];
-    const at = first === undefined ? null : this.locate(first);
-    if (at === null || first === undefined) throw new Error(`${first ?? 'no tensor'} has no checkpoint`);
-    const forms = names.map((name) => {
-      const other = this.locate(name);
-      if (other?.checkpoint !== at.checkpoint || other.source.name !== at.source.name)
-        throw new Error(`${name} is not the tensor ${at.source.name}`);
-      const dims = (this.get(name) as F32Tensor).dims;
-      return { name, dims, elements: dims.reduce((a, b) => a * b, 1) };
-    });
+    const { at, forms } = this.shapes(names);
     const elements = Math.max(...forms.map((f) => f.elements));
     // One buffer serves every tensor in turn (grown when a larger one comes): the previous tensor's float32 form is
     // not left for the collector beside the next one, and reused memory is not faulted in again.
@@ -122,6 +135,49 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
     };
   }
 
+  /**
+   * Whether the one checkpoint tensor behind `names` can stream in row blocks ({@link receiveRows}): a dtype the
+   * converter widens (any other fails in {@link receive} with its clear error).
+   */
+  streamsRows(names: readonly string[]): boolean {
+    const at = this.shapes(names).at;
+    return WIDENED_DTYPE_BYTES[at.checkpoint.entry(at.source.name).dtype] !== undefined;
+  }
+
+  /**
+   * Streams the one checkpoint tensor behind `names` as blocks of whole rows (its first axis) widened into a buffer
+   * of about `blockBytes` (at least one row; reused from tensor to tensor), handed to `each` as each completes, zero
+   * rows after the stored ones for a padded embed_tokens. Nothing is held under the names: whatever reads the tensor
+   * takes it from the blocks.
+   */
+  receiveRows(
+    names: readonly string[],
+    blockBytes: number,
+    each: RowBlockSink,
+  ): { push(piece: Uint8Array): void | Promise<void>; finish(): Promise<void>; bytes: number } {
+    const { at, forms } = this.shapes(names);
+    const entry = at.checkpoint.entry(at.source.name);
+    const rowsOf = (dims: readonly number[]): number => dims[0] ?? 1;
+    const width = entry.shape.slice(1).reduce((a, b) => a * b, 1);
+    const total = Math.max(...forms.map((f) => rowsOf(f.dims)));
+    const elements = Math.min(total, Math.max(1, Math.floor(blockBytes / 4 / Math.max(width, 1)))) * width;
+    if (this.rowArena.length < elements) {
+      this.rowArena = new Float32Array(0);
+      this.rowArena = new Float32Array(elements);
+    }
+    const block = this.rowArena.subarray(0, Math.max(elements, 1));
+    const rows = new RowBlockWidener(entry.dtype, rowsOf(entry.shape), total, width, block, each);
+    return {
+      bytes: block.byteLength,
+      push: (piece) => rows.push(piece),
+      finish: async () => {
+        await rows.finish();
+        this.reads++;
+        this.bytesRead += total * width * 4;
+      },
+    };
+  }
+
   release(name: string): void {
     this.held.delete(name);
   }
@@ -130,6 +186,7 @@ export class CheckpointWeights extends Map<string, F32Tensor> {
   endPass(): void {
     this.held.clear();
     this.arena = new Float32Array(0);
+    this.rowArena = new Float32Array(0);
   }
 
   override set(): this {

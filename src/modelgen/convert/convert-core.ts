@@ -69,6 +69,8 @@ export interface CoreConvertOptions extends ConvertChoices {
   createSink: (resumeKey: string) => FileSink | Promise<FileSink>;
   /** Where source files' sha256 is computed (default this thread). */
   hashSource?: OpenSourceHash;
+  /** The row block a tensor used only row by row streams in (default ROW_BLOCK_BYTES, 0: none; the output is the same). */
+  rowBlockBytes?: number;
 }
 
 export type ConvertProgress =
@@ -92,7 +94,7 @@ export type ConvertProgress =
   | { kind: 'tensor'; done: number; total: number; tensor: string }
   /** A graph's protobuf is written (after the data pass); counts are the run's so far. */
   | { kind: 'file-done'; file: string; weightBytes: number; tensorsRead: number; bytesRead: number }
-  /** `heaviest`: the tensor whose float32 form and outputs the data pass held at once (its memory bound). */
+  /** `heaviest`: what the data pass held at once at its heaviest (its memory bound, see `boundOf`). */
   | { kind: 'done'; dir: string; heaviest: HeaviestTensor };
 
 export interface ConvertResult {
@@ -360,6 +362,7 @@ export async function convertFromSources(o: CoreConvertOptions): Promise<Convert
       sink: out,
       signal: o.signal,
       openHash: o.hashSource,
+      rowBlockBytes: o.rowBlockBytes,
       onTensor: (done, total, tensor) => o.onProgress?.({ kind: 'tensor', done, total, tensor }),
     });
     const chunks: Record<string, number> = {};

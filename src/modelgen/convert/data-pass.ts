@@ -101,8 +101,12 @@ export class DataFiles implements DataFileWriter {
     return n;
   }
 
+  /** Every byte written so far (for the issue's yardstick: a tensor's source bytes + what it became). */
+  written = 0;
+
   writeAt(relPath: string, bytes: Uint8Array, at: number): void {
     if (bytes.buffer !== this.held) this.allocated += bytes.byteLength;
+    this.written += bytes.byteLength;
     // A file an interrupted run completed is already stored: its bytes are not written again.
     if (this.closed.has(relPath)) return;
     const s = this.state(relPath);
@@ -152,6 +156,11 @@ export interface DataPassOptions {
   signal?: AbortSignal | undefined;
   /** Where source files are hashed (default this thread; a browser passes one that hashes in another thread). */
   openHash?: OpenSourceHash | undefined;
+  /**
+   * The float32 block a tensor streamed in rows is widened into (default {@link ROW_BLOCK_BYTES}; 0: every tensor
+   * is held whole, the reference the row-streamed output is checked against).
+   */
+  rowBlockBytes?: number | undefined;
   /** After each tensor's fills: `done` of `total` tensors the graphs read. */
   onTensor?: (done: number, total: number, name: string) => void;
 }
@@ -169,9 +178,26 @@ export interface HeaviestTensor {
   tensorBytes: number;
   /** The bytes its fills computed and wrote (a weight stored unchanged is written from the float32 form: 0). */
   outputBytes: number;
+  /**
+   * The most a tensor streamed in row blocks held at once: one block as float32 + the bytes its fills computed from
+   * it (written, and stored by the sink, before the next block).
+   */
+  rowBlockBytes: number;
   /** What the pass and the sink hold besides, whatever the tensor: {@link STREAM_BUFFER_BYTES} + the sink's own. */
   bufferBytes: number;
+  /** For comparison, the largest source tensor: its bytes in the checkpoint and every byte written from it. */
+  largest: { tensor: string | null; sourceBytes: number; outputBytes: number };
 }
+
+/** The memory bound a {@link HeaviestTensor} states: the sum of what it held at once. */
+export const boundOf = (h: HeaviestTensor): number =>
+  h.tensorBytes + h.outputBytes + h.rowBlockBytes + h.bufferBytes;
+
+/**
+ * The float32 block (4 MiB) a tensor streams in when every use of it works row by row (a weight stored as it is,
+ * q4 MatMulNBits, whose blocks run along each row): such a tensor never exists whole.
+ */
+export const ROW_BLOCK_BYTES = 4 << 20;
 
 /**
  * The most the data pass holds besides the tensor in flight and its outputs: the piece in hand (a network chunk
@@ -210,8 +236,11 @@ export async function runDataPass(o: DataPassOptions): Promise<HeaviestTensor> {
     tensor: null,
     tensorBytes: 0,
     outputBytes: 0,
+    rowBlockBytes: 0,
     bufferBytes: STREAM_BUFFER_BYTES + (o.sink.bufferBytes ?? 0),
+    largest: { tensor: null, sourceBytes: 0, outputBytes: 0 },
   };
+  const rowBlockBytes = o.rowBlockBytes ?? ROW_BLOCK_BYTES;
   const restore = (fill: PendingFill): void => {
     const inline = journal.inline[fill.key];
     if (fill.dataFile === null && inline === undefined)
@@ -281,14 +310,46 @@ export async function runDataPass(o: DataPassOptions): Promise<HeaviestTensor> {
             }
             // The tensor's float32 form is filled piece by piece as its bytes arrive, and each piece is hashed (the
             // hash copies it; another thread may hash while the fills below run; the state is awaited before the
-            // journal), so its source bytes never exist whole.
+            // journal), so its source bytes never exist whole. When every fill works row by row, not even its
+            // float32 form does: each block of rows goes to the fills as it completes, and what they wrote is
+            // stored before the next block overwrites it.
             const sources = fills === undefined ? [] : [...new Set(fills.map((f) => f.source))];
-            const incoming = sources.length === 0 ? null : weights.receive(sources);
+            const writtenBefore = files.written;
+            const rowWise =
+              rowBlockBytes > 0 &&
+              fills !== undefined &&
+              sources.length > 0 &&
+              fills.every((f) => f.rows !== undefined) &&
+              weights.streamsRows(sources);
+            let blockMost = 0;
+            const rowStream = !rowWise
+              ? null
+              : weights.receiveRows(sources, rowBlockBytes, async (first, count, rows, data) => {
+                  files.tally(data.buffer);
+                  for (const fill of fills) fill.rows?.(first, count, rows, data);
+                  blockMost = Math.max(blockMost, data.byteLength + files.tally(null));
+                  if (first + count < rows) await o.sink.drain();
+                });
+            const incoming = sources.length === 0 || rowStream !== null ? null : weights.receive(sources);
             const h = hasher;
             await reader.pieces(e.byteLength, (piece) => {
               incoming?.push(piece);
-              return h?.update(piece);
+              const hashed = h?.update(piece);
+              const pushed = rowStream?.push(piece);
+              if (pushed === undefined) return hashed;
+              return hashed === undefined ? pushed : Promise.all([hashed, pushed]).then(() => undefined);
             });
+            const largest = (): void => {
+              if (e.byteLength > heaviest.largest.sourceBytes)
+                heaviest = {
+                  ...heaviest,
+                  largest: {
+                    tensor: e.name,
+                    sourceBytes: e.byteLength,
+                    outputBytes: files.written - writtenBefore,
+                  },
+                };
+            };
             const passed = async (): Promise<void> => {
               journal.cursor = {
                 file: id,
@@ -299,27 +360,32 @@ export async function runDataPass(o: DataPassOptions): Promise<HeaviestTensor> {
               await o.sink.commit?.(journal);
             };
             // A tensor no graph uses still passes through the hash: recorded too, so it is not read twice.
-            if (fills === undefined || incoming === null) {
+            if (fills === undefined || (incoming === null && rowStream === null)) {
               await passed();
               continue;
             }
-            try {
-              const held = incoming.finish();
-              files.tally(held);
-              let inlineBytes = 0;
-              for (const fill of fills) {
-                const inline = fill.run();
-                if (inline !== null) {
-                  journal.inline[fill.key] = [...inline];
-                  if (inline.buffer !== held) inlineBytes += inline.byteLength;
+            if (rowStream !== null) {
+              await rowStream.finish();
+              heaviest = { ...heaviest, rowBlockBytes: Math.max(heaviest.rowBlockBytes, blockMost) };
+            } else if (incoming !== null)
+              try {
+                const held = incoming.finish();
+                files.tally(held);
+                let inlineBytes = 0;
+                for (const fill of fills) {
+                  const inline = fill.run();
+                  if (inline !== null) {
+                    journal.inline[fill.key] = [...inline];
+                    if (inline.buffer !== held) inlineBytes += inline.byteLength;
+                  }
                 }
+                const outputBytes = files.tally(null) + inlineBytes;
+                if (incoming.bytes + outputBytes > heaviest.tensorBytes + heaviest.outputBytes)
+                  heaviest = { ...heaviest, tensor: e.name, tensorBytes: incoming.bytes, outputBytes };
+              } finally {
+                for (const canonical of sources) weights.release(canonical);
               }
-              const outputBytes = files.tally(null) + inlineBytes;
-              if (incoming.bytes + outputBytes > heaviest.tensorBytes + heaviest.outputBytes)
-                heaviest = { ...heaviest, tensor: e.name, tensorBytes: incoming.bytes, outputBytes };
-            } finally {
-              for (const canonical of sources) weights.release(canonical);
-            }
+            largest();
             if (hasher === null) settle(fills);
             await passed();
             done++;

@@ -72,6 +72,12 @@ export interface PendingFill {
   run(): Uint8Array | null;
   /** The inline bytes a resumed run takes from the journal instead of computing them. */
   restore(bytes: Uint8Array): void;
+  /**
+   * Present when the bytes come row by row from the source tensor (its first axis, `total` rows): writes the bytes
+   * of rows [first, first + count), their float32 values in `data`. When every fill of a tensor offers it, the data
+   * pass streams that tensor in row blocks instead of holding its float32 form whole.
+   */
+  rows?: (first: number, count: number, total: number, data: Float32Array) => void;
 }
 
 /**
@@ -129,16 +135,16 @@ export class GraphStream {
         throw new Error(`${init.name}: ${view.byteLength} bytes at hand for ${init.byteLength}`);
       return view;
     };
+    const halve = (b: Uint8Array): Uint8Array =>
+      new Uint8Array(float32ToHalf(new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4)).buffer);
     let bytes = source;
+    const rowsOf = init.rows;
+    let rowBytes = rowsOf;
     if (half) {
       const name = graph.fresh(`${init.name.replace(/^\//, '')}_fp16`);
       spec = { name, dtype: 'float16', dims: init.dims, byteLength: init.byteLength / 2 };
-      bytes = () => {
-        const b = source();
-        return new Uint8Array(
-          float32ToHalf(new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4)).buffer,
-        );
-      };
+      bytes = () => halve(source());
+      if (rowsOf !== undefined) rowBytes = (first, count, data) => halve(rowsOf(first, count, data));
       this.casts.push([name, init.name]);
     }
     const record: PlacedInitializer = {
@@ -193,6 +199,17 @@ export class GraphStream {
           return null;
         },
         restore: () => undefined,
+        ...(rowBytes === undefined
+          ? {}
+          : {
+              rows: (first: number, count: number, total: number, data: Float32Array) => {
+                const perRow = spec.byteLength / total;
+                const b = rowBytes(first, count, data);
+                if (!Number.isInteger(perRow) || b.byteLength !== count * perRow)
+                  throw new Error(`${spec.name}: ${b.byteLength} bytes for ${count} of ${total} rows`);
+                this.files.writeAt(file, b, at.offset + first * perRow);
+              },
+            }),
       });
     // Only the shape stays in the graph: the bytes go to the data file.
     return kept;

@@ -52,26 +52,33 @@ export function linear(e: LinearEmitter, x: string, prefix: string, options: Lin
   if (dtype === 'q4') {
     const blockSize = e.q4BlockSize;
     const blocksPerRow = Math.ceil(k / blockSize);
-    const [b, s, z] = derivedInitializers(g, source, () => quantizeQ4(w, blockSize), [
-      {
-        name: `${prefix}.weight_Q4`,
-        dtype: 'uint8',
-        dims: [n, blocksPerRow, blockSize / 2],
-        bytes: (q) => q.packed,
-      },
-      {
-        name: `${prefix}.weight_scales`,
-        dtype: 'float32',
-        dims: [n, blocksPerRow],
-        bytes: (q) => bytesOf(q.scales),
-      },
-      {
-        name: `${prefix}.weight_zp`,
-        dtype: 'uint8',
-        dims: [n, Math.ceil(blocksPerRow / 2)],
-        bytes: (q) => q.zeroPoints,
-      },
-    ]) as [string, string, string];
+    const [b, s, z] = derivedInitializers(
+      g,
+      source,
+      () => quantizeQ4(w, blockSize),
+      [
+        {
+          name: `${prefix}.weight_Q4`,
+          dtype: 'uint8',
+          dims: [n, blocksPerRow, blockSize / 2],
+          bytes: (q) => q.packed,
+        },
+        {
+          name: `${prefix}.weight_scales`,
+          dtype: 'float32',
+          dims: [n, blocksPerRow],
+          bytes: (q) => bytesOf(q.scales),
+        },
+        {
+          name: `${prefix}.weight_zp`,
+          dtype: 'uint8',
+          dims: [n, Math.ceil(blocksPerRow / 2)],
+          bytes: (q) => q.zeroPoints,
+        },
+      ],
+      // Rows are quantised independently (blocks run along K): a block of rows gives those rows' bytes exactly.
+      (data, count) => quantizeQ4({ dims: [count, k], data }, blockSize),
+    ) as [string, string, string];
     y = g.op(
       'MatMulNBits',
       [x, b, s, z],

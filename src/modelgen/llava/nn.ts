@@ -29,7 +29,15 @@ export function weightInit(
 ): string {
   const t = getWeight(weights, name);
   const view = (): Uint8Array => bytesOf(t.data);
-  return g.deferredInitializer(as, 'float32', dims ?? t.dims, (dst) => dst.set(view()), name, view);
+  return g.deferredInitializer(
+    as,
+    'float32',
+    dims ?? t.dims,
+    (dst) => dst.set(view()),
+    name,
+    view,
+    (_first, _count, data) => bytesOf(data),
+  );
 }
 
 /** One output of a computation over a weight: its initializer and how its bytes come out of the result. */
@@ -43,13 +51,16 @@ export interface DerivedOutput<T> {
 /**
  * Adds the initializers made together from one weight (a quantised weight's codes, scales and zero points), in the
  * order given, all deferred: `compute` runs when the first is written and its result is forgotten after the last,
- * so it lives only while its outputs are written. Returns their names.
+ * so it lives only while its outputs are written. `computeRows`, for a computation row by row (each output laid out
+ * by the weight's rows), gives the same outputs for `count` rows alone (their values in `data`), so the weight can
+ * stream past in row blocks; its result is shared by the outputs the same way, block by block. Returns their names.
  */
 export function derivedInitializers<T>(
   g: GraphBuilder,
   source: string,
   compute: () => T,
   outputs: ReadonlyArray<DerivedOutput<T>>,
+  computeRows?: (data: Float32Array, count: number) => T,
 ): string[] {
   let value: T | null = null;
   let left = outputs.length;
@@ -57,6 +68,15 @@ export function derivedInitializers<T>(
     const v = value ?? compute();
     left--;
     value = left > 0 ? v : null;
+    return v;
+  };
+  let block: { data: Float32Array; first: number; value: T; left: number } | null = null;
+  const sharedRows = (first: number, count: number, data: Float32Array): T => {
+    if (computeRows === undefined) throw new Error(`${source}: no row-wise computation`);
+    if (block?.data !== data || block.first !== first)
+      block = { data, first, value: computeRows(data, count), left: outputs.length };
+    const v = block.value;
+    if (--block.left === 0) block = null;
     return v;
   };
   // The result's own bytes are written (as a view), not copied into a fresh buffer first: a quantised tensor's
@@ -69,6 +89,7 @@ export function derivedInitializers<T>(
       (dst) => dst.set(o.bytes(shared())),
       source,
       () => o.bytes(shared()),
+      computeRows === undefined ? undefined : (first, count, data) => o.bytes(sharedRows(first, count, data)),
     ),
   );
 }

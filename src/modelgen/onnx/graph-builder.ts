@@ -81,6 +81,12 @@ export interface InitializerSpec {
    * them without a copy.
    */
   view?: () => Uint8Array;
+  /**
+   * The bytes for rows [first, first + count) of the `source` weight alone (its first axis), given their float32
+   * values: a writer may stream the weight row block by row block instead of holding it whole. Only for bytes laid
+   * out by source row with the same count per row (a weight stored as it is, a row-wise quantiser's outputs).
+   */
+  rows?: (first: number, count: number, data: Float32Array) => Uint8Array;
 }
 
 /**
@@ -204,6 +210,7 @@ export class GraphBuilder {
     fill: (dst: Uint8Array) => void,
     source?: string,
     view?: () => Uint8Array,
+    rows?: (first: number, count: number, data: Float32Array) => Uint8Array,
   ): string {
     this.claim(name);
     const byteLength = dims.reduce((a, b) => a * b, 1) * ELEM_BYTES[dtype];
@@ -215,6 +222,7 @@ export class GraphBuilder {
       fill,
       ...(source === undefined ? {} : { source }),
       ...(view === undefined ? {} : { view }),
+      ...(rows === undefined ? {} : { rows }),
     });
     return name;
   }
