@@ -21,7 +21,7 @@ import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
 import { formatBytes } from '../../src/shared/format-bytes';
 import { launchBrowser } from '../e2e/harness/browser';
 import { buildApp } from '../e2e/harness/build-app';
-import type { ConvertHarness } from '../e2e/pages/convert-e2e-page';
+import { harnessCall, openConvertHarness } from '../e2e/harness/convert-harness';
 import { folderFiles, removeTempDirs, tempDir, writeLlavaHfCheckpoint } from '../unit/convert-helpers';
 import { startStoreServer } from '../unit/helpers/store-server';
 import {
@@ -228,15 +228,8 @@ async function main(): Promise<void> {
   const browser = await launchBrowser({ webgpu: false });
   try {
     const page = await browser.newPage();
-    await page.goto(`${server.origin}/test/e2e/pages/convert-e2e.html`);
-    await page.waitForFunction(() => 'convertHarness' in globalThis);
-    const call = <K extends keyof ConvertHarness>(name: K, ...args: Parameters<ConvertHarness[K]>) =>
-      page.evaluate(
-        ([method, params]) =>
-          (globalThis as unknown as { convertHarness: Record<string, (...a: unknown[]) => unknown> })
-            .convertHarness[method]!(...params),
-        [name, args] as [string, unknown[]],
-      ) as Promise<Awaited<ReturnType<ConvertHarness[K]>>>;
+    await openConvertHarness(page, server.origin);
+    const call = harnessCall(() => page);
 
     // Plain fetch of the same safetensors bytes, read and dropped, in the page.
     const names = [...files.keys()].filter((p) => p.endsWith('.safetensors'));

@@ -21,7 +21,7 @@ import { startStoreServer, type StoreTestServer } from '../unit/helpers/store-se
 import { launchBrowser, type TestBrowser } from './harness/browser';
 import { buildApp } from './harness/build-app';
 import { createNodeEngine } from '../../src/node/node-engine';
-import type { ConvertHarness } from './pages/convert-e2e-page';
+import { harnessCall, openConvertHarness } from './harness/convert-harness';
 
 const REPO = 'test-org/tiny-llava-bf16';
 const PROMPT = 'Describe the scene.';
@@ -39,11 +39,6 @@ const choices = {
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-type Call = <K extends keyof ConvertHarness>(
-  name: K,
-  ...args: Parameters<ConvertHarness[K]>
-) => Promise<Awaited<ReturnType<ConvertHarness[K]>>>;
-
 describe('in-browser conversion from the hub look-alike', () => {
   let server: StoreTestServer;
   let browser: TestBrowser;
@@ -54,15 +49,7 @@ describe('in-browser conversion from the hub look-alike', () => {
   /** Tensor bytes one uninterrupted conversion fetches (every byte of each file: it is hashed). */
   let fullTensorBytes = 0;
   const ref = () => ({ kind: 'hub', repo: REPO, endpoint: server.hubEndpoint }) as const;
-  const call: Call = (name, ...args) =>
-    page.evaluate(
-      ([method, params]) => {
-        const h = (globalThis as unknown as { convertHarness: Record<string, (...a: unknown[]) => unknown> })
-          .convertHarness;
-        return h[method]!(...params);
-      },
-      [name, args] as [string, unknown[]],
-    ) as never;
+  const call = harnessCall(() => page);
   /** The data pass's requests (open-ended Ranges) per safetensors file, in order: [file, first byte]. */
   const streams = (): Array<[string, number]> =>
     server.requests
@@ -97,8 +84,7 @@ describe('in-browser conversion from the hub look-alike', () => {
     });
     browser = await launchBrowser({ webgpu: false });
     page = await browser.newPage();
-    await page.goto(`${server.origin}/test/e2e/pages/convert-e2e.html`);
-    await page.waitForFunction(() => 'convertHarness' in globalThis);
+    await openConvertHarness(page, server.origin);
   }, 240_000);
 
   afterAll(async () => {
