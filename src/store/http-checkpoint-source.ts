@@ -92,7 +92,7 @@ function streamReader(o: HttpSourceOptions, path: string, size: number, offset: 
   /** Hands the next `length` bytes to `each` as views of the network chunks (none are copied here). */
   const take = async (
     length: number,
-    each: ((piece: Uint8Array, done: number) => void | Promise<void>) | null,
+    each: ((piece: Uint8Array) => void | Promise<void>) | null,
   ): Promise<void> => {
     if (pos + length > size)
       throw new ConvertError('truncated', `${o.label}/${path} ends before byte ${pos + length}.`);
@@ -101,16 +101,11 @@ function streamReader(o: HttpSourceOptions, path: string, size: number, offset: 
       const n = Math.min(c.byteLength, length - done);
       left = n < c.byteLength ? c.subarray(n) : null;
       pos += n;
-      await each?.(c.subarray(0, n), done);
+      await each?.(c.subarray(0, n));
       done += n;
     }
   };
   return {
-    read: async (length) => {
-      const out = new Uint8Array(length);
-      await take(length, (piece, done) => out.set(piece, done));
-      return out;
-    },
     pieces: (length, each) => take(length, each),
     skip: (length) => take(length, null),
     close: () => {

@@ -139,7 +139,6 @@ export function piecewiseSource(dir: string, o: { stream: boolean; budget?: numb
             at += length;
           };
           return {
-            read: () => Promise.reject(new Error('the data pass assembled a whole range')),
             pieces: take,
             skip: (length) => take(length, () => undefined),
             close: () => undefined,

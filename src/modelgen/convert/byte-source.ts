@@ -46,8 +46,6 @@ export function readText(folder: SourceFolder, name: string): string {
 
 /** Reads a file front to back from where it starts. */
 export interface SequentialReader {
-  /** The next `length` bytes, in a fresh array (byteOffset 0). @throws ConvertError 'truncated' */
-  read(length: number): Promise<Uint8Array>;
   /**
    * Hands the next `length` bytes to `each`, in order, in pieces as they arrive (a network chunk, or at most
    * {@link RANGE_PIECE_BYTES} per range read), so a tensor is never assembled whole. A piece is a view that is valid
@@ -63,15 +61,10 @@ export interface SequentialReader {
 /** The largest piece a range reader hands out: bounds what one tensor read holds besides the tensor itself. */
 export const RANGE_PIECE_BYTES = 4 << 20;
 
-/** A sequential reader over a ByteSource's range reads (the default: one read per call). */
+/** A sequential reader over a ByteSource's range reads (the default: one read per piece, at most RANGE_PIECE_BYTES). */
 export function rangeReader(source: ByteSource, from: number): SequentialReader {
   let at = from;
   return {
-    read: (length) => {
-      const bytes = length === 0 ? new Uint8Array(0) : source.read(at, length);
-      at += length;
-      return Promise.resolve(bytes);
-    },
     pieces: async (length, each) => {
       for (let left = length; left > 0;) {
         const n = Math.min(left, RANGE_PIECE_BYTES);
