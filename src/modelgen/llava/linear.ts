@@ -106,13 +106,10 @@ export function linear(e: LinearEmitter, x: string, prefix: string, options: Lin
     const scale = g.op('Mul', [dq[1], bScale]);
     y = g.op('Mul', [g.op('Cast', [acc], { to: 1 }), scale]);
   } else {
-    const wt = g.deferredInitializer(
-      `${prefix}.weight`,
-      'float32',
-      [k, n],
-      (dst) => transposeF32(w, new Float32Array(dst.buffer, dst.byteOffset, n * k)),
+    const wt = g.deferredInitializer(`${prefix}.weight`, 'float32', [k, n], {
+      fill: (dst) => transposeF32(w, new Float32Array(dst.buffer, dst.byteOffset, n * k)),
       source,
-    );
+    });
     y = g.op('MatMul', [x, wt]);
   }
   if (options.bias === true) y = g.op('Add', [y, weightInit(g, weights, `${prefix}.bias`)]);

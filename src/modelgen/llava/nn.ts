@@ -28,16 +28,11 @@ export function weightInit(
   dims?: readonly number[],
 ): string {
   const t = getWeight(weights, name);
-  const view = (): Uint8Array => bytesOf(t.data);
-  return g.deferredInitializer(
-    as,
-    'float32',
-    dims ?? t.dims,
-    (dst) => dst.set(view()),
-    name,
-    view,
-    (_first, _count, data) => bytesOf(data),
-  );
+  return g.deferredInitializer(as, 'float32', dims ?? t.dims, {
+    view: () => bytesOf(t.data),
+    source: name,
+    rows: (_first, _count, data) => bytesOf(data),
+  });
 }
 
 /** One output of a computation over a weight: its initializer and how its bytes come out of the result. */
@@ -82,15 +77,16 @@ export function derivedInitializers<T>(
   // The result's own bytes are written (as a view), not copied into a fresh buffer first: a quantised tensor's
   // outputs are held once while its float32 form is.
   return outputs.map((o) =>
-    g.deferredInitializer(
-      o.name,
-      o.dtype,
-      o.dims,
-      (dst) => dst.set(o.bytes(shared())),
+    g.deferredInitializer(o.name, o.dtype, o.dims, {
+      view: () => o.bytes(shared()),
       source,
-      () => o.bytes(shared()),
-      computeRows === undefined ? undefined : (first, count, data) => o.bytes(sharedRows(first, count, data)),
-    ),
+      ...(computeRows === undefined
+        ? {}
+        : {
+            rows: (first: number, count: number, data: Float32Array) =>
+              o.bytes(sharedRows(first, count, data)),
+          }),
+    }),
   );
 }
 

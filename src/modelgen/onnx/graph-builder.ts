@@ -198,28 +198,27 @@ export class GraphBuilder {
   }
 
   /**
-   * Adds an initializer whose bytes are computed only when serialised, straight into the output buffer (e.g. a
-   * transposed weight), so a large model is not held twice in memory. `fill` receives a zeroed, 4-byte-aligned view.
-   * `source` names the weight the fill reads (see {@link InitializerSpec.source}); `view`, when the bytes already
-   * exist as they are to be written.
+   * Adds an initializer whose bytes are computed only when serialised, so a large model is not held twice in memory:
+   * either `fill` computes them straight into the output buffer (a zeroed, 4-byte-aligned view; e.g. a transposed
+   * weight) or `view` hands them as they already exist (then the fill copies that view). `source` names the weight
+   * they are made from and `rows` makes them row block by row block (see {@link InitializerSpec}).
    */
   deferredInitializer(
     name: string,
     dtype: ElemType,
     dims: readonly number[],
-    fill: (dst: Uint8Array) => void,
-    source?: string,
-    view?: () => Uint8Array,
-    rows?: (first: number, count: number, data: Float32Array) => Uint8Array,
+    how: Pick<InitializerSpec, 'source' | 'rows'> &
+      ({ fill: (dst: Uint8Array) => void; view?: undefined } | { view: () => Uint8Array; fill?: undefined }),
   ): string {
     this.claim(name);
     const byteLength = dims.reduce((a, b) => a * b, 1) * ELEM_BYTES[dtype];
+    const { fill, view, source, rows } = how;
     this.keep({
       name,
       dtype,
       dims: [...dims],
       byteLength,
-      fill,
+      fill: fill ?? ((dst) => dst.set(view())),
       ...(source === undefined ? {} : { source }),
       ...(view === undefined ? {} : { view }),
       ...(rows === undefined ? {} : { rows }),
