@@ -4,7 +4,6 @@
 // keeps finished tensors and Resume goes on from there (also after a reload); Discard deletes them; the converted
 // model is then loaded. The conversion itself runs in workers/convert.worker.ts, never on the page.
 import { createSignal, For, onMount, Show, type JSX } from 'solid-js';
-import type { ConversionPlan } from '../../modelgen/convert/conversion-plan';
 import type { ConvertWorkerEvent, ConvertWorkerRequest } from '../../store/hub-conversion-protocol';
 import { BROWSER_CONVERSIONS, shardBytesFor, type BrowserConversion } from '../../store/browser-conversions';
 import { discardConversion, hasPausedConversion, modelIdOf } from '../../store';
@@ -14,12 +13,6 @@ import { useModels } from '../stores/model-store';
 import { useNotices } from '../stores/notice-store';
 import { Icon } from './Icon';
 import { ProgressBar } from './ProgressBar';
-
-interface Run {
-  /** What the worker computed for this device from the config and headers, before any tensor byte. */
-  plan?: ConversionPlan;
-  view: ConversionView;
-}
 
 type Limits = { maxBufferSize: number; maxStorageBufferBindingSize: number };
 interface AdapterLike {
@@ -37,7 +30,7 @@ async function adapterFacts(): Promise<{ limits: Limits | null; f16: boolean }> 
 function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
   const models = useModels();
   const notices = useNotices();
-  const [run, setRun] = createSignal<Run | null>(null);
+  const [run, setRun] = createSignal<ConversionView | null>(null);
   let worker: Worker | null = null;
   const name = `converted/${props.entry.repo}-q4`;
   const storedId = modelIdOf({ kind: 'local', id: name });
@@ -87,15 +80,14 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
     };
     const tracker = new ConversionTracker();
     let converted = 0;
-    setRun({ view: tracker.view() });
+    setRun(tracker.view());
     worker = new Worker(new URL('../../../workers/convert.worker.ts', import.meta.url), {
       type: 'module',
       name: 'llava-convert',
     });
     worker.onmessage = (message: MessageEvent<ConvertWorkerEvent>) => {
       const e = message.data;
-      const current = run();
-      if (current === null) return;
+      if (run() === null) return;
       if (e.type === 'done') {
         // Converted and stored; read back against its manifest before it is used.
         converted = e.bytes;
@@ -111,15 +103,14 @@ function ConversionCard(props: { entry: BrowserConversion }): JSX.Element {
       } else if (e.type === 'error') stop(e.message);
       else {
         tracker.apply(e);
-        const plan = e.type === 'progress' && e.event.kind === 'plan' ? e.event.plan : current.plan;
-        setRun({ view: tracker.view(), ...(plan === undefined ? {} : { plan }) });
+        setRun(tracker.view());
       }
     };
     worker.onerror = () => stop('The conversion stopped unexpectedly.');
     worker.postMessage(request);
   };
 
-  const view = () => run()?.view;
+  const view = run;
 
   return (
     <li class="model-card conversion-card" aria-label={props.entry.label}>

@@ -25,6 +25,8 @@ export interface ConversionView {
   /** Source bytes read through (this run's and an interrupted run's), of the plan's download. */
   sourceBytes: number;
   downloadBytes: number;
+  /** What the worker computed for this device from the config and headers (null until it arrives). */
+  plan: ConversionPlan | null;
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
@@ -166,6 +168,7 @@ export class ConversionTracker {
       text: `${CONVERSION_PHASES[this.phase]}${again}: ${parts.join(', ')}`,
       sourceBytes: this.passed(),
       downloadBytes,
+      plan,
     };
   }
 }
