@@ -20,7 +20,7 @@ import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
 import { float32ToHalf, halfToFloat32 } from '../../src/shared/float16';
 import { hashInHashWorker, SOURCE_HASH_BATCH_BYTES } from '../../src/store/source-hash';
 import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from './convert-helpers';
-import { ODD, oddPieces, piecewiseSource, RecordingSink, sha256 } from './convert-stream-helpers';
+import { ODD, oddPieces, piecewiseSource, MemorySink, sha256 } from './convert-stream-helpers';
 
 describe('Float32Widener', () => {
   const values = Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i) * 10 ** ((i % 9) - 4));
@@ -85,10 +85,10 @@ const choices: ConvertChoices = { quant: 'q4', visionQuant: 'fp16', shardSize: 1
 describe('the data pass over pieces split anywhere', () => {
   let input: string;
   let reference: Map<string, string>;
-  let plainCursors: RecordingSink['cursors'];
+  let plainCursors: MemorySink['cursors'];
   let plainHeaviest: HeaviestTensor | null = null;
 
-  const outputs = (sink: RecordingSink): Map<string, string> =>
+  const outputs = (sink: MemorySink): Map<string, string> =>
     new Map([...sink.bytes].map(([p, b]) => [p, sha256(b)]));
 
   beforeAll(async () => {
@@ -107,7 +107,7 @@ describe('the data pass over pieces split anywhere', () => {
           reference.set(`${n}/${m}`, sha256(readFileSync(path.join(full, m))));
       else reference.set(n, sha256(readFileSync(full)));
     }
-    const sink = new RecordingSink();
+    const sink = new MemorySink();
     await convertFromSources({
       ...choices,
       input: piecewiseSource(input, { stream: false }),
@@ -123,7 +123,7 @@ describe('the data pass over pieces split anywhere', () => {
   afterAll(() => removeTempDirs());
 
   it('writes the same files and journals the sha256 state after every tensor as whole range reads do', async () => {
-    const sink = new RecordingSink();
+    const sink = new MemorySink();
     await convertFromSources({
       ...choices,
       input: piecewiseSource(input, { stream: true }),
@@ -147,7 +147,7 @@ describe('the data pass over pieces split anywhere', () => {
   it.each([20, 45])(
     'resumes mid-file after the stream broke at piece %i and still writes the same files',
     async (budget) => {
-      const first = new RecordingSink();
+      const first = new MemorySink();
       await expect(
         convertFromSources({
           ...choices,
@@ -155,8 +155,8 @@ describe('the data pass over pieces split anywhere', () => {
           createSink: () => first,
         }),
       ).rejects.toThrow(/connection lost/);
-      expect(first.journal?.cursor?.offset ?? 0).toBeGreaterThan(0);
-      const second = new RecordingSink(first.journal, first.bytes);
+      expect(first.durable.journal?.cursor?.offset ?? 0).toBeGreaterThan(0);
+      const second = new MemorySink(first.durable);
       await convertFromSources({
         ...choices,
         input: piecewiseSource(input, { stream: true }),

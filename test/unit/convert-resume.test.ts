@@ -4,96 +4,17 @@
 // published sha256 is read again once (success when the second copy is right) and is an `integrity` error when it
 // stays wrong; a journal for other choices is ignored. The sink keeps bytes in memory and snapshots them at each
 // commit, as the browser's staging does on disk.
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ByteSource, SourceFolder } from '../../src/modelgen/convert/byte-source';
 import { convertCheckpoint } from '../../src/modelgen/convert/convert';
 import { convertFromSources, type ConvertChoices } from '../../src/modelgen/convert/convert-core';
-import {
-  manifestBytes,
-  sortedEntries,
-  type ConversionJournal,
-  type FileSink,
-  type ManifestEntry,
-  type SinkFile,
-} from '../../src/modelgen/convert/file-sink';
 import { nodeSourceFolder } from '../../src/modelgen/convert/node-source';
 import { getPreset } from '../../src/modelgen/llava/presets';
 import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
 import { removeTempDirs, tempDir, writeLlavaHfCheckpoint } from './convert-helpers';
-
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-/** What survives a crash: the bytes, the closed files and the journal of the last commit. */
-interface Durable {
-  files: Map<string, Uint8Array>;
-  closed: Set<string>;
-  journal: ConversionJournal | null;
-}
-
-/** A resumable FileSink in memory, written by position: `durable` is what the last commit made safe. */
-class MemorySink implements FileSink {
-  readonly location = 'memory';
-  readonly bytes = new Map<string, Uint8Array>();
-  readonly closed = new Set<string>();
-  readonly resumed: ConversionJournal | null;
-  finished = false;
-
-  constructor(readonly durable: Durable) {
-    this.resumed = durable.journal;
-    for (const [p, b] of durable.files) this.bytes.set(p, b.slice());
-    for (const p of durable.closed) this.closed.add(p);
-  }
-
-  get files(): ManifestEntry[] {
-    return [...this.closed].map((p) => {
-      const b = this.bytes.get(p) ?? new Uint8Array(0);
-      return { path: p, size: b.byteLength, sha256: sha256(b) };
-    });
-  }
-
-  open(relPath: string): SinkFile {
-    if (this.closed.has(relPath)) throw new Error(`${relPath} is complete: it must not be opened again`);
-    return {
-      relPath,
-      writeAt: (b: Uint8Array, at: number) => {
-        const old = this.bytes.get(relPath) ?? new Uint8Array(0);
-        const grown = old.byteLength >= at + b.byteLength ? old : new Uint8Array(at + b.byteLength);
-        if (grown !== old) grown.set(old);
-        grown.set(b, at);
-        this.bytes.set(relPath, grown);
-      },
-      close: (size: number) => {
-        expect(this.bytes.get(relPath)?.byteLength ?? 0).toBe(size);
-        this.closed.add(relPath);
-      },
-    };
-  }
-
-  writeFile(relPath: string, bytes: Uint8Array): void {
-    this.bytes.set(relPath, bytes.slice());
-    this.closed.add(relPath);
-  }
-
-  commit(journal: ConversionJournal): void {
-    this.durable.files = new Map([...this.bytes].map(([p, b]) => [p, b.slice()]));
-    this.durable.closed = new Set(this.closed);
-    this.durable.journal = structuredClone(journal);
-  }
-
-  async drain(): Promise<void> {}
-
-  async finish<T extends Record<string, unknown>>(fields: T): Promise<T & { files: ManifestEntry[] }> {
-    const manifest = { ...fields, files: sortedEntries(this.files) };
-    this.writeFile('manifest.json', manifestBytes(manifest));
-    this.finished = true;
-    return manifest;
-  }
-
-  async abandon(): Promise<void> {}
-}
+import { MemorySink, sha256, type Durable } from './convert-stream-helpers';
 
 interface SourceLog {
   /** Bytes read by the data pass, per file. */

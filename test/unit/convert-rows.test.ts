@@ -15,7 +15,7 @@ import { createRandomWeights } from '../../src/modelgen/llava/random-weights';
 import type { LlavaHfConfig } from '../../src/modelgen/llava/types';
 import path from 'node:path';
 import { removeTempDirs, tempDir, writeLlavaHfCheckpoint, writeOriginalCheckpoint } from './convert-helpers';
-import { oddPieces, piecewiseSource, RecordingSink, sha256 } from './convert-stream-helpers';
+import { emptyDurable, MemorySink, oddPieces, piecewiseSource, sha256 } from './convert-stream-helpers';
 
 describe('RowBlockWidener', () => {
   const [stored, total, width] = [7, 9, 5];
@@ -154,7 +154,7 @@ describe.each(cases)('the data pass streaming rows: $name', ({ options, make, ta
     rowBlockBytes: number,
   ): Promise<{ files: Map<string, string>; heaviest: HeaviestTensor | null }> => {
     // Keeps written views until the next drain or commit: a row block overwritten before then would show.
-    const sink = new RecordingSink(null, undefined, true);
+    const sink = new MemorySink(emptyDurable(), true);
     let heaviest: HeaviestTensor | null = null;
     await convertFromSources({
       ...options,

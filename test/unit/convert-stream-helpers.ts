@@ -13,6 +13,7 @@ import {
   type ManifestEntry,
   type SinkFile,
 } from '../../src/modelgen/convert/file-sink';
+import { expect } from 'vitest';
 import { nodeSourceFolder } from '../../src/modelgen/convert/node-source';
 
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -31,24 +32,38 @@ export function* oddPieces(bytes: Uint8Array, start = 0): Generator<Uint8Array> 
   }
 }
 
-/** A resumable sink in memory that records the journal's cursor at every commit. */
-export class RecordingSink implements FileSink {
+/** What survives a crash: the bytes, the closed files and the journal of the last commit. */
+export interface Durable {
+  files: Map<string, Uint8Array>;
+  closed: Set<string>;
+  journal: ConversionJournal | null;
+}
+
+/** Nothing committed yet. */
+export const emptyDurable = (): Durable => ({ files: new Map(), closed: new Set(), journal: null });
+
+/**
+ * A resumable FileSink in memory, written by position: `durable` is what the last commit made safe (a run that
+ * breaks off resumes from it), and the journal's cursor is recorded at every commit. With `keepViews`, writes (and
+ * the size check of a closed file) wait as views until the next commit or drain, as the browser's store sink keeps
+ * them: a buffer reused too early shows.
+ */
+export class MemorySink implements FileSink {
   readonly location = 'memory';
   readonly bytes = new Map<string, Uint8Array>();
   readonly closed = new Set<string>();
+  readonly resumed: ConversionJournal | null;
   readonly cursors: Array<[string, number, string | null]> = [];
-  journal: ConversionJournal | null = null;
-
-  /** Writes kept as views until the next commit or drain (`keepViews`: as the browser's store sink does). */
+  finished = false;
   private pending: Array<() => void> = [];
 
   constructor(
-    readonly resumed: ConversionJournal | null = null,
-    files?: Map<string, Uint8Array>,
+    readonly durable: Durable = emptyDurable(),
     private readonly keepViews = false,
   ) {
-    for (const [p, b] of files ?? []) this.bytes.set(p, b.slice());
-    for (const p of resumed?.closed ?? []) this.closed.add(p);
+    this.resumed = durable.journal;
+    for (const [p, b] of durable.files) this.bytes.set(p, b.slice());
+    for (const p of durable.closed) this.closed.add(p);
   }
 
   get files(): ManifestEntry[] {
@@ -59,14 +74,20 @@ export class RecordingSink implements FileSink {
   }
 
   open(relPath: string): SinkFile {
+    if (this.closed.has(relPath)) throw new Error(`${relPath} is complete: it must not be opened again`);
     return {
       relPath,
-      writeAt: (b: Uint8Array, at: number) => {
-        if (this.keepViews) this.pending.push(() => this.put(relPath, b, at));
-        else this.put(relPath, b, at);
+      writeAt: (b: Uint8Array, at: number) => this.later(() => this.put(relPath, b, at)),
+      close: (size: number) => {
+        this.closed.add(relPath);
+        this.later(() => expect(this.bytes.get(relPath)?.byteLength ?? 0).toBe(size));
       },
-      close: () => this.closed.add(relPath),
     };
+  }
+
+  private later(step: () => void): void {
+    if (this.keepViews) this.pending.push(step);
+    else step();
   }
 
   private put(relPath: string, b: Uint8Array, at: number): void {
@@ -78,7 +99,7 @@ export class RecordingSink implements FileSink {
   }
 
   private flush(): void {
-    for (const put of this.pending) put();
+    for (const step of this.pending) step();
     this.pending = [];
   }
 
@@ -89,7 +110,9 @@ export class RecordingSink implements FileSink {
 
   commit(journal: ConversionJournal): void {
     this.flush();
-    this.journal = structuredClone(journal);
+    this.durable.files = new Map([...this.bytes].map(([p, b]) => [p, b.slice()]));
+    this.durable.closed = new Set(this.closed);
+    this.durable.journal = structuredClone(journal);
     const c = journal.cursor;
     if (c !== null) this.cursors.push([c.file, c.offset, c.hashState]);
   }
@@ -102,6 +125,7 @@ export class RecordingSink implements FileSink {
   async finish<T extends Record<string, unknown>>(fields: T): Promise<T & { files: ManifestEntry[] }> {
     const manifest = { ...fields, files: sortedEntries(this.files) };
     this.writeFile('manifest.json', manifestBytes(manifest));
+    this.finished = true;
     return manifest;
   }
 
